@@ -1,0 +1,3 @@
+from dessins_de_planche.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,93 @@
+"""The plain records that cross every boundary: rings, `analyze` JSON, recordings.
+
+One tap record everywhere. Fields are packed (no padding) so a producer can
+write a slot with one ``struct.pack_into`` and a consumer can read a batch as
+one numpy copy. Every record ends with `seq`, the ring's stamp: written last,
+so a reader that sees the right stamp knows the record before it is whole.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+SOURCE_AUDIO = 0
+SOURCE_MIDI = 1
+SOURCE_NAMES = ("audio", "midi")
+
+KIND_UNKNOWN = 0
+KIND_HEEL = 1
+KIND_TOE = 2
+KIND_NAMES = ("unknown", "heel", "toe")
+
+# A tap. `time` is the onset on the master clock (s); `detected_at` when it was
+# emitted. `refine` = 1 marks a follow-up that updates kind/velocity of the tap
+# with the same `tap_id` (emitted at most 20 ms after the first record).
+TAP_DTYPE = np.dtype(
+    [
+        ("time", "<f8"),
+        ("detected_at", "<f8"),
+        ("velocity", "<f4"),
+        ("tap_id", "<u4"),
+        ("channel", "<u2"),
+        ("source", "u1"),
+        ("zone", "u1"),
+        ("kind", "u1"),
+        ("refine", "u1"),
+        ("seq", "<u8"),
+    ]
+)
+
+# MIDI messages that are not taps: control change, program change, note off.
+CONTROL_CC = 1
+CONTROL_PROGRAM = 2
+CONTROL_NOTE_OFF = 3
+CONTROL_DTYPE = np.dtype(
+    [
+        ("time", "<f8"),
+        ("type", "u1"),
+        ("channel", "u1"),
+        ("number", "u1"),
+        ("value", "u1"),
+        ("seq", "<u8"),
+    ]
+)
+
+# Continuous audio features, one record per block and channel.
+FEATURE_DTYPE = np.dtype(
+    [
+        ("time", "<f8"),
+        ("level", "<f4"),  # RMS of the block, linear 0..1
+        ("peak", "<f4"),  # absolute peak of the block, 0..1
+        ("brightness", "<f4"),  # 0..1, share of high-frequency energy
+        ("channel", "<u2"),
+        ("seq", "<u8"),
+    ]
+)
+
+
+def tap_to_dict(record, zone_names=None) -> dict:
+    """A tap record as the JSON object of `analyze`, recordings and OSC."""
+    zone = int(record["zone"])
+    return {
+        "time": round(float(record["time"]), 6),
+        "detected_at": round(float(record["detected_at"]), 6),
+        "source": SOURCE_NAMES[int(record["source"])],
+        "channel": int(record["channel"]),
+        "zone": zone_names[zone] if zone_names and zone < len(zone_names) else str(zone),
+        "kind": KIND_NAMES[int(record["kind"])],
+        "velocity": round(float(record["velocity"]), 4),
+    }
+
+
+def merge_refinements(taps: np.ndarray) -> np.ndarray:
+    """Fold follow-up records into their taps: final kind and velocity, first `detected_at`."""
+    first = taps[taps["refine"] == 0].copy()
+    refines = taps[taps["refine"] == 1]
+    if len(refines):
+        index = {int(tid): i for i, tid in enumerate(first["tap_id"])}
+        for r in refines:
+            i = index.get(int(r["tap_id"]))
+            if i is not None:
+                first[i]["kind"] = r["kind"]
+                first[i]["velocity"] = r["velocity"]
+    return first

@@ -1,0 +1,59 @@
+"""Audio blocks -> tap and feature records: the one path every audio source shares.
+
+A live stream's callback, a file replayed in real time, the demo generator and
+`analyze` all hand their blocks to `BlockHandler.handle`, so what `analyze`
+reports is exactly what a show sees.
+
+Real-time rules (this runs in the audio callback thread): no allocation beyond
+CPython's small objects, no I/O, no print, no lock, never a wait. Rings drop and
+count when full.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dessins_de_planche.events import SOURCE_AUDIO
+
+
+class BlockHandler:
+    def __init__(self, detector, clock, tap_ring, feature_ring, channel_numbers, zone_indices):
+        """`channel_numbers`: the 1-based device channel of each detector channel;
+        `zone_indices`: its index in the zone table."""
+        self.detector = detector
+        self.clock = clock
+        self.taps = tap_ring
+        self.features = feature_ring
+        self.channel_numbers = tuple(int(c) for c in channel_numbers)
+        self.zone_indices = tuple(int(z) for z in zone_indices)
+        self.frames = 0  # frames handled since the stream started: the stream clock
+
+    def handle(self, block: np.ndarray, now: float) -> None:
+        """One block of shape (frames, device channels), float32, captured by master time `now`."""
+        frames = block.shape[0]
+        start = self.frames
+        self.frames = end = start + frames
+        self.clock.observe(end, now)
+        detector = self.detector
+        count = detector.process(block, start)
+        to_master = self.clock.to_master
+        detected_at = to_master(end)
+        push = self.taps.push
+        for i in range(count):
+            channel = detector.out_channel[i]
+            push(
+                to_master(detector.out_onset[i]),
+                detected_at,
+                detector.out_velocity[i],
+                detector.out_tap_id[i],
+                self.channel_numbers[channel],
+                SOURCE_AUDIO,
+                self.zone_indices[channel],
+                detector.out_kind[i],
+                detector.out_refine[i],
+            )
+        if self.features is not None:
+            push = self.features.push
+            for channel, number in enumerate(self.channel_numbers):
+                push(detected_at, detector.level[channel], detector.peak[channel],
+                     detector.brightness[channel], number)
