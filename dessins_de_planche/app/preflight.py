@@ -1,0 +1,42 @@
+"""Check, before any window opens, that the devices named on the command line exist.
+
+The lookup runs in a short-lived child process: loading PortAudio in the render
+process would tie it to the audio server (PortAudio can abort a process whose
+server vanishes), and that is the input process's risk to take, not the window's.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+
+from dessins_de_planche.config import InputSpec
+
+
+class DeviceNotFound(Exception):
+    pass
+
+
+def _lookup(spec: InputSpec) -> str | None:
+    """Runs in the child: None if every named device exists, else the one-line complaint."""
+    from dessins_de_planche.inputs import devices
+
+    try:
+        if spec.audio_device is not None:
+            devices.find_audio_device(spec.audio_device)
+        if spec.midi_port is not None and spec.midi_port != "virtual":
+            ports = [name for _api, names in devices.list_midi_inputs() for name in names]
+            if not any(spec.midi_port.lower() in name.lower() for name in ports):
+                listed = ", ".join(repr(p) for p in ports) or "none"
+                return f"no MIDI input port matches {spec.midi_port!r}; ports: {listed} (or use --midi-port virtual)"
+    except Exception as error:  # DeviceNotFound from the device module, or PortAudio missing
+        return str(error)
+    return None
+
+
+def check_devices_exist(spec: InputSpec) -> None:
+    if spec.audio_device is None and (spec.midi_port is None or spec.midi_port == "virtual"):
+        return
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        problem = pool.apply(_lookup, (spec,))
+    if problem:
+        raise DeviceNotFound(problem)

@@ -1,0 +1,218 @@
+"""The live window: pump events, drain the input rings, render the scene, flip.
+
+The loop owns no drawing state of its own: the `Show` holds what is on stage
+(presets, scene, rhythm, inputs) and the keys are a table of small actions.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+
+import numpy as np
+
+from dessins_de_planche.clock import master_time
+from dessins_de_planche.config import InputSpec
+from dessins_de_planche.events import CONTROL_CC, CONTROL_PROGRAM
+
+log = logging.getLogger("dessins_de_planche.app")
+
+DEMO_NOTICE = (
+    "Demo input: no board or mic chosen.",
+    "List inputs with `dessins-de-planche devices`, then run with --audio-device NAME or --midi-port NAME.",
+)
+
+
+def _open_window(size, fullscreen: bool):
+    import pygame
+
+    pygame.display.init()
+    pygame.font.init()
+    pygame.display.gl_set_attribute(pygame.GL_CONTEXT_MAJOR_VERSION, 3)
+    pygame.display.gl_set_attribute(pygame.GL_CONTEXT_MINOR_VERSION, 3)
+    pygame.display.gl_set_attribute(pygame.GL_CONTEXT_PROFILE_MASK, pygame.GL_CONTEXT_PROFILE_CORE)
+    pygame.display.gl_set_attribute(pygame.GL_CONTEXT_FORWARD_COMPATIBLE_FLAG, True)
+    flags = pygame.OPENGL | pygame.DOUBLEBUF | pygame.RESIZABLE
+    if fullscreen:
+        flags |= pygame.FULLSCREEN
+        size = (0, 0)
+    try:
+        pygame.display.set_mode(size, flags, vsync=1)
+    except pygame.error:  # some drivers refuse vsync: draw without it rather than not at all
+        pygame.display.set_mode(size, flags)
+    pygame.display.set_caption("Dessins de Planche")
+    return pygame.display.get_window_size()
+
+
+class Show:
+    """Everything on stage: the gallery, the scene, the rhythm, the inputs."""
+
+    def __init__(self, ctx, size, spec: InputSpec, start_preset: str | None, soundcheck: bool):
+        from dessins_de_planche.listen.tempo import TempoTracker
+        from dessins_de_planche.preset.loader import IDLE_PRESET, load_gallery, load_preset
+        from dessins_de_planche.paths import presets_dir
+        from dessins_de_planche.render.scene import Scene
+        from dessins_de_planche.render.soundcheck import SoundCheck
+        from dessins_de_planche.render.text import TextOverlay
+
+        self.ctx = ctx
+        self.size = size
+        gallery = load_gallery(presets_dir())
+        self.presets = [gallery[name] for name in sorted(gallery)] or [IDLE_PRESET]
+        if start_preset:
+            if start_preset.endswith(".toml") or os.sep in start_preset:
+                self.presets.insert(0, load_preset(start_preset))
+                self.index = 0
+            else:
+                names = [p.name for p in self.presets]
+                if start_preset not in names:
+                    from dessins_de_planche.preset.loader import PresetError
+
+                    raise PresetError(f"no preset named {start_preset!r}; the gallery has: {', '.join(names)}")
+                self.index = names.index(start_preset)
+        else:
+            self.index = 0
+        self.rhythm = TempoTracker(bar_beats=self.preset.bar_beats)
+        self.scene = Scene(ctx, self.preset, size)
+        self.text = TextOverlay(ctx)
+        self.soundcheck = SoundCheck(ctx)
+        self.show_soundcheck = soundcheck
+        self.spec = spec
+        self.notice = DEMO_NOTICE if spec.is_demo else ()
+        self.levels = {}
+        self.last_tap = {}
+        self.taps_seen = 0
+        log.info("preset: %s", self.preset.name)
+
+    @property
+    def preset(self):
+        return self.presets[self.index]
+
+    def select(self, index: int) -> None:
+        index %= len(self.presets)
+        if index != self.index:
+            self.index = index
+            self.scene.set_preset(self.preset)
+            self.rhythm.bar_beats = self.preset.bar_beats
+            log.info("preset: %s", self.preset.name)
+
+    def take(self, batch) -> None:
+        """Hand one frame's worth of input records to the rhythm and the scene."""
+        taps = batch.taps
+        if len(taps):
+            for tap in taps[taps["refine"] == 0]:
+                self.rhythm.add(float(tap["time"]), int(tap["kind"]), float(tap["velocity"]))
+                self.last_tap[int(tap["channel"]), int(tap["source"])] = float(tap["time"])
+            self.taps_seen += int((taps["refine"] == 0).sum())
+            self.scene.add_taps(taps, self.rhythm)
+        features = batch.features
+        if len(features):
+            for channel in np.unique(features["channel"]):
+                mine = features[features["channel"] == channel]
+                self.levels[int(channel)] = (float(mine["level"].max()), float(mine["peak"].max()))
+            self.scene.set_levels(float(features["level"].mean()), float(features["brightness"].mean()))
+        for control in batch.controls:
+            if control["type"] == CONTROL_PROGRAM:
+                self.select(int(control["number"]))
+            elif control["type"] == CONTROL_CC:
+                log.debug("CC %d = %d", control["number"], control["value"])
+
+    def draw(self, now: float, screen, status) -> None:
+        self.scene.render(now, screen)
+        width, height = self.size
+        lines = list(self.notice)
+        if status is not None and getattr(status, "audio_state", "") == "waiting for device":
+            lines.append(f"Waiting for {status.device_name or 'the audio device'}…")
+        if lines:
+            self.text.draw(lines, screen, position=(16, height - 16 - 22 * len(lines)), size_px=18,
+                           color=(0.85, 0.85, 0.85, 0.9))
+        if self.show_soundcheck:
+            channels = sorted(self.levels)
+            levels = np.array([self.levels[c][0] for c in channels], np.float32)
+            lights = np.array([now - self.last_tap.get((c, 0), -1e9) for c in channels], np.float32)
+            self.soundcheck.draw(screen, channels, levels, lights)
+
+
+def _key_actions(show, window):
+    import pygame
+
+    actions = {
+        pygame.K_RIGHT: lambda: show.select(show.index + 1),
+        pygame.K_LEFT: lambda: show.select(show.index - 1),
+        pygame.K_c: show.scene.clear,
+        pygame.K_s: lambda: setattr(show, "show_soundcheck", not show.show_soundcheck),
+        pygame.K_F11: window.toggle_fullscreen,
+        pygame.K_f: window.toggle_fullscreen,
+    }
+    for number in range(1, 10):
+        actions[getattr(pygame, f"K_{number}")] = lambda n=number: show.select(n - 1)
+    return actions
+
+
+class Window:
+    def __init__(self, size, fullscreen):
+        self.size = _open_window(size, fullscreen)
+
+    def toggle_fullscreen(self) -> None:
+        import pygame
+
+        pygame.display.toggle_fullscreen()
+
+
+def save_screenshot(ctx, size, path: str) -> None:
+    import pygame
+
+    pixels = ctx.screen.read(viewport=(0, 0, *size), components=3)
+    image = pygame.image.frombuffer(pixels, size, "RGB")
+    pygame.image.save(pygame.transform.flip(image, False, True), path)
+
+
+def run_window(spec: InputSpec, args) -> int:
+    import moderngl
+    import pygame
+
+    from dessins_de_planche.inputs.process import InputProcess
+
+    window = Window(args.size, args.fullscreen)
+    ctx = moderngl.create_context(require=330)
+    log.info("OpenGL %s on %s", ctx.info["GL_VERSION"], ctx.info["GL_RENDERER"])
+    show = Show(ctx, window.size, spec, args.preset, args.soundcheck)
+    if spec.is_demo:
+        log.info("no input device chosen: playing the bundled demo (see `dessins-de-planche devices`)")
+    inputs = InputProcess(spec)
+    inputs.start()
+    actions = _key_actions(show, window)
+    frames, started = 0, time.monotonic()
+    try:
+        while True:
+            quit_requested = False
+            for event in pygame.event.get():
+                if event.type == pygame.QUIT or (event.type == pygame.KEYDOWN and event.key == pygame.K_ESCAPE):
+                    quit_requested = True
+                elif event.type == pygame.KEYDOWN and event.key in actions:
+                    actions[event.key]()
+                elif event.type in (pygame.VIDEORESIZE, pygame.WINDOWSIZECHANGED):
+                    size = pygame.display.get_window_size()
+                    if size != show.size and min(size) > 0:
+                        show.size = size
+                        show.scene.resize(size)
+            if quit_requested:
+                break
+            show.take(inputs.poll())
+            ctx.screen.use()
+            ctx.viewport = (0, 0, *show.size)
+            show.draw(master_time(), ctx.screen, inputs.status)
+            frames += 1
+            last = (args.frames and frames >= args.frames) or (
+                args.seconds and time.monotonic() - started >= args.seconds)
+            if last and args.screenshot:
+                save_screenshot(ctx, show.size, args.screenshot)
+            pygame.display.flip()
+            if last:
+                break
+    finally:
+        inputs.stop()
+        log.info("%d frames in %.1f s, %d taps", frames, time.monotonic() - started, show.taps_seen)
+        pygame.quit()
+    return 0
