@@ -1,0 +1,195 @@
+"""MIDI in: a trigger board's notes become taps, its controls become control records.
+
+Runs in the input process. RtMidi picks ALSA by default and raises instead of
+falling back where there is no ALSA sequencer, so the API is chosen here: JACK
+first when `/dev/snd/seq` is missing, then the platform default, then the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+
+import rtmidi
+
+from dessins_de_planche.clock import master_time
+from dessins_de_planche.config import InputSpec
+from dessins_de_planche.events import (CONTROL_CC, CONTROL_NOTE_OFF, CONTROL_PROGRAM, KIND_NAMES,
+                                       KIND_UNKNOWN, SOURCE_MIDI)
+from dessins_de_planche.inputs.devices import quiet_stderr
+
+log = logging.getLogger(__name__)
+
+VIRTUAL = "virtual"
+VIRTUAL_PORT_NAME = "dessins-de-planche"
+RETRY_SECONDS = 1.0
+SERVER_PROBE_SECONDS = 5.0
+
+
+class MidiUnavailable(Exception):
+    pass
+
+
+def api_order() -> list[int]:
+    """The MIDI APIs to try, best first."""
+    compiled = rtmidi.get_compiled_api()
+    order = []
+    if not os.path.exists("/dev/snd/seq") and rtmidi.API_UNIX_JACK in compiled:
+        order.append(rtmidi.API_UNIX_JACK)
+    order.append(rtmidi.API_UNSPECIFIED)
+    order += [api for api in compiled if api not in order]
+    return order
+
+
+def open_midi_in(client_name: str) -> rtmidi.MidiIn:
+    """A MidiIn on the first API that works; MidiUnavailable naming why each failed."""
+    failures = []
+    for api in api_order():
+        try:
+            with quiet_stderr():
+                return rtmidi.MidiIn(api, name=client_name)
+        except (rtmidi.RtMidiError, SystemError) as error:
+            failures.append(f"{rtmidi.get_api_display_name(api) or 'default'}: {error}")
+    raise MidiUnavailable("no MIDI system answered (" + "; ".join(failures) + ")")
+
+
+def jack_server_alive() -> bool:
+    """Whether a JACK client can be opened now (RtMidi's JACK client never hears the server leave)."""
+    try:
+        with quiet_stderr():
+            probe = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="dessins-de-planche-probe")
+    except (rtmidi.RtMidiError, SystemError):
+        return False
+    probe.delete()
+    return True
+
+
+class MidiListener:
+    """Keeps a MIDI input port open and turns its messages into records.
+
+    `state` is 'waiting' until the port is open, then 'listening'. `lost` is set
+    when the JACK server went away under an open port: RtMidi then crashes on
+    close, so the input process ends and the render process starts a fresh one.
+    """
+
+    def __init__(self, spec: InputSpec, zone_table: tuple[str, ...], tap_ring, control_ring):
+        self.spec = spec
+        self.taps = tap_ring
+        self.controls = control_ring
+        midi_zone = zone_table.index("midi")
+        # note -> (zone index, kind code): looked up in the callback, so built once here
+        self.note_map = [(midi_zone, KIND_UNKNOWN)] * 128
+        for note, target in spec.midi_notes.items():
+            kind = KIND_NAMES.index(target.kind) if target.kind in KIND_NAMES else KIND_UNKNOWN
+            self.note_map[int(note) & 127] = (zone_table.index(target.zone), kind)
+        self.state = "waiting"
+        self.port_name = ""
+        self.api_name = ""
+        self.error = ""
+        self.lost = False
+        self.messages = 0
+        self._midi_in = None
+        self._tap_id = 0
+        self._last_probe = 0.0
+
+    # -- rtmidi's thread ------------------------------------------------------
+    def on_message(self, event, _data=None) -> None:
+        """Runs on RtMidi's input thread: one push per message, no I/O, no lock, never waits."""
+        message = event[0]
+        now = master_time()
+        status = message[0]
+        kind = status & 0xF0
+        channel = (status & 0x0F) + 1
+        self.messages += 1
+        if kind == 0x90 and len(message) == 3 and message[2] > 0:
+            zone, tap_kind = self.note_map[message[1]]
+            self._tap_id += 1
+            self.taps.push(now, now, message[2] / 127.0, self._tap_id, channel, SOURCE_MIDI, zone, tap_kind, 0)
+        elif (kind == 0x90 or kind == 0x80) and len(message) == 3:
+            self.controls.push(now, CONTROL_NOTE_OFF, channel, message[1], message[2])
+        elif kind == 0xB0 and len(message) == 3:
+            self.controls.push(now, CONTROL_CC, channel, message[1], message[2])
+        elif kind == 0xC0 and len(message) == 2:
+            self.controls.push(now, CONTROL_PROGRAM, channel, message[1], 0)
+
+    # -- the watcher thread ---------------------------------------------------
+    def run(self, stop: threading.Event) -> None:
+        """Open the port, watch that it stays, reopen when it comes back; every second."""
+        while not stop.is_set():
+            try:
+                if self._midi_in is None or not self._midi_in.is_port_open():
+                    self._open()
+                else:
+                    self._check()
+            except (MidiUnavailable, rtmidi.RtMidiError, SystemError) as error:
+                self._fail(str(error))
+            if self.lost:
+                return
+            stop.wait(RETRY_SECONDS)
+
+    def _open(self) -> None:
+        if self._midi_in is None:
+            self._midi_in = open_midi_in(self.spec.client_name)
+            self._midi_in.ignore_types(sysex=True, timing=True, active_sense=True)
+            self._midi_in.set_callback(self.on_message)
+            self.api_name = rtmidi.get_api_display_name(self._midi_in.get_current_api())
+        wanted = self.spec.midi_port
+        if wanted.strip().lower() == VIRTUAL:
+            self._midi_in.open_virtual_port(VIRTUAL_PORT_NAME)
+            self.port_name = f"{self.spec.client_name}:{VIRTUAL_PORT_NAME} (virtual)"
+        else:
+            port = self._find(wanted)
+            if port is None:
+                if self.state != "waiting" or not self.error:
+                    self._fail(f"no MIDI input port matches {wanted!r}; ports: "
+                               f"{', '.join(repr(p) for p in self._midi_in.get_ports()) or 'none'}")
+                self._probe_server()
+                return
+            self._midi_in.open_port(port, "in")
+            self.port_name = self._midi_in.get_ports()[port]
+        self.state = "listening"
+        self.error = ""
+        log.info("MIDI listening on %s (%s)", self.port_name, self.api_name)
+
+    def _find(self, wanted: str) -> int | None:
+        for index, name in enumerate(self._midi_in.get_ports()):
+            if wanted.lower() in name.lower():
+                return index
+        return None
+
+    def _check(self) -> None:
+        virtual = self.spec.midi_port.strip().lower() == VIRTUAL
+        if not virtual and self._find(self.spec.midi_port) is None:
+            self._probe_server(force=True)
+            if self.lost:
+                return
+            self._midi_in.close_port()
+            self._fail(f"MIDI port {self.port_name!r} went away; waiting for it")
+        elif virtual and self._midi_in.get_port_count() == 0:
+            self._probe_server()
+
+    def _probe_server(self, force: bool = False) -> None:
+        """On JACK, tell a vanished server from an empty one (checked at most every few seconds)."""
+        if self._midi_in is None or self._midi_in.get_current_api() != rtmidi.API_UNIX_JACK:
+            return
+        now = master_time()
+        if not force and now - self._last_probe < SERVER_PROBE_SECONDS:
+            return
+        self._last_probe = now
+        if not jack_server_alive():  # our client is dead too, and RtMidi cannot close it safely
+            self.lost = True
+            self._fail("the JACK server went away under the MIDI input")
+
+    def _fail(self, message: str) -> None:
+        if message != self.error:
+            log.warning("%s", message)
+        self.state = "waiting"
+        self.error = message
+
+    def close(self) -> None:
+        """Close the port (only while its server is alive: RtMidi crashes closing a dead JACK client)."""
+        if self._midi_in is not None and not self.lost:
+            self._midi_in.close_port()
+            self._midi_in.delete()
+        self._midi_in = None

@@ -1,0 +1,448 @@
+"""The input process, and the render process's handle on it.
+
+Why a process: moderngl holds the GIL through long C calls, which made an
+in-process audio callback lose most of its blocks (see README, "Architecture").
+The input process owns the audio callback, the MIDI callback and the detector;
+records come back through rings in shared memory, and a small status block
+says what it is doing. The render process never imports sounddevice or
+rtmidi: PortAudio can abort the process that holds a stream when the audio
+server vanishes. Such a death, or a lost device, only ends the input process,
+and `poll` starts a new one.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+import uuid
+from dataclasses import dataclass, field
+from multiprocessing import shared_memory
+from typing import NamedTuple
+
+import numpy as np
+
+from dessins_de_planche.clock import master_time
+from dessins_de_planche.config import InputSpec
+from dessins_de_planche.events import CONTROL_DTYPE, FEATURE_DTYPE, TAP_DTYPE
+from dessins_de_planche.ring import Ring, _attach_untracked
+
+log = logging.getLogger(__name__)
+
+SEGMENT_PREFIX = "ddp-in-"
+EXIT_DEVICE_LOST = 75  # the input process ended because its device or audio server went away
+RESTART_MIN, RESTART_MAX = 0.5, 5.0  # seconds between restarts, doubling while it keeps dying
+HEALTHY_SECONDS = 10.0  # a child that lived this long resets the back-off
+STATUS_SECONDS = 0.25  # how often the child publishes its status
+
+RINGS = {  # name -> (record type, capacity); one producer each
+    "taps": (TAP_DTYPE, 1024),  # audio taps (the audio thread)
+    "midi_taps": (TAP_DTYPE, 1024),  # MIDI taps (RtMidi's thread)
+    "features": (FEATURE_DTYPE, 8192),  # one per block and channel: ~10 s of mono at 48 kHz
+    "controls": (CONTROL_DTYPE, 1024),
+}
+
+AUDIO_STATES = ("off", "listening", "waiting for device", "demo", "replay")
+MIDI_STATES = ("off", "listening", "waiting")
+
+STATUS_DTYPE = np.dtype([
+    ("version", "<u8"),  # odd while the child writes (a sequence lock)
+    ("stop", "u1"),  # the only field the render process writes
+    ("audio_state", "u1"),
+    ("midi_state", "u1"),
+    ("pid", "<u4"),
+    ("sample_rate", "<u4"),
+    ("block_size", "<u4"),
+    ("overflows", "<u8"),
+    ("blocks", "<u8"),
+    ("late_median_ms", "<f4"),
+    ("late_p99_ms", "<f4"),
+    ("late_max_ms", "<f4"),
+    ("updated", "<f8"),
+    ("device", "S160"),
+    ("midi_port", "S160"),
+    ("midi_api", "S32"),
+    ("error", "S400"),
+])
+
+
+class InputBatch(NamedTuple):
+    """One frame's worth of input records, oldest first within each kind."""
+
+    taps: np.ndarray
+    features: np.ndarray
+    controls: np.ndarray
+
+
+@dataclass(frozen=True)
+class InputStatus:
+    audio_state: str = "off"
+    device_name: str = ""
+    midi_state: str = "off"
+    midi_port: str = ""
+    midi_api: str = ""
+    sample_rate: int = 0
+    block_size: int = 0
+    overflows: int = 0
+    blocks: int = 0
+    lateness_ms: tuple[float, float, float] = (0.0, 0.0, 0.0)  # median, p99, max over the last seconds
+    dropped: dict = field(default_factory=dict)  # ring name -> records dropped because it was full
+    restarts: int = 0
+    last_error: str = ""
+    running: bool = False
+
+
+def _text(value: bytes) -> str:
+    return value.decode("utf-8", "replace")
+
+
+def _bytes(text: str, size: int) -> bytes:
+    return text.encode("utf-8")[:size]
+
+
+class StatusBlock:
+    """A few hundred bytes in shared memory: the child writes, the render process reads."""
+
+    def __init__(self, shm, owner: bool):
+        self._shm = shm
+        self.owner = owner
+        self.record = np.ndarray((), STATUS_DTYPE, buffer=shm.buf)
+
+    @classmethod
+    def create(cls, name: str) -> "StatusBlock":
+        shm = shared_memory.SharedMemory(name=name, create=True, size=STATUS_DTYPE.itemsize)
+        shm.buf[:] = bytes(STATUS_DTYPE.itemsize)
+        return cls(shm, owner=True)
+
+    @classmethod
+    def attach(cls, name: str) -> "StatusBlock":
+        return cls(_attach_untracked(name), owner=False)
+
+    @property
+    def name(self) -> str:
+        return self._shm.name
+
+    def write(self, **values) -> None:
+        record = self.record
+        record["version"] += 1
+        for key, value in values.items():
+            if STATUS_DTYPE[key].kind == "S":
+                value = _bytes(value, STATUS_DTYPE[key].itemsize)
+            record[key] = value
+        record["version"] += 1
+
+    def read(self) -> np.void:
+        for _ in range(10):
+            before = int(self.record["version"])
+            copy = self.record.copy()[()]
+            if before % 2 == 0 and int(self.record["version"]) == before:
+                return copy
+        return copy  # a writer stalled mid-update: a slightly torn status is still useful
+
+    def close(self) -> None:
+        self.record = None
+        self._shm.close()
+        if self.owner:
+            try:
+                self._shm.unlink()
+            except FileNotFoundError:
+                pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_segments(directory: str = "/dev/shm") -> list[str]:
+    """Unlink shared memory left by input processes whose owner is gone (a crash, a power cut)."""
+    removed = []
+    try:
+        names = os.listdir(directory)
+    except OSError:  # no /dev/shm (macOS): nothing to clean
+        return removed
+    for name in names:
+        if not name.startswith(SEGMENT_PREFIX):
+            continue
+        try:
+            owner = int(name[len(SEGMENT_PREFIX):].split("-")[0])
+        except ValueError:
+            continue
+        if owner != os.getpid() and not _alive(owner):
+            try:
+                os.unlink(os.path.join(directory, name))
+                removed.append(name)
+            except OSError:
+                pass
+    if removed:
+        log.info("removed %d stale shared-memory segments", len(removed))
+    return removed
+
+
+def _describe_exit(code: int | None) -> str:
+    if code == EXIT_DEVICE_LOST:
+        return "the input process ended: its device or audio server went away"
+    if code is not None and code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = str(-code)
+        hint = " (PortAudio aborted, e.g. the audio server vanished)" if -code == signal.SIGABRT else ""
+        return f"the input process died from {name}{hint}"
+    return f"the input process exited with code {code}"
+
+
+class InputProcess:
+    """The render process's handle: start, `poll` each frame, read `status`, `stop`."""
+
+    def __init__(self, spec: InputSpec, ring_capacity: dict | None = None):
+        from dessins_de_planche.inputs.sources import audio_channels
+
+        self.spec = spec
+        self.channels = audio_channels(spec)
+        self.zone_names = spec.zone_table(len(self.channels))
+        self._capacity = {name: capacity for name, (_dtype, capacity) in RINGS.items()}
+        self._capacity.update(ring_capacity or {})
+        self.rings: dict[str, Ring] = {}
+        self._status = None
+        self._process = None
+        self._restart_at = None
+        self._backoff = RESTART_MIN
+        self._started_at = 0.0
+        self._overflow_base = 0
+        self._last_overflows = 0
+        self.restarts = 0
+        self._error = ""
+        self._error_at = -1.0
+        self._child_error_seen = ""
+        self._status_cache = None
+        self._status_read_at = -1.0
+
+    # -- lifecycle --------------------------------------------------------------
+    def start(self) -> "InputProcess":
+        remove_stale_segments()
+        token = f"{SEGMENT_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        for name, (dtype, _capacity) in RINGS.items():
+            self.rings[name] = Ring.create(dtype, self._capacity[name], name=f"{token}-{name}")
+        self._status = StatusBlock.create(f"{token}-status")
+        self._spawn()
+        return self
+
+    def _spawn(self) -> None:
+        context = multiprocessing.get_context("spawn")
+        names = {name: ring.name for name, ring in self.rings.items()}
+        self._status.record["stop"] = 0
+        self._process = context.Process(
+            target=input_process_main, name="dessins-de-planche-input", daemon=True,
+            args=(self.spec, names, self._status.name, os.getpid(), logging.getLogger().getEffectiveLevel()))
+        self._process.start()
+        self._started_at = master_time()
+        self._restart_at = None
+
+    def stop(self, timeout: float = 3.0) -> None:
+        """End the child cleanly (streams closed, PortAudio terminated), then free the shared memory."""
+        process, self._process = self._process, None
+        if process is not None:
+            self._status.record["stop"] = 1
+            process.join(timeout)
+            if process.is_alive():
+                log.warning("the input process did not stop in %.0f s; terminating it", timeout)
+                process.terminate()
+                process.join(1.0)
+            if process.is_alive():
+                process.kill()
+                process.join(1.0)
+        for ring in self.rings.values():
+            ring.close()
+        self.rings = {}
+        if self._status is not None:
+            self._status.close()
+            self._status = None
+
+    def __enter__(self) -> "InputProcess":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # -- every frame ------------------------------------------------------------
+    def poll(self) -> InputBatch:
+        """Drain the rings (cheap when empty) and restart the child if it died."""
+        self._watch()
+        rings = self.rings
+        taps = rings["taps"].pop()
+        midi_taps = rings["midi_taps"].pop()
+        if len(midi_taps):
+            taps = np.concatenate((taps, midi_taps)) if len(taps) else midi_taps
+        return InputBatch(taps, rings["features"].pop(), rings["controls"].pop())
+
+    def _watch(self) -> None:
+        now = master_time()
+        process = self._process
+        if process is not None:
+            if process.is_alive():
+                if now - self._started_at > HEALTHY_SECONDS:
+                    self._backoff = RESTART_MIN
+                return
+            code = process.exitcode
+            self._process = None
+            self._overflow_base += self._last_overflows
+            self._last_overflows = 0
+            self._set_error(_describe_exit(code))
+            self._restart_at = now + self._backoff
+            log.warning("%s; restarting it in %.1f s", self._error, self._backoff)
+            self._backoff = min(self._backoff * 2, RESTART_MAX)
+        elif self._restart_at is not None and now >= self._restart_at and self._status is not None:
+            self.restarts += 1
+            self._spawn()
+
+    def _set_error(self, message: str) -> None:
+        self._error, self._error_at = message, master_time()
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.is_alive()
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    # -- what it is doing -------------------------------------------------------
+    @property
+    def status(self) -> InputStatus:
+        """What the input process reports (re-read at most ten times a second)."""
+        now = master_time()
+        if self._status_cache is not None and now - self._status_read_at < 0.1:
+            return self._status_cache
+        if self._status is None:
+            return InputStatus()
+        record = self._status.read()
+        child_error = _text(record["error"])
+        if child_error and child_error != self._child_error_seen:
+            self._child_error_seen = child_error
+            self._set_error(child_error)  # the newest of the two, child's or ours, is the last error
+        self._last_overflows = int(record["overflows"])
+        self._status_cache = InputStatus(
+            audio_state=AUDIO_STATES[record["audio_state"]] if record["audio_state"] < len(AUDIO_STATES) else "off",
+            device_name=_text(record["device"]),
+            midi_state=MIDI_STATES[record["midi_state"]] if record["midi_state"] < len(MIDI_STATES) else "off",
+            midi_port=_text(record["midi_port"]),
+            midi_api=_text(record["midi_api"]),
+            sample_rate=int(record["sample_rate"]),
+            block_size=int(record["block_size"]),
+            overflows=self._overflow_base + self._last_overflows,
+            blocks=int(record["blocks"]),
+            lateness_ms=(float(record["late_median_ms"]), float(record["late_p99_ms"]),
+                         float(record["late_max_ms"])),
+            dropped={name: ring.dropped for name, ring in self.rings.items()},
+            restarts=self.restarts,
+            last_error=self._error,
+            running=self.running,
+        )
+        self._status_read_at = now
+        return self._status_cache
+
+
+# ---------------------------------------------------------------------------
+# The child. Everything below runs in the input process.
+# ---------------------------------------------------------------------------
+def _make_handler_factory(spec: InputSpec, channels: tuple[int, ...], rings: dict):
+    from dessins_de_planche.clock import StreamClock
+    from dessins_de_planche.inputs.audio import BlockHandler
+    from dessins_de_planche.listen.detector import TapDetector
+
+    def make_handler(sample_rate: int, block_size: int):
+        detector = TapDetector(sample_rate, [c - 1 for c in channels], block_size=block_size)
+        return BlockHandler(detector, StreamClock(sample_rate), rings["taps"], rings["features"],
+                            channels, range(len(channels)))
+
+    return make_handler
+
+
+def _audio_source(spec: InputSpec, channels, rings):
+    from dessins_de_planche.inputs.sources import FileReplay, GeneratorSource, audio_source_kind
+
+    kind = audio_source_kind(spec)
+    if kind is None:
+        return None
+    make_handler = _make_handler_factory(spec, channels, rings)
+    if kind == "replay":
+        return FileReplay(spec, make_handler)
+    if kind == "demo":
+        return GeneratorSource(spec, make_handler)
+    from dessins_de_planche.inputs.stream import LiveAudio  # loads PortAudio: only when asked for
+
+    return LiveAudio(spec, channels, make_handler)
+
+
+def _publish(status: StatusBlock, audio, midi) -> None:
+    values = {"pid": os.getpid(), "updated": master_time()}
+    errors = []
+    if audio is not None:
+        median, p99, worst = audio.lateness.summary()
+        values.update(audio_state=AUDIO_STATES.index(audio.state), device=audio.device_name,
+                      sample_rate=audio.sample_rate, block_size=audio.block_size, overflows=audio.overflows,
+                      blocks=audio.blocks, late_median_ms=median, late_p99_ms=p99, late_max_ms=worst)
+        errors.append(audio.error)
+    if midi is not None:
+        values.update(midi_state=MIDI_STATES.index(midi.state), midi_port=midi.port_name or midi.spec.midi_port,
+                      midi_api=midi.api_name)
+        errors.append(midi.error)
+    values["error"] = next((e for e in errors if e), "")
+    status.write(**values)
+
+
+def input_process_main(spec: InputSpec, ring_names: dict, status_name: str, parent_pid: int,
+                       log_level: int = logging.INFO) -> None:
+    """The input process: start the sources, publish status, stop when asked or orphaned."""
+    logging.basicConfig(level=log_level, format="%(asctime)s input %(levelname)s %(message)s")
+    os.environ.setdefault("JACK_NO_START_SERVER", "1")  # never let a retry start a JACK server of its own
+    from dessins_de_planche.inputs.sources import audio_channels
+
+    status = StatusBlock.attach(status_name)
+    rings = {name: Ring.attach(ring_name, RINGS[name][0]) for name, ring_name in ring_names.items()}
+    channels = audio_channels(spec)
+    stop = threading.Event()
+    audio = midi = None
+    try:
+        audio = _audio_source(spec, channels, rings)
+    except Exception as error:  # a broken file or generator: say so, and keep MIDI going
+        log.error("audio input failed: %s", error)
+        status.write(error=f"audio input failed: {error}")
+    if spec.midi_port:
+        from dessins_de_planche.inputs.midi import MidiListener
+
+        midi = MidiListener(spec, spec.zone_table(len(channels)), rings["midi_taps"], rings["controls"])
+    threads = [threading.Thread(target=part.run, args=(stop,), name=f"input-{type(part).__name__}", daemon=True)
+               for part in (audio, midi) if part is not None]
+    for thread in threads:
+        thread.start()
+    try:
+        while not status.record["stop"] and os.getppid() == parent_pid:
+            _publish(status, audio, midi)
+            if (audio is not None and audio.lost) or (midi is not None and midi.lost):
+                # Closing a stream or port whose server vanished hangs or crashes: leave at once,
+                # without running PortAudio's exit handler, and let the render process restart us.
+                os._exit(EXIT_DEVICE_LOST)
+            stop.wait(STATUS_SECONDS)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(2.0)
+        for part in (audio, midi):
+            if part is not None:
+                part.close()
+        if "sounddevice" in __import__("sys").modules:
+            import sounddevice
+
+            sounddevice._terminate()
+        for ring in rings.values():
+            ring.close()
+        status.close()
