@@ -1,0 +1,45 @@
+"""The real app in a real window (Xvfb): the demo draws, says it is a demo, and quits cleanly."""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+pytestmark = [pytest.mark.window, pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="needs xvfb-run")]
+
+
+def run_app_in_xvfb(*args, timeout=120, env=None):
+    command = ["xvfb-run", "-a", "-s", "-screen 0 1280x720x24", sys.executable, "-m", "dessins_de_planche",
+               "run", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
+
+
+def load_png(path):
+    import pygame
+
+    surface = pygame.image.load(str(path))
+    return np.transpose(pygame.surfarray.array3d(surface), (1, 0, 2))
+
+
+def test_demo_runs_in_a_real_window_and_draws(tmp_path):
+    shot = tmp_path / "shot.png"
+    result = run_app_in_xvfb("--size", "640x360", "--seconds", "8", "--screenshot", str(shot))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    assert "demo" in result.stderr.lower()  # the log says it runs on the demo input
+    image = load_png(shot)
+    assert image.shape == (360, 640, 3)
+    taps = int(result.stderr.rsplit(" taps", 1)[0].rsplit(", ", 1)[1])
+    assert taps >= 10  # ~8 s of a 112 BPM pattern with two taps a beat is ~25 taps
+    # Marks: saturated pixels away from the notice at the bottom.
+    drawing = image[: 360 - 70].astype(int)
+    saturation = drawing.max(axis=2) - drawing.min(axis=2)
+    assert (saturation > 60).sum() > 200
+    # The notice: light grey text in the bottom band.
+    notice = image[360 - 60 :].astype(int)
+    grey = (notice.min(axis=2) > 150) & ((notice.max(axis=2) - notice.min(axis=2)) < 30)
+    assert grey.sum() > 100
