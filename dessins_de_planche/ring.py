@@ -178,9 +178,6 @@ class Ring:
         self._mask = self.capacity - 1
         self._buf = buf
         self._end = _HEADER + self.capacity * self.dtype.itemsize
-        self._expected = np.arange(1, self.capacity + 1, dtype=np.uint64)  # stamp offsets, reused by pop
-        self._expected_bytes = self._expected.tobytes()
-        self._work = np.empty(self.capacity, np.uint64)
         self._empty = np.empty(0, self.dtype)
         self.ordered = (not _PLAIN_STORES_ARE_ORDERED) if ordered is None else bool(ordered)
         if self.ordered:
@@ -190,7 +187,7 @@ class Ring:
         else:
             self._head = self._tail = None
             self._load_head = lambda: header[_HEAD]
-            self._store_tail = lambda value: header.__setitem__(_TAIL, value)
+            self._store_tail = None  # pop stores the tail in the header directly
             load_tail = store_head = None
         tail = load_tail() if self.ordered else header[_TAIL]
         self.push = _make_push(self.dtype, self.ordered)(
@@ -198,6 +195,8 @@ class Ring:
             self.dtype.itemsize, _HEADER, self._end, self._load_head(), tail, load_tail, store_head)
         self.push.__doc__ = Ring.push.__doc__
         self._read = tail  # consumer's next index
+        self._stamps_from = tail  # pop's expected stamps, start+1 ... start+2*capacity, as bytes
+        self._stamps = np.arange(tail + 1, tail + 2 * self.capacity + 1, dtype=np.uint64).tobytes()
         self.torn = 0  # records whose stamp did not match: must stay 0
 
     @classmethod
@@ -238,7 +237,8 @@ class Ring:
     def pop(self, limit: int | None = None) -> np.ndarray:
         """Copy out the published records (up to `limit`), oldest first, and release them."""
         start = self._read
-        count = self._load_head() - start
+        header = self._header
+        count = (self._load_head() if self.ordered else header[_HEAD]) - start
         if limit is not None and limit < count:
             count = limit
         if count <= 0:
@@ -254,14 +254,22 @@ class Ring:
             data = bytearray(self._buf[first : self._end])
             data += self._buf[_HEADER : _HEADER + end - self._end]
         out = np.frombuffer(data, self.dtype)
-        # Every stamp must be start+1, start+2, ...: stamps minus start, compared as bytes.
-        offsets = np.subtract(out["seq"], start, out=self._work[:count])
-        if offsets.tobytes() != self._expected_bytes[: count * 8]:  # torn or out of order
-            good = int(np.argmin(offsets == self._expected[:count]))
+        # Every stamp must be start+1, start+2, ...: gathered as bytes and compared with
+        # the expected run (a numpy ufunc here would cost more than the copy).
+        if start - self._stamps_from > self.capacity:
+            self._stamps_from = start
+            self._stamps = np.arange(start + 1, start + 2 * self.capacity + 1, dtype=np.uint64).tobytes()
+        skip = (start - self._stamps_from) * 8
+        if out["seq"].tobytes() != self._stamps[skip : skip + count * 8]:  # torn or out of order
+            expected = np.arange(start + 1, start + count + 1, dtype=np.uint64)
+            good = int(np.argmin(out["seq"] == expected))
             self.torn += count - good
             out = out[:good]
-        self._read = start + count
-        self._store_tail(self._read)
+        self._read = start = start + count
+        if self.ordered:
+            self._store_tail(start)
+        else:
+            header[_TAIL] = start
         return out
 
     @property
@@ -278,7 +286,7 @@ class Ring:
         return self._load_head()
 
     def _release_views(self) -> None:
-        self._expected = self._work = self._buf = None
+        self._buf = None
         self._header.release()
 
     def close(self) -> None:
