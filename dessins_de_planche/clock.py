@@ -50,6 +50,10 @@ class StreamClock:
             self.origin += min(now - predicted, self._creep * (now - self._last_time))
         self._last_time = now
 
+    def resync(self) -> None:
+        """Forget the offset after lost blocks (an overflow): the next observation anchors it again."""
+        self.origin = None
+
     def to_master(self, frame: float) -> float:
         """Master time of a frame position (may be fractional)."""
         if self.origin is None:

@@ -59,9 +59,11 @@ class LiveAudio:
         thread reports them.
         """
         now = master_time()
+        handler = self.handler
         if status.input_overflow:
             self.overflows += 1
-        handler = self.handler
+            # blocks were lost, so frames counted no longer match time: re-anchor the stream clock
+            handler.clock.resync()
         try:
             handler.handle(indata, now)
         except Exception as error:  # kept for the status thread; the stream stops and is reopened
