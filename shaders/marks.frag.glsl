@@ -1,0 +1,54 @@
+#version 330 core
+// The mark's shape as a signed distance (in scene units), anti-aliased over one pixel.
+// Body: premultiplied "over" blending. Glow: additive light that fades over the mark's life.
+in vec2 v_pos;
+flat in vec2 v_p0;
+flat in vec2 v_p1;
+flat in float v_width;
+flat in vec4 v_color;
+flat in float v_shape;
+flat in float v_flash;
+
+uniform int u_mode;
+uniform float u_pixel;   // scene units per pixel
+uniform float u_level;   // audio level 0..1: the glow breathes with the room
+out vec4 frag;
+
+float segment_t(vec2 p, vec2 a, vec2 b) {
+    vec2 ab = b - a;
+    float l2 = dot(ab, ab);
+    return l2 > 1e-12 ? clamp(dot(p - a, ab) / l2, 0.0, 1.0) : 0.0;
+}
+
+float distance_to_mark(vec2 p) {
+    float t = segment_t(p, v_p0, v_p1);
+    float d = length(p - mix(v_p0, v_p1, t));
+    if (v_shape > 1.5) {
+        // petal: slim at the inner end, full at the outer, round tip
+        float r = v_width * mix(0.3, 1.0, sqrt(t));
+        return d - r;
+    }
+    if (v_shape > 0.5) {
+        float thickness = max(v_width * 0.22, u_pixel);
+        return abs(d - v_width + thickness) - thickness;
+    }
+    return d - v_width;
+}
+
+void main() {
+    float d = distance_to_mark(v_pos);
+    if (u_mode == MODE_GLOW) {
+        float halo = exp(-max(d, 0.0) / (v_width * 0.8 + u_pixel)) * v_flash * (0.8 + 0.4 * u_level);
+        vec3 light = mix(v_color.rgb, vec3(1.0), 0.45) * halo * 0.7;
+        frag = vec4(light, 0.0);
+        return;
+    }
+    float edge = max(u_pixel, v_width * 0.08);
+    float cover = clamp(0.5 - d / edge, 0.0, 1.0);
+    // a little light in the middle of each mark gives it body on a projector
+    float core = smoothstep(0.0, -v_width, d);
+    vec3 colour = v_color.rgb * (0.9 + 0.25 * core);
+    float alpha = cover * v_color.a;
+    if (alpha <= 0.0) discard;
+    frag = vec4(colour * alpha, alpha);
+}
