@@ -1,0 +1,90 @@
+"""A MIDI trigger board (another JACK client) played into the app: notes become taps, controls become records."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dessins_de_planche.clock import master_time
+from dessins_de_planche.config import InputSpec, MidiNote
+from dessins_de_planche.events import (CONTROL_CC, CONTROL_NOTE_OFF, CONTROL_PROGRAM, KIND_HEEL, KIND_TOE,
+                                       KIND_UNKNOWN, SOURCE_MIDI)
+from dessins_de_planche.inputs.process import InputProcess
+from fixtures_jack import wait_for
+
+pytestmark = pytest.mark.jack
+
+MAPPING = {36: MidiNote("left", "heel"), 38: MidiNote("right", "toe")}
+
+
+def gather(inputs: InputProcess, taps: int, controls: int):
+    got_taps, got_controls = [], []
+
+    def enough():
+        batch = inputs.poll()
+        got_taps.extend(batch.taps)
+        got_controls.extend(batch.controls)
+        return len(got_taps) >= taps and len(got_controls) >= controls
+
+    wait_for(enough, what=f"{taps} taps and {controls} control records")
+    return np.array(got_taps), np.array(got_controls)
+
+
+def test_notes_from_a_board_become_mapped_taps_and_controls_become_records(jack_server, midi_sender):
+    sender = midi_sender("ddp-board")
+    spec = InputSpec(midi_port="ddp-board", midi_notes=MAPPING)
+    with InputProcess(spec) as inputs:
+        wait_for(lambda: inputs.status.midi_state == "listening", what="the MIDI port to open")
+        assert "ddp-board" in inputs.status.midi_port
+        assert inputs.status.midi_api.lower() == "jack"
+        sent_at = master_time()
+        sender.send(0x90, 36, 127)  # channel 1, heel on the left
+        sender.send(0x93, 38, 64)  # channel 4, toe on the right
+        sender.send(0x90, 40, 100)  # not in the mapping
+        sender.send(0x90, 36, 0)  # note-on with velocity 0 is a note-off
+        sender.send(0x80, 38, 10)
+        sender.send(0xC2, 5)  # program change 5 on channel 3
+        sender.send(0xB0, 7, 99)  # CC 7 = 99 on channel 1
+        sender.send(0xF0, 0x7D, 0x01, 0xF7)  # sysex: ignored
+        taps, controls = gather(inputs, taps=3, controls=4)
+        received_by = master_time()
+
+    assert (taps["source"] == SOURCE_MIDI).all()
+    zones = [inputs.zone_names[z] for z in taps["zone"]]
+    assert zones == ["left", "right", "midi"]
+    assert list(taps["kind"]) == [KIND_HEEL, KIND_TOE, KIND_UNKNOWN]
+    assert list(taps["channel"]) == [1, 4, 1]
+    np.testing.assert_allclose(taps["velocity"], [1.0, 64 / 127, 100 / 127], rtol=1e-6)
+    assert (taps["time"] >= sent_at).all() and (taps["time"] <= received_by).all()
+    assert (taps["detected_at"] == taps["time"]).all()
+    assert list(controls["type"]) == [CONTROL_NOTE_OFF, CONTROL_NOTE_OFF, CONTROL_PROGRAM, CONTROL_CC]
+    assert list(controls["channel"]) == [1, 1, 3, 1]
+    assert list(controls["number"]) == [36, 38, 5, 7]
+    assert controls["value"][3] == 99
+
+
+def test_a_virtual_port_receives_from_a_board_that_connects_to_it(jack_server, midi_sender):
+    spec = InputSpec(midi_port="virtual")
+    with InputProcess(spec) as inputs:
+        wait_for(lambda: inputs.status.midi_state == "listening", what="the virtual MIDI port to open")
+        sender = midi_sender("ddp-pad")
+        sender.connect_to("dessins-de-planche:dessins-de-planche")
+        sender.send(0x99, 42, 90)  # channel 10, the drum channel of most pads
+        taps, _ = gather(inputs, taps=1, controls=0)
+        assert inputs.status.audio_state == "off"  # a MIDI board alone: no demo, no audio
+    assert inputs.zone_names[taps["zone"][0]] == "midi"
+    assert taps["channel"][0] == 10 and taps["kind"][0] == KIND_UNKNOWN
+
+
+def test_a_board_that_is_not_plugged_in_is_waited_for(jack_server, midi_sender):
+    spec = InputSpec(midi_port="ddp-late-board")
+    with InputProcess(spec) as inputs:
+        wait_for(lambda: inputs.status.midi_state == "waiting" and inputs.status.last_error,
+                 what="the MIDI side to say it is waiting")
+        assert "ddp-late-board" in inputs.status.last_error
+        sender = midi_sender("ddp-late-board")
+        wait_for(lambda: inputs.status.midi_state == "listening", what="the board to be found when it appears")
+        sender.send(0x90, 50, 80)
+        taps, _ = gather(inputs, taps=1, controls=0)
+        assert inputs.running
+    assert taps["velocity"][0] == pytest.approx(80 / 127)
