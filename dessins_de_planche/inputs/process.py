@@ -305,6 +305,7 @@ class InputProcess:
 
     def _set_error(self, message: str) -> None:
         self._error, self._error_at = message, master_time()
+        self._status_cache = None
 
     @property
     def running(self) -> bool:

@@ -1,0 +1,122 @@
+"""The input process as the render process lives with it: taps flow, and it survives what a stage throws at it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from dessins_de_planche.config import InputSpec
+from dessins_de_planche.events import SOURCE_AUDIO
+from dessins_de_planche.inputs.process import SEGMENT_PREFIX, InputProcess, remove_stale_segments
+from dessins_de_planche.listen.synth import heel_sound
+from fixtures_jack import SAMPLE_RATE, wait_for
+
+
+def taps_arrive(inputs: InputProcess, count: int = 2, what: str = "taps from the input process") -> np.ndarray:
+    found = []
+
+    def enough():
+        taps = inputs.poll().taps
+        found.extend(taps[taps["refine"] == 0])
+        return len(found) >= count
+
+    wait_for(enough, deadline=20.0, what=what)
+    return np.array(found)
+
+
+def test_the_demo_feeds_taps_through_the_rings_without_loading_audio_libraries_in_the_render_process():
+    script = textwrap.dedent("""
+        import sys
+        from dessins_de_planche.config import InputSpec
+        from dessins_de_planche.inputs.process import InputProcess
+        from fixtures_jack import wait_for
+
+        if __name__ == "__main__":
+            with InputProcess(InputSpec()) as inputs:
+                taps, features = [], 0
+                def enough():
+                    global features
+                    batch = inputs.poll()
+                    taps.extend(batch.taps)
+                    features += len(batch.features)
+                    return len(taps) >= 4 and features > 100
+                wait_for(enough, deadline=20.0, what="demo taps")
+                status = inputs.status
+                print(status.audio_state, len(taps), status.device_name, inputs.zone_names[taps[0]["zone"]])
+            print("sounddevice" in sys.modules, "rtmidi" in sys.modules)
+    """)
+    tests_dir = os.path.dirname(__file__)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "PYTHONPATH": tests_dir}, cwd=tests_dir)
+    assert result.returncode == 0, result.stderr
+    state_line, modules_line = result.stdout.strip().splitlines()[-2:]
+    state, count, device, zone = state_line.split()
+    assert state == "demo" and int(count) >= 4 and device == "demo" and zone == "board"
+    assert modules_line == "False False", "the render process loaded sounddevice or rtmidi"
+
+
+def test_a_killed_input_process_is_restarted_and_taps_flow_again():
+    with InputProcess(InputSpec()) as inputs:
+        taps_arrive(inputs, what="demo taps before the kill")
+        first = inputs.pid
+        os.kill(first, signal.SIGKILL)
+        wait_for(lambda: inputs.poll() is not None and inputs.restarts == 1 and inputs.running,
+                 what="the input process to be restarted")
+        assert inputs.pid != first
+        assert "SIGKILL" in inputs.status.last_error
+        taps = taps_arrive(inputs, what="demo taps after the restart")
+        assert (taps["source"] == SOURCE_AUDIO).all()
+        assert inputs.status.restarts == 1
+
+
+def test_a_missing_device_is_waited_for_without_a_crash():
+    with InputProcess(InputSpec(audio_device="No Such Card")) as inputs:
+        wait_for(lambda: inputs.poll() is not None and inputs.status.audio_state == "waiting for device"
+                 and "No Such Card" in inputs.status.last_error, what="the input process to wait for the device")
+        assert inputs.running and inputs.restarts == 0
+        assert len(inputs.poll().taps) == 0
+
+
+def test_stale_segments_of_dead_owners_are_removed_and_live_ones_kept(tmp_path):
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()
+    stale = tmp_path / f"{SEGMENT_PREFIX}{gone}-0123abcd-taps"
+    live = tmp_path / f"{SEGMENT_PREFIX}{os.getppid()}-0123abcd-taps"
+    other = tmp_path / "someone-elses-segment"
+    for path in (stale, live, other):
+        path.write_bytes(b"x")
+    removed = remove_stale_segments(str(tmp_path))
+    assert removed == [stale.name]
+    assert live.exists() and other.exists() and not stale.exists()
+
+
+@pytest.mark.jack
+def test_the_input_process_recovers_when_the_audio_server_stops_and_returns(jack_server, jack_player):
+    """The device-loss story: the server vanishes under an open stream, then comes back."""
+    spec = InputSpec(audio_device="system", channels=(1,))
+    with InputProcess(spec) as inputs:
+        wait_for(lambda: inputs.poll() is not None and inputs.status.audio_state == "listening",
+                 what="the input stream to open")
+        jack_server.stop()
+        wait_for(lambda: inputs.poll() is not None and inputs.status.audio_state == "waiting for device"
+                 and inputs.restarts >= 1, what="the input process to notice the server is gone")
+        jack_server.start()
+        wait_for(lambda: inputs.poll() is not None and inputs.status.audio_state == "listening",
+                 deadline=20.0, what="the input stream to come back with the server")
+        player = jack_player(channels=1)
+        player.connect()
+        signal_ = np.zeros((SAMPLE_RATE, 1), np.float32)
+        for i, at in enumerate((0.1, 0.4, 0.7)):
+            hit = 0.5 * heel_sound(np.random.default_rng(i), SAMPLE_RATE)
+            hit[-480:] *= np.linspace(1.0, 0.0, 480)
+            signal_[int(at * SAMPLE_RATE): int(at * SAMPLE_RATE) + len(hit), 0] = hit
+        player.play(signal_)
+        taps = taps_arrive(inputs, count=2, what="taps after the server came back")
+        assert inputs.running
+    assert (taps["channel"] == 1).all()
