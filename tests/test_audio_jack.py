@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -56,6 +59,7 @@ def test_taps_played_into_the_input_stream_arrive_at_their_times_on_their_channe
         player.play(signal)
         taps = collect(inputs, player.finished)
         status = inputs.status
+    assert inputs.exitcode == 0, "the input process did not close its stream and PortAudio cleanly"
 
     expected = np.array([player.frame_to_master(player.start_frame + onset) for onset in onsets])
     assert status.sample_rate == SAMPLE_RATE and status.block_size == PERIOD
@@ -86,3 +90,24 @@ def test_overflows_and_lateness_are_reported_while_listening(jack_server):
     median, p99, worst = status.lateness_ms
     assert 0 <= median <= p99 <= worst and worst > 0
     assert status.overflows >= 0
+
+
+def test_devices_lists_the_jack_inputs_and_names_them_when_a_device_is_missing(jack_server, midi_sender):
+    midi_sender("ddp-board")
+    script = (
+        "from dessins_de_planche.inputs.devices import DeviceNotFound, find_audio_device, format_devices\n"
+        "print(format_devices())\n"
+        "print('index', find_audio_device('system'))\n"
+        "try:\n"
+        "    find_audio_device('No Such Card')\n"
+        "except DeviceNotFound as error:\n"
+        "    print('error', error)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert any("system" in line and "JACK" in line and "2 in" in line for line in lines), result.stdout
+    assert any("ddp-board:out" in line for line in lines), result.stdout
+    index = int(next(line for line in lines if line.startswith("index ")).split()[1])
+    error = next(line for line in lines if line.startswith("error "))
+    assert "'No Such Card'" in error and f"{index} 'system'" in error

@@ -61,6 +61,29 @@ def test_the_demo_feeds_taps_through_the_rings_without_loading_audio_libraries_i
     assert modules_line == "False False", "the render process loaded sounddevice or rtmidi"
 
 
+def test_a_recording_is_replayed_in_real_time_through_the_detector(tmp_path):
+    import soundfile
+
+    path = tmp_path / "take.wav"
+    take = np.zeros((int(0.8 * SAMPLE_RATE), 2), np.float32)
+    starts = (0.1, 0.35, 0.6)
+    for i, at in enumerate(starts):
+        hit = 0.5 * heel_sound(np.random.default_rng(i), SAMPLE_RATE)
+        hit[-480:] *= np.linspace(1.0, 0.0, 480)
+        take[int(at * SAMPLE_RATE): int(at * SAMPLE_RATE) + len(hit), 1] = hit
+    soundfile.write(path, take, SAMPLE_RATE)
+    with InputProcess(InputSpec(input_file=str(path), loop=False)) as inputs:
+        assert inputs.zone_names[:2] == ("left", "right")
+        taps = taps_arrive(inputs, count=3, what="the taps of the replayed recording")
+        status = inputs.status
+        wait_for(lambda: inputs.status.audio_state == "off", what="the replay to end (no loop)")
+    assert status.audio_state == "replay" and status.device_name == str(path)
+    assert (taps["channel"] == 2).all()
+    gaps = np.diff(taps["time"][:3])
+    np.testing.assert_allclose(gaps, np.diff(starts), atol=0.003)  # paced by the file's own clock
+    assert inputs.exitcode == 0
+
+
 def test_a_killed_input_process_is_restarted_and_taps_flow_again():
     with InputProcess(InputSpec()) as inputs:
         taps_arrive(inputs, what="demo taps before the kill")

@@ -219,6 +219,7 @@ class InputProcess:
         self._overflow_base = 0
         self._last_overflows = 0
         self.restarts = 0
+        self.exitcode = None  # the child's exit status after `stop` (0: streams closed, PortAudio ended)
         self._error = ""
         self._error_at = -1.0
         self._child_error_seen = ""
@@ -259,6 +260,7 @@ class InputProcess:
             if process.is_alive():
                 process.kill()
                 process.join(1.0)
+            self.exitcode = process.exitcode
         for ring in self.rings.values():
             ring.close()
         self.rings = {}

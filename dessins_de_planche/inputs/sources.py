@@ -9,6 +9,7 @@ a performance.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 
 import numpy as np
@@ -151,6 +152,39 @@ class FileReplay(PacedSource):
         self.file.close()
 
 
+class ReadAhead:
+    """Reads blocks on its own thread, well ahead of the pace.
+
+    The synthesizer renders seconds at a time; read in line, each chunk would hold
+    the paced thread up for a long moment and every block behind it would be late.
+    """
+
+    def __init__(self, read, frames: int, blocks_ahead: int):
+        self._read = read
+        self._frames = frames
+        self._blocks = queue.Queue(maxsize=blocks_ahead)
+        self._stopped = False
+        self._thread = threading.Thread(target=self._fill, name="input-read-ahead", daemon=True)
+        self._thread.start()
+
+    def _fill(self) -> None:
+        while not self._stopped:
+            block = self._read(self._frames)
+            while not self._stopped:
+                try:
+                    self._blocks.put(block, timeout=0.2)
+                    break
+                except queue.Full:
+                    continue
+
+    def read(self, frames: int):
+        return self._blocks.get(timeout=10.0)
+
+    def close(self) -> None:
+        self._stopped = True
+        self._thread.join(1.0)
+
+
 class GeneratorSource(PacedSource):
     """The synthesized podorhythm over music: the demo, or `--generate`."""
 
@@ -159,5 +193,10 @@ class GeneratorSource(PacedSource):
 
         generator = spec.generator or GeneratorSpec()
         stream = PatternStream(generator, spec.sample_rate)
+        chunk_blocks = int(stream.CHUNK_S * spec.sample_rate / spec.block_size)
+        self.ahead = ReadAhead(stream.read, spec.block_size, blocks_ahead=chunk_blocks + 64)
         name = "demo" if spec.generator is None else f"generator {generator.bpm:g} bpm"
-        super().__init__(stream.read, "demo", name, spec.sample_rate, spec.block_size, make_handler)
+        super().__init__(self.ahead.read, "demo", name, spec.sample_rate, spec.block_size, make_handler)
+
+    def close(self) -> None:
+        self.ahead.close()
