@@ -197,8 +197,11 @@ class MidiSender:
         self.out.send_message(list(message))
 
     def close(self) -> None:
-        self.out.close_port()
-        self.out.delete()
+        """Unplug the board (safe to call twice)."""
+        if self.out is not None:
+            self.out.close_port()
+            self.out.delete()
+            self.out = None
 
 
 @pytest.fixture

@@ -88,3 +88,19 @@ def test_a_board_that_is_not_plugged_in_is_waited_for(jack_server, midi_sender):
         taps, _ = gather(inputs, taps=1, controls=0)
         assert inputs.running
     assert taps["velocity"][0] == pytest.approx(80 / 127)
+
+
+def test_a_board_unplugged_mid_show_is_waited_for_and_found_again(jack_server, midi_sender):
+    spec = InputSpec(midi_port="ddp-flaky-board")
+    sender = midi_sender("ddp-flaky-board")
+    with InputProcess(spec) as inputs:
+        wait_for(lambda: inputs.status.midi_state == "listening", what="the MIDI port to open")
+        sender.close()  # unplugged
+        wait_for(lambda: inputs.status.midi_state == "waiting", what="the MIDI side to notice the board left")
+        assert "went away" in inputs.status.last_error
+        sender = midi_sender("ddp-flaky-board")  # plugged in again
+        wait_for(lambda: inputs.status.midi_state == "listening", what="the board to be found again")
+        sender.send(0xB0, 1, 42)
+        _, controls = gather(inputs, taps=0, controls=1)
+        assert inputs.restarts == 0
+    assert controls["type"][0] == CONTROL_CC and controls["value"][0] == 42

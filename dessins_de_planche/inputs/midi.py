@@ -164,7 +164,7 @@ class MidiListener:
             self._probe_server(force=True)
             if self.lost:
                 return
-            self._midi_in.close_port()
+            self._release()  # a fresh client on return: RtMidi's JACK side does not reopen a port cleanly
             self._fail(f"MIDI port {self.port_name!r} went away; waiting for it")
         elif virtual and self._midi_in.get_port_count() == 0:
             self._probe_server()
@@ -187,9 +187,13 @@ class MidiListener:
         self.state = "waiting"
         self.error = message
 
+    def _release(self) -> None:
+        self._midi_in.close_port()
+        self._midi_in.delete()
+        self._midi_in = None
+
     def close(self) -> None:
         """Close the port (only while its server is alive: RtMidi crashes closing a dead JACK client)."""
         if self._midi_in is not None and not self.lost:
-            self._midi_in.close_port()
-            self._midi_in.delete()
+            self._release()
         self._midi_in = None
