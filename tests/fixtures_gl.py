@@ -23,6 +23,8 @@ def gl_context():
 
 @pytest.fixture
 def ctx(gl_context):
-    assert gl_context.error == "GL_NO_ERROR", f"GL error left by an earlier test: {gl_context.error}"
+    before = gl_context.error  # reading the error also clears it: read once
+    assert before == "GL_NO_ERROR", f"GL error left by an earlier test: {before}"
     yield gl_context
-    assert gl_context.error == "GL_NO_ERROR", f"GL error during the test: {gl_context.error}"
+    after = gl_context.error
+    assert after == "GL_NO_ERROR", f"GL error during the test: {after}"

@@ -20,6 +20,14 @@ from dessins_de_planche.render.glsl import ProgramCache
 _SMALLEST_FADE = 0.002
 
 
+def release_framebuffer(ctx: moderngl.Context, fbo: moderngl.Framebuffer) -> None:
+    """Release a framebuffer without leaving it bound: moderngl re-binds the "current" one
+    after every clear, and a released one there is a GL_INVALID_OPERATION later."""
+    if ctx.fbo is fbo:
+        (ctx.screen or ctx.detect_framebuffer(0)).use()
+    fbo.release()
+
+
 class Canvas:
     def __init__(self, ctx: moderngl.Context, programs: ProgramCache, size: tuple[int, int], background):
         self.ctx = ctx
@@ -48,7 +56,7 @@ class Canvas:
 
     def _release(self, pair):
         texture, fbo = pair
-        fbo.release()
+        release_framebuffer(self.ctx, fbo)
         texture.release()
 
     @property
@@ -104,7 +112,7 @@ class Canvas:
         if zoom != 1.0 or rotate != 0.0:
             corner = 0.5 * math.hypot(*self.size)
             shift = (abs(zoom**drift_dt - 1.0) + abs(math.radians(rotate) * drift_dt)) * corner
-            moving = shift >= 1.0
+            moving = bool(shift >= 1.0)
         if moving or drift_dt <= 0.0 or (zoom == 1.0 and rotate == 0.0):
             self.drifted_until = now
         if keep == 1.0 and not moving:

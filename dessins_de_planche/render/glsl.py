@@ -100,3 +100,8 @@ class ProgramCache:
         except Exception as error:  # moderngl raises a plain Error carrying the driver's log
             origins = {"vertex_shader": vs_origin, "fragment_shader": fs_origin}
             raise ShaderError(_explain(error, origins, shift)) from None
+
+    def release(self) -> None:
+        for program in self._programs.values():
+            program.release()
+        self._programs.clear()

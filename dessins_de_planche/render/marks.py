@@ -158,3 +158,7 @@ class MarkPainter:
         """Over the bound target: bodies not yet stamped, then every glow still alive."""
         self._draw(self.vao, count, MODE_BODY, live=True)
         self._draw(self.vao, count, MODE_GLOW, live=True)
+
+    def release(self) -> None:
+        for obj in (self.vao, self.buffer, self.stamp_vao, self.stamp_buffer):
+            obj.release()

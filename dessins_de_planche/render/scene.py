@@ -15,7 +15,7 @@ import numpy as np
 
 from dessins_de_planche.preset.mapping import TAP_ATTRS_DTYPE
 from dessins_de_planche.preset.palettes import parse_colour
-from dessins_de_planche.render.canvas import Canvas
+from dessins_de_planche.render.canvas import Canvas, release_framebuffer
 from dessins_de_planche.render.glsl import ProgramCache
 from dessins_de_planche.render.layers import renderer_for
 from dessins_de_planche.render.marks import MarkPainter, MarkStore
@@ -26,9 +26,10 @@ RECENT_TAPS = 64  # attributes kept for refine records
 
 
 class Scene:
-    def __init__(self, ctx: moderngl.Context, preset, size: tuple[int, int]):
+    def __init__(self, ctx: moderngl.Context, preset, size: tuple[int, int], programs: ProgramCache | None = None):
         self.ctx = ctx
-        self.programs = ProgramCache(ctx)
+        self._owns_programs = programs is None
+        self.programs = programs or ProgramCache(ctx)
         self.painter = MarkPainter(ctx, self.programs)
         self.store = MarkStore()
         self.canvas = Canvas(ctx, self.programs, size, parse_colour(preset.canvas.background)[:3])
@@ -63,7 +64,7 @@ class Scene:
     def resize(self, size) -> None:
         self.canvas.resize(size)
         if self._scratch is not None:
-            self._scratch.release()
+            release_framebuffer(self.ctx, self._scratch)
             self._scratch = None
 
     def clear(self) -> None:
@@ -168,7 +169,13 @@ class Scene:
         )
 
     def render(self, now: float, target: moderngl.Framebuffer) -> None:
-        """Advance the canvas to `now`, stamp the marks that are due, draw canvas and live marks."""
+        """Advance to `now` (same clock as tap.time) and draw the canvas and the live marks on target."""
+        self.advance(now)
+        self._draw_picture(target)
+
+    def advance(self, now: float) -> None:
+        """Fade and drift the canvas up to `now`, stamp the marks that are due, retire spent ones."""
+        now = float(now)
         if self.epoch is None:
             self.epoch = now
         time = now - self.epoch
@@ -194,7 +201,6 @@ class Scene:
         if self._dirty_from < store.count:
             self.painter.upload(store.live, self._dirty_from)
         self._dirty_from = store.count
-        self._draw_picture(target)
 
     def _draw_picture(self, target: moderngl.Framebuffer) -> None:
         self.canvas.show(target)
@@ -213,6 +219,11 @@ class Scene:
         return np.frombuffer(data, np.uint8).reshape(height, width, 3)[::-1].copy()
 
     def release(self) -> None:
-        self.canvas.release()
+        """Free the GL objects of this scene (and its programs, unless the cache was handed in)."""
         if self._scratch is not None:
-            self._scratch.release()
+            release_framebuffer(self.ctx, self._scratch)
+            self._scratch = None
+        self.canvas.release()
+        self.painter.release()
+        if self._owns_programs:
+            self.programs.release()

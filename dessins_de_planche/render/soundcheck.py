@@ -1,0 +1,55 @@
+"""The sound-check view: one level bar and one tap light per input channel.
+
+Levels are shown in decibels (-60..0 dBFS) because that is how a sound engineer
+reads a meter; a light flashes when the channel's last tap is fresh and fades
+over a quarter second.
+"""
+
+from __future__ import annotations
+
+
+import moderngl
+import numpy as np
+
+from dessins_de_planche.render.glsl import ProgramCache
+from dessins_de_planche.render.text import TextOverlay
+
+FLOOR_DB = -60.0
+LIGHT_FADE_S = 0.25
+
+
+def level_to_height(level: np.ndarray) -> np.ndarray:
+    """RMS 0..1 -> bar fill 0..1 on a -60..0 dB scale."""
+    db = 20.0 * np.log10(np.maximum(np.asarray(level, np.float64), 1e-9))
+    return np.clip((db - FLOOR_DB) / -FLOOR_DB, 0.0, 1.0)
+
+
+class SoundCheck:
+    def __init__(self, ctx: moderngl.Context, programs: ProgramCache | None = None):
+        self.text = TextOverlay(ctx, programs)
+        self.painter = self.text.painter
+
+    def draw(self, target: moderngl.Framebuffer, channels, levels, since_tap, origin=(24, 24)) -> None:
+        """`levels`: RMS per channel (0..1); `since_tap`: seconds since each channel's last tap."""
+        heights = level_to_height(levels)
+        lights = np.exp(-np.maximum(np.asarray(since_tap, np.float64), 0.0) / LIGHT_FADE_S)
+        bar_w, bar_h, gap = 26, 180, 22
+        x0, y0 = origin
+        panel_w = max(1, len(heights)) * (bar_w + gap) + gap
+        self.painter.rect(target, (x0, y0, panel_w, bar_h + 96), (0.0, 0.0, 0.0, 0.72))
+        self.text.draw(["sound check"], target, (x0 + gap, y0 + 8), size_px=18, color=(0.8, 0.8, 0.8, 1.0))
+        top = y0 + 32
+        for i, channel in enumerate(channels):
+            x = x0 + gap + i * (bar_w + gap)
+            fill = float(heights[i]) * bar_h
+            self.painter.rect(target, (x, top, bar_w, bar_h), (0.16, 0.16, 0.18, 1.0))
+            hot = fill > bar_h * (1.0 - 6.0 / -FLOOR_DB)  # within 6 dB of full scale
+            colour = (0.95, 0.3, 0.25, 1.0) if hot else (0.35, 0.85, 0.5, 1.0)
+            if fill > 0.5:
+                self.painter.rect(target, (x, top + bar_h - fill, bar_w, fill), colour)
+            glow = float(lights[i])
+            self.painter.rect(target, (x, top + bar_h + 10, bar_w, bar_w),
+                              (0.2 + 0.8 * glow, 0.2 + 0.7 * glow, 0.2 + 0.2 * glow, 1.0))
+            label = f"{channel}"
+            self.text.draw([label], target, (x + bar_w / 2 - 4 * len(label), top + bar_h + 40), size_px=18,
+                           color=(0.8, 0.8, 0.8, 1.0))

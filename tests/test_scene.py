@@ -1,0 +1,211 @@
+"""The scene, with real GL (EGL on Mesa llvmpipe): feed known taps, read the pixels back."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from dessins_de_planche.events import KIND_HEEL, KIND_TOE, KIND_UNKNOWN, TAP_DTYPE
+from dessins_de_planche.preset import load_gallery
+from dessins_de_planche.preset.palettes import palette_array
+from dessins_de_planche.paths import presets_dir
+from dessins_de_planche.render.scene import Scene
+
+pytestmark = pytest.mark.gl
+
+SIZE = (640, 360)
+STEP = 1 / 30
+
+
+class SteadyRhythm:
+    """Stand-in for the tempo tracker: a fixed tempo, bar 0 starting at t = 0."""
+
+    def __init__(self, bpm=120.0, bar_beats=2):
+        self.bpm, self.bar_beats = bpm, bar_beats
+
+    def beat_phase(self, t):
+        return (t * self.bpm / 60.0) % 1.0
+
+    def bar_phase(self, t):
+        return (t * self.bpm / 60.0 / self.bar_beats) % 1.0
+
+
+def taps(*rows):
+    """Rows of (time, kind[, velocity[, tap_id[, refine[, detected_at]]]])."""
+    records = []
+    for i, row in enumerate(rows):
+        time, kind = row[0], row[1]
+        velocity = row[2] if len(row) > 2 else 0.8
+        tap_id = row[3] if len(row) > 3 else i
+        refine = row[4] if len(row) > 4 else 0
+        detected = row[5] if len(row) > 5 else time + 0.012
+        records.append((time, detected, velocity, tap_id, 1, 0, 0, kind, refine, 0))
+    return np.array(records, TAP_DTYPE)
+
+
+def play(scene, records, target, start, end, step=STEP, rhythm=None, frames=None):
+    """Step the clock from start to end, handing each record over once its detected_at has passed."""
+    rhythm = rhythm or SteadyRhythm()
+    fed = 0
+    times = frames if frames is not None else start + step * np.arange(1, int(round((end - start) / step)) + 1)
+    for now in times:
+        upto = int(np.searchsorted(records["detected_at"], now, side="right"))
+        if upto > fed:
+            scene.add_taps(records[fed:upto], rhythm)
+            fed = upto
+        scene.render(float(now), target)
+
+
+@pytest.fixture(scope="module")
+def gallery():
+    return load_gallery(presets_dir())
+
+
+@pytest.fixture
+def target(ctx):
+    fbo = ctx.simple_framebuffer(SIZE)
+    yield fbo
+    fbo.release()
+
+
+def background_of(preset):
+    return np.array([int(preset.canvas.background[i : i + 2], 16) for i in (1, 3, 5)], float)
+
+
+def ink(picture, preset, threshold=40):
+    """Where the picture differs from the preset's background."""
+    return np.abs(picture.astype(float) - background_of(preset)).sum(axis=2) > threshold
+
+
+def centroid(mask):
+    ys, xs = np.nonzero(mask)
+    assert len(xs), "nothing drawn"
+    return xs.mean(), ys.mean()
+
+
+def linear(mapping, value):
+    low, high = mapping.domain
+    out_low, out_high = mapping.range
+    return out_low + (out_high - out_low) * (value - low) / (high - low)
+
+
+def test_rosette_places_taps_by_bar_phase_and_colours_heel_and_toe_apart(ctx, target, gallery):
+    rosette = gallery["rosette"]
+    layer = rosette.layers[0]
+    scene = Scene(ctx, rosette, SIZE)
+    # bar = 1 s at 120 BPM, 2 beats: 10.25 s is a quarter into the bar, 10.75 s three quarters
+    play(scene, taps((10.25, KIND_HEEL), (10.75, KIND_TOE)), target, 10.0, 11.5)
+    picture = scene.read_canvas()
+    drawn = ink(picture, rosette)
+    width, height = SIZE
+    for phase, side, kind_slot in ((0.25, slice(width // 2, None), 0), (0.75, slice(None, width // 2), 1)):
+        angle = math.radians(linear(layer.map.angle, phase))
+        radius = layer.map.radius.range[0]  # the first moments of the tune: the curve's start
+        expected_x = width / 2 + math.sin(angle) * radius * height / 2
+        expected_y = height / 2 - math.cos(angle) * radius * height / 2
+        half = np.zeros_like(drawn)
+        half[:, side] = drawn[:, side]
+        x, y = centroid(half)
+        assert abs(x - expected_x) < 3 and abs(y - expected_y) < 3, (phase, (x, y), (expected_x, expected_y))
+        colour = picture[half].astype(float).mean(axis=0)
+        heel_or_toe = palette_array(layer.palette)[kind_slot][:3] * 255
+        other = palette_array(layer.palette)[1 - kind_slot][:3] * 255
+        assert np.linalg.norm(colour - heel_or_toe) < np.linalg.norm(colour - other)
+    heel_colour = picture[drawn & (np.arange(width) >= width // 2)[None, :]].mean(axis=0)
+    toe_colour = picture[drawn & (np.arange(width) < width // 2)[None, :]].mean(axis=0)
+    assert heel_colour[0] > heel_colour[2] and toe_colour[2] > toe_colour[0]  # warm heel, cool toe
+
+
+def test_same_events_and_step_give_the_same_picture(ctx, target, gallery):
+    records = taps(*[(1.0 + 0.13 * i, KIND_HEEL if i % 3 else KIND_TOE, 0.5 + 0.05 * (i % 7)) for i in range(30)])
+    pictures = []
+    for _ in range(2):
+        scene = Scene(ctx, gallery["thread"], SIZE)
+        play(scene, records, target, 0.5, 5.5)
+        pictures.append(scene.read_canvas())
+        scene.release()
+    assert ink(pictures[0], gallery["thread"]).sum() > 200
+    assert np.array_equal(pictures[0], pictures[1])
+
+
+def test_a_mark_drawn_late_lands_where_it_would_have_on_time(ctx, target, gallery):
+    thread = gallery["thread"]  # the preset that drifts: the hardest case
+    records = taps(*[(2.0 + 0.25 * i, KIND_TOE if i % 2 else KIND_HEEL) for i in range(8)])
+    on_time = Scene(ctx, thread, SIZE)
+    play(on_time, records, target, 1.0, 5.0)
+    late = Scene(ctx, thread, SIZE)
+    frames = list(1.0 + STEP * np.arange(1, int(4.0 / STEP) + 1))
+    # the frame after the last tap's arrival comes 50 ms late
+    last_seen = records["detected_at"][-1]
+    frames = [t for t in frames if not (last_seen - 0.01 < t < last_seen + 0.05)]
+    play(late, records, target, 1.0, 5.0, frames=np.array(sorted(frames + [last_seen + 0.05])))
+    a, b = on_time.read_canvas(), late.read_canvas()
+    xa, ya = centroid(ink(a, thread))
+    xb, yb = centroid(ink(b, thread))
+    assert abs(xa - xb) < 0.5 and abs(ya - yb) < 0.5
+    assert np.abs(a.astype(int) - b.astype(int)).max() < 24  # the same marks, give or take rounding
+
+
+def test_switching_preset_changes_the_picture_and_keeps_the_drawing(ctx, target, gallery):
+    rosette, thread = gallery["rosette"], gallery["thread"]
+    first = taps(*[(1.0 + 0.25 * i, KIND_HEEL if i % 2 else KIND_TOE) for i in range(8)])
+    later = taps(*[(4.0 + 0.25 * i, KIND_HEEL if i % 2 else KIND_TOE, 0.8, 100 + i) for i in range(8)])
+    kept = Scene(ctx, rosette, SIZE)
+    play(kept, first, target, 0.5, 3.5)
+    before = ink(kept.read_canvas(), rosette)
+    kept.set_preset(thread)
+    play(kept, later, target, 3.5, 6.5)
+    switched = kept.read_canvas()
+    stayed = Scene(ctx, rosette, SIZE)
+    play(stayed, first, target, 0.5, 3.5)
+    play(stayed, later, target, 3.5, 6.5)
+    unswitched = stayed.read_canvas()
+    assert np.abs(switched.astype(int) - unswitched.astype(int)).sum(axis=2).max() > 100
+    # the rosette's petals are still there after the switch (faded a little, not gone)
+    assert ink(switched, rosette, threshold=20)[before].mean() > 0.8
+
+
+def test_resize_keeps_the_drawing_in_place(ctx, target, gallery):
+    rosette = gallery["rosette"]
+    scene = Scene(ctx, rosette, SIZE)
+    play(scene, taps((1.25, KIND_HEEL), (1.6, KIND_TOE)), target, 1.0, 2.5)
+    x, y = centroid(ink(scene.read_canvas(), rosette))
+    scene.resize((960, 540))
+    bigger = scene.read_canvas()
+    assert bigger.shape == (540, 960, 3)
+    x2, y2 = centroid(ink(bigger, rosette))
+    assert abs(x2 - x * 1.5) < 2 and abs(y2 - y * 1.5) < 2
+    scene.resize((400, 360))  # narrower: same height, same place from the centre
+    narrow = scene.read_canvas()
+    x3, y3 = centroid(ink(narrow, rosette))
+    assert abs((x3 - 200) - (x - 320)) < 2 and abs(y3 - y) < 2
+
+
+def test_a_refine_record_changes_the_kind_colour(ctx, target, gallery):
+    rosette = gallery["rosette"]
+    refined = taps((1.25, KIND_UNKNOWN, 0.8, 7, 0, 1.26), (1.25, KIND_TOE, 0.8, 7, 1, 1.275))
+    direct = taps((1.25, KIND_TOE, 0.8, 7, 0, 1.26))
+    unknown = taps((1.25, KIND_UNKNOWN, 0.8, 7, 0, 1.26))
+    pictures = []
+    for records in (refined, direct, unknown):
+        scene = Scene(ctx, rosette, SIZE)
+        play(scene, records, target, 1.0, 2.0)
+        pictures.append(scene.read_canvas())
+    assert np.array_equal(pictures[0], pictures[1])
+    assert not np.array_equal(pictures[0], pictures[2])
+
+
+def test_clear_empties_the_canvas_and_a_clean_preset_starts_blank(ctx, target, gallery):
+    rosette = gallery["rosette"]
+    scene = Scene(ctx, rosette, SIZE)
+    play(scene, taps((1.25, KIND_HEEL)), target, 1.0, 2.0)
+    assert ink(scene.read_canvas(), rosette).any()
+    scene.clear()
+    scene.render(2.1, target)
+    assert not ink(scene.read_canvas(), rosette, threshold=3).any()
+    play(scene, taps((3.25, KIND_HEEL)), target, 3.0, 4.0)
+    scene.set_preset(rosette.model_copy(update={"canvas": rosette.canvas.model_copy(update={"clean": True})}))
+    scene.render(4.1, target)
+    assert not ink(scene.read_canvas(), rosette, threshold=3).any()
