@@ -13,8 +13,8 @@ import numpy as np
 PALETTES: dict[str, list[str]] = {
     # heel: ember orange, toe: glacier blue, unknown: warm grey, then a dusk ramp
     "hearth": ["#ff8a3d", "#5cc8ff", "#b8aea0", "#ffd36e", "#ff5e7a"],
-    # heel: rose red, toe: pale gold, unknown: lilac
-    "fiddle": ["#ff4f6d", "#ffd97a", "#b9a3ff", "#ff9f5a", "#fff1d6"],
+    # heel: rose, toe: mint, unknown: lilac, then gold and cream
+    "fiddle": ["#ff4f7b", "#6ef2c4", "#b9a3ff", "#ffd97a", "#fff1d6"],
     # heel: deep teal, toe: coral, on paper-like light backgrounds
     "ink": ["#0f5e6b", "#e0553b", "#6b6b6b", "#2a2a3a", "#c99a2e"],
     # greys, for the idle preset and tests
