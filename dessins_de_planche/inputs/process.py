@@ -221,7 +221,6 @@ class InputProcess:
         self.restarts = 0
         self.exitcode = None  # the child's exit status after `stop` (0: streams closed, PortAudio ended)
         self._error = ""
-        self._error_at = -1.0
         self._child_error_seen = ""
         self._status_cache = None
         self._status_read_at = -1.0
@@ -277,8 +276,10 @@ class InputProcess:
     # -- every frame ------------------------------------------------------------
     def poll(self) -> InputBatch:
         """Drain the rings (cheap when empty) and restart the child if it died."""
-        self._watch()
         rings = self.rings
+        if not rings:  # not started, or stopped
+            return InputBatch(np.zeros(0, TAP_DTYPE), np.zeros(0, FEATURE_DTYPE), np.zeros(0, CONTROL_DTYPE))
+        self._watch()
         taps = rings["taps"].pop()
         midi_taps = rings["midi_taps"].pop()
         if len(midi_taps):
@@ -295,9 +296,15 @@ class InputProcess:
                 return
             code = process.exitcode
             self._process = None
-            self._overflow_base += self._last_overflows
+            final = self._status.read()  # the child's last word: its overflows, and why it left
+            self._overflow_base += int(final["overflows"])
             self._last_overflows = 0
-            self._set_error(_describe_exit(code))
+            self._child_error_seen = _text(final["error"])
+            self._status.write(overflows=0, error="")  # no child is writing now; the next starts afresh
+            reason = _describe_exit(code)
+            if code == EXIT_DEVICE_LOST and self._child_error_seen:
+                reason = f"{self._child_error_seen}; the input process ended"
+            self._set_error(reason)
             self._restart_at = now + self._backoff
             log.warning("%s; restarting it in %.1f s", self._error, self._backoff)
             self._backoff = min(self._backoff * 2, RESTART_MAX)
@@ -306,7 +313,7 @@ class InputProcess:
             self._spawn()
 
     def _set_error(self, message: str) -> None:
-        self._error, self._error_at = message, master_time()
+        self._error = message
         self._status_cache = None
 
     @property
@@ -330,7 +337,7 @@ class InputProcess:
         child_error = _text(record["error"])
         if child_error and child_error != self._child_error_seen:
             self._child_error_seen = child_error
-            self._set_error(child_error)  # the newest of the two, child's or ours, is the last error
+            self._set_error(child_error)  # the newest of the two, the child's or ours, is the last error
         self._last_overflows = int(record["overflows"])
         self._status_cache = InputStatus(
             audio_state=AUDIO_STATES[record["audio_state"]] if record["audio_state"] < len(AUDIO_STATES) else "off",
