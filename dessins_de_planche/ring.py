@@ -16,7 +16,10 @@ with release/acquire order.
 
 Cost: `push` is specialised for the record type when the ring is opened (a
 closure over locals with one named parameter per field), so a push is one
-Python call, one `struct.pack_into` and one 8-byte store.
+Python call, one `struct.pack_into` and one 8-byte store; `pop` copies bytes
+and checks the stamps as bytes. Per tap record on the reference machine:
+~0.24 µs push + ~0.03 µs pop (in batches of 64), against ~1.2 µs for
+`queue.Queue` and ~8 µs of CPU for `multiprocessing.Queue` (bench/ring.py).
 """
 
 from __future__ import annotations
@@ -33,7 +36,8 @@ import numpy as np
 # so the producer and the consumer do not write to the same line.
 _HEAD, _TAIL, _DROPPED, _CAPACITY, _RECORD_SIZE, _RECORD_TYPE = 0, 8, 16, 24, 25, 26
 _HEADER = 256  # bytes
-_PLAIN_STORES_ARE_ORDERED = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686", "x86")
+# 64-bit x86 only: on 32-bit x86 an 8-byte index store is two stores and could be read torn.
+_PLAIN_STORES_ARE_ORDERED = platform.machine().lower() in ("x86_64", "amd64")
 _STRUCT_CODES = {("f", 8): "d", ("f", 4): "f", ("u", 8): "Q", ("u", 4): "I", ("u", 2): "H",
                  ("u", 1): "B", ("i", 8): "q", ("i", 4): "i", ("i", 2): "h", ("i", 1): "b"}
 
@@ -41,18 +45,21 @@ _STRUCT_CODES = {("f", 8): "d", ("f", 4): "f", ("u", 8): "Q", ("u", 4): "I", ("u
 def _struct_format(dtype: np.dtype) -> str:
     if dtype.names is None or dtype.names[-1] != "seq":
         raise ValueError("ring records must end with a 'seq' field (the ring's stamp)")
-    codes = []
+    codes, position = [], 0
     for name in dtype.names:
         field, offset = dtype.fields[name][:2]
         code = _STRUCT_CODES.get((field.kind, field.itemsize))
         if code is None or field.byteorder == ">":
             raise ValueError(f"ring record field {name!r} has type {field}, which a ring cannot hold "
                              "(use little-endian ints, uints or floats)")
+        if offset != position:
+            raise ValueError(f"ring records must be packed, fields in order (field {name!r} is at byte "
+                             f"{offset}, not {position})")
         codes.append(code)
-    layout = "<" + "".join(codes)
-    if struct.calcsize(layout) != dtype.itemsize:
-        raise ValueError("ring records must be packed (no padding between fields)")
-    return layout
+        position += field.itemsize
+    if position != dtype.itemsize:
+        raise ValueError("ring records must be packed (no padding after the last field)")
+    return "<" + "".join(codes)
 
 
 def _fingerprint(dtype: np.dtype) -> int:

@@ -111,6 +111,24 @@ def test_records_must_end_with_a_stamp():
         Ring.create(np.dtype([("time", "<f8"), ("value", "<f4")]), 8)
 
 
+def test_records_must_be_packed():
+    aligned = np.dtype([(name, TAP_DTYPE.fields[name][0]) for name in TAP_DTYPE.names], align=True)
+    with pytest.raises(ValueError, match="packed"):
+        Ring.create(aligned, 8)
+
+
+def test_a_restarted_producer_carries_on_where_the_last_one_stopped(make_ring):
+    consumer = make_ring(8)
+    for indices in [range(0, 5), range(5, 12)]:
+        producer = Ring.attach(consumer.name, TAP_DTYPE)  # a new input process after the old one died
+        for i in indices:
+            assert producer.push(*tap_fields(i))
+        producer.close()
+        out = consumer.pop()
+        assert list(assert_taps_are_written_ones(out)) == list(indices)
+    assert consumer.pushed == 12 and consumer.torn == 0
+
+
 def test_attach_with_another_record_type_fails(make_ring):
     ring = make_ring(8)
     same_size = np.dtype([(name if name != "tap_id" else "other", TAP_DTYPE.fields[name][0]) for name in TAP_DTYPE.names])
