@@ -14,7 +14,7 @@ import threading
 
 import numpy as np
 
-from dessins_de_planche.clock import StreamClock, master_time
+from dessins_de_planche.clock import master_time
 from dessins_de_planche.config import GeneratorSpec, InputSpec
 
 log = logging.getLogger(__name__)
@@ -114,9 +114,9 @@ class PacedSource:
             now = master_time()
             if now - due > RESYNC_SECONDS:
                 self.overflows += 1
-                start, count = now - (count + 1) * period, count
+                start = now - (count + 1) * period
                 due = now
-                self.handler.clock = StreamClock(self.sample_rate)
+                self.handler.clock.resync()
             self.handler.handle(block, due)
             self.lateness.record(now - due)
             count += 1
