@@ -9,6 +9,7 @@ import pytest
 
 from dessins_de_planche.events import KIND_HEEL, KIND_TOE, TAP_DTYPE
 from dessins_de_planche.preset import PresetError
+from dessins_de_planche.preset.palettes import palette_array
 from dessins_de_planche.render.offline import default_step, preset_by_name, render_performance
 
 pytestmark = pytest.mark.gl
@@ -76,8 +77,13 @@ def test_offline_render_writes_a_png_of_the_requested_size_with_marks(ctx, tmp_p
     background = np.array([int(preset.canvas.background[i : i + 2], 16) for i in (1, 3, 5)])
     drawn = np.abs(pixels.astype(int) - background).sum(axis=2) > 40
     assert drawn.sum() > 500
-    warm = pixels[drawn][:, 0] > pixels[drawn][:, 2] + 30
-    assert 0.1 < warm.mean() < 0.95  # heel (warm) and toe (cool) marks both there
+    # heel and toe marks both there: each drawn pixel's hue is nearer the heel or the toe colour
+    palette = palette_array(preset.layers[0].palette)[:2, :3] * 255 - background
+    ink = pixels[drawn].astype(float) - background
+    ink /= np.linalg.norm(ink, axis=1, keepdims=True)
+    palette /= np.linalg.norm(palette, axis=1, keepdims=True)
+    heel_share = (ink @ palette[0] > ink @ palette[1]).mean()
+    assert 0.15 < heel_share < 0.85
 
 
 def test_the_step_grows_with_the_size_only_for_big_canvases():
