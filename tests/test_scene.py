@@ -101,8 +101,9 @@ def test_rosette_places_taps_by_bar_phase_and_colours_heel_and_toe_apart(ctx, ta
     drawn = ink(picture, rosette)
     width, height = SIZE
     for phase, side, kind_slot in ((0.25, slice(width // 2, None), 0), (0.75, slice(None, width // 2), 1)):
-        angle = math.radians(linear(layer.map.angle, phase))
-        radius = layer.map.radius.range[0]  # the first moments of the tune: the curve's start
+        tune_time = phase - 0.25  # the first tap starts the tune
+        angle = math.radians(linear(layer.map.angle, phase) + layer.spin * tune_time)
+        radius = linear(layer.map.radius, tune_time)
         expected_x = width / 2 + math.sin(angle) * radius * height / 2
         expected_y = height / 2 - math.cos(angle) * radius * height / 2
         half = np.zeros_like(drawn)

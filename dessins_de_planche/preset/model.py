@@ -159,6 +159,7 @@ class MarksLayer(LayerBase):
     shape: Literal["dot", "ring", "petal"] = "dot"
     stretch: float = Field(2.5, ge=1, le=20)  # petal length in mark sizes
     angle: float = 0.0
+    spin: float = Field(0.0, ge=-360, le=360)  # degrees per second of tune_time added to the angle
     radius: float = Field(0.0, ge=0, le=4)
     x: float = Field(0.0, ge=-4, le=4)
     y: float = Field(0.0, ge=-4, le=4)

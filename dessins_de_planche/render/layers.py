@@ -48,12 +48,16 @@ class LayerRenderer:
 
 
 class MarksLayerRenderer(LayerRenderer):
-    """One mark per tap at (x, y) + radius in the direction of angle (0 = top, clockwise)."""
+    """One mark per tap at (x, y) + radius in the direction of angle (0 = top, clockwise).
+
+    `spin` turns the whole clock face with the tune's time, so marks at the same
+    place in the bar wind into spiral arms instead of piling up on one spoke.
+    """
 
     def marks_for(self, attrs, epoch, aspect):
         m = self.model
         marks = self._common(attrs, epoch)
-        angle = np.radians(evaluate(m.map.angle, attrs, m.angle))
+        angle = np.radians(evaluate(m.map.angle, attrs, m.angle) + m.spin * attrs["tune_time"])
         radius = evaluate(m.map.radius, attrs, m.radius)
         outward = np.stack([np.sin(angle), np.cos(angle)], axis=1).astype(np.float32)
         centre = np.stack([evaluate(m.map.x, attrs, m.x), evaluate(m.map.y, attrs, m.y)], axis=1)
