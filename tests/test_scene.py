@@ -210,3 +210,16 @@ def test_clear_empties_the_canvas_and_a_clean_preset_starts_blank(ctx, target, g
     scene.set_preset(rosette.model_copy(update={"canvas": rosette.canvas.model_copy(update={"clean": True})}))
     scene.render(4.1, target)
     assert not ink(scene.read_canvas(), rosette, threshold=3).any()
+
+
+def test_a_broken_shader_is_reported_at_its_file_and_line(ctx, tmp_path):
+    from dessins_de_planche.render.glsl import ProgramCache, ShaderError
+
+    (tmp_path / "shared.glsl").write_text("float half_of(float v) { return v * 0.5; }\n")
+    (tmp_path / "ok.vert.glsl").write_text("#version 330 core\nvoid main() { gl_Position = vec4(0.0); }\n")
+    (tmp_path / "bad.frag.glsl").write_text(
+        '#version 330 core\n#include "shared.glsl"\nout vec4 frag;\nvoid main() {\n    frag = vec4(half_of(1.0) oops);\n}\n'
+    )
+    with pytest.raises(ShaderError) as caught:
+        ProgramCache(ctx, tmp_path).get("ok.vert.glsl", "bad.frag.glsl")
+    assert f"{tmp_path / 'bad.frag.glsl'}:5:" in str(caught.value)

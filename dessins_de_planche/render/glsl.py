@@ -57,7 +57,7 @@ def _with_defines(source: str, defines: dict[str, object] | None) -> tuple[str, 
     return head + "\n" + "\n".join(lines) + "\n" + rest, len(lines)
 
 
-def _explain(error: Exception, origins: dict[str, list[tuple[str, int]]], shift: int) -> str:
+def _explain(error: Exception, origins: dict[str, list[tuple[str, int]]], shift: int, folder: Path) -> str:
     """Rewrite driver line numbers into file:line of the shader files."""
     text = str(error)
     stage_origin = next(iter(origins.values()))
@@ -71,7 +71,7 @@ def _explain(error: Exception, origins: dict[str, list[tuple[str, int]]], shift:
             index = int(match.group(1)) - 1 - shift
             if 0 <= index < len(stage_origin):
                 file, line = stage_origin[index]
-                messages.append(f"{shaders_dir() / file}:{line}: {raw[match.end():].strip(' :')}")
+                messages.append(f"{folder / file}:{line}: {raw[match.end():].strip(' :')}")
     return "\n".join(messages) if messages else text
 
 
@@ -99,7 +99,7 @@ class ProgramCache:
             return self.ctx.program(vertex_shader=vs, fragment_shader=fs)
         except Exception as error:  # moderngl raises a plain Error carrying the driver's log
             origins = {"vertex_shader": vs_origin, "fragment_shader": fs_origin}
-            raise ShaderError(_explain(error, origins, shift)) from None
+            raise ShaderError(_explain(error, origins, shift, self.folder or shaders_dir())) from None
 
     def release(self) -> None:
         for program in self._programs.values():
