@@ -1,0 +1,406 @@
+"""Foot taps in a board mic that also hears fiddle, piano/guitar and the room.
+
+Runs in the audio callback thread (via `inputs.audio.BlockHandler`): every work
+buffer is allocated in `__init__`, numpy writes with `out=`, and the per-tap
+logic runs on Python floats over a few short frames per block. No I/O, no lock.
+
+How it listens, per channel, on a grid of short frames (~0.67 ms, fixed on the
+stream's frame count so any block size gives the same taps):
+
+- two energies per frame: the full band (DC removed) hears the heel's low
+  thump; the two-sample difference x[n] - x[n-2] (rising 6 dB/octave to a peak
+  at sr/4) hears the toe's click over room hiss and is deaf to DC and hum;
+- a tap starts where a band's energy jumps above its running background (a mean
+  that rises slowly and with clipped steps, so taps barely lift it) **and** above
+  its own recent past (a decaying peak of the frames 3 ms and more ago), so a
+  steady tone, hum, a held fiddle note or a tap's own tail do not fire, while a
+  second tap 30-40 ms after the first still does;
+- after a tap, the channel is deaf for `min_gap_s`; the onset is placed where the
+  hit rose (looking back up to a few frames);
+- the tap is emitted at once with a provisional kind and velocity; when
+  `velocity_window_s` of it has been heard a refine record (same `tap_id`,
+  refine = 1) carries the final kind and velocity.
+
+Velocity: the hit's peak over `velocity_window_s`, on a log scale,
+`velocity_floor_dbfs` (-50 dBFS) -> 0 and 0 dBFS -> 1.
+Kind: the RMS frequency of the hit over `classify_s` (from the ratio of the
+two band energies, the music's background subtracted): below
+`heel_toe_split_hz` is a heel, above a toe.
+Non-finite or absurd samples (|x| > 8) make a channel's block a gap: no taps, no
+state change, so the next good block carries on as if nothing happened.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from dessins_de_planche.events import KIND_HEEL, KIND_TOE
+
+_BAD_LEVEL = 8.0  # |sample| above this (or NaN/Inf) marks a broken block
+
+
+@dataclass(frozen=True)
+class DetectorSettings:
+    """Every parameter in seconds or dB, so any sample rate behaves the same."""
+
+    frame_s: float = 1 / 1500  # the analysis grid (32 samples at 48 kHz)
+    threshold_db: float = 12.0  # frame energy over the running background
+    rise_db: float = 7.0  # frame energy over the recent past
+    floor_dbfs: float = -65.0  # frames quieter than this (RMS) never start a tap
+    min_gap_s: float = 0.022  # taps 30 ms apart still come out as two
+    background_quantile: float = 0.3  # the background is this quantile of recent frame energies
+    background_smooth_s: float = 0.01
+    background_up_s: float = 0.05  # it rises by a factor e in this time, at most
+    rise_span_s: float = 0.003  # a rise is measured against frames at least this far back
+    recent_decay_s: float = 0.006
+    lookback_s: float = 0.003
+    classify_s: float = 0.005
+    velocity_window_s: float = 0.010
+    velocity_floor_dbfs: float = -50.0
+    heel_toe_split_hz: float = 1000.0
+    warmup_s: float = 0.02  # after reset: learn the background, do not fire
+    learn_s: float = 0.6  # after reset: the background moves 4x faster
+    dc_s: float = 0.5
+
+
+def _frequency(hi: float, lo: float, sample_rate: float) -> float:
+    """RMS frequency from the energy ratio of the two-sample difference to the signal
+    (for a sine, 4 sin^2(2 pi f / sr)); meaningful up to sr / 4."""
+    if lo <= 0.0:
+        return 0.0 if hi <= 0.0 else 0.25 * sample_rate
+    half = 0.5 * math.sqrt(hi / lo)
+    return sample_rate / (2 * math.pi) * math.asin(half if half < 1.0 else 1.0)
+
+
+class TapDetector:
+    def __init__(self, sample_rate: int, columns: Sequence[int], block_size: int = 128,
+                 settings: DetectorSettings | None = None, max_events: int = 64):
+        self.sample_rate = sr = float(sample_rate)
+        self.columns = np.asarray(list(columns), dtype=np.intp)
+        self.channels = c = len(self.columns)
+        if c == 0:
+            raise ValueError("the tap detector needs at least one channel")
+        self.settings = s = settings or DetectorSettings()
+        self.hop = hop = max(4, int(round(s.frame_s * sr)))
+        frame_rate = sr / hop
+        self._threshold = 10 ** (s.threshold_db / 10)
+        self._rise = 10 ** (s.rise_db / 10)
+        floor = hop * 10 ** (s.floor_dbfs / 10)
+        # the difference signal of a 3 kHz sound carries 4 sin^2(2 pi 3000/sr) of its energy
+        self._floor = (floor, floor * 4 * math.sin(2 * math.pi * min(3000.0, 0.125 * sr) / sr) ** 2)
+        self._tiny = floor * 1e-4
+        up = 1.0 / (s.background_up_s * frame_rate)  # nepers per frame
+        self._up = math.exp(up)
+        self._down = math.exp(-up * (1.0 - s.background_quantile) / s.background_quantile)
+        self._smooth_a = 1.0 - math.exp(-1.0 / (s.background_smooth_s * frame_rate))
+        self._learn_up, self._learn_down = self._up ** 4, self._down ** 4
+        self._learn_n = int(round(s.learn_s * frame_rate))
+        self._decay = math.exp(-1.0 / (s.recent_decay_s * frame_rate))
+        self._gap = max(1, int(round(s.min_gap_s * frame_rate)))
+        self._rise_span = max(4, int(round(s.rise_span_s * frame_rate)))
+        self._lookback = min(self._rise_span, max(0, int(round(s.lookback_s * frame_rate))))
+        self._classify_n = max(1, int(round(s.classify_s * frame_rate)))
+        self._velocity_n = max(self._classify_n, int(round(s.velocity_window_s * frame_rate)))
+        self._warmup_n = int(round(s.warmup_s * frame_rate))
+        self._dc_alpha = 1.0 / (s.dc_s * sr)
+        self._vel_floor = s.velocity_floor_dbfs
+
+        self.max_events = max_events
+        self.out_onset = np.zeros(max_events, np.float64)
+        self.out_channel = np.zeros(max_events, np.intp)
+        self.out_velocity = np.zeros(max_events, np.float32)
+        self.out_kind = np.zeros(max_events, np.uint8)
+        self.out_tap_id = np.zeros(max_events, np.uint32)
+        self.out_refine = np.zeros(max_events, np.uint8)
+        self.level = np.zeros(c, np.float32)
+        self.peak = np.zeros(c, np.float32)
+        self.brightness = np.zeros(c, np.float32)
+        self.dropped_events = 0  # records that did not fit in out_* (must stay 0)
+
+        self._alloc(max(int(block_size), 1))
+        self._index_cache: dict = {}
+        self.reset()
+
+    # -- buffers -----------------------------------------------------------
+    def _alloc(self, frames: int) -> None:
+        c = self.channels
+        self._capacity = frames
+        self._raw = np.zeros((frames + 2, c), np.float32)  # rows 0, 1: the previous block's last samples
+        self._bands = np.zeros((frames, 2 * c), np.float32)  # signal | difference
+        self._abs = np.zeros((frames, c), np.float32)
+        segments = frames // self.hop + 2
+        self._energy = np.zeros((segments, 2 * c), np.float32)
+        self._peaks = np.zeros((segments, c), np.float32)
+        self._sum = np.zeros(c, np.float32)
+        self._dc = np.zeros(c, np.float32)
+
+    def _segments(self, first: int, frames: int) -> np.ndarray:
+        """Start index of each grid segment in a block whose first boundary is at `first`."""
+        key = (first, frames)
+        starts = self._index_cache.get(key)
+        if starts is None:
+            grid = list(range(first, frames, self.hop))
+            starts = np.array(([0] if first else []) + grid if (first or grid) else [0], np.intp)
+            if len(self._index_cache) < 4096:
+                self._index_cache[key] = starts
+        return starts
+
+    def reset(self) -> None:
+        c = self.channels
+        self._raw[:2] = 0.0
+        self._dc[:] = 0.0
+        self._dc_list = [0.0] * c
+        self._started = [False] * c
+        self._warm = [self._warmup_n] * c
+        self._smooth = [[0.0] * c, [0.0] * c]
+        self._learn_until = [None] * c  # grid frame where learning ends, set by the first frame
+        self._bg = [[self._tiny] * c, [self._tiny] * c]  # per band
+        self._ref = [[0.0] * c, [0.0] * c]  # decaying peak of frames >= 3 back
+        span = self._rise_span  # last frames, newest first; older ones feed the recent-past peak
+        self._hist = [[[0.0] * span for _ in range(c)] for _ in range(2)]
+        self._peak_hist = [[0.0] * span for _ in range(c)]
+        self._carry = [[0.0, 0.0, 0.0] for _ in range(c)]  # lo, hi, peak of a part-filled frame
+        self._deaf_until = [-1] * c
+        # the tap waiting for its refine record, per channel: None or a list
+        self._pending = [None] * c
+        self._next_id = 1
+        self._count = 0
+
+    # -- output ------------------------------------------------------------
+    def _velocity(self, peak: float) -> float:
+        if peak <= 0.0:
+            return 0.0
+        v = (20.0 * math.log10(peak) - self._vel_floor) / -self._vel_floor
+        return 0.0 if v < 0.0 else (1.0 if v > 1.0 else v)
+
+    def _kind(self, p) -> int:
+        # p: [tap_id, onset, frames_seen, lo, hi, peak, bg_lo, bg_hi, emitted, lo_k, hi_k, n_k]
+        lo = p[9] - p[11] * p[6]
+        hi = p[10] - p[11] * p[7]
+        if lo <= 0.0:
+            lo = p[9]
+        if hi <= 0.0:
+            hi = 0.0
+        return KIND_TOE if _frequency(hi, lo, self.sample_rate) > self.settings.heel_toe_split_hz else KIND_HEEL
+
+    def _emit(self, channel: int, p, refine: int) -> None:
+        i = self._count
+        if i >= self.max_events:
+            self.dropped_events += 1
+            return
+        self.out_onset[i] = p[1]
+        self.out_channel[i] = channel
+        self.out_velocity[i] = self._velocity(p[5])
+        self.out_kind[i] = self._kind(p)
+        self.out_tap_id[i] = p[0]
+        self.out_refine[i] = refine
+        self._count = i + 1
+
+    # -- the block ----------------------------------------------------------
+    def process(self, block: np.ndarray, start_frame: int) -> int:
+        """Listen to one block (frames, device channels) starting at stream frame `start_frame`;
+        return how many records were written to out_*."""
+        self._count = 0
+        n = block.shape[0]
+        if n == 0:
+            return 0
+        if n > self._capacity:  # a larger block than announced: grow once (not in steady state)
+            prev, dc = self._raw[:2].copy(), self._dc.copy()
+            self._alloc(n)
+            self._raw[:2], self._dc[:] = prev, dc
+        if block.dtype != np.float32:
+            block = block.astype(np.float32)
+        if block.ndim == 1:
+            block = block.reshape(-1, 1)
+        c = self.channels
+        hop = self.hop
+        raw = self._raw[: n + 2]
+        signal = raw[2:]
+        bands = self._bands[:n]
+        first = (hop - start_frame % hop) % hop
+        starts = self._segments(first, n)
+        segs = len(starts)
+        with np.errstate(all="ignore"):  # NaN/Inf input is handled below, silently (no I/O here)
+            np.take(block, self.columns, axis=1, out=signal)
+            np.subtract(signal, raw[:-2], out=bands[:, c:])
+            np.subtract(signal, self._dc, out=bands[:, :c])
+            np.abs(bands[:, :c], out=self._abs[:n])
+            np.maximum.reduceat(self._abs[:n], starts, axis=0, out=self._peaks[:segs])
+            np.multiply(bands, bands, out=bands)
+            np.add.reduceat(bands, starts, axis=0, out=self._energy[:segs])
+            np.add.reduce(signal, axis=0, out=self._sum)
+        energy = self._energy[:segs].tolist()
+        peaks = self._peaks[:segs].tolist()
+        sums = self._sum.tolist()
+        prev_raw = raw[:2].tolist()
+
+        # which channels are broken this block (NaN, Inf, absurd levels)
+        bad = None
+        for ch in range(c):
+            top = max(row[ch] for row in peaks)
+            if not (top <= _BAD_LEVEL) or not (abs(sums[ch]) < _BAD_LEVEL * n):
+                if bad is None:
+                    bad = [False] * c
+                bad[ch] = True
+
+        # ends of segments, and which are complete grid frames
+        ends_at_boundary = (start_frame + n) % hop == 0
+        block_lo = [0.0] * c
+        block_hi = [0.0] * c
+        block_peak = [0.0] * c
+        frame_of_first_end = (start_frame + (first if first else hop)) // hop - 1
+        for i in range(segs):
+            complete = i < segs - 1 or ends_at_boundary
+            row = energy[i]
+            prow = peaks[i]
+            q = frame_of_first_end + i  # grid frame this segment ends (completes)
+            for ch in range(c):
+                if bad is not None and bad[ch]:
+                    continue
+                lo = row[ch]
+                hi = row[c + ch]
+                pk = prow[ch]
+                block_lo[ch] += lo
+                block_hi[ch] += hi
+                if pk > block_peak[ch]:
+                    block_peak[ch] = pk
+                carry = self._carry[ch]
+                if i == 0 and first:
+                    lo += carry[0]
+                    hi += carry[1]
+                    if carry[2] > pk:
+                        pk = carry[2]
+                    carry[0] = carry[1] = carry[2] = 0.0
+                if not complete:
+                    carry[0], carry[1], carry[2] = lo, hi, pk
+                    continue
+                self._frame(ch, q, lo, hi, pk)
+
+        for ch in range(c):
+            if bad is not None and bad[ch]:
+                self._carry[ch][:] = (0.0, 0.0, 0.0)
+                p = self._pending[ch]
+                if p is not None:  # a gap: close the tap with what was heard
+                    if not p[8]:
+                        self._emit(ch, p, 0)
+                    self._emit(ch, p, 1)
+                    self._pending[ch] = None
+
+                self.level[ch] = self.peak[ch] = self.brightness[ch] = 0.0
+                continue
+            p = self._pending[ch]
+            if p is not None and not p[8]:
+                self._emit(ch, p, 0)
+                p[8] = True
+            if not self._started[ch]:
+                self._dc_list[ch] = sums[ch] / n
+                self._started[ch] = True
+            else:
+                self._dc_list[ch] += self._dc_alpha * (sums[ch] - n * self._dc_list[ch])
+            self.level[ch] = math.sqrt(block_lo[ch] / n)
+            self.peak[ch] = block_peak[ch]
+            f = _frequency(block_hi[ch], block_lo[ch], self.sample_rate)
+            self.brightness[ch] = 0.0 if f <= 100.0 else min(1.0, math.log(f / 100.0) / math.log(80.0))
+        raw[:2] = raw[n : n + 2]
+        self._dc[:] = self._dc_list
+        if bad is not None:  # the next block differences against the last good samples
+            for ch in range(c):
+                if bad[ch]:
+                    raw[0, ch], raw[1, ch] = prev_raw[0][ch], prev_raw[1][ch]
+        return self._count
+
+    def _frame(self, ch: int, q: int, lo: float, hi: float, pk: float) -> None:
+        """One complete grid frame `q` of channel `ch`: detect, then learn."""
+        bg_lo = self._bg[0][ch]
+        bg_hi = self._bg[1][ch]
+        hist_lo = self._hist[0][ch]
+        hist_hi = self._hist[1][ch]
+        peak_hist = self._peak_hist[ch]
+        p = self._pending[ch]
+        if p is not None:  # the tap still being heard: accumulate, refine when heard enough
+            p[2] += 1
+            if p[2] <= self._classify_n:
+                p[9] += lo
+                p[10] += hi
+                p[11] += 1
+            if pk > p[5]:
+                p[5] = pk
+            if p[2] >= self._velocity_n:
+                if not p[8]:
+                    self._emit(ch, p, 0)
+                    p[8] = True
+                self._emit(ch, p, 1)
+                self._pending[ch] = None
+        if self._warm[ch] > 0:
+            if self._learn_until[ch] is None:
+                self._learn_until[ch] = q + self._learn_n
+            self._warm[ch] -= 1
+            if lo > bg_lo:
+                self._bg[0][ch] = bg_lo = lo
+            if hi > bg_hi:
+                self._bg[1][ch] = bg_hi = hi
+            self._smooth[0][ch] = bg_lo
+            self._smooth[1][ch] = bg_hi
+        elif q >= self._deaf_until[ch]:
+            threshold, rise, floor = self._threshold, self._rise, self._floor
+            if ((lo > threshold * bg_lo + floor[0] and lo > rise * self._ref[0][ch])
+                    or (hi > threshold * bg_hi + floor[1] and hi > rise * self._ref[1][ch])):
+                self._start_tap(ch, q, lo, hi, pk, bg_lo, bg_hi, hist_lo, hist_hi, peak_hist)
+        # learn the background: a running quantile (`background_quantile`) of the frame energy
+        # smoothed over `background_smooth_s`, moved by fixed ratios, so taps (a minority of
+        # frames, however loud) barely lift it and a low tone's waveform does not drag it down
+        if q < self._learn_until[ch]:  # a fresh detector learns the room faster
+            up, down = self._learn_up, self._learn_down
+        else:
+            up, down = self._up, self._down
+        smooth = self._smooth[0]
+        mean = smooth[ch] = smooth[ch] + self._smooth_a * (lo - smooth[ch])
+        bg_lo = bg_lo * up if mean > bg_lo else bg_lo * down
+        self._bg[0][ch] = bg_lo if bg_lo > self._tiny else self._tiny
+        smooth = self._smooth[1]
+        mean = smooth[ch] = smooth[ch] + self._smooth_a * (hi - smooth[ch])
+        bg_hi = bg_hi * up if mean > bg_hi else bg_hi * down
+        self._bg[1][ch] = bg_hi if bg_hi > self._tiny else self._tiny
+        decay = self._decay
+        oldest = hist_lo.pop()
+        ref = self._ref[0][ch] * decay
+        self._ref[0][ch] = ref if ref > oldest else oldest
+        oldest = hist_hi.pop()
+        ref = self._ref[1][ch] * decay
+        self._ref[1][ch] = ref if ref > oldest else oldest
+        hist_lo.insert(0, lo)
+        hist_hi.insert(0, hi)
+        peak_hist.pop()
+        peak_hist.insert(0, pk)
+
+    def _start_tap(self, ch, q, lo, hi, pk, bg_lo, bg_hi, hist_lo, hist_hi, peak_hist) -> None:
+        p = self._pending[ch]
+        if p is not None:  # a new tap before the last one was refined: close the last one
+            if not p[8]:
+                self._emit(ch, p, 0)
+            self._emit(ch, p, 1)
+        # look back for where the hit rose: earlier frames already well above the background
+        start = q
+        level = lo + hi
+        acc_lo, acc_hi, acc_pk, n = lo, hi, pk, 1
+        for back in range(self._lookback):
+            e = hist_lo[back] + hist_hi[back]
+            if e > 0.05 * level and e > 2.0 * (bg_lo + bg_hi):
+                start -= 1
+                acc_lo += hist_lo[back]
+                acc_hi += hist_hi[back]
+                n += 1
+                if peak_hist[back] > acc_pk:
+                    acc_pk = peak_hist[back]
+            else:
+                break
+        onset = (start + 0.5) * self.hop
+        tap_id = self._next_id
+        self._next_id = (tap_id + 1) & 0xFFFFFFFF or 1
+        self._pending[ch] = [tap_id, onset, n, acc_lo, acc_hi, acc_pk, bg_lo, bg_hi, False,
+                             acc_lo, acc_hi, n]
+        self._deaf_until[ch] = q + self._gap

@@ -1,0 +1,190 @@
+"""The tap detector, fed generated podorhythm with known onsets: what a dancer would check."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dessins_de_planche.events import KIND_HEEL, KIND_TOE
+from dessins_de_planche.listen.detector import TapDetector
+from dessins_de_planche.listen.synth import heel_sound, match_onsets, podorhythm, toe_sound, true_onset
+
+SR = 48_000
+PATTERNS = [(112, 2, ("heel", "toe")), (120, 3, ("Heel", "toe", "toe")), (150, 4, ("Heel", "toe", "heel", "toe"))]
+
+
+def listen(audio, sample_rate=SR, block_sizes=(128,), columns=None):
+    """Run the detector like a stream; final taps (refines folded in) as a structured array
+    with onset and first emission in seconds."""
+    columns = list(range(audio.shape[1])) if columns is None else columns
+    detector = TapDetector(sample_rate, columns, block_size=max(block_sizes))
+    first, final = {}, {}
+    start, i = 0, 0
+    while start < len(audio):
+        block = audio[start : start + block_sizes[i % len(block_sizes)]]
+        i += 1
+        count = detector.process(block, start)
+        end = start + len(block)
+        for k in range(count):
+            tap_id = int(detector.out_tap_id[k])
+            record = (detector.out_onset[k] / sample_rate, end / sample_rate, float(detector.out_velocity[k]),
+                      int(detector.out_kind[k]), int(detector.out_channel[k]))
+            if detector.out_refine[k]:
+                assert tap_id in first, "a refine record names a tap that was emitted before it"
+                assert end / sample_rate - first[tap_id][1] <= 0.020 + 1e-9, "refined within 20 ms"
+                final[tap_id] = first[tap_id][:2] + record[2:4] + first[tap_id][4:]
+            else:
+                assert tap_id not in first, "tap ids are unique"
+                first[tap_id] = final[tap_id] = record
+        start = end
+    rows = [final[k] for k in sorted(final)]
+    dtype = [("time", "f8"), ("detected_at", "f8"), ("velocity", "f4"), ("kind", "u1"), ("channel", "u2")]
+    return np.array(rows, dtype=dtype)
+
+
+@pytest.fixture(scope="module")
+def generated_set():
+    clips = []
+    for seed in (0, 1):
+        for level in (-40.0, -20.0, -3.0):
+            for bpm, per_beat, pattern in PATTERNS:
+                audio, truth = podorhythm(5.0, SR, bpm, per_beat, pattern, seed=seed + 10 * per_beat,
+                                          level_db=level, tap_to_music_db=6.0, noise_db=-70.0)
+                clips.append((audio, truth, listen(audio)))
+    return clips
+
+
+def test_finds_taps_over_fiddle_and_boom_chick_at_every_level(generated_set):
+    found = truth_count = matched = 0
+    for audio, truth, taps in generated_set:
+        pairs, precision, recall = match_onsets(taps["time"], truth["time"], 0.025)
+        assert precision >= 0.9 and recall >= 0.9, (precision, recall)
+        found += len(taps)
+        truth_count += len(truth)
+        matched += len(pairs)
+    assert matched / found >= 0.95
+    assert matched / truth_count >= 0.95
+
+
+def test_detection_delay_in_stream_samples(generated_set):
+    delays = []
+    for audio, truth, taps in generated_set:
+        pairs, _, _ = match_onsets(taps["time"], truth["time"], 0.025)
+        delays.extend(taps["detected_at"][pairs[:, 0]] - truth["time"][pairs[:, 1]])
+    delays = np.array(delays)
+    # targets are 6 ms median, 10 ms p95 (see bench/detector.py); the test allows twice that
+    assert np.median(delays) <= 0.012
+    assert np.percentile(delays, 95) <= 0.020
+
+
+def test_onsets_are_placed_where_the_hit_rose(generated_set):
+    errors = []
+    for audio, truth, taps in generated_set:
+        pairs, _, _ = match_onsets(taps["time"], truth["time"], 0.025)
+        errors.extend(taps["time"][pairs[:, 0]] - truth["time"][pairs[:, 1]])
+    assert np.percentile(np.abs(errors), 95) <= 0.005
+
+
+def test_velocity_follows_the_level_and_stays_in_range(generated_set):
+    by_level = {}
+    for audio, truth, taps in generated_set:
+        peak = 20 * np.log10(np.abs(audio).max())
+        by_level.setdefault(round(peak / 10), []).extend(taps["velocity"])
+    means = [np.mean(by_level[k]) for k in sorted(by_level)]
+    assert all(a < b for a, b in zip(means, means[1:]))
+    every = np.concatenate([taps["velocity"] for _, _, taps in generated_set])
+    assert every.min() >= 0.0 and every.max() <= 1.0
+
+
+def test_heel_and_toe_are_told_apart_on_clean_material():
+    audio, truth = podorhythm(6.0, SR, 112, 2, ("heel", "toe", "toe", "heel"), seed=3, music=False,
+                              level_db=-12.0, noise_db=-80.0)
+    taps = listen(audio)
+    pairs, precision, recall = match_onsets(taps["time"], truth["time"], 0.025)
+    assert precision >= 0.95 and recall >= 0.95
+    right = taps["kind"][pairs[:, 0]] == truth["kind"][pairs[:, 1]]
+    assert right.mean() >= 0.9
+    assert set(taps["kind"]) <= {KIND_HEEL, KIND_TOE}
+
+
+@pytest.mark.parametrize("first, second", [("heel", "toe"), ("toe", "heel"), ("toe", "toe"), ("heel", "heel")])
+def test_taps_40_ms_apart_come_out_as_two(first, second):
+    rng = np.random.default_rng(5)
+    sound = {"heel": heel_sound, "toe": toe_sound}
+    audio = (rng.standard_normal(SR * 3) * 1e-4).astype(np.float32)
+    onsets = []
+    for start in (0.5, 1.2, 1.9, 2.6):
+        for offset, kind in ((0.0, first), (0.040, second)):
+            hit = sound[kind](rng, SR) * 0.3
+            at = int((start + offset) * SR)
+            audio[at : at + len(hit)] += hit
+            onsets.append((at + true_onset(hit)) / SR)
+    taps = listen(audio[:, None])
+    pairs, precision, recall = match_onsets(taps["time"], onsets, 0.015)
+    assert len(taps) == len(onsets) and recall == 1.0
+
+
+def quiet_signals():
+    t = np.arange(SR * 4) / SR
+    rng = np.random.default_rng(1)
+    yield "silence", np.zeros_like(t)
+    yield "hum 50 Hz", 0.3 * np.sin(2 * np.pi * 50 * t)
+    yield "hum 60 Hz with harmonics", 0.2 * np.sin(2 * np.pi * 60 * t) + 0.05 * np.sin(2 * np.pi * 180 * t)
+    yield "tone 440 Hz", 0.5 * np.sin(2 * np.pi * 440 * t)
+    yield "tone 5 kHz", 0.5 * np.sin(2 * np.pi * 5000 * t)
+    yield "DC offset", np.full_like(t, 0.25)
+    yield "DC, hum and room noise", 0.1 + 0.05 * np.sin(2 * np.pi * 50 * t) + 0.003 * rng.standard_normal(len(t))
+
+
+@pytest.mark.parametrize("name, signal", list(quiet_signals()), ids=[n for n, _ in quiet_signals()])
+def test_nothing_on_steady_signals(name, signal):
+    assert len(listen(signal.astype(np.float32)[:, None])) == 0
+
+
+def test_nan_and_inf_neither_crash_nor_fire_and_the_detector_recovers():
+    audio, truth = podorhythm(6.0, SR, 112, 2, ("heel", "toe"), seed=4, level_db=-12.0)
+    broken = audio.copy()
+    broken[int(2.0 * SR) : int(2.5 * SR)] = np.nan  # a burst of NaN over taps and music
+    broken[int(3.0 * SR) : int(3.0 * SR) + 64] = np.inf
+    broken[int(3.3 * SR)] = -np.inf
+    taps = listen(broken)
+    assert np.all(np.isfinite(taps["time"])) and np.all(np.isfinite(taps["velocity"]))
+    bad = ((taps["time"] > 1.99) & (taps["time"] < 2.5)) | ((taps["time"] > 2.99) & (taps["time"] < 3.002))
+    assert not bad.any()
+    later = truth[truth["time"] > 3.4]
+    pairs, precision, recall = match_onsets(taps["time"][taps["time"] > 3.4], later["time"], 0.025)
+    assert precision >= 0.95 and recall >= 0.95
+
+
+def test_any_block_size_gives_the_same_taps():
+    audio, _ = podorhythm(5.0, SR, 120, 3, ("Heel", "toe", "toe"), seed=6, level_db=-18.0)
+    fixed = listen(audio, block_sizes=(128,))
+    varied = listen(audio, block_sizes=(128, 7, 300, 64, 1, 129, 512, 33))
+    assert len(fixed) > 20 and len(fixed) == len(varied)
+    assert np.allclose(fixed["time"], varied["time"], atol=1e-9)
+    assert np.array_equal(fixed["kind"], varied["kind"])
+    assert np.allclose(fixed["velocity"], varied["velocity"], atol=0.01)
+
+
+def test_other_sample_rates_and_channel_selection():
+    audio, truth = podorhythm(5.0, 44_100, 112, 2, ("heel", "toe"), seed=8, level_db=-12.0, channels=2)
+    taps = listen(audio, sample_rate=44_100)
+    for channel in (0, 1):
+        mine = truth[truth["channel"] == channel]
+        heard = taps[taps["channel"] == channel]
+        _, precision, recall = match_onsets(heard["time"], mine["time"], 0.025)
+        assert precision >= 0.9 and recall >= 0.9
+    # only the second device channel, as detector channel 0
+    second = listen(audio, sample_rate=44_100, columns=[1])
+    _, precision, recall = match_onsets(second["time"], truth[truth["channel"] == 1]["time"], 0.025)
+    assert precision >= 0.9 and recall >= 0.9 and set(second["channel"]) == {0}
+
+
+def test_levels_for_the_sound_check():
+    detector = TapDetector(SR, [0, 1], block_size=128)
+    block = np.zeros((128, 2), np.float32)
+    block[:, 1] = 0.5 * np.sin(2 * np.pi * 6000 * np.arange(128) / SR)
+    detector.process(block, 0)
+    assert detector.level[0] == 0.0 and detector.peak[0] == 0.0
+    assert 0.3 < detector.level[1] < 0.4 and 0.45 < detector.peak[1] <= 0.5
+    assert detector.brightness[1] > 0.8
