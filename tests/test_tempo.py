@@ -1,0 +1,83 @@
+"""Tempo from taps: the beat a dancer counts, not the tap rate."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dessins_de_planche.listen.synth import podorhythm
+from dessins_de_planche.listen.tempo import TempoTracker
+
+
+def feed(truth, bar_beats=2):
+    tracker = TempoTracker(bar_beats=bar_beats)
+    for tap in truth:
+        tracker.add(float(tap["time"]), int(tap["kind"]), float(tap["velocity"]))
+    return tracker
+
+
+def truth_of(bpm, per_beat, pattern, seconds=12.0, seed=1, jitter_ms=8.0):
+    _, truth = podorhythm(seconds, 8000, bpm, per_beat, pattern, jitter_ms, seed, music=False, noise_db=None)
+    return truth
+
+
+@pytest.mark.parametrize("bpm, per_beat, pattern", [
+    (112, 2, ("heel", "toe")),
+    (96, 2, ("Heel", "toe", "heel", "toe")),
+    (120, 3, ("Heel", "toe", "toe")),  # a jig: the dotted quarter
+    (140, 4, ("heel", "toe", "toe", "heel")),
+    (92, 4, ("H", "t", "-", "t")),  # with a rest
+])
+def test_reports_the_beat_not_the_tap_rate(bpm, per_beat, pattern):
+    tracker = feed(truth_of(bpm, per_beat, pattern))
+    assert tracker.confident
+    assert tracker.bpm == pytest.approx(bpm, rel=0.03)
+    assert tracker.beat_period == pytest.approx(60.0 / bpm, rel=0.03)
+
+
+def test_beat_phase_lines_up_with_the_accented_taps():
+    truth = truth_of(112, 2, ("heel", "toe"))
+    tracker = feed(truth)
+    late = truth[truth["time"] > 6.0]
+    on_beat = late[::2] if late["velocity"][0] > late["velocity"][1] else late[1::2]
+    phases = np.array([tracker.beat_phase(t) for t in on_beat["time"]])
+    distance = np.minimum(phases, 1.0 - phases)
+    assert np.median(distance) < 0.06
+    offbeat = np.array([tracker.beat_phase(t) for t in (late[1::2] if on_beat is late[::2] else late[::2])["time"]])
+    assert np.median(np.abs(offbeat - 0.5)) < 0.08
+    assert 0.0 <= tracker.bar_phase(7.3) < 1.0
+
+
+def test_beat_numbers_keep_counting_and_bars_have_bar_beats():
+    truth = truth_of(112, 2, ("heel", "toe"))
+    tracker = TempoTracker(bar_beats=2)
+    numbers = []
+    for tap in truth:
+        tracker.add(float(tap["time"]), int(tap["kind"]), float(tap["velocity"]))
+        if tracker.confident:
+            numbers.append(tracker.beat_number(float(tap["time"]) + 0.01))
+    assert numbers and all(b >= a for a, b in zip(numbers, numbers[1:]))
+    beat = tracker.beat_period
+    t = float(truth["time"][-1])
+    assert tracker.bar_phase(t + 2 * beat) == pytest.approx(tracker.bar_phase(t), abs=1e-6)
+    assert tracker.bar_phase(t + beat) == pytest.approx((tracker.bar_phase(t) + 0.5) % 1.0, abs=1e-6)
+
+
+def test_follows_a_tempo_change_and_keeps_a_track():
+    first = truth_of(100, 2, ("heel", "toe"), seconds=10.0)
+    second = truth_of(130, 2, ("heel", "toe"), seconds=20.0, seed=2)
+    second = second[second["time"] > 10.0]
+    tracker = feed(np.concatenate([first, second]))
+    assert tracker.bpm == pytest.approx(130, rel=0.03)
+    bpms = [bpm for _, bpm in tracker.track]
+    assert any(abs(b - 100) < 3 for b in bpms) and abs(bpms[-1] - 130) < 4
+    times = [t for t, _ in tracker.track]
+    assert times == sorted(times)
+
+
+def test_nothing_to_say_from_too_few_taps():
+    tracker = TempoTracker()
+    for t in (1.0, 1.3):
+        tracker.add(t)
+    assert tracker.bpm is None and not tracker.confident
+    assert tracker.beat_phase(2.0) == 0.0 and tracker.bar_phase(2.0) == 0.0
