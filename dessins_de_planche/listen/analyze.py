@@ -1,0 +1,121 @@
+"""`analyze`: the taps and tempo of a recording, heard through the live path.
+
+The file is cut into blocks of `block_size` frames and handed to the same
+`inputs.audio.BlockHandler` a live stream uses (with a `FileClock`, so times are
+seconds from the start of the file), into real shared-memory rings drained after
+every block. So what `analyze` reports is what a show would have drawn.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from dessins_de_planche.clock import FileClock
+from dessins_de_planche.config import InputSpec
+from dessins_de_planche.events import FEATURE_DTYPE, TAP_DTYPE, merge_refinements, tap_to_dict
+from dessins_de_planche.inputs.audio import BlockHandler
+from dessins_de_planche.listen.detector import TapDetector
+from dessins_de_planche.listen.tempo import TempoTracker
+from dessins_de_planche.ring import Ring
+
+TEMPO_SETTLE_S = 4.0  # `tempo_bpm` is the tempo heard after the first 4 s of taps
+
+
+@dataclass
+class Analysis:
+    file: str
+    sample_rate: int
+    duration: float
+    channels: tuple[int, ...]  # 1-based file channels analysed
+    zone_names: tuple[str, ...]
+    taps: np.ndarray  # every record in emission order (TAP_DTYPE), refine records included
+    tempo_bpm: float | None
+    tempo_track: list = field(default_factory=list)  # [(time, bpm), ...]
+
+    @property
+    def final_taps(self) -> np.ndarray:
+        """One record per tap, with its refined kind and velocity."""
+        return merge_refinements(self.taps)
+
+    def to_json(self) -> dict:
+        return {
+            "file": self.file,
+            "sample_rate": self.sample_rate,
+            "duration": round(self.duration, 6),
+            "channels": list(self.channels),
+            "taps": [tap_to_dict(tap, self.zone_names) for tap in self.final_taps],
+            "tempo_bpm": None if self.tempo_bpm is None else round(self.tempo_bpm, 2),
+            "tempo_track": [[round(t, 4), round(b, 2)] for t, b in self.tempo_track],
+        }
+
+
+def _open(path: str):
+    import soundfile
+
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise ValueError(f"{path}: is a folder, expected an audio file (WAV, FLAC, OGG)")
+    try:
+        return soundfile.SoundFile(path)
+    except (RuntimeError, soundfile.LibsndfileError) as error:
+        reason = str(error).splitlines()[0] if str(error) else "unreadable"
+        raise ValueError(f"{path}: not a readable audio file (WAV, FLAC, OGG): {reason}") from None
+
+
+def analyze_file(path, block_size: int = 128, channels=None, bar_beats: int = 2) -> Analysis:
+    """Detect taps in an audio file exactly as the live input would, and estimate the tempo.
+    `channels`: 1-based file channels to listen to (default: all)."""
+    path = os.fspath(path)
+    if block_size < 1:
+        raise ValueError(f"block size must be at least 1 frame, got {block_size}")
+    with _open(path) as sound:
+        sample_rate = int(sound.samplerate)
+        file_channels = int(sound.channels)
+        chosen = tuple(range(1, file_channels + 1)) if not channels else tuple(int(c) for c in channels)
+        for number in chosen:
+            if not 1 <= number <= file_channels:
+                raise ValueError(f"{path}: channel {number} does not exist; the file has "
+                                 f"{file_channels} channel{'s' if file_channels != 1 else ''} (1..{file_channels})")
+        zone_names = InputSpec().zone_table(len(chosen))
+        detector = TapDetector(sample_rate, [c - 1 for c in chosen], block_size=block_size)
+        tap_ring = Ring.create(TAP_DTYPE, 1 << 10)
+        feature_ring = Ring.create(FEATURE_DTYPE, 1 << 8)
+        try:
+            handler = BlockHandler(detector, FileClock(sample_rate), tap_ring, feature_ring,
+                                   chosen, range(len(chosen)))
+            batches = []
+            frames = 0
+            for block in sound.blocks(blocksize=block_size, dtype="float32", always_2d=True):
+                handler.handle(block, frames / sample_rate)
+                frames += len(block)
+                if tap_ring.available:
+                    batches.append(tap_ring.pop())
+                feature_ring.pop()
+            if tap_ring.dropped or detector.dropped_events:
+                raise RuntimeError(f"{path}: {tap_ring.dropped + detector.dropped_events} taps were dropped")
+        finally:
+            tap_ring.close()
+            feature_ring.close()
+    taps = np.concatenate(batches) if batches else np.zeros(0, TAP_DTYPE)
+    bpm, track = _tempo(merge_refinements(taps), bar_beats)
+    return Analysis(path, sample_rate, frames / sample_rate, chosen, zone_names, taps, bpm, track)
+
+
+def _tempo(final: np.ndarray, bar_beats: int):
+    """Feed the taps in time order; the answer is the median estimate once 4 s of taps were heard."""
+    tracker = TempoTracker(bar_beats=bar_beats)
+    settled = []
+    if len(final) == 0:
+        return None, []
+    order = np.argsort(final["time"], kind="stable")
+    first = float(final["time"][order[0]])
+    for tap in final[order]:
+        tracker.add(float(tap["time"]), int(tap["kind"]), float(tap["velocity"]))
+        if tracker.bpm is not None and tap["time"] >= first + TEMPO_SETTLE_S:
+            settled.append(tracker.bpm)
+    bpm = float(np.median(settled)) if settled else tracker.bpm
+    return bpm, list(tracker.track)

@@ -1,0 +1,85 @@
+"""`analyze` on real files: written with soundfile, read back through the live path."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import soundfile
+
+from dessins_de_planche.listen.analyze import analyze_file
+from dessins_de_planche.listen.synth import match_onsets, podorhythm
+
+
+def write(tmp_path, name, audio, sample_rate):
+    path = tmp_path / name
+    soundfile.write(path, audio, sample_rate, subtype="PCM_24")
+    return path
+
+
+def test_a_reel_file_gives_its_taps_and_tempo(tmp_path):
+    audio, truth = podorhythm(10.0, 48_000, 112, 2, ("heel", "toe"), seed=11, level_db=-10.0)
+    result = analyze_file(write(tmp_path, "reel.wav", audio, 48_000))
+    final = result.final_taps
+    _, precision, recall = match_onsets(final["time"], truth["time"], 0.025)
+    assert precision >= 0.95 and recall >= 0.95
+    assert result.tempo_bpm == pytest.approx(112, rel=0.03)
+    assert result.sample_rate == 48_000 and result.duration == pytest.approx(10.0, abs=1e-3)
+    assert result.channels == (1,) and result.zone_names[0] == "board"
+    # raw records include the refinements, each after its tap
+    assert (result.taps["refine"] == 1).sum() == len(final)
+    assert np.all(final["detected_at"] >= final["time"])
+
+    report = json.loads(json.dumps(result.to_json()))
+    assert set(report) >= {"file", "sample_rate", "duration", "channels", "taps", "tempo_bpm", "tempo_track"}
+    tap = report["taps"][0]
+    assert set(tap) >= {"time", "detected_at", "velocity", "kind", "channel", "zone", "source"}
+    assert tap["source"] == "audio" and tap["zone"] == "board" and tap["channel"] == 1
+    assert {t["kind"] for t in report["taps"]} == {"heel", "toe"}
+
+
+def test_a_44k1_jig_file(tmp_path):
+    audio, truth = podorhythm(10.0, 44_100, 120, 3, ("Heel", "toe", "toe"), seed=12, level_db=-20.0)
+    result = analyze_file(write(tmp_path, "jig.flac", audio, 44_100))
+    _, precision, recall = match_onsets(result.final_taps["time"], truth["time"], 0.025)
+    assert precision >= 0.95 and recall >= 0.95
+    assert result.sample_rate == 44_100
+    assert result.tempo_bpm == pytest.approx(120, rel=0.03)
+
+
+def test_a_stereo_file_puts_the_taps_on_their_channel(tmp_path):
+    mix, truth = podorhythm(6.0, 48_000, 112, 2, ("heel", "toe"), seed=13, level_db=-12.0)
+    dry, _ = podorhythm(6.0, 48_000, 112, 2, ("heel", "toe"), seed=13, level_db=-12.0, music=False, noise_db=None)
+    stereo = np.concatenate([mix - dry, mix], axis=1)  # left: the band and the room; right: the board too
+    result = analyze_file(write(tmp_path, "stereo.wav", stereo, 48_000))
+    final = result.final_taps
+    assert result.channels == (1, 2) and result.zone_names[:2] == ("left", "right")
+    assert set(final["channel"]) == {2}
+    _, precision, recall = match_onsets(final["time"], truth["time"], 0.025)
+    assert precision >= 0.95 and recall >= 0.95
+    only_left = analyze_file(tmp_path / "stereo.wav", channels=[1])
+    assert len(only_left.final_taps) == 0 and only_left.channels == (1,)
+
+
+def test_block_size_does_not_change_the_taps(tmp_path):
+    audio, _ = podorhythm(5.0, 48_000, 112, 2, ("heel", "toe"), seed=14, level_db=-15.0)
+    path = write(tmp_path, "blocks.wav", audio, 48_000)
+    small, large = analyze_file(path, block_size=128).final_taps, analyze_file(path, block_size=1000).final_taps
+    assert len(small) == len(large) > 10
+    assert np.allclose(small["time"], large["time"], atol=1e-9)
+    assert np.array_equal(small["kind"], large["kind"])
+
+
+def test_missing_and_unreadable_files_say_so_in_one_line(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        analyze_file(tmp_path / "nothing.wav")
+    junk = tmp_path / "junk.wav"
+    junk.write_bytes(b"\0not audio at all" * 10)
+    with pytest.raises(ValueError) as error:
+        analyze_file(junk)
+    assert "junk.wav" in str(error.value) and "\n" not in str(error.value)
+    audio, _ = podorhythm(1.5, 48_000, seed=1)
+    path = write(tmp_path, "mono.wav", audio, 48_000)
+    with pytest.raises(ValueError, match="channel 3 does not exist"):
+        analyze_file(path, channels=[3])
