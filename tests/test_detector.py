@@ -188,3 +188,19 @@ def test_levels_for_the_sound_check():
     assert detector.level[0] == 0.0 and detector.peak[0] == 0.0
     assert 0.3 < detector.level[1] < 0.4 and 0.45 < detector.peak[1] <= 0.5
     assert detector.brightness[1] > 0.8
+
+
+def test_the_generator_stream_is_endless_deterministic_and_heard():
+    from dessins_de_planche.config import GeneratorSpec
+    from dessins_de_planche.listen.synth import PatternStream
+
+    spec = GeneratorSpec(bpm=118, taps_per_beat=2, pattern=("heel", "toe"), seed=3)
+    one, two = PatternStream(spec, SR), PatternStream(spec, SR)
+    a = np.concatenate([one.read(128) for _ in range(SR * 9 // 128)])
+    b = np.concatenate([two.read(n) for n in (1000, 77, 50_000, 300_000, len(a) - 351_077)])
+    assert a.shape == b.shape and a.dtype == np.float32 and np.array_equal(a, b)
+    assert np.all(np.isfinite(a)) and np.abs(a).max() < 1.0
+    taps = listen(a)
+    truth = one.truth_until(len(a) / SR - 0.05)
+    _, precision, recall = match_onsets(taps["time"], truth["time"], 0.025)
+    assert len(truth) > 20 and precision >= 0.95 and recall >= 0.95
