@@ -9,12 +9,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 
 from dessins_de_planche import __version__
 from dessins_de_planche.config import DEFAULT_BLOCK_SIZE, DEFAULT_SAMPLE_RATE, GeneratorSpec, InputSpec, MidiNote
 
 log = logging.getLogger("dessins_de_planche")
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # our log says what matters
 
 
 class UsageError(Exception):
@@ -124,6 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
     look.add_argument("--preset", default=None, metavar="NAME", help="preset to start with (name or .toml file)")
     look.add_argument("--size", type=_size, default=(1280, 720), metavar="WxH", help="window size")
     look.add_argument("--fullscreen", action="store_true", help="start in full screen (F11 or f toggles)")
+    look.add_argument("--max-fps", type=_positive(float), default=None,
+                      help="cap the frame rate (default: the display's vsync, or 60 where vsync is unavailable)")
     look.add_argument("--soundcheck", action="store_true", help="start with the sound-check view shown")
     test = run.add_argument_group("scripted runs (tests, demos)")
     test.add_argument("--frames", type=_positive(int), help="quit after this many frames")

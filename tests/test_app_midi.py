@@ -2,7 +2,6 @@
 
 import os
 import queue
-import shutil
 import subprocess
 import sys
 import threading
@@ -11,18 +10,16 @@ import pytest
 
 from fixtures_jack import wait_for
 
-pytestmark = [pytest.mark.jack, pytest.mark.window,
-              pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="needs xvfb-run")]
+pytestmark = [pytest.mark.jack, pytest.mark.window]
 
 
 class AppUnderTest:
     """The real app in a real window, its log read line by line as it runs."""
 
-    def __init__(self, *args):
-        command = ["xvfb-run", "-a", "-s", "-screen 0 1280x720x24", sys.executable, "-m", "dessins_de_planche",
-                   "run", "--size", "320x180", *args]
+    def __init__(self, display, *args):
+        command = [sys.executable, "-m", "dessins_de_planche", "run", "--size", "320x180", *args]
         self.process = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
-                                        env=dict(os.environ))
+                                        env={**os.environ, "DISPLAY": display})
         self.lines: list[str] = []
         self._queue: queue.Queue = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
@@ -48,8 +45,8 @@ class AppUnderTest:
             return self.process.wait()
 
 
-def test_program_change_switches_preset(jack_server, midi_sender):
-    app = AppUnderTest("--midi-port", "virtual", "--seconds", "120")
+def test_program_change_switches_preset(jack_server, midi_sender, x_display):
+    app = AppUnderTest(x_display, "--midi-port", "virtual", "--seconds", "120")
     try:
         wait_for(lambda: app.saw("preset: rosette"), deadline=60, what="the app to show its first preset")
         sender = midi_sender()

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import time
+import warnings
 
 import numpy as np
 
@@ -37,12 +39,16 @@ def _open_window(size, fullscreen: bool):
     if fullscreen:
         flags |= pygame.FULLSCREEN
         size = (0, 0)
-    try:
-        pygame.display.set_mode(size, flags, vsync=1)
-    except pygame.error:  # some drivers refuse vsync: draw without it rather than not at all
-        pygame.display.set_mode(size, flags)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            pygame.display.set_mode(size, flags, vsync=1)
+        except pygame.error:  # some drivers refuse vsync: draw without it rather than not at all
+            pygame.display.set_mode(size, flags)
+    for warning in caught:
+        log.info("display: %s; frames are paced by a timer instead", warning.message)
     pygame.display.set_caption("Dessins de Planche")
-    return pygame.display.get_window_size()
+    return pygame.display.get_window_size(), not caught
 
 
 class Show:
@@ -151,8 +157,17 @@ def _key_actions(show, window):
 
 
 class Window:
-    def __init__(self, size, fullscreen):
-        self.size = _open_window(size, fullscreen)
+    def __init__(self, size, fullscreen, max_fps: float | None):
+        import pygame
+
+        self.size, vsync = _open_window(size, fullscreen)
+        # Without vsync a flat-out loop would take a whole core from the input process.
+        self.max_fps = max_fps if max_fps is not None else (0 if vsync else 60)
+        self._pacer = pygame.time.Clock()
+
+    def pace(self) -> None:
+        if self.max_fps:
+            self._pacer.tick(self.max_fps)
 
     def toggle_fullscreen(self) -> None:
         import pygame
@@ -174,7 +189,7 @@ def run_window(spec: InputSpec, args) -> int:
 
     from dessins_de_planche.inputs.process import InputProcess
 
-    window = Window(args.size, args.fullscreen)
+    window = Window(args.size, args.fullscreen, args.max_fps)
     ctx = moderngl.create_context(require=330)
     log.info("OpenGL %s on %s", ctx.info["GL_VERSION"], ctx.info["GL_RENDERER"])
     show = Show(ctx, window.size, spec, args.preset, args.soundcheck)
@@ -184,9 +199,11 @@ def run_window(spec: InputSpec, args) -> int:
     inputs.start()
     actions = _key_actions(show, window)
     frames, started = 0, time.monotonic()
+    stop_signal = []
+    signal.signal(signal.SIGTERM, lambda *_: stop_signal.append(True))  # a clean stop, streams closed
     try:
         while True:
-            quit_requested = False
+            quit_requested = bool(stop_signal)
             for event in pygame.event.get():
                 if event.type == pygame.QUIT or (event.type == pygame.KEYDOWN and event.key == pygame.K_ESCAPE):
                     quit_requested = True
@@ -211,6 +228,7 @@ def run_window(spec: InputSpec, args) -> int:
             pygame.display.flip()
             if last:
                 break
+            window.pace()
     finally:
         inputs.stop()
         log.info("%d frames in %.1f s, %d taps", frames, time.monotonic() - started, show.taps_seen)
