@@ -204,3 +204,15 @@ def test_the_generator_stream_is_endless_deterministic_and_heard():
     truth = one.truth_until(len(a) / SR - 0.05)
     _, precision, recall = match_onsets(taps["time"], truth["time"], 0.025)
     assert len(truth) > 20 and precision >= 0.95 and recall >= 0.95
+
+
+def test_a_sound_cut_off_into_digital_silence_is_not_a_second_tap():
+    """A gate or an edit that stops a ringing heel dead is a click of falling energy, not a tap."""
+    audio = np.zeros((2 * SR, 1), np.float32)
+    starts = (0.3, 0.8, 1.3)
+    for i, at in enumerate(starts):
+        hit = 0.5 * heel_sound(np.random.default_rng(i), SR)[: int(0.05 * SR)]  # cut while still loud
+        audio[int(at * SR) : int(at * SR) + len(hit), 0] = hit
+    taps = listen(audio)
+    assert len(taps) == len(starts)
+    np.testing.assert_allclose(taps["time"], starts, atol=0.005)

@@ -65,7 +65,7 @@ def test_a_recording_is_replayed_in_real_time_through_the_detector(tmp_path):
     import soundfile
 
     path = tmp_path / "take.wav"
-    take = np.zeros((int(0.8 * SAMPLE_RATE), 2), np.float32)
+    take = np.zeros((int(1.0 * SAMPLE_RATE), 2), np.float32)
     starts = (0.1, 0.35, 0.6)
     for i, at in enumerate(starts):
         hit = 0.5 * heel_sound(np.random.default_rng(i), SAMPLE_RATE)

@@ -347,8 +347,11 @@ class TapDetector:
             self._smooth[1][ch] = bg_hi
         elif q >= self._deaf_until[ch]:
             threshold, rise, floor = self._threshold, self._rise, self._floor
+            # a bright rise counts only if the whole band gained energy too: a sound cut
+            # off into digital silence (a gate, an edit) is a click of *falling* energy
             if ((lo > threshold * bg_lo + floor[0] and lo > rise * self._ref[0][ch])
-                    or (hi > threshold * bg_hi + floor[1] and hi > rise * self._ref[1][ch])):
+                    or (hi > threshold * bg_hi + floor[1] and hi > rise * self._ref[1][ch]
+                        and lo > hist_lo[0])):
                 self._start_tap(ch, q, lo, hi, pk, bg_lo, bg_hi, hist_lo, hist_hi, peak_hist)
         # learn the background: a running quantile (`background_quantile`) of the frame energy
         # smoothed over `background_smooth_s`, moved by fixed ratios, so taps (a minority of
