@@ -1,0 +1,81 @@
+"""Option parsers shared by several commands: each turns a mistake into a message that names it."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from dessins_de_planche.config import MidiNote
+
+
+class UsageError(Exception):
+    """A mistake on the command line or in what it names: reported as one line."""
+
+
+def size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 1280x720, got {text!r}") from None
+    if not (16 <= width <= 16384 and 16 <= height <= 16384):
+        raise argparse.ArgumentTypeError(f"size {text!r} is out of range (16..16384 per side)")
+    return width, height
+
+
+def channels(text: str) -> tuple[int, ...]:
+    try:
+        numbers = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 1-based channel numbers such as 1,2, got {text!r}") from None
+    if not numbers or min(numbers) < 1:
+        raise argparse.ArgumentTypeError(f"channel numbers start at 1, got {text!r}")
+    return numbers
+
+
+def device(text: str) -> str | int:
+    return int(text) if text.isdigit() else text
+
+
+def pattern(text: str) -> tuple[str, ...]:
+    steps = tuple(step.strip().lower() for step in text.split(",") if step.strip())
+    bad = [s for s in steps if s not in ("heel", "toe", "h", "t")]
+    if not steps or bad:
+        raise argparse.ArgumentTypeError(f"a pattern is heel/toe steps such as heel,toe,toe (got {text!r})")
+    return tuple("heel" if s in ("heel", "h") else "toe" for s in steps)
+
+
+def midi_map(text: str) -> dict[int, MidiNote]:
+    """`36=left:heel,38=left:toe` -> note 36 is a heel on the left zone, ..."""
+    notes = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        try:
+            note, target = item.split("=")
+            zone, _, kind = target.partition(":")
+            kind = kind or "unknown"
+            if kind not in ("heel", "toe", "unknown") or not zone or not 0 <= int(note) <= 127:
+                raise ValueError
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"bad MIDI mapping {item!r}: write NOTE=ZONE[:heel|toe], e.g. 36=left:heel") from None
+        notes[int(note)] = MidiNote(zone=zone, kind=kind)
+    return notes
+
+
+def positive(kind):
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+        return value
+
+    return parse
+
+
+def check_readable(path: str) -> None:
+    if not os.path.exists(path):
+        raise UsageError(f"{path}: no such file")
+    if not os.path.isfile(path) or not os.access(path, os.R_OK):
+        raise UsageError(f"{path}: not a readable file")
