@@ -1,4 +1,4 @@
-"""A MIDI program change from another JACK client switches the preset of the running app."""
+"""MIDI from another JACK client steers the running app: program change -> preset, CC -> live parameter."""
 
 import os
 import queue
@@ -45,7 +45,7 @@ class AppUnderTest:
             return self.process.wait()
 
 
-def test_program_change_switches_preset(jack_server, midi_sender, x_display):
+def test_program_change_switches_preset_and_cc_sets_a_live_parameter(jack_server, midi_sender, x_display):
     app = AppUnderTest(x_display, "--midi-port", "virtual", "--seconds", "120")
     try:
         wait_for(lambda: app.saw("preset: rosette"), deadline=60, what="the app to show its first preset")
@@ -53,6 +53,8 @@ def test_program_change_switches_preset(jack_server, midi_sender, x_display):
         sender.connect_to("dessins-de-planche")  # waits until the app's virtual port exists
         sender.send(0xC0, 1)  # program change 1 (0-based): the second gallery preset
         wait_for(lambda: app.saw("preset: thread"), deadline=30, what="the preset to switch")
+        sender.send(0xB0, 1, 127)  # CC 1 all the way up: the thread preset maps it to its fade
+        wait_for(lambda: app.saw("control: canvas.decay = 0.5 (CC 1)"), deadline=30, what="the CC to set the fade")
         sender.send(0xC0, 0)
         wait_for(lambda: app.count("preset: rosette") >= 2, deadline=30, what="the preset to switch back")
     finally:

@@ -9,6 +9,8 @@ import pytest
 from dessins_de_planche.paths import presets_dir
 from dessins_de_planche.preset import IDLE_PRESET, Preset, PresetError, load_gallery, load_preset, preset_by_name
 
+PRESETS = presets_dir()
+
 GOOD = """\
 format = 1
 name = "dots"
@@ -131,3 +133,29 @@ def test_preset_by_name_lists_the_names(tmp_path):
 
 def test_idle_preset_is_valid():
     assert IDLE_PRESET.name == "idle" and IDLE_PRESET.layers
+
+
+def test_midi_controls_set_live_numbers_within_their_range():
+    rosette = load_preset(PRESETS / "rosette.toml")
+    low, high = rosette.controls["cc1"].range
+    assert rosette.controlled(1, 0).canvas.decay == pytest.approx(low)
+    assert rosette.controlled(1, 127).canvas.decay == pytest.approx(high)
+    assert rosette.controlled(1, 127).layers == rosette.layers  # nothing else moved
+    assert rosette.controlled(99, 64) is None  # a controller the preset does not map
+
+
+@pytest.mark.parametrize(
+    "controls, expected",
+    [
+        ('cc1 = { set = "canvas.decy", range = [0, 1] }', "controls.cc1: 'canvas.decy' is not a number"),
+        ('cc1 = { set = "layers[3].size", range = [0, 1] }', "controls.cc1: 'layers[3].size' is not a number"),
+        ('cc1 = { set = "canvas.decay", range = [0, 5] }', "controls.cc1.range: 5 is not a valid canvas.decay"),
+        ('cc200 = { set = "canvas.decay", range = [0, 1] }', "cc200"),
+    ],
+)
+def test_bad_midi_controls_are_named(tmp_path, controls, expected):
+    path = tmp_path / "knobs.toml"
+    path.write_text((PRESETS / "rosette.toml").read_text().split("[controls]")[0] + "[controls]\n" + controls + "\n")
+    with pytest.raises(PresetError) as error:
+        load_preset(path)
+    assert "knobs.toml" in str(error.value) and expected in str(error.value)

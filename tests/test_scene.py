@@ -223,3 +223,26 @@ def test_a_broken_shader_is_reported_at_its_file_and_line(ctx, tmp_path):
     with pytest.raises(ShaderError) as caught:
         ProgramCache(ctx, tmp_path).get("ok.vert.glsl", "bad.frag.glsl")
     assert f"{tmp_path / 'bad.frag.glsl'}:5:" in str(caught.value)
+
+
+def test_a_knob_tunes_the_look_and_the_thread_goes_on_from_where_it_is(ctx, target, gallery):
+    thread = gallery["thread"]
+    steps = taps(*[(1.0 + 0.25 * i, KIND_HEEL if i % 3 else KIND_TOE, 0.8, i) for i in range(12)])
+    first, second = steps[:6], steps[6:]
+
+    def run(change):
+        scene = Scene(ctx, thread, SIZE)
+        play(scene, first, target, 0.5, 2.5)
+        change(scene)
+        play(scene, second, target, 2.5, 5.0)
+        return ink(scene.read_canvas(), thread)
+
+    untouched = run(lambda scene: None)
+    tuned = run(lambda scene: scene.tune(thread.controlled(1, 127)))  # fade turned all the way up
+    rebuilt = run(lambda scene: scene.set_preset(thread.controlled(1, 127)))  # a switch restarts the thread
+    faded = untouched & ~tuned
+    assert faded.sum() > 50  # the knob took effect: older strokes faded faster
+    assert tuned.sum() < untouched.sum()
+    # the later steps land where they would have without the knob, unlike after a rebuild
+    assert (tuned & untouched).sum() > 0.5 * tuned.sum()
+    assert (rebuilt & untouched).sum() < (tuned & untouched).sum()

@@ -122,7 +122,18 @@ class Show:
             if control["type"] == CONTROL_PROGRAM:
                 self.select(int(control["number"]))
             elif control["type"] == CONTROL_CC:
-                log.debug("CC %d = %d", control["number"], control["value"])
+                self.control_change(int(control["number"]), int(control["value"]))
+
+    def control_change(self, number: int, value: int) -> None:
+        """A knob or pedal: the current preset's [controls] say which number it sets."""
+        tuned = self.preset.controlled(number, value)
+        if tuned is None:
+            log.debug("CC %d = %d: not mapped by %s", number, value, self.preset.name)
+            return
+        self.presets[self.index] = tuned
+        self.scene.tune(tuned)
+        target = tuned.controls[f"cc{number}"].target
+        log.info("control: %s = %.3g (CC %d)", target, tuned.value(target), number)
 
     def draw(self, now: float, screen, status) -> None:
         self.scene.render(now, screen)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import difflib
 from typing import Annotated, Literal, Union
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator,
+                      model_validator)
 
 from dessins_de_planche.preset.palettes import PALETTES, parse_colour
 
@@ -203,6 +204,36 @@ class Canvas(_Strict):
     clean: bool = False  # true: start from a blank canvas when switched to
 
 
+class Control(_Strict):
+    """A live parameter: a MIDI controller's 0..127 sets `set` (a number in this preset) across `range`."""
+
+    target: str = Field(alias="set", pattern=r"^(canvas(\.drift)?|layers\[\d+\])\.[a-z_]+$")
+    range: tuple[float, float]
+
+
+def _path_parts(target: str) -> list[str | int]:
+    """`layers[1].size` -> ["layers", 1, "size"]"""
+    parts: list[str | int] = []
+    for piece in target.split("."):
+        if piece.endswith("]"):
+            name, index = piece[:-1].split("[")
+            parts += [name, int(index)]
+        else:
+            parts.append(piece)
+    return parts
+
+
+def _replace(node, parts, value):
+    head, *rest = parts
+    if isinstance(node, list):
+        items = list(node)
+        items[head] = _replace(items[head], rest, value)
+        return items
+    if not rest:  # the model that holds the number checks it (its range, its type)
+        return type(node).model_validate({**node.model_dump(), head: value})
+    return node.model_copy(update={head: _replace(getattr(node, head), rest, value)})
+
+
 class Preset(_Strict):
     format: Literal[1]
     name: str = Field(min_length=1, max_length=64)
@@ -210,6 +241,45 @@ class Preset(_Strict):
     bar_beats: int = Field(2, ge=1, le=16)
     canvas: Canvas = Field(default_factory=Canvas)
     layers: list[_layer_union()] = Field(min_length=1, max_length=16)  # type: ignore[valid-type]
+    # MIDI control change -> live parameter, keyed "cc1" .. "cc127"
+    controls: dict[Annotated[str, Field(pattern=r"^cc([0-9]|[1-9][0-9]|1[01][0-9]|12[0-7])$")], Control] = {}
+
+    @model_validator(mode="after")
+    def _controls_name_numbers(self):
+        for key, control in self.controls.items():
+            try:
+                value = self.value(control.target)
+            except (IndexError, AttributeError):
+                value = None
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"controls.{key}: {control.target!r} is not a number in this preset "
+                                 "(e.g. canvas.decay, canvas.drift.rotate, layers[0].size)")
+            for end in control.range:  # the ends must be values the key itself accepts
+                try:
+                    self.with_value(control.target, end)
+                except ValidationError as error:
+                    reason = error.errors()[0]["msg"].lower()
+                    raise ValueError(f"controls.{key}.range: {end:g} is not a valid {control.target} ({reason})")
+        return self
+
+    def value(self, target: str):
+        """The number at `target`, e.g. `canvas.decay` or `layers[0].size`."""
+        node = self
+        for part in _path_parts(target):
+            node = node[part] if isinstance(part, int) else getattr(node, part)
+        return node
+
+    def with_value(self, target: str, value: float) -> "Preset":
+        """A copy with one number changed (a CC turned, say); only the model holding it is re-validated."""
+        return _replace(self, _path_parts(target), value)
+
+    def controlled(self, number: int, value: int) -> "Preset | None":
+        """This preset with MIDI controller `number` at `value` (0..127), or None if it maps no such CC."""
+        control = self.controls.get(f"cc{number}")
+        if control is None:
+            return None
+        low, high = control.range
+        return self.with_value(control.target, low + (high - low) * min(max(value, 0), 127) / 127)
 
 
 def register_layer_kind(name: str, model: type[LayerBase]) -> None:

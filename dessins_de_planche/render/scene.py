@@ -14,7 +14,7 @@ import moderngl
 import numpy as np
 
 from dessins_de_planche.preset.mapping import TAP_ATTRS_DTYPE
-from dessins_de_planche.preset.palettes import parse_colour
+from dessins_de_planche.preset.palettes import palette_array, parse_colour
 from dessins_de_planche.render.canvas import Canvas, release_framebuffer
 from dessins_de_planche.render.glsl import ProgramCache
 from dessins_de_planche.render.layers import renderer_for
@@ -56,6 +56,18 @@ class Scene:
         self.canvas.set_background(preset.canvas.background)
         if preset.canvas.clean:
             self.clear()
+
+    def tune(self, preset) -> None:
+        """The same look with other numbers (a MIDI knob turned): layers keep their state,
+        so a thread goes on from where it is."""
+        if [layer.kind for layer in preset.layers] != [layer.kind for layer in self.preset.layers]:
+            self.set_preset(preset)
+            return
+        self.preset = preset
+        for renderer, model in zip(self.layers, preset.layers):
+            renderer.model = model
+            renderer.palette = palette_array(model.palette)
+        self.canvas.set_background(preset.canvas.background)
 
     def set_levels(self, level: float, brightness: float) -> None:
         self.level = float(min(max(level, 0.0), 1.0))
