@@ -209,6 +209,9 @@ def run_window(spec: InputSpec, args) -> int:
     inputs = InputProcess(spec)
     inputs.start()
     actions = _key_actions(show, window)
+    from dessins_de_planche.app.telemetry import observers_from_args
+
+    observer = observers_from_args(args)  # None unless --telemetry / --gl-debug: the loop pays nothing
     frames, started = 0, time.monotonic()
     stop_signal = []
     signal.signal(signal.SIGTERM, lambda *_: stop_signal.append(True))  # a clean stop, streams closed
@@ -227,7 +230,10 @@ def run_window(spec: InputSpec, args) -> int:
                         show.scene.resize(size)
             if quit_requested:
                 break
-            show.take(inputs.poll())
+            batch = inputs.poll()
+            if observer:
+                observer.drained(batch)
+            show.take(batch)
             ctx.screen.use()
             ctx.viewport = (0, 0, *show.size)
             show.draw(master_time(), ctx.screen, inputs.status)
@@ -236,11 +242,17 @@ def run_window(spec: InputSpec, args) -> int:
                 args.seconds and time.monotonic() - started >= args.seconds)
             if last and args.screenshot:
                 save_screenshot(ctx, show.size, args.screenshot)
+            if observer:
+                observer.drawn(ctx, show.size)
             pygame.display.flip()
+            if observer:
+                observer.swapped(inputs.status)
             if last:
                 break
             window.pace()
     finally:
+        if observer:
+            observer.close(inputs.status)
         inputs.stop()
         log.info("%d frames in %.1f s, %d taps", frames, time.monotonic() - started, show.taps_seen)
         pygame.quit()

@@ -49,6 +49,11 @@ def add_arguments(run) -> None:
     scripted.add_argument("--frames", type=opt.positive(int), help="quit after this many frames")
     scripted.add_argument("--seconds", type=opt.positive(float), help="quit after this many seconds")
     scripted.add_argument("--screenshot", metavar="FILE.png", help="save the last frame to this PNG on exit")
+    scripted.add_argument("--telemetry", metavar="FILE.jsonl",
+                          help="write each frame's timing and the taps it first drew (see app/telemetry.py)")
+    scripted.add_argument("--telemetry-pixels", action="store_true",
+                          help="with --telemetry: read every frame back and count newly bright pixels (slower)")
+    scripted.add_argument("--gl-debug", action="store_true", help="check for GL errors after every frame and log them")
 
 
 def input_spec_from_args(args) -> InputSpec:
