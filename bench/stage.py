@@ -1,0 +1,295 @@
+"""A stage for the benches: an X server, a JACK dummy server, a board that plays taps, the app, its telemetry.
+
+Shared by `tap_to_photon.py`, `load.py` and `startup.py`. Everything started here
+is stopped by `Stage.close()` (servers, clients, the app, jackd's /dev/shm files).
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+SAMPLE_RATE = 48_000
+PERIOD = 128
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def wait_for(predicate, deadline: float, what: str, interval: float = 0.02):
+    end = time.monotonic() + deadline
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > end:
+            raise RuntimeError(f"timed out after {deadline:.0f} s waiting for {what}")
+        time.sleep(interval)
+
+
+def start_xvfb(size=(1920, 1080)) -> tuple[subprocess.Popen, str]:
+    read_end, write_end = os.pipe()
+    server = subprocess.Popen(["Xvfb", "-displayfd", str(write_end), "-screen", "0", f"{size[0]}x{size[1]}x24",
+                               "-nolisten", "tcp"], pass_fds=(write_end,),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(write_end)
+    with os.fdopen(read_end) as pipe:
+        number = pipe.readline().strip()
+    if not number:
+        server.kill()
+        raise RuntimeError("Xvfb did not start")
+    return server, f":{number}"
+
+
+class Jack:
+    """`jackd -d dummy` under its own name (exported in JACK_DEFAULT_SERVER for the app)."""
+
+    def __init__(self, name: str | None = None, period: int = PERIOD):
+        self.name = name or f"ddp-bench-{os.getpid()}"
+        self.period = period
+        self.process = None
+        os.environ["JACK_DEFAULT_SERVER"] = self.name
+        os.environ["JACK_NO_START_SERVER"] = "1"
+
+    def start(self) -> "Jack":
+        self.process = subprocess.Popen(["jackd", "-n", self.name, "-d", "dummy", "-r", str(SAMPLE_RATE),
+                                         "-p", str(self.period)],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(self.is_up, 10.0, f"jackd {self.name}")
+        return self
+
+    def is_up(self) -> bool:
+        import jack
+
+        from dessins_de_planche.inputs.devices import quiet_stderr
+
+        try:
+            with quiet_stderr():
+                client = jack.Client("ddp-bench-probe", no_start_server=True, servername=self.name)
+        except jack.JackOpenError:
+            return False
+        client.close()
+        return True
+
+    def client(self, name: str):
+        import jack
+
+        return jack.Client(name, no_start_server=True, servername=self.name)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        self.process = None
+        for leftover in glob.glob(f"/dev/shm/jack_sem.*_{self.name}_*"):
+            os.unlink(leftover)
+
+    @staticmethod
+    def remove_shared_memory() -> None:
+        for leftover in glob.glob("/dev/shm/jack-*"):
+            shutil.rmtree(leftover, ignore_errors=True) if os.path.isdir(leftover) else os.unlink(leftover)
+
+
+class Board:
+    """A JACK client that plays a signal into the app's audio inputs from a known frame.
+
+    `frame_to_master(f)` is when the cycle that starts at frame f began (the lower
+    envelope of process-callback entries): the dummy driver hands a cycle's frames
+    to every client at that moment, which a sound card would have captured during
+    the period before it.
+    """
+
+    def __init__(self, jack: Jack, channels: int, name: str = "ddp-board"):
+        self.client = jack.client(name)
+        self.outputs = [self.client.outports.register(f"out_{i + 1}") for i in range(channels)]
+        self.signal = np.zeros((0, channels), np.float32)
+        self.start_frame = None
+        self._origin = float("inf")
+        self.client.set_process_callback(self._process)
+        self.client.activate()
+
+    def connect(self, owner: str = "PortAudio") -> None:
+        def ports():
+            found = [p.name for p in self.client.get_ports(f"^{owner}[^:]*:", is_audio=True, is_input=True)]
+            return sorted(found, key=lambda n: (len(n), n))
+
+        for output, target in zip(self.outputs, wait_for(ports, 30.0, "the app's audio input ports")):
+            self.client.connect(output, target)
+
+    def play(self, signal: np.ndarray, lead_seconds: float = 0.3) -> int:
+        start = self.client.frame_time + int(lead_seconds * SAMPLE_RATE)
+        self.signal = np.ascontiguousarray(signal, np.float32)
+        self.start_frame = start
+        return start
+
+    def frame_to_master(self, frame) -> np.ndarray:
+        return self._origin + np.asarray(frame, np.float64) / SAMPLE_RATE
+
+    def finished(self) -> bool:
+        return self.start_frame is not None and self.client.frame_time > self.start_frame + len(self.signal)
+
+    def _process(self, frames: int) -> None:
+        first = self.client.last_frame_time
+        self._origin = min(self._origin, time.monotonic() - first / SAMPLE_RATE)
+        start = self.start_frame
+        for channel, port in enumerate(self.outputs):
+            buffer = port.get_array()
+            buffer.fill(0.0)
+            if start is None:
+                continue
+            lo, hi = max(first, start), min(first + frames, start + len(self.signal))
+            if lo < hi:
+                buffer[lo - first: hi - first] = self.signal[lo - start: hi - start, channel]
+
+    def close(self) -> None:
+        self.client.deactivate()
+        self.client.close()
+
+
+class MidiBoard:
+    """A JACK MIDI output connected to the app's virtual port."""
+
+    def __init__(self, jack: Jack, name: str = "ddp-midi-board"):
+        import rtmidi
+
+        self.name = name
+        self.out = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name=name)
+        self.out.open_virtual_port("out")
+        patch = jack.client(f"{name}-patch")
+        try:
+            target = wait_for(lambda: patch.get_ports("dessins-de-planche", is_midi=True, is_input=True), 30.0,
+                              "the app's MIDI input port")[0]
+            patch.connect(f"{name}:out", target)
+        finally:
+            patch.close()
+
+    def send(self, *message: int) -> float:
+        self.out.send_message(list(message))
+        return time.monotonic()
+
+    def close(self) -> None:
+        if self.out is not None:
+            self.out.close_port()
+            self.out.delete()
+            self.out = None
+
+
+class App:
+    """`dessins-de-planche run` in a window on `display`, with telemetry; its log kept."""
+
+    def __init__(self, display: str, *args: str, pixels: bool = False, extra_env: dict | None = None):
+        self.dir = tempfile.mkdtemp(prefix="ddp-bench-")
+        self.telemetry_path = os.path.join(self.dir, "telemetry.jsonl")
+        self.log_path = os.path.join(self.dir, "app.log")
+        command = [sys.executable, "-m", "dessins_de_planche", "run", *args, "--telemetry", self.telemetry_path]
+        if pixels:
+            command.append("--telemetry-pixels")
+        self.log = open(self.log_path, "w")
+        self.launched = time.monotonic()
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=self.log, cwd=ROOT,
+                                        env={**os.environ, "DISPLAY": display, **(extra_env or {})})
+
+    def saw(self, text: str) -> bool:
+        if self.process.poll() is not None:
+            raise RuntimeError(f"the app exited with {self.process.returncode}:\n{self.log_text()[-3000:]}")
+        return text in self.log_text()
+
+    def log_text(self) -> str:
+        with open(self.log_path) as f:
+            return f.read()
+
+    def wait(self, timeout: float = 60.0) -> int:
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.stop()
+            return self.process.returncode
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+        return self.process.returncode
+
+    def records(self) -> tuple[list[dict], list[dict]]:
+        """(frames, status records) of the telemetry file."""
+        frames, statuses = [], []
+        with open(self.telemetry_path) as f:
+            for line in f:
+                record = json.loads(line)
+                (frames if "frame" in record else statuses).append(record)
+        return frames, statuses
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def heaviest_preset(size: tuple[int, int], marks: int = 400, frames: int = 40) -> tuple[str, dict[str, float]]:
+    """The gallery preset whose frames cost most at `size` with `marks` live marks (offscreen, EGL)."""
+    import moderngl
+
+    from dessins_de_planche.events import TAP_DTYPE
+    from dessins_de_planche.paths import presets_dir
+    from dessins_de_planche.preset import load_gallery
+    from dessins_de_planche.render.scene import Scene
+
+    class Steady:
+        bpm, bar_beats = 112.0, 2
+
+        def beat_phase(self, t):
+            return (t * self.bpm / 60) % 1.0
+
+        def bar_phase(self, t):
+            return (t * self.bpm / 60 / self.bar_beats) % 1.0
+
+    ctx = moderngl.create_standalone_context(backend="egl", require=330)
+    target = ctx.simple_framebuffer(size)
+    costs = {}
+    try:
+        for name, preset in sorted(load_gallery(presets_dir()).items()):
+            scene = Scene(ctx, preset, size)
+            taps = np.zeros(marks, TAP_DTYPE)
+            taps["time"] = 10.0 + np.arange(marks) * (1.0 / marks)
+            taps["detected_at"] = taps["time"] + 0.01
+            taps["velocity"] = 0.8
+            taps["tap_id"] = np.arange(marks)
+            taps["kind"] = 1 + np.arange(marks) % 2
+            scene.add_taps(taps, Steady())
+            walls = []
+            for i in range(frames):
+                if i % 4 == 0:  # fresh taps keep arriving, as on stage
+                    fresh = taps[:4].copy()
+                    fresh["time"] = 11.0 + i / 60
+                    fresh["detected_at"] = fresh["time"] + 0.01
+                    fresh["tap_id"] = marks + i + np.arange(4)
+                    scene.add_taps(fresh, Steady())
+                start = time.perf_counter()
+                scene.render(11.0 + i / 60, target)
+                ctx.finish()
+                walls.append(time.perf_counter() - start)
+            costs[name] = float(np.median(walls[5:])) * 1e3
+            scene.release()
+    finally:
+        target.release()
+        ctx.release()
+    return max(costs, key=costs.get), costs
+
+
+def percentile(values, q) -> float:
+    values = np.asarray(values, np.float64)
+    return float(np.percentile(values, q)) if len(values) else float("nan")

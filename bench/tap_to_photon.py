@@ -1,0 +1,221 @@
+"""Tap-to-photon: from a tap's onset to the buffer swap of the first frame that shows its mark.
+
+Taps go through the real path: a JACK client plays heel sounds at known frames into
+the app's input stream (JACK dummy server, 48 kHz, 128-frame periods) while a JACK
+MIDI client sends note-ons between them; the app runs in a real window (Xvfb) with
+the heaviest gallery preset (measured at start) and writes its telemetry. Per tap:
+
+    block      onset -> the end of the audio block that holds it (a sound card's capture)
+    detection  -> the block in which the detector emits the tap (`detected_at`)
+    wait       -> the frame that drains the tap from the ring
+    render     -> that frame's buffer swap
+
+For MIDI the first part is the transport (send -> arrival). A short pass reads each
+frame back (`--telemetry-pixels`) to check that the frame telemetry names is the
+first one in which new bright pixels appear.
+
+    .venv/bin/python bench/tap_to_photon.py [--seconds 20] [--sizes 640x360,1280x720]
+
+Targets (48 kHz / 128, 60 Hz): median <= 25 ms, p99 <= 45 ms. Each figure is also
+given in frame intervals measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from stage import PERIOD, SAMPLE_RATE, App, Board, Jack, MidiBoard, heaviest_preset, percentile, start_xvfb, wait_for  # noqa: E402
+
+MEDIAN_TARGET_MS = 25.0
+P99_TARGET_MS = 45.0
+BRIGHT_PIXELS = 12  # a new mark brightens at least this many pixels in its first frame
+
+
+def tap_signal(seconds: float, rng) -> tuple[np.ndarray, list[int], list[float]]:
+    """Heel taps every ~0.3 s at random phases (so they fall anywhere in a frame); onsets and
+    the offsets of the MIDI taps sent between them."""
+    from dessins_de_planche.listen.synth import heel_sound, true_onset
+
+    signal = np.zeros((int(seconds * SAMPLE_RATE), 1), np.float32)
+    onsets, midi_at = [], []
+    at = 0.2
+    while at < seconds - 0.4:
+        hit = 0.5 * heel_sound(rng, SAMPLE_RATE)
+        hit[-480:] *= np.linspace(1.0, 0.0, 480)
+        start = int(at * SAMPLE_RATE)
+        signal[start: start + len(hit), 0] = hit[: len(signal) - start]
+        onsets.append(start + true_onset(hit))
+        midi_at.append(at + 0.12 + rng.uniform(0, 0.05))
+        at += rng.uniform(0.26, 0.34)
+    return signal, onsets, midi_at
+
+
+def run_size(display, jack, preset, size, seconds, pixels, midi, rng):
+    args = ["--audio-device", "system", "--channels", "1", "--size", f"{size[0]}x{size[1]}", "--preset", preset,
+            "--seconds", str(seconds + 60)]
+    if midi:
+        args += ["--midi-port", "virtual"]
+    app = App(display, *args, pixels=pixels)
+    board = midi_board = None
+    try:
+        wait_for(lambda: app.saw("listening to"), 60.0, "the app's audio stream")
+        if midi:
+            wait_for(lambda: app.saw("MIDI listening"), 30.0, "the app's MIDI port")
+            midi_board = MidiBoard(jack)
+        board = Board(jack, channels=1)
+        board.connect()
+        time.sleep(1.0)  # let the first frames and the stream clock settle before measuring
+        signal, onsets, midi_offsets = tap_signal(seconds, rng)
+        start_frame = board.play(signal)
+        start_time = float(board.frame_to_master(start_frame)) - PERIOD / SAMPLE_RATE
+        sent = []
+        if midi:
+            for i, offset in enumerate(midi_offsets):
+                due = start_time + offset
+                while time.monotonic() < due - 0.002:
+                    time.sleep(0.001)
+                while time.monotonic() < due:
+                    pass
+                velocity = 1 + i % 127
+                sent.append((velocity, midi_board.send(0x90, 60, velocity)))
+                midi_board.send(0x80, 60, 0)
+        wait_for(board.finished, seconds + 30, "the taps to be played")
+        time.sleep(0.5)
+        onset_times = board.frame_to_master(start_frame + np.array(onsets)) - PERIOD / SAMPLE_RATE
+    finally:
+        if board is not None:
+            board.close()
+        if midi_board is not None:
+            midi_board.close()
+        app.stop()
+    frames, statuses = app.records()
+    app.cleanup()
+    return analyse(frames, statuses, onset_times, start_frame, onsets, board, sent)
+
+
+def analyse(frames, statuses, onset_times, start_frame, onsets, board, sent):
+    first_seen = {}  # (source, tap_id) -> (frame index, tap record)
+    for index, frame in enumerate(frames):
+        for tap in frame.get("taps", ()):
+            key = (tap[1], tap[0])
+            first_seen.setdefault(key, (index, tap))
+    audio = [(i, tap) for (source, _), (i, tap) in first_seen.items() if source == 0]
+    midi = [(i, tap) for (source, _), (i, tap) in first_seen.items() if source == 1]
+
+    rows = []
+    audio_times = np.array([tap[3] for _, tap in audio]) if audio else np.zeros(0)
+    for k, onset in enumerate(onset_times):
+        if not len(audio_times):
+            break
+        j = int(np.argmin(np.abs(audio_times - onset)))
+        if abs(audio_times[j] - onset) > 0.015:
+            continue
+        index, tap = audio[j]
+        frame = frames[index]
+        onset_frame = start_frame + onsets[k]
+        delivered = float(board.frame_to_master(onset_frame - onset_frame % PERIOD))  # the cycle that hands it over
+        rows.append(("audio", index, onset, delivered, tap[4], frame["drained"], frame["drawn"], frame["swap"]))
+    midi_taps = sorted(midi, key=lambda item: item[1][3])
+    for (velocity, sent_at) in sent:
+        candidates = [(i, t) for i, t in midi_taps if 0 <= t[3] - sent_at < 0.2]
+        if not candidates:
+            continue
+        index, tap = candidates[0]
+        midi_taps.remove(candidates[0])
+        frame = frames[index]
+        rows.append(("midi", index, sent_at, tap[3], tap[4], frame["drained"], frame["drawn"], frame["swap"]))
+    swaps = np.array([f["swap"] for f in frames])
+    intervals = np.diff(swaps) * 1e3
+    return {"rows": rows, "played": len(onset_times), "sent": len(sent), "frames": frames,
+            "interval_ms": float(np.median(intervals)) if len(intervals) else float("nan"),
+            "p99_frame_ms": percentile(intervals, 99), "statuses": statuses}
+
+
+def summarise(label, result):
+    interval = result["interval_ms"]
+    print(f"\n{label}: {len(result['frames'])} frames, median frame interval {interval:.1f} ms "
+          f"({1000 / interval:.0f} fps), p99 {result['p99_frame_ms']:.1f} ms")
+    for source, first_part in (("audio", "block"), ("midi", "transport")):
+        rows = [r for r in result["rows"] if r[0] == source]
+        total = result["played"] if source == "audio" else result["sent"]
+        if not total:
+            continue
+        print(f"  {source}: {len(rows)} of {total} taps seen")
+        if not rows:
+            continue
+        rows = np.array([r[2:] for r in rows], np.float64)
+        onset, delivered, detected, drained, drawn, swap = rows.T
+        latency = (swap - onset) * 1e3
+        parts = {first_part: delivered - onset} if source == "audio" else {}
+        if source == "audio":
+            parts["detection"] = detected - delivered
+        else:
+            parts[first_part] = detected - onset
+        parts["wait for frame"] = drained - detected
+        parts["render"] = swap - drained
+        median, p99 = percentile(latency, 50), percentile(latency, 99)
+        print(f"    tap-to-photon median {median:5.1f} ms (target <= {MEDIAN_TARGET_MS:.0f}, "
+              f"{median / interval:.2f} frames)  {'ok' if median <= MEDIAN_TARGET_MS else 'MISSED'}")
+        print(f"    tap-to-photon p99    {p99:5.1f} ms (target <= {P99_TARGET_MS:.0f}, "
+              f"{p99 / interval:.2f} frames)  {'ok' if p99 <= P99_TARGET_MS else 'MISSED'}   max {latency.max():.1f} ms")
+        print("    breakdown (median / p99 ms): " + ", ".join(
+            f"{name} {percentile(value * 1e3, 50):.1f} / {percentile(value * 1e3, 99):.1f}"
+            for name, value in parts.items()))
+
+
+def check_pixels(result) -> None:
+    frames = result["frames"]
+    bright = np.array([f.get("brightened", -1) for f in frames])
+    tap_frames = sorted({r[1] for r in result["rows"]})
+    agree = [i for i in tap_frames if i > 0 and bright[i] >= BRIGHT_PIXELS and bright[i - 1] < BRIGHT_PIXELS]
+    quiet = np.ones(len(frames), bool)
+    for i in tap_frames:
+        quiet[max(i - 1, 0): i + 3] = False
+    quiet &= bright >= 0
+    print(f"  pixels: in {len(agree)} of {len(tap_frames)} tap frames new bright pixels appear in exactly the frame "
+          f"telemetry names (median {percentile(bright[tap_frames], 50):.0f} px; frames without a new tap: median "
+          f"{percentile(bright[quiet], 50):.0f}, p99 {percentile(bright[quiet], 99):.0f} px)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=20.0, help="taps played per size")
+    parser.add_argument("--sizes", default="640x360,1280x720")
+    parser.add_argument("--preset", help="instead of the heaviest gallery preset")
+    parser.add_argument("--pixel-seconds", type=float, default=8.0, help="length of the read-back check (0: skip)")
+    args = parser.parse_args()
+    sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
+    rng = np.random.default_rng(1)
+
+    jack = Jack().start()  # before anything loads PortAudio
+    xvfb, display = start_xvfb()
+    try:
+        for size in sizes:
+            if args.preset:
+                preset, costs = args.preset, {}
+            else:
+                preset, costs = heaviest_preset(size)
+            print(f"\n== {size[0]}x{size[1]}: preset {preset!r} "
+                  f"(offscreen frame ms with 400 live marks: "
+                  f"{', '.join(f'{k} {v:.1f}' for k, v in costs.items()) or 'not measured'})")
+            result = run_size(display, jack, preset, size, args.seconds, pixels=False, midi=True, rng=rng)
+            summarise(f"{size[0]}x{size[1]}, audio + MIDI", result)
+            if args.pixel_seconds and size == sizes[0]:
+                result = run_size(display, jack, preset, size, args.pixel_seconds, pixels=True, midi=False, rng=rng)
+                summarise(f"{size[0]}x{size[1]}, read-back check (each frame read back: slower)", result)
+                check_pixels(result)
+    finally:
+        xvfb.terminate()
+        xvfb.wait(10)
+        jack.stop()
+        Jack.remove_shared_memory()
+
+
+if __name__ == "__main__":
+    main()
