@@ -50,16 +50,17 @@ def start_xvfb(size=(1920, 1080)) -> tuple[subprocess.Popen, str]:
 class Jack:
     """`jackd -d dummy` under its own name (exported in JACK_DEFAULT_SERVER for the app)."""
 
-    def __init__(self, name: str | None = None, period: int = PERIOD):
+    def __init__(self, name: str | None = None, period: int = PERIOD, capture: int = 2):
         self.name = name or f"ddp-bench-{os.getpid()}"
         self.period = period
+        self.capture = capture
         self.process = None
         os.environ["JACK_DEFAULT_SERVER"] = self.name
         os.environ["JACK_NO_START_SERVER"] = "1"
 
     def start(self) -> "Jack":
         self.process = subprocess.Popen(["jackd", "-n", self.name, "-d", "dummy", "-r", str(SAMPLE_RATE),
-                                         "-p", str(self.period)],
+                                         "-p", str(self.period), "-C", str(self.capture)],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for(self.is_up, 10.0, f"jackd {self.name}")
         return self

@@ -1,0 +1,185 @@
+"""Load: 20 taps/s on each of four audio channels plus 20 MIDI taps/s, under the heaviest gallery preset.
+
+Two passes play the same taps through JACK (dummy driver, 48 kHz, 128-frame periods):
+
+1. **audio alone** (the baseline): the input process with nothing rendering, its rings
+   drained by a sleeping loop;
+2. **the show**: the app in a real window (Xvfb) with the heaviest preset, audio and
+   MIDI together, writing its telemetry.
+
+Targets: no dropped events (ring drops; taps seen in the show = taps seen by the
+baseline; every MIDI tap seen), no audio overflows beyond the baseline's, no frame
+longer than two frame intervals (the p99 frame time is reported).
+
+    .venv/bin/python bench/load.py [--seconds 20] [--size 640x360] [--rate 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from stage import SAMPLE_RATE, App, Board, Jack, MidiBoard, heaviest_preset, percentile, start_xvfb, wait_for  # noqa: E402
+
+CHANNELS = 4
+
+
+def load_signal(seconds: float, rate: float, rng) -> tuple[np.ndarray, list[int]]:
+    """`rate` taps a second on each channel, heel and toe alternating, channels staggered."""
+    from dessins_de_planche.listen.synth import heel_sound, toe_sound
+
+    signal = np.zeros((int(seconds * SAMPLE_RATE), CHANNELS), np.float32)
+    played = [0] * CHANNELS
+    for channel in range(CHANNELS):
+        at = 0.2 + channel * 0.011
+        step = 0
+        while at < seconds - 0.4:
+            hit = 0.5 * (heel_sound if step % 2 == 0 else toe_sound)(rng, SAMPLE_RATE)
+            hit = hit[: int(0.9 / rate * SAMPLE_RATE)].copy()  # the next tap of this channel cuts it off
+            hit[-240:] *= np.linspace(1.0, 0.0, 240)
+            start = int(at * SAMPLE_RATE)
+            end = min(start + len(hit), len(signal))
+            signal[start:end, channel] += hit[: end - start]
+            played[channel] += 1
+            at += 1.0 / rate + rng.uniform(-0.004, 0.004)
+            step += 1
+    return signal, played
+
+
+def audio_alone(jack, signal) -> dict:
+    from dessins_de_planche.config import InputSpec
+    from dessins_de_planche.inputs.process import InputProcess
+
+    spec = InputSpec(audio_device="system", channels=tuple(range(1, CHANNELS + 1)))
+    seen = np.zeros(CHANNELS, int)
+    with InputProcess(spec) as inputs:
+        wait_for(lambda: inputs.status.audio_state == "listening", 30.0, "the baseline's audio stream")
+        board = Board(jack, CHANNELS, name="ddp-load-board")
+        try:
+            board.connect()
+            time.sleep(1.0)
+            before = inputs.status.overflows
+            board.play(signal)
+            while not board.finished():
+                taps = inputs.poll().taps
+                taps = taps[taps["refine"] == 0]
+                np.add.at(seen, taps["channel"].astype(int) - 1, 1)
+                time.sleep(0.01)
+            time.sleep(0.3)
+            taps = inputs.poll().taps
+            taps = taps[taps["refine"] == 0]
+            np.add.at(seen, taps["channel"].astype(int) - 1, 1)
+            status = inputs.status
+        finally:
+            board.close()
+    return {"seen": seen, "overflows": status.overflows - before, "dropped": sum(status.dropped.values())}
+
+
+def show(jack, display, preset, size, signal, seconds, rate) -> dict:
+    app = App(display, "--audio-device", "system", "--channels", ",".join(map(str, range(1, CHANNELS + 1))),
+              "--midi-port", "virtual", "--size", f"{size[0]}x{size[1]}", "--preset", preset,
+              "--seconds", str(seconds + 120))
+    board = midi = None
+    sent = 0
+    try:
+        wait_for(lambda: app.saw("listening to"), 60.0, "the app's audio stream")
+        wait_for(lambda: app.saw("MIDI listening"), 30.0, "the app's MIDI port")
+        midi = MidiBoard(jack)
+        board = Board(jack, CHANNELS, name="ddp-load-board")
+        board.connect()
+        time.sleep(1.5)
+        start = time.monotonic()
+        measuring_from = start
+        board.play(signal, lead_seconds=0.3)
+        next_at = start + 0.3 + 0.2 + 0.025
+        while not board.finished() or time.monotonic() < next_at:
+            now = time.monotonic()
+            if now >= next_at and now < start + 0.3 + seconds - 0.4:
+                midi.send(0x90, 36 + sent % 4, 1 + sent % 127)
+                midi.send(0x80, 36 + sent % 4, 0)
+                sent += 1
+                next_at += 1.0 / rate
+            elif now >= start + 0.3 + seconds - 0.4:
+                break
+            time.sleep(0.001)
+        wait_for(board.finished, 60.0, "the taps to be played")
+        measuring_until = time.monotonic()
+        time.sleep(0.5)
+    finally:
+        for part in (board, midi):
+            if part is not None:
+                part.close()
+        code = app.stop()
+    frames, statuses = app.records()
+    log = app.log_text()
+    app.cleanup()
+    seen = np.zeros(CHANNELS, int)
+    midi_seen = 0
+    for frame in frames:
+        for tap in frame.get("taps", ()):
+            if tap[1] == 0:
+                seen[tap[2] - 1] += 1
+            else:
+                midi_seen += 1
+    swaps = np.array([f["swap"] for f in frames if measuring_from <= f["swap"] <= measuring_until])
+    intervals = np.diff(swaps) * 1e3
+    window = [s for s in statuses if measuring_from - 1.0 <= s["time"] <= measuring_until + 1.0]
+    overflows = window[-1]["overflows"] - window[0]["overflows"] if window else -1
+    end = statuses[-1] if statuses else {}
+    return {"seen": seen, "midi_seen": midi_seen, "midi_sent": sent, "intervals": intervals,
+            "overflows": overflows, "dropped": sum(end.get("dropped", {}).values()), "exit": code,
+            "restarts": end.get("restarts", -1), "log_errors": log.count("Traceback")}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--size", default="640x360")
+    parser.add_argument("--rate", type=float, default=20.0, help="taps a second on each channel and on MIDI")
+    parser.add_argument("--preset", help="instead of the heaviest gallery preset")
+    args = parser.parse_args()
+    size = tuple(int(v) for v in args.size.split("x"))
+    rng = np.random.default_rng(3)
+    signal, played = load_signal(args.seconds, args.rate, rng)
+
+    jack = Jack(capture=CHANNELS).start()
+    xvfb, display = start_xvfb()
+    try:
+        preset = args.preset or heaviest_preset(size)[0]
+        print(f"load: {args.rate:g} taps/s on each of {CHANNELS} channels + {args.rate:g} MIDI taps/s, "
+              f"{args.seconds:g} s, {size[0]}x{size[1]}, preset {preset!r}; played {sum(played)} audio taps")
+        base = audio_alone(jack, signal)
+        print(f"  audio alone (baseline): {base['seen'].sum()} taps seen per channel {base['seen'].tolist()}, "
+              f"{base['overflows']} overflows, {base['dropped']} ring drops")
+        result = show(jack, display, preset, size, signal, args.seconds, args.rate)
+        intervals = result["intervals"]
+        interval = percentile(intervals, 50)
+        long_frames = int((intervals > 2 * interval).sum())
+        lost = int(np.maximum(base["seen"] - result["seen"], 0).sum())
+        extra_overflows = result["overflows"] - base["overflows"]
+        print(f"  show: {result['seen'].sum()} audio taps seen per channel {result['seen'].tolist()}, "
+              f"MIDI {result['midi_seen']} of {result['midi_sent']}, {result['overflows']} overflows, "
+              f"{result['dropped']} ring drops, input restarts {result['restarts']}, exit code {result['exit']}")
+        print(f"  audio taps lost against the baseline: {lost} (target 0)  {'ok' if lost == 0 else 'MISSED'}")
+        print(f"  MIDI taps lost: {result['midi_sent'] - result['midi_seen']} (target 0)  "
+              f"{'ok' if result['midi_sent'] == result['midi_seen'] else 'MISSED'}")
+        print(f"  ring drops: {result['dropped']} (target 0)  {'ok' if result['dropped'] == 0 else 'MISSED'}")
+        print(f"  overflows beyond the baseline: {extra_overflows} (target <= 0)  "
+              f"{'ok' if extra_overflows <= 0 else 'MISSED'}")
+        print(f"  frames: {len(intervals) + 1}, median {interval:.1f} ms, p99 {percentile(intervals, 99):.1f} ms, "
+              f"max {intervals.max():.1f} ms; longer than two intervals: {long_frames} (target 0)  "
+              f"{'ok' if long_frames == 0 else 'MISSED'}")
+    finally:
+        xvfb.terminate()
+        xvfb.wait(10)
+        jack.stop()
+        Jack.remove_shared_memory()
+
+
+if __name__ == "__main__":
+    main()
