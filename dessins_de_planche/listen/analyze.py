@@ -34,6 +34,9 @@ class Analysis:
     taps: np.ndarray  # every record in emission order (TAP_DTYPE), refine records included
     tempo_bpm: float | None
     tempo_track: list = field(default_factory=list)  # [(time, bpm), ...]
+    pattern: str | None = None  # the footwork named at the end: "en deux", "ti-galop", "jig 6/8"...
+    downbeat: float | None = None  # time of a bar's first beat, when the taps mark it
+    bar_period: float | None = None  # seconds per bar
 
     @property
     def final_taps(self) -> np.ndarray:
@@ -49,6 +52,8 @@ class Analysis:
             "taps": [tap_to_dict(tap, self.zone_names) for tap in self.final_taps],
             "tempo_bpm": None if self.tempo_bpm is None else round(self.tempo_bpm, 2),
             "tempo_track": [[round(t, 4), round(b, 2)] for t, b in self.tempo_track],
+            "pattern": self.pattern,
+            "downbeat": None if self.downbeat is None else round(self.downbeat, 4),
         }
 
 
@@ -101,8 +106,15 @@ def analyze_file(path, block_size: int = 128, channels=None, bar_beats: int = 2)
             tap_ring.close()
             feature_ring.close()
     taps = np.concatenate(batches) if batches else np.zeros(0, TAP_DTYPE)
-    bpm, track = _tempo(merge_refinements(taps), bar_beats)
-    return Analysis(path, sample_rate, frames / sample_rate, chosen, zone_names, taps, bpm, track)
+    bpm, tracker = _tempo(merge_refinements(taps), bar_beats)
+    downbeat = bar_period = None
+    if tracker.beat_period is not None:
+        bar_period = tracker.beat_period * tracker.bar_beats
+        if tracker.downbeat_found:
+            last = float(taps["time"].max())
+            downbeat = last - tracker.bar_phase(last) * bar_period
+    return Analysis(path, sample_rate, frames / sample_rate, chosen, zone_names, taps, bpm,
+                    list(tracker.track), tracker.pattern, downbeat, bar_period)
 
 
 def _tempo(final: np.ndarray, bar_beats: int):
@@ -110,7 +122,7 @@ def _tempo(final: np.ndarray, bar_beats: int):
     tracker = TempoTracker(bar_beats=bar_beats)
     settled = []
     if len(final) == 0:
-        return None, []
+        return None, tracker
     order = np.argsort(final["time"], kind="stable")
     first = float(final["time"][order[0]])
     for tap in final[order]:
@@ -118,4 +130,4 @@ def _tempo(final: np.ndarray, bar_beats: int):
         if tracker.bpm is not None and tap["time"] >= first + TEMPO_SETTLE_S:
             settled.append(tracker.bpm)
     bpm = float(np.median(settled)) if settled else tracker.bpm
-    return bpm, list(tracker.track)
+    return bpm, tracker

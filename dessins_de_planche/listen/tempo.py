@@ -48,6 +48,8 @@ class TempoTracker:
         self._anchor = 0.0  # time of a beat
         self._anchor_number = 0  # that beat's count
         self._downbeat = 0  # beat count modulo bar_beats that starts a bar
+        self.pattern: str | None = None  # "en deux", "en trois", "ti-galop", "en quatre", "jig 6/8"...
+        self.downbeat_found = False  # the taps mark which beat starts the bar
 
     # -- input ---------------------------------------------------------------
     def add(self, time: float, kind: int = 0, velocity: float = 1.0) -> None:
@@ -60,6 +62,8 @@ class TempoTracker:
             self._multiple = None
             self._steady = 0
             self.confident = False
+            self.pattern = None
+            self.downbeat_found = False
         accent = float(velocity) + (0.25 if kind == KIND_HEEL else (-0.1 if kind == KIND_TOE else 0.0))
         at = bisect.bisect(self._times, time)  # taps from several channels may cross slightly
         self._times.insert(at, time)
@@ -91,23 +95,33 @@ class TempoTracker:
         if len(self._times) < 4:
             return
         times = np.asarray(self._times)
-        gaps = np.diff(times)
-        gaps = gaps[gaps > 0.04]  # flams and doublets are one grid slot
-        if len(gaps) < 3:
-            return
-        low = np.percentile(gaps, 25)
-        unit = float(np.median(gaps[(gaps > 0.7 * low) & (gaps < 1.45 * low)]))
-        # grid slot of each tap; rests are whole slots
-        steps = np.maximum(np.rint(np.diff(times) / unit), 0)
-        slots = np.concatenate(([0.0], np.cumsum(steps)))
-        if slots[-1] < 3:
-            return
-        slope, intercept = np.polyfit(slots, times, 1)
-        residual = times - (intercept + slope * slots)
-        if slope <= 0:
-            return
         accents = np.asarray(self._accents)
+        unit = _grid_unit(np.diff(times))
+        if unit is None:
+            return
+        # flams and doubles (a second tap well inside one grid slot) are ornaments, not slots
+        keep = np.ones(len(times), bool)
+        last = times[0]
+        for i in range(1, len(times)):
+            if times[i] - last < 0.6 * unit:
+                keep[i] = False
+            else:
+                last = times[i]
+        times, accents = times[keep], accents[keep]
+        if len(times) < 4:
+            return
+        for _ in range(2):  # the grid slot of each tap (rests are whole slots), then refit the unit
+            steps = np.maximum(np.rint(np.diff(times) / unit), 1)
+            slots = np.concatenate(([0.0], np.cumsum(steps)))
+            if slots[-1] < 3:
+                return
+            slope, intercept = np.polyfit(slots, times, 1)
+            if not (slope > 0.0 and math.isfinite(slope)):
+                return
+            unit = slope
+        residual = times - (intercept + slope * slots)
         slot_index = slots.astype(np.int64)
+        span = int(slot_index[-1]) + 1
 
         best, best_score, best_residue = None, -1.0, 0
         scores = {}
@@ -117,7 +131,8 @@ class TempoTracker:
                 continue
             prior = math.exp(-0.5 * (math.log2(bpm / self.preferred_bpm) / 0.5) ** 2)
             residue, contrast = _strongest_class(slot_index % m, accents, m)
-            score = prior * (1.0 + 6.0 * contrast)
+            occupancy = _occupancy(slot_index, m, span)
+            score = prior * (1.0 + 6.0 * contrast + 2.0 * (occupancy.max() - occupancy.min()))
             scores[m] = (score, residue)
             if score > best_score:
                 best, best_score, best_residue = m, score, residue
@@ -138,14 +153,17 @@ class TempoTracker:
         self.bpm = 60.0 / period
         self.confident = (len(times) >= 8 and self._steady >= 3
                           and float(np.sqrt(np.mean(residual ** 2))) < 0.15 * slope)
+        if self.confident:
+            self.pattern = _pattern_name(best, np.roll(_occupancy(slot_index, best, span), -best_residue))
         if self.bar_beats > 1 and self.confident:
             beats = np.floor((self._anchor_number + (times - anchor) / period) + 0.25).astype(np.int64)
             on_beat = np.abs(((times - anchor) / period + 0.5) % 1.0 - 0.5) < 0.2
-            if on_beat.sum() >= 2 * self.bar_beats:
-                residue, contrast = _strongest_class(beats[on_beat] % self.bar_beats, accents[on_beat],
-                                                     self.bar_beats)
-                if contrast > 0.05:
+            if on_beat.sum() >= 3 * self.bar_beats:
+                residue, strength = _strongest_beat(beats[on_beat] % self.bar_beats, accents[on_beat],
+                                                    self.bar_beats)
+                if strength > 3.0:  # the bar's accent stands clear of the taps' spread
                     self._downbeat = residue
+                    self.downbeat_found = True
         self._note(float(times[-1]))
 
     def _note(self, time: float) -> None:
@@ -167,3 +185,58 @@ def _strongest_class(classes: np.ndarray, accents: np.ndarray, count: int):
     means = np.where(sizes > 0, sums / np.maximum(sizes, 1), -np.inf)
     best = int(np.argmax(means))
     return best, float(means[best] - accents.mean())
+
+
+def _grid_unit(gaps: np.ndarray) -> float | None:
+    """The common short interval between taps: the grid slot. Flams (< 75 ms) are left out;
+    swing's long-short pairs average out around the slot."""
+    gaps = gaps[gaps > 0.075]
+    if len(gaps) < 3:
+        return None
+    low = float(np.percentile(gaps, 25))
+    near = gaps[(gaps > 0.7 * low) & (gaps < 1.6 * low)]
+    return float(np.median(near)) if len(near) else low
+
+
+def _occupancy(slot_index: np.ndarray, count: int, span: int) -> np.ndarray:
+    """For each slot class modulo `count`, the share of its grid slots that hold a tap."""
+    taps = np.bincount(slot_index % count, minlength=count).astype(np.float64)
+    slots = np.bincount(np.arange(span) % count, minlength=count).astype(np.float64)
+    return np.minimum(1.0, taps / np.maximum(slots, 1.0))
+
+
+def _pattern_name(per_beat: int, occupancy: np.ndarray) -> str:
+    """Name the footwork from the grid slots of a beat that carry taps (slot 0 on the beat).
+    Four slots: all -> en quatre, the last one silent -> en trois ("ta-ka-ta" and a breath),
+    the second silent -> ti-galop ("ta . ti-ga"), two -> en deux. Three even slots: a jig."""
+    filled = occupancy > 0.5
+    count = int(filled.sum())
+    if per_beat == 4:
+        if count == 4:
+            return "en quatre"
+        if count == 3:
+            return {3: "en trois", 1: "ti-galop"}.get(int(np.argmin(occupancy)), "en trois")
+        return "en deux" if count == 2 else "en un"
+    if per_beat == 3:
+        return "jig 6/8" if count >= 2 else "en un"
+    if per_beat == 2:
+        return "en deux" if count == 2 else "en un"
+    if per_beat == 1:
+        return "en un"
+    return f"{count} par temps" if per_beat < 6 else "jig 6/8" if per_beat == 6 else "en quatre"
+
+
+def _strongest_beat(classes: np.ndarray, accents: np.ndarray, count: int):
+    """The beat of the bar whose taps are loudest, and by how many standard errors it beats
+    the other beats (a t statistic), so a handful of loud taps is not a downbeat."""
+    best, best_mean = 0, -np.inf
+    for c in range(count):
+        chosen = accents[classes == c]
+        if len(chosen) and chosen.mean() > best_mean:
+            best, best_mean = c, float(chosen.mean())
+    inside = accents[classes == best]
+    outside = accents[classes != best]
+    if len(inside) < 2 or len(outside) < 2:
+        return best, 0.0
+    spread = math.sqrt(inside.var(ddof=1) / len(inside) + outside.var(ddof=1) / len(outside)) + 1e-6
+    return best, (best_mean - float(outside.mean())) / spread

@@ -1,0 +1,1 @@
+"""The listening corpus: real recorded hits and rendered tunes placed on podorhythm patterns."""
