@@ -91,27 +91,51 @@ class MidiListener:
         self.messages = 0
         self._midi_in = None
         self._tap_id = 0
+        self._running = 0  # running status: the last channel status byte, carried across messages
         self._last_probe = 0.0
 
     # -- rtmidi's thread ------------------------------------------------------
     def on_message(self, event, _data=None) -> None:
-        """Runs on RtMidi's input thread: one push per message, no I/O, no lock, never waits."""
+        """Runs on RtMidi's input thread: one push per message, no I/O, no lock, never waits.
+
+        Parsed byte by byte, like a serial MIDI stream, because one event may hold several
+        messages (running status), and a sysex whose end byte was lost arrives with the
+        next message glued to its tail (any status byte ends a sysex)."""
         message = event[0]
         now = master_time()
-        status = message[0]
-        kind = status & 0xF0
-        channel = (status & 0x0F) + 1
         self.messages += 1
-        if kind == 0x90 and len(message) == 3 and message[2] > 0:
-            zone, tap_kind = self.note_map[message[1]]
+        status = self._running
+        first = -1
+        for byte in message:
+            if byte >= 0xF8:  # real-time (clock, active sensing): may sit anywhere, ignored
+                continue
+            if byte >= 0x80:  # a status byte; system messages and sysex cancel running status
+                status = byte if byte < 0xF0 else 0
+                first = -1
+                continue
+            if status == 0:  # data of a sysex, or bytes with no status: nothing to do
+                continue
+            kind = status & 0xF0
+            if kind == 0xC0:
+                self.controls.push(now, CONTROL_PROGRAM, (status & 0x0F) + 1, byte, 0)
+            elif kind == 0xD0:
+                pass
+            elif first < 0:
+                first = byte
+            else:
+                self._dispatch(now, kind, (status & 0x0F) + 1, first, byte)
+                first = -1
+        self._running = status
+
+    def _dispatch(self, now: float, kind: int, channel: int, number: int, value: int) -> None:
+        if kind == 0x90 and value > 0:
+            zone, tap_kind = self.note_map[number]
             self._tap_id += 1
-            self.taps.push(now, now, message[2] / 127.0, self._tap_id, channel, SOURCE_MIDI, zone, tap_kind, 0)
-        elif (kind == 0x90 or kind == 0x80) and len(message) == 3:
-            self.controls.push(now, CONTROL_NOTE_OFF, channel, message[1], message[2])
-        elif kind == 0xB0 and len(message) == 3:
-            self.controls.push(now, CONTROL_CC, channel, message[1], message[2])
-        elif kind == 0xC0 and len(message) == 2:
-            self.controls.push(now, CONTROL_PROGRAM, channel, message[1], 0)
+            self.taps.push(now, now, value / 127.0, self._tap_id, channel, SOURCE_MIDI, zone, tap_kind, 0)
+        elif kind == 0x90 or kind == 0x80:
+            self.controls.push(now, CONTROL_NOTE_OFF, channel, number, value)
+        elif kind == 0xB0:
+            self.controls.push(now, CONTROL_CC, channel, number, value)
 
     # -- the watcher thread ---------------------------------------------------
     def run(self, stop: threading.Event) -> None:
@@ -131,7 +155,8 @@ class MidiListener:
     def _open(self) -> None:
         if self._midi_in is None:
             self._midi_in = open_midi_in(self.spec.client_name)
-            self._midi_in.ignore_types(sysex=True, timing=True, active_sense=True)
+            # sysex comes through so that a note glued to a sysex missing its end byte is still parsed
+            self._midi_in.ignore_types(sysex=False, timing=True, active_sense=True)
             self._midi_in.set_callback(self.on_message)
             self.api_name = rtmidi.get_api_display_name(self._midi_in.get_current_api())
         wanted = self.spec.midi_port
