@@ -41,7 +41,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
 
 def main(argv: list[str] | None = None) -> int:
     parser, commands = build_parser()
-    args = parser.parse_args(argv)
+    from dessins_de_planche import settings
+
+    args = settings.parse_args(parser, argv)  # the config file's values, under the command line's
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         datefmt="%H:%M:%S", stream=sys.stderr)
     if args.command is None:

@@ -17,6 +17,7 @@ import numpy as np
 from dessins_de_planche.clock import master_time
 from dessins_de_planche.config import InputSpec
 from dessins_de_planche.events import CONTROL_CC, CONTROL_PROGRAM
+from dessins_de_planche.locale import _
 
 log = logging.getLogger("dessins_de_planche.app")
 
@@ -26,7 +27,7 @@ DEMO_NOTICE = (
 )
 
 
-def _open_window(size, fullscreen: bool):
+def _open_window(size, fullscreen: bool, display: int = 0, borderless: bool = False):
     import pygame
 
     pygame.display.init()
@@ -35,16 +36,16 @@ def _open_window(size, fullscreen: bool):
     pygame.display.gl_set_attribute(pygame.GL_CONTEXT_MINOR_VERSION, 3)
     pygame.display.gl_set_attribute(pygame.GL_CONTEXT_PROFILE_MASK, pygame.GL_CONTEXT_PROFILE_CORE)
     pygame.display.gl_set_attribute(pygame.GL_CONTEXT_FORWARD_COMPATIBLE_FLAG, True)
-    flags = pygame.OPENGL | pygame.DOUBLEBUF | pygame.RESIZABLE
+    flags = pygame.OPENGL | pygame.DOUBLEBUF | (pygame.NOFRAME if borderless else pygame.RESIZABLE)
     if fullscreen:
         flags |= pygame.FULLSCREEN
         size = (0, 0)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            pygame.display.set_mode(size, flags, vsync=1)
+            pygame.display.set_mode(size, flags, vsync=1, display=display)
         except pygame.error:  # some drivers refuse vsync: draw without it rather than not at all
-            pygame.display.set_mode(size, flags)
+            pygame.display.set_mode(size, flags, display=display)
     for warning in caught:
         log.info("display: %s; frames are paced by a timer instead", warning.message)
     pygame.display.set_caption("Dessins de Planche")
@@ -85,7 +86,7 @@ class Show:
         self.soundcheck = SoundCheck(ctx)
         self.show_soundcheck = soundcheck
         self.spec = spec
-        self.notice = DEMO_NOTICE if spec.is_demo else ()
+        self.notice = tuple(_(line) for line in DEMO_NOTICE) if spec.is_demo else ()
         self.levels = {}
         self.last_tap = {}
         self.taps_seen = 0
@@ -140,7 +141,7 @@ class Show:
         width, height = self.size
         lines = list(self.notice)
         if status is not None and getattr(status, "audio_state", "") == "waiting for device":
-            lines.append(f"Waiting for {status.device_name or 'the audio device'}…")
+            lines.append(_("Waiting for {device}…").format(device=status.device_name or _("the audio device")))
         if lines:
             self.text.draw(lines, screen, position=(16, height - 16 - 22 * len(lines)), size_px=18,
                            color=(0.85, 0.85, 0.85, 0.9))
@@ -168,10 +169,10 @@ def _key_actions(show, window):
 
 
 class Window:
-    def __init__(self, size, fullscreen, max_fps: float | None):
+    def __init__(self, size, fullscreen, max_fps: float | None, display: int = 0, borderless: bool = False):
         import pygame
 
-        self.size, vsync = _open_window(size, fullscreen)
+        self.size, vsync = _open_window(size, fullscreen, display, borderless)
         # Without vsync a flat-out loop would take a whole core from the input process.
         self.max_fps = max_fps if max_fps is not None else (0 if vsync else 60)
         self._pacer = pygame.time.Clock()
@@ -198,17 +199,21 @@ def run_window(spec: InputSpec, args) -> int:
     import moderngl
     import pygame
 
-    from dessins_de_planche.inputs.process import InputProcess
+    from dessins_de_planche.app.sources import open_inputs
+    from dessins_de_planche.app.stage import Stage
 
-    window = Window(args.size, args.fullscreen, args.max_fps)
+    kiosk = getattr(args, "kiosk", False)
+    window = Window(args.size, args.fullscreen or kiosk, args.max_fps, getattr(args, "display", 0), kiosk)
     ctx = moderngl.create_context(require=330)
     log.info("OpenGL %s on %s", ctx.info["GL_VERSION"], ctx.info["GL_RENDERER"])
     show = Show(ctx, window.size, spec, args.preset, args.soundcheck)
     if spec.is_demo:
         log.info("no input device chosen: playing the bundled demo (see `dessins-de-planche devices`)")
-    inputs = InputProcess(spec)
+    inputs = open_inputs(spec, args)  # the input process, a recorded session, or OSC alone
     inputs.start()
     actions = _key_actions(show, window)
+    stage = Stage(ctx, show, window, inputs, args)  # performer keys, HUD, output, OSC, recording, kiosk
+    stage.adopt_keys(actions)
     from dessins_de_planche.app.telemetry import observers_from_args
 
     observer = observers_from_args(args)  # None unless --telemetry / --gl-debug: the loop pays nothing
@@ -219,29 +224,26 @@ def run_window(spec: InputSpec, args) -> int:
         while True:
             quit_requested = bool(stop_signal)
             for event in pygame.event.get():
-                if event.type == pygame.QUIT or (event.type == pygame.KEYDOWN and event.key == pygame.K_ESCAPE):
-                    quit_requested = True
-                elif event.type == pygame.KEYDOWN and event.key in actions:
+                if stage.handle(event):
+                    continue
+                if event.type == pygame.KEYDOWN and event.key in actions:
                     actions[event.key]()
                 elif event.type in (pygame.VIDEORESIZE, pygame.WINDOWSIZECHANGED):
                     size = pygame.display.get_window_size()
-                    if size != show.size and min(size) > 0:
-                        show.size = size
-                        show.scene.resize(size)
-            if quit_requested:
+                    if size != stage.output.window_size and min(size) > 0:
+                        stage.resize(size)
+            if quit_requested or stage.quit_requested:
                 break
             batch = inputs.poll()
             if observer:
                 observer.drained(batch)
-            show.take(batch)
-            ctx.screen.use()
-            ctx.viewport = (0, 0, *show.size)
-            show.draw(master_time(), ctx.screen, inputs.status)
+            show.take(stage.take(batch))
+            stage.draw(master_time(), inputs.status)
             frames += 1
             last = (args.frames and frames >= args.frames) or (
                 args.seconds and time.monotonic() - started >= args.seconds)
             if last and args.screenshot:
-                save_screenshot(ctx, show.size, args.screenshot)
+                save_screenshot(ctx, stage.output.window_size, args.screenshot)
             if observer:
                 observer.drawn(ctx, show.size)
             pygame.display.flip()
@@ -253,6 +255,7 @@ def run_window(spec: InputSpec, args) -> int:
     finally:
         if observer:
             observer.close(inputs.status)
+        stage.close()
         inputs.stop()
         log.info("%d frames in %.1f s, %d taps", frames, time.monotonic() - started, show.taps_seen)
         pygame.quit()

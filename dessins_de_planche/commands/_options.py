@@ -61,6 +61,24 @@ def midi_map(text: str) -> dict[int, MidiNote]:
     return notes
 
 
+def position(text: str) -> tuple[int, int]:
+    try:
+        x, y = (int(part) for part in text.replace("x", ",").split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected X,Y in pixels such as 0,0, got {text!r}") from None
+    return x, y
+
+
+def fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text}")
+    return value
+
+
 def positive(kind):
     def parse(text):
         try:

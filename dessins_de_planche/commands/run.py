@@ -45,6 +45,7 @@ def add_arguments(run) -> None:
     look.add_argument("--max-fps", type=opt.positive(float), default=None,
                       help="cap the frame rate (default: the display's vsync, or 60 where vsync is unavailable)")
     look.add_argument("--soundcheck", action="store_true", help="start with the sound-check view shown")
+    add_stage_arguments(run)
     scripted = run.add_argument_group("scripted runs (tests, demos)")
     scripted.add_argument("--frames", type=opt.positive(int), help="quit after this many frames")
     scripted.add_argument("--seconds", type=opt.positive(float), help="quit after this many seconds")
@@ -56,10 +57,60 @@ def add_arguments(run) -> None:
     scripted.add_argument("--gl-debug", action="store_true", help="check for GL errors after every frame and log them")
 
 
+def add_stage_arguments(run) -> None:
+    """The performer's and the installation's options (app/stage.py, app/kiosk.py)."""
+    from dessins_de_planche.app.output import FLIPS, ROTATIONS
+
+    window = run.add_argument_group("window and projector")
+    window.add_argument("--display", type=int, default=0, metavar="N", help="the screen to open on (0: the first)")
+    window.add_argument("--position", type=opt.position, metavar="X,Y", help="window position on the screen")
+    window.add_argument("--flip", choices=FLIPS, default="none", help="mirror the output (rear projection: horizontal)")
+    window.add_argument("--rotate", type=int, choices=ROTATIONS, default=0, help="turn the output clockwise (degrees)")
+    window.add_argument("--dimmer", type=opt.fraction, default=1.0, metavar="0..1", help="master dimmer")
+    window.add_argument("--hide-cursor", action="store_true", help="hide the mouse cursor over the window")
+    performer = run.add_argument_group("performer")
+    performer.add_argument("--hud", action="store_true", help="start with the HUD shown (h toggles; ? lists the keys)")
+    performer.add_argument("--lang", choices=("auto", "en", "fr"), default="auto",
+                           help="language of on-screen text (default: from the locale)")
+    performer.add_argument("--midi-control", metavar="FILE.toml",
+                           help="MIDI control map: notes -> zones, CC -> functions or preset numbers, "
+                                "program -> preset; MIDI learn saves here (default: midi.toml in the config folder)")
+    performer.add_argument("--playlist", metavar="FILE.toml", help="presets in order, each for a time or until the cue")
+    performer.add_argument("--rotate-presets", type=opt.positive(float), metavar="MINUTES",
+                           help="change to the next preset every MINUTES")
+    performer.add_argument("--autosave-dir", metavar="DIR", help="where drawings are saved before a clear "
+                           "(default: drawings/ in the user data folder)")
+    performer.add_argument("--no-autosave", action="store_true", help="do not save drawings before a clear")
+    network = run.add_argument_group("OSC and recording")
+    network.add_argument("--osc-in", metavar="[HOST:]PORT",
+                         help="receive OSC control (docs/osc.md) on this address (host default 127.0.0.1)")
+    network.add_argument("--osc-send", action="append", metavar="HOST:PORT",
+                         help="send every tap, the tempo and the beat over OSC here (repeat for several)")
+    network.add_argument("--listen-osc", action="store_true",
+                         help="draw the taps another instance sends (on --osc-in, default 127.0.0.1:7400)")
+    network.add_argument("--record", metavar="DIR", help="record the session's events to DIR/events.jsonl")
+    network.add_argument("--record-audio", action="store_true",
+                         help="with --record: also the input audio (DIR/audio.wav); never by default")
+    install = run.add_argument_group("installation")
+    install.add_argument("--kiosk", action="store_true",
+                         help="full screen, no cursor, Esc ignored, quit only by --quit-chord or a signal; "
+                              "waits for missing devices; logs to a size-capped file")
+    install.add_argument("--quit-chord", default="ctrl+alt+q", metavar="KEYS", help="the keys that quit (kiosk too)")
+    install.add_argument("--attract-after", type=opt.positive(float), metavar="MINUTES",
+                         help="after MINUTES without taps the wall draws by itself (kiosk default: 3)")
+    install.add_argument("--health-file", metavar="FILE.json",
+                         help="write the last frame time and input state here about once a second")
+    install.add_argument("--log-file", metavar="FILE", help="also log to this rotating file (kiosk: a default one)")
+    install.add_argument("--log-max-kb", type=opt.positive(int), default=1024, help="size cap of each log file")
+
+
 def input_spec_from_args(args) -> InputSpec:
+    from dessins_de_planche.record.session import is_session
+
     if args.input and args.generate:
         raise opt.UsageError("choose one simulated input: --input FILE or --generate, not both")
-    if args.input:
+    session = bool(args.input) and is_session(args.input)
+    if args.input and not session:
         opt.check_readable(args.input)
     generator = None
     if args.generate:
@@ -70,16 +121,31 @@ def input_spec_from_args(args) -> InputSpec:
         channels = (1,)
     return InputSpec(
         audio_device=args.audio_device, channels=channels, sample_rate=args.sample_rate,
-        block_size=args.block_size, midi_port=args.midi_port, input_file=args.input,
-        generator=generator, loop=not args.no_loop, zones=args.zones or (), midi_notes=args.midi_map,
+        block_size=args.block_size, midi_port=args.midi_port, input_file=None if session else args.input,
+        generator=generator, loop=not args.no_loop, zones=args.zones or (),
+        midi_notes={**_mapped_notes(args), **args.midi_map},
     )
 
 
-def main(args) -> int:
-    spec = input_spec_from_args(args)
-    from dessins_de_planche.app.preflight import check_devices_exist
+def _mapped_notes(args) -> dict:
+    """Notes of the MIDI control map (the command line's --midi-map wins)."""
+    from dessins_de_planche.control import midimap
 
-    check_devices_exist(spec)  # one clear line naming what does exist, before any window opens
+    path = args.midi_control or midimap.default_path()
+    return midimap.load(path).notes if midimap.Path(path).exists() else {}
+
+
+def main(args) -> int:
+    from dessins_de_planche import locale
+    from dessins_de_planche.app import kiosk
+
+    spec = input_spec_from_args(args)
+    kiosk.prepare(args)  # log file, screen blanking, window placement, stale shared memory
+    locale.install(args.lang)
+    if not args.kiosk:  # a kiosk waits for its devices, drawing on attract mode meanwhile
+        from dessins_de_planche.app.preflight import check_devices_exist
+
+        check_devices_exist(spec)  # one clear line naming what does exist, before any window opens
     from dessins_de_planche.app.window import run_window
 
     return run_window(spec, args)

@@ -1,0 +1,167 @@
+"""The projector's side of the picture: flip and rotate (rear projection, a projector on its
+side), a master dimmer, a blackout that fades out and back, and a freeze.
+
+When none of them is in use the show draws straight on the screen; otherwise it
+draws into a picture framebuffer and one full-screen pass puts it on the screen,
+turned, mirrored and dimmed. Fades are per second, never per frame.
+"""
+
+from __future__ import annotations
+
+import moderngl
+
+FLIPS = ("none", "horizontal", "vertical", "both")
+ROTATIONS = (0, 90, 180, 270)
+BLACKOUT_SECONDS = 1.5  # a full fade to black (or back)
+
+_VERTEX = """
+#version 330 core
+out vec2 v_pos;
+void main() {
+    vec2 corner = vec2((gl_VertexID << 1) & 2, gl_VertexID & 2);
+    v_pos = corner * 2.0 - 1.0;
+    gl_Position = vec4(v_pos, 0.0, 1.0);
+}
+"""
+
+_FRAGMENT = """
+#version 330 core
+// Screen position -> where it comes from in the picture: undo the turn, then the mirror.
+uniform sampler2D u_picture;
+uniform mat2 u_from_screen;
+uniform float u_gain;
+in vec2 v_pos;
+out vec4 colour;
+void main() {
+    vec2 source = u_from_screen * v_pos;
+    colour = vec4(texture(u_picture, source * 0.5 + 0.5).rgb * u_gain, 1.0);
+}
+"""
+
+
+def picture_size(window_size, rotate: int) -> tuple[int, int]:
+    """The size the show draws at: a projector on its side shows a portrait picture."""
+    width, height = int(window_size[0]), int(window_size[1])
+    return (height, width) if rotate in (90, 270) else (width, height)
+
+
+def screen_to_picture(flip: str, rotate: int) -> tuple[float, ...]:
+    """Column-major 2x2 matrix from screen to picture coordinates (-1..1 both)."""
+    # columns: where the screen's right (1, 0) and top (0, 1) come from in the picture;
+    # turned clockwise by 90, the picture's top is at the screen's right.
+    turns = {0: (1, 0, 0, 1), 90: (0, 1, -1, 0), 180: (-1, 0, 0, -1), 270: (0, -1, 1, 0)}[rotate]
+    fx = -1.0 if flip in ("horizontal", "both") else 1.0  # a mirror on the screen's axes
+    fy = -1.0 if flip in ("vertical", "both") else 1.0
+    a, b, c, d = turns
+    return (fx * a, fx * b, fy * c, fy * d)
+
+
+class Output:
+    def __init__(self, ctx: moderngl.Context, window_size, flip: str = "none", rotate: int = 0,
+                 dimmer: float = 1.0):
+        if flip not in FLIPS:
+            raise ValueError(f"flip must be one of {', '.join(FLIPS)}, got {flip!r}")
+        if rotate not in ROTATIONS:
+            raise ValueError(f"rotate must be one of 0, 90, 180, 270, got {rotate!r}")
+        self.ctx = ctx
+        self.window_size = tuple(window_size)
+        self.flip = flip
+        self.rotate = rotate
+        self.dimmer = min(max(float(dimmer), 0.0), 1.0)
+        self.blackout = False  # asked for
+        self.black = 0.0  # how far the fade to black has gone, 0..1
+        self.frozen = False
+        self._held = False  # the picture framebuffer holds the frozen frame
+        self._last = None
+        self._program = ctx.program(vertex_shader=_VERTEX, fragment_shader=_FRAGMENT)
+        self._vao = ctx.vertex_array(self._program, [])
+        self._texture = self._fbo = None
+
+    # -- controls ------------------------------------------------------------------------
+    @property
+    def picture_size(self) -> tuple[int, int]:
+        return picture_size(self.window_size, self.rotate)
+
+    def resize(self, window_size) -> None:
+        self.window_size = (int(window_size[0]), int(window_size[1]))
+        self._held = False
+
+    def toggle_blackout(self) -> None:
+        self.blackout = not self.blackout
+
+    def toggle_freeze(self) -> None:
+        self.frozen = not self.frozen
+        self._held = False
+
+    def next_flip(self) -> None:
+        self.flip = FLIPS[(FLIPS.index(self.flip) + 1) % len(FLIPS)]
+
+    def next_rotation(self) -> None:
+        self.rotate = ROTATIONS[(ROTATIONS.index(self.rotate) + 1) % len(ROTATIONS)]
+        self._held = False
+
+    def set_dimmer(self, value: float) -> None:
+        self.dimmer = min(max(float(value), 0.0), 1.0)
+
+    @property
+    def gain(self) -> float:
+        return self.dimmer * (1.0 - self.black)
+
+    @property
+    def direct(self) -> bool:
+        """Nothing to do between the show and the screen."""
+        return self.flip == "none" and self.rotate == 0 and self.gain >= 1.0 and not self.frozen
+
+    # -- per frame -----------------------------------------------------------------------
+    def _fade(self, now: float) -> None:
+        dt = 0.0 if self._last is None else max(0.0, min(now - self._last, 0.5))
+        self._last = now
+        step = dt / BLACKOUT_SECONDS
+        self.black = min(1.0, self.black + step) if self.blackout else max(0.0, self.black - step)
+
+    def _framebuffer(self):
+        size = self.picture_size
+        if self._texture is None or self._texture.size != size:
+            self._release()
+            self._texture = self.ctx.texture(size, 4)
+            self._texture.filter = (moderngl.LINEAR, moderngl.LINEAR)
+            self._fbo = self.ctx.framebuffer(color_attachments=[self._texture])
+            self._held = False
+        return self._fbo
+
+    def present(self, now: float, draw_picture, screen) -> None:
+        """Draw the show (`draw_picture(target)`) and put it on `screen` as the projector needs."""
+        self._fade(now)
+        if self.direct:
+            screen.use()
+            self.ctx.viewport = (0, 0, *self.window_size)
+            draw_picture(screen)
+            return
+        fbo = self._framebuffer()
+        if not (self.frozen and self._held):
+            fbo.use()
+            fbo.viewport = (0, 0, *self.picture_size)
+            draw_picture(fbo)
+            self._held = self.frozen
+        screen.use()
+        self.ctx.viewport = (0, 0, *self.window_size)
+        program = self._program
+        program["u_from_screen"].value = screen_to_picture(self.flip, self.rotate)
+        program["u_gain"].value = self.gain
+        self._texture.use(0)
+        program["u_picture"].value = 0
+        self.ctx.disable(moderngl.BLEND)
+        self._vao.render(moderngl.TRIANGLES, vertices=3)
+
+    def _release(self) -> None:
+        if self._fbo is not None:
+            if self.ctx.fbo is self._fbo:
+                self.ctx.screen.use() if self.ctx.screen else None
+            self._fbo.release()
+            self._texture.release()
+        self._texture = self._fbo = None
+
+    def release(self) -> None:
+        self._release()
+        self._vao.release()
+        self._program.release()

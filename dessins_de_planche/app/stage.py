@@ -1,0 +1,638 @@
+"""The performer's and the installation's layer around the show.
+
+The window loop hands this object its events, its input batches and its frames;
+it answers with actions from one registry — the same names serve keys, MIDI
+buttons, MIDI learn and OSC — and owns the parts that each do one job: the
+output (flip, rotate, dimmer, blackout, freeze), the HUD and help, the canvas
+history (undo, auto-save), OSC, the MIDI control map, playlists, recording,
+attract mode and the health file.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import signal
+
+import numpy as np
+
+from dessins_de_planche.clock import master_time
+from dessins_de_planche.events import CONTROL_CC, CONTROL_PROGRAM, KIND_NAMES, SOURCE_NAMES, TAP_DTYPE
+from dessins_de_planche.locale import N_, _
+
+log = logging.getLogger("dessins_de_planche.app")
+
+ACTIONS = {  # name -> what it does, as the help overlay says it
+    "next": N_("next preset (next playlist entry)"),
+    "previous": N_("previous preset"),
+    **{f"preset{n}": N_("preset by number") for n in range(1, 10)},
+    "clear": N_("clear the canvas (the drawing is saved first)"),
+    "undo": N_("undo the last clear"),
+    "freeze": N_("freeze the picture"),
+    "blackout": N_("blackout: fade to black, and back"),
+    "tap_tempo": N_("tap tempo"),
+    "dimmer_down": N_("dimmer down"),
+    "dimmer_up": N_("dimmer up"),
+    "mirror": N_("mirror the output (rear projection)"),
+    "rotate": N_("turn the output by 90°"),
+    "hud": N_("show or hide the HUD"),
+    "help": N_("show or hide this help"),
+    "soundcheck": N_("sound-check view"),
+    "learn": N_("MIDI learn: press a key, then move a knob"),
+    "fullscreen": N_("full screen"),
+    "escape": N_("close an overlay, else quit"),
+}
+KIOSK_ESCAPE = N_("close an overlay (quit: the key chord)")
+DIMMER_STEP = 0.1
+TAP_TEMPO_RESET_S = 2.0
+OSC_TAP_ID_BASE = 2_000_000_000
+NOTICE_SECONDS = 6.0
+
+
+def force_tempo(tracker, bpm: float, at: float) -> None:
+    """Set the tracker's tempo from outside (tap tempo, OSC), with a beat at `at`."""
+    if hasattr(tracker, "set_tempo"):
+        tracker.set_tempo(bpm, at)
+        return
+    number = tracker.beat_number(at) + 1 if tracker.beat_period else 0
+    tracker.bpm, tracker.beat_period = float(bpm), 60.0 / float(bpm)
+    tracker._anchor, tracker._anchor_number = float(at), number
+
+
+class Stage:
+    def __init__(self, ctx, show, window, inputs, args):
+        from dessins_de_planche.app.history import CanvasHistory, default_autosave_dir
+        from dessins_de_planche.app.hud import Overlays
+        from dessins_de_planche.app.keys import KeyTable, parse_chord
+        from dessins_de_planche.app.output import Output
+
+        self.ctx, self.show, self.window, self.inputs, self.args = ctx, show, window, inputs, args
+        self.kiosk = bool(getattr(args, "kiosk", False))
+        self.output = Output(ctx, window.size, flip=getattr(args, "flip", "none"),
+                             rotate=getattr(args, "rotate", 0), dimmer=getattr(args, "dimmer", 1.0))
+        self._fit_show()
+        self.keys = KeyTable()
+        self.chord = parse_chord(getattr(args, "quit_chord", None) or "ctrl+alt+q")
+        self.overlays = Overlays(ctx)
+        self.show_hud = bool(getattr(args, "hud", False))
+        self.show_help = False
+        autosave = None if getattr(args, "no_autosave", False) else (
+            getattr(args, "autosave_dir", None) or default_autosave_dir())
+        self.history = CanvasHistory(ctx, autosave)
+        self.taps_since_clear = 0
+        self.zone_names = list(getattr(inputs, "zone_names", ()) or ())
+        self.quit_requested = False
+        self.learning: str | None = None  # None, "key" (waiting for a key) or the action waiting for a knob
+        self._notices: dict[str, tuple[str, float]] = {}
+        self._tap_times: collections.deque = collections.deque(maxlen=256)
+        self._frame_times: collections.deque = collections.deque(maxlen=120)
+        self._tempo_presses: list[float] = []
+        self._last_beat = None
+        self._last_tempo_sent = 0.0
+        self._last_preset = None
+        self.epoch = master_time()
+        self._extra_taps: list = []
+        self._extra_keys: dict = {}
+        self._setup_control(args)
+        if type(inputs).__name__ != "InputProcess":  # a session or OSC: not the demo, whatever the spec says
+            show.notice = ()
+        signal.signal(signal.SIGINT, lambda *_: setattr(self, "quit_requested", True))
+        if self.kiosk or getattr(args, "hide_cursor", False):
+            import pygame
+
+            pygame.mouse.set_visible(False)
+
+    # -- parts ---------------------------------------------------------------------------
+    def _setup_control(self, args) -> None:
+        from dessins_de_planche.app.attract import Attract
+        from dessins_de_planche.control import midimap, playlist
+        from dessins_de_planche.control.osc import OscIn, OscOut, parse_address
+
+        now = master_time()
+        functions = [name for name in ACTIONS if name not in ("escape", "learn", "help")] + ["dimmer", "cue"]
+        path = getattr(args, "midi_control", None) or midimap.default_path()
+        self.midi = midimap.load(path, functions)
+        names = [p.name for p in self.show.presets]
+        self.playlist = None
+        if getattr(args, "playlist", None):
+            self.playlist = playlist.load(args.playlist, names)
+        elif getattr(args, "rotate_presets", None):
+            self.playlist = playlist.rotation(names, args.rotate_presets)
+        if self.playlist is not None:
+            self.select_name(self.playlist.start(now))
+        listen = getattr(args, "listen_osc", False)
+        osc_in = getattr(args, "osc_in", None) or (listen and "7400")
+        self.listen_osc = bool(listen)
+        self.osc_in = OscIn(*parse_address(osc_in)) if osc_in else None
+        targets = [parse_address(t) for t in (getattr(args, "osc_send", None) or [])]
+        self.osc_out = OscOut(targets) if targets else None
+        self.recorder = None
+        if getattr(args, "record", None):
+            from dessins_de_planche.record.session import SessionWriter
+
+            start = getattr(self.inputs, "session_start", None) or now
+            self.recorder = SessionWriter(args.record, self.zone_names, start, self.show.preset.name)
+        attract_minutes = getattr(args, "attract_after", None)
+        if attract_minutes is None and self.kiosk:
+            attract_minutes = 3.0
+        self.attract = Attract(attract_minutes * 60.0 if attract_minutes is not None else None)
+        self.health = None
+        if getattr(args, "health_file", None):
+            from dessins_de_planche.app.health import HealthFile
+
+            self.health = HealthFile(args.health_file)
+
+    def adopt_keys(self, actions: dict) -> None:
+        """Keys the window binds itself (pygame key -> function) and the table does not: kept, and listed."""
+        import pygame
+
+        for key, function in actions.items():
+            name = pygame.key.name(key).lower()
+            if name not in self.keys:
+                action = f"extra:{name}"
+                self.keys.bind(name, action)
+                doc = (getattr(function, "__doc__", None) or getattr(function, "__name__", name)).strip()
+                self._extra_keys[action] = (function, doc.splitlines()[0])
+
+    def _fit_show(self) -> None:
+        size = self.output.picture_size
+        if tuple(self.show.size) != size:
+            self.show.size = size
+            self.show.scene.resize(size)
+
+    def notice(self, key: str, text: str, seconds: float = NOTICE_SECONDS) -> None:
+        self._notices[key] = (text, master_time() + seconds)
+
+    # -- actions ---------------------------------------------------------------------------
+    def do(self, action: str, value=None) -> None:
+        """Run one named action (from a key, a MIDI button, OSC)."""
+        if action.startswith("preset") and action[6:].isdigit():
+            self.show.select(int(action[6:]) - 1)
+            return
+        if action in self._extra_keys:
+            self._extra_keys[action][0]()
+            return
+        handler = getattr(self, f"_do_{action}", None)
+        if handler is None:
+            log.warning("no action %r", action)
+            return
+        handler(value) if value is not None else handler()
+
+    def _do_next(self):
+        if self.playlist is not None:
+            name = self.playlist.step(master_time())
+            if name:
+                self.select_name(name)
+        else:
+            self.show.select(self.show.index + 1)
+
+    def _do_previous(self):
+        if self.playlist is not None:
+            name = self.playlist.step(master_time(), -1)
+            if name:
+                self.select_name(name)
+        else:
+            self.show.select(self.show.index - 1)
+
+    _do_cue = _do_next
+
+    def select_name(self, name: str) -> bool:
+        names = [p.name for p in self.show.presets]
+        if name not in names:
+            log.warning("no preset named %r", name)
+            return False
+        self.show.select(names.index(name))
+        return True
+
+    def _do_clear(self):
+        self.history.before_clear(self.show.scene, self.show.preset.name, self.taps_since_clear > 0)
+        self.show.scene.clear()
+        self.taps_since_clear = 0
+
+    def _do_undo(self):
+        if not self.history.undo(self.show.scene):
+            self.notice("undo", _("Nothing to undo."), 2.0)
+
+    def _do_freeze(self, value=None):
+        if value is None or bool(value) != self.output.frozen:
+            self.output.toggle_freeze()
+
+    def _do_blackout(self, value=None):
+        if value is None or bool(value) != self.output.blackout:
+            self.output.toggle_blackout()
+
+    def _do_dimmer(self, value):
+        self.output.set_dimmer(value)
+
+    def _do_dimmer_down(self):
+        self.output.set_dimmer(round(self.output.dimmer - DIMMER_STEP, 3))
+
+    def _do_dimmer_up(self):
+        self.output.set_dimmer(round(self.output.dimmer + DIMMER_STEP, 3))
+
+    def _do_mirror(self):
+        self.output.next_flip()
+
+    def _do_rotate(self):
+        self.output.next_rotation()
+        self._fit_show()
+
+    def _do_tap_tempo(self):
+        now = master_time()
+        presses = [t for t in self._tempo_presses if now - t < TAP_TEMPO_RESET_S] + [now]
+        self._tempo_presses = presses[-6:]
+        if len(presses) >= 2:
+            bpm = 60.0 / float(np.median(np.diff(self._tempo_presses)))
+            if 30.0 <= bpm <= 300.0:
+                force_tempo(self.show.rhythm, bpm, now)
+                self.notice("tempo", _("Tempo: {bpm:.0f} BPM").format(bpm=bpm), 2.0)
+
+    def _do_hud(self, value=None):
+        self.show_hud = (not self.show_hud) if value is None else bool(value)
+
+    def _do_help(self):
+        self.show_help = not self.show_help
+
+    def _do_soundcheck(self):
+        self.show.show_soundcheck = not self.show.show_soundcheck
+
+    def _do_fullscreen(self):
+        if not self.kiosk:
+            self.window.toggle_fullscreen()
+
+    def _do_learn(self):
+        if self.learning is not None:
+            self.learning = None
+            self._notices.pop("learn", None)
+            return
+        self.learning = "key"
+        self.notice("learn", _("MIDI learn: press the key of a function (Esc: cancel)"), 3600)
+
+    def _do_escape(self):
+        if self.learning is not None:
+            self._do_learn()
+        elif self.show_help:
+            self.show_help = False
+        elif self.show_hud:
+            self.show_hud = False
+        elif self.show.show_soundcheck:
+            self.show.show_soundcheck = False
+        elif not self.kiosk:
+            self.quit_requested = True
+
+    # -- events ----------------------------------------------------------------------------
+    def handle(self, event) -> bool:
+        """Take a pygame event if it is ours (True) or leave it to the window (False)."""
+        import pygame
+
+        from dessins_de_planche.app.keys import chord_pressed
+
+        if event.type == pygame.QUIT:
+            if not self.kiosk:  # in kiosk mode only the chord or a signal ends the show
+                self.quit_requested = True
+            return True
+        if event.type != pygame.KEYDOWN:
+            return False
+        if chord_pressed(event, self.chord):
+            log.info("quit: the key chord %s", self.chord)
+            self.quit_requested = True
+            return True
+        action = self.keys.action_for(event)
+        if action is None:
+            return False
+        if self.learning == "key" and action not in ("learn", "escape"):
+            self.learning = action
+            self.notice("learn", _("MIDI learn: now move a knob or press a pad for “{action}”").format(
+                action=_(ACTIONS.get(action, action))), 3600)
+            return True
+        self.do(action)
+        return True
+
+    def resize(self, size) -> None:
+        self.output.resize(size)
+        self._fit_show()
+
+    # -- input, per frame ----------------------------------------------------------------------
+    def take(self, batch):
+        """Add taps from OSC and attract mode, act on mapped controls, record and send; return
+        what the show should draw."""
+        now = master_time()
+        if self.osc_in is not None:
+            self._route_osc(self.osc_in.drain(), now)
+        taps = batch.taps
+        if self._extra_taps:
+            taps = np.concatenate([taps, *self._extra_taps]) if len(taps) else np.concatenate(self._extra_taps)
+            self._extra_taps = []
+        controls = self._apply_controls(batch.controls)
+        firsts = int((taps["refine"] == 0).sum()) if len(taps) else 0
+        if firsts:
+            self._tap_times.extend([now] * firsts)
+            self.taps_since_clear += firsts
+        if self.recorder is not None:
+            self.recorder.add_taps(taps)
+            self.recorder.add_controls(batch.controls)
+        if self.osc_out is not None and len(taps):
+            self._send_taps(taps)
+        status = self.inputs.status
+        waiting = getattr(status, "audio_state", "") == "waiting for device" or getattr(status, "midi_state", "") == "waiting"
+        attract_taps, took_over = self.attract.update(now, firsts, waiting)
+        if took_over:
+            log.info("attract mode: a real tap takes over")
+            self.show.scene.clear()
+            self.show.rhythm.reset()
+            self.taps_since_clear = firsts
+        if len(attract_taps):
+            taps = np.concatenate([taps, attract_taps]) if len(taps) else attract_taps
+        if self.output.frozen:
+            taps = taps[:0]
+        if self.playlist is not None:
+            name = self.playlist.tick(now)
+            if name:
+                self.select_name(name)
+        self._send_rhythm(now)
+        return batch._replace(taps=taps, controls=controls)
+
+    def _apply_controls(self, controls):
+        """MIDI controls the control map names act here; the rest go on to the show."""
+        from dessins_de_planche.control.midimap import CONTINUOUS, ParameterControl
+
+        if not len(controls):
+            return controls
+        keep = np.ones(len(controls), bool)
+        for i, control in enumerate(controls):
+            kind, number, value = int(control["type"]), int(control["number"]), int(control["value"])
+            if kind == CONTROL_CC and self.learning not in (None, "key"):
+                self.midi.learn(number, self.learning)
+                where = f" ({self.midi.path})" if self.midi.path else ""
+                self.notice("learn", _("CC {number} → {action}, saved").format(
+                    number=number, action=_(ACTIONS.get(self.learning, self.learning))) + where, 4.0)
+                log.info("MIDI learn: CC %d -> %s%s", number, self.learning, where)
+                self.learning = None
+                keep[i] = False
+            elif kind == CONTROL_CC and number in self.midi.cc:
+                keep[i] = False
+                target = self.midi.cc[number]
+                if isinstance(target, ParameterControl):
+                    low, high = target.range
+                    self._set_parameter(target.target, low + (high - low) * value / 127.0)
+                elif target in CONTINUOUS:
+                    self.do(target, value / 127.0)
+                elif self.midi.button(number, value):
+                    self.do(target)
+            elif kind == CONTROL_PROGRAM and number in self.midi.program:
+                keep[i] = False
+                self.select_name(self.midi.program[number])
+        return controls[keep]
+
+    def _set_parameter(self, target: str, value: float) -> bool:
+        show = self.show
+        try:
+            tuned = show.preset.with_value(target, value)
+        except Exception as error:  # a wrong path or an out-of-range number: say it, keep the look
+            log.warning("parameter %s = %g refused by %s: %s", target, value, show.preset.name, error)
+            return False
+        show.presets[show.index] = tuned
+        show.scene.tune(tuned)
+        return True
+
+    # -- OSC ---------------------------------------------------------------------------------
+    def _route_osc(self, messages, now: float) -> None:
+        for address, args in messages:
+            route = OSC_ROUTES.get(address)
+            if route is None:
+                log.debug("OSC: no address %s", address)
+                continue
+            try:
+                route(self, now, *args)
+            except (TypeError, ValueError, IndexError) as error:
+                log.warning("OSC %s %s: %s (see docs/osc.md)", address, list(args), error)
+
+    def _osc_preset(self, now, which):
+        if isinstance(which, str) and not which.isdigit():
+            self.select_name(which)
+        else:
+            self.show.select(int(which) - 1)
+
+    def _osc_tempo(self, now, bpm):
+        if not 20.0 <= float(bpm) <= 400.0:
+            raise ValueError("tempo is 20..400 BPM")
+        force_tempo(self.show.rhythm, float(bpm), now)
+
+    def _osc_tap(self, now, time, zone, kind, velocity, latency=0.0, source="audio", channel=1, tap_id=0):
+        if not self.listen_osc:
+            return
+        zone = str(zone)
+        if zone not in self.zone_names:
+            self.zone_names.append(zone)
+        record = np.zeros(1, TAP_DTYPE)
+        record["time"] = now - max(float(latency), 0.0)
+        record["detected_at"] = now
+        record["velocity"] = min(max(float(velocity), 0.0), 1.0)
+        record["kind"] = KIND_NAMES.index(kind) if kind in KIND_NAMES else 0
+        record["zone"] = self.zone_names.index(zone)
+        record["source"] = SOURCE_NAMES.index(source) if source in SOURCE_NAMES else 0
+        record["channel"] = int(channel)
+        record["tap_id"] = (OSC_TAP_ID_BASE + int(tap_id)) % 2**32
+        self._extra_taps.append(record)
+
+    def _osc_refine(self, now, tap_id, kind, velocity):
+        if not self.listen_osc:
+            return
+        record = np.zeros(1, TAP_DTYPE)
+        record["time"] = record["detected_at"] = now
+        record["tap_id"] = (OSC_TAP_ID_BASE + int(tap_id)) % 2**32
+        record["kind"] = KIND_NAMES.index(kind) if kind in KIND_NAMES else 0
+        record["velocity"] = float(velocity)
+        record["refine"] = 1
+        self._extra_taps.append(record)
+
+    def _send_taps(self, taps) -> None:
+        names = self.zone_names
+        for tap in taps:
+            zone = int(tap["zone"])
+            zone_name = names[zone] if zone < len(names) else str(zone)
+            kind = KIND_NAMES[int(tap["kind"])]
+            if tap["refine"]:
+                self.osc_out.send("/ddp/tap/refine", int(tap["tap_id"]), kind, float(tap["velocity"]))
+            else:
+                self.osc_out.send("/ddp/tap", float(tap["time"]) - self.epoch, zone_name, kind,
+                                  float(tap["velocity"]), float(tap["detected_at"] - tap["time"]),
+                                  SOURCE_NAMES[int(tap["source"])], int(tap["channel"]), int(tap["tap_id"]))
+
+    def _send_rhythm(self, now: float) -> None:
+        if self.osc_out is None:
+            return
+        show = self.show
+        if show.preset.name != self._last_preset:
+            self._last_preset = show.preset.name
+            self.osc_out.send("/ddp/preset", show.index + 1, show.preset.name)
+        rhythm = show.rhythm
+        bpm = getattr(rhythm, "bpm", None)
+        if not bpm:
+            return
+        beat = rhythm.beat_number(now)
+        if self._last_beat is None or beat != self._last_beat:
+            if self._last_beat is not None and beat > self._last_beat:
+                bar_beat = int((rhythm.bar_phase(now) * rhythm.bar_beats)) + 1
+                self.osc_out.send("/ddp/beat", int(beat), float(bpm), bar_beat)
+            self._last_beat = beat
+        if now - self._last_tempo_sent >= 1.0:
+            self._last_tempo_sent = now
+            self.osc_out.send("/ddp/tempo", float(bpm))
+
+    # -- frames --------------------------------------------------------------------------------
+    def draw(self, now: float, status) -> None:
+        ctx = self.ctx
+        self.output.present(now, lambda target: self.show.draw(now, target, status), ctx.screen)
+        screen = ctx.screen
+        screen.use()
+        ctx.viewport = (0, 0, *self.output.window_size)
+        if self.show_hud:
+            self.overlays.hud(screen, self.hud_lines(now, status), self.meters(now))
+        notices = self.notice_lines(now, status)
+        if notices:
+            self.overlays.notices(screen, notices)
+        if self.show_help:
+            self.overlays.help(screen, self.help_rows(), _("Keys"))
+        self._frame_times.append(now)
+        if self.health is not None:
+            self.health.frame(lambda: self.health_state(status))
+
+    def fps(self) -> float:
+        times = self._frame_times
+        if len(times) < 2 or times[-1] <= times[0]:
+            return 0.0
+        return (len(times) - 1) / (times[-1] - times[0])
+
+    def taps_per_second(self, now: float, window: float = 2.0) -> float:
+        return sum(1 for t in self._tap_times if now - t <= window) / window
+
+    def hud_lines(self, now: float, status) -> list[str]:
+        show, out = self.show, self.output
+        lines = [f"{show.preset.name}  ({show.index + 1}/{len(show.presets)})"]
+        if self.playlist is not None:
+            left = self.playlist.remaining(now)
+            entry = _("playlist {n}/{total}").format(n=self.playlist.position + 1, total=len(self.playlist.entries))
+            lines[0] += f"  · {entry}" + (f"  {int(left // 60)}:{int(left % 60):02d}" if left is not None else
+                                         "  " + _("on cue"))
+        from dessins_de_planche.app.hud import format_pattern
+
+        bpm = getattr(show.rhythm, "bpm", None)
+        tempo = f"{bpm:.0f} BPM" if bpm else "–"
+        lines.append(_("Tempo: {tempo}   Pattern: {pattern}").format(
+            tempo=tempo, pattern=format_pattern(getattr(show.rhythm, "pattern", None))))
+        lines.append(_("Taps/s: {rate:.1f}   taps: {count}").format(rate=self.taps_per_second(now),
+                                                                    count=show.taps_seen))
+        dropped = sum(getattr(status, "dropped", {}).values()) if status is not None else 0
+        late = getattr(status, "lateness_ms", (0.0, 0.0, 0.0))
+        lines.append(_("FPS: {fps:.0f}   dropped: {dropped}   overflows: {overflows}").format(
+            fps=self.fps(), dropped=dropped, overflows=getattr(status, "overflows", 0)))
+        lines.append(_("Callback lateness: {median:.1f} / {p99:.1f} / {max:.1f} ms").format(
+            median=late[0], p99=late[1], max=late[2]))
+        if status is not None:
+            audio = _(status.audio_state) + (f" ({status.device_name})" if status.device_name else "")
+            lines.append(_("Audio: {audio}   MIDI: {midi}").format(audio=audio, midi=_(status.midi_state)))
+        flags = [_("mirror: {flip}").format(flip=_(out.flip)), _("turn: {deg}°").format(deg=out.rotate),
+                 _("dimmer: {pct:.0f}%").format(pct=out.dimmer * 100)]
+        if out.frozen:
+            flags.append(_("FROZEN"))
+        if out.blackout:
+            flags.append(_("BLACKOUT"))
+        lines.append("   ".join(flags))
+        extras = []
+        if self.osc_in is not None:
+            extras.append(_("OSC in {host}:{port}").format(host=self.osc_in.address[0], port=self.osc_in.address[1]))
+        if self.osc_out is not None:
+            extras.append(_("OSC out: {count}").format(count=len(self.osc_out.targets)))
+        if self.recorder is not None:
+            extras.append(_("recording: {lines} events").format(lines=self.recorder.lines) if self.recorder.active
+                          else _("recording stopped"))
+        if self.attract.active:
+            extras.append(_("attract mode"))
+        if extras:
+            lines.append("   ".join(extras))
+        return lines
+
+    def meters(self, now: float):
+        show = self.show
+        return [(str(c), show.levels[c][0], now - show.last_tap.get((c, 0), -1e9)) for c in sorted(show.levels)]
+
+    def notice_lines(self, now: float, status) -> list[str]:
+        lines = []
+        for key, (text, until) in list(self._notices.items()):
+            if now > until:
+                del self._notices[key]
+            else:
+                lines.append(text)
+        if status is not None:
+            if status.audio_state == "waiting for device" and status.blocks:
+                lines.append(_("Audio input lost: reconnecting…"))
+            if status.midi_state == "waiting":
+                lines.append(_("MIDI port lost: reconnecting…") if status.midi_port else _("Waiting for the MIDI port…"))
+            elif not status.running and status.restarts:
+                lines.append(_("Input restarting…"))
+        if self.recorder is not None and self.recorder.error:
+            lines.append(_("Recording stopped (see the log); the show goes on."))
+        return lines
+
+    def help_rows(self) -> list[tuple[str, str]]:
+        from dessins_de_planche.app.keys import key_label
+
+        rows, seen = [], set()
+        for key, action in self.keys.bindings:
+            if action in seen:
+                continue
+            seen.add(action)
+            if action.startswith("preset"):
+                if action != "preset1":
+                    continue
+                keys = "1–9"
+            else:
+                keys = " / ".join(key_label(k) for k in self.keys.keys_for(action))
+            if action in self._extra_keys:
+                text = self._extra_keys[action][1]
+            elif action == "escape" and self.kiosk:
+                text = _(KIOSK_ESCAPE)
+            else:
+                text = _(ACTIONS[action])
+            rows.append((keys, text))
+        rows.append((str(self.chord), _("quit")))
+        return rows
+
+    def health_state(self, status) -> dict:
+        state = {"preset": self.show.preset.name, "fps": round(self.fps(), 1), "taps": self.show.taps_seen,
+                 "attract": self.attract.active, "kiosk": self.kiosk}
+        if status is not None:
+            state["input"] = {"audio": status.audio_state, "device": status.device_name, "midi": status.midi_state,
+                              "running": status.running, "restarts": status.restarts,
+                              "last_error": status.last_error, "overflows": status.overflows}
+        if self.recorder is not None:
+            state["recording"] = {"active": self.recorder.active, "error": self.recorder.error}
+        return state
+
+    def close(self) -> None:
+        for part in (self.osc_in, self.osc_out, self.recorder, self.health):
+            if part is not None:
+                try:
+                    part.close()
+                except Exception as error:  # closing must not hide why we stop
+                    log.warning("closing %s: %s", type(part).__name__, error)
+        self.history.release()
+
+
+OSC_ROUTES = {
+    "/ddp/preset/select": Stage._osc_preset,
+    "/ddp/preset/next": lambda stage, now: stage.do("next"),
+    "/ddp/preset/previous": lambda stage, now: stage.do("previous"),
+    "/ddp/cue": lambda stage, now: stage.do("cue"),
+    "/ddp/param": lambda stage, now, target, value: stage._set_parameter(str(target), float(value)),
+    "/ddp/clear": lambda stage, now, *_: stage.do("clear"),
+    "/ddp/undo": lambda stage, now, *_: stage.do("undo"),
+    "/ddp/blackout": lambda stage, now, *on: stage.do("blackout", bool(on[0]) if on else None),
+    "/ddp/freeze": lambda stage, now, *on: stage.do("freeze", bool(on[0]) if on else None),
+    "/ddp/hud": lambda stage, now, *on: stage.do("hud", bool(on[0]) if on else None),
+    "/ddp/dimmer": lambda stage, now, value: stage.do("dimmer", float(value)),
+    "/ddp/tempo": Stage._osc_tempo,
+    "/ddp/tap": Stage._osc_tap,
+    "/ddp/tap/refine": Stage._osc_refine,
+}

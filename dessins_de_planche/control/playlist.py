@@ -1,0 +1,92 @@
+"""Playlists: presets in order, each for a while or until the next cue; and rotation on a timer.
+
+    loop = true
+    [[entry]]
+    preset = "rosette"
+    minutes = 4            # or seconds = 240; neither: stays until the next cue (→ or /ddp/cue)
+    [[entry]]
+    preset = "thread"
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class PlaylistError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Entry:
+    preset: str
+    seconds: float | None  # None: on cue
+
+
+class Playlist:
+    def __init__(self, entries: list[Entry], loop: bool = True):
+        if not entries:
+            raise PlaylistError("a playlist needs at least one entry")
+        self.entries = entries
+        self.loop = loop
+        self.position = 0
+        self.entered_at: float | None = None
+
+    @property
+    def current(self) -> Entry:
+        return self.entries[self.position]
+
+    def start(self, now: float) -> str:
+        self.entered_at = now
+        return self.current.preset
+
+    def step(self, now: float, by: int = 1) -> str | None:
+        """Move by `by` entries (a cue); None at the end of a playlist that does not loop."""
+        position = self.position + by
+        if not self.loop and not 0 <= position < len(self.entries):
+            return None
+        self.position = position % len(self.entries)
+        self.entered_at = now
+        return self.current.preset
+
+    def tick(self, now: float) -> str | None:
+        """The preset to switch to now that the current entry's time is up, else None."""
+        seconds = self.current.seconds
+        if seconds is None or self.entered_at is None or now - self.entered_at < seconds:
+            return None
+        return self.step(now)
+
+    def remaining(self, now: float) -> float | None:
+        if self.current.seconds is None or self.entered_at is None:
+            return None
+        return max(0.0, self.current.seconds - (now - self.entered_at))
+
+
+def load(path, preset_names) -> Playlist:
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise PlaylistError(f"{path}: {error.strerror or error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise PlaylistError(f"{path}: {error}") from None
+    entries = []
+    for number, item in enumerate(data.get("entry", []), 1):
+        where = f"{path}: entry {number}"
+        name = item.get("preset")
+        if name not in preset_names:
+            raise PlaylistError(f"{where}: no preset named {name!r}; the gallery has: {', '.join(preset_names)}")
+        seconds = item.get("seconds", item["minutes"] * 60.0 if "minutes" in item else None)
+        if seconds is not None and (not isinstance(seconds, (int, float)) or seconds <= 0):
+            raise PlaylistError(f"{where}: a duration is a positive number of minutes or seconds")
+        entries.append(Entry(name, float(seconds) if seconds is not None else None))
+    if not entries:
+        raise PlaylistError(f"{path}: no [[entry]] tables; write [[entry]] preset = \"rosette\" minutes = 4")
+    return Playlist(entries, loop=bool(data.get("loop", True)))
+
+
+def rotation(preset_names, minutes: float) -> Playlist:
+    """Every preset in turn, `minutes` each, forever (an installation's slow change)."""
+    return Playlist([Entry(name, minutes * 60.0) for name in preset_names], loop=True)

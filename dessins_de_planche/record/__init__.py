@@ -1,0 +1,1 @@
+"""Session recording: a show's event stream on disk, replayed live or re-rendered at print size."""

@@ -1,0 +1,209 @@
+"""One configuration file (TOML) with every option the command line has; the command line wins.
+
+Top-level keys are options of `run` (written as on the command line, without the
+dashes: `audio-device = "USB Audio"`, `size = "1920x1080"`, `kiosk = true`);
+a table named after another command holds that command's options (`[kiosk]`,
+`[render]`). The file is `config.toml` in the user's config folder, or the one
+given with `--config`. Every mistake names the file and the key.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import os
+import tomllib
+from pathlib import Path
+
+APP_NAME = "dessins-de-planche"
+ROOT_COMMAND = "run"  # top-level keys belong to this command
+
+
+class ConfigError(Exception):
+    """A mistake in the configuration file: names the file and the key."""
+
+
+def default_path() -> Path:
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir(APP_NAME)) / "config.toml"
+
+
+def subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:  # argparse keeps its subcommands in one action
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def options(parser: argparse.ArgumentParser) -> dict[str, argparse.Action]:
+    """Option name as written in the file (`audio-device`) -> its argparse action."""
+    found = {}
+    for action in parser._actions:
+        long = [s for s in action.option_strings if s.startswith("--")]
+        if long and action.dest not in ("help", "version", "config"):
+            found[long[0][2:]] = action
+    return found
+
+
+def _formatters():
+    from dessins_de_planche.commands import _options as opt
+
+    def midi_map(value):
+        return ",".join(f"{note}={m.zone}:{m.kind}" for note, m in value.items())
+
+    return {
+        opt.size: lambda v: f"{v[0]}x{v[1]}",
+        opt.channels: lambda v: ",".join(str(c) for c in v),
+        opt.pattern: lambda v: ",".join(v),
+        opt.midi_map: midi_map,
+    }
+
+
+def _is_flag(action: argparse.Action) -> bool:
+    return action.nargs == 0
+
+
+def _convert(action: argparse.Action, value, where: str):
+    """A TOML value -> what the command line would have made of the same option."""
+    if _is_flag(action):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true or false, got {value!r}")
+        return action.const if value else action.default
+    if isinstance(value, bool) or isinstance(value, dict):
+        raise ConfigError(f"{where}: expected {action.metavar or 'a value'}, got {value!r}")
+    parse = action.type or str
+    is_list_option = action.nargs in ("*", "+") or isinstance(action, argparse._AppendAction)
+    if is_list_option:
+        items = value if isinstance(value, list) else [value]
+        return [_convert_one(action, parse, item, where) for item in items]
+    if isinstance(value, list):  # size = [1920, 1080], channels = [1, 2]
+        from dessins_de_planche.commands import _options as opt
+
+        value = ("x" if parse is opt.size else ",").join(str(v) for v in value)
+    return _convert_one(action, parse, value, where)
+
+
+def _convert_one(action, parse, value, where: str):
+    try:
+        converted = parse(str(value))
+    except (argparse.ArgumentTypeError, ValueError, TypeError) as error:
+        raise ConfigError(f"{where}: {error}") from None
+    if action.choices is not None and converted not in action.choices:
+        choices = ", ".join(str(c) for c in action.choices)
+        raise ConfigError(f"{where}: {value!r} is not one of {choices}")
+    return converted
+
+
+def load(path: Path) -> dict:
+    try:
+        with open(path, "rb") as file:
+            return tomllib.load(file)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: {error}") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: {error.strerror or error}") from None
+
+
+def defaults_from(table: dict, parser: argparse.ArgumentParser, path: Path, section: str) -> dict:
+    """The file's values for one command's parser, converted: dest -> value."""
+    known = options(parser)
+    values = {}
+    for key, value in table.items():
+        name = key.replace("_", "-")
+        where = f"{path}: {section}{key}"
+        action = known.get(name)
+        if action is None:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(f"{where}: no such option{hint}")
+        values[action.dest] = _convert(action, value, where)
+    return values
+
+
+def resolved_path(argv: list[str]) -> tuple[Path, bool]:
+    """The config file named by --config in argv, else the default (and whether it was named)."""
+    for index, item in enumerate(argv):
+        if item == "--config" and index + 1 < len(argv):
+            return Path(argv[index + 1]).expanduser(), True
+        if item.startswith("--config="):
+            return Path(item.split("=", 1)[1]).expanduser(), True
+    env = os.environ.get("DESSINS_DE_PLANCHE_CONFIG")
+    if env:
+        return Path(env).expanduser(), True
+    return default_path(), False
+
+
+def apply(parser: argparse.ArgumentParser, argv: list[str]) -> Path | None:
+    """Make the config file's values the defaults of every command; returns the file used, if any."""
+    path, named = resolved_path(argv)
+    if not path.exists():
+        if named:
+            raise ConfigError(f"{path}: no such configuration file")
+        return None
+    data = load(path)
+    commands = subparsers(parser)
+    root_values = {k: v for k, v in data.items() if not (isinstance(v, dict) and k in commands)}
+    if ROOT_COMMAND in commands:
+        global_names = options(parser)
+        global_part = {k: v for k, v in root_values.items() if k.replace("_", "-") in global_names}
+        run_part = {k: v for k, v in root_values.items() if k not in global_part}
+        parser.set_defaults(**defaults_from(global_part, parser, path, ""))
+        commands[ROOT_COMMAND].set_defaults(**defaults_from(run_part, commands[ROOT_COMMAND], path, ""))
+    for name, sub in commands.items():
+        table = data.get(name)
+        if isinstance(table, dict):
+            sub.set_defaults(**defaults_from(table, sub, path, f"[{name}] "))
+    return path
+
+
+def add_config_option(parser: argparse.ArgumentParser) -> None:
+    for sub in subparsers(parser).values():
+        if "--config" not in sub._option_string_actions:
+            sub.add_argument("--config", metavar="FILE.toml",
+                             help=f"configuration file (default: {default_path()}); the command line overrides it")
+
+
+def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> argparse.Namespace:
+    """Parse the command line over the configuration file's values; a bad file is one line and exit 2."""
+    import sys
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    add_config_option(parser)
+    try:
+        path = apply(parser, argv)
+    except ConfigError as error:
+        parser.exit(2, f"{parser.prog}: {error}\n")
+    args = parser.parse_args(argv)
+    args.config_file = str(path) if path else None
+    return args
+
+
+def format_value(action: argparse.Action, value):
+    """A resolved option as it would be written in the file (None: leave it out)."""
+    if value is None:
+        return None
+    formatter = _formatters().get(action.type)
+    if formatter is not None:
+        return formatter(value)
+    if isinstance(value, (list, tuple)):
+        return [format_value(action, v) if not isinstance(v, (str, int, float, bool)) else v for v in value]
+    return value
+
+
+def to_toml(values: dict[str, object]) -> str:
+    lines = []
+    for key, value in values.items():
+        lines.append(f"{key} = {_toml_value(value)}")
+    return "\n".join(lines)
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{text}"'
