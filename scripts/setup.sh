@@ -10,7 +10,7 @@ purpose="${1:-run}"
 packages=(libegl1 libgl1 libegl-mesa0 libgl1-mesa-dri libglx-mesa0 libgbm1 libportaudio2 libjack-jackd2-0)
 if [ "$purpose" = test ]; then
   # A real X server in memory and screenshots; a JACK server with its dummy driver for audio and MIDI.
-  packages+=(xvfb xauth x11-utils x11-apps xdotool imagemagick jackd2)
+  packages+=(xvfb xauth x11-utils x11-apps xdotool imagemagick jackd2 libxfixes3)  # XFixes: the kiosk cursor test
 fi
 if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
   packages+=(python3-venv python3-pip)
