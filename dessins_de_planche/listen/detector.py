@@ -23,9 +23,18 @@ stream's frame count so any block size gives the same taps):
 
 Velocity: the hit's peak over `velocity_window_s`, on a log scale,
 `velocity_floor_dbfs` (-50 dBFS) -> 0 and 0 dBFS -> 1.
-Kind: the RMS frequency of the hit over `classify_s` (from the ratio of the
-two band energies, the music's background subtracted): below
-`heel_toe_split_hz` is a heel, above a toe.
+Kind: provisionally, the RMS frequency of the hit's first frames (from the ratio of
+the two band energies); finally (the refine record), the share of the hit's energy
+below `low_cut_hz` over `kind_window_s` from the onset, the same length of sound
+just before the onset subtracted (the music and hum under it): a heel's body is a
+low thump, a toe's click has almost nothing there, whatever the shoe or board. The
+low-band energy is a projection on a few slow sinusoids (an orthonormal basis made
+once), computed once per tap from a short history of the channel's samples.
+Crosstalk: with several channels, a tap is held `crosstalk_s` before its first
+emission; a strike heard by several sensors comes out once, on the channel whose
+hit is loudest (scaled by each channel's calibrated gain).
+Calibration (`listen.calibration`): per channel, a gain, a level floor and the heel
+share split, measured on the player's own board.
 Non-finite or absurd samples (|x| > 8) make a channel's block a gap: no taps, no
 state change, so the next good block carries on as if nothing happened.
 """
@@ -61,7 +70,11 @@ class DetectorSettings:
     classify_s: float = 0.005
     velocity_window_s: float = 0.010
     velocity_floor_dbfs: float = -50.0
-    heel_toe_split_hz: float = 1000.0
+    heel_toe_split_hz: float = 1900.0  # the provisional kind (first emission): RMS frequency split
+    heel_low_share: float = 0.3  # the final kind: a heel puts this share of its energy below low_cut_hz
+    low_cut_hz: float = 300.0
+    kind_window_s: float = 0.010  # heard from the onset for the final kind (refined within 20 ms)
+    crosstalk_s: float = 0.002  # several channels: one strike heard by all is one tap, on the loudest
     warmup_s: float = 0.02  # after reset: learn the background, do not fire
     learn_s: float = 0.6  # after reset: the background moves 4x faster
     dc_s: float = 0.5
@@ -78,7 +91,8 @@ def _frequency(hi: float, lo: float, sample_rate: float) -> float:
 
 class TapDetector:
     def __init__(self, sample_rate: int, columns: Sequence[int], block_size: int = 128,
-                 settings: DetectorSettings | None = None, max_events: int = 64):
+                 settings: DetectorSettings | None = None, max_events: int = 64, calibration=None):
+        """`calibration`: one `listen.calibration.ChannelCalibration` (or None) per channel."""
         self.sample_rate = sr = float(sample_rate)
         self.columns = np.asarray(list(columns), dtype=np.intp)
         self.channels = c = len(self.columns)
@@ -92,6 +106,27 @@ class TapDetector:
         floor = hop * 10 ** (s.floor_dbfs / 10)
         # the difference signal of a 3 kHz sound carries 4 sin^2(2 pi 3000/sr) of its energy
         self._floor = (floor, floor * 4 * math.sin(2 * math.pi * min(3000.0, 0.125 * sr) / sr) ** 2)
+        tuned = list(calibration or [])
+        tuned += [None] * (c - len(tuned))
+        self._gain = [1.0 if t is None else float(t.gain) for t in tuned]
+        self._floors = [self._floor if t is None or t.floor_dbfs is None else
+                        (hop * 10 ** (t.floor_dbfs / 10), self._floor[1] * 10 ** ((t.floor_dbfs - s.floor_dbfs) / 10))
+                        for t in tuned]
+        self._heel_share = [s.heel_low_share if t is None or t.heel_low_share is None else float(t.heel_low_share)
+                            for t in tuned]
+        self._xt_n = (max(1, int(round(s.crosstalk_s * frame_rate)))
+                      if c > 1 and s.crosstalk_s > 0 else 0)
+        # final kind: energy below low_cut_hz over kind_window_s, by projection on slow sinusoids
+        n = self._kind_n = max(16, int(round(s.kind_window_s * sr)))
+        t = np.arange(n) / sr
+        freqs = np.arange(0.0, s.low_cut_hz + 1e-9, 1.0 / s.kind_window_s)
+        columns_ = [np.cos(2 * np.pi * f * t) for f in freqs] + [np.sin(2 * np.pi * f * t) for f in freqs if f > 0]
+        self._low_basis = np.ascontiguousarray(np.linalg.qr(np.stack(columns_, axis=1))[0].T, np.float32)
+        self._low_out = np.zeros(len(self._low_basis), np.float32)
+        self._kind_win = np.zeros(n, np.float32)
+        self._hist_n = 1 << int(math.ceil(math.log2(2 * n + (self._lookback_guess(s, frame_rate) + 4) * hop + 8)))
+        self._hist_idx = np.zeros(n, np.intp)
+        self._hist_arange = np.arange(n, dtype=np.intp)
         self._tiny = floor * 1e-4
         up = 1.0 / (s.background_up_s * frame_rate)  # nepers per frame
         self._up = math.exp(up)
@@ -125,6 +160,10 @@ class TapDetector:
         self._index_cache: dict = {}
         self.reset()
 
+    @staticmethod
+    def _lookback_guess(s, frame_rate) -> int:
+        return max(4, int(round(s.rise_span_s * frame_rate))) + int(round(s.velocity_window_s * frame_rate))
+
     # -- buffers -----------------------------------------------------------
     def _alloc(self, frames: int) -> None:
         c = self.channels
@@ -137,6 +176,8 @@ class TapDetector:
         self._peaks = np.zeros((segments, c), np.float32)
         self._sum = np.zeros(c, np.float32)
         self._dc = np.zeros(c, np.float32)
+        if not hasattr(self, "_history") or self._history.shape[0] < self._hist_n:
+            self._history = np.zeros((self._hist_n, c), np.float32)  # DC-removed samples, by stream frame
 
     def _segments(self, first: int, frames: int) -> np.ndarray:
         """Start index of each grid segment in a block whose first boundary is at `first`."""
@@ -167,6 +208,8 @@ class TapDetector:
         self._deaf_until = [-1] * c
         # the tap waiting for its refine record, per channel: None or a list
         self._pending = [None] * c
+        self._won = [(-(1 << 40), 0.0)] * c  # crosstalk: (start frame, strength) of the last tap emitted
+        self._history[:] = 0.0
         self._next_id = 1
         self._count = 0
 
@@ -176,6 +219,30 @@ class TapDetector:
             return 0.0
         v = (20.0 * math.log10(peak) - self._vel_floor) / -self._vel_floor
         return 0.0 if v < 0.0 else (1.0 if v > 1.0 else v)
+
+    def _low_share(self, ch: int, start_sample: int) -> float:
+        """Share of the energy below low_cut_hz in the kind window from `start_sample`, the
+        same length just before it subtracted (per-tap, not per-block: preallocated, out=)."""
+        n = self._kind_n
+        column = self._history[:, ch]
+        totals = []
+        for begin in (start_sample, start_sample - n):
+            np.add(self._hist_arange, begin, out=self._hist_idx)
+            np.take(column, self._hist_idx, out=self._kind_win, mode="wrap")
+            np.dot(self._low_basis, self._kind_win, out=self._low_out)
+            low = float(np.dot(self._low_out, self._low_out))
+            total = float(np.dot(self._kind_win, self._kind_win))
+            totals.append((low, total))
+        (low, total), (low_before, total_before) = totals
+        low -= low_before
+        total -= total_before
+        if total <= 0.0:
+            return 0.0
+        return 0.0 if low <= 0.0 else min(1.0, low / total)
+
+    def _final_kind(self, ch: int, p) -> int:
+        share = self._low_share(ch, int(p[1] - 0.5 * self.hop))
+        return KIND_HEEL if share > self._heel_share[ch] else KIND_TOE
 
     def _kind(self, p) -> int:
         # p: [tap_id, onset, frames_seen, lo, hi, peak, bg_lo, bg_hi, emitted, lo_k, hi_k, n_k]
@@ -195,7 +262,7 @@ class TapDetector:
         self.out_onset[i] = p[1]
         self.out_channel[i] = channel
         self.out_velocity[i] = self._velocity(p[5])
-        self.out_kind[i] = self._kind(p)
+        self.out_kind[i] = self._final_kind(channel, p) if refine else self._kind(p)
         self.out_tap_id[i] = p[0]
         self.out_refine[i] = refine
         self._count = i + 1
@@ -228,6 +295,16 @@ class TapDetector:
             np.take(block, self.columns, axis=1, out=signal)
             np.subtract(signal, raw[:-2], out=bands[:, c:])
             np.subtract(signal, self._dc, out=bands[:, :c])
+            # keep the last few tens of ms (DC removed) for the per-tap kind
+            size = self._hist_n
+            at = start_frame % size
+            if n >= size:
+                self._history[:] = bands[n - size : n, :c]  # (rolled; only for absurd block sizes)
+            else:
+                part = min(n, size - at)
+                self._history[at : at + part] = bands[:part, :c]
+                if part < n:
+                    self._history[: n - part] = bands[part:n, :c]
             np.abs(bands[:, :c], out=self._abs[:n])
             np.maximum.reduceat(self._abs[:n], starts, axis=0, out=self._peaks[:segs])
             np.multiply(bands, bands, out=bands)
@@ -293,7 +370,7 @@ class TapDetector:
                 self.level[ch] = self.peak[ch] = self.brightness[ch] = 0.0
                 continue
             p = self._pending[ch]
-            if p is not None and not p[8]:
+            if p is not None and not p[8] and not self._xt_n:
                 self._emit(ch, p, 0)
                 p[8] = True
             if not self._started[ch]:
@@ -329,7 +406,9 @@ class TapDetector:
                 p[11] += 1
             if pk > p[5]:
                 p[5] = pk
-            if p[2] >= self._velocity_n:
+            if self._xt_n and not p[8] and q - p[12] >= self._xt_n:
+                p = self._crosstalk_decide(ch, p)
+            if p is not None and p[2] >= self._velocity_n:
                 if not p[8]:
                     self._emit(ch, p, 0)
                     p[8] = True
@@ -382,6 +461,8 @@ class TapDetector:
 
     def _start_tap(self, ch, q, lo, hi, pk, bg_lo, bg_hi, hist_lo, hist_hi, peak_hist) -> None:
         p = self._pending[ch]
+        if p is not None and self._xt_n and not p[8]:
+            p = self._crosstalk_decide(ch, p)
         if p is not None:  # a new tap before the last one was refined: close the last one
             if not p[8]:
                 self._emit(ch, p, 0)
@@ -405,5 +486,29 @@ class TapDetector:
         tap_id = self._next_id
         self._next_id = (tap_id + 1) & 0xFFFFFFFF or 1
         self._pending[ch] = [tap_id, onset, n, acc_lo, acc_hi, acc_pk, bg_lo, bg_hi, False,
-                             acc_lo, acc_hi, n]
+                             acc_lo, acc_hi, n, q]
         self._deaf_until[ch] = q + self._gap
+
+    def _crosstalk_decide(self, ch: int, p):
+        """Winner-take-all across channels: emit this tap unless another channel heard the same
+        strike louder (a tap pending there within `crosstalk_s`) or already emitted it."""
+        window = self._xt_n
+        start = p[12]
+        strength = p[5] * self._gain[ch]
+        for other in range(self.channels):
+            if other == ch:
+                continue
+            won_at, _ = self._won[other]
+            if abs(won_at - start) <= window:
+                self._pending[ch] = None
+                return None
+            rival = self._pending[other]
+            if rival is not None and not rival[8] and abs(rival[12] - start) <= window:
+                rival_strength = rival[5] * self._gain[other]
+                if rival_strength > strength or (rival_strength == strength and other < ch):
+                    self._pending[ch] = None
+                    return None
+        self._emit(ch, p, 0)
+        p[8] = True
+        self._won[ch] = (start, strength)
+        return p
