@@ -2,8 +2,8 @@
 
 Top-level keys are options of `run` (written as on the command line, without the
 dashes: `audio-device = "USB Audio"`, `size = "1920x1080"`, `kiosk = true`);
-a table named after another command holds that command's options (`[kiosk]`,
-`[render]`). The file is `config.toml` in the user's config folder, or the one
+a table named after another command holds that command's options (`[render]`;
+the `kiosk` supervisor's are in `[supervisor]`, since `kiosk = true` is an option of `run`). The file is `config.toml` in the user's config folder, or the one
 given with `--config`. Every mistake names the file and the key.
 """
 
@@ -17,6 +17,11 @@ from pathlib import Path
 
 APP_NAME = "dessins-de-planche"
 ROOT_COMMAND = "run"  # top-level keys belong to this command
+TABLES = {"kiosk": "supervisor"}  # command -> its table, where the command's name is also an option of `run`
+
+
+def table_name(command: str) -> str:
+    return TABLES.get(command, command)
 
 
 class ConfigError(Exception):
@@ -143,7 +148,8 @@ def apply(parser: argparse.ArgumentParser, argv: list[str]) -> Path | None:
         return None
     data = load(path)
     commands = subparsers(parser)
-    root_values = {k: v for k, v in data.items() if not (isinstance(v, dict) and k in commands)}
+    tables = {table_name(name) for name in commands}
+    root_values = {k: v for k, v in data.items() if not (isinstance(v, dict) and k in tables)}
     if ROOT_COMMAND in commands:
         global_names = options(parser)
         global_part = {k: v for k, v in root_values.items() if k.replace("_", "-") in global_names}
@@ -151,9 +157,9 @@ def apply(parser: argparse.ArgumentParser, argv: list[str]) -> Path | None:
         parser.set_defaults(**defaults_from(global_part, parser, path, ""))
         commands[ROOT_COMMAND].set_defaults(**defaults_from(run_part, commands[ROOT_COMMAND], path, ""))
     for name, sub in commands.items():
-        table = data.get(name)
-        if isinstance(table, dict):
-            sub.set_defaults(**defaults_from(table, sub, path, f"[{name}] "))
+        table = data.get(table_name(name))
+        if isinstance(table, dict) and name != ROOT_COMMAND:
+            sub.set_defaults(**defaults_from(table, sub, path, f"[{table_name(name)}] "))
     return path
 
 

@@ -32,7 +32,7 @@ def resolved(parser) -> dict:
             if value is not None and value != {} and value != []:
                 values[option] = value
         if values:
-            tables[name] = values
+            tables[settings.table_name(name) if name != settings.ROOT_COMMAND else name] = values
     return tables
 
 

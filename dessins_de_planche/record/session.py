@@ -62,7 +62,7 @@ class SessionWriter:
         if not self.active or not len(taps):
             return
         for record in taps:
-            line = tap_to_dict(record, self.zone_names)
+            line = {"type": "tap", **tap_to_dict(record, self.zone_names)}
             line["time"] = round(float(record["time"]) - self.started, 6)
             line["detected_at"] = round(float(record["detected_at"]) - self.started, 6)
             line["tap_id"] = int(record["tap_id"])

@@ -1,0 +1,60 @@
+"""On-screen text in French and English through gettext: every message the code shows is translated."""
+
+import gettext
+import re
+from pathlib import Path
+
+from dessins_de_planche import locale
+from dessins_de_planche.app.output import FLIPS
+from dessins_de_planche.app.stage import ACTIONS
+from dessins_de_planche.inputs.process import AUDIO_STATES, MIDI_STATES
+
+PACKAGE = Path(locale.__file__).resolve().parent.parent
+PO = Path(locale.__file__).resolve().parent / "fr" / "LC_MESSAGES" / "dessins-de-planche.po"
+
+
+def shown_messages() -> set[str]:
+    """Every literal passed to _() or N_() in the package, and the states the HUD translates."""
+    found = set()
+    for path in PACKAGE.rglob("*.py"):
+        for match in re.finditer(r'\bN?_\("((?:[^"\\]|\\.)*)"\)', path.read_text(encoding="utf-8")):
+            found.add(match.group(1).encode().decode("unicode_escape").encode("latin-1").decode("utf-8"))
+    from dessins_de_planche.app.window import DEMO_NOTICE
+
+    return found | set(DEMO_NOTICE) | set(ACTIONS.values()) | set(AUDIO_STATES) | set(MIDI_STATES) | set(FLIPS)
+
+
+def test_every_message_has_a_french_translation():
+    french = locale.read_po(PO)
+    missing = sorted(m for m in shown_messages() if not french.get(m))
+    assert not missing, f"no French for: {missing}"
+
+
+def test_placeholders_survive_translation():
+    for english, french in locale.read_po(PO).items():
+        if english:
+            assert set(re.findall(r"\{[^}]*\}", english)) == set(re.findall(r"\{[^}]*\}", french)), english
+
+
+def test_compiled_catalogue_matches_the_po(tmp_path):
+    mo = tmp_path / "fr.mo"
+    locale.compile_po(PO, mo)
+    with open(mo, "rb") as file:
+        translation = gettext.GNUTranslations(file)
+    assert translation.gettext("Keys") == "Touches"
+    shipped = PO.with_suffix(".mo")
+    assert shipped.read_bytes() == mo.read_bytes(), "the shipped .mo is older than the .po: run locale.install('fr')"
+
+
+def test_language_from_flag_and_from_the_locale(monkeypatch):
+    try:
+        assert locale.install("fr") == "fr" and locale._("Keys") == "Touches"
+        assert locale.install("en") == "en" and locale._("Keys") == "Keys"
+        for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("LANG", "fr_CA.UTF-8")
+        assert locale.install(None) == "fr" and locale._("heel") == "talon"
+        monkeypatch.setenv("LANG", "de_DE.UTF-8")
+        assert locale.install("auto") == "en" and locale._("heel") == "heel"  # no German: English
+    finally:
+        locale.install("en")

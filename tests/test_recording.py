@@ -1,0 +1,93 @@
+"""Session recording: the event stream goes to disk, replays live, and re-renders to the same picture."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from app_process import App, wait_for
+from dessins_de_planche.events import KIND_HEEL, KIND_TOE, TAP_DTYPE
+from dessins_de_planche.record.session import EVENTS, SessionPlayer, SessionWriter, load_session
+
+
+def taps(times, start=100.0):
+    records = np.zeros(len(times), TAP_DTYPE)
+    records["time"] = np.asarray(times) + start
+    records["detected_at"] = records["time"] + 0.004
+    records["velocity"] = np.linspace(0.3, 0.9, len(times))
+    records["kind"] = [KIND_HEEL if i % 2 == 0 else KIND_TOE for i in range(len(times))]
+    records["tap_id"] = np.arange(len(times))
+    records["channel"] = 1
+    return records
+
+
+def read_events(folder):
+    lines = [json.loads(line) for line in (folder / EVENTS).read_text().splitlines()]
+    return lines[0], [line for line in lines[1:] if line["type"] == "tap"]
+
+
+def test_a_recorded_session_reads_back_and_replays_at_its_pace(tmp_path):
+    writer = SessionWriter(tmp_path / "s", ("left", "right"), started=100.0, preset="rosette")
+    recorded = taps([0.5, 0.75, 1.0, 1.25])
+    recorded["zone"] = [0, 1, 0, 1]
+    writer.add_taps(recorded)
+    writer.close()
+    header, lines = read_events(tmp_path / "s")
+    assert header["zones"] == ["left", "right"] and header["preset"] == "rosette"
+    assert [line["zone"] for line in lines] == ["left", "right", "left", "right"]
+    assert lines[0]["time"] == 0.5 and lines[0]["kind"] == "heel" and lines[1]["kind"] == "toe"
+    session = load_session(tmp_path / "s")
+    player = SessionPlayer(session, start=500.0)
+    first, _ = player.due(500.0 + 0.6)  # only what had been received by then
+    assert len(first) == 1 and first["time"][0] == pytest.approx(500.5)
+    rest, _ = player.due(500.0 + 5.0)
+    assert len(rest) == 3 and player.finished
+
+
+def test_a_full_disk_stops_the_recording_cleanly(tmp_path):
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full")
+    folder = tmp_path / "full"
+    folder.mkdir()
+    (folder / EVENTS).symlink_to("/dev/full")  # every write: ENOSPC
+    writer = SessionWriter(folder, ("board",), started=0.0)
+    writer.add_taps(taps([0.1, 0.2]))
+    wait_for(lambda: writer.error, 10, "the writer to notice the full disk")
+    assert "No space left on device" in writer.error and not writer.active
+    writer.add_taps(taps([0.3]))  # the show goes on: more records are simply not written
+    writer.close()
+
+
+@pytest.mark.window
+def test_record_replay_and_render_give_the_same_events_and_the_same_picture(tmp_path, x_display):
+    first, second = tmp_path / "first", tmp_path / "second"
+    app = App(x_display, tmp_path, "--size", "320x180", "--generate", "--bpm", "140", "--seconds", "5",
+              "--record", str(first))
+    assert app.process.wait(120) == 0, app.output()[-3000:]
+    header, original = read_events(first)
+    assert len([t for t in original if t["refine"] == 0]) >= 8, "the generator's taps were recorded"
+    assert set(original[0]) >= {"time", "detected_at", "source", "channel", "zone", "kind", "velocity"}
+    duration = max(t["detected_at"] for t in original)
+    replay = App(x_display, tmp_path, "--size", "320x180", "--input", str(first), "--no-loop",
+                 "--seconds", str(duration + 3), "--record", str(second))
+    assert replay.process.wait(120) == 0, replay.output()[-3000:]
+    assert "Traceback" not in replay.output()
+    _, replayed = read_events(second)
+    assert replayed == original  # the same records, the same times from the session's start
+
+    pictures = []
+    for folder in (first, second):
+        out = tmp_path / f"{folder.name}.png"
+        result = subprocess.run([sys.executable, "-m", "dessins_de_planche", "render", "--input", str(folder),
+                                 "--preset", "rosette", "--size", "320x180", "--out", str(out)],
+                                capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr[-2000:]
+        import pygame
+
+        pictures.append(pygame.surfarray.array3d(pygame.image.load(str(out))))
+    assert np.array_equal(pictures[0], pictures[1])
+    colourful = pictures[0].max(axis=2).astype(int) - pictures[0].min(axis=2)
+    assert (colourful > 60).sum() > 50  # the taps drew something
