@@ -43,6 +43,7 @@ class InputSpec:
     zones: tuple[str, ...] = ()  # names for the audio channels, in order
     midi_notes: dict[int, MidiNote] = field(default_factory=dict)  # note -> zone/kind
     client_name: str = "dessins-de-planche"
+    use_calibration: bool = True  # the detector reads `calibrate`'s per-channel file, if there is one
 
     @property
     def is_demo(self) -> bool:

@@ -368,12 +368,29 @@ def _make_handler_factory(spec: InputSpec, channels: tuple[int, ...], rings: dic
     from dessins_de_planche.inputs.audio import BlockHandler
     from dessins_de_planche.listen.detector import TapDetector
 
+    tuned = _calibration(spec, channels)
+
     def make_handler(sample_rate: int, block_size: int):
-        detector = TapDetector(sample_rate, [c - 1 for c in channels], block_size=block_size)
+        detector = TapDetector(sample_rate, [c - 1 for c in channels], block_size=block_size,
+                               calibration=tuned)
         return BlockHandler(detector, StreamClock(sample_rate), rings["taps"], rings["features"],
                             channels, range(len(channels)))
 
     return make_handler
+
+
+def _calibration(spec: InputSpec, channels) -> tuple:
+    """Each channel's calibration from `calibrate`'s file (a board or its recording, not the
+    synthesized demo); a broken file is logged, never fatal."""
+    if not spec.use_calibration or (spec.audio_device is None and spec.input_file is None):
+        return ()
+    from dessins_de_planche.listen import calibration
+
+    try:
+        return calibration.for_channels(calibration.load(), channels)
+    except ValueError as error:
+        log.warning("%s; listening with the default detector settings", error)
+        return ()
 
 
 def _audio_source(spec: InputSpec, channels, rings):

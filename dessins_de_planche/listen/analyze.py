@@ -71,9 +71,10 @@ def _open(path: str):
         raise ValueError(f"{path}: not a readable audio file (WAV, FLAC, OGG): {reason}") from None
 
 
-def analyze_file(path, block_size: int = 128, channels=None, bar_beats: int = 2) -> Analysis:
+def analyze_file(path, block_size: int = 128, channels=None, bar_beats: int = 2, calibration=None) -> Analysis:
     """Detect taps in an audio file exactly as the live input would, and estimate the tempo.
-    `channels`: 1-based file channels to listen to (default: all)."""
+    `channels`: 1-based file channels to listen to (default: all). `calibration`: {1-based
+    channel: ChannelCalibration}; None reads `calibrate`'s file like the live input, {} is none."""
     path = os.fspath(path)
     if block_size < 1:
         raise ValueError(f"block size must be at least 1 frame, got {block_size}")
@@ -86,7 +87,12 @@ def analyze_file(path, block_size: int = 128, channels=None, bar_beats: int = 2)
                 raise ValueError(f"{path}: channel {number} does not exist; the file has "
                                  f"{file_channels} channel{'s' if file_channels != 1 else ''} (1..{file_channels})")
         zone_names = InputSpec().zone_table(len(chosen))
-        detector = TapDetector(sample_rate, [c - 1 for c in chosen], block_size=block_size)
+        if calibration is None:
+            from dessins_de_planche.listen import calibration as calibration_file
+
+            calibration = calibration_file.load()
+        detector = TapDetector(sample_rate, [c - 1 for c in chosen], block_size=block_size,
+                               calibration=[calibration.get(c) for c in chosen])
         tap_ring = Ring.create(TAP_DTYPE, 1 << 10)
         feature_ring = Ring.create(FEATURE_DTYPE, 1 << 8)
         try:

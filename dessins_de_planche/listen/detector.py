@@ -220,7 +220,7 @@ class TapDetector:
         v = (20.0 * math.log10(peak) - self._vel_floor) / -self._vel_floor
         return 0.0 if v < 0.0 else (1.0 if v > 1.0 else v)
 
-    def _low_share(self, ch: int, start_sample: int) -> float:
+    def low_share(self, ch: int, start_sample: int) -> float:
         """Share of the energy below low_cut_hz in the kind window from `start_sample`, the
         same length just before it subtracted (per-tap, not per-block: preallocated, out=)."""
         n = self._kind_n
@@ -241,7 +241,7 @@ class TapDetector:
         return 0.0 if low <= 0.0 else min(1.0, low / total)
 
     def _final_kind(self, ch: int, p) -> int:
-        share = self._low_share(ch, int(p[1] - 0.5 * self.hop))
+        share = self.low_share(ch, int(p[1] - 0.5 * self.hop))
         return KIND_HEEL if share > self._heel_share[ch] else KIND_TOE
 
     def _kind(self, p) -> int:
@@ -425,7 +425,7 @@ class TapDetector:
             self._smooth[0][ch] = bg_lo
             self._smooth[1][ch] = bg_hi
         elif q >= self._deaf_until[ch]:
-            threshold, rise, floor = self._threshold, self._rise, self._floor
+            threshold, rise, floor = self._threshold, self._rise, self._floors[ch]
             # a bright rise counts only if the whole band gained energy too: a sound cut
             # off into digital silence (a gate, an edit) is a click of *falling* energy
             if ((lo > threshold * bg_lo + floor[0] and lo > rise * self._ref[0][ch])

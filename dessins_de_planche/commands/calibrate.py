@@ -1,0 +1,152 @@
+"""`calibrate`: measure the player's board and shoes, so the detector fits them.
+
+Asks for a moment of quiet, then heel taps, then toe taps, on the board the show will
+use; stores per-channel level floors and heel/toe splits in the user's config folder
+(`calibration.toml`), which `run` and `analyze` then use. This command records in its
+own short-lived process, so it reads the device directly (the show's input process
+is not running).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+
+import numpy as np
+
+from dessins_de_planche.commands import _options as opt
+from dessins_de_planche.config import DEFAULT_BLOCK_SIZE, DEFAULT_SAMPLE_RATE
+
+NAME = "calibrate"
+ORDER = 35
+HELP = "tune tap detection to your board and shoes (heel, then toe taps)"
+DESCRIPTION = ("Record a moment of quiet, then heel taps, then toe taps on your board, and store "
+               "per-channel thresholds and heel/toe splits in your config folder for run and analyze.")
+QUIET_S = 1.5
+SETTLE_S = 0.6  # after the last tap asked for, so its refine is heard
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--audio-device", type=opt.device, metavar="NAME_OR_INDEX",
+                        help="the board's audio input (see `dessins-de-planche devices`)")
+    parser.add_argument("--channels", type=opt.channels, metavar="1,2", default=(1,),
+                        help="input channels, one board zone each (default: 1)")
+    parser.add_argument("--sample-rate", type=opt.positive(int), default=DEFAULT_SAMPLE_RATE)
+    parser.add_argument("--block-size", type=opt.positive(int), default=DEFAULT_BLOCK_SIZE)
+    parser.add_argument("--taps", type=opt.positive(int), default=6, help="taps asked for each of heel and toe")
+    parser.add_argument("--timeout", type=opt.positive(float), default=30.0,
+                        help="seconds to wait for each step before giving up")
+    parser.add_argument("--yes", action="store_true",
+                        help="do not wait for Enter between steps (prompts still go to stderr)")
+    parser.add_argument("--output", metavar="FILE", help="where to store it (default: your config folder)")
+
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+class Recorder:
+    """Records the input into one preallocated buffer (callback: a copy and a counter, no more)."""
+
+    def __init__(self, device, channels: int, sample_rate: int, block_size: int, seconds: float):
+        import sounddevice as sd
+
+        from dessins_de_planche.inputs.devices import find_audio_device, list_audio_inputs
+
+        inputs = list_audio_inputs()
+        index = find_audio_device(device, inputs)
+        info = next(d for d in inputs if d.index == index)
+        if channels > info.channels:
+            raise opt.UsageError(f"audio device {info.name!r} has {info.channels} input channels; "
+                                 f"channel {channels} was asked for")
+        self.buffer = np.zeros((int(seconds * sample_rate), channels), np.float32)
+        self.frames = 0
+        self.overflows = 0
+        self.sample_rate = sample_rate
+        self.stream = sd.InputStream(device=index, channels=channels, samplerate=sample_rate,
+                                     blocksize=block_size, dtype="float32", callback=self._callback)
+        self.device_name = f"{info.name} ({info.host_api})"
+
+    def _callback(self, indata, frames, time_info, status) -> None:
+        if status.input_overflow:
+            self.overflows += 1
+        end = min(self.frames + frames, len(self.buffer))
+        self.buffer[self.frames : end] = indata[: end - self.frames]
+        self.frames = end
+
+    def __enter__(self):
+        self.stream.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stream.close()
+
+    def since(self, frame: int) -> np.ndarray:
+        return self.buffer[frame : self.frames]
+
+
+def _wait_enter(args, what: str) -> None:
+    if args.yes:
+        return
+    say(f"Press Enter when ready to {what}.")
+    done = threading.Event()
+    threading.Thread(target=lambda: (sys.stdin.readline(), done.set()), daemon=True).start()
+    if not done.wait(args.timeout):
+        raise opt.UsageError(f"no answer in {args.timeout:.0f} s (use --yes to run without prompts)")
+
+
+def _record_taps(recorder: Recorder, args, word: str) -> np.ndarray:
+    from dessins_de_planche.listen.calibration import count_taps
+
+    _wait_enter(args, f"tap your {word}")
+    start = recorder.frames
+    say(f"Tap your {word.upper()} {args.taps} times on the board, about once a second ...")
+    deadline = time.monotonic() + args.timeout
+    heard_at = None
+    while time.monotonic() < deadline:
+        time.sleep(0.25)  # a foreground command polling its own recording, not a test
+        heard = count_taps(recorder.since(start), recorder.sample_rate, args.channels, args.block_size)
+        if heard >= args.taps:
+            heard_at = heard_at or time.monotonic()
+            if time.monotonic() - heard_at >= SETTLE_S:
+                say(f"  heard {heard} {word} taps")
+                return recorder.since(start).copy()
+    heard = count_taps(recorder.since(start), recorder.sample_rate, args.channels, args.block_size)
+    if heard < 2:
+        raise opt.UsageError(f"heard {heard} {word} taps in {args.timeout:.0f} s on channel(s) "
+                             f"{','.join(map(str, args.channels))}: check --audio-device, --channels and the "
+                             "mic's gain (`dessins-de-planche run --audio-device ...` shows levels in the sound check)")
+    say(f"  heard {heard} {word} taps (asked for {args.taps}); going on with those")
+    return recorder.since(start).copy()
+
+
+def main(args) -> int:
+    from dessins_de_planche.listen import calibration
+
+    if args.audio_device is None:
+        raise opt.UsageError("name the board's input with --audio-device (see `dessins-de-planche devices`)")
+    seconds = QUIET_S + 2 * args.timeout + 10.0
+    with Recorder(args.audio_device, max(args.channels), args.sample_rate, args.block_size, seconds) as recorder:
+        say(f"Calibrating {recorder.device_name}, channel(s) {','.join(map(str, args.channels))}.")
+        _wait_enter(args, "record a moment of quiet")
+        say(f"Keep the board QUIET for {QUIET_S:.1f} s ...")
+        start = recorder.frames
+        deadline = time.monotonic() + args.timeout
+        while recorder.frames - start < QUIET_S * args.sample_rate:
+            if time.monotonic() > deadline:
+                raise opt.UsageError(f"the audio device delivered no sound for {args.timeout:.0f} s")
+            time.sleep(0.05)
+        quiet = recorder.since(start).copy()
+        heels = _record_taps(recorder, args, "heel")
+        toes = _record_taps(recorder, args, "toe")
+    table = calibration.measure(quiet, heels, toes, args.sample_rate, args.channels, args.block_size)
+    existing = calibration.load(args.output) if args.output else calibration.load()
+    existing.update(table)
+    path = calibration.save(existing, args.output)
+    print(f"calibration saved to {path}")
+    for channel, tuned in sorted(table.items()):
+        split = "default" if tuned.heel_low_share is None else f"{tuned.heel_low_share:.2f}"
+        print(f"  channel {channel}: {tuned.taps} taps, floor {tuned.floor_dbfs:.1f} dBFS, heel/toe split {split} "
+              f"(heels {tuned.heel_share}, toes {tuned.toe_share})")
+    return 0

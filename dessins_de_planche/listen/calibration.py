@@ -1,0 +1,141 @@
+"""Calibration of a real board: per-channel level floor, gain and heel/toe split, measured on
+the player's own board and shoes, kept in the user's config folder.
+
+`dessins-de-planche calibrate` records a moment of quiet, then heel taps, then toe taps;
+`measure` turns those recordings into a `ChannelCalibration` per channel; `save`/`load`
+keep them in `calibration.toml` (platformdirs' user config folder). The detector takes
+one per channel (`TapDetector(calibration=...)`) live and in `analyze`; a channel without
+one uses the defaults, which meet the targets on the corpus by themselves.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tomllib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from dessins_de_planche.listen.detector import DetectorSettings, TapDetector
+
+FILE_NAME = "calibration.toml"
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class ChannelCalibration:
+    gain: float = 1.0  # weight of this sensor's level when one strike is heard on several
+    floor_dbfs: float | None = None  # frames quieter than this never start a tap (None: default)
+    heel_low_share: float | None = None  # a hit with more of its energy below 300 Hz is a heel
+    heel_share: float | None = None  # what was measured (median over the heel taps)
+    toe_share: float | None = None  # (median over the toe taps)
+    taps: int = 0  # taps the calibration heard on this channel
+
+
+def config_path() -> Path:
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("dessins-de-planche")) / FILE_NAME
+
+
+def save(table: dict[int, ChannelCalibration], path: Path | None = None) -> Path:
+    """Write {1-based channel: calibration} as TOML (hand-written: the stdlib only reads TOML)."""
+    path = Path(path or config_path())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = ["# Dessins de Planche: measured by `dessins-de-planche calibrate`; edit or delete freely",
+             f"format = {FORMAT}", ""]
+    for channel in sorted(table):
+        lines.append(f"[channel.{int(channel)}]")
+        for key, value in asdict(table[channel]).items():
+            if value is not None:
+                lines.append(f"{key} = {round(value, 4) if isinstance(value, float) else value}")
+        lines.append("")
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("\n".join(lines))
+    os.replace(tmp, path)
+    return path
+
+
+def load(path: Path | None = None) -> dict[int, ChannelCalibration]:
+    """{1-based channel: calibration}; {} when there is no file. A broken file raises ValueError
+    naming the file, key and what would be right."""
+    path = Path(path or config_path())
+    if not path.exists():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path}: not valid TOML ({error}); run `dessins-de-planche calibrate` again "
+                         "or delete it") from None
+    fields = set(ChannelCalibration.__dataclass_fields__)
+    table = {}
+    for name, values in (data.get("channel") or {}).items():
+        if not str(name).isdigit() or not isinstance(values, dict):
+            raise ValueError(f"{path}: [channel.{name}] should be [channel.N] with N a channel number")
+        unknown = set(values) - fields
+        if unknown:
+            raise ValueError(f"{path}: [channel.{name}] has unknown keys {sorted(unknown)}; "
+                             f"known: {sorted(fields)}")
+        table[int(name)] = ChannelCalibration(**values)
+    return table
+
+
+def for_channels(table: dict[int, ChannelCalibration], channels) -> tuple:
+    """The calibration of each 1-based channel in order (None where there is none)."""
+    return tuple(table.get(int(c)) for c in channels)
+
+
+def heard_taps(audio: np.ndarray, sample_rate: int, channels, block_size: int = 128,
+               settings: DetectorSettings | None = None):
+    """Taps in a recording (frames, device channels) as (channel index, peak, low share), with
+    the live detector: the low share is measured on the detector's own history when it refines."""
+    detector = TapDetector(sample_rate, [c - 1 for c in channels], block_size=block_size, settings=settings)
+    found = []
+    for start in range(0, len(audio), block_size):
+        count = detector.process(audio[start : start + block_size], start)
+        for k in range(count):
+            if detector.out_refine[k]:
+                channel = int(detector.out_channel[k])
+                onset = int(detector.out_onset[k] - 0.5 * detector.hop)
+                found.append((channel, float(detector.out_velocity[k]), detector.low_share(channel, onset)))
+    return found
+
+
+def measure(quiet: np.ndarray, heels: np.ndarray, toes: np.ndarray, sample_rate: int, channels,
+            block_size: int = 128) -> dict[int, ChannelCalibration]:
+    """Calibration per 1-based channel from a quiet moment, heel taps and toe taps."""
+    defaults = DetectorSettings()
+    heel_taps = heard_taps(heels, sample_rate, channels, block_size)
+    toe_taps = heard_taps(toes, sample_rate, channels, block_size)
+    table = {}
+    for index, channel in enumerate(channels):
+        signal = quiet[:, channel - 1].astype(np.float64)
+        signal = signal - signal.mean()
+        hop = max(4, int(round(defaults.frame_s * sample_rate)))
+        frames = signal[: len(signal) // hop * hop].reshape(-1, hop)
+        noise_dbfs = 10 * math.log10(float(np.percentile((frames ** 2).mean(axis=1), 90)) + 1e-20)
+        heel = [share for c, _, share in heel_taps if c == index]
+        toe = [share for c, _, share in toe_taps if c == index]
+        velocities = [v for c, v, _ in heel_taps + toe_taps if c == index]
+        # the floor: 10 dB over this room's noise, never above 30 dB under the softest tap
+        floor = noise_dbfs + 10.0
+        if velocities:
+            softest_dbfs = min(velocities) * -defaults.velocity_floor_dbfs + defaults.velocity_floor_dbfs
+            floor = min(floor, softest_dbfs - 30.0)
+        floor = max(floor, defaults.floor_dbfs)
+        split = None
+        if len(heel) >= 2 and len(toe) >= 2:
+            low_heel, high_toe = float(np.percentile(heel, 20)), float(np.percentile(toe, 80))
+            split = 0.5 * (low_heel + high_toe) if low_heel > high_toe else None
+        table[channel] = ChannelCalibration(
+            gain=1.0, floor_dbfs=round(floor, 1), heel_low_share=None if split is None else round(split, 3),
+            heel_share=round(float(np.median(heel)), 3) if heel else None,
+            toe_share=round(float(np.median(toe)), 3) if toe else None, taps=len(heel) + len(toe))
+    return table
+
+
+def count_taps(audio: np.ndarray, sample_rate: int, channels, block_size: int = 128) -> int:
+    return len(heard_taps(audio, sample_rate, channels, block_size))
+

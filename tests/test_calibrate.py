@@ -1,0 +1,127 @@
+"""Calibration: heel and toe taps on the player's board set per-channel splits the detector uses."""
+
+from __future__ import annotations
+
+import os
+import queue
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+from fixtures_jack import wait_for
+from dessins_de_planche.events import KIND_HEEL, KIND_TOE
+from dessins_de_planche.listen import calibration
+from dessins_de_planche.listen.calibration import ChannelCalibration
+from dessins_de_planche.listen.detector import TapDetector
+from dessins_de_planche.listen.synth import heel_sound, toe_sound
+
+SR = 48_000
+
+
+def taps(make, count=6, seed=0, gain=0.3, gap=0.6, lead=0.4, channels=1):
+    rng = np.random.default_rng(seed)
+    audio = (rng.standard_normal((int(SR * (lead + gap * count + 0.5)), channels)) * 3e-4).astype(np.float32)
+    for i in range(count):
+        hit = make(rng, SR) * gain
+        at = int((lead + i * gap) * SR)
+        audio[at : at + len(hit), 0] += hit
+    return audio
+
+
+def quiet(channels=1):
+    return (np.random.default_rng(2).standard_normal((int(SR * 1.5), channels)) * 3e-4).astype(np.float32)
+
+
+def test_measures_a_split_between_the_players_heels_and_toes():
+    table = calibration.measure(quiet(), taps(heel_sound), taps(toe_sound, seed=1), SR, (1,))
+    tuned = table[1]
+    assert tuned.taps == 12
+    assert tuned.toe_share < tuned.heel_low_share < tuned.heel_share
+    assert -70 < tuned.floor_dbfs < -30  # above this room's noise (-70 dBFS RMS), under the taps
+
+
+def test_saved_calibration_reads_back(tmp_path):
+    table = {1: ChannelCalibration(floor_dbfs=-58.0, heel_low_share=0.2, heel_share=0.8, toe_share=0.01, taps=12),
+             3: ChannelCalibration(gain=2.0)}
+    path = calibration.save(table, tmp_path / "calibration.toml")
+    assert calibration.load(path) == table
+    assert calibration.for_channels(calibration.load(path), (1, 2)) == (table[1], None)
+
+
+@pytest.mark.parametrize("text, words", [
+    ("format = 1\n[channel.1]\nfloor = -50\n", "unknown keys"),
+    ("[channel.left]\ngain = 1\n", "[channel.N]"),
+    ("[channel.1\n", "not valid TOML"),
+])
+def test_a_broken_file_is_named_with_what_would_be_right(tmp_path, text, words):
+    path = tmp_path / "calibration.toml"
+    path.write_text(text)
+    with pytest.raises(ValueError) as error:
+        calibration.load(path)
+    assert str(path) in str(error.value) and words in str(error.value)
+
+
+def kinds_heard(audio, tuned=None):
+    detector = TapDetector(SR, [0], calibration=[tuned])
+    kinds = []
+    for start in range(0, len(audio), 128):
+        count = detector.process(audio[start : start + 128], start)
+        kinds += [int(detector.out_kind[k]) for k in range(count) if detector.out_refine[k]]
+    return kinds
+
+
+def test_the_detector_uses_the_calibrated_split():
+    heels = taps(heel_sound, seed=4)
+    assert set(kinds_heard(heels)) == {KIND_HEEL}
+    # a board whose heels carry little low thump: a player's split says where heels are
+    assert set(kinds_heard(heels, ChannelCalibration(heel_low_share=0.999))) == {KIND_TOE}
+
+
+def test_the_detector_uses_the_calibrated_floor():
+    soft = taps(toe_sound, seed=5, gain=0.01)  # -40 dBFS peaks
+    assert len(kinds_heard(soft)) == 6
+    assert kinds_heard(soft, ChannelCalibration(floor_dbfs=-20.0)) == []
+
+
+@pytest.mark.jack
+def test_calibrate_through_jack_stores_the_players_split(jack_server, jack_player, tmp_path):
+    """Heel taps, then toe taps, played into the app's input while `calibrate --yes` runs."""
+    output = tmp_path / "calibration.toml"
+    env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "config"))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dessins_de_planche", "calibrate", "--audio-device", "system", "--channels", "1",
+         "--yes", "--taps", "5", "--timeout", "40", "--output", str(output)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stderr], daemon=True).start()
+    said = []
+
+    def prompted(word):
+        def check():
+            while not lines.empty():
+                said.append(lines.get())
+            return any(word in line for line in said)
+        return check
+
+    try:
+        wait_for(prompted("QUIET"), deadline=60, what="the quiet prompt")
+        player = jack_player(channels=1, name="ddp-calibrate-player")
+        player.connect()
+        wait_for(prompted("HEEL"), deadline=60, what="the heel prompt")
+        player.play(taps(heel_sound, count=5, seed=6, gain=0.4)[:, :1])
+        wait_for(prompted("TOE"), deadline=60, what="the toe prompt")
+        player.play(taps(toe_sound, count=5, seed=7, gain=0.4)[:, :1])
+        out, _ = process.communicate(timeout=90)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, "".join(said)
+    assert "calibration saved" in out
+    tuned = calibration.load(output)[1]
+    assert tuned.taps >= 8
+    assert tuned.toe_share < tuned.heel_low_share < tuned.heel_share
+    assert not (tmp_path / "config").exists() or not any((tmp_path / "config").rglob("calibration.toml"))
