@@ -55,6 +55,9 @@ def parse_preset(raw: bytes, path: Path) -> Preset:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise PresetError(_toml_message(path, text, error), path) from None
+    except RecursionError:  # tomllib recurses once per nested array or inline table
+        raise PresetError(f"{path}: TOML nested too deeply (arrays or tables inside each other); "
+                          "a preset needs only a few levels", path) from None
     data.setdefault("name", path.stem)
     try:
         return Preset.model_validate(data)

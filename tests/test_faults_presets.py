@@ -1,0 +1,190 @@
+"""A fuzzed stream of broken preset and shader files while a scene draws: the last good look stays on screen.
+
+Each case is written to disk, as an editor saving mid-change would, then loaded the
+way the show loads a preset (build fully, then swap). A file that does not load must
+say why with a `PresetError` / `ShaderError` naming the file, never another exception;
+a file that loads must draw; and after every case the scene draws the last good
+preset with no GL error.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from dessins_de_planche.events import TAP_DTYPE
+from dessins_de_planche.paths import presets_dir, shaders_dir
+from dessins_de_planche.preset.loader import PresetError, load_preset
+from dessins_de_planche.render.canvas import release_framebuffer
+from dessins_de_planche.render.glsl import ProgramCache, ShaderError
+from dessins_de_planche.render.scene import Scene
+
+pytestmark = pytest.mark.gl
+
+SIZE = (96, 64)
+EXTREMES = ["0", "-1", "1e308", "-1e308", "nan", "inf", "-inf", "1e-320", "99999999999999999999", "0.0000001",
+            '"text"', "true", "[]", "{}", "[1, 2, 3]", "-0"]
+
+
+def mutate(rng: np.random.Generator, text: str) -> bytes:
+    """One broken (or oddly valid) variant of a preset file."""
+    lines = text.splitlines() or [""]
+    text = text or "\n"
+    kind = int(rng.integers(0, 14))
+    if kind == 0:  # saved half-way
+        return text.encode()[: int(rng.integers(0, len(text)))]
+    if kind == 1:  # a line lost
+        del lines[int(rng.integers(0, len(lines)))]
+    elif kind == 2:  # a line twice (repeated key or table)
+        i = int(rng.integers(0, len(lines)))
+        lines.insert(i, lines[i])
+    elif kind == 3:  # a number replaced by an extreme value
+        numbers = list(re.finditer(r"(?<![\w.])-?\d+(\.\d+)?", text))
+        if numbers:
+            m = numbers[int(rng.integers(0, len(numbers)))]
+            return (text[: m.start()] + str(rng.choice(EXTREMES)) + text[m.end():]).encode()
+    elif kind == 4:  # a string replaced
+        strings = list(re.finditer(r'"[^"\n]*"', text))
+        if strings:
+            m = strings[int(rng.integers(0, len(strings)))]
+            other = rng.choice(['""', '"?"', '"marks"', '"path"', '"../../etc/passwd"', '"\\u0000"', "1", '"#zzzzzz"'])
+            return (text[: m.start()] + str(other) + text[m.end():]).encode()
+    elif kind == 5:  # random bytes in the middle
+        raw = bytearray(text.encode())
+        at = int(rng.integers(0, len(raw)))
+        raw[at:at] = rng.integers(0, 256, size=int(rng.integers(1, 16))).astype(np.uint8).tobytes()
+        return bytes(raw)
+    elif kind == 6:  # a key renamed (typo)
+        i = int(rng.integers(0, len(lines)))
+        lines[i] = re.sub(r"^(\s*)(\w)", lambda m: m.group(1) + m.group(2) + "x", lines[i])
+    elif kind == 7:  # the layers table lost
+        lines = [line for line in lines if "[[layers]]" not in line]
+    elif kind == 8:
+        return rng.choice([b"", b"\x00", b"\xef\xbb\xbf" + text.encode(), b"\xff\xfe" + text.encode("utf-16-le"),
+                           b"format = 1\n" * 5, b"[[layers]]\n" * 200, b"a = " + b"[" * 5000 + b"]" * 5000,
+                           b"format = 1\nlayers = []\n", b"format = 99\n" + text.encode()])
+    elif kind == 9:  # two lines swapped (a value under the wrong table)
+        i, j = rng.integers(0, len(lines), size=2)
+        lines[i], lines[j] = lines[j], lines[i]
+    elif kind == 10:  # an inline table broken
+        i = int(rng.integers(0, len(lines)))
+        lines[i] = lines[i].replace("}", "", 1).replace("]", "", 1)
+    elif kind == 11:  # an unknown layer kind
+        text = re.sub(r'kind = "\w+"', f'kind = "{rng.choice(["particle", "Marks", "", "lanes2"])}"', text, count=1)
+        return text.encode()
+    elif kind == 12:  # many layers (valid, heavy)
+        block = text[text.index("[[layers]]"):] if "[[layers]]" in text else ""
+        return (text + ("\n" + block) * int(rng.integers(2, 12))).encode()
+    else:  # several mutations at once
+        raw = text
+        for _ in range(3):
+            raw = mutate(rng, raw).decode("utf-8", "replace")
+        return raw.encode()
+    return "\n".join(lines).encode()
+
+
+def taps(at: float, count: int = 3) -> np.ndarray:
+    records = np.zeros(count, TAP_DTYPE)
+    records["time"] = at + np.arange(count) * 0.05
+    records["detected_at"] = records["time"] + 0.01
+    records["velocity"] = 0.9
+    records["tap_id"] = (at * 100 + np.arange(count)).astype(np.uint32)
+    records["kind"] = 1 + np.arange(count) % 2
+    return records
+
+
+def test_a_thousand_broken_preset_files_never_take_the_last_good_look_off_screen(ctx, tmp_path):
+    rng = np.random.default_rng(2024)
+    sources = {p.stem: p.read_text() for p in sorted(presets_dir().glob("*.toml"))}
+    good = load_preset(presets_dir() / "rosette.toml") if "rosette" in sources else load_preset(
+        next(iter(presets_dir().glob("*.toml"))))
+    target = ctx.simple_framebuffer(SIZE)
+    scene = Scene(ctx, good, SIZE)
+    on_screen = good
+    refused = loaded = 0
+    path = tmp_path / "live.toml"
+    try:
+        for case in range(1000):
+            name = list(sources)[case % len(sources)]
+            raw = mutate(rng, sources[name])
+            path.write_bytes(raw)
+            try:
+                candidate = load_preset(path)
+            except PresetError as error:
+                refused += 1
+                assert str(path) in str(error), f"case {case}: the message does not name the file: {error}"
+            except Exception as error:  # anything else would stop the show
+                pytest.fail(f"case {case}: {type(error).__name__} instead of PresetError: {error}\n{raw[:300]!r}")
+            else:
+                try:
+                    scene.set_preset(candidate)
+                except ShaderError as error:  # a shader it names does not build: refused, old look kept
+                    refused += 1
+                    assert scene.preset is on_screen, f"case {case}: a failed build swapped the look: {error}"
+                    ctx.error  # a failed compile may leave the driver's flag set: cleared here, checked below
+                except Exception as error:
+                    pytest.fail(f"case {case}: a preset that validated could not be built: {error!r}\n{raw[:300]!r}")
+                else:
+                    on_screen = candidate
+                    loaded += 1
+            assert scene.preset is on_screen
+            now = 10.0 + case * 0.1
+            scene.add_taps(taps(now))
+            try:
+                scene.render(now + 0.2, target)
+            except Exception as error:
+                pytest.fail(f"case {case}: drawing {on_screen.name!r} failed: {error!r}\n{raw[:300]!r}")
+            assert ctx.error == "GL_NO_ERROR", f"case {case}: GL error drawing {on_screen.name!r}"
+        scene.set_preset(good)
+        scene.clear()
+        scene.add_taps(taps(500.0, count=6))
+        scene.render(500.4, target)
+        picture = np.frombuffer(target.read(components=3), np.uint8)
+        assert picture.max() > 100, "the last good look draws nothing after the fuzzed stream"
+    finally:
+        scene.release()
+        release_framebuffer(ctx, target)
+    assert refused >= 500 and refused + loaded == 1000, (refused, loaded)
+
+
+SHADER_BREAKS = [
+    lambda s, r: s[: int(r.integers(0, len(s)))],  # saved half-way
+    lambda s, r: s.replace(";", "", 1),
+    lambda s, r: s.replace("void main", "void mian"),
+    lambda s, r: s + "\nundefined_call();\n",
+    lambda s, r: s.replace("#version 330 core", "#version 999"),
+    lambda s, r: '#include "no_such_file.glsl"\n' + s,
+    lambda s, r: s.replace("{", "", 1),
+    lambda s, r: "\x00" + s,
+    lambda s, r: "",
+    lambda s, r: s.replace("vec4", "vec3", 1),
+]
+
+
+def test_broken_shader_files_are_refused_with_file_and_line_and_the_old_program_keeps_drawing(ctx, tmp_path):
+    for source in shaders_dir().glob("*.glsl"):
+        (tmp_path / source.name).write_text(source.read_text())
+    rng = np.random.default_rng(7)
+    keep = ProgramCache(ctx)
+    good = keep.get("fullscreen.vert.glsl", "view.frag.glsl")
+    original = (shaders_dir() / "view.frag.glsl").read_text()
+    refused = 0
+    for case in range(60):
+        broken = SHADER_BREAKS[case % len(SHADER_BREAKS)](original, rng)
+        (tmp_path / "view.frag.glsl").write_text(broken)
+        trial = ProgramCache(ctx, folder=tmp_path)
+        try:
+            program = trial.compile("fullscreen.vert.glsl", "view.frag.glsl")
+        except ShaderError as error:
+            refused += 1
+            assert "view.frag.glsl" in str(error) or "no_such_file" in str(error), str(error)
+        except Exception as error:
+            pytest.fail(f"case {case}: {type(error).__name__} instead of ShaderError: {error}")
+        else:
+            program.release()
+        assert ctx.error == "GL_NO_ERROR"
+    assert refused >= 50
+    assert good.glo > 0  # the program compiled before the broken files is untouched
+    keep.release()
