@@ -44,6 +44,7 @@ class InputSpec:
     midi_notes: dict[int, MidiNote] = field(default_factory=dict)  # note -> zone/kind
     client_name: str = "dessins-de-planche"
     use_calibration: bool = True  # the detector reads `calibrate`'s per-channel file, if there is one
+    record_audio: str | None = None  # a session folder to record the input audio into (only when asked)
 
     @property
     def is_demo(self) -> bool:

@@ -91,3 +91,54 @@ def test_record_replay_and_render_give_the_same_events_and_the_same_picture(tmp_
     assert np.array_equal(pictures[0], pictures[1])
     colourful = pictures[0].max(axis=2).astype(int) - pictures[0].min(axis=2)
     assert (colourful > 60).sum() > 50  # the taps drew something
+
+
+def test_the_input_audio_is_recorded_block_by_block(tmp_path):
+    import soundfile
+
+    from dessins_de_planche.record.audio import AudioRecorder
+
+    recorder = AudioRecorder(tmp_path, 48_000, 2)
+    signal = np.random.default_rng(3).uniform(-1, 1, (48_000, 2)).astype(np.float32)
+    for start in range(0, len(signal), 128):
+        recorder.write(signal[start:start + 128], now=start / 48_000)
+    recorder.close()
+    back, rate = soundfile.read(tmp_path / "audio.wav", dtype="float32")
+    assert rate == 48_000 and np.array_equal(back, signal)
+    assert json.loads((tmp_path / "audio.json").read_text())["frames"] == len(signal)
+
+
+def test_a_failing_audio_recording_never_stops_detection(tmp_path):
+    import errno
+
+    from dessins_de_planche.record.audio import AudioRecorder, recording_handler
+
+    handled = []
+
+    class Handler:
+        def handle(self, block, now):
+            handled.append(len(block))
+
+    not_a_folder = tmp_path / "a-file"
+    not_a_folder.write_text("")
+    tee = recording_handler(Handler(), not_a_folder, 48_000)
+    block = np.zeros((128, 1), np.float32)
+    tee.handle(block, 0.0)
+    tee.handle(block, 0.01)
+    assert handled == [128, 128]  # detection goes on; the recording never started
+
+    recorder = AudioRecorder(tmp_path / "ok", 48_000, 1)
+
+    class FullDisk:
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def close(self):
+            pass
+
+    recorder._file = FullDisk()  # the disk fills up mid-show
+    recorder.write(block, 0.0)
+    wait_for(lambda: recorder.error, 10, "the recorder to notice")
+    assert "No space left on device" in recorder.error
+    recorder.write(block, 0.01)  # the callback still returns at once
+    recorder.close()

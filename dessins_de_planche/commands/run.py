@@ -110,6 +110,8 @@ def input_spec_from_args(args) -> InputSpec:
     if args.input and args.generate:
         raise opt.UsageError("choose one simulated input: --input FILE or --generate, not both")
     session = bool(args.input) and is_session(args.input)
+    if args.record_audio and not args.record:
+        raise opt.UsageError("--record-audio records into the --record DIR folder: give --record DIR too")
     if args.input and not session:
         opt.check_readable(args.input)
     generator = None
@@ -124,6 +126,7 @@ def input_spec_from_args(args) -> InputSpec:
         block_size=args.block_size, midi_port=args.midi_port, input_file=None if session else args.input,
         generator=generator, loop=not args.no_loop, zones=args.zones or (),
         midi_notes={**_mapped_notes(args), **args.midi_map},
+        record_audio=args.record if args.record and args.record_audio else None,
     )
 
 

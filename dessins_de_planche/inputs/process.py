@@ -373,8 +373,13 @@ def _make_handler_factory(spec: InputSpec, channels: tuple[int, ...], rings: dic
     def make_handler(sample_rate: int, block_size: int):
         detector = TapDetector(sample_rate, [c - 1 for c in channels], block_size=block_size,
                                calibration=tuned)
-        return BlockHandler(detector, StreamClock(sample_rate), rings["taps"], rings["features"],
-                            channels, range(len(channels)))
+        handler = BlockHandler(detector, StreamClock(sample_rate), rings["taps"], rings["features"],
+                               channels, range(len(channels)))
+        if spec.record_audio:  # only when asked: `run --record DIR --record-audio`
+            from dessins_de_planche.record.audio import recording_handler
+
+            return recording_handler(handler, spec.record_audio, sample_rate)
+        return handler
 
     return make_handler
 
@@ -470,6 +475,10 @@ def input_process_main(spec: InputSpec, ring_names: dict, status_name: str, pare
             import sounddevice
 
             sounddevice._terminate()
+        if spec.record_audio:
+            from dessins_de_planche.record.audio import close_recorders
+
+            close_recorders()
         for ring in rings.values():
             ring.close()
         status.close()
