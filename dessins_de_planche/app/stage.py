@@ -565,7 +565,7 @@ class Stage:
             else:
                 lines.append(text)
         if status is not None:
-            if status.audio_state == "waiting for device" and status.blocks:
+            if status.audio_state == "waiting for device" and status.restarts:
                 lines.append(_("Audio input lost: reconnecting…"))
             if status.midi_state == "waiting":
                 lines.append(_("MIDI port lost: reconnecting…") if status.midi_port else _("Waiting for the MIDI port…"))
@@ -601,7 +601,8 @@ class Stage:
 
     def health_state(self, status) -> dict:
         state = {"preset": self.show.preset.name, "fps": round(self.fps(), 1), "taps": self.show.taps_seen,
-                 "attract": self.attract.active, "kiosk": self.kiosk}
+                 "attract": self.attract.active, "kiosk": self.kiosk,
+                 "notices": self.notice_lines(master_time(), status)}
         if status is not None:
             state["input"] = {"audio": status.audio_state, "device": status.device_name, "midi": status.midi_state,
                               "running": status.running, "restarts": status.restarts,
