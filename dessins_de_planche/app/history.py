@@ -84,10 +84,10 @@ class CanvasHistory:
 
     def _drop_backup(self) -> None:
         if self._backup is not None:
+            from dessins_de_planche.render.canvas import release_framebuffer
+
             texture, fbo = self._backup
-            if self.ctx.fbo is fbo:
-                self.ctx.screen.use() if self.ctx.screen else None
-            fbo.release()
+            release_framebuffer(self.ctx, fbo)
             texture.release()
             self._backup = None
 

@@ -114,7 +114,7 @@ class Output:
 
     # -- per frame -----------------------------------------------------------------------
     def _fade(self, now: float) -> None:
-        dt = 0.0 if self._last is None else max(0.0, min(now - self._last, 0.5))
+        dt = 0.0 if self._last is None else max(0.0, now - self._last)
         self._last = now
         step = dt / BLACKOUT_SECONDS
         self.black = min(1.0, self.black + step) if self.blackout else max(0.0, self.black - step)
@@ -155,9 +155,9 @@ class Output:
 
     def _release(self) -> None:
         if self._fbo is not None:
-            if self.ctx.fbo is self._fbo:
-                self.ctx.screen.use() if self.ctx.screen else None
-            self._fbo.release()
+            from dessins_de_planche.render.canvas import release_framebuffer
+
+            release_framebuffer(self.ctx, self._fbo)
             self._texture.release()
         self._texture = self._fbo = None
 

@@ -52,7 +52,7 @@ def main(args) -> int:
     used = settings.apply(parser, argv)
     tables = resolved(parser)
     print(f"# Dessins de Planche configuration, resolved: defaults < {used or f'{path} (not found)'} < command line")
-    print(f"# top level: the options of `run`; [name]: the options of another command\n")
+    print("# top level: the options of `run`; [name]: the options of another command\n")
     print(settings.to_toml(tables.pop(settings.ROOT_COMMAND, {})))
     for name, values in tables.items():
         print(f"\n[{name}]")
