@@ -300,7 +300,9 @@ class InputProcess:
             self._overflow_base += int(final["overflows"])
             self._last_overflows = 0
             self._child_error_seen = _text(final["error"])
-            self._status.write(overflows=0, error="")  # no child is writing now; the next starts afresh
+            if int(final["blocks"]) > 0:  # its stream ran: a device lost mid-show, not a crash loop
+                self._backoff = RESTART_MIN
+            self._status.write(overflows=0, blocks=0, error="")  # no child is writing now; the next starts afresh
             reason = _describe_exit(code)
             if code == EXIT_DEVICE_LOST and self._child_error_seen:
                 reason = f"{self._child_error_seen}; the input process ended"
