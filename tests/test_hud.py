@@ -1,0 +1,161 @@
+"""The HUD, the help overlay, Esc's order, MIDI learn and the control map, on a stage with real GL."""
+
+import argparse
+import signal
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from dessins_de_planche import locale
+from dessins_de_planche.events import CONTROL_CC, CONTROL_DTYPE
+from dessins_de_planche.inputs.process import InputBatch, InputStatus
+
+pytestmark = pytest.mark.gl
+
+
+class FakeRhythm:
+    bpm, pattern, bar_beats, beat_period = 118.0, "heel toe toe", 2, None
+
+    def beat_number(self, t):
+        return int(t * 2)
+
+    def bar_phase(self, t):
+        return 0.0
+
+    def reset(self):
+        pass
+
+
+class FakeShow:
+    def __init__(self):
+        self.presets = [SimpleNamespace(name=n) for n in ("ink", "rosette", "thread")]
+        self.index = 1
+        self.size = (160, 90)
+        self.scene = SimpleNamespace(resize=lambda size: None, clear=lambda: None)
+        self.rhythm = FakeRhythm()
+        self.levels = {1: (0.1, 0.3), 2: (0.02, 0.05)}
+        self.last_tap = {(1, 0): 0.0}
+        self.taps_seen = 42
+        self.show_soundcheck = False
+        self.notice = ()
+
+    @property
+    def preset(self):
+        return self.presets[self.index]
+
+    def select(self, index):
+        self.index = index % len(self.presets)
+
+
+STATUS = InputStatus(audio_state="listening", device_name="USB Audio", midi_state="off", running=True,
+                     dropped={"taps": 2, "features": 1}, overflows=3, lateness_ms=(0.2, 1.5, 4.0))
+
+
+@pytest.fixture
+def stage(ctx, tmp_path):
+    import pygame
+
+    from dessins_de_planche.app.stage import Stage
+
+    pygame.font.init()
+    previous = signal.getsignal(signal.SIGINT)
+    args = argparse.Namespace(kiosk=False, midi_control=str(tmp_path / "midi.toml"), autosave_dir=str(tmp_path))
+    inputs = SimpleNamespace(zone_names=("board",), status=STATUS)
+    made = Stage(ctx, FakeShow(), SimpleNamespace(size=(160, 90), toggle_fullscreen=lambda: None), inputs, args)
+    yield made
+    made.close()
+    made.output.release()
+    signal.signal(signal.SIGINT, previous)
+    locale.install("en")
+
+
+def key(name, unicode=""):
+    import pygame
+
+    return pygame.event.Event(pygame.KEYDOWN, key=pygame.key.key_code(name), mod=0, unicode=unicode or name)
+
+
+def test_the_hud_says_what_a_performer_needs(stage):
+    text = "\n".join(stage.hud_lines(1.0, STATUS))
+    for expected in ("rosette  (2/3)", "118 BPM", "heel toe toe", "Taps/s", "dropped: 3", "overflows: 3",
+                     "0.2 / 1.5 / 4.0 ms", "listening (USB Audio)", "FPS"):
+        assert expected in text, (expected, text)
+    assert [m[0] for m in stage.meters(1.0)] == ["1", "2"]
+
+
+def test_the_hud_and_help_speak_french(stage):
+    locale.install("fr")
+    text = "\n".join(stage.hud_lines(1.0, STATUS))
+    assert "Motif : heel toe toe" in text and "à l’écoute (USB Audio)" in text and "gradateur" in text
+    rows = dict(stage.help_rows())
+    assert rows["c"] == "effacer la toile (le dessin est d’abord enregistré)"
+
+
+def test_help_lists_every_key(stage):
+    listed = " ".join(keys for keys, _ in stage.help_rows())
+    for key_name, action in stage.keys.bindings:
+        if not action.startswith("preset"):
+            from dessins_de_planche.app.keys import key_label
+
+            assert key_label(key_name) in listed, key_name
+    assert "1–9" in listed and "ctrl+alt+q" in listed
+
+
+def test_esc_closes_overlays_first_then_quits(stage):
+    stage.handle(key("h"))
+    stage.handle(key("?", "?"))
+    assert stage.show_hud and stage.show_help
+    stage.handle(key("escape", "\x1b"))
+    assert not stage.show_help and stage.show_hud and not stage.quit_requested
+    stage.handle(key("escape", "\x1b"))
+    assert not stage.show_hud and not stage.quit_requested
+    stage.handle(key("escape", "\x1b"))
+    assert stage.quit_requested
+
+
+def test_in_kiosk_mode_esc_never_quits(stage):
+    stage.kiosk = True
+    for _ in range(5):
+        stage.handle(key("escape", "\x1b"))
+    assert not stage.quit_requested
+
+
+def cc(number, value):
+    controls = np.zeros(1, CONTROL_DTYPE)
+    controls["type"], controls["number"], controls["value"] = CONTROL_CC, number, value
+    return controls
+
+
+def batch(controls):
+    from dessins_de_planche.events import FEATURE_DTYPE, TAP_DTYPE
+
+    return InputBatch(np.zeros(0, TAP_DTYPE), np.zeros(0, FEATURE_DTYPE), controls)
+
+
+def test_midi_learn_maps_a_knob_to_a_key_s_function_and_saves_it(stage, tmp_path):
+    stage.handle(key("l"))
+    stage.handle(key("b"))  # the function: blackout (learn mode takes the key; no blackout yet)
+    assert not stage.output.blackout
+    left = stage.take(batch(cc(20, 127)))
+    assert len(left.controls) == 0  # the learning CC is not passed on to the preset
+    assert '20 = "blackout"' in (tmp_path / "midi.toml").read_text()
+    stage.take(batch(cc(20, 0)))
+    stage.take(batch(cc(20, 127)))  # pressed again: now it is a blackout button
+    assert stage.output.blackout
+    stage.take(batch(cc(20, 127)))  # held, not pressed again: nothing more
+    assert stage.output.blackout
+    kept = stage.take(batch(cc(21, 64)))
+    assert len(kept.controls) == 1  # an unmapped controller goes on to the preset's [controls]
+
+
+def test_a_control_map_file_sets_functions_and_the_dimmer(ctx, tmp_path):
+    from dessins_de_planche.control import midimap
+
+    path = tmp_path / "map.toml"
+    path.write_text('[notes]\n36 = "left:heel"\n[cc]\n7 = "dimmer"\n20 = "clear"\n[program]\n3 = "thread"\n')
+    loaded = midimap.load(path, ["dimmer", "clear"])
+    assert loaded.notes[36].zone == "left" and loaded.cc[7] == "dimmer" and loaded.program[3] == "thread"
+    path.write_text('[cc]\n20 = "claer"\n')
+    with pytest.raises(midimap.MidiMapError, match=r"map.toml: cc.20: no function 'claer'; did you mean 'clear'"):
+        midimap.load(path, ["dimmer", "clear"])
