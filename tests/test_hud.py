@@ -73,7 +73,8 @@ def stage(ctx, tmp_path):
 def key(name, unicode=""):
     import pygame
 
-    return pygame.event.Event(pygame.KEYDOWN, key=pygame.key.key_code(name), mod=0, unicode=unicode or name)
+    code = {"escape": pygame.K_ESCAPE, "?": pygame.K_SLASH}.get(name) or getattr(pygame, f"K_{name}")
+    return pygame.event.Event(pygame.KEYDOWN, key=code, mod=0, unicode=unicode or name)
 
 
 def test_the_hud_says_what_a_performer_needs(stage):
