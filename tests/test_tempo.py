@@ -81,3 +81,66 @@ def test_nothing_to_say_from_too_few_taps():
         tracker.add(t)
     assert tracker.bpm is None and not tracker.confident
     assert tracker.beat_phase(2.0) == 0.0 and tracker.bar_phase(2.0) == 0.0
+
+
+def _pattern_taps(pattern, bpm, seed=3):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    from corpus.patterns import tap_plan
+
+    rng = np.random.default_rng(seed)
+    return tap_plan(rng, pattern, bpm, 1.0, 13.0, swing=0.1 if pattern != "jig 6/8" else 0.0,
+                    jitter_s=0.005, flam_rate=0.04, rest_rate=0.03)
+
+
+@pytest.mark.parametrize("pattern, name", [("en deux", "en deux"), ("en trois", "en trois"),
+                                           ("ti-galop", "ti-galop"), ("en quatre", "en quatre"),
+                                           ("en quatre toes", "en quatre"), ("jig 6/8", "jig 6/8")])
+@pytest.mark.parametrize("bpm", [104, 136])
+def test_names_the_footwork_and_its_tempo(pattern, name, bpm):
+    tracker = TempoTracker(bar_beats=2)
+    assert tracker.pattern is None
+    for when, kind, velocity, _ in _pattern_taps(pattern, bpm):
+        tracker.add(when, 1 if kind == "heel" else 2, 1 + 20 * np.log10(velocity) / 50)
+    assert tracker.pattern == name
+    assert tracker.bpm == pytest.approx(bpm, rel=0.04)
+
+
+def test_finds_the_downbeat_of_the_ti_galop_strong_right_heel():
+    taps = _pattern_taps("ti-galop", 118)
+    tracker = TempoTracker(bar_beats=2)
+    for when, kind, velocity, _ in taps:
+        tracker.add(when, 1 if kind == "heel" else 2, 1 + 20 * np.log10(velocity) / 50)
+    assert tracker.downbeat_found
+    marked = [when for when, _, _, downbeat in taps if downbeat and when > 7.0]
+    phases = np.array([tracker.bar_phase(t) for t in marked])
+    assert np.median(np.minimum(phases, 1 - phases)) < 0.1
+
+
+def test_an_even_reel_marks_no_downbeat():
+    tracker = TempoTracker(bar_beats=2)
+    for when, kind, velocity, _ in _pattern_taps("en deux", 118):
+        tracker.add(when, 1 if kind == "heel" else 2, 0.8)
+    assert tracker.pattern == "en deux" and not tracker.downbeat_found
+
+
+def test_a_long_silence_forgets_the_pattern():
+    tracker = TempoTracker(bar_beats=2)
+    for when, kind, velocity, _ in _pattern_taps("en trois", 118):
+        tracker.add(when, 1 if kind == "heel" else 2, velocity)
+    assert tracker.pattern == "en trois"
+    tracker.add(40.0)
+    assert tracker.pattern is None and not tracker.downbeat_found
+
+
+def test_any_tap_times_never_break_the_tracker():
+    """Detector output on loud music is not a pattern: the tracker must shrug, never raise."""
+    rng = np.random.default_rng(12)
+    for trial in range(40):
+        tracker = TempoTracker(bar_beats=2)
+        times = np.cumsum(rng.choice([0.001, 0.03, 0.05, 0.2, 0.7, 3.0], size=60) * rng.uniform(0.5, 1.5, 60))
+        for t in times:
+            tracker.add(float(t), int(rng.integers(0, 3)), float(rng.uniform(0, 1)))
+        assert tracker.bpm is None or 55 <= tracker.bpm <= 220
