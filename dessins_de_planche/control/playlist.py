@@ -56,7 +56,7 @@ class Playlist:
         seconds = self.current.seconds
         if seconds is None or self.entered_at is None or now - self.entered_at < seconds:
             return None
-        return self.step(now)
+        return self.step(self.entered_at + seconds)  # on the schedule: late frames do not add up
 
     def remaining(self, now: float) -> float | None:
         if self.current.seconds is None or self.entered_at is None:
