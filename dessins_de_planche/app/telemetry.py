@@ -23,15 +23,18 @@ from dessins_de_planche.clock import master_time
 
 log = logging.getLogger("dessins_de_planche.app")
 
+# moderngl reads a framebuffer through GL_COLOR_ATTACHMENT0 + attachment; the window's own
+# framebuffer has no attachments (GL_INVALID_OPERATION), it has a back buffer: ask for that.
+_BACK_BUFFER = 0x0405 - 0x8CE0  # GL_BACK - GL_COLOR_ATTACHMENT0
 STATUS_SECONDS = 0.25  # how often the input status goes into the record
 BRIGHTER = 48  # a pixel that gained this much (0..255, any channel) in one frame counts as newly drawn
 
 
 class Telemetry:
-    """Writes the per-frame record. Lines are buffered; the file is flushed at the end."""
+    """Writes the per-frame record, a line per frame (one small write each; only when asked for)."""
 
     def __init__(self, path: str, pixels: bool = False):
-        self.file = open(path, "w", buffering=1 << 16)
+        self.file = open(path, "w", buffering=1)  # line by line: a watcher sees each frame as it happens
         self.pixels = pixels
         self.frame = 0
         self._drained = self._drawn = 0.0
@@ -55,7 +58,7 @@ class Telemetry:
             self._changed = self._count_brightened(ctx, size)
 
     def _count_brightened(self, ctx, size) -> int:
-        image = np.frombuffer(ctx.screen.read(viewport=(0, 0, *size), components=3), np.uint8)
+        image = np.frombuffer(read_screen(ctx, size), np.uint8)
         previous, self._previous = self._previous, image.astype(np.int16)
         if previous is None or previous.shape != self._previous.shape:
             return -1
@@ -65,7 +68,7 @@ class Telemetry:
         now = master_time()
         record = {"frame": self.frame, "drained": self._drained, "drawn": self._drawn, "swap": now}
         taps = self._taps
-        if taps is not None:
+        if taps is not None and len(taps):
             record["taps"] = [[int(t["tap_id"]), int(t["source"]), int(t["channel"]), float(t["time"]),
                                float(t["detected_at"])] for t in taps]
         if self.pixels:
@@ -80,6 +83,11 @@ class Telemetry:
         if status is not None:
             self._write({**_status_record(master_time(), status), "event": "end"})
         self.file.close()
+
+
+def read_screen(ctx, size) -> bytes:
+    """The window's back buffer (the frame about to be shown), RGB, bottom row first."""
+    return ctx.screen.read(viewport=(0, 0, *size), components=3, attachment=_BACK_BUFFER)
 
 
 def _status_record(now: float, status) -> dict:

@@ -190,7 +190,9 @@ class Window:
 def save_screenshot(ctx, size, path: str) -> None:
     import pygame
 
-    pixels = ctx.screen.read(viewport=(0, 0, *size), components=3)
+    from dessins_de_planche.app.telemetry import read_screen
+
+    pixels = read_screen(ctx, size)  # the back buffer: a plain screen read is a GL error
     image = pygame.image.frombuffer(pixels, size, "RGB")
     pygame.image.save(pygame.transform.flip(image, False, True), path)
 
