@@ -160,3 +160,13 @@ def test_a_control_map_file_sets_functions_and_the_dimmer(ctx, tmp_path):
     path.write_text('[cc]\n20 = "claer"\n')
     with pytest.raises(midimap.MidiMapError, match=r"map.toml: cc.20: no function 'claer'; did you mean 'clear'"):
         midimap.load(path, ["dimmer", "clear"])
+
+
+def test_tap_tempo_and_osc_tempo_set_the_beat():
+    from dessins_de_planche.app.stage import force_tempo
+    from dessins_de_planche.listen.tempo import TempoTracker
+
+    tracker = TempoTracker()
+    force_tempo(tracker, 120.0, at=10.0)
+    assert tracker.bpm == 120.0
+    assert tracker.beat_phase(10.0) == pytest.approx(0.0) and tracker.beat_phase(10.25) == pytest.approx(0.5)

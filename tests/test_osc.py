@@ -70,6 +70,12 @@ def test_osc_changes_the_preset_and_every_tap_goes_out(tmp_path, x_display):
         number = gallery_names().index("rosette") + 1
         client.send_message("/ddp/preset/select", number)  # by number, as on the keys
         app.wait_state(lambda s: s.get("preset") == "rosette", 20, f"OSC to select preset {number}")
+        client.send_message("/ddp/blackout", 1)
+        client.send_message("/ddp/dimmer", 0.5)
+        client.send_message("/ddp/param", ["layers[0].size", 123.0])  # refused (not a rosette number): logged
+        app.wait_state(lambda s: s["output"]["blackout"] and s["output"]["dimmer"] == 0.5, 20, "blackout and dimmer")
+        client.send_message("/ddp/blackout", 0)
+        app.wait_state(lambda s: not s["output"]["blackout"], 20, "the blackout to lift")
 
         taps = wait_for(lambda: len(listener.get("/ddp/tap")) >= 6 and listener.get("/ddp/tap"), 30, "taps over OSC")
         for time, zone, kind, velocity, latency, source, channel, tap_id in taps:
@@ -82,6 +88,7 @@ def test_osc_changes_the_preset_and_every_tap_goes_out(tmp_path, x_display):
         beats = wait_for(lambda: len(listener.get("/ddp/beat")) >= 2 and listener.get("/ddp/beat"), 30, "beats")
         assert beats[1][0] > beats[0][0] and 60 < beats[0][1] < 200
         assert ("thread",) in [args[1:] for args in listener.get("/ddp/preset")]
+        assert "parameter layers[0].size = 123 refused by rosette" in app.output()  # named in the log
     finally:
         assert app.stop() == 0
         listener.close()

@@ -602,7 +602,9 @@ class Stage:
     def health_state(self, status) -> dict:
         state = {"preset": self.show.preset.name, "fps": round(self.fps(), 1), "taps": self.show.taps_seen,
                  "attract": self.attract.active, "kiosk": self.kiosk,
-                 "notices": self.notice_lines(master_time(), status)}
+                 "notices": self.notice_lines(master_time(), status),
+                 "output": {"flip": self.output.flip, "rotate": self.output.rotate, "dimmer": self.output.dimmer,
+                            "blackout": self.output.blackout, "frozen": self.output.frozen}}
         if status is not None:
             state["input"] = {"audio": status.audio_state, "device": status.device_name, "midi": status.midi_state,
                               "running": status.running, "restarts": status.restarts,

@@ -40,6 +40,10 @@ def add_arguments(run) -> None:
     audio.add_argument("--block-size", type=opt.positive(int), default=DEFAULT_BLOCK_SIZE)
     look = run.add_argument_group("picture")
     look.add_argument("--preset", default=None, metavar="NAME", help="preset to start with (name or .toml file)")
+    look.add_argument("--presets", action="append", default=[], metavar="DIR",
+                      help="a folder of your own presets, watched and reloaded live (may be repeated)")
+    look.add_argument("--fade", type=float, default=1.0, metavar="SECONDS",
+                      help="crossfade between presets when a preset does not set its own (0: a hard cut)")
     look.add_argument("--size", type=opt.size, default=(1280, 720), metavar="WxH", help="window size")
     look.add_argument("--fullscreen", action="store_true", help="start in full screen (F11 or f toggles)")
     look.add_argument("--max-fps", type=opt.positive(float), default=None,
@@ -151,4 +155,10 @@ def main(args) -> int:
         check_devices_exist(spec)  # one clear line naming what does exist, before any window opens
     from dessins_de_planche.app.window import run_window
 
-    return run_window(spec, args)
+    if not args.kiosk:
+        return run_window(spec, args)
+    try:
+        return run_window(spec, args)
+    except Exception:  # the traceback goes to the log file, never to the screen; the supervisor restarts us
+        kiosk.log.exception("the show stopped")
+        raise
