@@ -20,7 +20,45 @@ float segment_t(vec2 p, vec2 a, vec2 b) {
     return l2 > 1e-12 ? clamp(dot(p - a, ab) / l2, 0.0, 1.0) : 0.0;
 }
 
+// Glyphs sit at the segment's middle, turned along it (up when p0 == p1), sized by the width.
+vec2 glyph_space(vec2 p) {
+    vec2 axis = v_p1 - v_p0;
+    float len = length(axis);
+    vec2 up = len > 1e-7 ? axis / len : vec2(0.0, 1.0);
+    vec2 q = p - 0.5 * (v_p0 + v_p1);
+    return vec2(dot(q, vec2(up.y, -up.x)), dot(q, up));
+}
+
+float box(vec2 q, vec2 half_size) {
+    vec2 d = abs(q) - half_size;
+    return length(max(d, 0.0)) + min(max(d.x, d.y), 0.0);
+}
+
+float glyph_distance(vec2 p) {
+    vec2 q = glyph_space(p);
+    float w = v_width;
+    float a = atan(q.x, q.y);
+    float seed = fract(sin(dot(v_p0, vec2(12.9898, 78.233))) * 43758.5453) * 6.2831853;
+    if (v_shape < 3.5) {
+        // splat: a blot with a ragged edge, the same ragged edge for the same mark
+        float edge = 1.0 + 0.13 * sin(3.0 * a + seed) + 0.09 * sin(5.0 * a - 2.0 * seed) + 0.05 * sin(11.0 * a + 3.0 * seed);
+        return length(q) - w * edge;
+    }
+    if (v_shape < 4.5) {
+        // star: five points
+        float spike = pow(abs(cos(2.5 * a)), 3.0);
+        return length(q) - w * mix(0.38, 1.25, spike);
+    }
+    if (v_shape < 5.5) {
+        // cross: a stitch, two bars at 45 degrees
+        vec2 r = vec2(q.x + q.y, q.y - q.x) * 0.70710678;
+        return min(box(r, vec2(w, w * 0.2)), box(r, vec2(w * 0.2, w)));
+    }
+    return (abs(q.x) + abs(q.y) - w) * 0.70710678;  // diamond
+}
+
 float distance_to_mark(vec2 p) {
+    if (v_shape > 2.5) return glyph_distance(p);
     float t = segment_t(p, v_p0, v_p1);
     float d = length(p - mix(v_p0, v_p1, t));
     if (v_shape > 1.5) {

@@ -9,7 +9,7 @@ in float in_width;
 in vec4 in_color;     // rgb + opacity
 in float in_t_tap;    // tap time, s since the scene's epoch
 in float in_life;     // s the arrival glow lasts
-in float in_shape;    // 0 dot/segment, 1 ring, 2 petal
+in float in_shape;    // 0 dot/stroke, 1 ring, 2 petal, 3 splat, 4 star, 5 cross, 6 diamond
 in float in_glow;     // glow strength
 in float in_stamped;  // 1 once the mark is in the canvas: the live body is no longer drawn
 
@@ -21,6 +21,7 @@ uniform float u_keep_log;      // log of the share kept per second
 uniform vec3 u_background;
 uniform float u_zoom_log;      // drift per second
 uniform float u_turn_rate;     // radians per second
+uniform vec2 u_shift;          // slide, scene units per second
 uniform int u_mode;            // MODE_BODY or MODE_GLOW (defined by the host)
 uniform bool u_live;           // drawn over the canvas (skip stamped bodies) or into it
 
@@ -37,14 +38,14 @@ void main() {
     float age = max(u_drifted_until - in_t_tap, 0.0);
     float scale = exp(u_zoom_log * age);
     float turn = u_turn_rate * age;
-    vec2 p0 = drift(in_p0, scale, turn);
-    vec2 p1 = drift(in_p1, scale, turn);
+    vec2 p0 = drift(in_p0, scale, turn) + u_shift * age;
+    vec2 p1 = drift(in_p1, scale, turn) + u_shift * age;
     float width = in_width * scale;
 
     float fade = exp(u_keep_log * max(u_decayed_until - in_t_tap, 0.0));
     v_color = vec4(u_background + (in_color.rgb - u_background) * fade, in_color.a);
     v_flash = 0.0;
-    float reach = width;
+    float reach = in_shape > 2.5 ? width * 1.6 : width;  // splats and glyphs reach past their size
     bool visible = true;
     if (u_mode == MODE_GLOW) {
         float left = 1.0 - max(u_now - in_t_tap, 0.0) / max(in_life, 1e-3);

@@ -55,18 +55,22 @@ def _open_window(size, fullscreen: bool, display: int = 0, borderless: bool = Fa
 class Show:
     """Everything on stage: the gallery, the scene, the rhythm, the inputs."""
 
-    def __init__(self, ctx, size, spec: InputSpec, start_preset: str | None, soundcheck: bool):
+    def __init__(self, ctx, size, spec: InputSpec, start_preset: str | None, soundcheck: bool,
+                 preset_dirs=(), fade: float = 1.0):
         from dessins_de_planche.listen.tempo import TempoTracker
-        from dessins_de_planche.preset.loader import IDLE_PRESET, load_gallery, load_preset
-        from dessins_de_planche.paths import presets_dir
+        from dessins_de_planche.preset.loader import load_preset
         from dessins_de_planche.render.scene import Scene
         from dessins_de_planche.render.soundcheck import SoundCheck
         from dessins_de_planche.render.text import TextOverlay
 
         self.ctx = ctx
         self.size = size
-        gallery = load_gallery(presets_dir())
-        self.presets = [gallery[name] for name in sorted(gallery)] or [IDLE_PRESET]
+        from dessins_de_planche.preset.library import preset_folders
+        from dessins_de_planche.render.live_edit import LiveEditing
+
+        self.text = TextOverlay(ctx)
+        self.live = LiveEditing(preset_folders(preset_dirs), self.text)  # gallery, user folder, --presets
+        self.presets = self.live.presets()
         if start_preset:
             if start_preset.endswith(".toml") or os.sep in start_preset:
                 self.presets.insert(0, load_preset(start_preset))
@@ -82,7 +86,8 @@ class Show:
             self.index = 0
         self.rhythm = TempoTracker(bar_beats=self.preset.bar_beats)
         self.scene = Scene(ctx, self.preset, size)
-        self.text = TextOverlay(ctx)
+        self.scene.default_fade = fade  # a preset's own `fade` wins; 0 is a hard cut
+        self.live.attach(self)  # every preset compiled now: switching never stalls
         self.soundcheck = SoundCheck(ctx)
         self.show_soundcheck = soundcheck
         self.spec = spec
@@ -137,7 +142,9 @@ class Show:
         log.info("control: %s = %.3g (CC %d)", target, tuned.value(target), number)
 
     def draw(self, now: float, screen, status) -> None:
+        self.live.poll()  # an edited preset or shader shows from this frame on
         self.scene.render(now, screen)
+        self.live.draw(screen)
         width, height = self.size
         lines = list(self.notice)
         if status is not None and getattr(status, "audio_state", "") == "waiting for device":
@@ -152,11 +159,31 @@ class Show:
             self.soundcheck.draw(screen, channels, levels, lights)
 
 
+def _save_picture(show):
+    def save_picture():
+        """save the picture as a PNG (pictures folder)"""
+        from dessins_de_planche.render.export import save_picture
+
+        save_picture(show.scene)  # logged with its path
+
+    return save_picture
+
+
+def _dismiss_errors(show):
+    def dismiss_errors():
+        """hide the preset error report"""
+        show.live.dismiss()
+
+    return dismiss_errors
+
+
 def _key_actions(show, window):
     import pygame
 
     actions = {
         pygame.K_RIGHT: lambda: show.select(show.index + 1),
+        pygame.K_p: _save_picture(show),
+        pygame.K_e: _dismiss_errors(show),
         pygame.K_LEFT: lambda: show.select(show.index - 1),
         pygame.K_c: show.scene.clear,
         pygame.K_s: lambda: setattr(show, "show_soundcheck", not show.show_soundcheck),
@@ -208,7 +235,8 @@ def run_window(spec: InputSpec, args) -> int:
     window = Window(args.size, args.fullscreen or kiosk, args.max_fps, getattr(args, "display", 0), kiosk)
     ctx = moderngl.create_context(require=330)
     log.info("OpenGL %s on %s", ctx.info["GL_VERSION"], ctx.info["GL_RENDERER"])
-    show = Show(ctx, window.size, spec, args.preset, args.soundcheck)
+    show = Show(ctx, window.size, spec, args.preset, args.soundcheck,
+                preset_dirs=getattr(args, "presets", None) or (), fade=getattr(args, "fade", 1.0))
     if spec.is_demo:
         log.info("no input device chosen: playing the bundled demo (see `dessins-de-planche devices`)")
     inputs = open_inputs(spec, args)  # the input process, a recorded session, or OSC alone

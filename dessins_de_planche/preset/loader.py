@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
+from dessins_de_planche.preset.files import OutsideFolders, resolve_shader
 from dessins_de_planche.preset.model import LAYER_KINDS, Preset
 
 log = logging.getLogger(__name__)
@@ -60,11 +61,29 @@ def parse_preset(raw: bytes, path: Path) -> Preset:
                           "a preset needs only a few levels", path) from None
     data.setdefault("name", path.stem)
     try:
-        return Preset.model_validate(data)
+        preset = Preset.model_validate(data)
     except ValidationError as error:
         problems = _problems(error)
         shown = "; ".join(problems[:4]) + (f" (and {len(problems) - 4} more)" if len(problems) > 4 else "")
         raise PresetError(f"{path}: {shown}", path, problems) from None
+    except RecursionError:  # a document nested thousands deep: pydantic gives up, so do we, politely
+        raise PresetError(f"{path}: nested too deeply to be a preset", path) from None
+    preset._folder = path.parent
+    _check_files(preset, path)
+    return preset
+
+
+def _check_files(preset: Preset, path: Path) -> None:
+    """Every file a layer names must be inside the preset's folder or the shader folder."""
+    for index, layer in enumerate(preset.layers):
+        name = getattr(layer, "file", None)
+        if name is None:
+            continue
+        try:
+            resolve_shader(name, path.parent)
+        except OutsideFolders as error:
+            key = f"layers[{index}].file"
+            raise PresetError(f"{path}: {key}: {error}", path, [f"{key}: {error}"]) from None
 
 
 def load_gallery(dirs: str | Path | Iterable[str | Path], errors: list[PresetError] | None = None) -> dict[str, Preset]:

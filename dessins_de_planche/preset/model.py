@@ -9,11 +9,12 @@ renderer in `render/layers.py`.
 from __future__ import annotations
 
 import difflib
-from typing import Annotated, Literal, Union
+from typing import Annotated, ClassVar, Literal, Union
 
-from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator,
-                      model_validator)
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, create_model,
+                      field_validator, model_validator)
 
+from dessins_de_planche.preset.expr import ExpressionError, parse_expression
 from dessins_de_planche.preset.palettes import PALETTES, parse_colour
 
 FORMAT = 1
@@ -28,8 +29,21 @@ TAP_ATTRIBUTES: dict[str, tuple[float, float]] = {
     "zone": (0.0, 7.0),  # which zone of the board (audio channel or MIDI zone), 0-based
     "interval": (0.08, 0.5),  # seconds since the previous tap
     "tempo": (60.0, 180.0),  # beats per minute, as the tempo tracker hears it
+    "beat": (0.0, 64.0),  # beats counted since the tune began (0, 1, 2 ...)
+    "beats": (0.0, 64.0),  # beats since the tune began, with the fraction (beat + beat_phase)
+    "bar": (0.0, 32.0),  # bars counted since the tune began
+    "index": (0.0, 256.0),  # taps counted since the tune began
+    "in_bar": (0.0, 8.0),  # the n-th tap of its bar (0 = the first)
+    "pattern": (0.0, 8.0),  # the tap's place in the repeating step pattern (0 = its start)
+    "level": (0.0, 1.0),  # the room's loudness when the tap landed (audio level, 0..1)
+    "brightness": (0.0, 1.0),  # how bright (high-pitched) the sound was then, 0..1
+    "random": (0.0, 1.0),  # a repeatable random number per tap, 0..1
 }
-TapAttribute = Literal["bar_phase", "beat_phase", "tune_time", "velocity", "kind", "zone", "interval", "tempo"]
+TapAttribute = Literal["bar_phase", "beat_phase", "tune_time", "velocity", "kind", "zone", "interval", "tempo",
+                       "beat", "beats", "bar", "index", "in_bar", "pattern", "level", "brightness", "random"]
+# names an expression may use besides the tap attributes (set by the renderer)
+EXPRESSION_EXTRAS = ("aspect",)
+EXPRESSION_NAMES = frozenset(TAP_ATTRIBUTES) | frozenset(EXPRESSION_EXTRAS)
 
 
 def _colour(text: str) -> str:
@@ -41,7 +55,19 @@ Colour = Annotated[str, AfterValidator(_colour)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True, allow_inf_nan=False)
+
+
+def _check_expression(text: str | None) -> str | None:
+    if text is not None:
+        try:
+            parse_expression(text, EXPRESSION_NAMES)
+        except ExpressionError as error:
+            raise ValueError(str(error)) from None
+    return text
+
+
+ExpressionText = Annotated[str, Field(min_length=1, max_length=400), AfterValidator(_check_expression)]
 
 
 # ---- mappings ------------------------------------------------------------------------------
@@ -52,22 +78,26 @@ class KindValues(_Strict):
     unknown: float = 0.0
 
 
-Curve = Literal["linear", "ease", "exp"]
+Curve = Literal["linear", "ease", "exp", "smooth", "sqrt", "pulse"]
 
 
 class Mapping(_Strict):
-    """`from` a tap attribute over `domain`, shaped by `curve`, onto `range` — or a value `by_kind`."""
+    """`from` a tap attribute over `domain`, shaped by `curve`, onto `range` — or a value `by_kind`,
+    or an `expr`ession of the tap attributes (its value is the visual's value, clamped to what it takes)."""
 
     source: TapAttribute | None = Field(None, alias="from")
     domain: tuple[float, float] | None = None
     range: tuple[float, float] = (0.0, 1.0)
     curve: Curve = "linear"
     by_kind: KindValues | None = None
+    expr: ExpressionText | None = None
 
     @model_validator(mode="after")
     def _one_source(self):
-        if (self.source is None) == (self.by_kind is None):
-            raise ValueError("a mapping needs either from = \"<tap attribute>\" or by_kind = { heel = .., toe = .. }")
+        given = sum(x is not None for x in (self.source, self.by_kind, self.expr))
+        if given != 1:
+            raise ValueError("a mapping needs exactly one of: from = \"<tap attribute>\", "
+                             "by_kind = { heel = .., toe = .. } or expr = \"<expression>\"")
         if self.domain is not None and self.domain[0] == self.domain[1]:
             raise ValueError("domain must span something: its two ends are equal")
         return self
@@ -77,12 +107,14 @@ class Mapping(_Strict):
 
 
 class ColourMapping(_Strict):
-    """Colour `from` kind (palette's heel, toe, unknown) or from a number (position along the palette)."""
+    """Colour `from` kind (palette's heel, toe, unknown) or from a number (position along the palette),
+    or an `expr`ession giving the position along the palette (0..1)."""
 
     source: TapAttribute = Field("kind", alias="from")
     domain: tuple[float, float] | None = None
     range: tuple[Annotated[float, Field(ge=0, le=1)], Annotated[float, Field(ge=0, le=1)]] = (0.0, 1.0)
     curve: Curve = "linear"
+    expr: ExpressionText | None = None
 
     def input_domain(self) -> tuple[float, float]:
         return self.domain if self.domain is not None else TAP_ATTRIBUTES[self.source]
@@ -104,7 +136,7 @@ def _mapping_for(attr: str, low: float | None, high: float | None, default_range
     )
 
 
-# visual attribute -> (lowest, highest, default output range); units in the preset docs
+# visual attribute -> (lowest, highest, default output range); units in docs/presets.md
 VISUALS = {
     "angle": (None, None, (0.0, 360.0)),  # degrees, 0 = top, clockwise (a clock face)
     "radius": (0.0, 4.0, (0.0, 0.9)),  # distance from the centre, 1 = half the screen height
@@ -113,8 +145,9 @@ VISUALS = {
     "size": (0.0005, 1.0, (0.01, 0.05)),  # mark diameter as a share of the screen height
     "opacity": (0.0, 1.0, (0.2, 1.0)),
     "life": (0.01, 30.0, (0.2, 1.0)),  # seconds the arrival glow lasts
+    "tilt": (None, None, (-90.0, 90.0)),  # degrees an elongated mark turns from pointing outward
     "turn": (-360.0, 360.0, (-45.0, 45.0)),  # path: degrees the heading turns at this step
-    "length": (0.0, 2.0, (0.02, 0.2)),  # path: step length, in half screen heights
+    "length": (0.0, 2.0, (0.02, 0.2)),  # path: step length; particles: streak length (half heights)
 }
 MAPPINGS = {attr: _mapping_for(attr, *spec) for attr, spec in VISUALS.items()}
 
@@ -125,16 +158,26 @@ def _map_model(name: str, attrs: tuple[str, ...]):
     return create_model(name, __base__=_Strict, **fields)
 
 
-MarksMap = _map_model("MarksMap", ("angle", "radius", "x", "y", "size", "opacity", "life"))
+_PLACE = ("angle", "radius", "x", "y")
+MarksMap = _map_model("MarksMap", _PLACE + ("size", "opacity", "life", "tilt"))
 PathMap = _map_model("PathMap", ("turn", "length", "size", "opacity", "life"))
+ParticlesMap = _map_model("ParticlesMap", _PLACE + ("size", "opacity", "life", "tilt", "length"))
+LanesMap = _map_model("LanesMap", ("size", "opacity", "life", "length"))
+FigureMap = _map_model("FigureMap", ("size", "opacity", "life"))
 
 
 # ---- layers --------------------------------------------------------------------------------
 
-class LayerBase(_Strict):
-    """What every layer has: a palette, constant defaults for unmapped visuals, and mappings."""
+class Layer(_Strict):
+    """What every layer has: its kind (the registry key)."""
 
     kind: str
+    vector: ClassVar[bool] = False  # has a vector form (SVG export)
+
+
+class LayerBase(Layer):
+    """A layer that draws per tap: a palette, constant defaults for unmapped visuals, and mappings."""
+
     palette: str | list[Colour] = "hearth"
     size: float = Field(0.03, gt=0, le=1)
     opacity: float = Field(0.9, ge=0, le=1)
@@ -153,17 +196,31 @@ class LayerBase(_Strict):
         return value
 
 
+ShapeName = Literal["dot", "ring", "petal", "stroke", "splat", "star", "cross", "diamond"]
+
+
+class ShapeByKind(_Strict):
+    heel: ShapeName = "dot"
+    toe: ShapeName = "dot"
+    unknown: ShapeName = "dot"
+
+
 class MarksLayer(LayerBase):
     """One mark per tap, placed by angle/radius around the centre plus x/y."""
 
     kind: Literal["marks"]
-    shape: Literal["dot", "ring", "petal"] = "dot"
-    stretch: float = Field(2.5, ge=1, le=20)  # petal length in mark sizes
+    vector: ClassVar[bool] = True
+    shape: ShapeName | ShapeByKind = "dot"
+    stretch: float = Field(2.5, ge=1, le=20)  # petal and stroke length in mark sizes
     angle: float = 0.0
     spin: float = Field(0.0, ge=-360, le=360)  # degrees per second of tune_time added to the angle
     radius: float = Field(0.0, ge=0, le=4)
     x: float = Field(0.0, ge=-4, le=4)
     y: float = Field(0.0, ge=-4, le=4)
+    tilt: float = 0.0  # degrees an elongated mark turns from pointing outward (or up, at the centre)
+    link: float = Field(0.0, ge=0, le=1)  # a line from the previous tap's mark, this many mark sizes wide
+    link_opacity: float = Field(0.35, ge=0, le=1)
+    link_reach: float = Field(0.6, gt=0, le=8)  # no line between marks farther apart than this
     map: MarksMap = Field(default_factory=MarksMap)
 
 
@@ -171,6 +228,7 @@ class PathLayer(LayerBase):
     """A thread: each tap turns the heading and steps forward, drawing the segment."""
 
     kind: Literal["path"]
+    vector: ClassVar[bool] = True
     turn: float = Field(30.0, ge=-360, le=360)
     length: float = Field(0.08, ge=0, le=2)
     heading: float = 0.0  # degrees, the direction of the first step (0 = up)
@@ -180,7 +238,76 @@ class PathLayer(LayerBase):
     map: PathMap = Field(default_factory=PathMap)
 
 
-LAYER_KINDS: dict[str, type[LayerBase]] = {"marks": MarksLayer, "path": PathLayer}
+class ParticlesLayer(LayerBase):
+    """A burst per tap: `count` streaks fly out from where the tap lands, `spread` degrees wide."""
+
+    kind: Literal["particles"]
+    count: int = Field(12, ge=1, le=64)
+    spread: float = Field(360.0, ge=0, le=360)  # degrees of the fan around the direction
+    length: float = Field(0.12, ge=0, le=2)  # how far the streaks reach, in half screen heights
+    streak: float = Field(0.35, ge=0, le=1)  # share of the reach each streak covers (0 = sparks as dots)
+    angle: float = 0.0
+    spin: float = Field(0.0, ge=-360, le=360)
+    radius: float = Field(0.0, ge=0, le=4)
+    x: float = Field(0.0, ge=-4, le=4)
+    y: float = Field(0.0, ge=-4, le=4)
+    tilt: float = 0.0  # the fan's direction, from pointing outward
+    map: ParticlesMap = Field(default_factory=ParticlesMap)
+
+
+class LanesLayer(LayerBase):
+    """A scrolling score: a lane per zone, heel marks low and toe marks high in each, written at the
+    playhead while the canvas's `drift.shift` carries them away; bar and beat lines across."""
+
+    kind: Literal["lanes"]
+    vector: ClassVar[bool] = True
+    lanes: int = Field(2, ge=1, le=8)
+    playhead: float = Field(0.8, ge=-4, le=4)  # x of the writing edge, in half screen heights
+    height: float = Field(1.5, gt=0, le=2)  # total height of all lanes, in half screen heights
+    length: float = Field(0.12, ge=0, le=2)  # mark length across its lane row (a tick)
+    beat_lines: float = Field(0.25, ge=0, le=1)  # opacity of the beat lines (0 = none)
+    bar_lines: float = Field(0.5, ge=0, le=1)  # opacity of the bar lines
+    map: LanesMap = Field(default_factory=LanesMap)
+
+
+class FigureLayer(LayerBase):
+    """A dancing silhouette: its feet strike with the taps (heel or toe down), its body bobs on the beat,
+    and each strike leaves a print on the floor."""
+
+    kind: Literal["figure"]
+    x: float = Field(0.0, ge=-4, le=4)  # where it stands
+    floor: float = Field(-0.75, ge=-1, le=1)  # the floor's height
+    height: float = Field(1.2, gt=0, le=2)  # the figure's height, in half screen heights
+    body: Colour = "#e8e2d6"  # the silhouette's colour
+    feet: Literal["alternate", "zone"] = "alternate"  # which foot strikes: every tap alternates, or zone parity
+    prints: float = Field(1.0, ge=0, le=4)  # size of the floor prints (0 = none)
+    map: FigureMap = Field(default_factory=FigureMap)
+
+
+class BackgroundLayer(Layer):
+    """A light behind the drawing: a vertical gradient and a vignette, added to the canvas's background."""
+
+    kind: Literal["background"]
+    top: Colour | None = None  # colour at the top edge (default: the canvas background)
+    bottom: Colour | None = None  # colour at the bottom edge
+    vignette: float = Field(0.0, ge=0, le=1)  # darkening toward the corners
+    pulse: float = Field(0.0, ge=0, le=1)  # the background brightens with the room's level
+
+
+class ShaderLayer(Layer):
+    """A designer's own GLSL fragment shader (`file`), drawn over the picture or into the canvas."""
+
+    kind: Literal["shader"]
+    file: str = Field(min_length=1, pattern=r"^[^\x00]+\.glsl$")
+    target: Literal["over", "canvas"] = "over"  # over: drawn on top each frame; canvas: rewrites the canvas
+    uniforms: dict[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], float] = {}
+    opacity: float = Field(1.0, ge=0, le=1)
+
+
+LAYER_KINDS: dict[str, type[Layer]] = {
+    "background": BackgroundLayer, "marks": MarksLayer, "path": PathLayer, "particles": ParticlesLayer,
+    "lanes": LanesLayer, "figure": FigureLayer, "shader": ShaderLayer,
+}
 
 
 def _layer_union():
@@ -191,17 +318,31 @@ def _layer_union():
 # ---- canvas and preset ---------------------------------------------------------------------
 
 class Drift(_Strict):
-    """The feedback's slow motion: the whole drawing zooms and turns, per second."""
+    """The feedback's slow motion: the whole drawing zooms, turns and slides, per second."""
 
     zoom: float = Field(1.0, ge=0.5, le=2.0)  # scale per second (1.02 = grows 2 % a second)
     rotate: float = Field(0.0, ge=-90, le=90)  # degrees per second, clockwise
+    shift: tuple[Annotated[float, Field(ge=-2, le=2)], Annotated[float, Field(ge=-2, le=2)]] = (0.0, 0.0)
+
+    @property
+    def still(self) -> bool:
+        return self.zoom == 1.0 and self.rotate == 0.0 and self.shift == (0.0, 0.0)
 
 
 class Canvas(_Strict):
     background: Colour = "#0b0a12"
     decay: float = Field(0.1, ge=0, le=1)  # share of the drawing that fades away each second
     drift: Drift = Field(default_factory=Drift)
+    blur: float = Field(0.0, ge=0, le=1)  # how fast the drawing softens and bleeds (ink in paper)
+    warp: float = Field(0.0, ge=0, le=1)  # a slow flowing displacement of the drawing (smoke, water)
+    warp_scale: float = Field(3.0, gt=0, le=32)  # the size of the flow's swirls: larger = smaller swirls
+    hue: float = Field(0.0, ge=-180, le=180)  # degrees per second the drawing's colours turn
     clean: bool = False  # true: start from a blank canvas when switched to
+
+    @property
+    def effects(self) -> bool:
+        """True when the feedback does more than fade and drift (no vector form, a pass every frame)."""
+        return self.blur > 0 or self.warp > 0 or self.hue != 0
 
 
 class Control(_Strict):
@@ -238,8 +379,10 @@ class Preset(_Strict):
     format: Literal[1]
     name: str = Field(min_length=1, max_length=64)
     description: str = ""
+    order: int = Field(100, ge=0, le=10000)  # place in the gallery (number keys 1-9 follow it), then by name
     bar_beats: int = Field(2, ge=1, le=16)
     canvas: Canvas = Field(default_factory=Canvas)
+    fade: float | None = Field(None, ge=0, le=10)  # crossfade seconds when switched to (0 = a cut; unset: the app's)
     layers: list[_layer_union()] = Field(min_length=1, max_length=16)  # type: ignore[valid-type]
     # MIDI control change -> live parameter, keyed "cc1" .. "cc127"
     controls: dict[Annotated[str, Field(pattern=r"^cc([0-9]|[1-9][0-9]|1[01][0-9]|12[0-7])$")], Control] = {}
@@ -262,6 +405,17 @@ class Preset(_Strict):
                     raise ValueError(f"controls.{key}.range: {end:g} is not a valid {control.target} ({reason})")
         return self
 
+    _folder: object = PrivateAttr(default=None)  # the folder the file came from (its shaders may sit beside it)
+
+    @property
+    def folder(self):
+        return self._folder
+
+    @property
+    def vector_layers(self) -> list[int]:
+        """Indexes of the layers that have a vector form (SVG)."""
+        return [i for i, layer in enumerate(self.layers) if type(layer).vector]
+
     def value(self, target: str):
         """The number at `target`, e.g. `canvas.decay` or `layers[0].size`."""
         node = self
@@ -282,7 +436,7 @@ class Preset(_Strict):
         return self.with_value(control.target, low + (high - low) * min(max(value, 0), 127) / 127)
 
 
-def register_layer_kind(name: str, model: type[LayerBase]) -> None:
+def register_layer_kind(name: str, model: type[Layer]) -> None:
     """Add a layer kind and rebuild the Preset model so files may use it."""
     LAYER_KINDS[name] = model
     Preset.model_fields["layers"].annotation = list[_layer_union()]

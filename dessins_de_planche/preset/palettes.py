@@ -17,6 +17,14 @@ PALETTES: dict[str, list[str]] = {
     "fiddle": ["#ff4f7b", "#6ef2c4", "#b9a3ff", "#ffd97a", "#fff1d6"],
     # heel: deep teal, toe: coral, on paper-like light backgrounds
     "ink": ["#0f5e6b", "#e0553b", "#6b6b6b", "#2a2a3a", "#c99a2e"],
+    # heel: gold, toe: electric cyan, unknown: white-hot, then orange and violet: sparks on black
+    "forge": ["#ffb02e", "#38e8ff", "#fff4d6", "#ff6a1f", "#9b6bff"],
+    # heel: madder red, toe: indigo, unknown: undyed linen, then saffron and walnut: a woven textile
+    "loom": ["#c8372d", "#3c5aa6", "#d9cdb4", "#e8a93a", "#6b4a2f"],
+    # heel: warm star white, toe: pale blue, unknown: faint violet, then a deep-sky ramp
+    "night": ["#fff1c9", "#9ec9ff", "#b7a6ff", "#ffd08a", "#6fa8ff"],
+    # heel: chalk yellow, toe: chalk cyan, unknown: chalk white: a blackboard score
+    "chalk": ["#ffe27a", "#7fe3f0", "#eeeeee", "#ff9c8a", "#b6f27a"],
     # greys, for the idle preset and tests
     "mono": ["#f0f0f0", "#8c8c8c", "#505050"],
 }

@@ -18,6 +18,7 @@ from dessins_de_planche.render.glsl import ProgramCache
 # Half floats keep ~3 decimal digits near 1.0: a fade smaller than this per pass would round
 # away and stall, so small per-frame fades are gathered until they are worth one pass.
 _SMALLEST_FADE = 0.002
+FLOAT32_UP_TO = 3840 * 2160  # canvas pixels kept in 32-bit floats; larger (print) canvases use half floats
 
 
 def release_framebuffer(ctx: moderngl.Context, fbo: moderngl.Framebuffer) -> None:
@@ -38,6 +39,7 @@ class Canvas:
         self.background = background
         self.decayed_until = 0.0  # scene time up to which the fade has been applied
         self.drifted_until = 0.0  # ... and the drift
+        self.effected_until = 0.0  # ... and the effects (blur, warp, hue)
         self.size = (0, 0)
         self._front = self._back = None
         self._allocate(size)
@@ -45,7 +47,10 @@ class Canvas:
 
     # -- storage -----------------------------------------------------------------------------
     def _make(self, size):
-        texture = self.ctx.texture(size, 4, dtype="f2")
+        # 32-bit floats up to 4K: repeated blur and resampling passes in half floats round with a
+        # bias on some drivers and the paper slowly darkens; prints beyond 4K use half floats
+        dtype = "f4" if size[0] * size[1] <= FLOAT32_UP_TO else "f2"
+        texture = self.ctx.texture(size, 4, dtype=dtype)
         texture.filter = (moderngl.LINEAR, moderngl.LINEAR)
         texture.repeat_x = texture.repeat_y = False
         return texture, self.ctx.framebuffer(color_attachments=[texture])
@@ -72,7 +77,20 @@ class Canvas:
         return self.size[0] / self.size[1]
 
     def set_background(self, colour: str) -> None:
-        self.background = parse_colour(colour)[:3]
+        """A new background; the drawing moves with it (one pass), so it keeps its contrast and no
+        patch of the old background is left behind."""
+        new = parse_colour(colour)[:3]
+        old = self.background
+        if all(abs(a - b) < 1e-6 for a, b in zip(new, old)):
+            return
+        self.background = new
+        program = self.feedback
+        for name, value in (("u_keep", 1.0), ("u_moving", False), ("u_scale", 1.0), ("u_turn", 0.0),
+                            ("u_shift", (0.0, 0.0)), ("u_step", (0, 0)), ("u_blur", 0.0), ("u_warp", 0.0), ("u_hue", 0.0),
+                            ("u_blur_px", 1.0), ("u_warp_scale", 1.0), ("u_warp_time", 0.0)):
+            if program.get(name, None) is not None:
+                program[name].value = value
+        self._pass(program, self.feedback_vao, offset=tuple(n - o for n, o in zip(new, old)))
 
     def clear(self) -> None:
         for _, fbo in (self._front, self._back):
@@ -92,12 +110,14 @@ class Canvas:
         self._back[1].clear(*self.background, 1.0)
 
     # -- per frame ---------------------------------------------------------------------------
-    def advance(self, now: float, decay: float, zoom: float, rotate: float) -> None:
-        """Fade and drift the drawing up to `now` (scene seconds): one full-screen pass, or none.
+    def advance(self, now: float, decay: float, zoom: float = 1.0, rotate: float = 0.0, shift=(0.0, 0.0),
+                blur: float = 0.0, warp: float = 0.0, warp_scale: float = 3.0, hue: float = 0.0) -> None:
+        """Fade, drift and (if the preset asks) blur, warp and turn the hue of the drawing up to
+        `now` (scene seconds): one full-screen pass, or none.
 
-        Both are gathered over frames until they are worth a pass: a fade too small
-        for half floats would stall, and every drift pass resamples (blurs) the
-        picture, so it waits until the corners would move by a pixel.
+        Fade and drift are gathered over frames until they are worth a pass: a fade too
+        small for half floats would stall, and every drift pass resamples (blurs) the
+        picture, so it waits until the corners would move by a pixel. Effects run every frame.
         """
         keep = 1.0
         pending = now - self.decayed_until
@@ -107,37 +127,84 @@ class Canvas:
                 keep, self.decayed_until = keep_now, now
         else:
             self.decayed_until = now
+        still = zoom == 1.0 and rotate == 0.0 and shift[0] == 0.0 and shift[1] == 0.0
+        sliding = zoom == 1.0 and rotate == 0.0 and not still and warp == 0.0
         moving = False
+        step_pixels = (0, 0)
         drift_dt = now - self.drifted_until
-        if zoom != 1.0 or rotate != 0.0:
+        if sliding:
+            # a pure slide moves by whole pixels (exact texels, no resampling blur); the time
+            # that makes whole pixels is what counts as drifted, the rest waits for later frames
+            per_second = (shift[0] * 0.5 * self.size[1], shift[1] * 0.5 * self.size[1])
+            lead = max(abs(per_second[0]), abs(per_second[1]))
+            whole = math.floor(lead * max(drift_dt, 0.0))
+            if whole >= 1:
+                used = whole / lead
+                step_pixels = (round(per_second[0] * used), round(per_second[1] * used))
+                self.drifted_until += used
+        elif not still:
             corner = 0.5 * math.hypot(*self.size)
-            shift = (abs(zoom**drift_dt - 1.0) + abs(math.radians(rotate) * drift_dt)) * corner
-            moving = bool(shift >= 1.0)
-        if moving or drift_dt <= 0.0 or (zoom == 1.0 and rotate == 0.0):
+            pixels = (abs(zoom**drift_dt - 1.0) + abs(math.radians(rotate) * drift_dt)) * corner
+            pixels += math.hypot(*shift) * drift_dt * 0.5 * self.size[1]
+            moving = bool(pixels >= 1.0)
+        if moving or drift_dt <= 0.0 or still:
             self.drifted_until = now
-        if keep == 1.0 and not moving:
+        effect_dt = now - self.effected_until
+        effects = (blur > 0.0 or warp > 0.0 or hue != 0.0) and effect_dt > 0.0
+        if effects or not (blur > 0.0 or warp > 0.0 or hue != 0.0):
+            self.effected_until = now
+        if keep == 1.0 and not moving and not effects and step_pixels == (0, 0):
             return  # nothing changes: skip the pass (at 4K on a CPU rasterizer that matters)
         program = self.feedback
-        program["u_background"].value = self.background
         program["u_keep"].value = keep
-        program["u_moving"].value = moving
+        program["u_moving"].value = moving or (effects and warp > 0.0)
         program["u_scale"].value = zoom**-drift_dt if moving else 1.0
         program["u_turn"].value = -math.radians(rotate) * drift_dt if moving else 0.0
-        program["u_aspect"].value = self.aspect
-        program["u_size"].value = self.size
+        program["u_shift"].value = (shift[0] * drift_dt, shift[1] * drift_dt) if moving else (0.0, 0.0)
+        program["u_step"].value = step_pixels
+        program["u_blur"].value = 1.0 - math.exp(-12.0 * blur * effect_dt) if effects else 0.0
+        program["u_blur_px"].value = max(1.0, self.size[1] / 540.0)
+        program["u_warp"].value = 0.12 * warp * effect_dt if effects else 0.0
+        program["u_warp_scale"].value = warp_scale
+        program["u_warp_time"].value = 0.2 * now
+        program["u_hue"].value = math.radians(hue) * effect_dt if effects else 0.0
+        self._pass(program, self.feedback_vao)
+
+    def _pass(self, program, vao, offset=(0.0, 0.0, 0.0)) -> None:
+        """One full-screen pass from the front canvas into the back one, then swap them."""
+        program["u_background"].value = self.background
+        if program.get("u_offset", None) is not None:
+            program["u_offset"].value = offset
+        if program.get("u_aspect", None) is not None:
+            program["u_aspect"].value = self.aspect
+        if program.get("u_size", None) is not None:
+            program["u_size"].value = self.size
         self._back[1].use()
         self._front[0].use(0)
         program["u_canvas"].value = 0
         self.ctx.disable(moderngl.BLEND)
-        self.feedback_vao.render(moderngl.TRIANGLES, vertices=3)
+        vao.render(moderngl.TRIANGLES, vertices=3)
+        self._front, self._back = self._back, self._front
+
+    def rewrite(self, program, vao) -> None:
+        """A custom shader's pass that reads the canvas (`u_canvas`) and writes the new one."""
+        self._back[1].use()
+        self._front[0].use(0)
+        if program.get("u_canvas", None) is not None:
+            program["u_canvas"].value = 0
+        self.ctx.disable(moderngl.BLEND)
+        vao.render(moderngl.TRIANGLES, vertices=3)
         self._front, self._back = self._back, self._front
 
     def keep_log(self, decay: float) -> float:
         """log of the share kept per second, for marks that pre-apply their own fade."""
         return math.log(1.0 - decay) if decay < 1.0 else -60.0
 
-    def show(self, target: moderngl.Framebuffer, gain: float = 1.0, source=None, source_aspect=None) -> None:
-        """Draw the canvas (or `source`) onto a target of any size, by scene units."""
+    def show(self, target: moderngl.Framebuffer, gain: float = 1.0, source=None, source_aspect=None,
+             backdrop=None) -> None:
+        """Draw the canvas (or `source`) onto a target of any size, by scene units.
+
+        `backdrop`: (top tint, bottom tint, vignette) of a background layer, or None."""
         target.use()
         x, y, width, height = target.viewport
         program = self.view
@@ -146,6 +213,10 @@ class Canvas:
         program["u_target_aspect"].value = width / height
         program["u_viewport"].value = (x, y, width, height)
         program["u_gain"].value = gain
+        top, bottom, vignette = backdrop or ((0.0, 0.0, 0.0), (0.0, 0.0, 0.0), 0.0)
+        program["u_tint_top"].value = tuple(top)
+        program["u_tint_bottom"].value = tuple(bottom)
+        program["u_vignette"].value = vignette
         (source or self._front[0]).use(0)
         program["u_canvas"].value = 0
         self.ctx.disable(moderngl.BLEND)

@@ -2,11 +2,14 @@
 
 Why our own include: GLSL 3.3 has none, and the driver's error lines count the
 expanded source; we keep a map back to (file, line) so a designer's typo is
-reported where they typed it.
+reported where they typed it, with the line itself and a "did you mean" when the
+driver names an unknown identifier. Includes are looked up beside the including
+file, then in the shader folder, and never outside those folders.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 from pathlib import Path
 
@@ -17,34 +20,62 @@ from dessins_de_planche.paths import shaders_dir
 _INCLUDE = re.compile(r'^\s*#include\s+"([^"]+)"\s*$')
 # Mesa: "0:12(7): error: ...", NVIDIA: "0(12) : error ...", ANGLE/others: "ERROR: 0:12: ..."
 _DRIVER_LINE = re.compile(r"(?:^|\s)\d+[:(](\d+)[):(]")
+_UNKNOWN_NAME = re.compile(r"[`'\"]([A-Za-z_][A-Za-z0-9_]*)'? (?:undeclared|was not declared)|undeclared identifier '?([A-Za-z_]\w*)")
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_GLSL_WORDS = ("sin cos tan asin acos atan pow exp log exp2 log2 sqrt inversesqrt abs sign floor ceil fract mod min "
+               "max clamp mix step smoothstep length distance dot cross normalize reflect texture texelFetch vec2 vec3 "
+               "vec4 float int bool mat2 mat3 mat4 sampler2D uniform gl_FragCoord").split()
+
+VERTEX = "fullscreen.vert.glsl"  # the vertex stage of every full-screen pass
 
 
 class ShaderError(RuntimeError):
-    """A shader that does not compile or link; the message names file:line."""
+    """A shader that does not compile or link; the message names file:line and quotes the line."""
 
 
-def expand(name: str, folder: Path | None = None, _stack: tuple[str, ...] = ()) -> tuple[str, list[tuple[str, int]]]:
-    """The source of `name` with includes expanded, and for each output line its (file, line)."""
+def _locate(name: str, folder: Path, search: tuple[Path, ...], stack: tuple[str, ...]) -> Path:
+    if Path(name).is_absolute():
+        if not stack:
+            return Path(name)
+        raise ShaderError(f"{stack[-1]}: #include \"{name}\": name a file beside it or in the shader folder, "
+                          "not an absolute path")
+    for root in (folder, *search):
+        candidate = root / name
+        try:
+            candidate.resolve().relative_to(root.resolve())
+        except ValueError:
+            raise ShaderError(f"{stack[-1] if stack else name}: #include \"{name}\" is outside the shader folders "
+                              f"({', '.join(str(r) for r in (folder, *search))})") from None
+        if candidate.is_file() or not stack:
+            return candidate
+    return folder / name
+
+
+def expand(name: str, folder: Path | None = None, _stack: tuple[str, ...] = (),
+           search: tuple[Path, ...] = ()) -> tuple[str, list[tuple[str, int]]]:
+    """The source of `name` with includes expanded, and for each output line its (file path, line)."""
     folder = folder or shaders_dir()
-    path = folder / name
-    if name in _stack:
+    search = tuple(search) or ((shaders_dir(),) if folder != shaders_dir() else ())
+    path = _locate(name, folder, search, _stack)
+    if str(path) in _stack:
         raise ShaderError(f"{path}: includes itself (through {' -> '.join(_stack)})")
     try:
         text = path.read_text(encoding="utf-8")
-    except OSError as error:
+    except (OSError, UnicodeDecodeError) as error:
         where = f"{_stack[-1]}: " if _stack else ""
-        raise ShaderError(f"{where}cannot read shader {path} ({error.strerror or error})") from None
+        reason = getattr(error, "strerror", None) or error
+        raise ShaderError(f"{where}cannot read shader {path} ({reason})") from None
     out: list[str] = []
     origin: list[tuple[str, int]] = []
     for number, line in enumerate(text.splitlines(), start=1):
         match = _INCLUDE.match(line)
         if match:
-            sub_text, sub_origin = expand(match.group(1), folder, _stack + (name,))
+            sub_text, sub_origin = expand(match.group(1), path.parent, _stack + (str(path),), search)
             out.extend(sub_text.splitlines())
             origin.extend(sub_origin)
         else:
             out.append(line)
-            origin.append((name, number))
+            origin.append((str(path), number))
     return "\n".join(out) + "\n", origin
 
 
@@ -57,13 +88,27 @@ def _with_defines(source: str, defines: dict[str, object] | None) -> tuple[str, 
     return head + "\n" + "\n".join(lines) + "\n" + rest, len(lines)
 
 
-def _explain(error: Exception, origins: dict[str, list[tuple[str, int]]], shift: int, folder: Path) -> str:
-    """Rewrite driver line numbers into file:line of the shader files."""
+def _hint(raw: str, source: str) -> str:
+    match = _UNKNOWN_NAME.search(raw)
+    if not match:
+        return ""
+    name = match.group(1) or match.group(2)
+    known = set(_WORD.findall(source)) | set(_GLSL_WORDS)
+    known.discard(name)
+    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _explain(error: Exception, origins: dict[str, list[tuple[str, int]]], shift: int,
+             sources: dict[str, str], program_file: str = "") -> str:
+    """Rewrite driver line numbers into file:line of the shader files, quoting each line."""
     text = str(error)
-    stage_origin = next(iter(origins.values()))
-    for stage, origin in origins.items():
-        if stage in text:
-            stage_origin = origin
+    stage = next(iter(origins))
+    for name in origins:
+        if name in text:
+            stage = name
+    stage_origin = origins[stage]
+    lines = sources[stage].splitlines()
     messages = []
     for raw in text.splitlines():
         match = _DRIVER_LINE.search(raw)
@@ -71,37 +116,82 @@ def _explain(error: Exception, origins: dict[str, list[tuple[str, int]]], shift:
             index = int(match.group(1)) - 1 - shift
             if 0 <= index < len(stage_origin):
                 file, line = stage_origin[index]
-                messages.append(f"{folder / file}:{line}: {raw[match.end():].strip(' :')}")
-    return "\n".join(messages) if messages else text
+                quoted = lines[index + shift].strip() if 0 <= index + shift < len(lines) else ""
+                said = raw[match.end():].strip(" :")
+                messages.append(f"{file}:{line}: {said}{_hint(said, sources[stage])}"
+                                + (f"\n    {line} | {quoted}" if quoted else ""))
+    if messages:
+        return "\n".join(messages)
+    where = program_file or (stage_origin[-1][0] if stage_origin else stage)  # no line to point at: name the program's file
+    return f"{where}: {text.strip()}"
 
 
 class ProgramCache:
-    """Programs by (vertex, fragment, defines): each compiled once, so preset switches never stall."""
+    """Programs by (vertex, fragment, defines): each compiled once, so preset switches never stall.
+
+    `files(key)` says which files a program was built from, so a live edit of any of
+    them (an include too) can rebuild just the programs that use it.
+    """
 
     def __init__(self, ctx: moderngl.Context, folder: Path | None = None):
         self.ctx = ctx
         self.folder = folder
         self._programs: dict[tuple, moderngl.Program] = {}
+        self._files: dict[tuple, set[Path]] = {}
 
     def get(self, vertex: str, fragment: str, defines: dict[str, object] | None = None) -> moderngl.Program:
-        key = (vertex, fragment, tuple(sorted((defines or {}).items())))
+        key = (vertex, str(fragment), tuple(sorted((defines or {}).items())))
         program = self._programs.get(key)
         if program is None:
-            program = self._programs[key] = self.compile(vertex, fragment, defines)
+            program = self._programs[key] = self.compile(vertex, fragment, defines, key)
         return program
 
-    def compile(self, vertex: str, fragment: str, defines=None) -> moderngl.Program:
-        vs, vs_origin = expand(vertex, self.folder)
-        fs, fs_origin = expand(fragment, self.folder)
+    def get_file(self, fragment: Path, defines: dict[str, object] | None = None) -> moderngl.Program:
+        """A full-screen pass whose fragment shader is a designer's file (an absolute path)."""
+        return self.get(VERTEX, str(Path(fragment).resolve()), defines)
+
+    def compile(self, vertex: str, fragment: str, defines=None, key=None) -> moderngl.Program:
+        folder = self.folder or shaders_dir()
+        search = (shaders_dir(),) if self.folder is not None and self.folder != shaders_dir() else ()
+        vs, vs_origin = expand(vertex, folder, search=search)
+        if Path(fragment).is_absolute():
+            fs, fs_origin = expand(fragment, Path(fragment).parent, search=(folder,))
+        else:
+            fs, fs_origin = expand(fragment, folder, search=search)
         vs, shift = _with_defines(vs, defines)
         fs, _ = _with_defines(fs, defines)
+        if key is not None:
+            self._files[key] = {Path(f) for f, _ in vs_origin + fs_origin}
         try:
             return self.ctx.program(vertex_shader=vs, fragment_shader=fs)
         except Exception as error:  # moderngl raises a plain Error carrying the driver's log
-            origins = {"vertex_shader": vs_origin, "fragment_shader": fs_origin}
-            raise ShaderError(_explain(error, origins, shift, self.folder or shaders_dir())) from None
+            origins = {"fragment_shader": fs_origin, "vertex_shader": vs_origin}
+            sources = {"fragment_shader": fs, "vertex_shader": vs}
+            raise ShaderError(_explain(error, origins, shift, sources, str(fragment))) from None
+
+    def files(self) -> set[Path]:
+        """Every file some cached program was built from."""
+        return set().union(*self._files.values()) if self._files else set()
+
+    def forget(self, changed) -> dict:
+        """Drop the designer-file programs built from any of `changed`, so the next `get` compiles
+        the new source; returns what was dropped, for `restore` if the new source does not compile.
+        The built-in programs (marks, canvas) are compiled once per run."""
+        changed = {Path(p).resolve() for p in changed}
+        dropped = {}
+        for key, files in list(self._files.items()):
+            if Path(key[1]).is_absolute() and {f.resolve() for f in files} & changed:
+                dropped[key] = (self._programs.pop(key, None), self._files.pop(key))
+        return dropped
+
+    def restore(self, dropped: dict) -> None:
+        """Put back programs `forget` dropped (the new source failed): the running look keeps them."""
+        for key, (program, files) in dropped.items():
+            if program is not None and key not in self._programs:
+                self._programs[key], self._files[key] = program, files
 
     def release(self) -> None:
         for program in self._programs.values():
             program.release()
         self._programs.clear()
+        self._files.clear()

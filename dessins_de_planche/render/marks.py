@@ -30,7 +30,10 @@ MARK_DTYPE = np.dtype(
 )
 _LAYOUT = ("2f 2f 1f 4f 1f 1f 1f 1f 1f/i",
            "in_p0", "in_p1", "in_width", "in_color", "in_t_tap", "in_life", "in_shape", "in_glow", "in_stamped")
-SHAPES = {"dot": 0.0, "ring": 1.0, "petal": 2.0}
+SHAPES = {"dot": 0.0, "ring": 1.0, "petal": 2.0, "stroke": 0.0, "splat": 3.0, "star": 4.0, "cross": 5.0,
+          "diamond": 6.0}
+ELONGATED = frozenset({"petal", "stroke"})  # drawn from p0 to p1 (the others sit at the middle)
+NO_TAP = np.uint32(0xFFFFFFFF)  # the tap id of marks no tap made (a lane's beat lines)
 MODE_BODY, MODE_GLOW = 0, 1
 DEFINES = {"MODE_BODY": MODE_BODY, "MODE_GLOW": MODE_GLOW}
 
@@ -116,7 +119,8 @@ class MarkPainter:
         if start < len(live):
             self.buffer.write(live[start:].tobytes(), offset=start * MARK_DTYPE.itemsize)
 
-    def set_frame(self, *, aspect, pixel, now, decayed_until, drifted_until, keep_log, background, zoom, rotate, level):
+    def set_frame(self, *, aspect, pixel, now, decayed_until, drifted_until, keep_log, background, zoom, rotate, level,
+                  shift=(0.0, 0.0)):
         """Uniforms shared by every draw of this frame (drift as log-zoom and radians per second)."""
         p = self.program
         p["u_aspect"].value = aspect
@@ -129,6 +133,7 @@ class MarkPainter:
         p["u_zoom_log"].value = zoom
         p["u_turn_rate"].value = rotate
         p["u_level"].value = level
+        p["u_shift"].value = tuple(shift)
 
     def _draw(self, vao, count: int, mode: int, live: bool) -> None:
         if count == 0:
@@ -144,7 +149,7 @@ class MarkPainter:
         self.ctx.disable(moderngl.BLEND)
 
     def stamp(self, marks: np.ndarray) -> None:
-        """Draw these marks' bodies into the bound canvas framebuffer."""
+        """Draw these marks' bodies into the bound framebuffer (the canvas, or a frame's overlay)."""
         if len(marks) > self.stamp_capacity:
             self.stamp_capacity = 1 << (len(marks) - 1).bit_length()
             self.stamp_vao.release()

@@ -1,19 +1,24 @@
-"""Offline render: a recorded performance -> one PNG of the final picture, at any size.
+"""Offline render: a recorded performance -> one picture of the drawing, at any size (PNG or SVG).
 
 The same scene as live, stepped on a fixed clock: each record is handed over
 when the clock passes its `detected_at` (as the live app would have received
 it), and the tap's own `time` places the mark. Same file, same step -> same picture.
+A performance is a WAV (analyzed by the live detector path) or the JSON that
+`analyze --json` writes.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
 from dessins_de_planche.preset.loader import preset_by_name  # noqa: F401  (the CLI finds it here)
 
 _FULL_HD = 1920 * 1080
+MAX_SIDE = 16384
 
 
 def default_step(size) -> float:
@@ -26,20 +31,45 @@ def default_step(size) -> float:
     return min(0.1, max(1.0 / 60.0, (pixels / _FULL_HD) / 60.0))
 
 
-def render_performance(input_path, preset, size, out_path, step: float | None = None, progress=None, *,
-                       analyze=None, tracker_factory=None, tail: float = 0.5) -> np.ndarray:
-    """Analyze `input_path`, replay its taps through a Scene at a fixed step, write the PNG.
-
-    `analyze` (path -> result with .taps and .duration) and `tracker_factory`
-    (bar_beats -> tempo tracker) default to the project's own; tests may pass others.
-    Returns the picture (HxWx3 uint8).
-    """
-    import moderngl
-
-    from dessins_de_planche.render.scene import Scene
-
+def load_performance(path, analyze=None):
+    """A WAV/FLAC/OGG through the detector, or an `analyze --json` file: an object with .taps and .duration."""
+    path = str(path)
+    if path.lower().endswith(".json"):
+        return performance_from_json(path)
     if analyze is None:
         from dessins_de_planche.listen.analyze import analyze_file as analyze
+    return analyze(path)
+
+
+def performance_from_json(path: str):
+    from dessins_de_planche.events import KIND_HEEL, KIND_TOE, KIND_UNKNOWN, TAP_DTYPE
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        rows = data["taps"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"{path}: not an `analyze --json` file ({error})") from None
+    kinds = {"heel": KIND_HEEL, "toe": KIND_TOE, "unknown": KIND_UNKNOWN}
+    zones = sorted({str(r.get("zone", "")) for r in rows})
+    taps = np.zeros(len(rows), TAP_DTYPE)
+    for i, row in enumerate(rows):
+        taps[i]["time"] = float(row["time"])
+        taps[i]["detected_at"] = float(row.get("detected_at", row["time"]))
+        taps[i]["velocity"] = float(row.get("velocity", 0.8))
+        taps[i]["tap_id"] = i
+        taps[i]["kind"] = kinds.get(str(row.get("kind", "unknown")), KIND_UNKNOWN)
+        taps[i]["channel"] = int(row.get("channel", 1) or 1)
+        taps[i]["zone"] = zones.index(str(row.get("zone", "")))
+    duration = float(data.get("duration") or (taps["detected_at"].max() if len(taps) else 0.0))
+    return SimpleNamespace(taps=taps, duration=duration)
+
+
+def replay(ctx, taps, duration, preset, size, step=None, progress=None, tracker_factory=None, tail=0.5,
+           drawing=None):
+    """Feed `taps` (TAP_DTYPE, refine records included) through a fresh Scene on a fixed clock.
+    Returns the scene (the caller reads the picture and releases it)."""
+    from dessins_de_planche.render.scene import Scene
+
     if tracker_factory is None:
         from dessins_de_planche.listen.tempo import TempoTracker
 
@@ -48,34 +78,62 @@ def render_performance(input_path, preset, size, out_path, step: float | None = 
 
     size = (int(size[0]), int(size[1]))
     step = float(step) if step else default_step(size)
-    result = analyze(str(input_path))
-    taps = np.asarray(result.taps)
-    order = np.argsort(taps["detected_at"], kind="stable")  # emission order, kept for equal times
-    taps = taps[order]
-    end = max(float(getattr(result, "duration", 0.0) or 0.0),
-              float(taps["detected_at"].max()) if len(taps) else 0.0) + tail
+    taps = np.asarray(taps)
+    taps = taps[np.argsort(taps["detected_at"], kind="stable")]  # emission order, kept for equal times
+    end = max(float(duration or 0.0), float(taps["detected_at"].max()) if len(taps) else 0.0) + tail
+    scene = Scene(ctx, preset, size)
+    scene.drawing = drawing
+    scene.epoch = 0.0  # scene time = the performance's own time, so an SVG and a PNG agree
+    tracker = tracker_factory(preset.bar_beats)
+    steps = max(1, int(np.ceil(end / step)))
+    fed = 0
+    for index in range(1, steps + 1):
+        now = index * step  # multiply, never accumulate: no drift of the clock over a long file
+        upto = int(np.searchsorted(taps["detected_at"], now, side="right"))
+        if upto > fed:
+            batch = taps[fed:upto]
+            for tap in batch[batch["refine"] == 0]:
+                tracker.add(float(tap["time"]), int(tap["kind"]), float(tap["velocity"]))
+            scene.add_taps(batch, tracker)
+            fed = upto
+        scene.advance(now)  # only the canvas moves each step; the picture is composed once at the end
+        if progress is not None and (index % 32 == 0 or index == steps):
+            progress(index / steps)
+    return scene
 
+
+def render_performance(input_path, preset, size, out_path, step: float | None = None, progress=None, *,
+                       analyze=None, tracker_factory=None, tail: float = 0.5) -> np.ndarray | str:
+    """Analyze `input_path`, replay its taps through a Scene at a fixed step, write the PNG (or SVG:
+    by `out_path`'s suffix). `analyze` (path -> result with .taps and .duration) and `tracker_factory`
+    (bar_beats -> tempo tracker) default to the project's own; tests may pass others.
+    Returns the picture (HxWx3 uint8), or the SVG text.
+    """
+    import moderngl
+
+    svg = str(out_path).lower().endswith(".svg")
+    if svg:
+        from dessins_de_planche.render.svg import Drawing, check_vector
+
+        check_vector(preset)
+    size = (int(size[0]), int(size[1]))
+    result = load_performance(input_path, analyze)
     ctx = moderngl.create_standalone_context(backend="egl", require=330)
     try:
-        scene = Scene(ctx, preset, size)
-        target = ctx.simple_framebuffer(size, components=4)
-        tracker = tracker_factory(preset.bar_beats)
-        steps = max(1, int(np.ceil(end / step)))
-        fed = 0
-        for index in range(1, steps + 1):
-            now = index * step  # multiply, never accumulate: no drift of the clock over a long file
-            upto = int(np.searchsorted(taps["detected_at"], now, side="right"))
-            if upto > fed:
-                batch = taps[fed:upto]
-                for tap in batch[batch["refine"] == 0]:
-                    tracker.add(float(tap["time"]), int(tap["kind"]), float(tap["velocity"]))
-                scene.add_taps(batch, tracker)
-                fed = upto
-            # only the canvas needs to advance each step; the picture is composed once at the end
-            scene.render(now, target) if index == steps else scene.advance(now)
-            if progress is not None and (index % 32 == 0 or index == steps):
-                progress(index / steps)
+        limit = min(ctx.info["GL_MAX_TEXTURE_SIZE"], ctx.info["GL_MAX_VIEWPORT_DIMS"][0], MAX_SIDE)
+        if max(size) > limit:
+            raise ValueError(f"{size[0]}x{size[1]} is larger than this GPU draws ({limit} pixels a side)")
+        drawing = Drawing() if svg else None
+        scene = replay(ctx, result.taps, getattr(result, "duration", 0.0), preset, size, step, progress,
+                       tracker_factory, tail, drawing)
+        if svg:
+            from dessins_de_planche.render.svg import write_svg
+
+            text = write_svg(drawing, scene, out_path)
+            scene.release()
+            return text
         picture = scene.read_canvas()
+        scene.release()
         write_png(picture, out_path)
         return picture
     finally:

@@ -4,6 +4,12 @@ Time is injected: `render(now, target)` takes the time on the taps' own clock,
 so live, offline and tests run the same code, and a fixed step gives the same
 picture. Each mark is placed and faded by its tap's time, never by the frame
 that happens to draw it.
+
+A frame: the canvas fades, drifts and runs its effects (`advance`), layers add
+marks no tap made (`tick`), custom shaders may rewrite the canvas, due marks are
+stamped into it; then the picture is composed (`_draw_picture`): the canvas with
+the background layer's light, the live marks and their glow, the layers' overlays
+(the figure), custom shaders drawn over, and a crossfade from the previous look.
 """
 
 from __future__ import annotations
@@ -13,16 +19,20 @@ import math
 import moderngl
 import numpy as np
 
+from dessins_de_planche.preset.expr import _hash
 from dessins_de_planche.preset.mapping import TAP_ATTRS_DTYPE
-from dessins_de_planche.preset.palettes import palette_array, parse_colour
+from dessins_de_planche.preset.palettes import parse_colour
 from dessins_de_planche.render.canvas import Canvas, release_framebuffer
 from dessins_de_planche.render.glsl import ProgramCache
-from dessins_de_planche.render.layers import renderer_for
-from dessins_de_planche.render.marks import MarkPainter, MarkStore
+from dessins_de_planche.render.layers import Frame, beat_clock, renderer_for
+from dessins_de_planche.render.marks import NO_TAP, MarkPainter, MarkStore
+from dessins_de_planche.render import shader_layer  # noqa: F401  (registers the "shader" layer kind)
+from dessins_de_planche.render.transition import Crossfade
 
 STAMP_DELAY = 0.030  # s after detection: a refine record (≤ 20 ms) still changes the live mark
 TUNE_GAP = 10.0  # s of silence after which the next tap starts a new tune (tune_time from 0)
 RECENT_TAPS = 64  # attributes kept for refine records
+SHADER_TAPS = shader_layer.MAX_TAPS  # recent taps handed to custom shaders
 
 
 class Scene:
@@ -33,25 +43,46 @@ class Scene:
         self.painter = MarkPainter(ctx, self.programs)
         self.store = MarkStore()
         self.canvas = Canvas(ctx, self.programs, size, parse_colour(preset.canvas.background)[:3])
+        self.crossfade = Crossfade(ctx, self.programs)
+        self.default_fade = 0.0  # s of crossfade when a preset does not say (the app sets its own)
         self.epoch: float | None = None  # master time of scene time 0 (keeps float32 times precise)
         self.time: float | None = None  # scene time of the last render
         self.level = 0.0
         self.brightness = 0.0
+        self.rhythm = None  # the tempo tracker that came with the last taps
+        self.drawing = None  # a `render.svg.Drawing` to record every mark into (for SVG export), or None
         self._recent = np.zeros(0, TAP_ATTRS_DTYPE)
+        self._shader_taps = np.zeros((SHADER_TAPS, 7), np.float64)  # time, kind, velocity, zone, x, y, valid
         self._tune_start: float | None = None
         self._last_tap: float | None = None
+        self._counts = {}  # the tune's counters: taps, first beat and bar, the current bar and its taps
         self._dirty_from = 0  # first live mark whose bytes the GPU has not seen
         self._layer_base = 0  # layer codes of older presets stay apart from the current one's
+        self._last_advance: float | None = None
         self._scratch: moderngl.Framebuffer | None = None
+        self._vaos: dict[int, moderngl.VertexArray] = {}
         self.preset = None
         self.layers = []
         self.set_preset(preset)
 
     # -- control -----------------------------------------------------------------------------
-    def set_preset(self, preset) -> None:
-        """Swap the look at once. The drawing stays (unless the preset wants a clean canvas)."""
-        layers = [renderer_for(layer) for layer in preset.layers]  # build fully, then swap
-        self._layer_base += 16
+    def build(self, preset) -> list:
+        """The preset's layer renderers, with every program compiled: raises (ShaderError) before
+        anything on stage changes, so a broken look never replaces the running one."""
+        return [renderer_for(layer, self, preset.folder) for layer in preset.layers]
+
+    def set_preset(self, preset, fade: float | None = None, layers: list | None = None) -> None:
+        """Swap the look, with a crossfade of `fade` seconds (None: the preset's own, else the
+        scene's default; 0 is a hard cut). The drawing stays unless the preset wants a clean canvas."""
+        layers = layers if layers is not None else self.build(preset)  # build fully, then swap
+        if fade is None:
+            fade = preset.fade if preset.fade is not None else self.default_fade
+        if fade > 0 and self.time is not None and self.preset is not None:
+            self.crossfade.capture(lambda fbo: self._draw_picture(fbo, transition=False),
+                                   self.canvas.size, self.time, fade)
+        else:
+            self.crossfade.cancel()
+        self._layer_base = (self._layer_base + 16) % 32768  # int16 layer codes; marks live seconds at most
         self.preset, self.layers = preset, layers
         self.canvas.set_background(preset.canvas.background)
         if preset.canvas.clean:
@@ -61,13 +92,20 @@ class Scene:
         """The same look with other numbers (a MIDI knob turned): layers keep their state,
         so a thread goes on from where it is."""
         if [layer.kind for layer in preset.layers] != [layer.kind for layer in self.preset.layers]:
-            self.set_preset(preset)
+            self.set_preset(preset, fade=0.0)
             return
+        preset._folder = self.preset.folder
         self.preset = preset
         for renderer, model in zip(self.layers, preset.layers):
-            renderer.model = model
-            renderer.palette = palette_array(model.palette)
+            renderer.retune(model)
         self.canvas.set_background(preset.canvas.background)
+
+    def pass_vao(self, program: moderngl.Program) -> moderngl.VertexArray:
+        """A buffer-less vertex array for a full-screen pass, one per program."""
+        vao = self._vaos.get(id(program))
+        if vao is None:
+            vao = self._vaos[id(program)] = self.ctx.vertex_array(program, [])
+        return vao
 
     def set_levels(self, level: float, brightness: float) -> None:
         self.level = float(min(max(level, 0.0), 1.0))
@@ -75,6 +113,7 @@ class Scene:
 
     def resize(self, size) -> None:
         self.canvas.resize(size)
+        self.crossfade.cancel()
         if self._scratch is not None:
             release_framebuffer(self.ctx, self._scratch)
             self._scratch = None
@@ -84,6 +123,7 @@ class Scene:
         self.store.clear()
         self._dirty_from = 0
         self._tune_start = self._last_tap = None
+        self._shader_taps[:, 6] = 0
         for layer in self.layers:
             layer.reset()
 
@@ -92,6 +132,8 @@ class Scene:
         """New taps become live marks; refine records change the kind/velocity of theirs."""
         if len(taps) == 0:
             return
+        if rhythm is not None:
+            self.rhythm = rhythm
         if self.epoch is None:
             self.epoch = float(taps["time"].min())
         firsts = taps[taps["refine"] == 0]
@@ -99,9 +141,15 @@ class Scene:
             attrs = self._attributes(np.sort(firsts, order="time"), rhythm)
             self._remember(attrs)
             aspect = self.canvas.aspect
+            placed = False
             for index, layer in enumerate(self.layers):
                 marks, ids = layer.marks_for(attrs, self.epoch, aspect)
                 self._append(marks, ids, self._layer_base + index)
+                if not placed and len(marks):
+                    self._note_for_shaders(attrs, marks, ids)
+                    placed = True
+            if not placed:
+                self._note_for_shaders(attrs, None, None)
         refines = taps[taps["refine"] == 1]
         if len(refines):
             self._refine(refines)
@@ -112,34 +160,91 @@ class Scene:
             attrs[name] = taps[name]
         bpm = float(getattr(rhythm, "bpm", 0.0) or 0.0) if rhythm is not None else 0.0
         attrs["tempo"] = bpm
+        attrs["level"], attrs["brightness"] = self.level, self.brightness
+        attrs["random"] = _hash(attrs["tap_id"].astype(np.float64))
+        clock = beat_clock(rhythm)
+        bar_beats = max(1, int(getattr(rhythm, "bar_beats", 2) or 2))
+        pattern_position = getattr(rhythm, "pattern_position", None)
+        counts = self._counts
         for i, time in enumerate(taps["time"].tolist()):  # a frame brings a handful of taps
             last = self._last_tap
-            if last is None or time - last > TUNE_GAP:
+            new_tune = last is None or time - last > TUNE_GAP
+            if new_tune:
                 self._tune_start, interval = time, 0.0
+                counts.clear()
+                counts.update(index=0, beat0=None, bar0=None, bar=None, in_bar=0)
             else:
                 interval = max(time - last, 0.0)
             self._last_tap = time if last is None else max(time, last)
             attrs["interval"][i] = interval
             attrs["tune_time"][i] = time - self._tune_start
+            attrs["index"][i] = counts["index"]
+            counts["index"] += 1
+            bar_phase = 0.0
             if rhythm is not None:
-                attrs["bar_phase"][i] = rhythm.bar_phase(time)
+                bar_phase = rhythm.bar_phase(time)
+                attrs["bar_phase"][i] = bar_phase
                 attrs["beat_phase"][i] = rhythm.beat_phase(time)
+            if clock is not None:
+                position = clock[0](time)
+                beat = math.floor(position + 1e-6)
+                bar = math.floor(position / bar_beats - bar_phase + 0.5)
+            else:
+                beat = bar = 0
+            if counts["beat0"] is None or (clock is not None and counts["beat0"] == 0 and beat > 0
+                                          and counts["index"] <= 8):
+                counts["beat0"], counts["bar0"] = beat, bar  # the tempo was not known yet: start here
+            attrs["beat"][i] = max(beat - counts["beat0"], 0)
+            attrs["beats"][i] = max(position - counts["beat0"], 0.0) if clock is not None else 0.0
+            attrs["bar"][i] = max(bar - counts["bar0"], 0)
+            if bar != counts["bar"]:
+                counts["bar"], counts["in_bar"] = bar, 0
+            else:
+                counts["in_bar"] += 1
+            attrs["in_bar"][i] = counts["in_bar"]
+            attrs["pattern"][i] = pattern_position(time) if callable(pattern_position) else counts["in_bar"]
         return attrs
 
     def _remember(self, attrs: np.ndarray) -> None:
         self._recent = np.concatenate([self._recent, attrs])[-RECENT_TAPS:]
 
+    def _note_for_shaders(self, attrs, marks, ids) -> None:
+        """The newest taps and where their first mark landed, for custom shaders' u_taps/u_tap_pos."""
+        rows = np.zeros((len(attrs), 7), np.float64)
+        rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3] = attrs["time"], attrs["kind"], attrs["velocity"], attrs["zone"]
+        rows[:, 6] = 1.0
+        if marks is not None:
+            centres = 0.5 * (marks["p0"] + marks["p1"])
+            unique, first = np.unique(ids, return_index=True)
+            where = np.searchsorted(unique, attrs["tap_id"])
+            found = (where < len(unique)) & (unique[np.minimum(where, len(unique) - 1)] == attrs["tap_id"])
+            rows[found, 4:6] = centres[first[where[found]]]
+        self._shader_taps = np.concatenate([rows[::-1], self._shader_taps])[:SHADER_TAPS]
+
+    def recent_taps(self, now: float):
+        """(SHADER_TAPS x 4: age, kind, velocity, zone), (SHADER_TAPS x 2: x, y), how many are real."""
+        rows = self._shader_taps
+        count = int(rows[:, 6].sum())
+        taps = rows[:, :4].copy()
+        taps[:, 0] = np.where(rows[:, 6] > 0, now - rows[:, 0], 1e6)
+        return taps.astype(np.float32), rows[:, 4:6].astype(np.float32), count
+
     def _seen(self, ids: np.ndarray) -> np.ndarray:
         """Detection times (scene seconds) of recent taps by id."""
+        if len(self._recent) == 0:
+            return np.full(len(ids), self.time or 0.0)
         order = np.argsort(self._recent["tap_id"], kind="stable")
         sorted_ids = self._recent["tap_id"][order]
         where = np.clip(np.searchsorted(sorted_ids, ids), 0, len(order) - 1)
         return self._recent["detected_at"][order][where] - self.epoch
 
-    def _append(self, marks: np.ndarray, ids: np.ndarray, layer: int) -> None:
+    def _append(self, marks: np.ndarray, ids: np.ndarray, layer: int, seen: np.ndarray | None = None,
+                replace: bool = False) -> None:
         if len(marks):
             self._dirty_from = min(self._dirty_from, self.store.count)
-            self.store.append(marks, ids, layer, self._seen(ids))
+            self.store.append(marks, ids, layer, self._seen(ids) if seen is None else seen)
+            if self.drawing is not None:
+                self.drawing.add(layer - self._layer_base, marks, ids, replace=replace)
 
     def _refine(self, refines: np.ndarray) -> None:
         recent = self._recent
@@ -152,6 +257,9 @@ class Scene:
                 changed[hit] = True
         if not changed.any():
             return
+        rows = self._shader_taps
+        for record in refines:
+            rows[np.abs(rows[:, 0] - record["time"]) < 1e-9, 1] = record["kind"]
         store = self.store
         for index, layer in enumerate(self.layers):
             code = self._layer_base + index
@@ -162,9 +270,12 @@ class Scene:
             fresh = ~np.isin(ids, stamped_ids)  # the canvas cannot be redrawn: leave those be
             store.keep(~(old & np.isin(store.tap_id[: store.count], ids[fresh])))
             self._dirty_from = 0
-            self._append(marks[fresh], ids[fresh], code)
+            self._append(marks[fresh], ids[fresh], code, replace=True)
 
     # -- frames ------------------------------------------------------------------------------
+    def frame(self, aspect: float) -> Frame:
+        return Frame(self.time or 0.0, self.epoch or 0.0, aspect, self.rhythm, self.level)
+
     def _frame_uniforms(self, aspect: float, height: int) -> None:
         canvas = self.preset.canvas
         self.painter.set_frame(
@@ -178,6 +289,7 @@ class Scene:
             zoom=math.log(canvas.drift.zoom),
             rotate=math.radians(canvas.drift.rotate),
             level=self.level,
+            shift=canvas.drift.shift,
         )
 
     def render(self, now: float, target: moderngl.Framebuffer) -> None:
@@ -192,8 +304,22 @@ class Scene:
             self.epoch = now
         time = now - self.epoch
         self.time = time if self.time is None else max(time, self.time)
-        canvas = self.preset.canvas
-        self.canvas.advance(self.time, canvas.decay, canvas.drift.zoom, canvas.drift.rotate)
+        dt = self.time - (self._last_advance if self._last_advance is not None else self.time)
+        self._last_advance = self.time
+        c = self.preset.canvas
+        self.canvas.advance(self.time, c.decay, c.drift.zoom, c.drift.rotate, c.drift.shift,
+                            c.blur, c.warp, c.warp_scale, c.hue)
+        frame = self.frame(self.canvas.aspect)
+        for index, layer in enumerate(self.layers):
+            if layer.draws_marks:
+                extra = layer.tick(frame)
+                if len(extra):
+                    ids = np.full(len(extra), NO_TAP, np.uint32)
+                    self._append(extra, ids, self._layer_base + index, seen=extra["t_tap"].astype(np.float64))
+            else:
+                rewrite = getattr(layer, "rewrite_canvas", None)
+                if rewrite is not None:
+                    rewrite(self, frame, dt)
 
         store = self.store
         if store.count:
@@ -214,12 +340,33 @@ class Scene:
             self.painter.upload(store.live, self._dirty_from)
         self._dirty_from = store.count
 
-    def _draw_picture(self, target: moderngl.Framebuffer) -> None:
-        self.canvas.show(target)
-        if self.store.count and self.time is not None:
-            width, height = target.viewport[2:]
+    def _backdrop(self):
+        for layer in self.layers:
+            backdrop = getattr(layer, "backdrop", None)
+            if backdrop is not None:
+                return backdrop(self.canvas.background, self.level)
+        return None
+
+    def _draw_picture(self, target: moderngl.Framebuffer, transition: bool = True) -> None:
+        self.canvas.show(target, backdrop=self._backdrop())
+        if self.time is None:
+            return
+        width, height = target.viewport[2:]
+        frame = self.frame(width / height)
+        if self.store.count:
             self._frame_uniforms(width / height, height)
             self.painter.draw_live(self.store.count)
+        for layer in self.layers:
+            marks = layer.overlay(frame) if layer.draws_marks else None
+            if marks is not None and len(marks):
+                target.use()
+                self._frame_uniforms(width / height, height)
+                self.painter.stamp(marks)
+            draw_over = getattr(layer, "draw_over", None)
+            if draw_over is not None:
+                draw_over(self, frame, target, 0.0)
+        if transition:
+            self.crossfade.draw(target, self.time)
 
     def read_canvas(self) -> np.ndarray:
         """The current picture (canvas and live marks) at canvas size, HxWx3 uint8, top row first."""
@@ -235,6 +382,10 @@ class Scene:
         if self._scratch is not None:
             release_framebuffer(self.ctx, self._scratch)
             self._scratch = None
+        for vao in self._vaos.values():
+            vao.release()
+        self._vaos.clear()
+        self.crossfade.release()
         self.canvas.release()
         self.painter.release()
         if self._owns_programs:

@@ -1,0 +1,174 @@
+"""Live editing on stage: a saved preset or shader shows at once; a broken one never replaces the look.
+
+Every frame (cheaply: see `preset/watch.py`) the preset and shader folders are
+polled. A changed preset file is parsed and its programs compiled *before*
+anything on stage changes (build, then swap); a changed shader recompiles the
+programs that use it, and puts the old ones back if the new source fails. Errors
+go to the log and to an overlay naming the file and the key path or file:line.
+
+It works on any `stage` with `presets` (a list), `index` and `scene` (the app's
+`Show`, or a test's stand-in), so the app's window only calls `poll`, `draw` and
+`dismiss`.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from dessins_de_planche.paths import shaders_dir
+from dessins_de_planche.preset.library import PresetLibrary
+from dessins_de_planche.preset.loader import IDLE_PRESET, PresetError
+from dessins_de_planche.preset.watch import FileWatcher
+from dessins_de_planche.render.error_overlay import ErrorOverlay
+from dessins_de_planche.render.glsl import ShaderError
+
+log = logging.getLogger("dessins_de_planche.live")
+
+
+class LiveEditing:
+    def __init__(self, folders, text=None, shader_folders=None, interval: float = 0.1):
+        self.folders = [Path(f) for f in folders]
+        self.library = PresetLibrary(self.folders)
+        watched = self.folders + [Path(f) for f in (shader_folders if shader_folders is not None else [shaders_dir()])]
+        self.watcher = FileWatcher(watched, interval=interval)
+        self.overlay = ErrorOverlay(text) if text is not None else None
+        self.stage = None
+        self.reloads = 0  # looks swapped in by an edit (tests and benches watch it)
+        for path, error in self.library.errors.items():
+            self._report(path, error)
+
+    # -- start -------------------------------------------------------------------------------
+    def presets(self) -> list:
+        """The library's presets in name order, or the built-in idle look when none loads."""
+        return self.library.ordered() or [IDLE_PRESET]
+
+    def attach(self, stage) -> None:
+        """Compile every preset's programs now, so switching never compiles on stage; a preset whose
+        shader does not compile is reported and left out (the idle look runs if nothing is left)."""
+        self.stage = stage
+        kept = []
+        for preset in stage.presets:
+            try:
+                stage.scene.build(preset)
+            except ShaderError as error:
+                self._report(self._file_of(preset), error)
+                continue
+            kept.append(preset)
+        if len(kept) != len(stage.presets):
+            current = stage.presets[stage.index]
+            stage.presets[:] = kept or [IDLE_PRESET]
+            stage.index = stage.presets.index(current) if current in stage.presets else 0
+            if current not in stage.presets:
+                stage.scene.set_preset(stage.presets[stage.index], fade=0.0)
+
+    # -- per frame -----------------------------------------------------------------------------
+    def poll(self, force: bool = False) -> list[tuple[str, Path]]:
+        """Look for edited files; swap in what builds, report what does not. Returns what happened."""
+        changed = self.watcher.poll(force)
+        if not changed or self.stage is None:
+            return []
+        events = []
+        for path in sorted(p for p in changed if p.suffix == ".toml"):
+            events.append(self._preset_file(path))
+        shaders = {p for p in changed if p.suffix == ".glsl"}
+        if shaders:
+            events.append(self._shader_files(shaders))
+        return [e for e in events if e is not None]
+
+    def draw(self, target) -> None:
+        if self.overlay is not None:
+            self.overlay.draw(target)
+
+    def dismiss(self) -> bool:
+        """Hide the error overlay (True if one was shown)."""
+        return self.overlay.dismiss() if self.overlay is not None else False
+
+    # -- what an edit does ------------------------------------------------------------------------
+    def _preset_file(self, path: Path):
+        stage = self.stage
+        if not path.exists():
+            name = self.library.forget(path)
+            log.info("preset file removed: %s (%s stays on stage until another is chosen)", path, name)
+            self._resolve(path)
+            return ("removed", path)
+        previous_name = self.library.name_at(path)
+        result = self.library.reload(path)
+        if isinstance(result, PresetError):
+            self._report(path, result)
+            return ("error", path)
+        try:
+            layers = stage.scene.build(result)
+        except ShaderError as error:
+            self._report(path, error)
+            return ("error", path)
+        self._resolve(path)
+        self._swap(result, layers, previous_name)
+        log.info("preset reloaded: %s (%s)", result.name, path)
+        return ("reloaded", path)
+
+    def _swap(self, preset, layers, previous_name) -> None:
+        stage = self.stage
+        names = [p.name for p in stage.presets]
+        if names == [IDLE_PRESET.name] and stage.presets[0] is IDLE_PRESET:
+            stage.presets[:] = [preset]
+            stage.index = 0
+            where = 0
+        elif preset.name in names or previous_name in names:
+            where = names.index(preset.name if preset.name in names else previous_name)
+            stage.presets[where] = preset
+        else:
+            stage.presets.append(preset)
+            where = len(stage.presets) - 1
+        if where == stage.index:
+            scene = stage.scene
+            same_kinds = [layer.kind for layer in preset.layers] == [layer.kind for layer in scene.preset.layers]
+            if same_kinds and not any(layer.kind == "shader" for layer in preset.layers):
+                scene.tune(preset)  # same layers, new numbers: the thread goes on where it is
+            else:
+                scene.set_preset(preset, fade=0.0, layers=layers)
+            rhythm = getattr(stage, "rhythm", None)
+            if rhythm is not None:
+                rhythm.bar_beats = preset.bar_beats
+        self.reloads += 1
+
+    def _shader_files(self, paths: set[Path]):
+        stage = self.stage
+        programs = stage.scene.programs
+        dropped = programs.forget(paths)
+        if not dropped:
+            return None
+        rebuilt = {}
+        for preset in stage.presets:
+            if not any(layer.kind == "shader" for layer in preset.layers):
+                continue
+            try:
+                rebuilt[preset.name] = stage.scene.build(preset)
+            except ShaderError as error:
+                programs.restore(dropped)
+                self._report(sorted(paths)[0], error)
+                return ("error", sorted(paths)[0])
+        for path in paths:
+            self._resolve(path)
+        current = stage.presets[stage.index]
+        if current.name in rebuilt:
+            stage.scene.set_preset(current, fade=0.0, layers=rebuilt[current.name])
+        self.reloads += 1
+        log.info("shader reloaded: %s", ", ".join(str(p) for p in sorted(paths)))
+        return ("reloaded", sorted(paths)[0])
+
+    # -- reports -----------------------------------------------------------------------------------
+    def _file_of(self, preset) -> Path:
+        return self.library.file_of.get(preset.name, Path(preset.name))
+
+    def _report(self, path, error) -> None:
+        message = str(error)
+        if str(path) not in message:
+            message = f"{path}: {message}"
+        log.error("not loaded (the running look stays): %s", message)
+        if self.overlay is not None:
+            self.overlay.report(str(path), message)
+
+    def _resolve(self, path) -> None:
+        if self.overlay is not None:
+            self.overlay.resolve(str(path))

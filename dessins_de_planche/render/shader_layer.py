@@ -1,0 +1,82 @@
+"""A designer's own GLSL as a layer: drawn over the picture each frame, or rewriting the canvas.
+
+The file is looked up beside the preset, then in `shaders/` (never outside: see
+`preset/files.py`), compiled once through the scene's program cache, and given
+the uniforms documented in `shaders/layer.glsl`. A file that does not compile
+raises `ShaderError` while the new look is being built, so the running one stays.
+"""
+
+from __future__ import annotations
+
+import moderngl
+import numpy as np
+
+from dessins_de_planche.preset.files import OutsideFolders, resolve_shader
+from dessins_de_planche.render.glsl import ShaderError
+from dessins_de_planche.render.layers import LayerRenderer, beat_clock, register_renderer
+
+MAX_TAPS = 32  # the length of u_taps / u_tap_pos in layer.glsl
+
+
+class ShaderLayerRenderer(LayerRenderer):
+    draws_marks = False
+
+    def __init__(self, model, scene=None, folder=None):
+        super().__init__(model, scene, folder)
+        try:
+            self.path = resolve_shader(model.file, folder)
+        except OutsideFolders as error:
+            raise ShaderError(f"shader layer: {error}") from None
+        if scene is None:
+            raise ShaderError("a shader layer needs a GL scene to compile in")
+        self.program = scene.programs.get_file(self.path)
+        self.vao = scene.pass_vao(self.program)
+
+    def _set(self, name, value) -> None:
+        uniform = self.program.get(name, None)
+        if uniform is not None:
+            uniform.value = value
+
+    def set_uniforms(self, scene, frame, resolution, dt: float) -> None:
+        now = frame.epoch + frame.time
+        clock = beat_clock(frame.rhythm)
+        bar_phase = getattr(frame.rhythm, "bar_phase", None)
+        self._set("u_time", float(frame.time))
+        self._set("u_dt", float(max(dt, 0.0)))
+        self._set("u_resolution", (float(resolution[0]), float(resolution[1])))
+        self._set("u_aspect", resolution[0] / resolution[1])
+        self._set("u_beat_phase", float(clock[0](now) % 1.0) if clock else 0.0)
+        self._set("u_bar_phase", float(bar_phase(now)) if bar_phase and clock else 0.0)
+        self._set("u_tempo", float(60.0 / clock[1]) if clock else 0.0)
+        self._set("u_level", float(scene.level))
+        self._set("u_brightness", float(scene.brightness))
+        self._set("u_opacity", float(self.model.opacity))
+        taps, positions, count = scene.recent_taps(now)
+        self._set("u_tap_count", count)
+        for name, values in (("u_taps", taps), ("u_tap_pos", positions)):
+            uniform = self.program.get(name, None)
+            if uniform is not None:
+                uniform.write(np.ascontiguousarray(values[: uniform.array_length], np.float32).tobytes())
+        for name, value in self.model.uniforms.items():
+            self._set(name, float(value))
+
+    def rewrite_canvas(self, scene, frame, dt: float) -> None:
+        if self.model.target != "canvas":
+            return
+        self.set_uniforms(scene, frame, scene.canvas.size, dt)
+        scene.canvas.rewrite(self.program, self.vao)
+
+    def draw_over(self, scene, frame, target, dt: float) -> None:
+        if self.model.target != "over":
+            return
+        target.use()
+        self.set_uniforms(scene, frame, target.viewport[2:], dt)
+        scene.canvas.texture.use(0)
+        self._set("u_canvas", 0)
+        scene.ctx.enable(moderngl.BLEND)
+        scene.ctx.blend_func = moderngl.SRC_ALPHA, moderngl.ONE_MINUS_SRC_ALPHA
+        self.vao.render(moderngl.TRIANGLES, vertices=3)
+        scene.ctx.disable(moderngl.BLEND)
+
+
+register_renderer("shader", ShaderLayerRenderer)
