@@ -8,3 +8,4 @@ bash scripts/setup.sh test
 cleanup() { rm -rf /dev/shm/jack-* /dev/shm/jack_* 2>/dev/null || true; }
 trap cleanup EXIT
 .venv/bin/python -m pytest -ra "$@"
+.venv/bin/dessins-de-planche validate presets/*.toml  # the gallery loads and its shaders compile

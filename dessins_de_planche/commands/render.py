@@ -9,17 +9,22 @@ from dessins_de_planche.commands import _options as opt
 
 NAME = "render"
 ORDER = 40
-HELP = "render a performance offline to a PNG"
-DESCRIPTION = "Render, headless, the drawing a recorded performance makes."
+HELP = "render a performance offline to a PNG (any size) or an SVG (pen plotter)"
+DESCRIPTION = ("Render, headless, the drawing a recorded performance makes: a PNG at any size (7680x4320 for "
+               "print), or with --out drawing.svg the marks as vector paths in millimetres, for a pen plotter "
+               "or a laser cutter (presets with a vector form: rosette, thread, lanes, constellation, weave).")
 
 log = logging.getLogger("dessins_de_planche")
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("--input", required=True, metavar="FILE.wav",
-                        help="the recorded performance (or a session folder from `run --record`)")
+                        help="the recorded performance: a WAV, an `analyze --json` file, or a session folder "
+                             "from `run --record`")
     parser.add_argument("--preset", default="rosette", metavar="NAME", help="preset name or .toml file")
-    parser.add_argument("--out", required=True, metavar="FILE.png", help="where to write the picture")
+    parser.add_argument("--out", required=True, metavar="FILE.png|FILE.svg", help="where to write the picture")
+    parser.add_argument("--mm", type=float, default=420.0, metavar="WIDTH",
+                        help="SVG: the drawing's width in millimetres (default 420, A3 landscape)")
     parser.add_argument("--size", type=opt.size, default=(1920, 1080), metavar="WxH")
 
 
@@ -33,7 +38,7 @@ def main(args) -> int:
 
     preset = preset_by_name(args.preset)
     render_performance(args.input, preset, args.size, args.out, progress=_progress_bar(f"rendering {args.out}"),
-                       **({"analyze": load_session} if session else {}))
+                       width_mm=args.mm, **({"analyze": load_session} if session else {}))
     log.info("wrote %s (%dx%d)", args.out, *args.size)
     return 0
 

@@ -103,7 +103,8 @@ def replay(ctx, taps, duration, preset, size, step=None, progress=None, tracker_
 
 
 def render_performance(input_path, preset, size, out_path, step: float | None = None, progress=None, *,
-                       analyze=None, tracker_factory=None, tail: float = 0.5) -> np.ndarray | str:
+                       analyze=None, tracker_factory=None, tail: float = 0.5,
+                       width_mm: float | None = None) -> np.ndarray | str:
     """Analyze `input_path`, replay its taps through a Scene at a fixed step, write the PNG (or SVG:
     by `out_path`'s suffix). `analyze` (path -> result with .taps and .duration) and `tracker_factory`
     (bar_beats -> tempo tracker) default to the project's own; tests may pass others.
@@ -129,7 +130,7 @@ def render_performance(input_path, preset, size, out_path, step: float | None = 
         if svg:
             from dessins_de_planche.render.svg import write_svg
 
-            text = write_svg(drawing, scene, out_path)
+            text = write_svg(drawing, scene, out_path, **({"width_mm": width_mm} if width_mm else {}))
             scene.release()
             return text
         picture = scene.read_canvas()

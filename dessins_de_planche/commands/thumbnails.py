@@ -1,0 +1,42 @@
+"""`thumbnails`: every gallery preset drawn from the bundled demo performance, as small PNGs."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from dessins_de_planche.commands import _options as opt
+
+NAME = "thumbnails"
+ORDER = 64
+HELP = "draw each preset from the demo performance to docs/presets/NAME.png"
+DESCRIPTION = ("Synthesize the demo performance (en trois, then en quatre, on a two-zone board), run it through "
+               "the detector, and draw it with every preset, headless: one PNG per preset.")
+
+log = logging.getLogger("dessins_de_planche")
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("presets", nargs="*", metavar="NAME", help="presets to draw (default: the whole gallery)")
+    parser.add_argument("--out", default="docs/presets", metavar="DIR", help="folder for NAME.png")
+    parser.add_argument("--size", type=opt.size, default=(480, 270), metavar="WxH")
+
+
+def main(args) -> int:
+    from dessins_de_planche.paths import presets_dir
+    from dessins_de_planche.preset.loader import load_gallery, preset_by_name
+    from dessins_de_planche.render.gallery import render_gallery
+
+    if args.presets:
+        presets = [preset_by_name(name) for name in args.presets]
+    else:
+        gallery = load_gallery(presets_dir())
+        presets = sorted(gallery.values(), key=lambda p: (p.order, p.name))
+    log.info("synthesizing the demo performance and listening to it…")
+
+    def progress(name, number, total):
+        print(f"[{number}/{total}] {name}", file=sys.stderr, flush=True)
+
+    for path in render_gallery(presets, args.out, args.size, progress=progress):
+        print(path)
+    return 0
