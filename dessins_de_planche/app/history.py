@@ -40,7 +40,7 @@ class CanvasHistory:
         """Keep the canvas for undo, and save the tune's drawing if anything was drawn."""
         canvas = scene.canvas
         self._drop_backup()
-        texture = self.ctx.texture(canvas.size, 4, dtype="f2")
+        texture = self.ctx.texture(canvas.size, 4, dtype=canvas.texture.dtype)  # the canvas's own precision
         fbo = self.ctx.framebuffer(color_attachments=[texture])
         self.ctx.copy_framebuffer(fbo, canvas.fbo)
         self._backup = (texture, fbo)
