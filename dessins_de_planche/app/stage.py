@@ -590,7 +590,7 @@ class Stage:
             else:
                 keys = " / ".join(key_label(k) for k in self.keys.keys_for(action))
             if action in self._extra_keys:
-                text = self._extra_keys[action][1]
+                text = _(self._extra_keys[action][1])  # the window's own keys: their docstring, translated
             elif action == "escape" and self.kiosk:
                 text = _(KIOSK_ESCAPE)
             else:
