@@ -33,6 +33,9 @@ class PresetError(ValueError):
 
 def load_preset(path: str | Path) -> Preset:
     path = Path(path)
+    if path.exists() and not path.is_file():  # reading a pipe would wait forever; a folder cannot be read
+        raise PresetError(f"{path}: not a regular file (a folder, pipe or device); a preset is a .toml text file",
+                          path)
     try:
         raw = path.read_bytes()
     except OSError as error:
