@@ -159,3 +159,120 @@ def test_bad_midi_controls_are_named(tmp_path, controls, expected):
     with pytest.raises(PresetError) as error:
         load_preset(path)
     assert "knobs.toml" in str(error.value) and expected in str(error.value)
+
+
+# ---- the vocabulary added for designers ------------------------------------------------------
+
+def test_every_gallery_preset_loads():
+    gallery = load_gallery(PRESETS)
+    assert len(gallery) >= 8
+    kinds = {layer.kind for preset in gallery.values() for layer in preset.layers}
+    assert {"marks", "path", "particles", "lanes", "figure", "background", "shader"} <= kinds
+
+
+def test_a_shader_file_outside_the_allowed_folders_is_refused(tmp_path):
+    for name, said in (("../../etc/passwd.glsl", "outside the preset and shader folders"),
+                       ("/etc/hosts.glsl", "absolute path"),
+                       ("ripples.frag.glsI", "ends in .glsl"),
+                       ("nowhere.frag.glsl", "no shader file")):
+        text = GOOD + f'[[layers]]\nkind = "shader"\nfile = "{name}"\n'
+        message = problem(tmp_path, text)
+        assert "layers[1].file" in message and said in message
+    message = problem(tmp_path, GOOD + '[[layers]]\nkind = "shader"\nfile = "ripple.frag.glsl"\n')
+    assert "did you mean 'ripples.frag.glsl'" in message
+
+
+def test_a_shader_beside_the_preset_is_found_first(tmp_path):
+    (tmp_path / "mine.frag.glsl").write_text("#version 330 core\n")
+    preset = load_preset(write(tmp_path, GOOD + '[[layers]]\nkind = "shader"\nfile = "mine.frag.glsl"\n'))
+    assert preset.folder == tmp_path and preset.layers[1].file == "mine.frag.glsl"
+
+
+def test_shapes_can_follow_heel_and_toe(tmp_path):
+    text = GOOD.replace('kind = "marks"', 'kind = "marks"\nshape = { heel = "splat", toe = "star" }')
+    preset = load_preset(write(tmp_path, text))
+    assert preset.layers[0].shape.heel == "splat" and preset.layers[0].shape.unknown == "dot"
+    message = problem(tmp_path, text.replace('"star"', '"starr"'))
+    assert "layers[0].shape" in message and "star" in message
+
+
+@pytest.mark.parametrize(
+    "expr, said",
+    [
+        ("__import__('os').system('true')", "only the listed functions"),
+        ("__import__('os')", "unknown function '__import__'"),
+        ("velocity.real", "not allowed"),
+        ("(lambda: 1)()", "only the listed functions"),
+        ("max(lambda: 1, 2)", "not allowed"),
+        ("[x for x in range(9)]", "not allowed"),
+        ("velocty * 2", "did you mean 'velocity'"),
+        ("sinn(bar_phase)", "did you mean 'sin'"),
+        ("sin(1, 2)", "takes 1 values"),
+        ("1 +", "syntax"),
+        ("'text'", "only numbers"),
+        ("x" * 500, "at most 400 characters"),
+    ],
+)
+def test_expressions_are_checked_when_the_file_loads(tmp_path, expr, said):
+    message = problem(tmp_path, GOOD.replace('size = { from = "velocity", range = [0.01, 0.04] }',
+                                             f"size = {{ expr = {expr!r} }}"))
+    assert "layers[0].map.size" in message and said in message
+
+
+def test_expressions_run_over_all_taps_at_once():
+    import numpy as np
+
+    from dessins_de_planche.preset.mapping import TAP_ATTRS_DTYPE, evaluate, run_expression
+    from dessins_de_planche.preset.model import MAPPINGS
+
+    attrs = np.zeros(4, TAP_ATTRS_DTYPE)
+    attrs["kind"] = [1, 2, 1, 0]
+    attrs["velocity"] = [0.2, 0.4, 0.6, 0.8]
+    attrs["beats"] = [0.0, 1.25, 2.5, 3.9]
+    assert run_expression("(2 if kind == heel else 1) * velocity", attrs).tolist() == pytest.approx([0.4, 0.4, 1.2, 0.8])
+    assert run_expression("floor(beats) % 2 + fract(beats)", attrs).tolist() == pytest.approx([0, 1.25, 0.5, 1.9])
+    assert run_expression("pick(kind, 10, 20, 30)", attrs).tolist() == [20, 30, 20, 10]
+    assert run_expression("velocity * 0 + aspect", attrs, {"aspect": 2.0}).tolist() == [2.0] * 4
+    size = MAPPINGS["size"].model_validate({"expr": "velocity * 10"})
+    assert evaluate(size, attrs, 0.03, visual="size").max() == 1.0  # clamped to what a size can be
+    assert np.isfinite(run_expression("log(0) + 1 / (velocity - velocity)", attrs)).all()
+
+
+def test_the_json_schema_is_current_and_checks_the_gallery():
+    import tomllib
+
+    jsonschema = pytest.importorskip("jsonschema")
+    from dessins_de_planche.preset.schema import schema_text
+
+    committed = (PRESETS.parent / "docs" / "preset.schema.json").read_text()
+    assert committed == schema_text(), ("docs/preset.schema.json is out of date: "
+                                        ".venv/bin/python -m dessins_de_planche.preset.schema > docs/preset.schema.json")
+    validator = jsonschema.Draft202012Validator(json.loads(committed))
+    for path in sorted(PRESETS.glob("*.toml")):
+        assert not list(validator.iter_errors(tomllib.loads(path.read_text()))), path.name
+    typo = {"format": 1, "name": "x", "layers": [{"kind": "marks", "sise": 0.1}]}
+    assert list(validator.iter_errors(typo))  # an editor marks the unknown key
+
+
+def test_new_preset_writes_a_file_that_loads(tmp_path):
+    from types import SimpleNamespace
+
+    from dessins_de_planche.commands import new_preset
+
+    out = tmp_path / "mine.toml"
+    assert new_preset.main(SimpleNamespace(name="mine", out=str(out), force=False)) == 0
+    preset = load_preset(out)
+    assert preset.name == "mine" and preset.layers[1].kind == "marks"
+    with pytest.raises(Exception) as caught:
+        new_preset.main(SimpleNamespace(name="mine", out=str(out), force=False))
+    assert "exists" in str(caught.value)
+
+
+def test_the_library_orders_by_order_then_name_and_user_presets_override(tmp_path):
+    from dessins_de_planche.preset.library import PresetLibrary
+
+    write(tmp_path, GOOD.replace('name = "dots"', 'name = "rosette"\norder = 0'), "rosette.toml")
+    library = PresetLibrary([PRESETS, tmp_path])
+    names = [p.name for p in library.ordered()]
+    assert names[0] == "rosette" and library.file_of["rosette"] == tmp_path / "rosette.toml"
+    assert names[1:3] == ["thread", "constellation"]

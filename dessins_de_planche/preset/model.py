@@ -298,10 +298,17 @@ class ShaderLayer(Layer):
     """A designer's own GLSL fragment shader (`file`), drawn over the picture or into the canvas."""
 
     kind: Literal["shader"]
-    file: str = Field(min_length=1, pattern=r"^[^\x00]+\.glsl$")
+    file: str = Field(min_length=1, max_length=255)  # beside the preset, or in shaders/
     target: Literal["over", "canvas"] = "over"  # over: drawn on top each frame; canvas: rewrites the canvas
     uniforms: dict[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], float] = {}
     opacity: float = Field(1.0, ge=0, le=1)
+
+    @field_validator("file")
+    @classmethod
+    def _a_glsl_file(cls, value: str) -> str:
+        if not value.endswith(".glsl") or "\x00" in value:
+            raise ValueError(f"a shader is a file whose name ends in .glsl, e.g. \"ripples.frag.glsl\" (got {value!r})")
+        return value
 
 
 LAYER_KINDS: dict[str, type[Layer]] = {

@@ -19,7 +19,7 @@ from dessins_de_planche.paths import shaders_dir
 
 _INCLUDE = re.compile(r'^\s*#include\s+"([^"]+)"\s*$')
 # Mesa: "0:12(7): error: ...", NVIDIA: "0(12) : error ...", ANGLE/others: "ERROR: 0:12: ..."
-_DRIVER_LINE = re.compile(r"(?:^|\s)\d+[:(](\d+)[):(]")
+_DRIVER_LINE = re.compile(r"(?:^|\s)\d+[:(](\d+)\)?(?:\(\d+\))?\s*:?")
 _UNKNOWN_NAME = re.compile(r"[`'\"]([A-Za-z_][A-Za-z0-9_]*)'? (?:undeclared|was not declared)|undeclared identifier '?([A-Za-z_]\w*)")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _GLSL_WORDS = ("sin cos tan asin acos atan pow exp log exp2 log2 sqrt inversesqrt abs sign floor ceil fract mod min "
