@@ -97,6 +97,9 @@ class Jack:
 
     @staticmethod
     def remove_shared_memory() -> None:
+        """jackd's registry is shared by every server: remove it only when no jackd is left running."""
+        if subprocess.run(["pgrep", "-x", "jackd"], capture_output=True).returncode == 0:
+            return
         for leftover in glob.glob("/dev/shm/jack-*"):
             shutil.rmtree(leftover, ignore_errors=True) if os.path.isdir(leftover) else os.unlink(leftover)
 
