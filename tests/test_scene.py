@@ -11,6 +11,7 @@ from dessins_de_planche.events import KIND_HEEL, KIND_TOE, KIND_UNKNOWN, TAP_DTY
 from dessins_de_planche.preset import load_gallery
 from dessins_de_planche.preset.palettes import palette_array
 from dessins_de_planche.paths import presets_dir
+from dessins_de_planche.render.canvas import release_framebuffer
 from dessins_de_planche.render.scene import Scene
 
 pytestmark = pytest.mark.gl
@@ -67,7 +68,7 @@ def gallery():
 def target(ctx):
     fbo = ctx.simple_framebuffer(SIZE)
     yield fbo
-    fbo.release()
+    release_framebuffer(ctx, fbo)  # it may be the bound one: never leave a released framebuffer bound
 
 
 def background_of(preset):
@@ -246,3 +247,86 @@ def test_a_knob_tunes_the_look_and_the_thread_goes_on_from_where_it_is(ctx, targ
     # the later steps land where they would have without the knob, unlike after a rebuild
     assert (tuned & untouched).sum() > 0.5 * tuned.sum()
     assert (rebuilt & untouched).sum() < (tuned & untouched).sum()
+
+
+# ---- switching, the canvas's effects and the new layer kinds ------------------------------------
+
+def test_a_crossfade_starts_from_the_old_picture_and_ends_on_the_new_look(ctx, target, gallery):
+    rosette, lanes = gallery["rosette"], gallery["lanes"]
+    scene = Scene(ctx, rosette, SIZE)
+    play(scene, taps(*[(1.0 + 0.2 * i, KIND_HEEL if i % 2 else KIND_TOE) for i in range(10)]), target, 0.5, 3.5)
+    before = scene.read_canvas().astype(int)
+    scene.set_preset(lanes, fade=1.0)
+    scene.render(3.5 + 1 / 60, target)
+    during = scene.read_canvas().astype(int)
+    assert np.abs(during - before).mean() < 6  # the switch itself does not jump
+    play(scene, taps(), target, 3.5, 4.7)
+    after = scene.read_canvas().astype(int)
+    assert np.abs(after - before).mean() > 10  # the new look has taken over
+    assert np.abs(after[SIZE[1] // 2, 4] - background_of(lanes)).max() < 30
+    cut = Scene(ctx, rosette, SIZE)
+    play(cut, taps((1.0, KIND_HEEL)), target, 0.5, 1.5)
+    cut.set_preset(lanes, fade=0.0)
+    cut.render(1.5 + 1 / 60, target)
+    assert np.abs(cut.read_canvas()[SIZE[1] // 2, 4].astype(int) - background_of(lanes)).max() < 30  # a hard cut
+    scene.release()
+    cut.release()
+
+
+def test_a_shader_that_does_not_compile_leaves_the_running_look(ctx, target, gallery, tmp_path):
+    from dessins_de_planche.preset import load_preset
+    from dessins_de_planche.render.glsl import ShaderError
+
+    (tmp_path / "bad.frag.glsl").write_text('#version 330 core\n#include "layer.glsl"\nvoid main() { frag = oops; }\n')
+    (tmp_path / "bad.toml").write_text('format = 1\n[[layers]]\nkind = "shader"\nfile = "bad.frag.glsl"\n')
+    broken = load_preset(tmp_path / "bad.toml")
+    scene = Scene(ctx, gallery["rosette"], SIZE)
+    with pytest.raises(ShaderError) as caught:
+        scene.set_preset(broken)
+    assert f"{tmp_path / 'bad.frag.glsl'}:3:" in str(caught.value) and "frag = oops" in str(caught.value)
+    assert scene.preset is gallery["rosette"]
+    play(scene, taps((1.0, KIND_HEEL)), target, 0.5, 1.5)
+    assert ink(scene.read_canvas(), gallery["rosette"]).sum() > 20
+    scene.release()
+
+
+def test_a_sliding_canvas_moves_marks_by_whole_pixels_without_blurring_them(ctx, target, gallery):
+    lanes = gallery["lanes"]
+    quiet = [layer.model_copy(update={"beat_lines": 0.0, "bar_lines": 0.0}) if layer.kind == "lanes" else layer
+             for layer in lanes.layers]
+    lanes = lanes.model_copy(update={"layers": quiet})  # the tap's mark alone
+    scene = Scene(ctx, lanes, SIZE)
+    play(scene, taps((1.0, KIND_HEEL, 1.0)), target, 0.5, 1.2)
+    first = ink(scene.canvas.read(), lanes)
+    peak = np.abs(scene.canvas.read().astype(int) - background_of(lanes)).sum(axis=2).max()
+    play(scene, taps(), target, 1.2, 2.2)
+    later = scene.canvas.read()
+    moved = ink(later, lanes)
+    shift = centroid(first)[0] - centroid(moved)[0]
+    expected = -lanes.canvas.drift.shift[0] * 1.0 * SIZE[1] / 2
+    assert abs(shift - expected) < 2  # it slid left by the preset's speed
+    assert np.abs(later.astype(int) - background_of(lanes)).sum(axis=2).max() >= peak - 3  # still crisp
+    scene.release()
+
+
+def test_blur_and_warp_keep_the_paper_clean(ctx, target, gallery):
+    ink_preset = gallery["ink"]
+    scene = Scene(ctx, ink_preset, SIZE)
+    play(scene, taps(*[(1.0 + 0.15 * i, KIND_HEEL) for i in range(6)]), target, 0.5, 6.0, step=1 / 20)
+    canvas = scene.canvas.read().astype(int)
+    corner = canvas[-20:, -40:]  # no ink fell here: it must still be paper after many passes
+    assert np.abs(corner - background_of(ink_preset)).max() <= 2
+    scene.release()
+
+
+def test_the_figure_dances_on_top_of_the_canvas(ctx, target, gallery):
+    figure = gallery["figure"]
+    scene = Scene(ctx, figure, SIZE)
+    play(scene, taps(*[(1.0 + 0.2 * i, KIND_HEEL if i % 2 else KIND_TOE) for i in range(6)]), target, 0.5, 2.3)
+    picture = scene.read_canvas()
+    body = np.abs(picture.astype(int) - np.array([0xEC, 0xE4, 0xD4])).max(axis=2) < 40
+    assert body.sum() > 100  # the silhouette is drawn...
+    assert not (np.abs(scene.canvas.read().astype(int) - np.array([0xEC, 0xE4, 0xD4])).max(axis=2) < 40).any()
+    # ...over the picture, never into the canvas; the prints are in the canvas
+    assert ink(scene.canvas.read(), figure).sum() > 10
+    scene.release()
