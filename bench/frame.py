@@ -1,4 +1,4 @@
-"""Frame cost of the scene at 1280x720 offscreen: an empty frame vs one with 5,000 live marks.
+"""Frame cost of the scene at 1280x720 offscreen: an empty frame vs one with 10,000 live marks.
 
 For each gallery preset prints the CPU time of render() on the main thread (on
 llvmpipe that includes the driver's vertex work), the part of it that is
@@ -7,7 +7,11 @@ Python's own (the same frames with GL draws stubbed out; the issue-4 target is
 work counts), each beside its target and as a ratio to the empty frame measured
 in the same run.
 
-    .venv/bin/python bench/frame.py [--frames 120] [--marks 5000] [--size 1280x720]
+    .venv/bin/python bench/frame.py [--frames 120] [--marks 10000] [--size 1280x720] [PRESET ...]
+
+"frame" is the GPU's share too: wall time per frame with `ctx.finish()`. The
+baseline is the empty frame of the same preset in the same run (canvas passes,
+background, custom shaders: the look's own cost), and a bare full-screen pass.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ class Steady:
 def long_lived(preset):
     """The preset with every layer's glow lasting 30 s, so all the marks stay live while we measure."""
     layers = [layer.model_copy(update={"life": 30.0, "map": layer.map.model_copy(update={"life": None})})
-              for layer in preset.layers]
+              if "life" in type(layer).model_fields else layer for layer in preset.layers]
     return preset.model_copy(update={"layers": layers})
 
 
@@ -59,6 +63,9 @@ def python_only(scene):
     """
     scene.painter._draw = lambda *args, **kwargs: None  # buffer uploads still happen
     scene.canvas.feedback_vao = scene.canvas.view_vao = _NoDraw()
+    for layer in scene.layers:  # custom shader layers
+        if hasattr(layer, "vao"):
+            layer.vao = _NoDraw()
     return scene
 
 
@@ -90,7 +97,8 @@ def stress_taps(count):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--frames", type=int, default=120)
-    parser.add_argument("--marks", type=int, default=5000)
+    parser.add_argument("--marks", type=int, default=10000)
+    parser.add_argument("presets", nargs="*", help="presets to measure (default: the gallery)")
     parser.add_argument("--size", default="1280x720")
     args = parser.parse_args()
     size = tuple(int(v) for v in args.size.split("x"))
@@ -99,7 +107,10 @@ def main() -> None:
     print(f"{ctx.info['GL_RENDERER']}, {size[0]}x{size[1]}, {args.frames} frames, median per frame")
     target = ctx.simple_framebuffer(size)
     rhythm = Steady()
-    for name, preset in sorted(load_gallery(presets_dir()).items()):
+    gallery = load_gallery(presets_dir())
+    for name, preset in sorted(gallery.items()):
+        if args.presets and name not in args.presets:
+            continue
         preset = long_lived(preset)
         results = {}
         for label, stub in (("gl", False), ("python", True)):

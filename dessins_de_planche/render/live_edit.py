@@ -50,7 +50,7 @@ class LiveEditing:
         kept = []
         for preset in stage.presets:
             try:
-                stage.scene.build(preset)
+                stage.scene.warm(preset)
             except ShaderError as error:
                 self._report(self._file_of(preset), error)
                 continue

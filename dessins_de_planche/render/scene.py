@@ -71,6 +71,27 @@ class Scene:
         anything on stage changes, so a broken look never replaces the running one."""
         return [renderer_for(layer, self, preset.folder) for layer in preset.layers]
 
+    def warm(self, preset, size=(64, 36)) -> list:
+        """Build the preset and draw a few frames of it offscreen with this scene's programs, so the
+        driver has compiled everything it will need (some compile at the first draw, not at link):
+        switching to it later costs no more than a frame. Returns its layers."""
+        from dessins_de_planche.render.gallery import steady_taps
+
+        layers = self.build(preset)
+        scratch = Scene(self.ctx, preset, size, programs=self.programs)
+        target = self.ctx.simple_framebuffer(size)
+        try:
+            scratch.add_taps(steady_taps(0.8), None)
+            for frame in range(1, 9):
+                scratch.render(0.1 * frame, target)
+            scratch.set_preset(preset, fade=0.3)  # the crossfade's own program
+            scratch.render(1.0, target)
+            scratch.read_canvas()
+        finally:
+            scratch.release()
+            release_framebuffer(self.ctx, target)
+        return layers
+
     def set_preset(self, preset, fade: float | None = None, layers: list | None = None) -> None:
         """Swap the look, with a crossfade of `fade` seconds (None: the preset's own, else the
         scene's default; 0 is a hard cut). The drawing stays unless the preset wants a clean canvas."""
