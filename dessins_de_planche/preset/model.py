@@ -34,7 +34,7 @@ TAP_ATTRIBUTES: dict[str, tuple[float, float]] = {
     "bar": (0.0, 32.0),  # bars counted since the tune began
     "index": (0.0, 256.0),  # taps counted since the tune began
     "in_bar": (0.0, 8.0),  # the n-th tap of its bar (0 = the first)
-    "pattern": (0.0, 8.0),  # the tap's place in the repeating step pattern (0 = its start)
+    "pattern": (0.0, 8.0),  # the tap's slot on the tap grid within its beat (0 = on the beat)
     "level": (0.0, 1.0),  # the room's loudness when the tap landed (audio level, 0..1)
     "brightness": (0.0, 1.0),  # how bright (high-pitched) the sound was then, 0..1
     "random": (0.0, 1.0),  # a repeatable random number per tap, 0..1
