@@ -1,14 +1,16 @@
-"""A fuzzed stream of broken preset and shader files while a scene draws: the last good look stays on screen.
+"""A fuzzed stream of broken preset and shader files while the show draws: the last good look stays on screen.
 
-Each case is written to disk, as an editor saving mid-change would, then loaded the
-way the show loads a preset (build fully, then swap). A file that does not load must
-say why with a `PresetError` / `ShaderError` naming the file, never another exception;
-a file that loads must draw; and after every case the scene draws the last good
-preset with no GL error.
+Each case is saved into the watched `--presets` folder of the app's own `Show`, as an
+editor saving mid-change would; the next frame's poll loads it the way the stage does
+(build fully, then swap). A file that does not load is reported on screen and in the
+log naming the file, and nothing escapes the frame; a file that loads becomes the look
+and draws; after every case the show draws the last good preset with no GL error.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import re
 
 import numpy as np
@@ -16,7 +18,6 @@ import pytest
 
 from dessins_de_planche.events import TAP_DTYPE
 from dessins_de_planche.paths import presets_dir, shaders_dir
-from dessins_de_planche.preset.loader import PresetError, load_preset
 from dessins_de_planche.render.canvas import release_framebuffer
 from dessins_de_planche.render.glsl import ProgramCache, ShaderError
 from dessins_de_planche.render.scene import Scene
@@ -95,58 +96,76 @@ def taps(at: float, count: int = 3) -> np.ndarray:
     return records
 
 
-def test_a_thousand_broken_preset_files_never_take_the_last_good_look_off_screen(ctx, tmp_path):
+def save_as_an_editor_would(path, raw: bytes, stamp: int) -> None:
+    """Write the bytes and give the file a stamp of its own, so the watcher sees every save."""
+    path.write_bytes(raw)
+    os.utime(path, ns=(stamp, stamp))
+
+
+def test_a_thousand_broken_preset_files_saved_while_the_show_runs_never_take_the_last_good_look_off_screen(
+        ctx, tmp_path, monkeypatch, caplog):
+    """The app's own Show with `--presets DIR`: each case is saved into the watched folder and the next
+    frame's poll picks it up, exactly as on stage; one file, `live.toml`, is the look on screen."""
+    from dessins_de_planche.app.window import Show
+    from dessins_de_planche.config import InputSpec
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))  # no user presets of this machine's
     rng = np.random.default_rng(2024)
-    sources = {p.stem: p.read_text() for p in sorted(presets_dir().glob("*.toml"))}
-    good = load_preset(presets_dir() / "rosette.toml") if "rosette" in sources else load_preset(
-        next(iter(presets_dir().glob("*.toml"))))
+    # without a `name` line a file's preset is named after it: every valid case is the look on screen
+    sources = {p.stem: re.sub(r"(?m)^name\s*=.*\n", "", p.read_text()) for p in sorted(presets_dir().glob("*.toml"))}
+    folder = tmp_path / "presets"
+    folder.mkdir()
+    live = folder / "live.toml"
+    stamp = 1_000_000_000 * 10**9
+    good_source = sources.get("rosette", next(iter(sources.values()))).encode()
+    save_as_an_editor_would(live, good_source, stamp)
+    show = Show(ctx, SIZE, InputSpec(audio_device="none"), "live", soundcheck=False, preset_dirs=[folder])
+    show.live.watcher.interval = 0.0  # every frame looks at the folder (the app: every 0.1 s)
     target = ctx.simple_framebuffer(SIZE)
-    scene = Scene(ctx, good, SIZE)
-    on_screen = good
+    on_screen = show.preset
+    assert on_screen.name == "live" and show.scene.preset is on_screen
     refused = loaded = 0
-    path = tmp_path / "live.toml"
+    caplog.set_level(logging.ERROR, logger="dessins_de_planche.live")
     try:
         for case in range(1000):
             name = list(sources)[case % len(sources)]
             raw = mutate(rng, sources[name])
-            path.write_bytes(raw)
-            try:
-                candidate = load_preset(path)
-            except PresetError as error:
-                refused += 1
-                assert str(path) in str(error), f"case {case}: the message does not name the file: {error}"
-            except Exception as error:  # anything else would stop the show
-                pytest.fail(f"case {case}: {type(error).__name__} instead of PresetError: {error}\n{raw[:300]!r}")
-            else:
-                try:
-                    scene.set_preset(candidate)
-                except ShaderError as error:  # a shader it names does not build: refused, old look kept
-                    refused += 1
-                    assert scene.preset is on_screen, f"case {case}: a failed build swapped the look: {error}"
-                    ctx.error  # a failed compile may leave the driver's flag set: cleared here, checked below
-                except Exception as error:
-                    pytest.fail(f"case {case}: a preset that validated could not be built: {error!r}\n{raw[:300]!r}")
-                else:
-                    on_screen = candidate
-                    loaded += 1
-            assert scene.preset is on_screen
+            save_as_an_editor_would(live, raw, stamp + (case + 1) * 1_000_000)
+            reloads = show.live.reloads
+            caplog.clear()
             now = 10.0 + case * 0.1
-            scene.add_taps(taps(now))
+            show.scene.add_taps(taps(now), show.rhythm)
             try:
-                scene.render(now + 0.2, target)
-            except Exception as error:
-                pytest.fail(f"case {case}: drawing {on_screen.name!r} failed: {error!r}\n{raw[:300]!r}")
+                show.draw(now + 0.2, target, None)  # poll for edits, draw, draw the report: one frame
+            except Exception as error:  # anything escaping the frame would stop the show
+                pytest.fail(f"case {case}: {type(error).__name__} out of a frame: {error!r}\n{raw[:300]!r}")
+            if show.live.reloads > reloads:
+                loaded += 1
+                on_screen = show.preset
+                assert on_screen.name == "live" and str(live) not in show.live.overlay.errors
+            else:
+                refused += 1
+                assert str(live) in show.live.overlay.errors, f"case {case}: no report on screen for the file"
+                assert any(str(live) in r.getMessage() for r in caplog.records), f"case {case}: nothing logged"
+                ctx.error  # a failed compile may leave the driver's flag set: cleared here, checked below
+            assert show.preset is on_screen and show.scene.preset is on_screen, (
+                f"case {case}: the look on screen is not the last good one\n{raw[:300]!r}")
+            show.draw(now + 0.25, target, None)
             assert ctx.error == "GL_NO_ERROR", f"case {case}: GL error drawing {on_screen.name!r}"
-        scene.set_preset(good)
-        scene.clear()
-        scene.add_taps(taps(500.0, count=6))
-        scene.render(500.4, target)
+        reloads = show.live.reloads  # the designer fixes the file: it loads, draws, and the report goes
+        save_as_an_editor_would(live, good_source, stamp + 2_000 * 1_000_000)
+        show.draw(499.0, target, None)
+        assert show.live.reloads == reloads + 1 and not show.live.overlay.visible
+        show.scene.clear()
+        show.scene.add_taps(taps(500.0, count=6), show.rhythm)
+        show.draw(500.4, target, None)
         picture = np.frombuffer(target.read(components=3), np.uint8)
         assert picture.max() > 100, "the last good look draws nothing after the fuzzed stream"
     finally:
-        scene.release()
+        show.scene.release()
         release_framebuffer(ctx, target)
-    assert refused >= 500 and refused + loaded == 1000, (refused, loaded)
+    print(f"{refused} refused, {loaded} loaded")
+    assert refused >= 500 and loaded >= 50 and refused + loaded == 1000, (refused, loaded)
 
 
 SHADER_BREAKS = [
