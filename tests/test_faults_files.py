@@ -3,16 +3,21 @@ show; the error names the file and the rest of the gallery loads."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from app_process import App
 from dessins_de_planche.paths import presets_dir
 from dessins_de_planche.preset.loader import PresetError, load_gallery, load_preset
+from dessins_de_planche.record.session import EVENTS, load_session
 
 
 def gallery_with(tmp_path: Path) -> Path:
@@ -66,3 +71,60 @@ def test_a_fifo_in_the_preset_folder_does_not_hang_the_gallery(tmp_path):
     count, _, errors = result.stdout.partition(" ")
     assert int(count) == len(list(presets_dir().glob("*.toml")))
     assert "stuck.toml" in errors
+
+
+# ---- the disk full while recording ---------------------------------------------------------------
+
+@pytest.fixture
+def small_disk():
+    """A 256 kB file system, mounted for the test: the input audio fills it in about a second."""
+    folder = Path(tempfile.mkdtemp(prefix="ddp-small-disk-"))
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k,mode=0777", "tmpfs", str(folder)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        folder.rmdir()
+        pytest.skip(f"cannot mount a small tmpfs to fill up (needs root or CAP_SYS_ADMIN): "
+                    f"{mounted.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        if subprocess.run(["umount", str(folder)], capture_output=True).returncode != 0:
+            subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+        folder.rmdir()
+
+
+@pytest.mark.window
+def test_the_disk_filling_up_stops_the_recording_cleanly_and_the_show_goes_on(tmp_path, x_display, small_disk):
+    session = small_disk / "show"
+    app = App(x_display, tmp_path, "--size", "320x180", "--generate", "--bpm", "200", "--taps-per-beat", "4",
+              "--seconds", "12", "--record", str(session), "--record-audio", env={"PYTHONUNBUFFERED": "1"})
+    try:
+        # the events writer hits the full disk: the health file says so, and frames keep coming after it
+        stopped = app.wait_state(lambda s: s.get("recording", {}).get("error"), 60, "the recording to stop")
+        assert "No space left on device" in stopped["recording"]["error"] and not stopped["recording"]["active"]
+        assert str(session / EVENTS) in stopped["recording"]["error"]
+        later = app.wait_state(lambda s: s["frames"] > stopped["frames"] + 30 and s["taps"] > stopped["taps"],
+                               60, "frames and taps after the recording stopped")
+        assert later["preset"] == stopped["preset"]
+        assert app.process.wait(60) == 0, app.output()[-3000:]  # quits at --seconds, as asked
+    finally:
+        app.stop()
+    output = app.log.read_text(errors="replace")
+    assert "Traceback" not in output, output[-3000:]
+    said = [line for line in output.splitlines() if "recording stopped" in line]
+    assert any("No space left on device" in line and str(session / EVENTS) in line for line in said), output[-3000:]
+    assert any("audio recording stopped: No space left on device" in line and str(session / "audio.wav") in line
+               for line in said), said
+
+    # what was written before the disk filled up is whole: every line of events.jsonl parses, the session replays
+    lines = (session / EVENTS).read_text().splitlines()
+    records = [json.loads(line) for line in lines]
+    assert records[0]["type"] == "session" and len(records) > 5
+    assert len(load_session(session).taps) == len(records) - 1 - sum(r["type"] != "tap" for r in records[1:])
+    # ... and the WAV's header matches its samples
+    import soundfile
+
+    audio, rate = soundfile.read(session / "audio.wav", dtype="float32")
+    assert rate == 48_000 and len(audio) > 4_800 and np.isfinite(audio).all()
+    for sidecar in session.glob("*.json"):  # a note that could not be written whole is not left behind
+        json.loads(sidecar.read_text())

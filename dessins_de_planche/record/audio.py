@@ -9,8 +9,10 @@ callback and the detection never wait for it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import threading
 from pathlib import Path
 
@@ -90,7 +92,7 @@ class AudioRecorder:
                 self._saved += count
             self._file.flush()  # the WAV header stays right even if the process is killed
         except (OSError, RuntimeError) as error:  # soundfile reports a full disk as RuntimeError
-            self._fail(str(error))
+            self._fail(_reason(error))
 
     def _fail(self, why: str) -> None:
         self.error = f"audio recording stopped: {why} ({self.path})"
@@ -101,18 +103,33 @@ class AudioRecorder:
         file, self._file = self._file, None
         if file is None:
             return
+        sidecar = self.path.with_suffix(".json")
         try:
             file.close()
-            sidecar = self.path.with_suffix(".json")
             sidecar.write_text(json.dumps({"file": self.path.name, "first_frame_time": self.first_time,
                                            "sample_rate": self.sample_rate, "frames": self._saved}))
         except (OSError, RuntimeError) as error:
             if not self.error:
                 self.error = f"audio recording stopped: {error} ({self.path})"
+            log.warning("audio recording: %s not written (%s); the WAV's own header gives its length",
+                        sidecar, error)
+            with contextlib.suppress(OSError):
+                sidecar.unlink(missing_ok=True)  # half a note (a full disk) would only mislead
 
     def close(self) -> None:
         self._stop.set()
         self._thread.join(5.0)
+
+
+def _reason(error: Exception) -> str:
+    """libsndfile says only "System error." when a write fails: the OS's errno (read at once, in the
+    writing thread) says which, e.g. "No space left on device"."""
+    if isinstance(error, OSError):
+        return error.strerror or str(error)
+    import soundfile
+
+    code = getattr(getattr(soundfile, "_ffi", None), "errno", 0)
+    return os.strerror(code) if code else str(error)
 
 
 class RecordingHandler:

@@ -98,6 +98,25 @@ class SessionWriter:
         self.error = f"recording stopped: {error.strerror or error} ({self.path})"
         log.error("%s; the show goes on", self.error)
         self._close_file()
+        self._cut_to_whole_lines()
+
+    def _cut_to_whole_lines(self) -> None:
+        """A write cut short by a full disk leaves half a line: drop it, so every line left is a record."""
+        try:
+            with open(self.path, "r+b") as file:
+                end = file.seek(0, 2)
+                tail = 0
+                while end > 0:
+                    start = max(0, end - 65536)
+                    file.seek(start)
+                    chunk = file.read(end - start)
+                    if b"\n" in chunk:
+                        tail = start + chunk.rindex(b"\n") + 1
+                        break
+                    end = start
+                file.truncate(tail)
+        except OSError as error:  # the file may be gone or unreachable too: nothing more to save
+            log.warning("recording: could not trim the last, unfinished line of %s: %s", self.path, error)
 
     def _close_file(self) -> None:
         file, self._file = self._file, None
