@@ -101,6 +101,9 @@ def _convert_one(action, parse, value, where: str):
 
 
 def load(path: Path) -> dict:
+    if path.exists() and not path.is_file():  # opening a pipe would wait forever; a folder cannot be read
+        raise ConfigError(f"{path}: not a regular file (a folder, pipe or device); the configuration is a "
+                          ".toml text file")
     try:
         with open(path, "rb") as file:
             return tomllib.load(file)
@@ -150,16 +153,19 @@ def apply(parser: argparse.ArgumentParser, argv: list[str]) -> Path | None:
     commands = subparsers(parser)
     tables = {table_name(name) for name in commands}
     root_values = {k: v for k, v in data.items() if not (isinstance(v, dict) and k in tables)}
+    found = []  # (parser, values): every mistake is found before anything is set, so a bad file sets nothing
     if ROOT_COMMAND in commands:
         global_names = options(parser)
         global_part = {k: v for k, v in root_values.items() if k.replace("_", "-") in global_names}
         run_part = {k: v for k, v in root_values.items() if k not in global_part}
-        parser.set_defaults(**defaults_from(global_part, parser, path, ""))
-        commands[ROOT_COMMAND].set_defaults(**defaults_from(run_part, commands[ROOT_COMMAND], path, ""))
+        found.append((parser, defaults_from(global_part, parser, path, "")))
+        found.append((commands[ROOT_COMMAND], defaults_from(run_part, commands[ROOT_COMMAND], path, "")))
     for name, sub in commands.items():
         table = data.get(table_name(name))
         if isinstance(table, dict) and name != ROOT_COMMAND:
-            sub.set_defaults(**defaults_from(table, sub, path, f"[{table_name(name)}] "))
+            found.append((sub, defaults_from(table, sub, path, f"[{table_name(name)}] ")))
+    for target, values in found:
+        target.set_defaults(**values)
     return path
 
 
@@ -171,17 +177,24 @@ def add_config_option(parser: argparse.ArgumentParser) -> None:
 
 
 def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> argparse.Namespace:
-    """Parse the command line over the configuration file's values; a bad file is one line and exit 2."""
+    """Parse the command line over the configuration file's values; a bad file is one line and exit 2.
+
+    Except in kiosk mode (`run --kiosk` or the `kiosk` supervisor): an installation with nobody
+    at the keyboard had better draw on defaults than stay black, so the error is kept in
+    `args.config_error` for the log and the show starts without the file."""
     import sys
 
     argv = list(sys.argv[1:] if argv is None else argv)
     add_config_option(parser)
     try:
-        path = apply(parser, argv)
+        path, problem = apply(parser, argv), None
     except ConfigError as error:
-        parser.exit(2, f"{parser.prog}: {error}\n")
+        path, problem = None, error
     args = parser.parse_args(argv)
+    if problem is not None and not (args.command == "kiosk" or getattr(args, "kiosk", False)):
+        parser.exit(2, f"{parser.prog}: {problem}\n")
     args.config_file = str(path) if path else None
+    args.config_error = f"{problem}; kiosk mode: running on the defaults" if problem is not None else None
     return args
 
 

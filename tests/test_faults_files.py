@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -14,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app_process import App
+from app_process import App, wait_for
 from dessins_de_planche.paths import presets_dir
 from dessins_de_planche.preset.loader import PresetError, load_gallery, load_preset
 from dessins_de_planche.record.session import EVENTS, load_session
@@ -128,3 +129,225 @@ def test_the_disk_filling_up_stops_the_recording_cleanly_and_the_show_goes_on(tm
     assert rate == 48_000 and len(audio) > 4_800 and np.isfinite(audio).all()
     for sidecar in session.glob("*.json"):  # a note that could not be written whole is not left behind
         json.loads(sidecar.read_text())
+
+
+# ---- a configuration file that cannot be read --------------------------------------------------------
+
+NOBODY = 65534
+
+
+@pytest.fixture
+def ordinary_user(tmp_path):
+    """(command prefix, work folder, environment) to run the app as an ordinary user, for whom a file
+    with mode 000 really cannot be read (the tests run as root, who reads anything)."""
+    if os.geteuid() != 0:
+        yield [], tmp_path, {**os.environ, "LANGUAGE": "en"}
+        return
+    if shutil.which("setpriv") is None:
+        pytest.skip("setpriv (util-linux) is needed to run the app as an ordinary user")
+    folder = Path(tempfile.mkdtemp(prefix="ddp-user-"))  # pytest's tmp_path is root's alone (0700)
+    folder.chmod(0o777)
+    prefix = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+    env = {**os.environ, "HOME": str(folder), "LANGUAGE": "en", "PYTHONUNBUFFERED": "1",
+           **{name: str(folder / name.lower()) for name in
+              ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME", "XDG_RUNTIME_DIR")}}
+    probe = subprocess.run([*prefix, sys.executable, "-c", "import dessins_de_planche"], env=env,
+                           capture_output=True, text=True, timeout=60)
+    if probe.returncode != 0:
+        shutil.rmtree(folder, ignore_errors=True)
+        pytest.skip(f"cannot run the app as an ordinary user here: {probe.stderr.strip()[-300:]}")
+    try:
+        yield prefix, folder, env
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def unreadable(kind: str, path: Path) -> Path:
+    """A config or preset file nobody can read: no permission, a folder, a pipe with no writer."""
+    if kind == "permissions":
+        path.write_text('size = "320x180"\n')
+        path.chmod(0)
+    elif kind == "folder":
+        path.mkdir()
+    else:
+        os.mkfifo(path)
+    return path
+
+
+@pytest.mark.parametrize("kind, said", [("permissions", "Permission denied"), ("folder", "not a regular file"),
+                                        ("pipe", "not a regular file")])
+def test_a_config_file_that_cannot_be_read_is_one_clear_line_and_a_non_zero_exit(ordinary_user, kind, said):
+    prefix, folder, env = ordinary_user
+    config = unreadable(kind, folder / "config.toml")
+    result = subprocess.run([*prefix, sys.executable, "-m", "dessins_de_planche", "run", "--config", str(config)],
+                            env=env, capture_output=True, text=True, timeout=60)  # a pipe must not hang it
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [f"dessins-de-planche: {config}: {said}"
+                                                   + ("" if kind == "permissions" else
+                                                      " (a folder, pipe or device); the configuration is a "
+                                                      ".toml text file")]
+
+
+def test_kiosk_mode_runs_on_the_defaults_when_its_config_cannot_be_read(tmp_path, monkeypatch):
+    """Nobody is at the keyboard of an installation: drawing on the defaults beats a black screen.
+    The supervisor and the app both go on, and keep the reason for the log."""
+    from dessins_de_planche import settings
+    from dessins_de_planche.cli import build_parser
+
+    config = unreadable("pipe", tmp_path / "config.toml")
+    for argv in (["run", "--kiosk", "--config", str(config)], ["kiosk", "--config", str(config)]):
+        args = settings.parse_args(build_parser()[0], argv)
+        assert str(config) in args.config_error and "running on the defaults" in args.config_error
+        assert args.config_file is None
+    with pytest.raises(SystemExit) as stopped:
+        settings.parse_args(build_parser()[0], ["run", "--config", str(config)])
+    assert stopped.value.code == 2
+
+    config = tmp_path / "typo.toml"  # a mistake half-way down the file sets nothing at all
+    config.write_text('size = "320x180"\nhud = true\n[supervisor]\nheartbeat = 3\n')
+    args = settings.parse_args(build_parser()[0], ["run", "--kiosk", "--config", str(config)])
+    assert "[supervisor] heartbeat: no such option" in args.config_error
+    assert args.size != (320, 180) and not args.hud
+
+
+@pytest.mark.window
+def test_a_kiosk_whose_config_cannot_be_read_draws_on_the_defaults_and_logs_why(tmp_path, x_display):
+    # a pipe with no writer: root cannot read it either, and opening it would wait forever
+    config = unreadable("pipe", tmp_path / "config.toml")
+    log_file = tmp_path / "kiosk.log"
+    app = App(x_display, tmp_path, "--kiosk", "--config", str(config), "--generate", "--seconds", "4",
+              "--log-file", str(log_file), env={"PYTHONUNBUFFERED": "1"})
+    try:
+        assert app.process.wait(120) == 0, app.output()[-3000:]
+    finally:
+        app.stop()
+    output = app.log.read_text(errors="replace")
+    assert f"{config}: not a regular file" in output and "kiosk mode: running on the defaults" in output, output
+    assert "Traceback" not in output
+    assert "kiosk mode: running on the defaults" in log_file.read_text()  # where the installation's log is kept
+    state = app.state()
+    assert state["frames"] > 10 and state["kiosk"]
+
+
+def test_a_config_file_refused_by_permissions_is_a_named_error(tmp_path, monkeypatch):
+    from dessins_de_planche import settings
+
+    config = tmp_path / "config.toml"
+    config.write_text('size = "320x180"\n')
+
+    def refuse(path, *args, **kwargs):  # as the kernel refuses an ordinary user a file of mode 000
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(settings, "open", refuse, raising=False)
+    with pytest.raises(settings.ConfigError, match=f"{config}: Permission denied"):
+        settings.load(config)
+
+
+# ---- a preset that cannot be read while the show runs --------------------------------------------------
+
+LOOK = """\
+format = 1
+name = "mine"
+[canvas]
+background = "{background}"
+[[layers]]
+kind = "marks"
+"""
+
+
+def test_a_preset_refused_by_permissions_while_the_show_runs_keeps_the_look_and_names_the_file(
+        ctx, tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from dessins_de_planche.render.canvas import release_framebuffer
+    from dessins_de_planche.render.live_edit import LiveEditing
+    from dessins_de_planche.render.scene import Scene
+    from dessins_de_planche.render.text import TextOverlay
+
+    file = tmp_path / "mine.toml"
+    file.write_text(LOOK.format(background="#204060"))
+    live = LiveEditing([tmp_path], TextOverlay(ctx), shader_folders=[], interval=0.0)
+    stage = SimpleNamespace(presets=live.presets(), index=0, rhythm=SimpleNamespace(bar_beats=2))
+    stage.scene = Scene(ctx, stage.presets[0], (64, 36))
+    live.attach(stage)
+    target = ctx.simple_framebuffer((64, 36))
+    real = Path.read_bytes
+
+    def refuse(self):  # root reads anything: refuse the way the kernel refuses an ordinary user
+        if self == file:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    try:
+        running = stage.scene.preset
+        monkeypatch.setattr(Path, "read_bytes", refuse)
+        file.write_text(LOOK.format(background="#a03010"))
+        os.utime(file, ns=(10**18, 10**18))
+        assert live.poll() == [("error", file)]
+        stage.scene.render(1.0, target)
+        assert stage.scene.preset is running and stage.presets == [running]
+        report = " ".join(" ".join(live.overlay.lines()).split())  # as on screen, unwrapped
+        assert f"Not loaded: {file}" in report and "cannot read the preset (Permission denied)" in report
+        picture = np.frombuffer(target.read(components=3), np.uint8).reshape(36, 64, 3)
+        assert np.abs(picture[18, 32].astype(int) - (0x20, 0x40, 0x60)).max() <= 3  # the old background
+        monkeypatch.undo()  # readable again: the new look comes
+        os.utime(file, ns=(2 * 10**18, 2 * 10**18))
+        assert live.poll() == [("reloaded", file)] and not live.overlay.visible
+    finally:
+        stage.scene.release()
+        release_framebuffer(ctx, target)
+
+
+def health(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+@pytest.mark.window
+def test_a_preset_file_made_unreadable_while_the_app_runs_keeps_the_look_on_screen(tmp_path, x_display):
+    folder = tmp_path / "presets"
+    folder.mkdir()
+    file = folder / "mine.toml"
+    file.write_text(LOOK.format(background="#204060"))
+    app = App(x_display, tmp_path, "--presets", str(folder), "--preset", "mine", "--size", "320x180", "--generate",
+              "--seconds", "60", env={"PYTHONUNBUFFERED": "1"})
+    try:
+        app.frames_advance(60)
+
+        def logged(*words):
+            return wait_for(lambda: any(all(w in line for w in words) for line in app.output().splitlines()),
+                            30, f"a log line with {words}")
+
+        for make, said in [(os.mkfifo, "not a regular file"),  # a pipe with no writer: reading it would hang
+                           (Path.mkdir, "not a regular file")]:  # root cannot read these either
+            file.rmdir() if file.is_dir() else file.unlink()
+            make(file)
+            logged("not loaded (the running look stays)", str(file), said)
+            state = app.frames_advance(30)  # the frame loop never waited on the file
+            assert state["preset"] == "mine"
+            # the last good look stays on screen, under the report (which covers up to half the small window)
+            assert background_share(x_display, (0x20, 0x40, 0x60)) > 0.25
+        file.rmdir()
+        file.write_text(LOOK.format(background="#a03010"))  # fixed: the new look comes (the check can fail)
+        logged("preset reloaded: mine", str(file))
+        wait_for(lambda: background_share(x_display, (0xA0, 0x30, 0x10)) > 0.5, 30, "the new look on screen")
+        assert background_share(x_display, (0x20, 0x40, 0x60)) < 0.01
+    finally:
+        app.stop()
+    assert "Traceback" not in app.log.read_text(errors="replace")
+
+
+def background_share(display: str, colour) -> float:
+    """The share of the app's window (320x180, the first window on an empty screen) in `colour`."""
+    import io
+
+    import pygame
+
+    shot = subprocess.run(f"xwd -root -silent -display {display} | /usr/bin/convert xwd:- png:-", shell=True,
+                          capture_output=True, timeout=30)
+    assert shot.returncode == 0, shot.stderr[-500:]
+    pixels = pygame.surfarray.array3d(pygame.image.load(io.BytesIO(shot.stdout), "shot.png")).astype(int)
+    close = (np.abs(pixels - np.array(colour)).max(axis=2) <= 4).sum()
+    return close / (320 * 180)

@@ -55,6 +55,8 @@ def prepare(args) -> None:
     if log_file:
         path = add_log_file(log_file, getattr(args, "log_max_kb", 1024))
         log.info("logging to %s (rotated at %d kB)", path, getattr(args, "log_max_kb", 1024))
+    if getattr(args, "config_error", None):  # kiosk mode went on without its configuration file
+        log.error("%s", args.config_error)
     if getattr(args, "kiosk", False):
         keep_screen_awake()
         from dessins_de_planche.inputs.process import remove_stale_segments
