@@ -61,7 +61,7 @@ def main(args) -> int:
     health_file.parent.mkdir(parents=True, exist_ok=True)
     if args.supervisor_log:
         add_log_file(args.supervisor_log)
-    if args.config_error:  # the supervisor goes on without its configuration file, and so will the app
+    if getattr(args, "config_error", None):  # the supervisor goes on without its config file, as will the app
         sup.log.error("%s", args.config_error)
     policy = sup.Policy(heartbeat_timeout=args.heartbeat_timeout, startup_grace=args.startup_grace,
                         backoff_min=args.backoff_min, backoff_max=args.backoff_max,
