@@ -62,7 +62,8 @@ def python_only(scene):
     render() CPU time mixes both; a real GPU takes that part off the CPU.
     """
     scene.painter._draw = lambda *args, **kwargs: None  # buffer uploads still happen
-    scene.canvas.feedback_vao = scene.canvas.view_vao = _NoDraw()
+    scene.canvas.view_vao = _NoDraw()
+    scene.canvas._vao = lambda program: _NoDraw()  # the feedback passes
     for layer in scene.layers:  # custom shader layers
         if hasattr(layer, "vao"):
             layer.vao = _NoDraw()

@@ -4,11 +4,28 @@
 // the CPU), drift (zoom, turn, slide), and the preset's effects: blur (ink bleeding into paper),
 // warp (a slow flow that carries the drawing), hue (the ink's colours turning).
 // Every amount is for this step's dt, so the look does not depend on the frame rate.
+//
+// Compiled in variants (the host defines MOVING, BLUR, WARP, HUE and HALF as 0 or 1): a CPU
+// rasterizer runs every branch of a shader, so a pass pays only for what the look uses.
+#ifndef MOVING
+#define MOVING 1
+#endif
+#ifndef BLUR
+#define BLUR 1
+#endif
+#ifndef WARP
+#define WARP 1
+#endif
+#ifndef HUE
+#define HUE 1
+#endif
+#ifndef HALF
+#define HALF 0
+#endif
 uniform sampler2D u_canvas;
 uniform vec3 u_background;
 uniform vec3 u_offset;       // added once when the background changes: the drawing keeps its contrast
 uniform float u_keep;
-uniform bool u_moving;       // resample (drift or warp); otherwise read exact texels
 uniform float u_scale;       // inverse zoom for this step: where each pixel came from
 uniform float u_turn;        // inverse turn for this step
 uniform vec2 u_shift;        // slide for this step, scene units
@@ -21,6 +38,7 @@ uniform float u_warp;        // displacement this step, scene units
 uniform float u_warp_scale;  // swirls per half screen height
 uniform float u_warp_time;   // the flow's own slow clock
 uniform float u_hue;         // radians the ink's colour turns this step
+uniform int u_seed;          // changes every pass: the rounding's dither (HALF)
 out vec4 frag;
 
 vec3 sample_at(vec2 uv) {
@@ -40,28 +58,56 @@ vec3 turn_hue(vec3 v, float angle) {
     return v * c + cross(k, v) * s + k * dot(k, v) * (1.0 - c);
 }
 
+#if HALF
+// Half floats keep 11 bits; a driver may convert by truncating (Mesa's llvmpipe does), and pass
+// after pass that bias darkened the page. So the shader rounds itself, stochastically: onto the
+// half-float grid with a dither that is unbiased on average (small fades still happen, nothing
+// drifts), and a value already on the grid (clean paper, settled ink) is kept exactly.
+float dither(ivec2 pixel, int seed) {
+    uint h = uint(pixel.x) * 0x8da6b343u ^ uint(pixel.y) * 0xd8163841u ^ uint(seed) * 0xcb1ab31fu;
+    h ^= h >> 15; h *= 0x2c1b3c6du; h ^= h >> 12; h *= 0x297a2d39u; h ^= h >> 15;
+    return float(h >> 8) * (1.0 / 16777216.0);  // 0..1, deterministic: the same show, the same picture
+}
+
+vec3 to_half_grid(vec3 v, float offset) {
+    // a float's top 10 mantissa bits are a half's: add the dither below them, then drop them
+    uvec3 bits = floatBitsToUint(v) + uvec3(offset * 8192.0);
+    return uintBitsToFloat(bits & uvec3(0xFFFFE000u));
+}
+#endif
+
 void main() {
     vec2 uv = gl_FragCoord.xy / u_size;
     vec3 colour;
-    if (!u_moving) {
-        ivec2 from = ivec2(gl_FragCoord.xy) - u_step;  // no resampling blur
-        bool inside = all(greaterThanEqual(from, ivec2(0))) && all(lessThan(from, ivec2(u_size)));
-        colour = inside ? texelFetch(u_canvas, from, 0).rgb : u_background;
-        uv = (vec2(from) + 0.5) / u_size;
-    } else {
-        vec2 units = (uv * 2.0 - 1.0) * vec2(u_aspect, 1.0);
-        vec2 source = drift(units - u_shift, u_scale, u_turn);
-        if (u_warp > 0.0) source -= u_warp * flow(source * u_warp_scale, u_warp_time);
-        uv = (source / vec2(u_aspect, 1.0) + 1.0) * 0.5;
-        colour = sample_at(uv);
-    }
-    if (u_blur > 0.0) {
-        vec2 px = u_blur_px / u_size;
-        vec3 around = 0.25 * (sample_at(uv + vec2(px.x, 0.0)) + sample_at(uv - vec2(px.x, 0.0))
-                              + sample_at(uv + vec2(0.0, px.y)) + sample_at(uv - vec2(0.0, px.y)));
-        colour = mix(colour, around, u_blur);
-    }
+#if MOVING
+    vec2 units = (uv * 2.0 - 1.0) * vec2(u_aspect, 1.0);
+    vec2 source = drift(units - u_shift, u_scale, u_turn);
+#if WARP
+    source -= u_warp * flow(source * u_warp_scale, u_warp_time);
+#endif
+    uv = (source / vec2(u_aspect, 1.0) + 1.0) * 0.5;
+    colour = sample_at(uv);
+#else
+    ivec2 from = ivec2(gl_FragCoord.xy) - u_step;  // no resampling blur
+    bool inside = all(greaterThanEqual(from, ivec2(0))) && all(lessThan(from, ivec2(u_size)));
+    colour = inside ? texelFetch(u_canvas, from, 0).rgb : u_background;
+#if BLUR
+    uv = (vec2(from) + 0.5) / u_size;
+#endif
+#endif
+#if BLUR
+    vec2 px = u_blur_px / u_size;
+    vec3 around = 0.25 * (sample_at(uv + vec2(px.x, 0.0)) + sample_at(uv - vec2(px.x, 0.0))
+                          + sample_at(uv + vec2(0.0, px.y)) + sample_at(uv - vec2(0.0, px.y)));
+    colour = mix(colour, around, u_blur);
+#endif
     vec3 ink = colour - u_background;
-    if (u_hue != 0.0) ink = turn_hue(ink, u_hue);
-    frag = vec4(u_background + ink * u_keep + u_offset, 1.0);
+#if HUE
+    ink = turn_hue(ink, u_hue);
+#endif
+    vec3 result = u_background + ink * u_keep + u_offset;
+#if HALF
+    result = to_half_grid(result, dither(ivec2(gl_FragCoord.xy), u_seed));
+#endif
+    frag = vec4(result, 1.0);
 }

@@ -87,7 +87,7 @@ class Show:
         self.rhythm = TempoTracker(bar_beats=self.preset.bar_beats)
         self.scene = Scene(ctx, self.preset, size)
         self.scene.default_fade = fade  # a preset's own `fade` wins; 0 is a hard cut
-        self.live.attach(self)  # every preset compiled now: switching never stalls
+        self.live.attach(self, defer=True)  # this look now, the others one a frame: the first frame comes sooner
         self.soundcheck = SoundCheck(ctx)
         self.show_soundcheck = soundcheck
         self.spec = spec

@@ -15,10 +15,11 @@ import numpy as np
 from dessins_de_planche.preset.palettes import parse_colour
 from dessins_de_planche.render.glsl import ProgramCache
 
-# Half floats keep ~3 decimal digits near 1.0: a fade smaller than this per pass would round
-# away and stall, so small per-frame fades are gathered until they are worth one pass.
+# The fade is gathered over frames until a pass is worth it: fewer full-screen passes (the canvas
+# rounds onto the half-float grid with a dither, so even a small fade is kept on average).
 _SMALLEST_FADE = 0.002
-FLOAT32_UP_TO = 3840 * 2160  # canvas pixels kept in 32-bit floats; larger (print) canvases use half floats
+CANVAS_DTYPE = "f2"  # RGBA16F: half the memory and bandwidth of 32-bit floats, enough with the dithered rounding
+_PASS_FLAGS = ("MOVING", "BLUR", "WARP", "HUE")
 
 
 def release_framebuffer(ctx: moderngl.Context, fbo: moderngl.Framebuffer) -> None:
@@ -32,10 +33,11 @@ def release_framebuffer(ctx: moderngl.Context, fbo: moderngl.Framebuffer) -> Non
 class Canvas:
     def __init__(self, ctx: moderngl.Context, programs: ProgramCache, size: tuple[int, int], background):
         self.ctx = ctx
-        self.feedback = programs.get("fullscreen.vert.glsl", "feedback.frag.glsl")
-        self.feedback_vao = ctx.vertex_array(self.feedback, [])  # no buffers: gl_VertexID makes the triangle
+        self.programs = programs
+        self._vaos: dict[int, moderngl.VertexArray] = {}  # no buffers: gl_VertexID makes the triangle
         self.view = programs.get("fullscreen.vert.glsl", "view.frag.glsl")
-        self.view_vao = ctx.vertex_array(self.view, [])
+        self.view_vao = self._vao(self.view)
+        self._passes = 0  # seeds the rounding's dither: the same show gives the same picture
         self.background = background
         self.decayed_until = 0.0  # scene time up to which the fade has been applied
         self.drifted_until = 0.0  # ... and the drift
@@ -47,10 +49,7 @@ class Canvas:
 
     # -- storage -----------------------------------------------------------------------------
     def _make(self, size):
-        # 32-bit floats up to 4K: repeated blur and resampling passes in half floats round with a
-        # bias on some drivers and the paper slowly darkens; prints beyond 4K use half floats
-        dtype = "f4" if size[0] * size[1] <= FLOAT32_UP_TO else "f2"
-        texture = self.ctx.texture(size, 4, dtype=dtype)
+        texture = self.ctx.texture(size, 4, dtype=CANVAS_DTYPE)
         texture.filter = (moderngl.LINEAR, moderngl.LINEAR)
         texture.repeat_x = texture.repeat_y = False
         return texture, self.ctx.framebuffer(color_attachments=[texture])
@@ -63,6 +62,56 @@ class Canvas:
         texture, fbo = pair
         release_framebuffer(self.ctx, fbo)
         texture.release()
+
+    def _vao(self, program) -> moderngl.VertexArray:
+        vao = self._vaos.get(id(program))
+        if vao is None:
+            vao = self._vaos[id(program)] = self.ctx.vertex_array(program, [])
+        return vao
+
+    def _feedback(self, moving=False, blur=False, warp=False, hue=False) -> moderngl.Program:
+        """The feedback pass compiled for just these steps: a CPU rasterizer runs every branch of a
+        shader, so a look pays only for what it uses (the variants are cached for the run)."""
+        flags = (moving or warp, blur, warp, hue)
+        defines = {name: int(bool(on)) for name, on in zip(_PASS_FLAGS, flags)}
+        defines["HALF"] = int(CANVAS_DTYPE == "f2")
+        return self.programs.get("fullscreen.vert.glsl", "feedback.frag.glsl", defines)
+
+    def prepare(self, preset) -> None:
+        """Compile, and run once into the spare buffer (a driver may compile at the first draw), every
+        feedback variant the preset's canvas can ask for, with its MIDI knobs turned anywhere."""
+        canvas = preset.canvas
+        knobs = {control.target for control in getattr(preset, "controls", {}).values()}
+
+        def possible(on: bool, *targets: str) -> tuple[bool, ...]:
+            return (False, True) if on or knobs & set(targets) else (False,)
+
+        warps = possible(canvas.warp > 0, "canvas.warp")
+        turns = possible(canvas.drift.zoom != 1.0 or canvas.drift.rotate != 0.0, "canvas.drift.zoom",
+                         "canvas.drift.rotate")
+        variants = {(m or w, b, w, h) for m in turns for b in possible(canvas.blur > 0, "canvas.blur")
+                    for w in warps for h in possible(canvas.hue != 0, "canvas.hue")}
+        fbo = self._back[1]
+        viewport = fbo.viewport
+        fbo.viewport = (0, 0, 1, 1)  # one pixel of the buffer the next pass overwrites anyway
+        try:
+            for flags in sorted(variants):
+                program = self._feedback(*flags)
+                self._set(program, u_keep=1.0, u_scale=1.0, u_blur_px=1.0, u_warp_scale=1.0, u_canvas=0,
+                          u_size=self.size, u_aspect=self.aspect, u_background=self.background)
+                fbo.use()
+                self._front[0].use(0)
+                self.ctx.disable(moderngl.BLEND)
+                self._vao(program).render(moderngl.TRIANGLES, vertices=3)
+        finally:
+            fbo.viewport = viewport
+
+    @staticmethod
+    def _set(program, **values) -> None:
+        for name, value in values.items():
+            uniform = program.get(name, None)
+            if uniform is not None:
+                uniform.value = value
 
     @property
     def texture(self) -> moderngl.Texture:
@@ -84,13 +133,9 @@ class Canvas:
         if all(abs(a - b) < 1e-6 for a, b in zip(new, old)):
             return
         self.background = new
-        program = self.feedback
-        for name, value in (("u_keep", 1.0), ("u_moving", False), ("u_scale", 1.0), ("u_turn", 0.0),
-                            ("u_shift", (0.0, 0.0)), ("u_step", (0, 0)), ("u_blur", 0.0), ("u_warp", 0.0), ("u_hue", 0.0),
-                            ("u_blur_px", 1.0), ("u_warp_scale", 1.0), ("u_warp_time", 0.0)):
-            if program.get(name, None) is not None:
-                program[name].value = value
-        self._pass(program, self.feedback_vao, offset=tuple(n - o for n, o in zip(new, old)))
+        program = self._feedback()
+        self._set(program, u_keep=1.0, u_step=(0, 0))
+        self._pass(program, offset=tuple(n - o for n, o in zip(new, old)))
 
     def clear(self) -> None:
         for _, fbo in (self._front, self._back):
@@ -155,35 +200,32 @@ class Canvas:
             self.effected_until = now
         if keep == 1.0 and not moving and not effects and step_pixels == (0, 0):
             return  # nothing changes: skip the pass (at 4K on a CPU rasterizer that matters)
-        program = self.feedback
-        program["u_keep"].value = keep
-        program["u_moving"].value = moving or (effects and warp > 0.0)
-        program["u_scale"].value = zoom**-drift_dt if moving else 1.0
-        program["u_turn"].value = -math.radians(rotate) * drift_dt if moving else 0.0
-        program["u_shift"].value = (shift[0] * drift_dt, shift[1] * drift_dt) if moving else (0.0, 0.0)
-        program["u_step"].value = step_pixels
-        program["u_blur"].value = 1.0 - math.exp(-12.0 * blur * effect_dt) if effects else 0.0
-        program["u_blur_px"].value = max(1.0, self.size[1] / 540.0)
-        program["u_warp"].value = 0.12 * warp * effect_dt if effects else 0.0
-        program["u_warp_scale"].value = warp_scale
-        program["u_warp_time"].value = 0.2 * now
-        program["u_hue"].value = math.radians(hue) * effect_dt if effects else 0.0
-        self._pass(program, self.feedback_vao)
+        program = self._feedback(moving, effects and blur > 0.0, effects and warp > 0.0, effects and hue != 0.0)
+        self._set(
+            program,
+            u_keep=keep,
+            u_scale=zoom**-drift_dt if moving else 1.0,
+            u_turn=-math.radians(rotate) * drift_dt if moving else 0.0,
+            u_shift=(shift[0] * drift_dt, shift[1] * drift_dt) if moving else (0.0, 0.0),
+            u_step=step_pixels,
+            u_blur=1.0 - math.exp(-12.0 * blur * effect_dt) if effects else 0.0,
+            u_blur_px=max(1.0, self.size[1] / 540.0),
+            u_warp=0.12 * warp * effect_dt if effects else 0.0,
+            u_warp_scale=warp_scale,
+            u_warp_time=0.2 * now,
+            u_hue=math.radians(hue) * effect_dt if effects else 0.0,
+        )
+        self._pass(program)
 
-    def _pass(self, program, vao, offset=(0.0, 0.0, 0.0)) -> None:
+    def _pass(self, program, offset=(0.0, 0.0, 0.0)) -> None:
         """One full-screen pass from the front canvas into the back one, then swap them."""
-        program["u_background"].value = self.background
-        if program.get("u_offset", None) is not None:
-            program["u_offset"].value = offset
-        if program.get("u_aspect", None) is not None:
-            program["u_aspect"].value = self.aspect
-        if program.get("u_size", None) is not None:
-            program["u_size"].value = self.size
+        self._passes = (self._passes + 1) % 65536
+        self._set(program, u_background=self.background, u_offset=offset, u_aspect=self.aspect, u_size=self.size,
+                  u_canvas=0, u_seed=self._passes)
         self._back[1].use()
         self._front[0].use(0)
-        program["u_canvas"].value = 0
         self.ctx.disable(moderngl.BLEND)
-        vao.render(moderngl.TRIANGLES, vertices=3)
+        self._vao(program).render(moderngl.TRIANGLES, vertices=3)
         self._front, self._back = self._back, self._front
 
     def rewrite(self, program, vao) -> None:
@@ -230,3 +272,6 @@ class Canvas:
     def release(self) -> None:
         self._release(self._front)
         self._release(self._back)
+        for vao in self._vaos.values():
+            vao.release()
+        self._vaos.clear()

@@ -35,6 +35,7 @@ class LiveEditing:
         self.overlay = ErrorOverlay(text) if text is not None else None
         self.stage = None
         self.reloads = 0  # looks swapped in by an edit (tests and benches watch it)
+        self._cold: list = []  # presets whose programs are not compiled yet (see `attach`)
         for path, error in self.library.errors.items():
             self._report(path, error)
 
@@ -43,28 +44,45 @@ class LiveEditing:
         """The library's presets in name order, or the built-in idle look when none loads."""
         return self.library.ordered() or [IDLE_PRESET]
 
-    def attach(self, stage) -> None:
-        """Compile every preset's programs now, so switching never compiles on stage; a preset whose
-        shader does not compile is reported and left out (the idle look runs if nothing is left)."""
+    def attach(self, stage, defer: bool = False) -> None:
+        """Compile every preset's programs, so switching never compiles on stage; a preset whose
+        shader does not compile is reported and left out (the idle look runs if nothing is left).
+
+        `defer`: compile them one per frame from `poll` instead (the look on stage first), so the
+        first frame is not kept waiting; a switch before they are all ready may cost one frame."""
         self.stage = stage
-        kept = []
-        for preset in stage.presets:
-            try:
-                stage.scene.warm(preset)
-            except ShaderError as error:
-                self._report(self._file_of(preset), error)
-                continue
-            kept.append(preset)
-        if len(kept) != len(stage.presets):
+        current = stage.presets[stage.index]
+        self._cold = [current] + [preset for preset in stage.presets if preset is not current]
+        if not defer:
+            while self._cold:
+                self.warm_next()
+
+    def warm_next(self) -> bool:
+        """Compile the next preset not yet compiled; False when none is left."""
+        if not self._cold:
+            return False
+        stage = self.stage
+        preset = self._cold.pop(0)
+        if not any(p is preset for p in stage.presets):
+            return True  # replaced by an edit meanwhile, and compiled then
+        try:
+            stage.scene.warm(preset)
+        except ShaderError as error:
+            self._report(self._file_of(preset), error)
             current = stage.presets[stage.index]
-            stage.presets[:] = kept or [IDLE_PRESET]
+            stage.presets.remove(preset)
+            if not stage.presets:
+                stage.presets.append(IDLE_PRESET)
             stage.index = stage.presets.index(current) if current in stage.presets else 0
-            if current not in stage.presets:
+            if current is preset:
                 stage.scene.set_preset(stage.presets[stage.index], fade=0.0)
+        return True
 
     # -- per frame -----------------------------------------------------------------------------
     def poll(self, force: bool = False) -> list[tuple[str, Path]]:
         """Look for edited files; swap in what builds, report what does not. Returns what happened."""
+        if self.stage is not None:
+            self.warm_next()  # the gallery's remaining looks, one a frame after the first
         changed = self.watcher.poll(force)
         if not changed or self.stage is None:
             return []

@@ -69,7 +69,9 @@ class Scene:
     def build(self, preset) -> list:
         """The preset's layer renderers, with every program compiled: raises (ShaderError) before
         anything on stage changes, so a broken look never replaces the running one."""
-        return [renderer_for(layer, self, preset.folder) for layer in preset.layers]
+        layers = [renderer_for(layer, self, preset.folder) for layer in preset.layers]
+        self.canvas.prepare(preset)
+        return layers
 
     def warm(self, preset, size=(64, 36)) -> list:
         """Build the preset and draw a few frames of it offscreen with this scene's programs, so the
