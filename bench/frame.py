@@ -9,7 +9,8 @@ in the same run.
 
     .venv/bin/python bench/frame.py [--frames 120] [--marks 10000] [--size 1280x720] [PRESET ...]
 
-"frame" is the GPU's share too: wall time per frame with `ctx.finish()`. The
+"frame" is the GPU's share too: wall time per frame with `ctx.finish()`; where the driver
+answers timer queries (a real GPU; llvmpipe does not) the GPU's own time is printed too. The
 baseline is the empty frame of the same preset in the same run (canvas passes,
 background, custom shaders: the look's own cost), and a bare full-screen pass.
 """
@@ -71,17 +72,24 @@ def python_only(scene):
 
 
 def measure(ctx, scene, target, start, frames, step=1 / 60):
-    cpu, wall = [], []
+    """Median render() CPU, wall per frame with `finish()`, and the GPU's own time (a timer
+    query; None where the driver gives no plausible figure, as llvmpipe does)."""
+    cpu, wall, gpu = [], [], []
+    query = ctx.query(time=True)
     for i in range(frames):
         now = start + i * step
         c0, w0 = time.thread_time(), time.perf_counter()
-        scene.render(now, target)
+        with query:
+            scene.render(now, target)
         c1 = time.thread_time()
         ctx.finish()
         w1 = time.perf_counter()
         cpu.append(c1 - c0)
         wall.append(w1 - w0)
-    return np.median(cpu) * 1000, np.median(wall) * 1000
+        gpu.append(query.elapsed / 1e9)
+    gpu_ms = np.median(gpu) * 1000
+    plausible = 0 < gpu_ms < np.median(wall) * 1000 * 1.5
+    return np.median(cpu) * 1000, np.median(wall) * 1000, (gpu_ms if plausible else None)
 
 
 def stress_taps(count):
@@ -126,13 +134,16 @@ def main() -> None:
             results[label] = empty, busy
             if not stub:
                 scene.release()
-        (e_cpu, e_wall), (b_cpu, b_wall) = results["gl"]
-        (p_empty, _), (p_busy, _) = results["python"]
+        (e_cpu, e_wall, e_gpu), (b_cpu, b_wall, b_gpu) = results["gl"]
+        (p_empty, _, _), (p_busy, _, _) = results["python"]
         print(f"{name:>8}: empty frame: render() cpu {e_cpu:6.2f} ms, of it Python {p_empty:5.2f} ms; "
               f"frame {e_wall:6.2f} ms")
         print(f"{name:>8}: {live:5d} live marks: render() cpu {b_cpu:6.2f} ms (x{b_cpu / e_cpu:.1f} of empty), "
               f"of it Python {p_busy:5.2f} ms (target <= {CPU_TARGET_MS:.1f}, x{p_busy / max(p_empty, 1e-6):.1f} "
               f"of empty); frame {b_wall:6.2f} ms (60 fps = {FRAME_TARGET_MS:.1f}, x{b_wall / e_wall:.1f} of empty)")
+        if e_gpu is not None and b_gpu is not None:
+            print(f"{name:>8}: GPU time (timer query): empty {e_gpu:6.3f} ms, {live:5d} live marks {b_gpu:6.3f} ms "
+                  f"(x{b_gpu / e_gpu:.1f} of empty)")
     ctx.release()
 
 
