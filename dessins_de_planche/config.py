@@ -42,6 +42,7 @@ class InputSpec:
     loop: bool = True  # replay files and generators forever
     zones: tuple[str, ...] = ()  # names for the audio channels, in order
     midi_notes: dict[int, MidiNote] = field(default_factory=dict)  # note -> zone/kind
+    midi_crosstalk_s: float = 0.005  # note-ons this close are one strike on several sensors (0: off)
     client_name: str = "dessins-de-planche"
     use_calibration: bool = True  # the detector reads `calibrate`'s per-channel file, if there is one
     record_audio: str | None = None  # a session folder to record the input audio into (only when asked)

@@ -18,10 +18,12 @@ KIND_UNKNOWN = 0
 KIND_HEEL = 1
 KIND_TOE = 2
 KIND_NAMES = ("unknown", "heel", "toe")
+ZONE_UNCHANGED = 255  # a refine record that leaves its tap's zone as it was
 
 # A tap. `time` is the onset on the master clock (s); `detected_at` when it was
-# emitted. `refine` = 1 marks a follow-up that updates kind/velocity of the tap
-# with the same `tap_id` (emitted at most 20 ms after the first record).
+# emitted. `refine` = 1 marks a follow-up that updates kind, velocity and zone of
+# the tap with the same `tap_id` (emitted at most 20 ms after the first record;
+# the zone changes when another sensor heard the same strike louder).
 TAP_DTYPE = np.dtype(
     [
         ("time", "<f8"),
@@ -80,7 +82,7 @@ def tap_to_dict(record, zone_names=None) -> dict:
 
 
 def merge_refinements(taps: np.ndarray) -> np.ndarray:
-    """Fold follow-up records into their taps: final kind and velocity, first `detected_at`."""
+    """Fold follow-up records into their taps: final kind, velocity and zone, first `detected_at`."""
     first = taps[taps["refine"] == 0].copy()
     refines = taps[taps["refine"] == 1]
     if len(refines):
@@ -90,4 +92,6 @@ def merge_refinements(taps: np.ndarray) -> np.ndarray:
             if i is not None:
                 first[i]["kind"] = r["kind"]
                 first[i]["velocity"] = r["velocity"]
+                if r["zone"] != ZONE_UNCHANGED:
+                    first[i]["zone"] = r["zone"]
     return first

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
 from dessins_de_planche.clock import master_time
 from dessins_de_planche.config import InputSpec, MidiNote
 from dessins_de_planche.events import (CONTROL_CC, CONTROL_NOTE_OFF, CONTROL_PROGRAM, KIND_HEEL, KIND_TOE,
-                                       KIND_UNKNOWN, SOURCE_MIDI)
+                                       KIND_UNKNOWN, SOURCE_MIDI, merge_refinements)
 from dessins_de_planche.inputs.process import InputProcess
 from fixtures_jack import wait_for
 
@@ -32,7 +34,7 @@ def gather(inputs: InputProcess, taps: int, controls: int):
 
 def test_notes_from_a_board_become_mapped_taps_and_controls_become_records(jack_server, midi_sender):
     sender = midi_sender("ddp-board")
-    spec = InputSpec(midi_port="ddp-board", midi_notes=MAPPING)
+    spec = InputSpec(midi_port="ddp-board", midi_notes=MAPPING, midi_crosstalk_s=0.0)  # every note-on a tap
     with InputProcess(spec) as inputs:
         wait_for(lambda: inputs.status.midi_state == "listening", what="the MIDI port to open")
         assert "ddp-board" in inputs.status.midi_port
@@ -61,6 +63,24 @@ def test_notes_from_a_board_become_mapped_taps_and_controls_become_records(jack_
     assert list(controls["channel"]) == [1, 1, 3, 1]
     assert list(controls["number"]) == [36, 38, 5, 7]
     assert controls["value"][3] == 99
+
+
+def test_one_strike_heard_by_two_sensors_is_one_tap_on_the_louder(jack_server, midi_sender):
+    sender = midi_sender("ddp-fsr-board")
+    # a generous window: the sender's two messages may land a JACK period or two apart on a busy machine
+    spec = InputSpec(midi_port="ddp-fsr-board", midi_notes=MAPPING, midi_crosstalk_s=0.05)
+    with InputProcess(spec) as inputs:
+        wait_for(lambda: inputs.status.midi_state == "listening", what="the MIDI port to open")
+        sender.send(0x90, 36, 40)  # the strike reaches the left sensor first, softly
+        sender.send(0x90, 38, 120)  # and the right one, hard
+        records, _ = gather(inputs, taps=2, controls=0)
+        time.sleep(0.2)  # a later strike, well apart
+        sender.send(0x90, 36, 90)
+        later, _ = gather(inputs, taps=1, controls=0)
+    taps = merge_refinements(np.concatenate([records, later]))
+    assert [inputs.zone_names[z] for z in taps["zone"]] == ["right", "left"]
+    assert list(taps["kind"]) == [KIND_TOE, KIND_HEEL]
+    np.testing.assert_allclose(taps["velocity"], [120 / 127, 90 / 127], rtol=1e-6)
 
 
 def test_a_virtual_port_receives_from_a_board_that_connects_to_it(jack_server, midi_sender):

@@ -80,6 +80,11 @@ def test_osc_changes_the_preset_and_every_tap_goes_out(tmp_path, x_display):
             assert source == "audio" and channel == 1 and isinstance(tap_id, int)
         times = [t[0] for t in taps]
         assert times == sorted(times)
+        refines = wait_for(lambda: listener.get("/ddp/tap/refine"), 30, "refined taps over OSC")
+        sent_ids = {t[7] for t in listener.get("/ddp/tap")}
+        for tap_id, kind, velocity, zone in refines:
+            assert tap_id in sent_ids and kind in ("heel", "toe", "unknown") and 0.0 < velocity <= 1.0
+            assert zone == "board"
         wait_for(lambda: listener.get("/ddp/tempo"), 30, "the tempo over OSC")
         beats = wait_for(lambda: len(listener.get("/ddp/beat")) >= 2 and listener.get("/ddp/beat"), 30, "beats")
         assert beats[1][0] > beats[0][0] and 60 < beats[0][1] < 200

@@ -199,6 +199,32 @@ def test_a_refine_record_changes_the_kind_colour(ctx, target, gallery):
     assert not np.array_equal(pictures[0], pictures[2])
 
 
+def test_a_refine_record_moves_a_tap_to_the_zone_that_heard_it_loudest(ctx, target, gallery):
+    """One strike heard by two sensors (a MIDI board's crosstalk): the tap is drawn on the louder zone."""
+    lanes = gallery["lanes"]
+
+    def on_zone(records, zones):
+        records["zone"] = zones
+        return records
+
+    refined = on_zone(taps((1.25, KIND_HEEL, 0.5, 7, 0, 1.25), (1.25, KIND_HEEL, 0.9, 7, 1, 1.252)), [0, 1])
+    direct = on_zone(taps((1.25, KIND_HEEL, 0.9, 7, 0, 1.25)), [1])
+    first_zone = on_zone(taps((1.25, KIND_HEEL, 0.5, 7, 0, 1.25)), [0])
+    pictures = []
+    for records in (refined, direct, first_zone, taps()):
+        scene = Scene(ctx, lanes, SIZE)
+        play(scene, records, target, 1.0, 1.6)
+        pictures.append(scene.read_canvas().astype(float))
+    assert np.array_equal(pictures[0], pictures[1])
+    empty = pictures[3]
+
+    def mark(picture):
+        return np.abs(picture - empty).sum(axis=2) > 40
+
+    moved = centroid(mark(pictures[0]))[1] - centroid(mark(pictures[2]))[1]
+    assert abs(moved) > SIZE[1] / 8, "the mark sits in the other zone's lane"
+
+
 def test_clear_empties_the_canvas_and_a_clean_preset_starts_blank(ctx, target, gallery):
     rosette = gallery["rosette"]
     scene = Scene(ctx, rosette, SIZE)

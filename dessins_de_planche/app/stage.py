@@ -17,7 +17,7 @@ import signal
 import numpy as np
 
 from dessins_de_planche.clock import master_time
-from dessins_de_planche.events import CONTROL_CC, CONTROL_PROGRAM, KIND_NAMES, SOURCE_NAMES, TAP_DTYPE
+from dessins_de_planche.events import CONTROL_CC, CONTROL_PROGRAM, KIND_NAMES, SOURCE_NAMES, TAP_DTYPE, ZONE_UNCHANGED
 from dessins_de_planche.locale import N_, _
 
 log = logging.getLogger("dessins_de_planche.app")
@@ -421,21 +421,25 @@ class Stage:
     def _osc_tap(self, now, time, zone, kind, velocity, latency=0.0, source="audio", channel=1, tap_id=0):
         if not self.listen_osc:
             return
-        zone = str(zone)
-        if zone not in self.zone_names:
-            self.zone_names.append(zone)
         record = np.zeros(1, TAP_DTYPE)
         record["time"] = now - max(float(latency), 0.0)
         record["detected_at"] = now
         record["velocity"] = min(max(float(velocity), 0.0), 1.0)
         record["kind"] = KIND_NAMES.index(kind) if kind in KIND_NAMES else 0
-        record["zone"] = self.zone_names.index(zone)
+        record["zone"] = self._zone_index(zone)
         record["source"] = SOURCE_NAMES.index(source) if source in SOURCE_NAMES else 0
         record["channel"] = int(channel)
         record["tap_id"] = (OSC_TAP_ID_BASE + int(tap_id)) % 2**32
         self._extra_taps.append(record)
 
-    def _osc_refine(self, now, tap_id, kind, velocity):
+    def _zone_index(self, zone) -> int:
+        """A zone another instance names, added to ours the first time it is heard."""
+        zone = str(zone)
+        if zone not in self.zone_names:
+            self.zone_names.append(zone)
+        return self.zone_names.index(zone)
+
+    def _osc_refine(self, now, tap_id, kind, velocity, zone=None):
         if not self.listen_osc:
             return
         record = np.zeros(1, TAP_DTYPE)
@@ -443,6 +447,7 @@ class Stage:
         record["tap_id"] = (OSC_TAP_ID_BASE + int(tap_id)) % 2**32
         record["kind"] = KIND_NAMES.index(kind) if kind in KIND_NAMES else 0
         record["velocity"] = float(velocity)
+        record["zone"] = self._zone_index(zone) if zone is not None else ZONE_UNCHANGED
         record["refine"] = 1
         self._extra_taps.append(record)
 
@@ -453,7 +458,7 @@ class Stage:
             zone_name = names[zone] if zone < len(names) else str(zone)
             kind = KIND_NAMES[int(tap["kind"])]
             if tap["refine"]:
-                self.osc_out.send("/ddp/tap/refine", int(tap["tap_id"]), kind, float(tap["velocity"]))
+                self.osc_out.send("/ddp/tap/refine", int(tap["tap_id"]), kind, float(tap["velocity"]), zone_name)
             else:
                 self.osc_out.send("/ddp/tap", float(tap["time"]) - self.epoch, zone_name, kind,
                                   float(tap["velocity"]), float(tap["detected_at"] - tap["time"]),

@@ -79,17 +79,21 @@ def fraction(text: str) -> float:
     return value
 
 
-def positive(kind):
+def positive(kind, allow_zero: bool = False):
     def parse(text):
         try:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+        if value < 0 or (value == 0 and not allow_zero) or value != value:
+            raise argparse.ArgumentTypeError(f"must be {'zero or more' if allow_zero else 'positive'}, got {text}")
         return value
 
     return parse
+
+
+def non_negative(kind):
+    return positive(kind, allow_zero=True)
 
 
 def check_readable(path: str) -> None:

@@ -24,6 +24,9 @@ def add_arguments(run) -> None:
                         help="MIDI input port (part of its name), or 'virtual' to open a port others connect to")
     source.add_argument("--midi-map", type=opt.midi_map, default={}, metavar="36=left:heel,...",
                         help="MIDI notes to zones and heel/toe (default: any note is a tap)")
+    source.add_argument("--midi-crosstalk-ms", type=opt.non_negative(float), default=5.0, metavar="MS",
+                        help="note-ons closer than this are one strike heard by several sensors: one tap, on "
+                             "the loudest (default: 5; 0: every note-on is a tap)")
     source.add_argument("--input", metavar="FILE.wav", help="replay a recording through the detector, in real time")
     source.add_argument("--generate", action="store_true",
                         help="play a generated pattern (see --bpm, --taps-per-beat, --pattern, --jitter-ms)")
@@ -129,7 +132,7 @@ def input_spec_from_args(args) -> InputSpec:
         audio_device=args.audio_device, channels=channels, sample_rate=args.sample_rate,
         block_size=args.block_size, midi_port=args.midi_port, input_file=None if session else args.input,
         generator=generator, loop=not args.no_loop, zones=args.zones or (),
-        midi_notes={**_mapped_notes(args), **args.midi_map},
+        midi_notes={**_mapped_notes(args), **args.midi_map}, midi_crosstalk_s=args.midi_crosstalk_ms / 1000,
         record_audio=args.record if args.record and args.record_audio else None,
     )
 

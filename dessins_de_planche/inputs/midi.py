@@ -3,6 +3,12 @@
 Runs in the input process. RtMidi picks ALSA by default and raises instead of
 falling back where there is no ALSA sequencer, so the API is chosen here: JACK
 first when `/dev/snd/seq` is missing, then the platform default, then the rest.
+
+Crosstalk: on a board of several sensors one strike reaches them all, a few
+milliseconds apart. A note-on within `midi_crosstalk_s` of the last tap is that
+same strike heard again: no new tap; if it is louder, a refine record moves the
+tap to its zone and velocity (the loudest sensor names the tap). The first
+note goes out at once, so this adds no delay.
 """
 
 from __future__ import annotations
@@ -91,6 +97,10 @@ class MidiListener:
         self.messages = 0
         self._midi_in = None
         self._tap_id = 0
+        self._crosstalk_s = spec.midi_crosstalk_s
+        self._strike_at = float("-inf")  # the last tap's time, and its loudest velocity so far
+        self._strike_velocity = 0.0
+        self.crosstalk = 0  # note-ons taken as the same strike heard by another sensor
         self._running = 0  # running status: the last channel status byte, carried across messages
         self._last_probe = 0.0
 
@@ -130,8 +140,17 @@ class MidiListener:
     def _dispatch(self, now: float, kind: int, channel: int, number: int, value: int) -> None:
         if kind == 0x90 and value > 0:
             zone, tap_kind = self.note_map[number]
+            velocity = value / 127.0
+            if now - self._strike_at < self._crosstalk_s:  # the same strike, heard by another sensor
+                self.crosstalk += 1
+                if velocity > self._strike_velocity:
+                    self._strike_velocity = velocity
+                    self.taps.push(self._strike_at, now, velocity, self._tap_id, channel, SOURCE_MIDI, zone,
+                                   tap_kind, 1)
+                return
             self._tap_id += 1
-            self.taps.push(now, now, value / 127.0, self._tap_id, channel, SOURCE_MIDI, zone, tap_kind, 0)
+            self._strike_at, self._strike_velocity = now, velocity
+            self.taps.push(now, now, velocity, self._tap_id, channel, SOURCE_MIDI, zone, tap_kind, 0)
         elif kind == 0x90 or kind == 0x80:
             self.controls.push(now, CONTROL_NOTE_OFF, channel, number, value)
         elif kind == 0xB0:

@@ -19,6 +19,7 @@ import math
 import moderngl
 import numpy as np
 
+from dessins_de_planche.events import ZONE_UNCHANGED
 from dessins_de_planche.preset.expr import _hash
 from dessins_de_planche.preset.mapping import TAP_ATTRS_DTYPE
 from dessins_de_planche.preset.palettes import parse_colour
@@ -152,7 +153,7 @@ class Scene:
 
     # -- taps --------------------------------------------------------------------------------
     def add_taps(self, taps: np.ndarray, rhythm=None) -> None:
-        """New taps become live marks; refine records change the kind/velocity of theirs."""
+        """New taps become live marks; refine records change the kind, velocity and zone of theirs."""
         if len(taps) == 0:
             return
         if rhythm is not None:
@@ -285,6 +286,8 @@ class Scene:
             if len(hit):
                 recent["kind"][hit] = record["kind"]
                 recent["velocity"][hit] = record["velocity"]
+                if record["zone"] != ZONE_UNCHANGED:
+                    recent["zone"][hit] = record["zone"]
                 changed[hit] = True
         if not changed.any():
             return
