@@ -136,6 +136,11 @@ def show(jack, display, preset, size, signal, seconds, rate) -> dict:
             "restarts": end.get("restarts", -1), "log_errors": log.count("Traceback")}
 
 
+def since(before: dict, after: dict) -> str:
+    late = {client: after[client] - before.get(client, 0) for client in after if after[client] > before.get(client, 0)}
+    return ", ".join(f"{client} {count}" for client, count in sorted(late.items())) or "none"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=20.0)
@@ -153,10 +158,15 @@ def main() -> None:
         preset = args.preset or heaviest_preset(size)[0]
         print(f"load: {args.rate:g} taps/s on each of {CHANNELS} channels + {args.rate:g} MIDI taps/s, "
               f"{args.seconds:g} s, {size[0]}x{size[1]}, preset {preset!r}; played {sum(played)} audio taps")
+        before = jack.xruns()
         base = audio_alone(jack, signal)
+        after_base = jack.xruns()
         print(f"  audio alone (baseline): {base['seen'].sum()} taps seen per channel {base['seen'].tolist()}, "
-              f"{base['overflows']} overflows, {base['dropped']} ring drops")
+              f"{base['overflows']} overflows, {base['dropped']} ring drops; "
+              f"late clients (jackd): {since(before, after_base)}")
         result = show(jack, display, preset, size, signal, args.seconds, args.rate)
+        print(f"  late clients in the show (jackd; PortAudio is the app's audio input, dessins-de-planche its "
+              f"MIDI input, ddp-* the bench's own players): {since(after_base, jack.xruns())}")
         intervals = result["intervals"]
         interval = percentile(intervals, 50)
         long_frames = int((intervals > 2 * interval).sum())

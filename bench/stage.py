@@ -55,15 +55,29 @@ class Jack:
         self.period = period
         self.capture = capture
         self.process = None
+        self.log_path = os.path.join(tempfile.gettempdir(), f"{self.name}.log")  # jackd's own report of xruns
         os.environ["JACK_DEFAULT_SERVER"] = self.name
         os.environ["JACK_NO_START_SERVER"] = "1"
 
     def start(self) -> "Jack":
         self.process = subprocess.Popen(["jackd", "-n", self.name, "-d", "dummy", "-r", str(SAMPLE_RATE),
                                          "-p", str(self.period), "-C", str(self.capture)],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                        stdout=subprocess.DEVNULL, stderr=open(self.log_path, "w"))
         wait_for(self.is_up, 10.0, f"jackd {self.name}")
         return self
+
+    def xruns(self) -> dict[str, int]:
+        """Cycles each client did not finish in time, as jackd reported them so far: whose the overflows are."""
+        counts: dict[str, int] = {}
+        try:
+            with open(self.log_path, errors="replace") as log:
+                for line in log:
+                    if "was not finished" in line and "client = " in line:
+                        client = line.split("client = ", 1)[1].split(" was not finished", 1)[0]
+                        counts[client] = counts.get(client, 0) + 1
+        except OSError:
+            pass
+        return counts
 
     def is_up(self) -> bool:
         import jack

@@ -433,10 +433,28 @@ def _publish(status: StatusBlock, audio, midi) -> None:
     status.write(**values)
 
 
+def ask_for_priority() -> str:
+    """Audio before pictures: the audio callback runs on the sound server's real-time thread
+    but needs this process's GIL, so a busy machine must not preempt this process's other
+    threads while they hold it. The lowest real-time priority where the system allows it
+    (below the sound server's own threads), else a higher nice; neither is required."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
+        return "real-time (SCHED_FIFO 1)"
+    except (AttributeError, OSError):
+        pass
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, -10)
+        return "nice -10"
+    except (AttributeError, OSError):
+        return "normal (the system allows no higher priority)"
+
+
 def input_process_main(spec: InputSpec, ring_names: dict, status_name: str, parent_pid: int,
                        log_level: int = logging.INFO) -> None:
     """The input process: start the sources, publish status, stop when asked or orphaned."""
     logging.basicConfig(level=log_level, format="%(asctime)s input %(levelname)s %(message)s")
+    log.debug("input process priority: %s", ask_for_priority())
     os.environ.setdefault("JACK_NO_START_SERVER", "1")  # never let a retry start a JACK server of its own
     from dessins_de_planche.inputs.sources import audio_channels
 
