@@ -60,7 +60,8 @@ class RawMidiSender:
 @pytest.fixture
 def midi_input(jack_server):
     sender = None
-    with InputProcess(InputSpec(midi_port="virtual")) as inputs:
+    # the markers go out in one burst: every note-on is a tap here (crosstalk: test_midi_crosstalk.py)
+    with InputProcess(InputSpec(midi_port="virtual", midi_crosstalk_s=0.0)) as inputs:
         wait_for(lambda: inputs.status.midi_state == "listening", what="the virtual MIDI port to open")
         sender = RawMidiSender(jack_server)
         try:
