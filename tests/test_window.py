@@ -41,3 +41,31 @@ def test_demo_runs_in_a_real_window_and_draws(tmp_path, x_display):
     notice = image[360 - 60 :].astype(int)
     grey = (notice.min(axis=2) > 150) & ((notice.max(axis=2) - notice.min(axis=2)) < 30)
     assert grey.sum() > 100
+
+
+def test_the_p_key_saves_the_picture_at_window_size(tmp_path, x_display):
+    """A performer presses P: the drawing (no HUD, no notices) lands as a PNG in the pictures folder."""
+    import shutil
+
+    from app_process import App, wait_for
+
+    if shutil.which("xdotool") is None:
+        pytest.skip("xdotool is not installed (scripts/setup.sh test installs it)")
+    pictures = tmp_path / "pictures"
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_PICTURES_DIR": str(pictures)}
+    app = App(x_display, tmp_path, "--size", "640x360", "--generate", "--bpm", "140", "--preset", "rosette",
+              env=env)
+    try:
+        app.wait_state(lambda s: s.get("taps", 0) >= 6, 60, "a few taps drawn")
+        # no window manager: the keyboard goes to the window under the pointer
+        subprocess.run(["xdotool", "mousemove", "320", "180", "key", "p"], check=True,
+                       env={"DISPLAY": x_display}, timeout=10)
+        saved = wait_for(lambda: list(pictures.glob("Dessins de Planche/rosette_*.png")), 20, "the saved picture")
+        wait_for(lambda: "picture saved" in app.output(), 10, "the log to name the file")
+    finally:
+        assert app.stop() == 0
+    image = load_png(saved[0])
+    assert image.shape == (360, 640, 3)
+    saturation = image.max(axis=2).astype(int) - image.min(axis=2)
+    assert (saturation > 60).sum() > 100, "the marks are in the picture"
+    assert str(saved[0]) in app.log.read_text()  # the log names the file
