@@ -145,7 +145,10 @@ class Board:
             self.client.connect(output, target)
 
     def play(self, signal: np.ndarray, lead_seconds: float = 0.3) -> int:
+        """Start on a cycle boundary, so every run hands the app the same blocks: the same signal
+        then gives the same taps, and a difference between two runs is a lost block, not phase."""
         start = self.client.frame_time + int(lead_seconds * SAMPLE_RATE)
+        start = -(-start // self.client.blocksize) * self.client.blocksize
         self.signal = np.ascontiguousarray(signal, np.float32)
         self.start_frame = start
         return start

@@ -12,6 +12,7 @@ and `poll` starts a new one.
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 import os
@@ -476,9 +477,19 @@ def input_process_main(spec: InputSpec, ring_names: dict, status_name: str, pare
                for part in (audio, midi) if part is not None]
     for thread in threads:
         thread.start()
+    # What is alive now lives as long as the process: out of the collector's sight, so that a
+    # collection (the GIL held for up to a millisecond or more with the imports' objects in
+    # view) never stands between the audio callback and its deadline.
+    gc.collect()
+    gc.freeze()
+    states = None
     try:
         while not status.record["stop"] and os.getppid() == parent_pid:
             _publish(status, audio, midi)
+            now_states = tuple(part.state for part in (audio, midi) if part is not None)
+            if now_states != states:  # a stream or port (re)opened: what it made lives on too
+                states = now_states
+                gc.freeze()
             if (audio is not None and audio.lost) or (midi is not None and midi.lost):
                 # Closing a stream or port whose server vanished hangs or crashes: leave at once,
                 # without running PortAudio's exit handler, and let the render process restart us.
