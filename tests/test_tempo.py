@@ -144,3 +144,19 @@ def test_any_tap_times_never_break_the_tracker():
         for t in times:
             tracker.add(float(t), int(rng.integers(0, 3)), float(rng.uniform(0, 1)))
         assert tracker.bpm is None or 55 <= tracker.bpm <= 220
+
+
+@pytest.mark.parametrize("pattern, name", [("en deux", "en deux"), ("en trois", "en trois"),
+                                           ("ti-galop", "ti-galop"), ("en quatre", "en quatre"),
+                                           ("en quatre toes", "en quatre"), ("jig 6/8", "jig 6/8")])
+@pytest.mark.parametrize("seed", [3, 4, 5])
+def test_names_the_footwork_when_a_third_of_the_taps_are_missed(pattern, name, seed):
+    """A loud room hides taps: a slot the detector often misses still belongs to the pattern."""
+    rng = np.random.default_rng(seed)
+    tracker = TempoTracker(bar_beats=2)
+    for when, kind, velocity, _ in _pattern_taps(pattern, 118, seed=seed):
+        if rng.random() < 1 / 3:
+            continue
+        tracker.add(when, 1 if kind == "heel" else 2, 1 + 20 * np.log10(velocity) / 50)
+    assert tracker.pattern == name
+    assert tracker.bpm == pytest.approx(118, rel=0.04)
