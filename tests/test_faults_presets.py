@@ -168,17 +168,19 @@ def test_a_thousand_broken_preset_files_saved_while_the_show_runs_never_take_the
     assert refused >= 500 and loaded >= 50 and refused + loaded == 1000, (refused, loaded)
 
 
+# (what the designer did, broken by the GLSL spec on every driver?, the edit). Drivers forgive
+# different things: NVIDIA's compiler took some of the second kind that Mesa refuses.
 SHADER_BREAKS = [
-    lambda s, r: s[: int(r.integers(0, len(s)))],  # saved half-way
-    lambda s, r: s.replace(";", "", 1),
-    lambda s, r: s.replace("void main", "void mian"),
-    lambda s, r: s + "\nundefined_call();\n",
-    lambda s, r: s.replace("#version 330 core", "#version 999"),
-    lambda s, r: '#include "no_such_file.glsl"\n' + s,
-    lambda s, r: s.replace("{", "", 1),
-    lambda s, r: "\x00" + s,
-    lambda s, r: "",
-    lambda s, r: s.replace("vec4", "vec3", 1),
+    ("saved half-way", False, lambda s, r: s[: int(r.integers(0, len(s)))]),  # a cut after the last brace is valid
+    ("a semicolon lost", True, lambda s, r: s.replace(";", "", 1)),
+    ("main misspelt", True, lambda s, r: s.replace("void main", "void mian")),
+    ("a call to nothing at file scope", True, lambda s, r: s + "\nundefined_call();\n"),
+    ("an unknown version", False, lambda s, r: s.replace("#version 330 core", "#version 999")),
+    ("a missing include", True, lambda s, r: '#include "no_such_file.glsl"\n' + s),
+    ("a brace lost", True, lambda s, r: s.replace("{", "", 1)),
+    ("a NUL byte", False, lambda s, r: "\x00" + s),
+    ("an empty file", True, lambda s, r: ""),
+    ("the output made a vec3", False, lambda s, r: s.replace("vec4", "vec3", 1)),
 ]
 
 
@@ -189,9 +191,10 @@ def test_broken_shader_files_are_refused_with_file_and_line_and_the_old_program_
     keep = ProgramCache(ctx)
     good = keep.get("fullscreen.vert.glsl", "view.frag.glsl")
     original = (shaders_dir() / "view.frag.glsl").read_text()
-    refused = 0
+    refused, forgiven = 0, []
     for case in range(60):
-        broken = SHADER_BREAKS[case % len(SHADER_BREAKS)](original, rng)
+        what, broken_everywhere, edit = SHADER_BREAKS[case % len(SHADER_BREAKS)]
+        broken = edit(original, rng)
         (tmp_path / "view.frag.glsl").write_text(broken)
         trial = ProgramCache(ctx, folder=tmp_path)
         try:
@@ -200,10 +203,13 @@ def test_broken_shader_files_are_refused_with_file_and_line_and_the_old_program_
             refused += 1
             assert "view.frag.glsl" in str(error) or "no_such_file" in str(error), str(error)
         except Exception as error:
-            pytest.fail(f"case {case}: {type(error).__name__} instead of ShaderError: {error}")
+            pytest.fail(f"case {case} ({what}): {type(error).__name__} instead of ShaderError: {error}")
         else:
+            assert not broken_everywhere, f"case {case} ({what}) compiled"
+            forgiven.append(what)  # the driver took it: it draws, as any valid shader would
             program.release()
         assert ctx.error == "GL_NO_ERROR"
-    assert refused >= 50
+    print(f"{refused} of 60 refused; the driver ({ctx.info['GL_RENDERER']}) took: {sorted(set(forgiven))}")
+    assert refused >= 36  # the six kinds broken everywhere
     assert good.glo > 0  # the program compiled before the broken files is untouched
     keep.release()

@@ -20,8 +20,13 @@ from dessins_de_planche.paths import shaders_dir
 _INCLUDE = re.compile(r'^\s*#include\s+"([^"]+)"\s*$')
 # Mesa: "0:12(7): error: ...", NVIDIA: "0(12) : error ...", ANGLE/others: "ERROR: 0:12: ..."
 _DRIVER_LINE = re.compile(r"(?:^|\s)\d+[:(](\d+)\)?(?:\(\d+\))?\s*:?")
-_UNKNOWN_NAME = re.compile(r"[`'\"]([A-Za-z_][A-Za-z0-9_]*)'? (?:undeclared|was not declared)|undeclared identifier '?([A-Za-z_]\w*)")
+# An unknown name, as each driver says it. Mesa: "`u_levle' undeclared"; NVIDIA: 'undefined
+# variable "u_levle"'; AMD/ANGLE: "'u_levle' : undeclared identifier"; others: "undeclared identifier 'x'".
+_UNKNOWN_NAME = re.compile(r"[`'\"](?P<a>[A-Za-z_]\w*)['\"]? :? ?(?:undeclared|was not declared)"
+                           r"|undeclared identifier [`'\"]?(?P<b>[A-Za-z_]\w*)"
+                           r"|undefined (?:variable|function) [`'\"]?(?P<c>[A-Za-z_]\w*)")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_MAIN = re.compile(r"\bvoid\s+main\s*\(")
 _GLSL_WORDS = ("sin cos tan asin acos atan pow exp log exp2 log2 sqrt inversesqrt abs sign floor ceil fract mod min "
                "max clamp mix step smoothstep length distance dot cross normalize reflect texture texelFetch vec2 vec3 "
                "vec4 float int bool mat2 mat3 mat4 sampler2D uniform gl_FragCoord").split()
@@ -92,7 +97,7 @@ def _hint(raw: str, source: str) -> str:
     match = _UNKNOWN_NAME.search(raw)
     if not match:
         return ""
-    name = match.group(1) or match.group(2)
+    name = match.group("a") or match.group("b") or match.group("c")
     known = set(_WORD.findall(source)) | set(_GLSL_WORDS)
     known.discard(name)
     close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
@@ -162,6 +167,10 @@ class ProgramCache:
         fs, _ = _with_defines(fs, defines)
         if key is not None:
             self._files[key] = {Path(f) for f, _ in vs_origin + fs_origin}
+        for source, name in ((vs, vertex), (fs, fragment)):
+            if not _MAIN.search(source):  # some drivers link a stage with no main and draw garbage
+                state = "is empty" if not source.strip() else "has no `void main()`"
+                raise ShaderError(f"{name}: the shader {state} (saved half-way?)")
         try:
             return self.ctx.program(vertex_shader=vs, fragment_shader=fs)
         except Exception as error:  # moderngl raises a plain Error carrying the driver's log
