@@ -276,3 +276,23 @@ def test_the_library_orders_by_order_then_name_and_user_presets_override(tmp_pat
     names = [p.name for p in library.ordered()]
     assert names[0] == "rosette" and library.file_of["rosette"] == tmp_path / "rosette.toml"
     assert names[1:3] == ["thread", "constellation"]
+
+
+def test_a_new_preset_is_validated_by_its_name(tmp_path):
+    """`new-preset mine` then `validate mine`, as a designer types them, from any folder."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data"), "XDG_CONFIG_HOME": str(tmp_path / "config")}
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "dessins_de_planche", *args], capture_output=True, text=True,
+                              env=env, cwd=tmp_path, timeout=120)
+
+    assert cli("new-preset", "mine").returncode == 0
+    checked = cli("validate", "mine", "--no-gl")
+    assert checked.returncode == 0, checked.stderr
+    assert "mine.toml (mine" in checked.stdout
+    missing = cli("validate", "nobody", "--no-gl")
+    assert missing.returncode == 1 and "nobody" in missing.stderr

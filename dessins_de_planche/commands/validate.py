@@ -17,7 +17,8 @@ log = logging.getLogger("dessins_de_planche")
 
 def add_arguments(parser) -> None:
     parser.add_argument("files", nargs="*", metavar="PRESET.toml",
-                        help="preset files or folders (default: the gallery and your presets folder)")
+                        help="preset files or folders, or preset names (default: the gallery and your presets "
+                             "folder)")
     parser.add_argument("--no-gl", action="store_true", help="check the files only, do not compile shaders")
 
 
@@ -28,8 +29,19 @@ def _files(names) -> list[Path]:
         names = [f for f in preset_folders() if f.is_dir()]
     files: list[Path] = []
     for name in map(Path, names):
-        files += sorted(name.glob("*.toml")) if name.is_dir() else [name]
+        files += sorted(name.glob("*.toml")) if name.is_dir() else [_in_library(name, preset_folders())]
     return files
+
+
+def _in_library(name: Path, folders) -> Path:
+    """A preset named as `run --preset` names it (`mylook`, `mylook.toml`) when no such file is here."""
+    if name.exists() or len(name.parts) > 1:
+        return name
+    wanted = name.name if name.suffix == ".toml" else f"{name.name}.toml"
+    for folder in folders:
+        if (folder / wanted).is_file():
+            return folder / wanted
+    return name
 
 
 def main(args) -> int:
