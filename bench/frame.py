@@ -9,8 +9,8 @@ in the same run.
 
     .venv/bin/python bench/frame.py [--frames 120] [--marks 10000] [--size 1280x720] [PRESET ...]
 
-"frame" is the GPU's share too: wall time per frame with `ctx.finish()`; where the driver
-answers timer queries (a real GPU; llvmpipe does not) the GPU's own time is printed too. The
+"frame" is the GPU's share too: wall time per frame with `ctx.finish()`; the GPU's own time
+from a timer query is printed too where the driver's answer is plausible. The
 baseline is the empty frame of the same preset in the same run (canvas passes,
 background, custom shaders: the look's own cost), and a bare full-screen pass.
 """
@@ -73,7 +73,7 @@ def python_only(scene):
 
 def measure(ctx, scene, target, start, frames, step=1 / 60):
     """Median render() CPU, wall per frame with `finish()`, and the GPU's own time (a timer
-    query; None where the driver gives no plausible figure, as llvmpipe does)."""
+    query; None where the driver's figure is not plausible beside the wall time)."""
     cpu, wall, gpu = [], [], []
     query = ctx.query(time=True)
     for i in range(frames):

@@ -60,9 +60,10 @@ class Jack:
         os.environ["JACK_NO_START_SERVER"] = "1"
 
     def start(self) -> "Jack":
-        self.process = subprocess.Popen(["jackd", "-n", self.name, "-d", "dummy", "-r", str(SAMPLE_RATE),
-                                         "-p", str(self.period), "-C", str(self.capture)],
-                                        stdout=subprocess.DEVNULL, stderr=open(self.log_path, "w"))
+        with open(self.log_path, "w") as log:  # jackd keeps its own handle
+            self.process = subprocess.Popen(["jackd", "-n", self.name, "-d", "dummy", "-r", str(SAMPLE_RATE),
+                                             "-p", str(self.period), "-C", str(self.capture)],
+                                            stdout=subprocess.DEVNULL, stderr=log)
         wait_for(self.is_up, 10.0, f"jackd {self.name}")
         return self
 
