@@ -12,6 +12,7 @@ if [ "$purpose" = test ]; then
   # A real X server in memory and screenshots; a JACK server with its dummy driver for audio and MIDI.
   packages+=(xvfb xauth x11-utils x11-apps xdotool imagemagick jackd2 libxfixes3)  # XFixes: the kiosk cursor test
   packages+=(mount util-linux)  # a tiny tmpfs for the disk-full test; setpriv to run the app as an ordinary user
+  packages+=(procps)  # pgrep: the benches leave jackd's shared registry alone while a server runs
 fi
 if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
   packages+=(python3-venv python3-pip)
