@@ -16,6 +16,12 @@ longer than two frame intervals (the p99 frame time is reported).
 Overflows are rare on this machine even with audio alone (about one a half-minute),
 so one short pass says little either way: `--passes 5` interleaves five baseline and
 show pairs and compares the totals.
+
+Each window also says which JACK clients jackd saw late (`PortAudio` is the app's audio
+input, `dessins-de-planche` its MIDI input, `ddp-*` the bench's own players, each in a
+process of its own) and how much CPU time the hypervisor took meanwhile (steal, from
+/proc/stat): JACK tells every client of any late cycle, and PortAudio counts each as an
+input overflow, so the count alone does not say whose the late cycle was.
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from stage import SAMPLE_RATE, App, Board, Jack, MidiBoard, heaviest_preset, percentile, start_xvfb, wait_for  # noqa: E402
 
 CHANNELS = 4
+STATUS_LAG = 0.75  # s: an overflow reaches the bench within ~0.6 s (the child publishes every 0.25 s,
+#                    the render process re-reads every 0.1 s, telemetry writes every 0.25 s)
 
 
 def load_signal(seconds: float, rate: float, rng) -> tuple[np.ndarray, list[int]]:
@@ -65,23 +73,27 @@ def audio_alone(jack, signal) -> dict:
         wait_for(lambda: inputs.status.audio_state == "listening", 30.0, "the baseline's audio stream")
         board = Board(jack, CHANNELS, name="ddp-load-board")
         try:
+            board.load(signal)
             board.connect()
             time.sleep(1.0)
             before = inputs.status.overflows
-            board.play(signal)
+            machine = Machine(jack)
+            board.play()
             while not board.finished():
                 taps = inputs.poll().taps
                 taps = taps[taps["refine"] == 0]
                 np.add.at(seen, taps["channel"].astype(int) - 1, 1)
                 time.sleep(0.01)
-            time.sleep(0.3)
+            time.sleep(STATUS_LAG)
             taps = inputs.poll().taps
             taps = taps[taps["refine"] == 0]
             np.add.at(seen, taps["channel"].astype(int) - 1, 1)
             status = inputs.status
+            machine.stop()
         finally:
             board.close()
-    return {"seen": seen, "overflows": status.overflows - before, "dropped": sum(status.dropped.values())}
+    return {"seen": seen, "overflows": status.overflows - before, "dropped": sum(status.dropped.values()),
+            "machine": machine}
 
 
 def show(jack, display, preset, size, signal, seconds, rate) -> dict:
@@ -95,11 +107,13 @@ def show(jack, display, preset, size, signal, seconds, rate) -> dict:
         wait_for(lambda: app.saw("MIDI listening"), 30.0, "the app's MIDI port")
         midi = MidiBoard(jack)
         board = Board(jack, CHANNELS, name="ddp-load-board")
+        board.load(signal)
         board.connect()
         time.sleep(1.5)
         start = time.monotonic()
         measuring_from = start
-        board.play(signal, lead_seconds=0.3)
+        machine = Machine(jack)
+        board.play(lead_seconds=0.3)
         next_at = start + 0.3 + 0.2 + 0.025
         while not board.finished() or time.monotonic() < next_at:
             now = time.monotonic()
@@ -113,7 +127,9 @@ def show(jack, display, preset, size, signal, seconds, rate) -> dict:
             time.sleep(0.001)
         wait_for(board.finished, 60.0, "the taps to be played")
         measuring_until = time.monotonic()
-        time.sleep(0.5)
+        time.sleep(STATUS_LAG)  # the window's last overflows reach the telemetry,
+        machine.stop()
+        time.sleep(0.5)  # and its next status record is written before the players leave (a graph change)
     finally:
         for part in (board, midi):
             if part is not None:
@@ -132,17 +148,43 @@ def show(jack, display, preset, size, signal, seconds, rate) -> dict:
                 midi_seen += 1
     swaps = np.array([f["swap"] for f in frames if measuring_from <= f["swap"] <= measuring_until])
     intervals = np.diff(swaps) * 1e3
-    window = [s for s in statuses if measuring_from - 1.0 <= s["time"] <= measuring_until + 1.0]
-    overflows = window[-1]["overflows"] - window[0]["overflows"] if window else -1
+    first = [s for s in statuses if s["time"] <= measuring_from][-1:]
+    last = [s for s in statuses if s["time"] >= measuring_until + STATUS_LAG][:1]
+    overflows = last[0]["overflows"] - first[0]["overflows"] if first and last else -1
     end = statuses[-1] if statuses else {}
     return {"seen": seen, "midi_seen": midi_seen, "midi_sent": sent, "intervals": intervals,
             "overflows": overflows, "dropped": sum(end.get("dropped", {}).values()), "exit": code,
-            "restarts": end.get("restarts", -1), "log_errors": log.count("Traceback")}
+            "restarts": end.get("restarts", -1), "log_errors": log.count("Traceback"), "machine": machine}
 
 
-def since(before: dict, after: dict) -> str:
-    late = {client: after[client] - before.get(client, 0) for client in after if after[client] > before.get(client, 0)}
-    return ", ".join(f"{client} {count}" for client, count in sorted(late.items())) or "none"
+class Machine:
+    """What happened around the app during a measurement window: the JACK clients jackd saw
+    late (whose the overflows are: JACK tells every client of any late cycle, and PortAudio
+    reports each as an input overflow) and the CPU time the hypervisor took (steal)."""
+
+    def __init__(self, jack):
+        self.jack = jack
+        self._xruns, self._steal = jack.xruns(), self.steal_seconds()
+        self.late: dict[str, int] = {}
+        self.steal_ms = 0.0
+
+    @staticmethod
+    def steal_seconds() -> float:
+        try:
+            with open("/proc/stat") as stat:
+                return int(stat.readline().split()[8]) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            return 0.0
+
+    def stop(self) -> None:
+        after = self.jack.xruns()
+        self.late = {client: count - self._xruns.get(client, 0) for client, count in after.items()
+                     if count > self._xruns.get(client, 0)}
+        self.steal_ms = (self.steal_seconds() - self._steal) * 1e3
+
+    def __str__(self) -> str:
+        late = ", ".join(f"{client} {count}" for client, count in sorted(self.late.items())) or "none"
+        return f"late JACK clients (jackd) {late}; steal {self.steal_ms:.0f} ms"
 
 
 def main() -> None:
@@ -165,32 +207,32 @@ def main() -> None:
         preset = args.preset or heaviest_preset(size)[0]
         print(f"load: {args.rate:g} taps/s on each of {CHANNELS} channels + {args.rate:g} MIDI taps/s, "
               f"{args.seconds:g} s, {size[0]}x{size[1]}, preset {preset!r}; played {sum(played)} audio taps")
-        totals = {"base_overflows": 0, "show_overflows": 0, "lost": 0, "midi_lost": 0, "dropped": 0, "long": 0}
+        totals = {"base_overflows": 0, "show_overflows": 0, "lost": 0, "midi_lost": 0, "dropped": 0, "long": 0,
+                  "base_late": {}, "show_late": {}}
         all_intervals = []
         for number in range(1, args.passes + 1):
             label = f"pass {number}/{args.passes}: " if args.passes > 1 else ""
-            before = jack.xruns()
             base = audio_alone(jack, signal)
-            after_base = jack.xruns()
             print(f"  {label}audio alone (baseline): {base['seen'].sum()} taps seen per channel "
                   f"{base['seen'].tolist()}, {base['overflows']} overflows, {base['dropped']} ring drops; "
-                  f"late clients (jackd): {since(before, after_base)}")
+                  f"{base['machine']}")
             result = show(jack, display, preset, size, signal, args.seconds, args.rate)
-            print(f"  {label}late clients in the show (jackd; PortAudio is the app's audio input, "
-                  f"dessins-de-planche its MIDI input, ddp-* the bench's own players): "
-                  f"{since(after_base, jack.xruns())}")
             intervals = result["intervals"]
             long_frames = int((intervals > 2 * percentile(intervals, 50)).sum())
             lost = int(np.maximum(base["seen"] - result["seen"], 0).sum())
             print(f"  {label}show: {result['seen'].sum()} audio taps seen per channel {result['seen'].tolist()}, "
                   f"MIDI {result['midi_seen']} of {result['midi_sent']}, {result['overflows']} overflows, "
-                  f"{result['dropped']} ring drops, input restarts {result['restarts']}, exit code {result['exit']}")
+                  f"{result['dropped']} ring drops, input restarts {result['restarts']}, exit code {result['exit']}; "
+                  f"{result['machine']}")
             totals["base_overflows"] += base["overflows"]
             totals["show_overflows"] += result["overflows"]
             totals["lost"] += lost
             totals["midi_lost"] += result["midi_sent"] - result["midi_seen"]
             totals["dropped"] += result["dropped"] + base["dropped"]
             totals["long"] += long_frames
+            for key, part in (("base_late", base), ("show_late", result)):
+                for client, count in part["machine"].late.items():
+                    totals[key][client] = totals[key].get(client, 0) + count
             all_intervals.append(intervals)
         intervals = np.concatenate(all_intervals)
         interval = percentile(intervals, 50)
@@ -202,6 +244,9 @@ def main() -> None:
         print(f"  ring drops: {totals['dropped']} (target 0)  {'ok' if totals['dropped'] == 0 else 'MISSED'}")
         print(f"  overflows: baseline {totals['base_overflows']}, show {totals['show_overflows']}; beyond the "
               f"baseline: {extra_overflows} (target <= 0)  {'ok' if extra_overflows <= 0 else 'MISSED'}")
+        for key, what in (("base_late", "baseline"), ("show_late", "show")):
+            late = ", ".join(f"{client} {count}" for client, count in sorted(totals[key].items())) or "none"
+            print(f"  late JACK clients in the {what} windows (jackd): {late}")
         print(f"  frames: {len(intervals) + args.passes}, median {interval:.1f} ms, p99 "
               f"{percentile(intervals, 99):.1f} ms, max {intervals.max():.1f} ms; longer than two intervals: "
               f"{totals['long']} (target 0)  {'ok' if totals['long'] == 0 else 'MISSED'}")

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import glob
 import json
+import multiprocessing
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from multiprocessing import shared_memory
 
 import numpy as np
 
@@ -68,14 +70,19 @@ class Jack:
         return self
 
     def xruns(self) -> dict[str, int]:
-        """Cycles each client did not finish in time, as jackd reported them so far: whose the overflows are."""
+        """Cycles each client did not finish in time, and cycles the server itself started late, as jackd
+        reported them so far: whose the overflows are."""
         counts: dict[str, int] = {}
         try:
             with open(self.log_path, errors="replace") as log:
                 for line in log:
                     if "was not finished" in line and "client = " in line:
                         client = line.split("client = ", 1)[1].split(" was not finished", 1)[0]
-                        counts[client] = counts.get(client, 0) + 1
+                    elif "Driver::Process XRun" in line:  # the server's own cycle woke late
+                        client = "jackd itself"
+                    else:
+                        continue
+                    counts[client] = counts.get(client, 0) + 1
         except OSError:
             pass
         return counts
@@ -122,6 +129,12 @@ class Jack:
 class Board:
     """A JACK client that plays a signal into the app's audio inputs from a known frame.
 
+    It runs in a process of its own: its process callback needs its interpreter's lock,
+    and in the bench's process that lock is shared with the loops that send MIDI and
+    read telemetry, which the render takes CPU from. A late player is an xrun, and JACK
+    tells every client of any late cycle, so PortAudio would count the bench's own
+    lateness as the app's overflow.
+
     `frame_to_master(f)` is when the cycle that starts at frame f began (the lower
     envelope of process-callback entries): the dummy driver hands a cycle's frames
     to every client at that moment, which a sound card would have captured during
@@ -129,15 +142,94 @@ class Board:
     """
 
     def __init__(self, jack: Jack, channels: int, name: str = "ddp-board"):
-        self.client = jack.client(name)
-        self.outputs = [self.client.outports.register(f"out_{i + 1}") for i in range(channels)]
-        self.signal = np.zeros((0, channels), np.float32)
+        context = multiprocessing.get_context("spawn")
+        self._conn, child_end = context.Pipe()
+        self._process = context.Process(target=_player_main, args=(child_end, jack.name, channels, name),
+                                        name=name, daemon=True)
+        self._process.start()
+        child_end.close()
         self.start_frame = None
+        self._length = 0
         self._origin = float("inf")
-        self.client.set_process_callback(self._process)
-        self.client.activate()
+        self._signal_memory = None
+        self._ask("ready")
+
+    def _ask(self, *request):
+        self._conn.send(request)
+        if not self._conn.poll(60.0):
+            raise RuntimeError(f"the board's player did not answer {request[0]!r}")
+        reply = self._conn.recv()
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
 
     def connect(self, owner: str = "PortAudio") -> None:
+        self._ask("connect", owner)
+
+    def load(self, signal: np.ndarray) -> None:
+        """Hand the player a signal, before the measurement starts: megabytes allocated and copied
+        here stall the machine for a few milliseconds (one JACK cycle missed, measured), and
+        through shared memory, since unpickling them would hold the player's lock as long."""
+        signal = np.ascontiguousarray(signal, np.float32)
+        memory = shared_memory.SharedMemory(create=True, size=max(signal.nbytes, 1))
+        np.ndarray(signal.shape, np.float32, buffer=memory.buf)[:] = signal
+        self._ask("load", memory.name, signal.shape)
+        self._release_signal()
+        self._signal_memory = memory
+        self._length = len(signal)
+
+    def play(self, signal: np.ndarray | None = None, lead_seconds: float = 0.3) -> int:
+        """Start on a cycle boundary, so every run hands the app the same blocks: the same signal
+        then gives the same taps, and a difference between two runs is a lost block, not phase.
+        Plays the loaded signal, or loads `signal` first."""
+        if signal is not None:
+            self.load(signal)
+        self.start_frame = self._ask("play", lead_seconds)
+        return self.start_frame
+
+    def _release_signal(self) -> None:
+        if self._signal_memory is not None:
+            self._signal_memory.close()
+            self._signal_memory.unlink()
+            self._signal_memory = None
+
+    def frame_to_master(self, frame) -> np.ndarray:
+        if self._process is not None:
+            self._origin = self._ask("origin")
+        return self._origin + np.asarray(frame, np.float64) / SAMPLE_RATE
+
+    def finished(self) -> bool:
+        return self.start_frame is not None and self._ask("frame_time") > self.start_frame + self._length
+
+    def close(self) -> None:
+        if self._process is None:
+            return
+        try:
+            self._origin = self._ask("origin")
+            self._ask("close")
+        finally:
+            self._process.join(10.0)
+            if self._process.is_alive():
+                self._process.kill()
+                self._process.join(5.0)
+            self._conn.close()
+            self._process = None
+            self._release_signal()
+
+
+class _Player:
+    """The board's JACK client, inside the player process."""
+
+    def __init__(self, client, channels: int):
+        self.client = client
+        self.outputs = [client.outports.register(f"out_{i + 1}") for i in range(channels)]
+        self.signal = np.zeros((0, channels), np.float32)
+        self.start_frame = None
+        self.origin = float("inf")
+        self._memories = []
+        client.set_process_callback(self.process)
+
+    def connect(self, owner: str) -> None:
         def ports():
             found = [p.name for p in self.client.get_ports(f"^{owner}[^:]*:", is_audio=True, is_input=True)]
             return sorted(found, key=lambda n: (len(n), n))
@@ -145,24 +237,27 @@ class Board:
         for output, target in zip(self.outputs, wait_for(ports, 30.0, "the app's audio input ports")):
             self.client.connect(output, target)
 
-    def play(self, signal: np.ndarray, lead_seconds: float = 0.3) -> int:
-        """Start on a cycle boundary, so every run hands the app the same blocks: the same signal
-        then gives the same taps, and a difference between two runs is a lost block, not phase."""
+    def load(self, memory_name: str, shape: tuple) -> None:
+        from dessins_de_planche.ring import _attach_untracked
+
+        memory = _attach_untracked(memory_name)  # the bench owns it and unlinks it
+        self._memories.append(memory)  # kept mapped: the process callback may be reading the last one
+        signal = np.ndarray(shape, np.float32, buffer=memory.buf)
+        for row in range(0, len(signal), 16384):  # map its pages now, not in the process callback,
+            signal[row: row + 16384].max(initial=0.0)
+            time.sleep(0)  # and let the callback have the lock between slices
+        self.start_frame = None
+        self.signal = signal
+
+    def play(self, lead_seconds: float) -> int:
         start = self.client.frame_time + int(lead_seconds * SAMPLE_RATE)
         start = -(-start // self.client.blocksize) * self.client.blocksize
-        self.signal = np.ascontiguousarray(signal, np.float32)
         self.start_frame = start
         return start
 
-    def frame_to_master(self, frame) -> np.ndarray:
-        return self._origin + np.asarray(frame, np.float64) / SAMPLE_RATE
-
-    def finished(self) -> bool:
-        return self.start_frame is not None and self.client.frame_time > self.start_frame + len(self.signal)
-
-    def _process(self, frames: int) -> None:
+    def process(self, frames: int) -> None:
         first = self.client.last_frame_time
-        self._origin = min(self._origin, time.monotonic() - first / SAMPLE_RATE)
+        self.origin = min(self.origin, time.monotonic() - first / SAMPLE_RATE)
         start = self.start_frame
         for channel, port in enumerate(self.outputs):
             buffer = port.get_array()
@@ -173,9 +268,54 @@ class Board:
             if lo < hi:
                 buffer[lo - first: hi - first] = self.signal[lo - start: hi - start, channel]
 
-    def close(self) -> None:
-        self.client.deactivate()
-        self.client.close()
+
+def _player_main(conn, server: str, channels: int, name: str) -> None:
+    """The player process: one JACK client, and a main thread that sleeps in `recv` (the lock
+    free for the process callback) except to answer the bench in a few microseconds."""
+    import gc
+
+    try:  # what little the main thread does must not be preempted while it holds the lock
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
+    except (AttributeError, OSError):
+        pass
+    import jack
+
+    client = jack.Client(name, no_start_server=True, servername=server)
+    player = _Player(client, channels)
+    client.activate()
+    gc.collect()
+    gc.freeze()
+    try:
+        while True:
+            request = conn.recv()
+            command, args = request[0], request[1:]
+            try:
+                if command == "ready":
+                    reply = True
+                elif command == "connect":
+                    reply = player.connect(*args)
+                elif command == "load":
+                    reply = player.load(*args)
+                elif command == "play":
+                    reply = player.play(*args)
+                elif command == "origin":
+                    reply = player.origin
+                elif command == "frame_time":
+                    reply = client.frame_time
+                elif command == "close":
+                    conn.send(True)
+                    break
+                else:
+                    raise ValueError(f"unknown request {command!r}")
+            except Exception as error:  # the bench raises it
+                reply = RuntimeError(f"board player: {error!r}")
+            conn.send(reply)
+    finally:
+        client.deactivate()
+        client.close()
+        player.signal = None
+        for memory in player._memories:
+            memory.close()
 
 
 class MidiBoard:

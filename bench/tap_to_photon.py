@@ -69,10 +69,11 @@ def run_size(display, jack, preset, size, seconds, pixels, midi, rng):
             wait_for(lambda: app.saw("MIDI listening"), 30.0, "the app's MIDI port")
             midi_board = MidiBoard(jack)
         board = Board(jack, channels=1)
+        signal, onsets, midi_offsets = tap_signal(seconds, rng)
+        board.load(signal)
         board.connect()
         time.sleep(1.0)  # let the first frames and the stream clock settle before measuring
-        signal, onsets, midi_offsets = tap_signal(seconds, rng)
-        start_frame = board.play(signal)
+        start_frame = board.play()
         start_time = float(board.frame_to_master(start_frame)) - PERIOD / SAMPLE_RATE
         sent = []
         if midi:

@@ -143,3 +143,28 @@ def test_the_input_process_recovers_when_the_audio_server_stops_and_returns(jack
         taps = taps_arrive(inputs, count=2, what="taps after the server came back")
         assert inputs.running
     assert (taps["channel"] == 1).all()
+
+
+def test_the_lateness_summary_matches_numpys_percentile_without_importing_numpy_ma():
+    """The status thread sums up the callback's lateness four times a second; `np.percentile`'s
+    first call imports `numpy.ma` with the GIL held (7 ms here, more than a 128-frame period),
+    which made the audio callback miss a JACK cycle each time a stream started."""
+    script = textwrap.dedent("""
+        import sys
+        import numpy as np
+        from dessins_de_planche.inputs.sources import LatenessMeter
+
+        meter = LatenessMeter(size=64)
+        assert meter.summary() == (0.0, 0.0, 0.0)
+        values = np.random.default_rng(7).gamma(2.0, 0.0004, 100)  # wraps round the 64 slots
+        for value in values:
+            meter.record(value)
+        summary = meter.summary()
+        assert "numpy.ma" not in sys.modules, "the summary imported numpy.ma"
+        kept = values[-64:]
+        expected = (*np.percentile(kept, (50, 99)) * 1e3, kept.max() * 1e3)
+        np.testing.assert_allclose(summary, expected, rtol=1e-12)
+        print("ok")
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr

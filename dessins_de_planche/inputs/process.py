@@ -17,6 +17,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ EXIT_DEVICE_LOST = 75  # the input process ended because its device or audio ser
 RESTART_MIN, RESTART_MAX = 0.5, 5.0  # seconds between restarts, doubling while it keeps dying
 HEALTHY_SECONDS = 10.0  # a child that lived this long resets the back-off
 STATUS_SECONDS = 0.25  # how often the child publishes its status
+GIL_SWITCH_SECONDS = 0.0005  # in the child: see input_process_main
 
 RINGS = {  # name -> (record type, capacity); one producer each
     "taps": (TAP_DTYPE, 1024),  # audio taps (the audio thread)
@@ -456,6 +458,10 @@ def input_process_main(spec: InputSpec, ring_names: dict, status_name: str, pare
     """The input process: start the sources, publish status, stop when asked or orphaned."""
     logging.basicConfig(level=log_level, format="%(asctime)s input %(levelname)s %(message)s")
     log.debug("input process priority: %s", ask_for_priority())
+    # A thread that wants the GIL waits this long before the holder is made to let go (5 ms by
+    # default, more than a 128-frame period): any Python the other threads run costs the audio
+    # callback at most half a millisecond.
+    sys.setswitchinterval(GIL_SWITCH_SECONDS)
     os.environ.setdefault("JACK_NO_START_SERVER", "1")  # never let a retry start a JACK server of its own
     from dessins_de_planche.inputs.sources import audio_channels
 
@@ -502,7 +508,7 @@ def input_process_main(spec: InputSpec, ring_names: dict, status_name: str, pare
         for part in (audio, midi):
             if part is not None:
                 part.close()
-        if "sounddevice" in __import__("sys").modules:
+        if "sounddevice" in sys.modules:
             import sounddevice
 
             sounddevice._terminate()
