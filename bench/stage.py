@@ -201,6 +201,10 @@ class Board:
     def finished(self) -> bool:
         return self.start_frame is not None and self._ask("frame_time") > self.start_frame + self._length
 
+    def xruns(self) -> np.ndarray:
+        """When jackd told the player of a late cycle (anyone's), in `time.monotonic()` seconds."""
+        return np.array(self._ask("xruns"), np.float64)
+
     def close(self) -> None:
         if self._process is None:
             return
@@ -227,7 +231,9 @@ class _Player:
         self.start_frame = None
         self.origin = float("inf")
         self._memories = []
+        self.xruns: list[float] = []  # when jackd told us of a late cycle (anyone's), monotonic s
         client.set_process_callback(self.process)
+        client.set_xrun_callback(lambda delayed_usecs: self.xruns.append(time.monotonic()))
 
     def connect(self, owner: str) -> None:
         def ports():
@@ -302,6 +308,8 @@ def _player_main(conn, server: str, channels: int, name: str) -> None:
                     reply = player.origin
                 elif command == "frame_time":
                     reply = client.frame_time
+                elif command == "xruns":
+                    reply = list(player.xruns)
                 elif command == "close":
                     conn.send(True)
                     break
@@ -316,6 +324,55 @@ def _player_main(conn, server: str, channels: int, name: str) -> None:
         player.signal = None
         for memory in player._memories:
             memory.close()
+
+
+class WakeupProbe:
+    """How late this machine wakes a real-time thread, meanwhile (a cyclictest in miniature):
+    one process per core, pinned there at `SCHED_FIFO` 4 (below the JACK threads), sleeping
+    1 ms at a time. A stall it sees is the machine's (the hypervisor, or kernel work that
+    cannot be preempted on that core), whoever caused it; `stop()` gives the oversleeps in ms."""
+
+    def __init__(self):
+        context = multiprocessing.get_context("spawn")
+        self._go, self._stop = context.Event(), context.Event()
+        self._pipes, self._processes = [], []
+        for cpu in sorted(os.sched_getaffinity(0)):
+            here, there = context.Pipe(duplex=False)
+            process = context.Process(target=_probe_main, args=(cpu, self._go, self._stop, there), daemon=True,
+                                      name=f"ddp-probe-{cpu}")
+            process.start()
+            there.close()
+            self._pipes.append(here)
+            self._processes.append(process)
+
+    def start(self) -> None:
+        """Measure from now (the processes are started beforehand, out of the measured window)."""
+        self._go.set()
+
+    def stop(self) -> np.ndarray:
+        """(wake time in `time.monotonic()` seconds, ms late) of every wake-up, all cores."""
+        self._go.set()
+        self._stop.set()
+        late = [pipe.recv() if pipe.poll(10.0) else np.zeros((0, 2)) for pipe in self._pipes]
+        for process in self._processes:
+            process.join(5.0)
+        return np.concatenate(late) if late else np.zeros((0, 2))
+
+
+def _probe_main(cpu: int, go, stop, pipe) -> None:
+    try:
+        os.sched_setaffinity(0, {cpu})
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(4))
+    except (AttributeError, OSError):
+        pass
+    go.wait()
+    wakes = []
+    while not stop.is_set():
+        before = time.monotonic()
+        time.sleep(0.001)
+        wakes.append((before, time.monotonic()))
+    wakes = np.array(wakes).reshape(-1, 2)
+    pipe.send(np.column_stack((wakes[:, 1], (wakes[:, 1] - wakes[:, 0] - 0.001) * 1e3)))
 
 
 class MidiBoard:
