@@ -168,3 +168,25 @@ def test_the_lateness_summary_matches_numpys_percentile_without_importing_numpy_
     """)
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr
+
+
+def test_a_line_logged_while_another_thread_silences_libjack_still_reaches_the_log():
+    """libjack's complaints are muted by pointing stderr at /dev/null for a moment; the audio
+    stream's "listening to", logged by another thread meanwhile, used to vanish with them."""
+    script = textwrap.dedent("""
+        import logging, threading
+        from dessins_de_planche.inputs.devices import quiet_stderr
+        from dessins_de_planche.inputs.process import log_to_stderr
+
+        log_to_stderr(logging.INFO)
+        with quiet_stderr():
+            thread = threading.Thread(target=logging.getLogger("audio").info, args=("listening to system",))
+            thread.start()
+            thread.join()
+            import os
+            os.write(2, b"libjack noise\\n")
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "input INFO listening to system" in result.stderr
+    assert "libjack noise" not in result.stderr

@@ -29,8 +29,9 @@ def quiet_stderr():
     """Silence C libraries (libjack prints several lines per failed connection) for a moment.
 
     Used around device scans that retry every second while a server is away, so a
-    kiosk's log is not filled with the same complaint. Python's own stderr output
-    from other threads is also muted for those few milliseconds.
+    kiosk's log is not filled with the same complaint. Anything else written to
+    stderr meanwhile is muted too, which is why the input process logs through a
+    copy of its stderr (`process.log_to_stderr`).
     """
     try:
         saved = os.dup(2)

@@ -453,10 +453,18 @@ def ask_for_priority() -> str:
         return "normal (the system allows no higher priority)"
 
 
+def log_to_stderr(level: int) -> None:
+    """The input process's log, on a copy of its stderr: `quiet_stderr` points file descriptor 2
+    at /dev/null while libjack complains, and a line another thread logs meanwhile (the audio
+    stream's "listening to", a warning) must not vanish with the noise."""
+    stream = os.fdopen(os.dup(2), "w", buffering=1, encoding="utf-8", errors="replace")
+    logging.basicConfig(level=level, format="%(asctime)s input %(levelname)s %(message)s", stream=stream)
+
+
 def input_process_main(spec: InputSpec, ring_names: dict, status_name: str, parent_pid: int,
                        log_level: int = logging.INFO) -> None:
     """The input process: start the sources, publish status, stop when asked or orphaned."""
-    logging.basicConfig(level=log_level, format="%(asctime)s input %(levelname)s %(message)s")
+    log_to_stderr(log_level)
     log.debug("input process priority: %s", ask_for_priority())
     # A thread that wants the GIL waits this long before the holder is made to let go (5 ms by
     # default, more than a 128-frame period): any Python the other threads run costs the audio
