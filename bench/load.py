@@ -128,7 +128,7 @@ def show(jack, display, preset, size, signal, seconds, rate, probe: bool) -> dic
                 next_at += 1.0 / rate
             elif now >= start + 0.3 + seconds - 0.4:
                 break
-            time.sleep(0.001)
+            time.sleep(min(max(next_at - time.monotonic(), 0.0), 0.05))  # the bench takes no CPU it need not
         wait_for(board.finished, 60.0, "the taps to be played")
         measuring_until = time.monotonic()
         time.sleep(STATUS_LAG)  # the window's last overflows reach the telemetry,
@@ -156,7 +156,7 @@ def show(jack, display, preset, size, signal, seconds, rate, probe: bool) -> dic
     last = [s for s in statuses if s["time"] >= measuring_until + STATUS_LAG][:1]
     overflows = last[0]["overflows"] - first[0]["overflows"] if first and last else -1
     end = statuses[-1] if statuses else {}
-    return {"seen": seen, "midi_seen": midi_seen, "midi_sent": sent, "intervals": intervals,
+    return {"seen": seen, "midi_seen": midi_seen, "midi_sent": sent, "intervals": intervals, "swaps": swaps,
             "overflows": overflows, "dropped": sum(end.get("dropped", {}).values()), "exit": code,
             "restarts": end.get("restarts", -1), "log_errors": log.count("Traceback"), "machine": machine}
 
@@ -215,6 +215,16 @@ class Machine:
         return text
 
 
+def describe_long_frame(result: dict, i: int) -> str:
+    """A long frame's length and, with the probe, the worst real-time wake-up while it lasted."""
+    text = f"{result['intervals'][i]:.1f} ms"
+    wakeups = result["machine"].wakeups
+    if len(wakeups):
+        inside = wakeups[(wakeups[:, 0] > result["swaps"][i]) & (wakeups[:, 0] <= result["swaps"][i + 1]), 1]
+        text += f" (worst real-time wake-up meanwhile {inside.max() if len(inside) else 0.0:.1f} ms late)"
+    return text
+
+
 def wakeup_summary(late_ms: np.ndarray) -> str:
     if not len(late_ms):
         return "not measured"
@@ -259,13 +269,17 @@ def main() -> None:
                   f"{base['machine']}")
             result = show(jack, display, preset, size, signal, args.seconds, args.rate, args.probe)
             intervals = result["intervals"]
-            long_frames = int((intervals > 2 * percentile(intervals, 50)).sum())
+            long_at = np.nonzero(intervals > 2 * percentile(intervals, 50))[0]
+            long_frames = len(long_at)
             bases.append(base)
             shows_seen.append(result["seen"])
             print(f"  {label}show: {result['seen'].sum()} audio taps seen per channel {result['seen'].tolist()}, "
                   f"MIDI {result['midi_seen']} of {result['midi_sent']}, {result['overflows']} overflows, "
                   f"{result['dropped']} ring drops, input restarts {result['restarts']}, exit code {result['exit']}; "
                   f"{result['machine']}")
+            if long_frames:
+                print(f"  {label}show: frames longer than two intervals: "
+                      + ", ".join(describe_long_frame(result, i) for i in long_at))
             totals["base_overflows"] += base["overflows"]
             totals["show_overflows"] += result["overflows"]
             totals["midi_lost"] += result["midi_sent"] - result["midi_seen"]

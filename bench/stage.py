@@ -152,6 +152,7 @@ class Board:
         self._length = 0
         self._origin = float("inf")
         self._signal_memory = None
+        self._ends_at = float("inf")
         self._ask("ready")
 
     def _ask(self, *request):
@@ -184,7 +185,9 @@ class Board:
         Plays the loaded signal, or loads `signal` first."""
         if signal is not None:
             self.load(signal)
-        self.start_frame = self._ask("play", lead_seconds)
+        self.start_frame, now_frame = self._ask("play", lead_seconds)
+        # when it will be over, by this process's clock: `finished` need not ask the player until then
+        self._ends_at = time.monotonic() + (self.start_frame + self._length - now_frame) / SAMPLE_RATE
         return self.start_frame
 
     def _release_signal(self) -> None:
@@ -199,7 +202,9 @@ class Board:
         return self._origin + np.asarray(frame, np.float64) / SAMPLE_RATE
 
     def finished(self) -> bool:
-        return self.start_frame is not None and self._ask("frame_time") > self.start_frame + self._length
+        if self.start_frame is None or time.monotonic() < self._ends_at:
+            return False  # polled often: no round trip to the player (it would wake it every time)
+        return self._ask("frame_time") > self.start_frame + self._length
 
     def xruns(self) -> np.ndarray:
         """When jackd told the player of a late cycle (anyone's), in `time.monotonic()` seconds."""
@@ -256,10 +261,11 @@ class _Player:
         self.signal = signal
 
     def play(self, lead_seconds: float) -> int:
-        start = self.client.frame_time + int(lead_seconds * SAMPLE_RATE)
+        now = self.client.frame_time
+        start = now + int(lead_seconds * SAMPLE_RATE)
         start = -(-start // self.client.blocksize) * self.client.blocksize
         self.start_frame = start
-        return start
+        return start, now
 
     def process(self, frames: int) -> None:
         first = self.client.last_frame_time
