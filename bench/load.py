@@ -2,8 +2,10 @@
 
 Two passes play the same taps through JACK (dummy driver, 48 kHz, 128-frame periods):
 
-1. **audio alone** (the baseline): the input process with nothing rendering, its rings
-   drained by a sleeping loop;
+1. **inputs alone** (the baseline): the same input process (audio and MIDI) and the same
+   JACK clients as the show, nothing rendering, its rings drained by a sleeping loop (with
+   audio alone the show would have two JACK clients more, and each late client is an
+   overflow flag to PortAudio);
 2. **the show**: the app in a real window (Xvfb) with the heaviest preset, audio and
    MIDI together, writing its telemetry.
 
@@ -13,7 +15,7 @@ longer than two frame intervals (the p99 frame time is reported).
 
     .venv/bin/python bench/load.py [--seconds 20] [--size 640x360] [--rate 20] [--passes 1]
 
-Overflows are rare on this machine even with audio alone (about one a half-minute),
+Overflows are rare on this machine even with nothing rendering (about one a half-minute),
 so one short pass says little either way: `--passes 5` interleaves five baseline and
 show pairs and compares the totals.
 
@@ -65,14 +67,48 @@ def load_signal(seconds: float, rate: float, rng) -> tuple[np.ndarray, list[int]
     return signal, played
 
 
-def audio_alone(jack, signal, probe: bool) -> dict:
+def play_with_midi(board, midi, seconds: float, rate: float, drain=lambda: None) -> int:
+    """Play the loaded signal and send `rate` MIDI taps a second beside it, calling `drain`
+    between sends (the baseline empties the rings); the MIDI taps sent."""
+    start = time.monotonic()
+    board.play(lead_seconds=0.3)
+    next_at, last_at = start + 0.3 + 0.2 + 0.025, start + 0.3 + seconds - 0.4
+    sent = 0
+    while time.monotonic() < last_at:
+        if time.monotonic() >= next_at:
+            midi.send(0x90, 36 + sent % 4, 1 + sent % 127)
+            midi.send(0x80, 36 + sent % 4, 0)
+            sent += 1
+            next_at += 1.0 / rate
+        drain()
+        time.sleep(min(max(next_at - time.monotonic(), 0.0), 0.01))  # the bench takes no CPU it need not
+    wait_for(lambda: drain() or board.finished(), 60.0, "the taps to be played", interval=0.01)
+    return sent
+
+
+def inputs_alone(jack, signal, seconds: float, rate: float, probe: bool) -> dict:
+    """The baseline: the same input process and JACK clients as the show (audio and MIDI in, the
+    bench's two players), nothing rendering. With audio alone the show would have two JACK
+    clients more, and every late client is an overflow flag to PortAudio."""
     from dessins_de_planche.config import InputSpec
+    from dessins_de_planche.events import SOURCE_AUDIO
     from dessins_de_planche.inputs.process import InputProcess
 
-    spec = InputSpec(audio_device="system", channels=tuple(range(1, CHANNELS + 1)))
+    spec = InputSpec(audio_device="system", channels=tuple(range(1, CHANNELS + 1)), midi_port="virtual")
     seen = np.zeros(CHANNELS, int)
+    midi_seen = [0]
+
+    def drain():
+        taps = inputs.poll().taps
+        taps = taps[taps["refine"] == 0]
+        audio = taps["source"] == SOURCE_AUDIO
+        np.add.at(seen, taps["channel"][audio].astype(int) - 1, 1)
+        midi_seen[0] += int((~audio).sum())
+
     with InputProcess(spec) as inputs:
-        wait_for(lambda: inputs.status.audio_state == "listening", 30.0, "the baseline's audio stream")
+        wait_for(lambda: inputs.status.audio_state == "listening" and inputs.status.midi_state == "listening",
+                 30.0, "the baseline's audio stream and MIDI port")
+        midi = MidiBoard(jack)
         board = Board(jack, CHANNELS, name="ddp-load-board")
         try:
             board.load(signal)
@@ -81,22 +117,16 @@ def audio_alone(jack, signal, probe: bool) -> dict:
             time.sleep(1.0)
             before = inputs.status.overflows
             machine.start()
-            board.play()
-            while not board.finished():
-                taps = inputs.poll().taps
-                taps = taps[taps["refine"] == 0]
-                np.add.at(seen, taps["channel"].astype(int) - 1, 1)
-                time.sleep(0.01)
+            sent = play_with_midi(board, midi, seconds, rate, drain)
             time.sleep(STATUS_LAG)
-            taps = inputs.poll().taps
-            taps = taps[taps["refine"] == 0]
-            np.add.at(seen, taps["channel"].astype(int) - 1, 1)
+            drain()
             status = inputs.status
             machine.stop()
         finally:
             board.close()
-    return {"seen": seen, "overflows": status.overflows - before, "dropped": sum(status.dropped.values()),
-            "machine": machine}
+            midi.close()
+    return {"seen": seen, "midi_seen": midi_seen[0], "midi_sent": sent, "overflows": status.overflows - before,
+            "dropped": sum(status.dropped.values()), "machine": machine}
 
 
 def show(jack, display, preset, size, signal, seconds, rate, probe: bool) -> dict:
@@ -114,22 +144,9 @@ def show(jack, display, preset, size, signal, seconds, rate, probe: bool) -> dic
         board.connect()
         machine = Machine(jack, board, probe)
         time.sleep(1.5)
-        start = time.monotonic()
-        measuring_from = start
+        measuring_from = time.monotonic()
         machine.start()
-        board.play(lead_seconds=0.3)
-        next_at = start + 0.3 + 0.2 + 0.025
-        while not board.finished() or time.monotonic() < next_at:
-            now = time.monotonic()
-            if now >= next_at and now < start + 0.3 + seconds - 0.4:
-                midi.send(0x90, 36 + sent % 4, 1 + sent % 127)
-                midi.send(0x80, 36 + sent % 4, 0)
-                sent += 1
-                next_at += 1.0 / rate
-            elif now >= start + 0.3 + seconds - 0.4:
-                break
-            time.sleep(min(max(next_at - time.monotonic(), 0.0), 0.05))  # the bench takes no CPU it need not
-        wait_for(board.finished, 60.0, "the taps to be played")
+        sent = play_with_midi(board, midi, seconds, rate)
         measuring_until = time.monotonic()
         time.sleep(STATUS_LAG)  # the window's last overflows reach the telemetry,
         machine.stop()
@@ -263,9 +280,10 @@ def main() -> None:
         bases, shows_seen = [], []
         for number in range(1, args.passes + 1):
             label = f"pass {number}/{args.passes}: " if args.passes > 1 else ""
-            base = audio_alone(jack, signal, args.probe)
-            print(f"  {label}audio alone (baseline): {base['seen'].sum()} taps seen per channel "
-                  f"{base['seen'].tolist()}, {base['overflows']} overflows, {base['dropped']} ring drops; "
+            base = inputs_alone(jack, signal, args.seconds, args.rate, args.probe)
+            print(f"  {label}inputs alone (baseline): {base['seen'].sum()} audio taps seen per channel "
+                  f"{base['seen'].tolist()}, MIDI {base['midi_seen']} of {base['midi_sent']}, "
+                  f"{base['overflows']} overflows, {base['dropped']} ring drops; "
                   f"{base['machine']}")
             result = show(jack, display, preset, size, signal, args.seconds, args.rate, args.probe)
             intervals = result["intervals"]
