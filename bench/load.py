@@ -108,9 +108,10 @@ def inputs_alone(jack, signal, seconds: float, rate: float, probe: bool) -> dict
     with InputProcess(spec) as inputs:
         wait_for(lambda: inputs.status.audio_state == "listening" and inputs.status.midi_state == "listening",
                  30.0, "the baseline's audio stream and MIDI port")
-        midi = MidiBoard(jack)
-        board = Board(jack, CHANNELS, name="ddp-load-board")
+        board = midi = None
         try:
+            midi = MidiBoard(jack)
+            board = Board(jack, CHANNELS, name="ddp-load-board")
             board.load(signal)
             board.connect()
             machine = Machine(jack, board, probe)
@@ -123,8 +124,9 @@ def inputs_alone(jack, signal, seconds: float, rate: float, probe: bool) -> dict
             status = inputs.status
             machine.stop()
         finally:
-            board.close()
-            midi.close()
+            for part in (board, midi):
+                if part is not None:
+                    part.close()
     return {"seen": seen, "midi_seen": midi_seen[0], "midi_sent": sent, "overflows": status.overflows - before,
             "dropped": sum(status.dropped.values()), "machine": machine}
 

@@ -179,12 +179,10 @@ class Board:
         self._signal_memory = memory
         self._length = len(signal)
 
-    def play(self, signal: np.ndarray | None = None, lead_seconds: float = 0.3) -> int:
-        """Start on a cycle boundary, so every run hands the app the same blocks: the same signal
-        then gives the same taps, and a difference between two runs is a lost block, not phase.
-        Plays the loaded signal, or loads `signal` first."""
-        if signal is not None:
-            self.load(signal)
+    def play(self, lead_seconds: float = 0.3) -> int:
+        """Play the loaded signal. Start on a cycle boundary, so every run hands the app the same
+        blocks: the same signal then gives the same taps, and a difference between two runs is a
+        lost block, not phase."""
         self.start_frame, now_frame = self._ask("play", lead_seconds)
         # when it will be over, by this process's clock: `finished` need not ask the player until then
         self._ends_at = time.monotonic() + (self.start_frame + self._length - now_frame) / SAMPLE_RATE
@@ -297,32 +295,19 @@ def _player_main(conn, server: str, channels: int, name: str) -> None:
     client.activate()
     gc.collect()
     gc.freeze()
+    answers = {"ready": lambda: True, "connect": player.connect, "load": player.load, "play": player.play,
+               "origin": lambda: player.origin, "frame_time": lambda: client.frame_time,
+               "xruns": lambda: list(player.xruns)}
     try:
         while True:
-            request = conn.recv()
-            command, args = request[0], request[1:]
+            command, *args = conn.recv()
+            if command == "close":
+                conn.send(True)
+                break
             try:
-                if command == "ready":
-                    reply = True
-                elif command == "connect":
-                    reply = player.connect(*args)
-                elif command == "load":
-                    reply = player.load(*args)
-                elif command == "play":
-                    reply = player.play(*args)
-                elif command == "origin":
-                    reply = player.origin
-                elif command == "frame_time":
-                    reply = client.frame_time
-                elif command == "xruns":
-                    reply = list(player.xruns)
-                elif command == "close":
-                    conn.send(True)
-                    break
-                else:
-                    raise ValueError(f"unknown request {command!r}")
+                reply = answers[command](*args)
             except Exception as error:  # the bench raises it
-                reply = RuntimeError(f"board player: {error!r}")
+                reply = RuntimeError(f"board player: {command}: {error!r}")
             conn.send(reply)
     finally:
         client.deactivate()
