@@ -36,8 +36,8 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from stage import (SAMPLE_RATE, App, Board, Jack, MidiBoard, WakeupProbe, heaviest_preset, percentile,  # noqa: E402
-                   start_xvfb, wait_for)
+from stage import (SAMPLE_RATE, App, Board, Jack, MidiBoard, Screen, WakeupProbe, heaviest_preset, percentile,  # noqa: E402
+                   wait_for)
 
 CHANNELS = 4
 STALL_MS = 1.0  # a real-time wake-up this late is a stall of the machine
@@ -131,8 +131,8 @@ def inputs_alone(jack, signal, seconds: float, rate: float, probe: bool) -> dict
             "dropped": sum(status.dropped.values()), "machine": machine}
 
 
-def show(jack, display, preset, size, signal, seconds, rate, probe: bool) -> dict:
-    app = App(display, "--audio-device", "system", "--channels", ",".join(map(str, range(1, CHANNELS + 1))),
+def show(jack, screen, preset, size, signal, seconds, rate, probe: bool) -> dict:
+    app = App(screen, "--audio-device", "system", "--channels", ",".join(map(str, range(1, CHANNELS + 1))),
               "--midi-port", "virtual", "--size", f"{size[0]}x{size[1]}", "--preset", preset,
               "--seconds", str(seconds + 120))
     board = midi = None
@@ -264,13 +264,16 @@ def main() -> None:
                         help="also run a real-time wake-up probe on each core, to tell the machine's stalls from the "
                              "app's late cycles (it wakes every core 1,000 times a second, which on a virtual machine "
                              "changes the noise it measures: off by default)")
+    parser.add_argument("--offscreen", action="store_true",
+                        help="draw with SDL's offscreen driver (EGL) instead of a window under Xvfb: "
+                             "for a machine with a GPU and no display")
     args = parser.parse_args()
     size = tuple(int(v) for v in args.size.split("x"))
     rng = np.random.default_rng(3)
     signal, played = load_signal(args.seconds, args.rate, rng)
 
     jack = Jack(capture=CHANNELS).start()
-    xvfb, display = start_xvfb()
+    screen = Screen(args.offscreen)
     try:
         preset = args.preset or heaviest_preset(size)[0]
         print(f"load: {args.rate:g} taps/s on each of {CHANNELS} channels + {args.rate:g} MIDI taps/s, "
@@ -287,7 +290,7 @@ def main() -> None:
                   f"{base['seen'].tolist()}, MIDI {base['midi_seen']} of {base['midi_sent']}, "
                   f"{base['overflows']} overflows, {base['dropped']} ring drops; "
                   f"{base['machine']}")
-            result = show(jack, display, preset, size, signal, args.seconds, args.rate, args.probe)
+            result = show(jack, screen, preset, size, signal, args.seconds, args.rate, args.probe)
             intervals = result["intervals"]
             long_at = np.nonzero(intervals > 2 * percentile(intervals, 50))[0]
             long_frames = len(long_at)
@@ -345,8 +348,7 @@ def main() -> None:
               f"{percentile(intervals, 99):.1f} ms, max {intervals.max():.1f} ms; longer than two intervals: "
               f"{totals['long']} (target 0)  {'ok' if totals['long'] == 0 else 'MISSED'}")
     finally:
-        xvfb.terminate()
-        xvfb.wait(10)
+        screen.close()
         jack.stop()
         Jack.remove_shared_memory()
 

@@ -1,7 +1,7 @@
-"""A stage for the benches: an X server, a JACK dummy server, a board that plays taps, the app, its telemetry.
+"""A stage for the benches: a screen (Xvfb, or offscreen on a GPU), a JACK dummy server, a board that plays taps, the app, its telemetry.
 
-Shared by `tap_to_photon.py`, `load.py` and `startup.py`. Everything started here
-is stopped by `Stage.close()` (servers, clients, the app, jackd's /dev/shm files).
+Shared by `tap_to_photon.py`, `load.py` and `startup.py`; each stops what it started here
+(the servers, the clients, the app, jackd's /dev/shm files).
 """
 
 from __future__ import annotations
@@ -47,6 +47,30 @@ def start_xvfb(size=(1920, 1080)) -> tuple[subprocess.Popen, str]:
         server.kill()
         raise RuntimeError("Xvfb did not start")
     return server, f":{number}"
+
+
+class Screen:
+    """Where the app draws: a window on a fresh Xvfb, or with `offscreen` SDL's offscreen video
+    driver (EGL, no X server), for a machine with a GPU and no display.
+
+    SDL's offscreen driver accepts vsync without waiting for anything, so there the app is
+    paced by its own 60 Hz timer, as it is under Xvfb (which refuses vsync).
+    """
+
+    def __init__(self, offscreen: bool = False):
+        self.server = None
+        if offscreen:
+            self.env = {"SDL_VIDEODRIVER": "offscreen"}
+            self.app_args = ("--max-fps", "60")
+        else:
+            self.server, display = start_xvfb()
+            self.env = {"DISPLAY": display}
+            self.app_args = ()
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.terminate()
+            self.server.wait(10)
 
 
 class Jack:
@@ -395,19 +419,20 @@ class MidiBoard:
 
 
 class App:
-    """`dessins-de-planche run` in a window on `display`, with telemetry; its log kept."""
+    """`dessins-de-planche run` in a window on `screen`, with telemetry; its log kept."""
 
-    def __init__(self, display: str, *args: str, pixels: bool = False, extra_env: dict | None = None):
+    def __init__(self, screen: Screen, *args: str, pixels: bool = False, extra_env: dict | None = None):
         self.dir = tempfile.mkdtemp(prefix="ddp-bench-")
         self.telemetry_path = os.path.join(self.dir, "telemetry.jsonl")
         self.log_path = os.path.join(self.dir, "app.log")
-        command = [sys.executable, "-m", "dessins_de_planche", "run", *args, "--telemetry", self.telemetry_path]
+        command = [sys.executable, "-m", "dessins_de_planche", "run", *args, *screen.app_args,
+                   "--telemetry", self.telemetry_path]
         if pixels:
             command.append("--telemetry-pixels")
         self.log = open(self.log_path, "w")
         self.launched = time.monotonic()
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=self.log, cwd=ROOT,
-                                        env={**os.environ, "DISPLAY": display, **(extra_env or {})})
+                                        env={**os.environ, **screen.env, **(extra_env or {})})
 
     def saw(self, text: str) -> bool:
         if self.process.poll() is not None:

@@ -30,7 +30,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from stage import PERIOD, SAMPLE_RATE, App, Board, Jack, MidiBoard, heaviest_preset, percentile, start_xvfb, wait_for  # noqa: E402
+from stage import PERIOD, SAMPLE_RATE, App, Board, Jack, MidiBoard, Screen, heaviest_preset, percentile, wait_for  # noqa: E402
 
 MEDIAN_TARGET_MS = 25.0
 P99_TARGET_MS = 45.0
@@ -56,12 +56,12 @@ def tap_signal(seconds: float, rng) -> tuple[np.ndarray, list[int], list[float]]
     return signal, onsets, midi_at
 
 
-def run_size(display, jack, preset, size, seconds, pixels, midi, rng):
+def run_size(screen, jack, preset, size, seconds, pixels, midi, rng):
     args = ["--audio-device", "system", "--channels", "1", "--size", f"{size[0]}x{size[1]}", "--preset", preset,
             "--seconds", str(seconds + 60)]
     if midi:
         args += ["--midi-port", "virtual"]
-    app = App(display, *args, pixels=pixels)
+    app = App(screen, *args, pixels=pixels)
     board = midi_board = None
     try:
         wait_for(lambda: app.saw("listening to"), 60.0, "the app's audio stream")
@@ -190,12 +190,15 @@ def main() -> None:
     parser.add_argument("--sizes", default="640x360,1280x720")
     parser.add_argument("--preset", help="instead of the heaviest gallery preset")
     parser.add_argument("--pixel-seconds", type=float, default=8.0, help="length of the read-back check (0: skip)")
+    parser.add_argument("--offscreen", action="store_true",
+                        help="draw with SDL's offscreen driver (EGL) instead of a window under Xvfb: "
+                             "for a machine with a GPU and no display")
     args = parser.parse_args()
     sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
     rng = np.random.default_rng(1)
 
     jack = Jack().start()  # before anything loads PortAudio
-    xvfb, display = start_xvfb()
+    screen = Screen(args.offscreen)
     try:
         for size in sizes:
             if args.preset:
@@ -205,15 +208,14 @@ def main() -> None:
             print(f"\n== {size[0]}x{size[1]}: preset {preset!r} "
                   f"(offscreen frame ms with 400 live marks: "
                   f"{', '.join(f'{k} {v:.1f}' for k, v in costs.items()) or 'not measured'})")
-            result = run_size(display, jack, preset, size, args.seconds, pixels=False, midi=True, rng=rng)
+            result = run_size(screen, jack, preset, size, args.seconds, pixels=False, midi=True, rng=rng)
             summarise(f"{size[0]}x{size[1]}, audio + MIDI", result)
             if args.pixel_seconds and size == sizes[0]:
-                result = run_size(display, jack, preset, size, args.pixel_seconds, pixels=True, midi=False, rng=rng)
+                result = run_size(screen, jack, preset, size, args.pixel_seconds, pixels=True, midi=False, rng=rng)
                 summarise(f"{size[0]}x{size[1]}, read-back check (each frame read back: slower)", result)
                 check_pixels(result)
     finally:
-        xvfb.terminate()
-        xvfb.wait(10)
+        screen.close()
         jack.stop()
         Jack.remove_shared_memory()
 
