@@ -69,3 +69,25 @@ def test_the_p_key_saves_the_picture_at_window_size(tmp_path, x_display):
     saturation = image.max(axis=2).astype(int) - image.min(axis=2)
     assert (saturation > 60).sum() > 100, "the marks are in the picture"
     assert str(saved[0]) in app.log.read_text()  # the log names the file
+
+
+def test_pygame_loads_without_pkg_resources_and_still_finds_its_font():
+    """setuptools' pkg_resources costs every start ~0.1 s; pygame's font must still load without it."""
+    code = """
+import sys
+from dessins_de_planche.app.window import import_pygame_without_pkg_resources
+import_pygame_without_pkg_resources()
+import pygame
+print("pkg_resources loaded:", "pkg_resources" in sys.modules)
+pygame.font.init()
+text = pygame.font.Font(None, 24).render("Planche", True, (255, 255, 255))
+print("text width:", text.get_width())
+import importlib.util
+print("still importable:", importlib.util.find_spec("setuptools") is None or importlib.util.find_spec("pkg_resources") is not None)
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "SDL_VIDEODRIVER": "dummy"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "pkg_resources loaded: False" in result.stdout
+    assert int(result.stdout.split("text width:")[1].split()[0]) > 40
+    assert "still importable: True" in result.stdout
