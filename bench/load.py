@@ -37,7 +37,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from stage import (SAMPLE_RATE, App, Board, Jack, MidiBoard, Screen, WakeupProbe, heaviest_preset, percentile,  # noqa: E402
-                   wait_for)
+                   say_if_real_time_refused, wait_for)
 
 CHANNELS = 4
 STALL_MS = 1.0  # a real-time wake-up this late is a stall of the machine
@@ -268,6 +268,7 @@ def main() -> None:
                         help="draw with SDL's offscreen driver (EGL) instead of a window under Xvfb: "
                              "for a machine with a GPU and no display")
     args = parser.parse_args()
+    say_if_real_time_refused()
     size = tuple(int(v) for v in args.size.split("x"))
     rng = np.random.default_rng(3)
     signal, played = load_signal(args.seconds, args.rate, rng)

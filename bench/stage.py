@@ -49,6 +49,27 @@ def start_xvfb(size=(1920, 1080)) -> tuple[subprocess.Popen, str]:
     return server, f":{number}"
 
 
+def real_time_refused() -> str | None:
+    """Why this machine refuses real-time scheduling (then jackd, the app's audio callback and the
+    wake-up probe all run at normal priority, and any load makes late cycles), or None."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
+        os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+        return None
+    except (AttributeError, OSError) as error:
+        return getattr(error, "strerror", None) or str(error)
+
+
+def say_if_real_time_refused() -> bool:
+    """Print one line if real-time scheduling is refused here; True if it is."""
+    why = real_time_refused()
+    if why:
+        print(f"NOTE: real-time scheduling is refused on this machine ({why}): jackd, the app's audio "
+              f"callback and the probe run at normal priority, so any load delays them; late cycles and "
+              f"overflows here say little about the app.")
+    return why is not None
+
+
 class Screen:
     """Where the app draws: a window on a fresh Xvfb, or with `offscreen` SDL's offscreen video
     driver (EGL, no X server), for a machine with a GPU and no display.

@@ -30,7 +30,8 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from stage import PERIOD, SAMPLE_RATE, App, Board, Jack, MidiBoard, Screen, heaviest_preset, percentile, wait_for  # noqa: E402
+from stage import (PERIOD, SAMPLE_RATE, App, Board, Jack, MidiBoard, Screen, heaviest_preset, percentile,  # noqa: E402
+                   say_if_real_time_refused, wait_for)
 
 MEDIAN_TARGET_MS = 25.0
 P99_TARGET_MS = 45.0
@@ -194,6 +195,7 @@ def main() -> None:
                         help="draw with SDL's offscreen driver (EGL) instead of a window under Xvfb: "
                              "for a machine with a GPU and no display")
     args = parser.parse_args()
+    say_if_real_time_refused()
     sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
     rng = np.random.default_rng(1)
 
