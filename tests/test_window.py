@@ -91,3 +91,16 @@ print("still importable:", importlib.util.find_spec("setuptools") is None or imp
     assert "pkg_resources loaded: False" in result.stdout
     assert int(result.stdout.split("text width:")[1].split()[0]) > 40
     assert "still importable: True" in result.stdout
+
+
+def test_a_driver_that_accepts_vsync_but_does_not_wait_gets_paced_by_a_timer(tmp_path):
+    """SDL's offscreen driver (EGL, no display) says yes to vsync and never waits: unpaced, the
+    loop would draw hundreds of frames a second and take a core from the input process."""
+    command = [sys.executable, "-m", "dessins_de_planche", "run", "--size", "320x180", "--generate", "--seconds", "4"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "SDL_VIDEODRIVER": "offscreen"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "paced by a timer at 60 fps" in result.stderr
+    frames, seconds = result.stderr.rsplit(" frames in ", 1)
+    fps = int(frames.rsplit(" ", 1)[1]) / float(seconds.split(" s,")[0])
+    assert fps < 80, result.stderr[-1000:]

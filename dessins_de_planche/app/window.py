@@ -196,18 +196,39 @@ def _key_actions(show, window):
     return actions
 
 
+FALLBACK_FPS = 60
+# A loop that vsync lets run faster than this is not held by any display's refresh: the driver
+# accepted vsync and does not wait (SDL's offscreen driver; a GPU driver set to ignore it).
+UNHELD_FPS = 250
+VSYNC_CHECK_FRAMES = 60
+
+
 class Window:
     def __init__(self, size, fullscreen, max_fps: float | None, display: int = 0, borderless: bool = False):
         import pygame
 
         self.size, vsync = _open_window(size, fullscreen, display, borderless)
         # Without vsync a flat-out loop would take a whole core from the input process.
-        self.max_fps = max_fps if max_fps is not None else (0 if vsync else 60)
+        self.max_fps = max_fps if max_fps is not None else (0 if vsync else FALLBACK_FPS)
         self._pacer = pygame.time.Clock()
+        self._vsync_frames, self._vsync_since = 0, 0.0
 
     def pace(self) -> None:
         if self.max_fps:
             self._pacer.tick(self.max_fps)
+            return
+        now = time.monotonic()
+        if self._vsync_frames == 0:
+            self._vsync_since = now
+        self._vsync_frames += 1
+        if self._vsync_frames <= VSYNC_CHECK_FRAMES:
+            return
+        fps = (self._vsync_frames - 1) / max(now - self._vsync_since, 1e-9)
+        self._vsync_frames = 0
+        if fps > UNHELD_FPS:
+            self.max_fps = FALLBACK_FPS
+            log.info("display: vsync was accepted but frames came at %.0f fps; paced by a timer at %d fps instead",
+                     fps, FALLBACK_FPS)
 
     def toggle_fullscreen(self) -> None:
         import pygame
