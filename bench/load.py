@@ -29,6 +29,7 @@ input overflow, so the count alone does not say whose the late cycle was.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import time
@@ -244,6 +245,19 @@ def describe_long_frame(result: dict, i: int) -> str:
     return text
 
 
+def chance_of_as_many(base: int, show: int) -> str:
+    """Overflows are rare events, so a raw difference is mostly noise. The windows are equally
+    long, so if the show lost blocks at the baseline's rate each overflow would be the show's
+    with probability 1/2: the exact binomial chance of the show having this many or more. (They
+    come in clusters, one stall flagging several, which only makes a gap look less like chance.)"""
+    total = base + show
+    if total == 0:
+        return "none on either side"
+    chance = sum(math.comb(total, k) for k in range(show, total + 1)) / 2 ** total
+    verdict = "within chance of the baseline's rate" if chance > 0.05 else "more than the baseline's rate"
+    return f"chance of {show} or more of the {total} at the baseline's rate: {chance:.2f} ({verdict})"
+
+
 def wakeup_summary(late_ms: np.ndarray) -> str:
     if not len(late_ms):
         return "not measured"
@@ -333,7 +347,8 @@ def main() -> None:
         print(f"  MIDI taps lost: {totals['midi_lost']} (target 0)  {'ok' if totals['midi_lost'] == 0 else 'MISSED'}")
         print(f"  ring drops: {totals['dropped']} (target 0)  {'ok' if totals['dropped'] == 0 else 'MISSED'}")
         print(f"  overflows: baseline {totals['base_overflows']}, show {totals['show_overflows']}; beyond the "
-              f"baseline: {extra_overflows} (target <= 0)  {'ok' if extra_overflows <= 0 else 'MISSED'}")
+              f"baseline: {extra_overflows} (target <= 0)  {'ok' if extra_overflows <= 0 else 'MISSED'}; "
+              f"{chance_of_as_many(totals['base_overflows'], totals['show_overflows'])}")
         for key, what in (("base", "baseline"), ("show", "show")):
             late = ", ".join(f"{client} {count}" for client, count in sorted(totals[f"{key}_late"].items())) or "none"
             text = f"  {what} windows: late cycles {totals[f'{key}_cycles']} (jackd blamed: {late})"
