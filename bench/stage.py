@@ -60,14 +60,13 @@ def real_time_refused() -> str | None:
         return getattr(error, "strerror", None) or str(error)
 
 
-def say_if_real_time_refused() -> bool:
-    """Print one line if real-time scheduling is refused here; True if it is."""
+def say_if_real_time_refused() -> None:
+    """Print one line if real-time scheduling is refused here."""
     why = real_time_refused()
     if why:
         print(f"NOTE: real-time scheduling is refused on this machine ({why}): jackd, the app's audio "
               f"callback and the probe run at normal priority, so any load delays them; late cycles and "
               f"overflows here say little about the app.")
-    return why is not None
 
 
 class Screen:
@@ -75,7 +74,8 @@ class Screen:
     driver (EGL, no X server), for a machine with a GPU and no display.
 
     SDL's offscreen driver accepts vsync without waiting for anything, so there the app is
-    paced by its own 60 Hz timer, as it is under Xvfb (which refuses vsync).
+    paced by its own 60 Hz timer from the first frame (it would find out itself within 60
+    frames), as it is under Xvfb, which refuses vsync.
     """
 
     def __init__(self, offscreen: bool = False):
