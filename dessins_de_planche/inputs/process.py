@@ -465,7 +465,7 @@ def input_process_main(spec: InputSpec, ring_names: dict, status_name: str, pare
                        log_level: int = logging.INFO) -> None:
     """The input process: start the sources, publish status, stop when asked or orphaned."""
     log_to_stderr(log_level)
-    log.debug("input process priority: %s", ask_for_priority())
+    log.info("input process priority: %s", ask_for_priority())  # a show's log says whether audio came first
     # A thread that wants the GIL waits this long before the holder is made to let go (5 ms by
     # default, more than a 128-frame period): any Python the other threads run costs the audio
     # callback at most half a millisecond.
