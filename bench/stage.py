@@ -57,7 +57,25 @@ def real_time_refused() -> str | None:
         os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
         return None
     except (AttributeError, OSError) as error:
-        return getattr(error, "strerror", None) or str(error)
+        why = getattr(error, "strerror", None) or str(error)
+    group = cpu_cgroup()
+    if group != "/":  # with real-time group scheduling, a cgroup without a real-time budget refuses it even to root
+        why += f"; this process's cgroup {group} may have no real-time budget: try from the root cgroup"
+    return why
+
+
+def cpu_cgroup() -> str:
+    """The cgroup whose real-time budget applies here: cgroup v1's `cpu` controller, else v2's."""
+    groups = {}
+    try:
+        with open("/proc/self/cgroup") as f:
+            for line in f:
+                _, controllers, path = line.rstrip("\n").split(":", 2)
+                for controller in controllers.split(","):
+                    groups[controller] = path
+    except (OSError, ValueError):
+        return "/"
+    return groups.get("cpu", groups.get("", "/"))
 
 
 def say_if_real_time_refused() -> None:
