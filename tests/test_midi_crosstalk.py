@@ -1,6 +1,6 @@
 """A board of several sensors: one strike heard by all of them is one tap, on the zone that heard it loudest.
 
-The listener's own logic, fed messages as RtMidi's thread hands them over, into real rings;
+The listener's own logic, fed messages as its thread reads them from RtMidi, into real rings;
 the JACK MIDI test in test_midi_jack.py plays the same through a real server.
 """
 
@@ -11,6 +11,7 @@ import time
 import numpy as np
 import pytest
 
+from dessins_de_planche.clock import master_time
 from dessins_de_planche.config import InputSpec, MidiNote
 from dessins_de_planche.events import CONTROL_DTYPE, KIND_HEEL, KIND_TOE, TAP_DTYPE, merge_refinements
 from dessins_de_planche.inputs.midi import MidiListener
@@ -34,7 +35,7 @@ def board():
 
 
 def note(listener, number, velocity):
-    listener.on_message(([0x90, number, velocity], 0.0))
+    listener.on_message([0x90, number, velocity], master_time())
 
 
 def test_a_strike_on_three_sensors_is_one_tap_on_the_loudest(board):

@@ -124,3 +124,35 @@ def test_a_board_unplugged_mid_show_is_waited_for_and_found_again(jack_server, m
         _, controls = gather(inputs, taps=0, controls=1)
         assert inputs.restarts == 0
     assert controls["type"][0] == CONTROL_CC and controls["value"][0] == 42
+
+
+
+def test_no_note_is_lost_or_merged_while_another_thread_holds_the_gil(jack_server, midi_sender, monkeypatch):
+    """A JACK client late for its cycle misses that cycle's MIDI: the listener must never wait for
+    the input process's GIL inside JACK's cycle, and notes read late in one batch keep their own
+    times (two strikes 10 ms apart stay two taps, not one strike heard by two sensors)."""
+    from dessins_de_planche.inputs import process
+    from gil_holder import input_process_holding_the_gil
+
+    monkeypatch.setattr(process, "input_process_main", input_process_holding_the_gil)
+    with InputProcess(InputSpec(midi_port="virtual")) as inputs:
+        wait_for(lambda: inputs.status.midi_state == "listening", what="the virtual MIDI port to open")
+        sender = midi_sender("ddp-gil-board")
+        sender.connect_to("dessins-de-planche:dessins-de-planche")
+        for _ in range(500):  # 100 strikes a second for 5 s; the GIL held 8 ms every 0.1 s meanwhile
+            sender.send(0x99, 36, 100)
+            time.sleep(0.01)
+        got = []
+
+        def all_in():
+            got.extend(inputs.poll().taps)
+            return len(got) >= 500
+
+        try:
+            wait_for(all_in, deadline=5.0, what="500 taps")
+        except AssertionError:
+            pass
+        time.sleep(0.3)
+        got.extend(inputs.poll().taps)
+        assert inputs.status.dropped["midi_taps"] == 0
+    assert len(got) == 500, f"{500 - len(got)} of 500 notes lost"

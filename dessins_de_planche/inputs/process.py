@@ -2,7 +2,7 @@
 
 Why a process: moderngl holds the GIL through long C calls, which made an
 in-process audio callback lose most of its blocks (see README, "Architecture").
-The input process owns the audio callback, the MIDI callback and the detector;
+The input process owns the audio callback, the MIDI listener and the detector;
 records come back through rings in shared memory, and a small status block
 says what it is doing. The render process never imports sounddevice or
 rtmidi: PortAudio can abort the process that holds a stream when the audio
@@ -42,7 +42,7 @@ GIL_SWITCH_SECONDS = 0.0005  # in the child: see input_process_main
 
 RINGS = {  # name -> (record type, capacity); one producer each
     "taps": (TAP_DTYPE, 1024),  # audio taps (the audio thread)
-    "midi_taps": (TAP_DTYPE, 1024),  # MIDI taps (RtMidi's thread)
+    "midi_taps": (TAP_DTYPE, 1024),  # MIDI taps (the MIDI listener's thread)
     "features": (FEATURE_DTYPE, 8192),  # one per block and channel: ~10 s of mono at 48 kHz
     "controls": (CONTROL_DTYPE, 1024),
 }
