@@ -170,13 +170,18 @@ def show(jack, screen, preset, size, signal, seconds, rate, probe: bool) -> dict
                 seen[tap[2] - 1] += 1
             else:
                 midi_seen += 1
-    swaps = np.array([f["swap"] for f in frames if measuring_from <= f["swap"] <= measuring_until])
+    window = [f for f in frames if measuring_from <= f["swap"] <= measuring_until]
+    swaps = np.array([f["swap"] for f in window])
     intervals = np.diff(swaps) * 1e3
+    # each frame's phases after the swap before it: (→ drained, → drawn, → swapped), ms
+    phases = np.array([(f["drained"] - s, f["drawn"] - f["drained"], f["swap"] - f["drawn"])
+                       for s, f in zip(swaps, window[1:])]).reshape(-1, 3) * 1e3
     first = [s for s in statuses if s["time"] <= measuring_from][-1:]
     last = [s for s in statuses if s["time"] >= measuring_until + STATUS_LAG][:1]
     overflows = last[0]["overflows"] - first[0]["overflows"] if first and last else -1
     end = statuses[-1] if statuses else {}
     return {"seen": seen, "midi_seen": midi_seen, "midi_sent": sent, "intervals": intervals, "swaps": swaps,
+            "phases": phases,
             "overflows": overflows, "dropped": sum(end.get("dropped", {}).values()), "exit": code,
             "restarts": end.get("restarts", -1), "log_errors": log.count("Traceback"), "machine": machine}
 
@@ -236,12 +241,13 @@ class Machine:
 
 
 def describe_long_frame(result: dict, i: int) -> str:
-    """A long frame's length and, with the probe, the worst real-time wake-up while it lasted."""
-    text = f"{result['intervals'][i]:.1f} ms"
+    """A long frame's length, where it went, and with the probe the worst real-time wake-up meanwhile."""
+    waited, drew, swapped = result["phases"][i]
+    text = f"{result['intervals'][i]:.1f} ms (pacing and inputs {waited:.1f}, drawing {drew:.1f}, swap {swapped:.1f})"
     wakeups = result["machine"].wakeups
     if len(wakeups):
         inside = wakeups[(wakeups[:, 0] > result["swaps"][i]) & (wakeups[:, 0] <= result["swaps"][i + 1]), 1]
-        text += f" (worst real-time wake-up meanwhile {inside.max() if len(inside) else 0.0:.1f} ms late)"
+        text += f", worst real-time wake-up meanwhile {inside.max() if len(inside) else 0.0:.1f} ms late"
     return text
 
 
