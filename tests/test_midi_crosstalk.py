@@ -81,3 +81,56 @@ def test_a_zero_window_makes_every_note_a_tap(board):
     note(listener, 38, 120)
     records = ring.pop()
     assert list(records["refine"]) == [0, 0] and len(np.unique(records["tap_id"])) == 2
+
+
+class QueuedPort:
+    """Stands in for RtMidi's MidiIn: what its thread queued, each message with the seconds since
+    the one before (RtMidi's measure), read by the listener as `MidiIn.get_message` hands it."""
+
+    def __init__(self):
+        self.queue = []
+
+    def get_message(self):
+        return self.queue.pop(0) if self.queue else None
+
+
+def read_late(listener, port, messages, held_back: float):
+    """An empty read, then `messages` arrive while the reader is held back (the GIL busy elsewhere)."""
+    listener.drain()
+    emptied_at = master_time()
+    port.queue += messages
+    time.sleep(held_back)
+    listener.drain()
+    return emptied_at, master_time()
+
+
+@pytest.mark.parametrize("first_read", [True, False], ids=["first messages", "later messages"])
+def test_strikes_read_late_in_one_batch_keep_their_spacing(board, first_read):
+    make, ring = board
+    listener = make()
+    port = listener._midi_in = QueuedPort()
+    if not first_read:  # a message read earlier anchors the times that follow
+        port.queue.append(([0x90, 40, 90], 0.0))
+        listener.drain()
+        time.sleep(0.02)
+    emptied_at, read_by = read_late(listener, port, [([0x90, 36, 100], 0.02), ([0x90, 38, 100], 0.010)],
+                                    held_back=0.03)
+    taps = ring.pop()
+    taps = taps[taps["refine"] == 0][-2:]
+    assert len(taps) == 2, "two strikes 10 ms apart are two taps, not one heard by two sensors"
+    assert taps["time"][1] - taps["time"][0] == pytest.approx(0.010, abs=1e-6)
+    assert emptied_at - 0.001 <= taps["time"][0] and taps["time"][1] <= read_by
+    assert listener.crosstalk == 0
+
+
+def test_a_message_is_never_placed_before_the_last_read_that_found_the_queue_empty(board):
+    make, ring = board
+    listener = make()
+    port = listener._midi_in = QueuedPort()
+    port.queue.append(([0x90, 36, 100], 0.0))
+    listener.drain()
+    time.sleep(0.01)
+    # a gap far shorter than the time since: the sound server's clock and ours disagree a little
+    emptied_at, read_by = read_late(listener, port, [([0x90, 38, 100], 0.001)], held_back=0.005)
+    late = ring.pop()[-1]
+    assert emptied_at - 0.001 <= late["time"] <= read_by

@@ -83,8 +83,9 @@ class MidiListener:
     RtMidi queues the messages on its own thread (JACK's process thread, or its ALSA reader),
     in C; our thread reads the queue. A Python callback there would need this process's GIL
     inside JACK's cycle: a thread holding it for longer than a period made our JACK client late,
-    and a late client misses that cycle's events (16 of 975 notes lost with the GIL held 8 ms
-    every 100 ms) and flags a late cycle to every client, the audio input's too.
+    and a late client misses that cycle's events (10 of 500 notes lost with the GIL held 8 ms
+    every 100 ms: tests/test_midi_jack.py) and flags a late cycle to every client, the audio
+    input's too.
 
     `state` is 'waiting' until the port is open, then 'listening'. `lost` is set
     when the JACK server went away under an open port: RtMidi then crashes on
@@ -115,10 +116,13 @@ class MidiListener:
         self.crosstalk = 0  # note-ons taken as the same strike heard by another sensor
         self._running = 0  # running status: the last channel status byte, carried across messages
         self._empty_at = master_time()  # when a read last found the port's queue empty
-        # The time given to the last message read; none yet, so the first one gets its read's
-        # time: from there on each message is at most as late as its promptest read, never early.
+        # The time given to the last message read; none yet (inf), so the first read puts its
+        # newest message at its own time: from there on each message is at most as late as its
+        # promptest read, never early.
         self._last_at = float("inf")
         self._last_probe = 0.0
+        self._reading = False  # the listener's thread runs (and owns the port)
+        self._read_error = ""
 
     # -- the messages ---------------------------------------------------------
     def drain(self) -> bool:
@@ -138,6 +142,8 @@ class MidiListener:
         while (event := midi_in.get_message()) is not None:
             events.append(event)
         now = master_time()
+        if self._last_at == float("inf"):  # nothing to go by yet: the newest message is now
+            self._last_at = now - sum(gap for _message, gap in events)
         for message, gap in events:
             self._last_at = min(max(self._last_at + gap, self._empty_at), now)
             self.on_message(message, self._last_at)
@@ -197,6 +203,15 @@ class MidiListener:
     def run(self, stop: threading.Event) -> None:
         """Read the port's queue every POLL_SECONDS; every second, open the port, watch that it
         stays, reopen it when it comes back. One thread: the port is never read while replaced."""
+        self._reading = True
+        try:
+            self._listen(stop)
+        finally:
+            if self._midi_in is not None and not self.lost:
+                self._release()
+            self._reading = False
+
+    def _listen(self, stop: threading.Event) -> None:
         check_at = 0.0
         while not stop.is_set():
             if time.monotonic() >= check_at:
@@ -210,15 +225,23 @@ class MidiListener:
                     self._fail(str(error))
                 if self.lost:
                     return
-            if not self.drain():
+            try:
+                read = self.drain()
+            except Exception as error:  # one bad read must not silence the board: say so, read on
+                if repr(error) != self._read_error:
+                    log.error("reading the MIDI port failed: %r", error)
+                self._read_error, read = repr(error), False
+            if not read:
                 time.sleep(POLL_SECONDS)
 
     def _open(self) -> None:
         if self._midi_in is None:
             self._midi_in = open_midi_in(self.spec.client_name)
             self._last_at = float("inf")  # a new client's first message has no gap to go by
-            # sysex comes through so that a note glued to a sysex missing its end byte is still parsed
-            self._midi_in.ignore_types(sysex=False, timing=True, active_sense=True)
+            # sysex comes through so that a note glued to a sysex missing its end byte is still parsed;
+            # clock and active sensing too (`on_message` skips them): RtMidi's JACK input measures
+            # each message's gap from the last event it saw, dropped or not
+            self._midi_in.ignore_types(sysex=False, timing=False, active_sense=False)
             self.api_name = rtmidi.get_api_display_name(self._midi_in.get_current_api())
         wanted = self.spec.midi_port
         if wanted.strip().lower() == VIRTUAL:
@@ -279,7 +302,10 @@ class MidiListener:
         self._midi_in = None
 
     def close(self) -> None:
-        """Close the port (only while its server is alive: RtMidi crashes closing a dead JACK client)."""
+        """Close the port (only while its server is alive: RtMidi crashes closing a dead JACK client),
+        unless the listener's thread still runs: it owns the port and closes it when it stops."""
+        if self._reading:
+            return
         if self._midi_in is not None and not self.lost:
             self._release()
         self._midi_in = None
