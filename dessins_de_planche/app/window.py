@@ -198,9 +198,11 @@ def _key_actions(show, window):
 
 FALLBACK_FPS = 60
 # A loop that vsync lets run faster than this is not held by any display's refresh: the driver
-# accepted vsync and does not wait (SDL's offscreen driver; a GPU driver set to ignore it).
+# accepted vsync and does not wait (SDL's offscreen driver; a GPU driver set to ignore it; some
+# drivers while the window is minimised).
 UNHELD_FPS = 250
 VSYNC_CHECK_FRAMES = 60
+VSYNC_RECHECK_SECONDS = 10.0  # paced by the timer for that, then vsync is given another chance
 
 
 class Window:
@@ -211,24 +213,37 @@ class Window:
         # Without vsync a flat-out loop would take a whole core from the input process.
         self.max_fps = max_fps if max_fps is not None else (0 if vsync else FALLBACK_FPS)
         self._pacer = pygame.time.Clock()
-        self._vsync_frames, self._vsync_since = 0, 0.0
+        self._checked_frames, self._check_since = 0, 0.0
+        self._unheld_until = None  # while vsync is found not to hold: when to try it again
+        self._unheld_logged = False
 
     def pace(self) -> None:
-        if self.max_fps:
+        now = time.monotonic()
+        if self._unheld_until is not None:
+            self._pacer.tick(FALLBACK_FPS)
+            if now < self._unheld_until:
+                return
+            self._unheld_until, self._checked_frames = None, 0
+        elif self.max_fps:
             self._pacer.tick(self.max_fps)
             return
-        now = time.monotonic()
-        if self._vsync_frames == 0:
-            self._vsync_since = now
-        self._vsync_frames += 1
-        if self._vsync_frames <= VSYNC_CHECK_FRAMES:
+        self._vsync_check(now)
+
+    def _vsync_check(self, now: float) -> None:
+        """Frames that vsync lets through faster than any display: pace them by the timer."""
+        if self._checked_frames == 0:
+            self._check_since = now
+        self._checked_frames += 1
+        if self._checked_frames <= VSYNC_CHECK_FRAMES:
             return
-        fps = (self._vsync_frames - 1) / max(now - self._vsync_since, 1e-9)
-        self._vsync_frames = 0
+        fps = (self._checked_frames - 1) / max(now - self._check_since, 1e-9)
+        self._checked_frames = 0
         if fps > UNHELD_FPS:
-            self.max_fps = FALLBACK_FPS
-            log.info("display: vsync was accepted but frames came at %.0f fps; paced by a timer at %d fps instead",
-                     fps, FALLBACK_FPS)
+            if not self._unheld_logged:
+                log.info("display: vsync was accepted but frames came at %.0f fps; paced by a timer at %d fps "
+                         "instead (vsync tried again every %.0f s)", fps, FALLBACK_FPS, VSYNC_RECHECK_SECONDS)
+            self._unheld_logged = True
+            self._unheld_until = now + VSYNC_RECHECK_SECONDS
 
     def toggle_fullscreen(self) -> None:
         import pygame
