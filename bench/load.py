@@ -256,6 +256,8 @@ def chance_of_as_many(base: int, show: int) -> str:
     long, so if the show lost blocks at the baseline's rate each overflow would be the show's
     with probability 1/2: the exact binomial chance of the show having this many or more. (They
     come in clusters, one stall flagging several, which only makes a gap look less like chance.)"""
+    if base < 0 or show < 0:
+        return "not measured (a status record was missing)"
     total = base + show
     if total == 0:
         return "none on either side"

@@ -53,8 +53,9 @@ def real_time_refused() -> str | None:
     """Why this machine refuses real-time scheduling (then jackd, the app's audio callback and the
     wake-up probe all run at normal priority, and any load makes late cycles), or None."""
     try:
+        policy, param = os.sched_getscheduler(0), os.sched_getparam(0)
         os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
-        os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+        os.sched_setscheduler(0, policy, param)  # as it was: jackd and the app inherit it (`chrt`)
         return None
     except (AttributeError, OSError) as error:
         why = getattr(error, "strerror", None) or str(error)
