@@ -21,7 +21,7 @@ import numpy as np
 from dessins_de_planche.preset.expr import _hash
 from dessins_de_planche.preset.mapping import evaluate, evaluate_colour
 from dessins_de_planche.preset.palettes import palette_array, parse_colour
-from dessins_de_planche.render.marks import ELONGATED, MARK_DTYPE, NO_TAP, SHAPES
+from dessins_de_planche.render.marks import ELONGATED, MARK_DTYPE, SHAPES
 
 _NO_MARKS = np.zeros(0, MARK_DTYPE)
 _NO_IDS = np.zeros(0, np.uint32)
