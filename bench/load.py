@@ -232,12 +232,15 @@ class Machine:
             self.machine_stalls = sum(bool(((stalls > x - 0.03) & (stalls < x + 0.005)).any()) for x in xruns)
 
     def __str__(self) -> str:
-        late = ", ".join(f"{client} {count}" for client, count in sorted(self.late.items())) or "none"
-        text = f"late cycles {self.cycles_late} (jackd blamed: {late}); steal {self.steal_ms:.0f} ms"
+        text = f"late cycles {self.cycles_late} (jackd blamed: {blamed(self.late)}); steal {self.steal_ms:.0f} ms"
         if self._probe is not None:
             text += (f"; of the late cycles, machine stalls {self.machine_stalls}; real-time wake-ups "
                      f"{wakeup_summary(self.wakeups[:, 1])}")
         return text
+
+
+def blamed(late: dict[str, int]) -> str:
+    return ", ".join(f"{client} {count}" for client, count in sorted(late.items())) or "none"
 
 
 def describe_long_frame(result: dict, i: int) -> str:
@@ -358,8 +361,7 @@ def main() -> None:
               f"baseline: {extra_overflows} (target <= 0)  {'ok' if extra_overflows <= 0 else 'MISSED'}; "
               f"{chance_of_as_many(totals['base_overflows'], totals['show_overflows'])}")
         for key, what in (("base", "baseline"), ("show", "show")):
-            late = ", ".join(f"{client} {count}" for client, count in sorted(totals[f"{key}_late"].items())) or "none"
-            text = f"  {what} windows: late cycles {totals[f'{key}_cycles']} (jackd blamed: {late})"
+            text = f"  {what} windows: late cycles {totals[f'{key}_cycles']} (jackd blamed: {blamed(totals[f'{key}_late'])})"
             if args.probe:
                 text += (f", of which machine stalls {totals[f'{key}_stalls']}; real-time wake-ups "
                          f"{wakeup_summary(np.concatenate(totals[f'{key}_wakeups']))}")

@@ -322,7 +322,8 @@ class _Player:
         self.start_frame = None
         self.signal = signal
 
-    def play(self, lead_seconds: float) -> int:
+    def play(self, lead_seconds: float) -> tuple[int, int]:
+        """(the first frame to play, the frame time now)"""
         now = self.client.frame_time
         start = now + int(lead_seconds * SAMPLE_RATE)
         start = -(-start // self.client.blocksize) * self.client.blocksize

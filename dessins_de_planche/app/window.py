@@ -218,16 +218,15 @@ class Window:
         self._unheld_logged = False
 
     def pace(self) -> None:
-        now = time.monotonic()
         if self._unheld_until is not None:
             self._pacer.tick(FALLBACK_FPS)
-            if now < self._unheld_until:
+            if time.monotonic() < self._unheld_until:
                 return
             self._unheld_until, self._checked_frames = None, 0
         elif self.max_fps:
             self._pacer.tick(self.max_fps)
             return
-        self._vsync_check(now)
+        self._vsync_check(time.monotonic())
 
     def _vsync_check(self, now: float) -> None:
         """Frames that vsync lets through faster than any display: pace them by the timer."""
