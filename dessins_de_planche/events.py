@@ -20,10 +20,16 @@ KIND_TOE = 2
 KIND_NAMES = ("unknown", "heel", "toe")
 ZONE_UNCHANGED = 255  # a refine record that leaves its tap's zone as it was
 
+# What a tap record says about its `tap_id` (the `refine` field).
+RECORD_FIRST = 0  # a new tap, emitted at once (provisional kind and velocity)
+RECORD_REFINE = 1  # a follow-up: the final kind, velocity and zone of that tap
+RECORD_WITHDRAW = 2  # a follow-up: that tap was not a foot after all; it is to be removed
+
 # A tap. `time` is the onset on the master clock (s); `detected_at` when it was
-# emitted. `refine` = 1 marks a follow-up that updates kind, velocity and zone of
-# the tap with the same `tap_id` (emitted at most 20 ms after the first record;
-# the zone changes when another sensor heard the same strike louder).
+# emitted. `refine` = RECORD_REFINE marks a follow-up that updates kind, velocity and
+# zone of the tap with the same `tap_id` (emitted at most 20 ms after the first record;
+# the zone changes when another sensor heard the same strike louder); RECORD_WITHDRAW
+# a follow-up (within 25 ms) that takes the tap back.
 TAP_DTYPE = np.dtype(
     [
         ("time", "<f8"),

@@ -18,18 +18,24 @@ if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
   packages+=(python3-venv python3-pip)
 fi
 
+as_root() {  # run a command as root: directly when we are root, through sudo otherwise
+  if [ "$(id -u)" -eq 0 ]; then "$@"
+  elif command -v sudo >/dev/null 2>&1; then sudo "$@"
+  else echo "Installing system packages needs root: run this as root or install sudo." >&2; return 1
+  fi
+}
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1; then
-    sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
     echo "Installing system packages: ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive  # jackd2 asks about real-time priority otherwise
-    $sudo apt-get update -qq
-    $sudo -E apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # jackd2 asks about real-time priority otherwise; passed through sudo with env, not -E
+    # (sudoers may refuse -E, and as root there is no sudo at all)
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   else
     echo "Not a Debian/Ubuntu system: install the equivalents of ${missing[*]} yourself." >&2
   fi

@@ -226,9 +226,13 @@ class TapDetector:
         n = self._kind_n
         column = self._history[:, ch]
         totals = []
+        mask = self._hist_n - 1  # a power of two: the history is indexed modulo its length
         for begin in (start_sample, start_sample - n):
-            np.add(self._hist_arange, begin, out=self._hist_idx)
-            np.take(column, self._hist_idx, out=self._kind_win, mode="wrap")
+            # reduce the stream position first: take(mode="wrap") costs time in proportion to
+            # the index, so an absolute sample count made a tap's block slower every hour
+            np.add(self._hist_arange, begin & mask, out=self._hist_idx)
+            np.bitwise_and(self._hist_idx, mask, out=self._hist_idx)
+            np.take(column, self._hist_idx, out=self._kind_win)
             np.dot(self._low_basis, self._kind_win, out=self._low_out)
             low = float(np.dot(self._low_out, self._low_out))
             total = float(np.dot(self._kind_win, self._kind_win))
