@@ -49,6 +49,10 @@ import numpy as np
 
 from dessins_de_planche.events import KIND_HEEL, KIND_TOE
 
+# What `analyze --json` reports as the detector that heard a file: the rules' version, or
+# the learned stage's weights stamp once it ships.
+DETECTOR_VERSION = "rules-1"
+
 _BAD_LEVEL = 8.0  # |sample| above this (or NaN/Inf) marks a broken block
 
 
