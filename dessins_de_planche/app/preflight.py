@@ -21,6 +21,11 @@ def _lookup(spec: InputSpec) -> str | None:
     from dessins_de_planche.inputs import devices
 
     try:
+        if spec.midi_port is not None:
+            from dessins_de_planche.inputs.midi import MISSING, rtmidi
+
+            if rtmidi is None:
+                return MISSING
         if spec.audio_device is not None:
             devices.find_audio_device(spec.audio_device)
         if spec.midi_port is not None and spec.midi_port != "virtual":
@@ -34,7 +39,7 @@ def _lookup(spec: InputSpec) -> str | None:
 
 
 def check_devices_exist(spec: InputSpec) -> None:
-    if spec.audio_device is None and (spec.midi_port is None or spec.midi_port == "virtual"):
+    if spec.audio_device is None and spec.midi_port is None:
         return
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         problem = pool.apply(_lookup, (spec,))

@@ -102,16 +102,14 @@ def find_audio_device(name_or_index: str | int, inputs: list[AudioInput] | None 
 
 def list_midi_inputs() -> list[tuple[str, list[str]]]:
     """(API name, port names) for every MIDI API that works on this machine, preferred first."""
-    import rtmidi
-
-    from dessins_de_planche.inputs.midi import api_order
+    from dessins_de_planche.inputs.midi import MIDI_ERRORS, api_order, rtmidi
 
     found = []
     for api in api_order():
         try:
             with quiet_stderr():
                 midi_in = rtmidi.MidiIn(api, name="dessins-de-planche-devices")
-        except (rtmidi.RtMidiError, SystemError):
+        except MIDI_ERRORS:
             continue
         name = rtmidi.get_api_display_name(midi_in.get_current_api())
         if all(name != known for known, _ in found):
@@ -134,12 +132,16 @@ def format_devices() -> str:
     if not inputs:
         lines.append("  none (is the audio server running?)")
     lines.append("MIDI inputs (use --midi-port PART_OF_NAME, or --midi-port virtual):")
+    from dessins_de_planche.inputs.midi import MISSING, rtmidi
+
     apis = list_midi_inputs()
+    if rtmidi is None:
+        lines.append(f"  {MISSING}")
     for api, ports in apis:
         for port in ports:
             lines.append(f"  {api}: {port}")
         if not ports:
             lines.append(f"  {api}: no ports")
-    if not apis:
+    if not apis and rtmidi is not None:
         lines.append("  none (no MIDI system answered)")
     return "\n".join(lines)

@@ -18,7 +18,10 @@ import os
 import threading
 import time
 
-import rtmidi
+try:
+    import rtmidi
+except ImportError:  # Python 3.13+ without a build of it (no wheel there): the app runs on audio
+    rtmidi = None
 
 from dessins_de_planche.clock import master_time
 from dessins_de_planche.config import InputSpec
@@ -39,12 +42,19 @@ POLL_SECONDS = 0.002
 QUEUE_SIZE = 8192
 
 
+MISSING = ("MIDI is unavailable: python-rtmidi is not installed for this Python "
+           "(scripts/setup.sh builds it, or: pip install 'dessins-de-planche[midi]')")
+MIDI_ERRORS = (rtmidi.RtMidiError, SystemError) if rtmidi is not None else (SystemError,)
+
+
 class MidiUnavailable(Exception):
     pass
 
 
 def api_order() -> list[int]:
-    """The MIDI APIs to try, best first."""
+    """The MIDI APIs to try, best first (none without python-rtmidi)."""
+    if rtmidi is None:
+        return []
     compiled = rtmidi.get_compiled_api()
     order = []
     if not os.path.exists("/dev/snd/seq") and rtmidi.API_UNIX_JACK in compiled:
@@ -56,22 +66,26 @@ def api_order() -> list[int]:
 
 def open_midi_in(client_name: str) -> rtmidi.MidiIn:
     """A MidiIn on the first API that works; MidiUnavailable naming why each failed."""
+    if rtmidi is None:
+        raise MidiUnavailable(MISSING)
     failures = []
     for api in api_order():
         try:
             with quiet_stderr():
                 return rtmidi.MidiIn(api, name=client_name, queue_size_limit=QUEUE_SIZE)
-        except (rtmidi.RtMidiError, SystemError) as error:
+        except MIDI_ERRORS as error:
             failures.append(f"{rtmidi.get_api_display_name(api) or 'default'}: {error}")
     raise MidiUnavailable("no MIDI system answered (" + "; ".join(failures) + ")")
 
 
 def jack_server_alive() -> bool:
     """Whether a JACK client can be opened now (RtMidi's JACK client never hears the server leave)."""
+    if rtmidi is None:
+        return False
     try:
         with quiet_stderr():
             probe = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="dessins-de-planche-probe")
-    except (rtmidi.RtMidiError, SystemError):
+    except MIDI_ERRORS:
         return False
     probe.delete()
     return True
@@ -221,7 +235,7 @@ class MidiListener:
                         self._open()
                     else:
                         self._check()
-                except (MidiUnavailable, rtmidi.RtMidiError, SystemError) as error:
+                except (MidiUnavailable, *MIDI_ERRORS) as error:
                     self._fail(str(error))
                 if self.lost:
                     return
