@@ -58,6 +58,9 @@ def main(args) -> int:
         except PresetError as error:
             failed += 1
             print(f"FAIL {error}", file=sys.stderr)
+        except Exception as error:  # whatever one file raises, the others are still checked
+            failed += 1
+            print(f"FAIL {path}: cannot be checked ({type(error).__name__}: {error})", file=sys.stderr)
     drawn = set()
     if presets and not args.no_gl:
         failed += _compile(presets, drawn)
@@ -96,6 +99,10 @@ def _compile(presets, drawn: set) -> int:
             except ShaderError as error:
                 failed += 1
                 print(f"FAIL {path}: shader: {error}", file=sys.stderr)
+                continue
+            except Exception as error:  # one preset's failure never stops the check of the next
+                failed += 1
+                print(f"FAIL {path}: drawing it failed ({type(error).__name__}: {error})", file=sys.stderr)
                 continue
             error = ctx.error
             if error != "GL_NO_ERROR":

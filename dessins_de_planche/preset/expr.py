@@ -18,6 +18,7 @@ import numpy as np
 
 MAX_LENGTH = 400
 MAX_DEPTH = 40
+MAX_LITERAL = 1e9  # a number written in an expression; beyond, a typo (and 310 digits overflow a float)
 
 
 def _hash(x):
@@ -102,6 +103,8 @@ class Expression:
         except SyntaxError as error:
             column = f" at column {error.offset}" if error.offset else ""
             raise ExpressionError(f"expression syntax{column}: {error.msg} in {text!r}") from None
+        except (ValueError, RecursionError, MemoryError) as error:  # the parser's own limits
+            raise ExpressionError(f"expression cannot be read ({error}): {text[:60]!r}") from None
         self.names: set[str] = set()
         self._known = set(names)
         self._run = self._build(tree.body, 0)
@@ -126,7 +129,13 @@ class Expression:
     def _node_Constant(self, node, depth):
         if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
             raise ExpressionError(f"only numbers are allowed as constants, not {node.value!r}")
-        value = float(node.value)
+        number = node.value
+        if isinstance(number, int) and number.bit_length() > 64 or not abs(float(number)) <= MAX_LITERAL:
+            shown = ast.get_source_segment(self.text.strip(), node) or "the number"
+            shown = shown if len(shown) <= 24 else f"{shown[:12]}…({len(shown)} characters)"
+            raise ExpressionError(f"number {shown} is out of range; numbers in an expression are "
+                                  f"finite and within ±{MAX_LITERAL:g}")
+        value = float(number)
         return lambda values: value
 
     def _node_Name(self, node, depth):

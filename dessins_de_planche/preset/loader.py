@@ -71,6 +71,8 @@ def parse_preset(raw: bytes, path: Path) -> Preset:
         raise PresetError(f"{path}: {shown}", path, problems) from None
     except RecursionError:  # a document nested thousands deep: pydantic gives up, so do we, politely
         raise PresetError(f"{path}: nested too deeply to be a preset", path) from None
+    except Exception as error:  # a check that met something it did not expect: refuse the file, name it
+        raise PresetError(f"{path}: cannot be used as a preset ({type(error).__name__}: {error})", path) from None
     preset._folder = path.parent
     _check_files(preset, path)
     return preset

@@ -64,6 +64,8 @@ def _check_expression(text: str | None) -> str | None:
             parse_expression(text, EXPRESSION_NAMES)
         except ExpressionError as error:
             raise ValueError(str(error)) from None
+        except Exception as error:  # whatever a hostile text finds next: refused, never a crash
+            raise ValueError(f"expression cannot be used ({type(error).__name__}: {error})") from None
     return text
 
 

@@ -4,7 +4,9 @@ Why our own include: GLSL 3.3 has none, and the driver's error lines count the
 expanded source; we keep a map back to (file, line) so a designer's typo is
 reported where they typed it, with the line itself and a "did you mean" when the
 driver names an unknown identifier. Includes are looked up beside the including
-file, then in the shader folder, and never outside those folders.
+file, then in the shader folder, and never outside those folders. A preset's shader
+is untrusted: include paths are resolved before reading, each file is included
+once, and the graph and the source are bounded (see `_Expansion`).
 """
 
 from __future__ import annotations
@@ -38,49 +40,93 @@ class ShaderError(RuntimeError):
     """A shader that does not compile or link; the message names file:line and quotes the line."""
 
 
+MAX_FILE_BYTES = 256 * 1024  # one shader file; the gallery's largest is a few kilobytes
+MAX_SOURCE_BYTES = 512 * 1024  # one stage with its includes expanded
+MAX_INCLUDE_FILES = 64  # distinct files one stage may include
+MAX_INCLUDE_DEPTH = 16  # includes inside includes
+
+
 def _locate(name: str, folder: Path, search: tuple[Path, ...], stack: tuple[str, ...]) -> Path:
+    """The include's file, resolved (`sub/../x.glsl` is `x.glsl`), inside one of the folders."""
     if Path(name).is_absolute():
         if not stack:
-            return Path(name)
+            return Path(name).resolve()
         raise ShaderError(f"{stack[-1]}: #include \"{name}\": name a file beside it or in the shader folder, "
                           "not an absolute path")
-    for root in (folder, *search):
-        candidate = root / name
+    try:
+        for root in (folder, *search):
+            candidate = (root / name).resolve()
+            try:
+                candidate.relative_to(root.resolve())
+            except ValueError:
+                raise ShaderError(f"{stack[-1] if stack else name}: #include \"{name}\" is outside the shader "
+                                  f"folders ({', '.join(str(r) for r in (folder, *search))})") from None
+            if candidate.is_file() or not stack:
+                return candidate
+    except (OSError, RuntimeError) as error:  # a name too long, a symlink loop
+        raise ShaderError(f"{stack[-1] if stack else name}: #include \"{name[:80]}\" cannot be looked up "
+                          f"({getattr(error, 'strerror', None) or error})") from None
+    return (folder / name).resolve()
+
+
+class _Expansion:
+    """One stage's include graph, walked once: every path resolved before it is read, each file
+    read and expanded at most once (a second `#include` of it is skipped, as with `#pragma once`),
+    so a diamond costs one copy and an include "bomb" (each file including the next twice) grows
+    by one file per level, not by doubling; a cycle, and a graph or source over the limits above,
+    is an error that names the file."""
+
+    def __init__(self, search: tuple[Path, ...]):
+        self.search = search
+        self.seen: set[str] = set()
+        self.size = 0
+
+    def expand(self, name: str, folder: Path, stack: tuple[str, ...],
+               at: int = 0) -> tuple[list[str], list[tuple[str, int]]]:
+        path = _locate(name, folder, self.search, stack)
+        key = str(path)
+        if key in stack:
+            chain = " -> ".join((*stack, key))
+            raise ShaderError(f"{stack[-1]}: #include \"{name}\" is {path.name} itself, a cycle ({chain})")
+        if key in self.seen:
+            return [f"// #include \"{name}\": already included above"], [(stack[-1], at)]
+        where = f"{stack[-1]}: " if stack else ""
+        if len(stack) >= MAX_INCLUDE_DEPTH:
+            raise ShaderError(f"{where}#include \"{name}\" nests more than {MAX_INCLUDE_DEPTH} levels deep")
+        if len(self.seen) >= MAX_INCLUDE_FILES:
+            raise ShaderError(f"{where}#include \"{name}\": more than {MAX_INCLUDE_FILES} files in one shader")
+        self.seen.add(key)
         try:
-            candidate.resolve().relative_to(root.resolve())
-        except ValueError:
-            raise ShaderError(f"{stack[-1] if stack else name}: #include \"{name}\" is outside the shader folders "
-                              f"({', '.join(str(r) for r in (folder, *search))})") from None
-        if candidate.is_file() or not stack:
-            return candidate
-    return folder / name
+            if path.stat().st_size > MAX_FILE_BYTES:
+                raise ShaderError(f"{where}shader {path} is {path.stat().st_size // 1024} KiB; "
+                                  f"a shader file is at most {MAX_FILE_BYTES // 1024} KiB")
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            reason = getattr(error, "strerror", None) or error
+            raise ShaderError(f"{where}cannot read shader {path} ({reason})") from None
+        self.size += len(text)
+        if self.size > MAX_SOURCE_BYTES:
+            raise ShaderError(f"{where}shader {path}: with its includes the source passes "
+                              f"{MAX_SOURCE_BYTES // 1024} KiB")
+        out: list[str] = []
+        origin: list[tuple[str, int]] = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            match = _INCLUDE.match(line) if "#include" in line else None
+            if match:
+                sub_text, sub_origin = self.expand(match.group(1), path.parent, stack + (key,), number)
+                out.extend(sub_text)
+                origin.extend(sub_origin)
+            else:
+                out.append(line)
+                origin.append((key, number))
+        return out, origin
 
 
-def expand(name: str, folder: Path | None = None, _stack: tuple[str, ...] = (),
-           search: tuple[Path, ...] = ()) -> tuple[str, list[tuple[str, int]]]:
+def expand(name: str, folder: Path | None = None, search: tuple[Path, ...] = ()) -> tuple[str, list[tuple[str, int]]]:
     """The source of `name` with includes expanded, and for each output line its (file path, line)."""
     folder = folder or shaders_dir()
     search = tuple(search) or ((shaders_dir(),) if folder != shaders_dir() else ())
-    path = _locate(name, folder, search, _stack)
-    if str(path) in _stack:
-        raise ShaderError(f"{path}: includes itself (through {' -> '.join(_stack)})")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        where = f"{_stack[-1]}: " if _stack else ""
-        reason = getattr(error, "strerror", None) or error
-        raise ShaderError(f"{where}cannot read shader {path} ({reason})") from None
-    out: list[str] = []
-    origin: list[tuple[str, int]] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        match = _INCLUDE.match(line)
-        if match:
-            sub_text, sub_origin = expand(match.group(1), path.parent, _stack + (str(path),), search)
-            out.extend(sub_text.splitlines())
-            origin.extend(sub_origin)
-        else:
-            out.append(line)
-            origin.append((str(path), number))
+    out, origin = _Expansion(search).expand(name, folder, ())
     return "\n".join(out) + "\n", origin
 
 
