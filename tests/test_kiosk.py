@@ -43,6 +43,11 @@ def test_kiosk_is_fullscreen_hides_the_cursor_ignores_esc_and_quits_on_the_chord
         app.wait_state(lambda s: s["frames"] > before + 30, 30, "frames after Esc")
         assert app.process.poll() is None  # Esc did not quit
 
+        xdotool(x_display, "key", "ctrl+f")  # only the key table acts on keys: Ctrl+F is not in it
+        before = app.state()["frames"]
+        app.wait_state(lambda s: s["frames"] > before + 30, 30, "frames after Ctrl+F")
+        assert window_geometry(x_display) == (1280, 720, 0, 0), "Ctrl+F left full screen in kiosk mode"
+
         xdotool(x_display, "key", "ctrl+alt+q")
         assert app.process.wait(30) == 0
         assert "quit: the key chord ctrl+alt+q" in app.output()

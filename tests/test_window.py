@@ -166,3 +166,52 @@ def test_vsync_that_holds_is_left_alone(monkeypatch):
         shown.pace()
         clock.now += 1 / 144
     assert clock.ticks == []
+
+
+def _marks_on_screen(display: str) -> int:
+    shot = subprocess.run(f"xwd -root -silent -display {display} | /usr/bin/convert xwd:- png:-", shell=True,
+                          capture_output=True, check=True, timeout=30).stdout
+    import io
+
+    import pygame
+
+    image = np.transpose(pygame.surfarray.array3d(pygame.image.load(io.BytesIO(shot))), (1, 0, 2)).astype(int)
+    picture = image[:360 - 70, :640]  # the window at the top left, above the notice band
+    return int(((picture.max(axis=2) - picture.min(axis=2)) > 60).sum())
+
+
+def test_ctrl_c_does_not_clear_only_c_does_and_saves_first(tmp_path, x_display):
+    """Keys held with Ctrl are not the performer's: Ctrl+C (a reflex in a terminal) must not wipe
+    the drawing, above all not without the save that a clear makes first."""
+    import shutil
+
+    import soundfile
+
+    from app_process import App, wait_for
+    from dessins_de_planche.listen.synth import podorhythm
+
+    for tool in ("xdotool", "xwd"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} is not installed (scripts/setup.sh test installs it)")
+    audio, truth = podorhythm(3.0, 48_000, 120, 2, ("heel", "toe"), seed=3, level_db=-12.0)
+    take = tmp_path / "take.wav"
+    soundfile.write(take, np.concatenate([audio, np.zeros((48_000 * 60, audio.shape[1]), audio.dtype)]), 48_000)
+    saved = tmp_path / "saved"
+    app = App(x_display, tmp_path, "--size", "640x360", "--input", str(take), "--no-loop", "--preset", "weave",
+              "--autosave-dir", str(saved), env={"XDG_CONFIG_HOME": str(tmp_path / "config")})
+    try:
+        app.wait_state(lambda s: s.get("taps", 0) >= len(truth) - 2, 60, "the take's taps drawn")
+        subprocess.run(["xdotool", "mousemove", "320", "180"], check=True, env={"DISPLAY": x_display}, timeout=10)
+        drawn = wait_for(lambda: _marks_on_screen(x_display), 20, "marks on screen")
+        assert drawn > 100
+        subprocess.run(["xdotool", "key", "ctrl+c"], check=True, env={"DISPLAY": x_display}, timeout=10)
+        before = app.state()["frames"]
+        app.wait_state(lambda s: s["frames"] > before + 30, 30, "frames after Ctrl+C")
+        assert _marks_on_screen(x_display) > 0.7 * drawn, "Ctrl+C cleared the drawing"
+        assert not saved.exists() or not list(saved.rglob("*.png"))
+
+        subprocess.run(["xdotool", "key", "c"], check=True, env={"DISPLAY": x_display}, timeout=10)
+        wait_for(lambda: list(saved.rglob("*.png")), 20, "the drawing saved before the clear")
+        wait_for(lambda: _marks_on_screen(x_display) < 0.2 * drawn, 20, "the canvas cleared by c")
+    finally:
+        assert app.stop() == 0

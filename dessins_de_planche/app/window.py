@@ -178,22 +178,12 @@ def _dismiss_errors(show):
     return dismiss_errors
 
 
-def _key_actions(show, window):
+def _key_actions(show):
+    """The window's own keys, which the stage's key table adopts (and its help lists):
+    the table is the one place a key is acted on."""
     import pygame
 
-    actions = {
-        pygame.K_RIGHT: lambda: show.select(show.index + 1),
-        pygame.K_p: _save_picture(show),
-        pygame.K_e: _dismiss_errors(show),
-        pygame.K_LEFT: lambda: show.select(show.index - 1),
-        pygame.K_c: show.scene.clear,
-        pygame.K_s: lambda: setattr(show, "show_soundcheck", not show.show_soundcheck),
-        pygame.K_F11: window.toggle_fullscreen,
-        pygame.K_f: window.toggle_fullscreen,
-    }
-    for number in range(1, 10):
-        actions[getattr(pygame, f"K_{number}")] = lambda n=number: show.select(n - 1)
-    return actions
+    return {pygame.K_p: _save_picture(show), pygame.K_e: _dismiss_errors(show)}
 
 
 FALLBACK_FPS = 60
@@ -294,9 +284,8 @@ def run_window(spec: InputSpec, args) -> int:
         log.info("no input device chosen: playing the bundled demo (see `dessins-de-planche devices`)")
     inputs = open_inputs(spec, args)  # the input process, a recorded session, or OSC alone
     inputs.start()
-    actions = _key_actions(show, window)
     stage = Stage(ctx, show, window, inputs, args)  # performer keys, HUD, output, OSC, recording, kiosk
-    stage.adopt_keys(actions)
+    stage.adopt_keys(_key_actions(show))
     from dessins_de_planche.app.telemetry import observers_from_args
 
     observer = observers_from_args(args)  # None unless --telemetry / --gl-debug: the loop pays nothing
@@ -311,11 +300,9 @@ def run_window(spec: InputSpec, args) -> int:
         while True:
             quit_requested = bool(stop_signal)
             for event in pygame.event.get():
-                if stage.handle(event):
+                if stage.handle(event):  # every key, through the one key table
                     continue
-                if event.type == pygame.KEYDOWN and event.key in actions:
-                    actions[event.key]()
-                elif event.type in (pygame.VIDEORESIZE, pygame.WINDOWSIZECHANGED):
+                if event.type in (pygame.VIDEORESIZE, pygame.WINDOWSIZECHANGED):
                     size = pygame.display.get_window_size()
                     if size != stage.output.window_size and min(size) > 0:
                         stage.resize(size)
