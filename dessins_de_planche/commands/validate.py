@@ -13,6 +13,7 @@ DESCRIPTION = ("Check preset files: the TOML, every key and value, the files the
                "(compiled headless through EGL, and a few frames drawn). Exits non-zero if any fails.")
 
 log = logging.getLogger("dessins_de_planche")
+PROBE_SIZE = (1280, 720)  # a preset's own shaders are timed as at this size (see render/probe.py)
 
 
 def add_arguments(parser) -> None:
@@ -76,6 +77,7 @@ def _compile(presets, drawn: set) -> int:
     import numpy as np
 
     from dessins_de_planche.render.glsl import ShaderError
+    from dessins_de_planche.render.probe import check_frame_time
     from dessins_de_planche.render.scene import Scene
 
     try:
@@ -95,6 +97,7 @@ def _compile(presets, drawn: set) -> int:
                 scene.add_taps(_taps(np), _Steady())
                 for frame in range(12):
                     scene.render(0.05 * frame, target)
+                check_frame_time(scene, preset, path, size=PROBE_SIZE)  # compiles, but in time for a show?
                 scene.release()
             except ShaderError as error:
                 failed += 1

@@ -1,9 +1,10 @@
 """Live editing on stage: a saved preset or shader shows at once; a broken one never replaces the look.
 
 Every frame (cheaply: see `preset/watch.py`) the preset and shader folders are
-polled. A changed preset file is parsed and its programs compiled *before*
-anything on stage changes (build, then swap); a changed shader recompiles the
-programs that use it, and puts the old ones back if the new source fails. Errors
+polled. A changed preset file is parsed, its programs compiled and its own shaders
+timed on an offscreen test frame (`render/probe.py`) *before* anything on stage
+changes (build, then swap); a changed shader recompiles the programs that use it,
+and puts the old ones back if the new source fails or is too slow. Errors
 go to the log and to an overlay naming the file and the key path or file:line.
 
 It works on any `stage` with `presets` (a list), `index` and `scene` (the app's
@@ -22,6 +23,7 @@ from dessins_de_planche.preset.loader import IDLE_PRESET, PresetError
 from dessins_de_planche.preset.watch import FileWatcher
 from dessins_de_planche.render.error_overlay import ErrorOverlay
 from dessins_de_planche.render.glsl import ShaderError
+from dessins_de_planche.render.probe import check_frame_time
 
 log = logging.getLogger("dessins_de_planche.live")
 
@@ -67,6 +69,7 @@ class LiveEditing:
             return True  # replaced by an edit meanwhile, and compiled then
         try:
             stage.scene.warm(preset)
+            check_frame_time(stage.scene, preset, self._file_of(preset))
         except ShaderError as error:
             self._report(self._file_of(preset), error)
             current = stage.presets[stage.index]
@@ -117,6 +120,7 @@ class LiveEditing:
             return ("error", path)
         try:
             layers = stage.scene.build(result)
+            check_frame_time(stage.scene, result, path)  # timed offscreen before it may go on stage
         except ShaderError as error:
             self._report(path, error)
             return ("error", path)
@@ -162,7 +166,9 @@ class LiveEditing:
                 continue
             try:
                 rebuilt[preset.name] = stage.scene.build(preset)
+                check_frame_time(stage.scene, preset, sorted(paths)[0])
             except ShaderError as error:
+                programs.forget(paths)  # the new source's programs, if it compiled (too slow)
                 programs.restore(dropped)
                 self._report(sorted(paths)[0], error)
                 return ("error", sorted(paths)[0])

@@ -1,0 +1,70 @@
+"""A new or changed shader is timed on an offscreen test frame before it may replace the look.
+
+Why: a shader that compiles may still never finish a frame in time (an endless loop
+took 4.3 s a frame on llvmpipe, and nothing noticed). The designer's shader layers
+are drawn offscreen at a fraction of the show's size (so a pathological one costs a
+fraction of its frame to find out), and the time is scaled by the pixel count to the
+show's size. Above `FRAME_LIMIT_S` the look is refused with a message naming the
+file; the running look stays (build, probe, then swap).
+"""
+
+from __future__ import annotations
+
+import time
+
+from dessins_de_planche.render.glsl import ShaderError
+
+FRAME_LIMIT_S = 0.2  # estimated seconds a preset's own shaders may take per frame at the show's size
+PROBE_SHARE = 16  # the test frame has 1/16 of the show's pixels (a quarter of its width and height)
+
+
+class SlowShader(ShaderError):
+    """A shader that compiles but takes too long per frame."""
+
+
+def _shader_layers(layers) -> list:
+    return [layer for layer in layers if hasattr(layer, "draw_over") and hasattr(layer, "rewrite_canvas")]
+
+
+def shader_frame_seconds(scene, preset, size: tuple[int, int]) -> float:
+    """Seconds the preset's shader layers would take per frame at `size` (0: it has none)."""
+    from dessins_de_planche.render.canvas import release_framebuffer
+    from dessins_de_planche.render.gallery import steady_taps
+    from dessins_de_planche.render.scene import Scene
+
+    if not any(layer.kind == "shader" for layer in preset.layers):
+        return 0.0
+    width, height = max(int(size[0]), 16), max(int(size[1]), 9)
+    scale = min(1.0, PROBE_SHARE ** -0.5)
+    probe = (max(16, round(width * scale)), max(9, round(height * scale)))
+    ctx = scene.ctx
+    scratch = Scene(ctx, preset, probe, programs=scene.programs)
+    target = ctx.simple_framebuffer(probe)
+    try:
+        scratch.add_taps(steady_taps(0.8), None)
+        scratch.render(0.1, target)  # the first draw: some drivers finish compiling here
+        scratch.render(0.2, target)
+        ctx.finish()
+        frame = scratch.frame(probe[0] / probe[1])
+        began = time.perf_counter()
+        for layer in _shader_layers(scratch.layers):
+            layer.rewrite_canvas(scratch, frame, 1 / 60)
+            layer.draw_over(scratch, frame, target, 1 / 60)
+        ctx.finish()
+        spent = time.perf_counter() - began
+    finally:
+        scratch.release()
+        release_framebuffer(ctx, target)
+    return spent * (width * height) / (probe[0] * probe[1])
+
+
+def check_frame_time(scene, preset, where, size=None, limit: float = FRAME_LIMIT_S) -> float:
+    """Raise SlowShader (naming `where`) when the preset's shaders would take over `limit` a frame."""
+    size = tuple(size or scene.canvas.size)
+    seconds = shader_frame_seconds(scene, preset, size)
+    if seconds > limit:
+        files = ", ".join(str(getattr(layer, "file", "")) for layer in preset.layers if layer.kind == "shader")
+        raise SlowShader(f"{where}: its shader ({files}) takes about {seconds:.2f} s a frame at "
+                         f"{size[0]}×{size[1]} (at most {limit:.2f} s); an endless or very long loop? "
+                         "Not loaded: the running look stays")
+    return seconds

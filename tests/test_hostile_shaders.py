@@ -1,0 +1,152 @@
+"""A shader that compiles but never finishes a frame in time is refused before it takes the stage.
+
+Part of the hostile-input suite. The endless loop is the report's case (llvmpipe stops a loop
+after 65535 turns: ~2 s a frame at 640×360 here); the show is a stand-in with the app's shape,
+polling for edits each frame as the window does.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from dessins_de_planche.render.canvas import release_framebuffer
+from dessins_de_planche.render.live_edit import LiveEditing
+from dessins_de_planche.render.probe import FRAME_LIMIT_S, shader_frame_seconds
+from dessins_de_planche.render.scene import Scene
+from dessins_de_planche.render.text import TextOverlay
+
+pytestmark = pytest.mark.gl
+
+SIZE = (320, 180)
+DEADLINE = 20.0
+
+PRESET = 'format = 1\nname = "{name}"\n[[layers]]\nkind = "shader"\nfile = "{file}"\ntarget = "over"\n'
+WASH = '#version 330 core\n#include "layer.glsl"\nvoid main() {\n    frag = vec4(0.0, 1.0, 0.0, 1.0);\n}\n'
+ENDLESS = ('#version 330 core\n#include "layer.glsl"\nvoid main() {\n    float acc = 0.0;\n'
+           '    while (true) { acc += 1.0; if (acc < 0.0) break; }\n    frag = vec4(fract(acc), 0.0, 1.0, 1.0);\n}\n')
+
+
+def save(path, text):
+    before = path.stat().st_mtime_ns if path.exists() else 0
+    path.write_text(text)
+    if path.stat().st_mtime_ns == before:
+        os.utime(path, ns=(before + 1_000_000, before + 1_000_000))
+
+
+class Show:
+    def __init__(self, ctx, folder):
+        self.ctx = ctx
+        self.live = LiveEditing([folder], TextOverlay(ctx), shader_folders=[folder], interval=0.05)
+        self.presets = self.live.presets()
+        self.index = 0
+        self.rhythm = SimpleNamespace(bar_beats=2)
+        self.scene = Scene(ctx, self.presets[0], SIZE)
+        self.live.attach(self)
+        self.target = ctx.simple_framebuffer(SIZE)
+        self.now = 0.0
+
+    def frame(self):
+        self.now += 1 / 60
+        self.live.poll()
+        self.scene.render(self.now, self.target)
+        return np.frombuffer(self.target.read(components=3), np.uint8).reshape(SIZE[1], SIZE[0], 3)
+
+    def until_reported(self):
+        started = time.monotonic()
+        while not self.live.overlay.visible:
+            self.frame()
+            assert time.monotonic() - started < DEADLINE, "the slow shader was never reported"
+        return "\n".join(self.live.overlay.lines())
+
+    def release(self):
+        self.scene.release()
+        release_framebuffer(self.ctx, self.target)
+
+
+def green(picture):
+    return tuple(picture[SIZE[1] // 2, SIZE[0] // 2]) == (0, 255, 0)
+
+
+def test_an_endless_loop_edited_into_the_running_shader_is_refused_and_the_look_stays(ctx, tmp_path):
+    save(tmp_path / "wash.frag.glsl", WASH)
+    save(tmp_path / "wash.toml", PRESET.format(name="wash", file="wash.frag.glsl"))
+    stage = Show(ctx, tmp_path)
+    try:
+        assert green(stage.frame())
+        save(tmp_path / "wash.frag.glsl", ENDLESS)
+        report = stage.until_reported()
+        assert "wash.frag.glsl" in report and "a frame" in report
+        for _ in range(3):
+            picture = stage.frame()
+        assert green(picture)  # the last good look still draws
+        began = time.monotonic()
+        stage.frame()
+        assert time.monotonic() - began < 1.0  # the slow program is not on stage (it takes seconds a frame)
+    finally:
+        stage.release()
+
+
+def test_a_new_preset_with_an_endless_loop_never_takes_the_stage(ctx, tmp_path):
+    save(tmp_path / "wash.frag.glsl", WASH)
+    save(tmp_path / "loop.frag.glsl", ENDLESS)
+    save(tmp_path / "wash.toml", PRESET.format(name="wash", file="wash.frag.glsl"))
+    stage = Show(ctx, tmp_path)
+    try:
+        assert [p.name for p in stage.presets] == ["wash"]  # no loop preset yet
+        save(tmp_path / "loop.toml", PRESET.format(name="loop", file="loop.frag.glsl"))
+        report = stage.until_reported()
+        assert "loop.toml" in report and "loop.frag.glsl" in report
+        assert stage.scene.preset.name == "wash" and green(stage.frame())
+    finally:
+        stage.release()
+
+
+def test_a_slow_preset_in_the_folder_at_start_is_left_out(ctx, tmp_path):
+    save(tmp_path / "loop.frag.glsl", ENDLESS)
+    save(tmp_path / "a_loop.toml", PRESET.format(name="a_loop", file="loop.frag.glsl"))
+    save(tmp_path / "wash.frag.glsl", WASH)
+    save(tmp_path / "wash.toml", PRESET.format(name="wash", file="wash.frag.glsl"))
+    stage = Show(ctx, tmp_path)
+    try:
+        assert [p.name for p in stage.presets] == ["wash"]
+        assert "a_loop.toml" in "\n".join(stage.live.overlay.lines())
+        assert green(stage.frame())
+    finally:
+        stage.release()
+
+
+def test_the_gallery_s_shaders_are_well_within_the_bound(ctx):
+    from dessins_de_planche.paths import presets_dir
+    from dessins_de_planche.preset import load_preset
+
+    shaded = [load_preset(p) for p in sorted(presets_dir().glob("*.toml"))]
+    shaded = [p for p in shaded if any(layer.kind == "shader" for layer in p.layers)]
+    assert shaded
+    for preset in shaded:
+        scene = Scene(ctx, preset, (640, 360))
+        try:
+            assert shader_frame_seconds(scene, preset, (640, 360)) < FRAME_LIMIT_S / 4, preset.name
+        finally:
+            scene.release()
+
+
+def test_validate_fails_an_endless_loop_and_passes_the_rest(tmp_path):
+    import subprocess
+    import sys
+
+    save(tmp_path / "loop.frag.glsl", ENDLESS)
+    save(tmp_path / "wash.frag.glsl", WASH)
+    save(tmp_path / "loop.toml", PRESET.format(name="loop", file="loop.frag.glsl"))
+    save(tmp_path / "wash.toml", PRESET.format(name="wash", file="wash.frag.glsl"))
+    run = subprocess.run([sys.executable, "-m", "dessins_de_planche", "validate", str(tmp_path)],
+                         capture_output=True, text=True, timeout=300)
+    if "no headless OpenGL" in run.stderr:
+        pytest.skip("no EGL for validate")
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert "FAIL" in run.stderr and "loop.toml" in run.stderr and "a frame" in run.stderr
+    assert "wash.toml" in run.stdout and "1 of 2 presets are valid" in run.stderr
