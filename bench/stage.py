@@ -154,7 +154,7 @@ class Jack:
     def is_up(self) -> bool:
         import jack
 
-        from dessins_de_planche.inputs.devices import quiet_stderr
+        from dessins_de_planche.inputs.quiet import quiet_stderr
 
         try:
             with quiet_stderr():

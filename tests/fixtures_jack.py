@@ -64,7 +64,7 @@ class JackServer:
             raise AssertionError(f"jackd {self.name} exited with code {self.process.returncode}")
         import jack
 
-        from dessins_de_planche.inputs.devices import quiet_stderr
+        from dessins_de_planche.inputs.quiet import quiet_stderr
 
         try:
             with quiet_stderr():  # libjack complains on every refused connection

@@ -175,7 +175,7 @@ def test_a_line_logged_while_another_thread_silences_libjack_still_reaches_the_l
     stream's "listening to", logged by another thread meanwhile, used to vanish with them."""
     script = textwrap.dedent("""
         import logging, threading
-        from dessins_de_planche.inputs.devices import quiet_stderr
+        from dessins_de_planche.inputs.quiet import quiet_stderr
         from dessins_de_planche.inputs.process import log_to_stderr
 
         log_to_stderr(logging.INFO)

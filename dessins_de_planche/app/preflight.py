@@ -18,7 +18,7 @@ class DeviceNotFound(Exception):
 
 def _lookup(spec: InputSpec) -> str | None:
     """Runs in the child: None if every named device exists, else the one-line complaint."""
-    from dessins_de_planche.inputs import devices
+    from dessins_de_planche.inputs import devices, midi
 
     try:
         if spec.midi_port is not None:
@@ -29,7 +29,7 @@ def _lookup(spec: InputSpec) -> str | None:
         if spec.audio_device is not None:
             devices.find_audio_device(spec.audio_device)
         if spec.midi_port is not None and spec.midi_port != "virtual":
-            ports = [name for _api, names in devices.list_midi_inputs() for name in names]
+            ports = [name for _api, names in midi.list_midi_inputs() for name in names]
             if not any(spec.midi_port.lower() in name.lower() for name in ports):
                 listed = ", ".join(repr(p) for p in ports) or "none"
                 return f"no MIDI input port matches {spec.midi_port!r}; ports: {listed} (or use --midi-port virtual)"

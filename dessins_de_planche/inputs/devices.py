@@ -7,9 +7,9 @@ only short-lived helper processes and the input process do.
 
 from __future__ import annotations
 
-import contextlib
-import os
 from typing import NamedTuple
+
+from dessins_de_planche.inputs.quiet import quiet_stderr
 
 
 class DeviceNotFound(Exception):
@@ -22,29 +22,6 @@ class AudioInput(NamedTuple):
     host_api: str
     channels: int
     default_rate: float
-
-
-@contextlib.contextmanager
-def quiet_stderr():
-    """Silence C libraries (libjack prints several lines per failed connection) for a moment.
-
-    Used around device scans that retry every second while a server is away, so a
-    kiosk's log is not filled with the same complaint. Anything else written to
-    stderr meanwhile is muted too, which is why the input process logs through a
-    copy of its stderr (`process.log_to_stderr`).
-    """
-    try:
-        saved = os.dup(2)
-    except OSError:
-        yield
-        return
-    try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 def list_audio_inputs() -> list[AudioInput]:
@@ -100,24 +77,6 @@ def find_audio_device(name_or_index: str | int, inputs: list[AudioInput] | None 
     raise DeviceNotFound(f"no audio input device matches {wanted!r}; {_describe(inputs)}")
 
 
-def list_midi_inputs() -> list[tuple[str, list[str]]]:
-    """(API name, port names) for every MIDI API that works on this machine, preferred first."""
-    from dessins_de_planche.inputs.midi import MIDI_ERRORS, api_order, rtmidi
-
-    found = []
-    for api in api_order():
-        try:
-            with quiet_stderr():
-                midi_in = rtmidi.MidiIn(api, name="dessins-de-planche-devices")
-        except MIDI_ERRORS:
-            continue
-        name = rtmidi.get_api_display_name(midi_in.get_current_api())
-        if all(name != known for known, _ in found):
-            found.append((name, midi_in.get_ports()))
-        midi_in.delete()
-    return found
-
-
 def format_devices() -> str:
     """The text of `dessins-de-planche devices`."""
     lines = ["Audio inputs (use --audio-device NAME_OR_INDEX, --channels 1,2):"]
@@ -132,7 +91,7 @@ def format_devices() -> str:
     if not inputs:
         lines.append("  none (is the audio server running?)")
     lines.append("MIDI inputs (use --midi-port PART_OF_NAME, or --midi-port virtual):")
-    from dessins_de_planche.inputs.midi import MISSING, rtmidi
+    from dessins_de_planche.inputs.midi import MISSING, list_midi_inputs, rtmidi
 
     apis = list_midi_inputs()
     if rtmidi is None:

@@ -27,7 +27,7 @@ from dessins_de_planche.clock import master_time
 from dessins_de_planche.config import InputSpec
 from dessins_de_planche.events import (CONTROL_CC, CONTROL_NOTE_OFF, CONTROL_PROGRAM, KIND_NAMES,
                                        KIND_UNKNOWN, SOURCE_MIDI)
-from dessins_de_planche.inputs.devices import quiet_stderr
+from dessins_de_planche.inputs.quiet import quiet_stderr
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +89,22 @@ def jack_server_alive() -> bool:
         return False
     probe.delete()
     return True
+
+
+def list_midi_inputs() -> list[tuple[str, list[str]]]:
+    """(API name, port names) for every MIDI API that works on this machine, preferred first."""
+    found = []
+    for api in api_order():
+        try:
+            with quiet_stderr():
+                midi_in = rtmidi.MidiIn(api, name="dessins-de-planche-devices")
+        except MIDI_ERRORS:
+            continue
+        name = rtmidi.get_api_display_name(midi_in.get_current_api())
+        if all(name != known for known, _ in found):
+            found.append((name, midi_in.get_ports()))
+        midi_in.delete()
+    return found
 
 
 class MidiListener:
