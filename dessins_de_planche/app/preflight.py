@@ -10,10 +10,9 @@ from __future__ import annotations
 import multiprocessing
 
 from dessins_de_planche.config import InputSpec
+from dessins_de_planche.errors import DeviceNotFound
 
 
-class DeviceNotFound(Exception):
-    pass
 
 
 def _lookup(spec: InputSpec) -> str | None:

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from dessins_de_planche.errors import DeviceNotFound
 from dessins_de_planche.inputs.quiet import quiet_stderr
 
 
-class DeviceNotFound(Exception):
-    """A named device does not exist; the message names the ones that do."""
 
 
 class AudioInput(NamedTuple):

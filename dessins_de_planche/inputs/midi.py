@@ -24,6 +24,7 @@ except ImportError:  # Python 3.13+ without a build of it (no wheel there): the 
     rtmidi = None
 
 from dessins_de_planche.clock import master_time
+from dessins_de_planche.errors import UserError
 from dessins_de_planche.config import InputSpec
 from dessins_de_planche.events import (CONTROL_CC, CONTROL_NOTE_OFF, CONTROL_PROGRAM, KIND_NAMES,
                                        KIND_UNKNOWN, SOURCE_MIDI)
@@ -47,7 +48,7 @@ MISSING = ("MIDI is unavailable: python-rtmidi is not installed for this Python 
 MIDI_ERRORS = (rtmidi.RtMidiError, SystemError) if rtmidi is not None else (SystemError,)
 
 
-class MidiUnavailable(Exception):
+class MidiUnavailable(UserError):
     pass
 
 

@@ -16,13 +16,14 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
+from dessins_de_planche.errors import UserError
 from dessins_de_planche.preset.files import OutsideFolders, resolve_shader
 from dessins_de_planche.preset.model import LAYER_KINDS, Preset
 
 log = logging.getLogger(__name__)
 
 
-class PresetError(ValueError):
+class PresetError(UserError, ValueError):
     """A preset that cannot be used; the message names the file, the key path and what is wrong."""
 
     def __init__(self, message: str, path: str | Path | None = None, problems: list[str] | None = None):

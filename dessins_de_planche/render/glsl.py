@@ -17,6 +17,7 @@ from pathlib import Path
 
 import moderngl
 
+from dessins_de_planche.errors import UserError
 from dessins_de_planche.paths import shaders_dir
 
 _INCLUDE = re.compile(r'^\s*#include\s+"([^"]+)"\s*$')
@@ -36,7 +37,7 @@ _GLSL_WORDS = ("sin cos tan asin acos atan pow exp log exp2 log2 sqrt inversesqr
 VERTEX = "fullscreen.vert.glsl"  # the vertex stage of every full-screen pass
 
 
-class ShaderError(RuntimeError):
+class ShaderError(UserError, RuntimeError):
     """A shader that does not compile or link; the message names file:line and quotes the line."""
 
 
