@@ -89,7 +89,9 @@ def test_overflows_and_lateness_are_reported_while_listening(jack_server):
     assert status.audio_state == "listening"
     median, p99, worst = status.lateness_ms
     assert 0 <= median <= p99 <= worst and worst > 0
-    assert status.overflows >= 0
+    # the count is read from the stream's status flags: a machine this quiet loses a few blocks at
+    # most (a count near the number of blocks would be a flag misread on every callback)
+    assert status.overflows <= status.blocks // 20, (status.overflows, status.blocks)
 
 
 def test_devices_lists_the_jack_inputs_and_names_them_when_a_device_is_missing(jack_server, midi_sender):

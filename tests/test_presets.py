@@ -7,7 +7,7 @@ import json
 import pytest
 
 from dessins_de_planche.paths import presets_dir
-from dessins_de_planche.preset import IDLE_PRESET, Preset, PresetError, load_gallery, load_preset, preset_by_name
+from dessins_de_planche.preset import Preset, PresetError, load_gallery, load_preset, preset_by_name
 
 PRESETS = presets_dir()
 
@@ -129,10 +129,6 @@ def test_preset_by_name_lists_the_names(tmp_path):
         preset_by_name("dotz", [tmp_path])
     assert "did you mean 'dots'" in str(caught.value) and "dots" in str(caught.value)
     assert preset_by_name(str(tmp_path / "good.toml")).name == "dots"
-
-
-def test_idle_preset_is_valid():
-    assert IDLE_PRESET.name == "idle" and IDLE_PRESET.layers
 
 
 def test_midi_controls_set_live_numbers_within_their_range():
