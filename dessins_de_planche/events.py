@@ -24,12 +24,15 @@ ZONE_UNCHANGED = 255  # a refine record that leaves its tap's zone as it was
 RECORD_FIRST = 0  # a new tap, emitted at once (provisional kind and velocity)
 RECORD_REFINE = 1  # a follow-up: the final kind, velocity and zone of that tap
 RECORD_WITHDRAW = 2  # a follow-up: that tap was not a foot after all; it is to be removed
+RECORD_NAMES = ("first", "refine", "withdraw")
+CONFIRM_WINDOW = 0.025  # s after its first emission within which a tap's follow-up comes, if any
 
 # A tap. `time` is the onset on the master clock (s); `detected_at` when it was
 # emitted. `refine` = RECORD_REFINE marks a follow-up that updates kind, velocity and
 # zone of the tap with the same `tap_id` (emitted at most 20 ms after the first record;
 # the zone changes when another sensor heard the same strike louder); RECORD_WITHDRAW
-# a follow-up (within 25 ms) that takes the tap back.
+# a follow-up (within CONFIRM_WINDOW) that takes the tap back. MIDI taps are final at once:
+# they may be refined (crosstalk) but are never withdrawn.
 TAP_DTYPE = np.dtype(
     [
         ("time", "<f8"),
@@ -87,17 +90,35 @@ def tap_to_dict(record, zone_names=None) -> dict:
     }
 
 
+def final_taps(records: np.ndarray) -> tuple[np.ndarray, int]:
+    """The final word on every tap, and how many taps were withdrawn.
+
+    Follow-up records are folded into their first emission: a refine gives the final kind,
+    velocity and zone (`time` and `detected_at` stay those of the first emission, so a delay
+    counts from it); a withdraw removes the tap, whatever came before or after it. Records
+    are in emission order; a follow-up whose first record is not among them is ignored.
+    This is the one place that settles taps: `analyze`, recordings and the telemetry use it.
+    """
+    first = records[records["refine"] == RECORD_FIRST].copy()
+    follow = records[records["refine"] != RECORD_FIRST]
+    if not len(follow) or not len(first):
+        return first, 0
+    index = {int(tid): i for i, tid in enumerate(first["tap_id"])}
+    gone = np.zeros(len(first), bool)
+    for r in follow:  # a few per tap at most
+        i = index.get(int(r["tap_id"]))
+        if i is None:
+            continue
+        if r["refine"] == RECORD_WITHDRAW:
+            gone[i] = True
+        elif r["refine"] == RECORD_REFINE:
+            first[i]["kind"] = r["kind"]
+            first[i]["velocity"] = r["velocity"]
+            if r["zone"] != ZONE_UNCHANGED:
+                first[i]["zone"] = r["zone"]
+    return first[~gone], int(gone.sum())
+
+
 def merge_refinements(taps: np.ndarray) -> np.ndarray:
-    """Fold follow-up records into their taps: final kind, velocity and zone, first `detected_at`."""
-    first = taps[taps["refine"] == 0].copy()
-    refines = taps[taps["refine"] == 1]
-    if len(refines):
-        index = {int(tid): i for i, tid in enumerate(first["tap_id"])}
-        for r in refines:
-            i = index.get(int(r["tap_id"]))
-            if i is not None:
-                first[i]["kind"] = r["kind"]
-                first[i]["velocity"] = r["velocity"]
-                if r["zone"] != ZONE_UNCHANGED:
-                    first[i]["zone"] = r["zone"]
-    return first
+    """The final taps alone (see `final_taps`): refinements folded in, withdrawn taps dropped."""
+    return final_taps(taps)[0]

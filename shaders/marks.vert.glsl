@@ -12,6 +12,7 @@ in float in_life;     // s the arrival glow lasts
 in float in_shape;    // 0 dot/stroke, 1 ring, 2 petal, 3 splat, 4 star, 5 cross, 6 diamond
 in float in_glow;     // glow strength
 in float in_stamped;  // 1 once the mark is in the canvas: the live body is no longer drawn
+in float in_t_show;   // s since epoch: a live mark grows in from here (far ahead: held back, unconfirmed)
 
 uniform float u_aspect;
 uniform float u_now;           // s since epoch
@@ -24,6 +25,7 @@ uniform float u_turn_rate;     // radians per second
 uniform vec2 u_shift;          // slide, scene units per second
 uniform int u_mode;            // MODE_BODY or MODE_GLOW (defined by the host)
 uniform bool u_live;           // drawn over the canvas (skip stamped bodies) or into it
+uniform float u_grow;          // s a live mark takes to grow in from in_t_show (0: there at once)
 
 out vec2 v_pos;
 flat out vec2 v_p0;
@@ -40,20 +42,24 @@ void main() {
     float turn = u_turn_rate * age;
     vec2 p0 = drift(in_p0, scale, turn) + u_shift * age;
     vec2 p1 = drift(in_p1, scale, turn) + u_shift * age;
-    float width = in_width * scale;
+    // a provisional mark grows in (its tap may yet be withdrawn); stamped and overlay marks are whole
+    float shown = u_now - in_t_show;
+    float presence = !u_live ? 1.0 : u_grow > 0.0 ? clamp(shown / u_grow, 0.0, 1.0) : step(0.0, shown);
+    presence = presence * presence * (3.0 - 2.0 * presence);  // smoothstep: slow start, no jump at the end
+    float width = in_width * scale * (0.5 + 0.5 * presence);
 
     float fade = exp(u_keep_log * max(u_decayed_until - in_t_tap, 0.0));
-    v_color = vec4(u_background + (in_color.rgb - u_background) * fade, in_color.a);
+    v_color = vec4(u_background + (in_color.rgb - u_background) * fade, in_color.a * presence);
     v_flash = 0.0;
     float reach = in_shape > 2.5 ? width * 1.6 : width;  // splats and glyphs reach past their size
     bool visible = true;
     if (u_mode == MODE_GLOW) {
         float left = 1.0 - max(u_now - in_t_tap, 0.0) / max(in_life, 1e-3);
-        v_flash = left > 0.0 ? left * left * in_glow : 0.0;
+        v_flash = left > 0.0 ? left * left * in_glow * presence : 0.0;
         visible = v_flash > 0.0;
         reach = width * 2.5;  // the halo is under 5 % beyond this: no need to shade more pixels
     } else if (u_live) {
-        visible = in_stamped < 0.5;
+        visible = in_stamped < 0.5 && presence > 0.0;
     }
 
     // a quad along the segment, big enough for the soft edge (or the glow)

@@ -3,7 +3,8 @@
 A registry (`LAYER_RENDERERS`, kind -> class) rather than an if-chain: a new kind
 is a model in `preset/model.py` plus a class here. A renderer may
 
-- `marks_for` new taps (and `refine` them when a tap's kind or velocity changes),
+- `marks_for` new taps (and `refine` them when a tap's kind or velocity changes, `withdraw`
+  them when the detector takes a tap back),
 - `tick` each frame (marks no tap made: a lane's beat lines, stamped like the others),
 - `overlay` each frame (marks drawn over the picture and never kept: the dancing figure).
 
@@ -101,6 +102,11 @@ class LayerRenderer:
     def refine(self, attrs: np.ndarray, epoch: float, aspect: float) -> tuple[np.ndarray, np.ndarray]:
         """Marks for taps whose kind/velocity changed (attrs hold the new values)."""
         return self.marks_for(attrs, epoch, aspect)
+
+    def withdraw(self, tap_ids: np.ndarray, epoch: float, aspect: float) -> tuple[np.ndarray, np.ndarray]:
+        """Forget these taps (they were not feet; the scene has removed their marks). Returns new marks
+        for later taps whose marks depended on them (they replace those taps' marks), usually none."""
+        return _NO_MARKS, _NO_IDS
 
     def tick(self, frame: Frame) -> np.ndarray:
         """Marks no tap made, due this frame (stamped into the canvas like the others)."""
@@ -202,6 +208,17 @@ class MarksLayerRenderer(LayerRenderer):
         self._remember(ids, centre, previous_ids)
         links, link_ids = self._links(marks, centre, ids, previous_ids)
         return np.concatenate([links, marks]), np.concatenate([link_ids, ids])
+
+
+    def withdraw(self, tap_ids, epoch, aspect):
+        """The next tap links to the last one still standing."""
+        gone = set(int(t) for t in tap_ids)
+        while self.last_id in gone:
+            self.last_id = self.previous_of.get(self.last_id)
+        for tap_id in gone:
+            self.centre_of.pop(tap_id, None)
+            self.previous_of.pop(tap_id, None)
+        return _NO_MARKS, _NO_IDS
 
 
 class ParticlesLayerRenderer(LayerRenderer):
@@ -538,6 +555,24 @@ class PathLayerRenderer(LayerRenderer):
         del self.history[first:]
         records = np.array([changed.get(tap_id, old) for tap_id, _, _, old in replay], dtype=attrs.dtype)
         return self._walk(records, epoch, aspect)
+
+
+    def withdraw(self, tap_ids, epoch, aspect):
+        """Replay the thread from where the first withdrawn tap took its step, without it: the head
+        goes back, and the later steps (if any came already) are drawn again from there."""
+        gone = set(int(t) for t in tap_ids)
+        ids = [entry[0] for entry in self.history]
+        starts = [i for i, tap_id in enumerate(ids) if tap_id in gone]
+        if not starts:
+            return np.zeros(0, MARK_DTYPE), np.zeros(0, np.uint32)
+        replay = self.history[starts[0]:]
+        _, head, self.heading, _ = replay[0]
+        self.head = head.copy()
+        del self.history[starts[0]:]
+        later = [old for tap_id, _, _, old in replay if tap_id not in gone]
+        if not later:
+            return np.zeros(0, MARK_DTYPE), np.zeros(0, np.uint32)
+        return self._walk(np.array(later, dtype=replay[0][3].dtype), epoch, aspect)
 
 
 LAYER_RENDERERS: dict[str, type[LayerRenderer]] = {

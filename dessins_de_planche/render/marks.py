@@ -1,8 +1,11 @@
 """Live marks: the taps of the last moments, drawn as instances over the canvas.
 
 A mark arrives with a flash; some 30 ms after its tap was detected (time enough
-for a refine record to change its kind) it is stamped into the canvas with its
-fade and drift pre-applied, and its glow lives on until its `life` is over.
+for a refine record to change its kind, or a withdraw record to take it back) it
+is stamped into the canvas with its fade and drift pre-applied, and its glow lives
+on until its `life` is over. Until its tap is confirmed a mark is provisional: it
+grows in from `t_show` (or is held back, see `render/scene.py`), so a withdrawn
+tap can be removed before anyone saw it.
 CPU side: one preallocated numpy record array (grown rarely, by doubling);
 GPU side: the same bytes in one instance buffer. Nothing here loops per mark.
 """
@@ -26,10 +29,13 @@ MARK_DTYPE = np.dtype(
         ("shape", "<f4"),
         ("glow", "<f4"),
         ("stamped", "<f4"),
+        ("t_show", "<f4"),  # a live mark grows in from here (s since epoch); HELD while its tap may be withdrawn
     ]
 )
-_LAYOUT = ("2f 2f 1f 4f 1f 1f 1f 1f 1f/i",
-           "in_p0", "in_p1", "in_width", "in_color", "in_t_tap", "in_life", "in_shape", "in_glow", "in_stamped")
+_LAYOUT = ("2f 2f 1f 4f 1f 1f 1f 1f 1f 1f/i", "in_p0", "in_p1", "in_width", "in_color", "in_t_tap", "in_life",
+           "in_shape", "in_glow", "in_stamped", "in_t_show")
+SHOWN = -1.0e6  # t_show of a mark that is there at once (a MIDI tap, a beat line)
+HELD = 1.0e9  # t_show of a mark held back until its tap is confirmed
 SHAPES = {"dot": 0.0, "ring": 1.0, "petal": 2.0, "stroke": 0.0, "splat": 3.0, "star": 4.0, "cross": 5.0,
           "diamond": 6.0}
 ELONGATED = frozenset({"petal", "stroke"})  # drawn from p0 to p1 (the others sit at the middle)
@@ -47,6 +53,7 @@ class MarkStore:
         self.tap_id = np.zeros(capacity, np.uint32)
         self.layer = np.zeros(capacity, np.int16)
         self.seen = np.zeros(capacity, np.float64)  # detected_at, scene seconds
+        self.pending = np.zeros(capacity, bool)  # its tap may still be withdrawn: not stamped yet
 
     @property
     def live(self) -> np.ndarray:
@@ -56,13 +63,14 @@ class MarkStore:
         capacity = len(self.marks)
         while capacity < needed:
             capacity *= 2
-        for name in ("marks", "tap_id", "layer", "seen"):
+        for name in ("marks", "tap_id", "layer", "seen", "pending"):
             old = getattr(self, name)
             new = np.zeros(capacity, old.dtype)
             new[: self.count] = old[: self.count]
             setattr(self, name, new)
 
-    def append(self, marks: np.ndarray, tap_id: np.ndarray, layer: int, seen: np.ndarray) -> None:
+    def append(self, marks: np.ndarray, tap_id: np.ndarray, layer: int, seen: np.ndarray,
+               pending: np.ndarray | bool = False) -> None:
         n = len(marks)
         if self.count + n > len(self.marks):
             self._grow(self.count + n)
@@ -71,12 +79,13 @@ class MarkStore:
         self.tap_id[self.count : end] = tap_id
         self.layer[self.count : end] = layer
         self.seen[self.count : end] = seen
+        self.pending[self.count : end] = pending
         self.count = end
 
     def keep(self, mask: np.ndarray) -> None:
         """Keep only the marks where mask is true (mask covers the live marks), in order."""
         kept = int(mask.sum())
-        for name in ("marks", "tap_id", "layer", "seen"):
+        for name in ("marks", "tap_id", "layer", "seen", "pending"):
             array = getattr(self, name)
             array[:kept] = array[: self.count][mask]
         self.count = kept
@@ -120,9 +129,11 @@ class MarkPainter:
             self.buffer.write(live[start:].tobytes(), offset=start * MARK_DTYPE.itemsize)
 
     def set_frame(self, *, aspect, pixel, now, decayed_until, drifted_until, keep_log, background, zoom, rotate, level,
-                  shift=(0.0, 0.0)):
-        """Uniforms shared by every draw of this frame (drift as log-zoom and radians per second)."""
+                  shift=(0.0, 0.0), grow=0.0):
+        """Uniforms shared by every draw of this frame (drift as log-zoom and radians per second;
+        `grow`: seconds a live mark takes to grow in from its `t_show`, 0 for at once)."""
         p = self.program
+        p["u_grow"].value = grow
         p["u_aspect"].value = aspect
         p["u_pixel"].value = pixel
         p["u_now"].value = now

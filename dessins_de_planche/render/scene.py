@@ -19,18 +19,25 @@ import math
 import moderngl
 import numpy as np
 
-from dessins_de_planche.events import ZONE_UNCHANGED
+from dessins_de_planche.events import (CONFIRM_WINDOW, RECORD_FIRST, RECORD_REFINE, RECORD_WITHDRAW, SOURCE_AUDIO,
+                                       ZONE_UNCHANGED)
 from dessins_de_planche.preset.expr import _hash
 from dessins_de_planche.preset.mapping import TAP_ATTRS_DTYPE
 from dessins_de_planche.preset.palettes import parse_colour
 from dessins_de_planche.render.canvas import Canvas, release_framebuffer
 from dessins_de_planche.render.glsl import ProgramCache
 from dessins_de_planche.render.layers import Frame, beat_clock, renderer_for
-from dessins_de_planche.render.marks import NO_TAP, MarkPainter, MarkStore
+from dessins_de_planche.render.marks import HELD, NO_TAP, SHOWN, MarkPainter, MarkStore
 from dessins_de_planche.render import shader_layer  # noqa: F401  (registers the "shader" layer kind)
 from dessins_de_planche.render.transition import Crossfade
 
-STAMP_DELAY = 0.030  # s after detection: a refine record (≤ 20 ms) still changes the live mark
+STAMP_DELAY = 0.030  # s after detection: a refine (≤ 20 ms) or withdraw (≤ 25 ms) record still changes the live mark
+# How a provisional mark (a tap from the audio detector, which may withdraw it within CONFIRM_WINDOW)
+# shows before the word on it: "grow" in from nothing over the window (the first light at once; a tap
+# withdrawn early shows as a faint, small beginning), or "confirm": held back until it is confirmed
+# (a refine record, or the window passed without a word), then drawn whole.
+PROVISIONAL = ("grow", "confirm")
+GROW_TIME = CONFIRM_WINDOW
 TUNE_GAP = 10.0  # s of silence after which the next tap starts a new tune (tune_time from 0)
 RECENT_TAPS = 64  # attributes kept for refine records
 SHADER_TAPS = shader_layer.MAX_TAPS  # recent taps handed to custom shaders
@@ -52,6 +59,8 @@ class Scene:
         self.brightness = 0.0
         self.rhythm = None  # the tempo tracker that came with the last taps
         self.drawing = None  # a `render.svg.Drawing` to record every mark into (for SVG export), or None
+        self.provisional = "confirm"  # see PROVISIONAL
+        self._held: dict[int, float] = {}  # tap_id -> detected (scene s) of taps that may yet be withdrawn
         self._recent = np.zeros(0, TAP_ATTRS_DTYPE)
         self._shader_taps = np.zeros((SHADER_TAPS, 7), np.float64)  # time, kind, velocity, zone, x, y, valid
         self._tune_start: float | None = None
@@ -145,6 +154,7 @@ class Scene:
     def clear(self) -> None:
         self.canvas.clear()
         self.store.clear()
+        self._held.clear()
         self._dirty_from = 0
         self._tune_start = self._last_tap = None
         self._shader_taps[:, 6] = 0
@@ -153,15 +163,22 @@ class Scene:
 
     # -- taps --------------------------------------------------------------------------------
     def add_taps(self, taps: np.ndarray, rhythm=None) -> None:
-        """New taps become live marks; refine records change the kind, velocity and zone of theirs."""
+        """New taps become live marks; refine records change the kind, velocity and zone of theirs and
+        confirm them; withdraw records take theirs away before they are stamped. A tap from the audio
+        detector is provisional until its follow-up comes (or STAMP_DELAY passes without one); MIDI
+        taps, and taps no detector follows up (attract mode), never wait for a withdraw."""
         if len(taps) == 0:
             return
         if rhythm is not None:
             self.rhythm = rhythm
         if self.epoch is None:
             self.epoch = float(taps["time"].min())
-        firsts = taps[taps["refine"] == 0]
+        firsts = taps[taps["refine"] == RECORD_FIRST]
         if len(firsts):
+            detected = firsts["detected_at"] - self.epoch
+            for tap_id, seen in zip(firsts["tap_id"][firsts["source"] == SOURCE_AUDIO].tolist(),
+                                    detected[firsts["source"] == SOURCE_AUDIO].tolist()):
+                self._held[tap_id] = seen
             attrs = self._attributes(np.sort(firsts, order="time"), rhythm)
             self._remember(attrs)
             aspect = self.canvas.aspect
@@ -174,9 +191,13 @@ class Scene:
                     placed = True
             if not placed:
                 self._note_for_shaders(attrs, None, None)
-        refines = taps[taps["refine"] == 1]
+        refines = taps[taps["refine"] == RECORD_REFINE]
         if len(refines):
             self._refine(refines)
+            self._confirm(refines["tap_id"])
+        withdrawn = taps[taps["refine"] == RECORD_WITHDRAW]
+        if len(withdrawn):
+            self._withdraw(withdrawn)
 
     def _attributes(self, taps: np.ndarray, rhythm) -> np.ndarray:
         attrs = np.zeros(len(taps), TAP_ATTRS_DTYPE)
@@ -245,6 +266,8 @@ class Scene:
         rows = np.zeros((len(attrs), 7), np.float64)
         rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3] = attrs["time"], attrs["kind"], attrs["velocity"], attrs["zone"]
         rows[:, 6] = 1.0
+        if self.provisional == "confirm" and self._held:  # held back from custom shaders too, until confirmed
+            rows[np.isin(attrs["tap_id"], np.fromiter(self._held, np.uint32, len(self._held))), 6] = 0.0
         if marks is not None:
             centres = 0.5 * (marks["p0"] + marks["p1"])
             unique, first = np.unique(ids, return_index=True)
@@ -252,6 +275,18 @@ class Scene:
             found = (where < len(unique)) & (unique[np.minimum(where, len(unique) - 1)] == attrs["tap_id"])
             rows[found, 4:6] = centres[first[where[found]]]
         self._shader_taps = np.concatenate([rows[::-1], self._shader_taps])[:SHADER_TAPS]
+        self._sort_shader_taps()
+
+    def _sort_shader_taps(self) -> None:
+        """The taps custom shaders see first (they read `count` rows), newest first."""
+        rows = self._shader_taps
+        self._shader_taps = rows[np.lexsort((-rows[:, 0], -rows[:, 6]))]
+
+    def _shader_tap_valid(self, times, valid: float) -> None:
+        rows = self._shader_taps
+        for time in np.atleast_1d(times):
+            rows[np.abs(rows[:, 0] - time) < 1e-9, 6] = valid
+        self._sort_shader_taps()
 
     def recent_taps(self, now: float):
         """(SHADER_TAPS x 4: age, kind, velocity, zone), (SHADER_TAPS x 2: x, y), how many are real."""
@@ -274,7 +309,11 @@ class Scene:
                 replace: bool = False) -> None:
         if len(marks):
             self._dirty_from = min(self._dirty_from, self.store.count)
-            self.store.append(marks, ids, layer, self._seen(ids) if seen is None else seen)
+            seen = self._seen(ids) if seen is None else seen
+            pending = np.isin(ids, np.fromiter(self._held, np.uint32, len(self._held))) if self._held else False
+            marks = marks.copy()
+            marks["t_show"] = np.where(pending, seen if self.provisional == "grow" else HELD, SHOWN)
+            self.store.append(marks, ids, layer, seen, pending)
             if self.drawing is not None:
                 self.drawing.add(layer - self._layer_base, marks, ids, replace=replace)
 
@@ -294,17 +333,71 @@ class Scene:
         rows = self._shader_taps
         for record in refines:
             rows[np.abs(rows[:, 0] - record["time"]) < 1e-9, 1] = record["kind"]
-        store = self.store
         for index, layer in enumerate(self.layers):
-            code = self._layer_base + index
             marks, ids = layer.refine(recent[changed], self.epoch, self.canvas.aspect)
-            mine = store.layer[: store.count] == code
-            old = mine & np.isin(store.tap_id[: store.count], ids)
-            stamped_ids = np.unique(store.tap_id[: store.count][old & (store.live["stamped"] != 0)])
-            fresh = ~np.isin(ids, stamped_ids)  # the canvas cannot be redrawn: leave those be
-            store.keep(~(old & np.isin(store.tap_id[: store.count], ids[fresh])))
-            self._dirty_from = 0
-            self._append(marks[fresh], ids[fresh], code, replace=True)
+            self._replace(self._layer_base + index, marks, ids)
+
+    def _replace(self, code: int, marks: np.ndarray, ids: np.ndarray) -> None:
+        """A layer's new marks for these taps take the place of its old ones, where not yet stamped."""
+        store = self.store
+        mine = store.layer[: store.count] == code
+        old = mine & np.isin(store.tap_id[: store.count], ids)
+        stamped_ids = np.unique(store.tap_id[: store.count][old & (store.live["stamped"] != 0)])
+        fresh = ~np.isin(ids, stamped_ids)  # the canvas cannot be redrawn: leave those be
+        store.keep(~(old & np.isin(store.tap_id[: store.count], ids[fresh])))
+        self._dirty_from = 0
+        self._append(marks[fresh], ids[fresh], code, replace=True)
+
+    def _confirm(self, tap_ids) -> None:
+        """These taps are final: their marks may be stamped, and show whole if they were held back."""
+        ids = [int(t) for t in tap_ids if int(t) in self._held]
+        if not ids:
+            return
+        for tap_id in ids:
+            del self._held[tap_id]
+        if self.provisional == "confirm":
+            recent = self._recent
+            self._shader_tap_valid(recent["time"][np.isin(recent["tap_id"], ids)], 1.0)
+        store = self.store
+        mine = store.pending[: store.count] & np.isin(store.tap_id[: store.count], ids)
+        if mine.any():
+            store.pending[: store.count][mine] = False
+            store.live["t_show"][mine] = store.seen[: store.count][mine]
+            self._dirty_from = min(self._dirty_from, int(np.argmax(mine)))
+
+    def _withdraw(self, records: np.ndarray) -> None:
+        """These taps were not feet: their marks go before they are stamped, and every layer forgets them."""
+        ids = np.unique(records["tap_id"])
+        held = [int(t) for t in ids.tolist() if int(t) in self._held]
+        for tap_id in held:
+            del self._held[tap_id]
+        store = self.store
+        live = np.isin(store.tap_id[: store.count], ids)
+        stamped = live & (store.live["stamped"] != 0)  # too late (the word came after STAMP_DELAY): it stays
+        gone = np.setdiff1d(ids, np.unique(store.tap_id[: store.count][stamped]))
+        if not held and not len(gone):
+            return
+        store.keep(~(live & ~stamped))
+        self._dirty_from = 0
+        if self.drawing is not None:
+            self.drawing.remove(gone)
+        recent = self._recent
+        lost = np.isin(recent["tap_id"], gone)
+        if lost.any():
+            latest = recent["time"][lost].max() >= recent["time"].max()
+            self._recent = recent = recent[~lost]
+            if latest:  # the newest tap went: the next one counts on from the one before it
+                self._last_tap = float(recent["time"].max()) if len(recent) else None
+                if len(recent) == 0:
+                    self._tune_start = None
+                if self._counts:
+                    self._counts["index"] = max(self._counts["index"] - int(lost.sum()), 0)
+                    self._counts["in_bar"] = max(self._counts["in_bar"] - int(lost.sum()), 0)
+        self._shader_tap_valid(records["time"], 0.0)
+        for index, layer in enumerate(self.layers):
+            marks, marks_ids = layer.withdraw(gone, self.epoch, self.canvas.aspect)
+            if len(marks):
+                self._replace(self._layer_base + index, marks, marks_ids)
 
     # -- frames ------------------------------------------------------------------------------
     def frame(self, aspect: float) -> Frame:
@@ -313,6 +406,7 @@ class Scene:
     def _frame_uniforms(self, aspect: float, height: int) -> None:
         canvas = self.preset.canvas
         self.painter.set_frame(
+            grow=GROW_TIME if self.provisional == "grow" else 0.0,
             aspect=aspect,
             pixel=2.0 / height,
             now=self.time,
@@ -355,11 +449,16 @@ class Scene:
                 if rewrite is not None:
                     rewrite(self, frame, dt)
 
+        if self._held:  # no word within STAMP_DELAY (a tap no detector follows up): it stands
+            silent = [tap_id for tap_id, seen in self._held.items() if self.time - seen >= STAMP_DELAY]
+            if silent:
+                self._confirm(silent)
         store = self.store
         if store.count:
             live = store.live
             stamped = live["stamped"]
-            due = (stamped == 0) & (self.time - store.seen[: store.count] >= STAMP_DELAY)
+            due = ((stamped == 0) & ~store.pending[: store.count]
+                   & (self.time - store.seen[: store.count] >= STAMP_DELAY))
             if due.any():
                 self.canvas.fbo.use()
                 self._frame_uniforms(self.canvas.aspect, self.canvas.size[1])

@@ -40,7 +40,8 @@ def check_vector(preset) -> None:
 
 
 class Drawing:
-    """Every mark drawn, by layer and tap (a refined tap's marks replace its earlier ones)."""
+    """Every mark drawn, by layer and tap (a refined tap's marks replace its earlier ones; a withdrawn
+    tap's go)."""
 
     def __init__(self):
         self.layers: dict[int, dict[int, list[np.ndarray]]] = {}
@@ -56,6 +57,12 @@ class Drawing:
             self.extra.setdefault(layer, []).append(marks[tapless].copy())
         for tap_id in np.unique(ids[~tapless]).tolist():
             by_tap.setdefault(int(tap_id), []).append(marks[ids == tap_id].copy())
+
+    def remove(self, tap_ids) -> None:
+        """Withdrawn taps: their marks leave every layer."""
+        for by_tap in self.layers.values():
+            for tap_id in np.asarray(tap_ids).tolist():
+                by_tap.pop(int(tap_id), None)
 
     def taps(self, layer: int) -> int:
         return len(self.layers.get(layer, {}))

@@ -1,0 +1,165 @@
+"""A tap the detector takes back (a withdraw record) is gone from the drawing: in pixels, with real GL.
+
+The detector emits a tap at once and, within 25 ms, either confirms it (a refine record) or
+withdraws it. Frames are drawn every 4 ms (four times a 60 Hz loop's rate, so no moment of the
+provisional mark is skipped) and each is compared with the same scene fed no tap at all.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dessins_de_planche.events import (KIND_HEEL, KIND_TOE, RECORD_FIRST, RECORD_REFINE, RECORD_WITHDRAW,
+                                       SOURCE_MIDI, TAP_DTYPE, final_taps)
+from dessins_de_planche.preset import load_gallery
+from dessins_de_planche.paths import presets_dir
+from dessins_de_planche.render.canvas import release_framebuffer
+from dessins_de_planche.render.scene import Scene
+
+pytestmark = pytest.mark.gl
+
+SIZE = (320, 180)
+STEP = 0.004
+VISIBLE = 3  # a pixel differs visibly when one channel is this many levels (of 255) off the blank picture
+# Looks whose blank picture does not move with the tempo (lanes and figure draw the beat without taps).
+LOOKS = ("rosette", "constellation", "thread", "sparks", "ink", "weave")
+
+
+class SteadyRhythm:
+    bpm, bar_beats = 120.0, 2
+
+    def beat_phase(self, t):
+        return (t * self.bpm / 60.0) % 1.0
+
+    def bar_phase(self, t):
+        return (t * self.bpm / 60.0 / self.bar_beats) % 1.0
+
+
+def record(time, detected, kind=KIND_HEEL, follow=RECORD_FIRST, tap_id=7, velocity=0.9, source=0):
+    return np.array([(time, detected, velocity, tap_id, 1, source, 0, kind, follow, 0)], TAP_DTYPE)
+
+
+def tap_then(follow, after=0.020, source=0, tap_id=7):
+    """A heel at 1.000 s emitted 5 ms later, then (unless follow is None) its follow-up `after` s later."""
+    records = [record(1.0, 1.005, KIND_HEEL, RECORD_FIRST, tap_id, source=source)]
+    if follow is not None:
+        records.append(record(1.0, 1.005 + after, KIND_TOE, follow, tap_id, source=source))
+    return np.concatenate(records)
+
+
+@pytest.fixture(scope="module")
+def gallery():
+    return load_gallery(presets_dir())
+
+
+@pytest.fixture
+def target(ctx):
+    fbo = ctx.simple_framebuffer(SIZE)
+    yield fbo
+    release_framebuffer(ctx, fbo)
+
+
+def frames_of(ctx, target, preset, records, provisional="confirm", end=1.6):
+    """Every frame's picture (HxWx3 int), records handed over once their detected_at has passed."""
+    scene = Scene(ctx, preset, SIZE)
+    scene.provisional = provisional
+    pictures, fed = [], 0
+    try:
+        for now in 0.9 + STEP * np.arange(1, int(round((end - 0.9) / STEP)) + 1):
+            upto = int(np.searchsorted(records["detected_at"], now, side="right"))
+            if upto > fed:
+                scene.add_taps(records[fed:upto], SteadyRhythm())
+                fed = upto
+            scene.render(float(now), target)
+            pictures.append(np.frombuffer(target.read(components=3), np.uint8).reshape(SIZE[1], SIZE[0], 3)
+                            .astype(int))
+    finally:
+        scene.release()
+    return np.array(pictures)
+
+
+def visible(frames, blank):
+    """Per frame, how many pixels differ visibly from the blank picture of the same moment."""
+    return (np.abs(frames - blank).max(axis=3) >= VISIBLE).sum(axis=(1, 2))
+
+
+@pytest.mark.parametrize("look", LOOKS)
+def test_a_tap_withdrawn_20_ms_later_never_shows_and_a_confirmed_one_does(ctx, target, gallery, look):
+    preset = gallery[look]
+    blank = frames_of(ctx, target, preset, np.zeros(0, TAP_DTYPE))
+    withdrawn = visible(frames_of(ctx, target, preset, tap_then(RECORD_WITHDRAW)), blank)
+    confirmed = visible(frames_of(ctx, target, preset, tap_then(RECORD_REFINE)), blank)
+    assert withdrawn.max() == 0, f"{look}: a withdrawn tap showed in frames {np.flatnonzero(withdrawn).tolist()}"
+    assert confirmed.max() > 0 and confirmed[-1] > 0, f"{look}: the confirmed tap leaves a mark"
+
+
+def test_a_confirmed_tap_shows_at_its_confirmation_and_a_silent_one_after_the_stamp_delay(ctx, target, gallery):
+    preset = gallery["rosette"]
+    blank = frames_of(ctx, target, preset, np.zeros(0, TAP_DTYPE))
+    times = 0.9 + STEP * np.arange(1, len(blank) + 1)
+    refined = visible(frames_of(ctx, target, preset, tap_then(RECORD_REFINE, after=0.010)), blank)
+    first = times[np.argmax(refined > 0)]
+    assert 1.015 <= first < 1.015 + STEP + 1e-9, "drawn in the first frame after the refine record"
+    silent = visible(frames_of(ctx, target, preset, tap_then(None)), blank)  # attract mode: no word follows
+    first = times[np.argmax(silent > 0)]
+    assert 1.035 <= first < 1.035 + STEP + 1e-9, "a tap no detector follows up stands after the stamp delay"
+    assert silent[-1] > 0
+
+
+def test_a_midi_tap_shows_at_once_and_is_not_held(ctx, target, gallery):
+    preset = gallery["rosette"]
+    blank = frames_of(ctx, target, preset, np.zeros(0, TAP_DTYPE))
+    times = 0.9 + STEP * np.arange(1, len(blank) + 1)
+    shown = visible(frames_of(ctx, target, preset, tap_then(None, source=SOURCE_MIDI)), blank)
+    assert 1.005 <= times[np.argmax(shown > 0)] < 1.005 + STEP + 1e-9
+
+
+def test_growing_in_shows_at_once_and_a_withdrawn_tap_is_never_stamped(ctx, target, gallery):
+    """The other way to show a provisional mark: light at once, growing in over the confirmation
+    window. A tap withdrawn at 20 ms leaves nothing from the frame after its withdrawal on (what
+    showed before it is measured in docs/performance.md: most of a whole mark, hence "confirm")."""
+    preset = gallery["rosette"]
+    blank = frames_of(ctx, target, preset, np.zeros(0, TAP_DTYPE))
+    times = 0.9 + STEP * np.arange(1, len(blank) + 1)
+    withdrawn_frames = frames_of(ctx, target, preset, tap_then(RECORD_WITHDRAW), provisional="grow")
+    confirmed_frames = frames_of(ctx, target, preset, tap_then(RECORD_REFINE), provisional="grow")
+    withdrawn, confirmed = visible(withdrawn_frames, blank), visible(confirmed_frames, blank)
+    assert times[np.argmax(confirmed > 0)] < 1.005 + 2 * STEP, "the first light comes at once"
+    after = times >= 1.025
+    assert withdrawn[after].max() == 0, "gone from the frame after the withdraw record"
+    assert confirmed[-1] > 0 and withdrawn[~after].max() > 0
+
+
+def test_withdrawing_the_last_tap_of_a_thread_draws_the_next_step_from_the_one_before(ctx, target, gallery):
+    """The thread's head goes back: a withdrawn step leaves no kink in the line."""
+    preset = gallery["thread"]
+    steps = np.concatenate([record(1.0, 1.005, tap_id=1), record(1.0, 1.015, follow=RECORD_REFINE, tap_id=1),
+                            record(1.2, 1.205, tap_id=2), record(1.2, 1.225, follow=RECORD_WITHDRAW, tap_id=2),
+                            record(1.4, 1.405, tap_id=3), record(1.4, 1.415, follow=RECORD_REFINE, tap_id=3)])
+    without = np.concatenate([steps[:2], steps[4:]])
+    with_withdraw = frames_of(ctx, target, preset, steps)[-1]
+    never_there = frames_of(ctx, target, preset, without)[-1]
+    kept = frames_of(ctx, target, preset, np.concatenate([steps[:3], steps[4:]]))[-1]
+    assert (np.abs(with_withdraw - never_there).max(axis=2) >= VISIBLE).sum() == 0
+    assert (np.abs(kept - never_there).max(axis=2) >= VISIBLE).sum() > 50, "the step would have shown"
+
+
+def test_final_taps_drops_withdrawn_taps_and_counts_them():
+    records = np.concatenate([
+        record(1.0, 1.005, KIND_HEEL, RECORD_FIRST, 1),
+        record(1.2, 1.205, KIND_HEEL, RECORD_FIRST, 2),
+        record(1.0, 1.015, KIND_TOE, RECORD_REFINE, 1, velocity=0.4),
+        record(1.2, 1.222, KIND_HEEL, RECORD_WITHDRAW, 2),
+        record(1.4, 1.405, KIND_HEEL, RECORD_FIRST, 3),
+        record(1.4, 1.410, KIND_TOE, RECORD_REFINE, 3),
+        record(1.4, 1.420, KIND_TOE, RECORD_WITHDRAW, 3),  # a withdraw is the last word, even after a refine
+        record(0.5, 0.520, KIND_TOE, RECORD_WITHDRAW, 99),  # its tap is not among the records: ignored
+    ])
+    taps, withdrawn = final_taps(records)
+    assert withdrawn == 2
+    assert taps["tap_id"].tolist() == [1]
+    assert taps["kind"][0] == KIND_TOE and abs(float(taps["velocity"][0]) - 0.4) < 1e-6
+    assert float(taps["detected_at"][0]) == 1.005, "the delay counts from the first emission"
+    none, zero = final_taps(records[:2])
+    assert none["tap_id"].tolist() == [1, 2] and zero == 0
