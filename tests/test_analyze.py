@@ -8,7 +8,10 @@ import numpy as np
 import pytest
 import soundfile
 
-from dessins_de_planche.listen.analyze import analyze_file
+from dessins_de_planche.events import (KIND_HEEL, KIND_TOE, RECORD_FIRST, RECORD_REFINE, RECORD_WITHDRAW,
+                                       TAP_DTYPE)
+from dessins_de_planche.listen.analyze import Analysis, analyze_file
+from dessins_de_planche.listen.detector import DETECTOR_VERSION
 from dessins_de_planche.listen.synth import match_onsets, podorhythm
 
 
@@ -27,12 +30,14 @@ def test_a_reel_file_gives_its_taps_and_tempo(tmp_path):
     assert result.tempo_bpm == pytest.approx(112, rel=0.03)
     assert result.sample_rate == 48_000 and result.duration == pytest.approx(10.0, abs=1e-3)
     assert result.channels == (1,) and result.zone_names[0] == "board"
-    # raw records include the refinements, each after its tap
-    assert (result.taps["refine"] == 1).sum() == len(final)
+    # raw records include the follow-ups, each after its tap: one per tap, a refine or a withdraw
+    assert (result.taps["refine"] != 0).sum() == len(final) + result.withdrawn
     assert np.all(final["detected_at"] >= final["time"])
 
     report = json.loads(json.dumps(result.to_json()))
-    assert set(report) >= {"file", "sample_rate", "duration", "channels", "taps", "tempo_bpm", "tempo_track"}
+    assert set(report) >= {"file", "sample_rate", "duration", "channels", "taps", "tempo_bpm", "tempo_track",
+                           "withdrawn", "detector"}
+    assert report["detector"] == DETECTOR_VERSION and report["withdrawn"] == result.withdrawn
     tap = report["taps"][0]
     assert set(tap) >= {"time", "detected_at", "velocity", "kind", "channel", "zone", "source"}
     assert tap["source"] == "audio" and tap["zone"] == "board" and tap["channel"] == 1
@@ -83,3 +88,33 @@ def test_missing_and_unreadable_files_say_so_in_one_line(tmp_path):
     path = write(tmp_path, "mono.wav", audio, 48_000)
     with pytest.raises(ValueError, match="channel 3 does not exist"):
         analyze_file(path, channels=[3])
+
+
+def test_withdrawn_taps_are_counted_not_listed(capsys, monkeypatch):
+    """Records as the two-stage detector emits them: each tap at once, then confirmed or withdrawn."""
+    rows = [(1.000, 1.004, 0.5, 1, 1, 0, 0, KIND_HEEL, RECORD_FIRST, 0),
+            (1.250, 1.254, 0.5, 2, 1, 0, 0, KIND_HEEL, RECORD_FIRST, 0),
+            (1.000, 1.020, 0.7, 1, 1, 0, 0, KIND_TOE, RECORD_REFINE, 0),
+            (1.250, 1.272, 0.5, 2, 1, 0, 0, KIND_HEEL, RECORD_WITHDRAW, 0),
+            (1.500, 1.504, 0.5, 3, 1, 0, 0, KIND_HEEL, RECORD_FIRST, 0),
+            (1.500, 1.519, 0.9, 3, 1, 0, 0, KIND_HEEL, RECORD_REFINE, 0)]
+    result = Analysis("board.wav", 48_000, 2.0, (1,), ("board",), np.array(rows, TAP_DTYPE), None)
+    report = json.loads(json.dumps(result.to_json()))
+    assert report["withdrawn"] == 1 and report["detector"] == DETECTOR_VERSION
+    assert [(t["time"], t["detected_at"], t["kind"]) for t in report["taps"]] == [(1.0, 1.004, "toe"),
+                                                                                  (1.5, 1.504, "heel")]
+
+    from dessins_de_planche.commands import analyze as command
+    from dessins_de_planche.listen import analyze as listen
+
+    monkeypatch.setattr(listen, "analyze_file", lambda *args, **kwargs: result)
+    monkeypatch.setattr(command.opt, "check_readable", lambda path: None)
+    args = type("Args", (), {"file": "board.wav", "block_size": 128, "channels": None, "bar_beats": 2})
+    for as_json in (True, False):
+        args.json = as_json
+        assert command.main(args) == 0
+        out = capsys.readouterr().out
+        if as_json:
+            assert json.loads(out)["withdrawn"] == 1
+        else:
+            assert "2 taps" in out and "1 withdrawn" in out and DETECTOR_VERSION in out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 from dessins_de_planche.commands import _options as opt
 from dessins_de_planche.config import DEFAULT_BLOCK_SIZE
@@ -18,7 +19,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("file", metavar="FILE", help="a WAV/FLAC/OGG recording")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--channels", type=opt.channels, metavar="1,2", help="channels to analyse (default: all)")
-    parser.add_argument("--block-size", type=opt.positive(int), default=DEFAULT_BLOCK_SIZE)
+    parser.add_argument("--block-size", type=opt.bounded(int, *opt.BLOCK_SIZE, "frames"),
+                        default=DEFAULT_BLOCK_SIZE)
     parser.add_argument("--bar-beats", type=opt.positive(int), default=2, help="beats in a bar (2 for a reel)")
 
 
@@ -28,11 +30,14 @@ def main(args) -> int:
 
     result = analyze_file(args.file, block_size=args.block_size, channels=args.channels, bar_beats=args.bar_beats)
     report = result.to_json()
+    for line in opt.take_warnings(args.file, len(report["taps"]), result.nonfinite_blocks):
+        print(line, file=sys.stderr)
     if args.json:
         print(json.dumps(report))
         return 0
     tempo = f"{report['tempo_bpm']:.1f} BPM" if report["tempo_bpm"] else "unknown"
-    print(f"{args.file}: {len(report['taps'])} taps in {report['duration']:.1f} s, tempo {tempo}")
+    print(f"{args.file}: {len(report['taps'])} taps in {report['duration']:.1f} s, tempo {tempo} "
+          f"({report['withdrawn']} withdrawn by the detector, {report['detector']})")
     for tap in report["taps"]:
         print(f"  {tap['time']:9.4f} s  ch{tap['channel']} {tap['zone']:<8} {tap['kind']:<7} "
               f"velocity {tap['velocity']:.2f}")

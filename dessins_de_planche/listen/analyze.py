@@ -15,9 +15,9 @@ import numpy as np
 
 from dessins_de_planche.clock import FileClock
 from dessins_de_planche.config import InputSpec
-from dessins_de_planche.events import FEATURE_DTYPE, TAP_DTYPE, merge_refinements, tap_to_dict
+from dessins_de_planche.events import FEATURE_DTYPE, TAP_DTYPE, final_taps, tap_to_dict
 from dessins_de_planche.inputs.audio import BlockHandler
-from dessins_de_planche.listen.detector import TapDetector
+from dessins_de_planche.listen.detector import DETECTOR_VERSION, TapDetector
 from dessins_de_planche.listen.tempo import TempoTracker
 from dessins_de_planche.ring import Ring
 
@@ -31,17 +31,23 @@ class Analysis:
     duration: float
     channels: tuple[int, ...]  # 1-based file channels analysed
     zone_names: tuple[str, ...]
-    taps: np.ndarray  # every record in emission order (TAP_DTYPE), refine records included
+    taps: np.ndarray  # every record in emission order (TAP_DTYPE), refine and withdraw records included
     tempo_bpm: float | None
     tempo_track: list = field(default_factory=list)  # [(time, bpm), ...]
     pattern: str | None = None  # the footwork named at the end: "en deux", "ti-galop", "jig 6/8"...
     downbeat: float | None = None  # time of a bar's first beat, when the taps mark it
     bar_period: float | None = None  # seconds per bar
+    nonfinite_blocks: int = 0  # blocks that held NaN or infinity (heard as silence)
 
     @property
     def final_taps(self) -> np.ndarray:
-        """One record per tap, with its refined kind and velocity."""
-        return merge_refinements(self.taps)
+        """One record per tap that stood, with its refined kind and velocity (`detected_at`: its first emission)."""
+        return final_taps(self.taps)[0]
+
+    @property
+    def withdrawn(self) -> int:
+        """Taps the detector emitted and then took back (not feet after all)."""
+        return final_taps(self.taps)[1]
 
     def to_json(self) -> dict:
         return {
@@ -49,7 +55,9 @@ class Analysis:
             "sample_rate": self.sample_rate,
             "duration": round(self.duration, 6),
             "channels": list(self.channels),
+            "detector": DETECTOR_VERSION,
             "taps": [tap_to_dict(tap, self.zone_names) for tap in self.final_taps],
+            "withdrawn": self.withdrawn,
             "tempo_bpm": None if self.tempo_bpm is None else round(self.tempo_bpm, 2),
             "tempo_track": [[round(t, 4), round(b, 2)] for t, b in self.tempo_track],
             "pattern": self.pattern,
@@ -117,7 +125,7 @@ def analyze_file(path, block_size: int = 128, channels=None, bar_beats: int = 2,
             tap_ring.close()
             feature_ring.close()
     taps = np.concatenate(batches) if batches else np.zeros(0, TAP_DTYPE)
-    bpm, tracker = _tempo(merge_refinements(taps), bar_beats)
+    bpm, tracker = _tempo(final_taps(taps)[0], bar_beats)
     downbeat = bar_period = None
     if tracker.beat_period is not None:
         bar_period = tracker.beat_period * tracker.bar_beats
@@ -125,7 +133,7 @@ def analyze_file(path, block_size: int = 128, channels=None, bar_beats: int = 2,
             last = float(taps["time"].max())
             downbeat = last - tracker.bar_phase(last) * bar_period
     return Analysis(path, sample_rate, frames / sample_rate, chosen, zone_names, taps, bpm,
-                    list(tracker.track), tracker.pattern, downbeat, bar_period)
+                    list(tracker.track), tracker.pattern, downbeat, bar_period, handler.nonfinite_blocks)
 
 
 def _tempo(final: np.ndarray, bar_beats: int):
