@@ -109,6 +109,10 @@ def load(path: Path) -> dict:
             return tomllib.load(file)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: {error}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {error.start}); save the file as UTF-8") from None
+    except RecursionError:  # tomllib recurses once per nested array or inline table
+        raise ConfigError(f"{path}: TOML nested too deeply; the configuration needs only a few levels") from None
     except OSError as error:
         raise ConfigError(f"{path}: {error.strerror or error}") from None
 

@@ -26,7 +26,13 @@ def _lookup(spec: InputSpec) -> str | None:
             if rtmidi is None:
                 return MISSING
         if spec.audio_device is not None:
-            devices.find_audio_device(spec.audio_device)
+            inputs = devices.list_audio_inputs()
+            index = devices.find_audio_device(spec.audio_device, inputs)
+            device = next(d for d in inputs if d.index == index)
+            wanted = max(spec.channels or (1,))
+            if wanted > device.channels:
+                return (f"audio device {device.name!r} has {device.channels} input channel"
+                        f"{'s' if device.channels != 1 else ''}; --channels asks for channel {wanted}")
         if spec.midi_port is not None and spec.midi_port != "virtual":
             ports = [name for _api, names in midi.list_midi_inputs() for name in names]
             if not any(spec.midi_port.lower() in name.lower() for name in ports):

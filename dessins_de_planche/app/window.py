@@ -284,7 +284,12 @@ def run_window(spec: InputSpec, args) -> int:
         log.info("no input device chosen: playing the bundled demo (see `dessins-de-planche devices`)")
     inputs = open_inputs(spec, args)  # the input process, a recorded session, or OSC alone
     inputs.start()
-    stage = Stage(ctx, show, window, inputs, args)  # performer keys, HUD, output, OSC, recording, kiosk
+    try:
+        stage = Stage(ctx, show, window, inputs, args)  # performer keys, HUD, output, OSC, recording, kiosk
+    except BaseException:  # a bad --osc-in, --osc-send or --record: its one line, with the shared memory freed
+        inputs.stop()
+        pygame.quit()
+        raise
     stage.adopt_keys(_key_actions(show))
     from dessins_de_planche.app.telemetry import observers_from_args
 

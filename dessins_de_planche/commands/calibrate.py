@@ -32,8 +32,10 @@ def add_arguments(parser) -> None:
                         help="the board's audio input (see `dessins-de-planche devices`)")
     parser.add_argument("--channels", type=opt.channels, metavar="1,2", default=(1,),
                         help="input channels, one board zone each (default: 1)")
-    parser.add_argument("--sample-rate", type=opt.positive(int), default=DEFAULT_SAMPLE_RATE)
-    parser.add_argument("--block-size", type=opt.positive(int), default=DEFAULT_BLOCK_SIZE)
+    parser.add_argument("--sample-rate", type=opt.bounded(int, *opt.SAMPLE_RATE, "Hz"),
+                        default=DEFAULT_SAMPLE_RATE)
+    parser.add_argument("--block-size", type=opt.bounded(int, *opt.BLOCK_SIZE, "frames"),
+                        default=DEFAULT_BLOCK_SIZE)
     parser.add_argument("--taps", type=opt.positive(int), default=6, help="taps asked for each of heel and toe")
     parser.add_argument("--timeout", type=opt.positive(float), default=30.0,
                         help="seconds to wait for each step before giving up")

@@ -23,9 +23,11 @@ def add_arguments(parser) -> None:
                              "from `run --record`")
     parser.add_argument("--preset", default="rosette", metavar="NAME", help="preset name or .toml file")
     parser.add_argument("--out", required=True, metavar="FILE.png|FILE.svg", help="where to write the picture")
-    parser.add_argument("--mm", type=float, default=420.0, metavar="WIDTH",
+    parser.add_argument("--mm", type=opt.positive(float), default=420.0, metavar="WIDTH",
                         help="SVG: the drawing's width in millimetres (default 420, A3 landscape)")
     parser.add_argument("--size", type=opt.size, default=(1920, 1080), metavar="WxH")
+    parser.add_argument("--strict", action="store_true",
+                        help="exit non-zero, writing nothing, when the take has no taps or non-finite samples")
 
 
 def main(args) -> int:
@@ -34,11 +36,19 @@ def main(args) -> int:
     session = is_session(args.input)  # a folder recorded with `run --record DIR`
     if not session:
         opt.check_readable(args.input)
-    from dessins_de_planche.render.offline import preset_by_name, render_performance
+    from dessins_de_planche.events import merge_refinements
+    from dessins_de_planche.render.offline import load_performance, preset_by_name, render_performance
 
     preset = preset_by_name(args.preset)
+    take = load_performance(args.input, load_session if session else None)  # analysed once, checked, drawn
+    said = opt.take_warnings(args.input, len(merge_refinements(take.taps)), getattr(take, "nonfinite_blocks", 0))
+    for line in said:
+        print(line, file=sys.stderr)
+    if said and args.strict:
+        print(f"dessins-de-planche render: --strict: {args.out} not written", file=sys.stderr)
+        return 1
     render_performance(args.input, preset, args.size, args.out, progress=_progress_bar(f"rendering {args.out}"),
-                       width_mm=args.mm, **({"analyze": load_session} if session else {}))
+                       width_mm=args.mm, analyze=lambda _path: take)
     log.info("wrote %s (%dx%d)", args.out, *args.size)
     return 0
 

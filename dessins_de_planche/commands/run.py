@@ -30,22 +30,23 @@ def add_arguments(run) -> None:
     source.add_argument("--input", metavar="FILE.wav", help="replay a recording through the detector, in real time")
     source.add_argument("--generate", action="store_true",
                         help="play a generated pattern (see --bpm, --taps-per-beat, --pattern, --jitter-ms)")
-    source.add_argument("--bpm", type=opt.positive(float), default=GeneratorSpec.bpm, help="generator tempo")
-    source.add_argument("--taps-per-beat", type=opt.positive(int), default=GeneratorSpec.taps_per_beat,
-                        help="generator taps per beat (2, 3 or 4)")
+    source.add_argument("--bpm", type=opt.bounded(float, *opt.BPM, "BPM"), default=GeneratorSpec.bpm,
+                        help="generator tempo (20..400)")
+    source.add_argument("--taps-per-beat", type=opt.bounded(int, *opt.TAPS_PER_BEAT),
+                        default=GeneratorSpec.taps_per_beat, help="generator taps per beat (2, 3 or 4; at most 8)")
     source.add_argument("--pattern", type=opt.pattern, default=GeneratorSpec.pattern, metavar="heel,toe",
                         help="generator heel/toe steps, cycled")
-    source.add_argument("--jitter-ms", type=float, default=GeneratorSpec.jitter_ms,
+    source.add_argument("--jitter-ms", type=opt.bounded(float, *opt.JITTER_MS, "ms"), default=GeneratorSpec.jitter_ms,
                         help="generator human timing jitter")
     source.add_argument("--no-loop", action="store_true", help="stop replaying --input at its end")
     audio = run.add_argument_group("audio stream")
-    audio.add_argument("--sample-rate", type=opt.positive(int), default=DEFAULT_SAMPLE_RATE)
-    audio.add_argument("--block-size", type=opt.positive(int), default=DEFAULT_BLOCK_SIZE)
+    audio.add_argument("--sample-rate", type=opt.bounded(int, *opt.SAMPLE_RATE, "Hz"), default=DEFAULT_SAMPLE_RATE)
+    audio.add_argument("--block-size", type=opt.bounded(int, *opt.BLOCK_SIZE, "frames"), default=DEFAULT_BLOCK_SIZE)
     look = run.add_argument_group("picture")
     look.add_argument("--preset", default=None, metavar="NAME", help="preset to start with (name or .toml file)")
     look.add_argument("--presets", action="append", default=[], metavar="DIR",
                       help="a folder of your own presets, watched and reloaded live (may be repeated)")
-    look.add_argument("--fade", type=float, default=1.0, metavar="SECONDS",
+    look.add_argument("--fade", type=opt.bounded(float, 0.0, 60.0, "s"), default=1.0, metavar="SECONDS",
                       help="crossfade between presets when a preset does not set its own (0: a hard cut)")
     look.add_argument("--size", type=opt.size, default=(1280, 720), metavar="WxH", help="window size")
     look.add_argument("--fullscreen", action="store_true", help="start in full screen (F11 or f toggles)")
@@ -121,6 +122,11 @@ def input_spec_from_args(args) -> InputSpec:
         raise opt.UsageError("--record-audio records into the --record DIR folder: give --record DIR too")
     if args.input and not session:
         opt.check_readable(args.input)
+        opt.check_channels(args.input, args.channels)
+    elif args.channels and args.audio_device is None and args.channels != (1,):
+        raise opt.UsageError("--channels chooses channels of --audio-device or --input; the demo and --generate "
+                             "are one channel")
+    _check_osc(args)
     generator = None
     if args.generate:
         generator = GeneratorSpec(bpm=args.bpm, taps_per_beat=args.taps_per_beat,
@@ -135,6 +141,18 @@ def input_spec_from_args(args) -> InputSpec:
         midi_notes={**_mapped_notes(args), **args.midi_map}, midi_crosstalk_s=args.midi_crosstalk_ms / 1000,
         record_audio=args.record if args.record and args.record_audio else None,
     )
+
+
+def _check_osc(args) -> None:
+    """The OSC addresses, before any window opens or input process starts."""
+    from dessins_de_planche.control.osc import parse_address
+
+    for text in [getattr(args, "osc_in", None), *(getattr(args, "osc_send", None) or [])]:
+        if text:
+            try:
+                parse_address(text)
+            except ValueError as error:
+                raise opt.UsageError(str(error)) from None
 
 
 def _mapped_notes(args) -> dict:

@@ -27,10 +27,13 @@ class BlockHandler:
         self.channel_numbers = tuple(int(c) for c in channel_numbers)
         self.zone_indices = tuple(int(z) for z in zone_indices)
         self.frames = 0  # frames handled since the stream started: the stream clock
+        self.nonfinite_blocks = 0  # blocks that held NaN or infinity (heard as silence there)
 
     def handle(self, block: np.ndarray, now: float) -> None:
         """One block of shape (frames, device channels), float32, captured by master time `now`."""
         frames = block.shape[0]
+        if not np.isfinite(np.add.reduce(block, axis=None, dtype=np.float64)):  # NaN or inf anywhere
+            block = self._finite(block)
         start = self.frames
         self.frames = end = start + frames
         self.clock.observe(end, now)
@@ -57,3 +60,10 @@ class BlockHandler:
             for channel, number in enumerate(self.channel_numbers):
                 push(detected_at, detector.level[channel], detector.peak[channel],
                      detector.brightness[channel], number)
+
+    def _finite(self, block: np.ndarray) -> np.ndarray:
+        """A block with NaN or infinity (a broken file or driver): those samples become silence, so
+        the detector's filters are never poisoned for the rest of the stream. The rare path: it may
+        allocate."""
+        self.nonfinite_blocks += 1
+        return np.nan_to_num(block, nan=0.0, posinf=0.0, neginf=0.0)

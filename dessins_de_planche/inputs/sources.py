@@ -140,6 +140,12 @@ class FileReplay(PacedSource):
         import soundfile
 
         self.file = soundfile.SoundFile(spec.input_file)
+        wanted = max(spec.channels or (1,))
+        if wanted > self.file.channels:  # the command line checks first; a config or a replaced file may not
+            count = self.file.channels
+            self.file.close()
+            raise ValueError(f"{spec.input_file}: channel {wanted} does not exist; the file has {count} "
+                             f"channel{'s' if count != 1 else ''}")
         self.loop = spec.loop
         super().__init__(self._read, "replay", spec.input_file, self.file.samplerate, spec.block_size, make_handler)
 
@@ -200,6 +206,9 @@ class GeneratorSource(PacedSource):
         from dessins_de_planche.listen.synth import PatternStream
 
         generator = spec.generator or GeneratorSpec()
+        if not (20.0 <= generator.bpm <= 400.0 and 1 <= generator.taps_per_beat <= 8 and 16 <= spec.block_size <= 8192):
+            raise ValueError(f"generator: {generator.bpm:g} BPM, {generator.taps_per_beat} taps a beat, "
+                             f"{spec.block_size}-frame blocks is out of range (20..400 BPM, 1..8, 16..8192)")
         stream = PatternStream(generator, spec.sample_rate)
         chunk_blocks = int(stream.CHUNK_S * spec.sample_rate / spec.block_size)
         self.ahead = ReadAhead(stream.read, spec.block_size, blocks_ahead=chunk_blocks + 64)
