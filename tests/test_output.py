@@ -136,3 +136,94 @@ def test_clear_saves_the_drawing_and_undo_brings_it_back(ctx, tmp_path):
     history.release()
     release_framebuffer(ctx, target)
     scene.release()
+
+
+# -- corner-pin -------------------------------------------------------------------------------
+
+TRAPEZOID = dict(top_left=(0.2, 0.1), top_right=(0.85, 0.0), bottom_right=(1.0, 1.0), bottom_left=(0.05, 0.9))
+
+
+def dot_picture(size, at=(0.25, 0.25), background=0.5):
+    """Grey, with a white dot (3x3 px) at `at`: fractions of the picture from its top-left."""
+    def draw(target):
+        width, height = size
+        target.clear(background, background, background, 1.0)
+        x, y = int(at[0] * width), int(at[1] * height)
+        target.clear(1.0, 1.0, 1.0, 1.0, viewport=(x - 1, height - 1 - y - 1, 3, 3))
+    return draw
+
+
+def white_centroid(image):
+    rows, cols = np.nonzero(image.min(axis=2) > 200)
+    assert len(rows), "the dot is on the screen"
+    return (cols.mean() + 0.5) / image.shape[1], (rows.mean() + 0.5) / image.shape[0]
+
+
+def test_an_identity_warp_changes_nothing(ctx, screen):
+    from dessins_de_planche.app.warp import Warp
+
+    output = Output(ctx, (W, H), warp=Warp())
+    assert output.direct  # no pass at all
+    draw, _ = corner_picture(output.picture_size)
+    output.present(0.0, draw, screen)
+    assert red_corner(read(screen, (W, H))) == "top-left"
+    output.release()
+
+
+def test_a_corner_pin_moves_a_mark_where_the_homography_says(ctx):
+    from dessins_de_planche.app.warp import Warp, map_point
+
+    size = (320, 180)
+    target = ctx.simple_framebuffer(size, components=4)
+    warp = Warp(**TRAPEZOID)
+    output = Output(ctx, size, warp=warp)
+    assert not output.direct
+    for at in ((0.25, 0.25), (0.7, 0.6), (0.5, 0.9)):
+        output.present(0.0, dot_picture(size, at), target)
+        image = read(target, size)
+        expected = map_point(warp.homography(), at)
+        got = white_centroid(image)
+        assert abs(got[0] - expected[0]) * size[0] < 1.5 and abs(got[1] - expected[1]) * size[1] < 1.5, (at, got,
+                                                                                                         expected)
+        unwarped = (at[0], at[1])
+        assert abs(got[0] - unwarped[0]) * size[0] > 3 or abs(got[1] - unwarped[1]) * size[1] > 3, "it moved"
+    # outside the pinned quad: black; inside: the picture's grey
+    assert image[2, 2].max() == 0 and image[170, 4].max() == 0
+    assert abs(int(image[90, 160, 0]) - 128) <= 2
+    output.release()
+    release_framebuffer(ctx, target)
+
+
+def test_dimmer_and_blackout_still_apply_through_the_warp(ctx):
+    from dessins_de_planche.app.warp import Warp
+
+    size = (160, 90)
+    target = ctx.simple_framebuffer(size, components=4)
+    output = Output(ctx, size, dimmer=0.5, warp=Warp(**TRAPEZOID))
+    output.present(0.0, dot_picture(size, background=1.0), target)
+    assert abs(int(read(target, size)[45, 80, 0]) - 128) <= 2
+    output.toggle_blackout()
+    for step in range(1, 8):
+        output.present(step * 0.4, dot_picture(size, background=1.0), target)
+    assert read(target, size).max() == 0
+    output.release()
+    release_framebuffer(ctx, target)
+
+
+def test_warp_files_round_trip_and_bad_ones_name_file_and_key(tmp_path):
+    from dessins_de_planche.app import warp as warps
+
+    path = tmp_path / "warp.toml"
+    pinned = warps.Warp(**TRAPEZOID).moved("top_left", 0.01, -0.02)
+    warps.save(pinned, path)
+    again = warps.load(path)
+    assert np.allclose(again.homography(), pinned.homography(), atol=1e-4)
+    path.write_text("[warp]\ntop_left = [0.1]\n")
+    with pytest.raises(warps.WarpError, match=r"warp\.toml: warp\.top_left must be \[x, y\]"):
+        warps.load(path)
+    path.write_text("[warp]\ntop_lefft = [0.1, 0.1]\n")
+    with pytest.raises(warps.WarpError, match="warp.top_lefft is not a corner"):
+        warps.load(path)
+    path.write_text("[warp]\ntop_left = [1.0, 0.0]\ntop_right = [0.0, 0.0]\n")  # a bow tie
+    with pytest.raises(warps.WarpError, match="in order"):
+        warps.load(path)

@@ -1,5 +1,6 @@
 """The projector's side of the picture: flip and rotate (rear projection, a projector on its
-side), a master dimmer, a blackout that fades out and back, and a freeze.
+side), corner-pin (a projector off-axis, `app.warp`), a master dimmer, a blackout that
+fades out and back, and a freeze.
 
 When none of them is in use the show draws straight on the screen; otherwise it
 draws into a picture framebuffer and one full-screen pass puts it on the screen,
@@ -26,17 +27,26 @@ void main() {
 
 _FRAGMENT = """
 #version 330 core
-// Screen position -> where it comes from in the picture: undo the turn, then the mirror.
+// Screen position -> where it comes from in the picture: undo the corner-pin, then the turn,
+// then the mirror. Outside the pinned quad the screen is black.
 uniform sampler2D u_picture;
 uniform mat2 u_from_screen;
+uniform mat3 u_unwarp;  // screen -> unwarped screen, both 0..1 from the top-left
 uniform float u_gain;
 in vec2 v_pos;
 out vec4 colour;
 void main() {
-    vec2 source = u_from_screen * v_pos;
+    vec3 p = u_unwarp * vec3(v_pos.x * 0.5 + 0.5, 0.5 - v_pos.y * 0.5, 1.0);
+    vec2 q = p.xy / p.z;
+    if (p.z <= 0.0 || any(lessThan(q, vec2(0.0))) || any(greaterThan(q, vec2(1.0)))) {
+        colour = vec4(0.0, 0.0, 0.0, 1.0);
+        return;
+    }
+    vec2 source = u_from_screen * vec2(q.x * 2.0 - 1.0, 1.0 - q.y * 2.0);
     colour = vec4(texture(u_picture, source * 0.5 + 0.5).rgb * u_gain, 1.0);
 }
 """
+_NO_WARP = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0)
 
 
 def picture_size(window_size, rotate: int) -> tuple[int, int]:
@@ -58,7 +68,7 @@ def screen_to_picture(flip: str, rotate: int) -> tuple[float, ...]:
 
 class Output:
     def __init__(self, ctx: moderngl.Context, window_size, flip: str = "none", rotate: int = 0,
-                 dimmer: float = 1.0):
+                 dimmer: float = 1.0, warp=None):
         if flip not in FLIPS:
             raise ValueError(f"flip must be one of {', '.join(FLIPS)}, got {flip!r}")
         if rotate not in ROTATIONS:
@@ -71,6 +81,9 @@ class Output:
         self.blackout = False  # asked for
         self.black = 0.0  # how far the fade to black has gone, 0..1
         self.frozen = False
+        self.warp = None  # an app.warp.Warp, None for none
+        self._unwarp = _NO_WARP
+        self.set_warp(warp)
         self._held = False  # the picture framebuffer holds the frozen frame
         self._last = None
         self._program = ctx.program(vertex_shader=_VERTEX, fragment_shader=_FRAGMENT)
@@ -100,6 +113,12 @@ class Output:
         self.rotate = ROTATIONS[(ROTATIONS.index(self.rotate) + 1) % len(ROTATIONS)]
         self._held = False
 
+    def set_warp(self, warp) -> None:
+        """Corner-pin the output (None or an identity warp: none)."""
+        self.warp = None if warp is None or warp.identity else warp
+        # column-major for GL
+        self._unwarp = _NO_WARP if self.warp is None else tuple(self.warp.screen_to_picture().T.ravel())
+
     def set_dimmer(self, value: float) -> None:
         self.dimmer = min(max(float(value), 0.0), 1.0)
 
@@ -110,7 +129,8 @@ class Output:
     @property
     def direct(self) -> bool:
         """Nothing to do between the show and the screen."""
-        return self.flip == "none" and self.rotate == 0 and self.gain >= 1.0 and not self.frozen
+        return (self.flip == "none" and self.rotate == 0 and self.gain >= 1.0 and not self.frozen
+                and self.warp is None)
 
     # -- per frame -----------------------------------------------------------------------
     def _fade(self, now: float) -> None:
@@ -147,6 +167,7 @@ class Output:
         self.ctx.viewport = (0, 0, *self.window_size)
         program = self._program
         program["u_from_screen"].value = screen_to_picture(self.flip, self.rotate)
+        program["u_unwarp"].value = self._unwarp
         program["u_gain"].value = self.gain
         self._texture.use(0)
         program["u_picture"].value = 0
