@@ -12,12 +12,11 @@ import os
 import sys
 
 from dessins_de_planche import __version__
+from dessins_de_planche.errors import UserError
 
 log = logging.getLogger("dessins_de_planche")
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # our log says what matters
 
-# Errors whose text is already a sentence for the user.
-USER_ERRORS = ("UsageError", "DeviceNotFound", "PresetError", "AnalysisError", "ShaderError", "ConfigError")
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict]:
@@ -64,6 +63,6 @@ def _user_message(error: Exception) -> str:
     if isinstance(error, FileNotFoundError) and error.filename:
         return f"{error.filename}: no such file"
     text = str(error) or type(error).__name__
-    if type(error).__name__ in USER_ERRORS or isinstance(error, (ValueError, OSError)):
+    if isinstance(error, (UserError, ValueError, OSError)):
         return text
     return f"{type(error).__name__}: {text} (run with --log-level debug for details)"

@@ -15,6 +15,8 @@ import os
 import tomllib
 from pathlib import Path
 
+from dessins_de_planche.errors import UserError
+
 APP_NAME = "dessins-de-planche"
 ROOT_COMMAND = "run"  # top-level keys belong to this command
 TABLES = {"kiosk": "supervisor"}  # command -> its table, where the command's name is also an option of `run`
@@ -24,7 +26,7 @@ def table_name(command: str) -> str:
     return TABLES.get(command, command)
 
 
-class ConfigError(Exception):
+class ConfigError(UserError):
     """A mistake in the configuration file: names the file and the key."""
 
 
