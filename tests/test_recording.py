@@ -142,3 +142,60 @@ def test_a_failing_audio_recording_never_stops_detection(tmp_path):
     assert "No space left on device" in recorder.error
     recorder.write(block, 0.01)  # the callback still returns at once
     recorder.close()
+
+
+class SteadyTempo:
+    """A tempo tracker that has always known the tempo (the replay's picture then depends on the taps alone)."""
+
+    bpm, bar_beats, beat_period = 120.0, 2, 0.5
+
+    def __init__(self, bar_beats=2):
+        pass
+
+    def add(self, *tap):
+        pass
+
+    def beat_phase(self, t):
+        return (t / self.beat_period) % 1.0
+
+    def bar_phase(self, t):
+        return (t / self.beat_period / self.bar_beats) % 1.0
+
+
+@pytest.mark.gl
+def test_a_recorded_withdraw_replays_without_the_mark(tmp_path, ctx):
+    from dessins_de_planche.events import RECORD_REFINE, RECORD_WITHDRAW
+    from dessins_de_planche.preset import load_gallery
+    from dessins_de_planche.paths import presets_dir
+    from dessins_de_planche.render.offline import replay
+
+    firsts = taps([0.5, 0.75, 1.0])
+    follow = firsts.copy()
+    follow["detected_at"] += 0.016
+    follow["refine"] = [RECORD_REFINE, RECORD_WITHDRAW, RECORD_REFINE]
+    records = np.concatenate([firsts, follow])
+    records = records[np.argsort(records["detected_at"], kind="stable")]
+
+    def recorded(name, kept):
+        writer = SessionWriter(tmp_path / name, ("board",), started=100.0, preset="rosette")
+        writer.add_taps(records[kept])
+        writer.close()
+        return load_session(tmp_path / name)
+
+    session = recorded("withdrawn", np.ones(len(records), bool))
+    assert len(session.taps) == 6 and session.withdrawn == 1
+    assert session.final_taps["tap_id"].tolist() == [0, 2]
+    never = recorded("never", records["tap_id"] != 1)
+    confirmed = recorded("confirmed", ~((records["tap_id"] == 1) & (records["refine"] == RECORD_WITHDRAW)))
+    assert never.withdrawn == 0 and len(confirmed.final_taps) == 3
+
+    rosette = load_gallery(presets_dir())["rosette"]
+    pictures = []
+    for take in (session, never, confirmed):
+        scene = replay(ctx, take.taps, take.duration, rosette, (320, 180), tracker_factory=SteadyTempo, tail=0.1)
+        try:
+            pictures.append(scene.read_canvas().astype(int))
+        finally:
+            scene.release()
+    assert np.abs(pictures[0] - pictures[1]).max() < 3, "replayed as if the withdrawn tap had never come"
+    assert (np.abs(pictures[2] - pictures[1]).max(axis=2) >= 3).sum() > 20, "had it stood, it would show"

@@ -2,8 +2,11 @@
 
 `run --telemetry FILE` writes one JSON line per frame: when the frame drained the
 input rings, when its drawing was submitted and when its buffer swap returned, all
-on the master clock, with the taps first drawn in it (the scene draws a tap's live
-mark in the frame that drains it). That is what `bench/tap_to_photon.py` and the
+on the master clock, with the taps it drained: first emissions (`taps`), the
+detector's confirmations (`confirmed`, its refine records) and the taps it took back
+(`withdrawn`). A MIDI tap's mark is drawn in the frame that drains it; an audio tap's
+in the frame that drains its confirmation (or 30 ms after it, when none comes; see
+`render/scene.py`). That is what `bench/tap_to_photon.py` and the
 other benches measure from. `--telemetry-pixels` also reads each frame back before
 the swap and counts the pixels that brightened sharply since the previous one, so
 the benches can check the timestamps against what was really on screen.
@@ -20,6 +23,7 @@ import logging
 import numpy as np
 
 from dessins_de_planche.clock import master_time
+from dessins_de_planche.events import RECORD_FIRST, RECORD_REFINE, RECORD_WITHDRAW
 
 log = logging.getLogger("dessins_de_planche.app")
 
@@ -38,7 +42,7 @@ class Telemetry:
         self.pixels = pixels
         self.frame = 0
         self._drained = self._drawn = 0.0
-        self._taps = None
+        self._taps = self._confirmed = self._withdrawn = None
         self._previous = None
         self._changed = -1
         self._status_at = 0.0
@@ -50,7 +54,12 @@ class Telemetry:
     def drained(self, batch) -> None:
         self._drained = master_time()
         taps = batch.taps
-        self._taps = taps[taps["refine"] == 0] if len(taps) else None
+        if len(taps):
+            self._taps = taps[taps["refine"] == RECORD_FIRST]
+            self._confirmed = taps[taps["refine"] == RECORD_REFINE]
+            self._withdrawn = taps[taps["refine"] == RECORD_WITHDRAW]
+        else:
+            self._taps = self._confirmed = self._withdrawn = None
 
     def drawn(self, ctx, size) -> None:
         self._drawn = master_time()
@@ -67,10 +76,10 @@ class Telemetry:
     def swapped(self, status=None) -> None:
         now = master_time()
         record = {"frame": self.frame, "drained": self._drained, "drawn": self._drawn, "swap": now}
-        taps = self._taps
-        if taps is not None and len(taps):
-            record["taps"] = [[int(t["tap_id"]), int(t["source"]), int(t["channel"]), float(t["time"]),
-                               float(t["detected_at"])] for t in taps]
+        for name, taps in (("taps", self._taps), ("confirmed", self._confirmed), ("withdrawn", self._withdrawn)):
+            if taps is not None and len(taps):
+                record[name] = [[int(t["tap_id"]), int(t["source"]), int(t["channel"]), float(t["time"]),
+                                 float(t["detected_at"])] for t in taps]
         if self.pixels:
             record["brightened"] = self._changed
         self._write(record)

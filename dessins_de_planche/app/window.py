@@ -17,7 +17,7 @@ import numpy as np
 
 from dessins_de_planche.clock import master_time
 from dessins_de_planche.config import InputSpec
-from dessins_de_planche.events import CONTROL_CC, CONTROL_PROGRAM
+from dessins_de_planche.events import CONTROL_CC, CONTROL_PROGRAM, RECORD_FIRST, RECORD_WITHDRAW
 from dessins_de_planche.locale import _
 
 log = logging.getLogger("dessins_de_planche.app")
@@ -95,7 +95,8 @@ class Show:
         self.notice = tuple(_(line) for line in DEMO_NOTICE) if spec.is_demo else ()
         self.levels = {}
         self.last_tap = {}
-        self.taps_seen = 0
+        self.taps_seen = 0  # taps that stood: first emissions less the ones the detector withdrew
+        self.taps_withdrawn = 0
         log.info("preset: %s", self.preset.name)
 
     @property
@@ -114,10 +115,12 @@ class Show:
         """Hand one frame's worth of input records to the rhythm and the scene."""
         taps = batch.taps
         if len(taps):
-            for tap in taps[taps["refine"] == 0]:
+            for tap in taps[taps["refine"] == RECORD_FIRST]:
                 self.rhythm.add(float(tap["time"]), int(tap["kind"]), float(tap["velocity"]))
                 self.last_tap[int(tap["channel"]), int(tap["source"])] = float(tap["time"])
-            self.taps_seen += int((taps["refine"] == 0).sum())
+            withdrawn = int((taps["refine"] == RECORD_WITHDRAW).sum())
+            self.taps_seen += int((taps["refine"] == RECORD_FIRST).sum()) - withdrawn
+            self.taps_withdrawn += withdrawn
             self.scene.add_taps(taps, self.rhythm)
         features = batch.features
         if len(features):

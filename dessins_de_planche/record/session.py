@@ -3,8 +3,14 @@
 The first line says what the session is (`"type": "session"`, its zones, when it
 started); then one line per record the show received, in the order it received
 them: taps are the one tap record of `events.tap_to_dict` (times in seconds from
-the session's start) plus `tap_id` and `refine`, so follow-up records replay as
-they came; MIDI controls are `"type": "control"`.
+the session's start) plus `tap_id` and `refine` (0 a tap, 1 its refinement, 2 its
+withdrawal: `events.RECORD_*`), so follow-up records replay as they came; MIDI
+controls are `"type": "control"`.
+
+The file keeps every record as it came, so a replay is the show as it was: a tap
+the detector withdrew is held back and taken away again, unseen, as it was live.
+What is read from a session as a list of taps (`Session.final_taps`, `render`'s
+count) holds the taps that stood, with how many were withdrawn beside it.
 
 Writing happens on a thread: the render loop hands records over and never waits
 on the disk. A full disk (or any write error) ends the recording cleanly and
@@ -23,7 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from dessins_de_planche.events import (CONTROL_DTYPE, KIND_NAMES, SOURCE_NAMES, TAP_DTYPE, tap_to_dict)
+from dessins_de_planche.events import (CONTROL_DTYPE, KIND_NAMES, RECORD_NAMES, SOURCE_NAMES, TAP_DTYPE, final_taps,
+                                       tap_to_dict)
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +145,7 @@ class Session:
     """A recorded session: its header, its taps (times from the session start) and controls."""
 
     header: dict
-    taps: np.ndarray
+    taps: np.ndarray  # every tap record as it came, follow-ups (refine, withdraw) included
     controls: np.ndarray
     tap_times: np.ndarray  # when each tap record was received (its detected_at): the replay order
     duration: float
@@ -146,6 +153,16 @@ class Session:
     @property
     def zone_names(self) -> tuple[str, ...]:
         return tuple(self.header.get("zones", ()))
+
+    @property
+    def final_taps(self) -> np.ndarray:
+        """The taps that stood, with their final kind and velocity."""
+        return final_taps(self.taps)[0]
+
+    @property
+    def withdrawn(self) -> int:
+        """Taps the detector took back during the session."""
+        return final_taps(self.taps)[1]
 
 
 def load_session(folder, zone_names=None) -> Session:
@@ -185,7 +202,10 @@ def load_session(folder, zone_names=None) -> Session:
             record["source"] = SOURCE_NAMES.index(item.get("source", "audio"))
             record["zone"] = table.index(zone)
             record["kind"] = KIND_NAMES.index(item.get("kind", "unknown"))
-            record["refine"] = int(item.get("refine", 0))
+            refine = int(item.get("refine", 0))
+            if not 0 <= refine < len(RECORD_NAMES):
+                raise ValueError(f"refine is {refine}, expected 0 (a tap), 1 (a refinement) or 2 (a withdrawal)")
+            record["refine"] = refine
         except (KeyError, ValueError, TypeError) as error:
             raise ValueError(f"{path}: tap {i + 1}: {error}") from None
     names = {v: k for k, v in CONTROL_TYPES.items()}

@@ -383,6 +383,7 @@ class Scene:
             self.drawing.remove(gone)
         recent = self._recent
         lost = np.isin(recent["tap_id"], gone)
+        self._shader_tap_valid(recent["time"][lost], 0.0)  # by the tap's own time (a forwarded record has none)
         if lost.any():
             latest = recent["time"][lost].max() >= recent["time"].max()
             self._recent = recent = recent[~lost]
@@ -393,7 +394,6 @@ class Scene:
                 if self._counts:
                     self._counts["index"] = max(self._counts["index"] - int(lost.sum()), 0)
                     self._counts["in_bar"] = max(self._counts["in_bar"] - int(lost.sum()), 0)
-        self._shader_tap_valid(records["time"], 0.0)
         for index, layer in enumerate(self.layers):
             marks, marks_ids = layer.withdraw(gone, self.epoch, self.canvas.aspect)
             if len(marks):
