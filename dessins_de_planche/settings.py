@@ -217,18 +217,6 @@ def format_value(action: argparse.Action, value):
 
 
 def to_toml(values: dict[str, object]) -> str:
-    lines = []
-    for key, value in values.items():
-        lines.append(f"{key} = {_toml_value(value)}")
-    return "\n".join(lines)
+    import tomli_w
 
-
-def _toml_value(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{text}"'
+    return tomli_w.dumps({key: list(value) if isinstance(value, tuple) else value for key, value in values.items()})

@@ -162,6 +162,19 @@ def test_a_control_map_file_sets_functions_and_the_dimmer(ctx, tmp_path):
         midimap.load(path, ["dimmer", "clear"])
 
 
+def test_a_saved_control_map_reads_back_the_same(tmp_path):
+    from dessins_de_planche.config import MidiNote
+    from dessins_de_planche.control import midimap
+
+    path = tmp_path / "midi.toml"
+    saved = midimap.MidiMap(path=path, notes={36: MidiNote("left", "heel"), 38: MidiNote("left", "toe")},
+                            cc={7: "dimmer", 21: midimap.ParameterControl("canvas.decay", (0.0, 0.5))},
+                            program={3: "thread"})
+    saved.save()
+    again = midimap.load(path)
+    assert (again.notes, again.cc, again.program) == (saved.notes, saved.cc, saved.program)
+
+
 def test_tap_tempo_and_osc_tempo_set_the_beat():
     from dessins_de_planche.app.stage import force_tempo
     from dessins_de_planche.listen.tempo import TempoTracker

@@ -64,18 +64,17 @@ class MidiMap:
             self.save()
 
     def save(self) -> None:
-        lines = ["# Dessins de Planche MIDI control map (see docs/osc.md and `run --midi-control`)", "", "[notes]"]
-        lines += [f'{n} = "{m.zone}:{m.kind}"' for n, m in sorted(self.notes.items())]
-        lines += ["", "[cc]"]
-        for number, target in sorted(self.cc.items()):
-            if isinstance(target, ParameterControl):
-                lines.append(f'{number} = {{ set = "{target.target}", range = [{target.range[0]!r}, {target.range[1]!r}] }}')
-            else:
-                lines.append(f'{number} = "{target}"')
-        lines += ["", "[program]"] + [f'{n} = "{name}"' for n, name in sorted(self.program.items())]
+        import tomli_w
+
+        cc = {str(number): ({"set": target.target, "range": list(target.range)}
+                            if isinstance(target, ParameterControl) else target)
+              for number, target in sorted(self.cc.items())}
+        body = {"notes": {str(n): f"{m.zone}:{m.kind}" for n, m in sorted(self.notes.items())},
+                "cc": cc, "program": {str(n): name for n, name in sorted(self.program.items())}}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".toml.tmp")
-        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        tmp.write_text("# Dessins de Planche MIDI control map (see docs/osc.md and `run --midi-control`)\n\n"
+                       + tomli_w.dumps(body), encoding="utf-8")
         tmp.replace(self.path)
 
 

@@ -41,19 +41,17 @@ def config_path() -> Path:
 
 
 def save(table: dict[int, ChannelCalibration], path: Path | None = None) -> Path:
-    """Write {1-based channel: calibration} as TOML (hand-written: the stdlib only reads TOML)."""
+    """Write {1-based channel: calibration} as TOML."""
+    import tomli_w
+
     path = Path(path or config_path())
     path.parent.mkdir(parents=True, exist_ok=True)
-    lines = ["# Dessins de Planche: measured by `dessins-de-planche calibrate`; edit or delete freely",
-             f"format = {FORMAT}", ""]
-    for channel in sorted(table):
-        lines.append(f"[channel.{int(channel)}]")
-        for key, value in asdict(table[channel]).items():
-            if value is not None:
-                lines.append(f"{key} = {round(value, 4) if isinstance(value, float) else value}")
-        lines.append("")
+    channels = {str(int(channel)): {key: round(value, 4) if isinstance(value, float) else value
+                                    for key, value in asdict(table[channel]).items() if value is not None}
+                for channel in sorted(table)}
     tmp = path.with_suffix(".tmp")
-    tmp.write_text("\n".join(lines))
+    tmp.write_text("# Dessins de Planche: measured by `dessins-de-planche calibrate`; edit or delete freely\n"
+                   + tomli_w.dumps({"format": FORMAT, "channel": channels}), encoding="utf-8")
     os.replace(tmp, path)
     return path
 
