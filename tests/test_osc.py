@@ -109,3 +109,34 @@ def test_a_second_instance_draws_the_first_one_s_taps(tmp_path, x_display):
         if leader is not None:
             leader.stop()
         follower.stop()
+
+
+def test_a_withdrawn_tap_is_forwarded_as_withdrawn_and_not_counted(tmp_path, x_display):
+    """Taps from another instance, one of them taken back by its detector: the withdraw comes in on
+    /ddp/tap/withdraw, goes out again on /ddp/tap/withdraw, and only the tap that stood counts."""
+    from pythonosc.udp_client import SimpleUDPClient
+
+    from dessins_de_planche.app.stage import OSC_TAP_ID_BASE
+
+    listener = Listener()
+    port = free_port()
+    app = App(x_display, tmp_path, "--size", "320x180", "--listen-osc", "--osc-in", f"127.0.0.1:{port}",
+              "--osc-send", f"127.0.0.1:{listener.port}", "--preset", "rosette")
+    try:
+        app.frames_advance(60)
+        client = SimpleUDPClient("127.0.0.1", port)
+        client.send_message("/ddp/tap", [1.0, "board", "heel", 0.8, 0.004, "audio", 1, 5])
+        client.send_message("/ddp/tap/withdraw", 5)
+        client.send_message("/ddp/tap", [1.3, "board", "toe", 0.7, 0.004, "audio", 1, 6])
+        client.send_message("/ddp/tap/refine", [6, "toe", 0.9, "board"])
+        withdrawn = wait_for(lambda: listener.get("/ddp/tap/withdraw"), 30, "the withdraw sent on")
+        assert withdrawn == [(OSC_TAP_ID_BASE + 5,)]
+        wait_for(lambda: listener.get("/ddp/tap/refine"), 30, "the refine sent on")
+        sent = {args[7] for args in listener.get("/ddp/tap")}
+        assert sent == {OSC_TAP_ID_BASE + 5, OSC_TAP_ID_BASE + 6}
+        state = app.wait_state(lambda s: s["taps"] == 1, 30, "one tap that stood")
+        app.frames_advance(30)
+        assert app.state()["taps"] == 1 and state["preset"] == "rosette"
+    finally:
+        assert app.stop() == 0
+        listener.close()

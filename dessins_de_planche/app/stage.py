@@ -17,7 +17,8 @@ import signal
 import numpy as np
 
 from dessins_de_planche.clock import master_time
-from dessins_de_planche.events import CONTROL_CC, CONTROL_PROGRAM, KIND_NAMES, SOURCE_NAMES, TAP_DTYPE, ZONE_UNCHANGED
+from dessins_de_planche.events import (CONTROL_CC, CONTROL_PROGRAM, KIND_NAMES, RECORD_WITHDRAW, SOURCE_NAMES,
+                                       TAP_DTYPE, ZONE_UNCHANGED)
 from dessins_de_planche.locale import N_, _
 
 log = logging.getLogger("dessins_de_planche.app")
@@ -451,13 +452,26 @@ class Stage:
         record["refine"] = 1
         self._extra_taps.append(record)
 
+    def _osc_withdraw(self, now, tap_id):
+        """Another instance's detector took a tap back: it goes from our drawing too."""
+        if not self.listen_osc:
+            return
+        record = np.zeros(1, TAP_DTYPE)
+        record["time"] = record["detected_at"] = now
+        record["tap_id"] = (OSC_TAP_ID_BASE + int(tap_id)) % 2**32
+        record["zone"] = ZONE_UNCHANGED
+        record["refine"] = RECORD_WITHDRAW
+        self._extra_taps.append(record)
+
     def _send_taps(self, taps) -> None:
         names = self.zone_names
         for tap in taps:
             zone = int(tap["zone"])
             zone_name = names[zone] if zone < len(names) else str(zone)
             kind = KIND_NAMES[int(tap["kind"])]
-            if tap["refine"]:
+            if tap["refine"] == RECORD_WITHDRAW:
+                self.osc_out.send("/ddp/tap/withdraw", int(tap["tap_id"]))
+            elif tap["refine"]:
                 self.osc_out.send("/ddp/tap/refine", int(tap["tap_id"]), kind, float(tap["velocity"]), zone_name)
             else:
                 self.osc_out.send("/ddp/tap", float(tap["time"]) - self.epoch, zone_name, kind,
@@ -576,6 +590,8 @@ class Stage:
                 lines.append(_("MIDI port lost: reconnecting…") if status.midi_port else _("Waiting for the MIDI port…"))
             elif not status.running and status.restarts:
                 lines.append(_("Input restarting…"))
+            if status.stalls and now - status.stalled_at < NOTICE_SECONDS:
+                lines.append(_("The input stopped answering: restarted"))
         if self.recorder is not None and self.recorder.error:
             lines.append(_("Recording stopped (see the log); the show goes on."))
         return lines
@@ -612,7 +628,7 @@ class Stage:
                             "blackout": self.output.blackout, "frozen": self.output.frozen}}
         if status is not None:
             state["input"] = {"audio": status.audio_state, "device": status.device_name, "midi": status.midi_state,
-                              "running": status.running, "restarts": status.restarts,
+                              "running": status.running, "restarts": status.restarts, "stalls": status.stalls,
                               "last_error": status.last_error, "overflows": status.overflows}
         if self.recorder is not None:
             state["recording"] = {"active": self.recorder.active, "error": self.recorder.error}
@@ -643,4 +659,5 @@ OSC_ROUTES = {
     "/ddp/tempo": Stage._osc_tempo,
     "/ddp/tap": Stage._osc_tap,
     "/ddp/tap/refine": Stage._osc_refine,
+    "/ddp/tap/withdraw": Stage._osc_withdraw,
 }
