@@ -590,6 +590,8 @@ class Stage:
                 lines.append(_("MIDI port lost: reconnecting…") if status.midi_port else _("Waiting for the MIDI port…"))
             elif not status.running and status.restarts:
                 lines.append(_("Input restarting…"))
+            if status.stalls and now - status.stalled_at < NOTICE_SECONDS:
+                lines.append(_("The input stopped answering: restarted"))
         if self.recorder is not None and self.recorder.error:
             lines.append(_("Recording stopped (see the log); the show goes on."))
         return lines
@@ -626,7 +628,7 @@ class Stage:
                             "blackout": self.output.blackout, "frozen": self.output.frozen}}
         if status is not None:
             state["input"] = {"audio": status.audio_state, "device": status.device_name, "midi": status.midi_state,
-                              "running": status.running, "restarts": status.restarts,
+                              "running": status.running, "restarts": status.restarts, "stalls": status.stalls,
                               "last_error": status.last_error, "overflows": status.overflows}
         if self.recorder is not None:
             state["recording"] = {"active": self.recorder.active, "error": self.recorder.error}

@@ -37,7 +37,9 @@ SEGMENT_PREFIX = "ddp-in-"
 EXIT_DEVICE_LOST = 75  # the input process ended because its device or audio server went away
 RESTART_MIN, RESTART_MAX = 0.5, 5.0  # seconds between restarts, doubling while it keeps dying
 HEALTHY_SECONDS = 10.0  # a child that lived this long resets the back-off
-STATUS_SECONDS = 0.25  # how often the child publishes its status
+STATUS_SECONDS = 0.25  # how often the child publishes its status (and beats its heart)
+HEARTBEAT_TIMEOUT = 2.0  # seconds without a heartbeat before a running child counts as stalled
+FIRST_BEAT_TIMEOUT = 30.0  # seconds a new child may take to beat once (imports, a device opening)
 GIL_SWITCH_SECONDS = 0.0005  # in the child: see input_process_main
 
 RINGS = {  # name -> (record type, capacity); one producer each
@@ -64,6 +66,7 @@ STATUS_DTYPE = np.dtype([
     ("late_p99_ms", "<f4"),
     ("late_max_ms", "<f4"),
     ("updated", "<f8"),
+    ("heartbeat", "<u8"),  # +1 at every publish: the render process restarts a child whose count stalls
     ("device", "S160"),
     ("midi_port", "S160"),
     ("midi_api", "S32"),
@@ -95,6 +98,8 @@ class InputStatus:
     restarts: int = 0
     last_error: str = ""
     running: bool = False
+    stalls: int = 0  # children restarted because their heartbeat stopped (SIGSTOP, a hang)
+    stalled_at: float = 0.0  # master time of the last such restart
 
 
 def _text(value: bytes) -> str:
@@ -227,6 +232,10 @@ class InputProcess:
         self._child_error_seen = ""
         self._status_cache = None
         self._status_read_at = -1.0
+        self.stalls = 0
+        self._stalled_at = 0.0
+        self._beat = 0  # the child's heartbeat count as last read, and when it last moved
+        self._beat_at = 0.0
 
     # -- lifecycle --------------------------------------------------------------
     def start(self) -> "InputProcess":
@@ -241,12 +250,17 @@ class InputProcess:
     def _spawn(self) -> None:
         context = multiprocessing.get_context("spawn")
         names = {name: ring.name for name, ring in self.rings.items()}
-        self._status.record["stop"] = 0
+        record = self._status.record  # no child writes now: the last one is gone
+        record["stop"] = 0
+        record["heartbeat"] = 0
+        if record["version"] % 2:  # it died (or was killed) in the middle of a write
+            record["version"] += 1
         self._process = context.Process(
             target=input_process_main, name="dessins-de-planche-input", daemon=True,
             args=(self.spec, names, self._status.name, os.getpid(), logging.getLogger().getEffectiveLevel()))
         self._process.start()
-        self._started_at = master_time()
+        self._started_at = self._beat_at = master_time()
+        self._beat = 0
         self._restart_at = None
 
     def stop(self, timeout: float = 3.0) -> None:
@@ -296,6 +310,8 @@ class InputProcess:
             if process.is_alive():
                 if now - self._started_at > HEALTHY_SECONDS:
                     self._backoff = RESTART_MIN
+                if self._heart_stopped(now):
+                    self._end_stalled(process, now)
                 return
             code = process.exitcode
             self._process = None
@@ -316,6 +332,34 @@ class InputProcess:
         elif self._restart_at is not None and now >= self._restart_at and self._status is not None:
             self.restarts += 1
             self._spawn()
+
+    def _heart_stopped(self, now: float) -> bool:
+        """True when the child's heartbeat has not moved for HEARTBEAT_TIMEOUT (FIRST_BEAT_TIMEOUT
+        before its first beat). Measured on our own clock from when we last saw it move, so a long
+        frame here never reads as a stall there."""
+        beat = int(self._status.record["heartbeat"])
+        if beat != self._beat:
+            self._beat, self._beat_at = beat, now
+            return False
+        return now - self._beat_at > (HEARTBEAT_TIMEOUT if beat else FIRST_BEAT_TIMEOUT)
+
+    def _end_stalled(self, process, now: float) -> None:
+        """A child that stopped answering (SIGSTOP, a hang in a driver): killed and started again
+        at once; the back-off still grows if the next one stalls or dies too."""
+        silent = now - self._beat_at
+        process.kill()  # SIGKILL ends a stopped process too; SIGTERM would wait for a SIGCONT
+        process.join(1.0)
+        self._process = None
+        self.stalls += 1
+        self._stalled_at = now
+        final = self._status.read()
+        self._overflow_base += int(final["overflows"])
+        self._last_overflows = 0
+        self._status.write(overflows=0, blocks=0, error="")
+        self._set_error(f"the input process stopped answering ({silent:.1f} s without a heartbeat); restarted it")
+        log.warning("%s", self._error)
+        self._restart_at = now
+        self._backoff = min(self._backoff * 2, RESTART_MAX)
 
     def _set_error(self, message: str) -> None:
         self._error = message
@@ -360,6 +404,8 @@ class InputProcess:
             restarts=self.restarts,
             last_error=self._error,
             running=self.running,
+            stalls=self.stalls,
+            stalled_at=self._stalled_at,
         )
         self._status_read_at = now
         return self._status_cache
@@ -420,7 +466,7 @@ def _audio_source(spec: InputSpec, channels, rings):
 
 
 def _publish(status: StatusBlock, audio, midi) -> None:
-    values = {"pid": os.getpid(), "updated": master_time()}
+    values = {"pid": os.getpid(), "updated": master_time(), "heartbeat": int(status.record["heartbeat"]) + 1}
     errors = []
     if audio is not None:
         median, p99, worst = audio.lateness.summary()
