@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dessins_de_planche.events import KIND_HEEL, KIND_TOE
+from dessins_de_planche.events import KIND_HEEL, KIND_TOE, RECORD_FIRST, RECORD_REFINE, RECORD_WITHDRAW
 from dessins_de_planche.listen.detector import TapDetector
 from dessins_de_planche.listen.synth import heel_sound, match_onsets, podorhythm, toe_sound, true_onset
 
@@ -13,27 +13,41 @@ SR = 48_000
 PATTERNS = [(112, 2, ("heel", "toe")), (120, 3, ("Heel", "toe", "toe")), (150, 4, ("Heel", "toe", "heel", "toe"))]
 
 
-def listen(audio, sample_rate=SR, block_sizes=(128,), columns=None, stream_offset=0):
-    """Run the detector like a stream; final taps (refines folded in) as a structured array
-    with onset and first emission in seconds. `stream_offset`: frames the stream has already run."""
+def listen(audio, sample_rate=SR, block_sizes=(128,), columns=None, stream_offset=0, withdrawn=None,
+           detector=None):
+    """Run the detector like a stream; final taps (refines folded in, withdrawn taps left out)
+    as a structured array with onset and first emission in seconds. `stream_offset`: frames the
+    stream has already run; `withdrawn`: a list that receives the withdrawn taps' records."""
     columns = list(range(audio.shape[1])) if columns is None else columns
-    detector = TapDetector(sample_rate, columns, block_size=max(block_sizes))
-    first, final = {}, {}
+    detector = detector or TapDetector(sample_rate, columns, block_size=max(block_sizes))
+    first, final, closed = {}, {}, set()
     start, i = 0, 0
     while start < len(audio):
         block = audio[start : start + block_sizes[i % len(block_sizes)]]
         i += 1
         count = detector.process(block, start + stream_offset)
         end = start + len(block)
+        # the final word comes within 25 ms of the first emission (128-frame blocks; a larger
+        # block can hold it back by its own extra length)
+        budget = 0.025 + max(0, len(block) - 128) / sample_rate + 1e-9
         for k in range(count):
             tap_id = int(detector.out_tap_id[k])
             record = ((detector.out_onset[k] - stream_offset) / sample_rate, end / sample_rate, float(detector.out_velocity[k]),
                       int(detector.out_kind[k]), int(detector.out_channel[k]))
-            if detector.out_refine[k]:
-                assert tap_id in first, "a refine record names a tap that was emitted before it"
-                assert end / sample_rate - first[tap_id][1] <= 0.020 + 1e-9, "refined within 20 ms"
-                final[tap_id] = first[tap_id][:2] + record[2:4] + first[tap_id][4:]
+            kind = int(detector.out_refine[k])
+            if kind in (RECORD_REFINE, RECORD_WITHDRAW):
+                assert tap_id in first, "a follow-up record names a tap that was emitted before it"
+                assert tap_id not in closed, "one final word per tap"
+                assert end / sample_rate - first[tap_id][1] <= budget, "the final word within 25 ms"
+                closed.add(tap_id)
+                if kind == RECORD_WITHDRAW:
+                    del final[tap_id]
+                    if withdrawn is not None:
+                        withdrawn.append(first[tap_id])
+                else:
+                    final[tap_id] = first[tap_id][:2] + record[2:4] + first[tap_id][4:]
             else:
+                assert kind == RECORD_FIRST, kind
                 assert tap_id not in first, "tap ids are unique"
                 first[tap_id] = final[tap_id] = record
         start = end

@@ -1,5 +1,11 @@
 """Foot taps in a board mic that also hears fiddle, piano/guitar and the room.
 
+Two stages. Stage A (the rules below, every block) fires a provisional tap within a few ms
+of the onset, tuned sensitive. Stage B (`listen.confirm`, a small learned model), once 16 ms
+of the hit are heard, confirms it with its final kind and velocity (a refine record, same
+`tap_id`) or withdraws it (a withdraw record): a piano or guitar attack, a new fiddle note,
+an echo. Records: `out_refine` = RECORD_FIRST, then RECORD_REFINE or RECORD_WITHDRAW.
+
 Runs in the audio callback thread (via `inputs.audio.BlockHandler`): every work
 buffer is allocated in `__init__`, numpy writes with `out=`, and the per-tap
 logic runs on Python floats over a few short frames per block. No I/O, no lock.
@@ -17,14 +23,16 @@ stream's frame count so any block size gives the same taps):
   second tap 30-40 ms after the first still does;
 - after a tap, the channel is deaf for `min_gap_s`; the onset is placed where the
   hit rose (looking back up to a few frames);
-- the tap is emitted at once with a provisional kind and velocity; when
-  `velocity_window_s` of it has been heard a refine record (same `tap_id`,
-  refine = 1) carries the final kind and velocity.
+- the tap is emitted at once with a provisional kind and velocity; when stage B
+  has heard it (16 ms; without weights, `velocity_window_s`) a refine record (same
+  `tap_id`, refine = 1) carries the final kind and velocity, or a withdraw record
+  (refine = 2) takes it back.
 
 Velocity: the hit's peak over `velocity_window_s`, on a log scale,
 `velocity_floor_dbfs` (-50 dBFS) -> 0 and 0 dBFS -> 1.
 Kind: provisionally, the RMS frequency of the hit's first frames (from the ratio of
-the two band energies); finally (the refine record), the share of the hit's energy
+the two band energies); finally, stage B's heel or toe — or, on a channel whose heel/toe
+split `calibrate` measured (and without stage B), the share of the hit's energy
 below `low_cut_hz` over `kind_window_s` from the onset, the same length of sound
 just before the onset subtracted (the music and hum under it): a heel's body is a
 low thump, a toe's click has almost nothing there, whatever the shoe or board. The
@@ -47,11 +55,26 @@ from typing import Sequence
 
 import numpy as np
 
-from dessins_de_planche.events import KIND_HEEL, KIND_TOE
+from dessins_de_planche.events import KIND_HEEL, KIND_TOE, RECORD_FIRST, RECORD_REFINE, RECORD_WITHDRAW
+from dessins_de_planche.listen import confirm
 
-# What `analyze --json` reports as the detector that heard a file: the rules' version, or
-# the learned stage's weights stamp once it ships.
-DETECTOR_VERSION = "rules-1"
+# The learned stage's weights, read once: every detector shares them (read-only arrays).
+_WEIGHTS = confirm.load_weights()
+# What `analyze --json` reports as the detector that heard a file: stage A's rules and stage B's
+# weights stamp (corpus version, training version, seed).
+DETECTOR_VERSION = "rules-2" if _WEIGHTS is None else f"rules-2+{_WEIGHTS['stamp']}"
+
+
+def use_weights(path) -> str:
+    """Make every detector built from now on use the stage B weights at `path` (a bench's
+    leave-one-family-out folds; None: the shipped weights); returns their stamp."""
+    global _WEIGHTS, DETECTOR_VERSION
+    weights = confirm.load_weights(path)
+    if weights is None:
+        raise FileNotFoundError(f"{path}: no stage B weights there")
+    _WEIGHTS = weights
+    DETECTOR_VERSION = f"rules-2+{weights['stamp']}"
+    return weights["stamp"]
 
 _BAD_LEVEL = 8.0  # |sample| above this (or NaN/Inf) marks a broken block
 
@@ -61,8 +84,9 @@ class DetectorSettings:
     """Every parameter in seconds or dB, so any sample rate behaves the same."""
 
     frame_s: float = 1 / 1500  # the analysis grid (32 samples at 48 kHz)
-    threshold_db: float = 12.0  # frame energy over the running background
-    rise_db: float = 7.0  # frame energy over the recent past
+    # stage A is tuned sensitive (stage B withdraws what is not a foot)
+    threshold_db: float = 10.0  # frame energy over the running background
+    rise_db: float = 6.0  # frame energy over the recent past
     floor_dbfs: float = -65.0  # frames quieter than this (RMS) never start a tap
     min_gap_s: float = 0.022  # taps 30 ms apart still come out as two
     background_quantile: float = 0.3  # the background is this quantile of recent frame energies
@@ -82,6 +106,9 @@ class DetectorSettings:
     warmup_s: float = 0.02  # after reset: learn the background, do not fire
     learn_s: float = 0.6  # after reset: the background moves 4x faster
     dc_s: float = 0.5
+    # stage B: the learned confirm/withdraw, heard `confirm.SPAN_S` (16 ms) after the onset
+    stage_b: bool = True  # False: every candidate is confirmed by the rules alone (as before)
+    withdraw_below: float | None = None  # a foot's probability under this withdraws (None: the weights' own)
 
 
 def _frequency(hi: float, lo: float, sample_rate: float) -> float:
@@ -95,8 +122,11 @@ def _frequency(hi: float, lo: float, sample_rate: float) -> float:
 
 class TapDetector:
     def __init__(self, sample_rate: int, columns: Sequence[int], block_size: int = 128,
-                 settings: DetectorSettings | None = None, max_events: int = 64, calibration=None):
-        """`calibration`: one `listen.calibration.ChannelCalibration` (or None) per channel."""
+                 settings: DetectorSettings | None = None, max_events: int = 64, calibration=None,
+                 weights=None):
+        """`calibration`: one `listen.calibration.ChannelCalibration` (or None) per channel.
+        `weights`: stage B's weights (a dict from `confirm.load_weights`); None: the shared ones;
+        False: none (stage B measures, the rules decide)."""
         self.sample_rate = sr = float(sample_rate)
         self.columns = np.asarray(list(columns), dtype=np.intp)
         self.channels = c = len(self.columns)
@@ -118,6 +148,17 @@ class TapDetector:
                         for t in tuned]
         self._heel_share = [s.heel_low_share if t is None or t.heel_low_share is None else float(t.heel_low_share)
                             for t in tuned]
+        # a player's measured heel/toe split decides the kind on that channel, over stage B's word
+        self._kind_calibrated = [t is not None and t.heel_low_share is not None for t in tuned]
+        weights = None if weights is False else (weights if weights is not None else _WEIGHTS)
+        # without weights (a build without them, or training's first pass) stage B still
+        # measures its features but the rules have the final word
+        self.stage_b = confirm.StageB(sr, weights) if s.stage_b else None
+        self.version = "rules-2" if weights is None else f"rules-2+{weights['stamp']}"
+        self._withdraw_below = (s.withdraw_below if s.withdraw_below is not None else
+                                (self.stage_b.threshold if weights is not None and s.stage_b else 0.0))
+        self.collect = None  # a list: each stage B decision's (channel, onset, features, foot, heel) (training)
+        self.withdrawn = 0  # taps stage B took back since reset
         self._xt_n = (max(1, int(round(s.crosstalk_s * frame_rate)))
                       if c > 1 and s.crosstalk_s > 0 else 0)
         # final kind: energy below low_cut_hz over kind_window_s, by projection on slow sinusoids
@@ -128,7 +169,12 @@ class TapDetector:
         self._low_basis = np.ascontiguousarray(np.linalg.qr(np.stack(columns_, axis=1))[0].T, np.float32)
         self._low_out = np.zeros(len(self._low_basis), np.float32)
         self._kind_win = np.zeros(n, np.float32)
-        self._hist_n = 1 << int(math.ceil(math.log2(2 * n + (self._lookback_guess(s, frame_rate) + 4) * hop + 8)))
+        span = confirm.StageB(sr, None) if s.stage_b else None  # the reach of stage B's windows
+        reach = 0 if span is None else span.reach + span.span + 2 * hop
+        # the confirm decision: the first grid frame whose end is SPAN_S past the onset (mid-frame)
+        self._confirm_n = 0 if span is None else int(math.ceil((span.span + 0.5 * hop) / hop))
+        self._reach = max(2 * n + (self._lookback_guess(s, frame_rate) + 4) * hop + 8, reach)
+        self._hist_n = 1 << int(math.ceil(math.log2(self._reach + max(int(block_size), 1))))
         self._hist_idx = np.zeros(n, np.intp)
         self._hist_arange = np.arange(n, dtype=np.intp)
         self._tiny = floor * 1e-4
@@ -144,6 +190,8 @@ class TapDetector:
         self._lookback = min(self._rise_span, max(0, int(round(s.lookback_s * frame_rate))))
         self._classify_n = max(1, int(round(s.classify_s * frame_rate)))
         self._velocity_n = max(self._classify_n, int(round(s.velocity_window_s * frame_rate)))
+        # the final word: when stage B has heard enough, else (rules alone) at the velocity window
+        self._final_n = self._velocity_n if self.stage_b is None else max(self._velocity_n, self._confirm_n)
         self._warmup_n = int(round(s.warmup_s * frame_rate))
         self._dc_alpha = 1.0 / (s.dc_s * sr)
         self._vel_floor = s.velocity_floor_dbfs
@@ -180,6 +228,7 @@ class TapDetector:
         self._peaks = np.zeros((segments, c), np.float32)
         self._sum = np.zeros(c, np.float32)
         self._dc = np.zeros(c, np.float32)
+        self._hist_n = max(self._hist_n, 1 << int(math.ceil(math.log2(self._reach + frames))))
         if not hasattr(self, "_history") or self._history.shape[0] < self._hist_n:
             self._history = np.zeros((self._hist_n, c), np.float32)  # DC-removed samples, by stream frame
 
@@ -216,6 +265,7 @@ class TapDetector:
         self._history[:] = 0.0
         self._next_id = 1
         self._count = 0
+        self.withdrawn = 0
 
     # -- output ------------------------------------------------------------
     def _velocity(self, peak: float) -> float:
@@ -262,7 +312,7 @@ class TapDetector:
             hi = 0.0
         return KIND_TOE if _frequency(hi, lo, self.sample_rate) > self.settings.heel_toe_split_hz else KIND_HEEL
 
-    def _emit(self, channel: int, p, refine: int) -> None:
+    def _emit(self, channel: int, p, record: int, kind: int = 0) -> None:
         i = self._count
         if i >= self.max_events:
             self.dropped_events += 1
@@ -270,10 +320,37 @@ class TapDetector:
         self.out_onset[i] = p[1]
         self.out_channel[i] = channel
         self.out_velocity[i] = self._velocity(p[5])
-        self.out_kind[i] = self._final_kind(channel, p) if refine else self._kind(p)
+        self.out_kind[i] = kind or (self._kind(p) if record == RECORD_FIRST else self._final_kind(channel, p))
         self.out_tap_id[i] = p[0]
-        self.out_refine[i] = refine
+        self.out_refine[i] = record
         self._count = i + 1
+
+    def _final(self, channel: int, p, learned: bool) -> None:
+        """The final word on a tap: stage B confirms it (with its kind) or withdraws it; without
+        stage B (or when its window cannot be heard whole) the rules confirm it."""
+        if not learned:
+            self._emit(channel, p, RECORD_REFINE)
+            return
+        stage_b = self.stage_b
+        onset = int(p[1])
+        x = stage_b.features(self._history[:, channel], self._hist_n - 1, onset)
+        if stage_b.weights is None:
+            if self.collect is not None:  # training: offline only, never in a live callback
+                self.collect.append((channel, onset, x.copy(), 1.0, 0.5, self._velocity(p[5])))
+            self._emit(channel, p, RECORD_REFINE)
+            return
+        foot, heel = stage_b.predict(x)
+        if self.collect is not None:
+            self.collect.append((channel, onset, x.copy(), foot, heel, self._velocity(p[5])))
+        if foot < self._withdraw_below:
+            self.withdrawn += 1
+            self._emit(channel, p, RECORD_WITHDRAW, self._kind(p))
+            return
+        if self._kind_calibrated[channel]:
+            kind = self._final_kind(channel, p)
+        else:
+            kind = KIND_HEEL if heel >= 0.5 else KIND_TOE
+        self._emit(channel, p, RECORD_REFINE, kind)
 
     # -- the block ----------------------------------------------------------
     def process(self, block: np.ndarray, start_frame: int) -> int:
@@ -369,17 +446,17 @@ class TapDetector:
             if bad is not None and bad[ch]:
                 self._carry[ch][:] = (0.0, 0.0, 0.0)
                 p = self._pending[ch]
-                if p is not None:  # a gap: close the tap with what was heard
+                if p is not None:  # a gap: close the tap with what was heard, by the rules
                     if not p[8]:
-                        self._emit(ch, p, 0)
-                    self._emit(ch, p, 1)
+                        self._emit(ch, p, RECORD_FIRST)
+                    self._final(ch, p, False)
                     self._pending[ch] = None
 
                 self.level[ch] = self.peak[ch] = self.brightness[ch] = 0.0
                 continue
             p = self._pending[ch]
             if p is not None and not p[8] and not self._xt_n:
-                self._emit(ch, p, 0)
+                self._emit(ch, p, RECORD_FIRST)
                 p[8] = True
             if not self._started[ch]:
                 self._dc_list[ch] = sums[ch] / n
@@ -412,15 +489,15 @@ class TapDetector:
                 p[9] += lo
                 p[10] += hi
                 p[11] += 1
-            if pk > p[5]:
+            if pk > p[5] and p[2] <= self._velocity_n:
                 p[5] = pk
             if self._xt_n and not p[8] and q - p[12] >= self._xt_n:
                 p = self._crosstalk_decide(ch, p)
-            if p is not None and p[2] >= self._velocity_n:
+            if p is not None and p[2] >= self._final_n:
                 if not p[8]:
-                    self._emit(ch, p, 0)
+                    self._emit(ch, p, RECORD_FIRST)
                     p[8] = True
-                self._emit(ch, p, 1)
+                self._final(ch, p, self.stage_b is not None)
                 self._pending[ch] = None
         if self._warm[ch] > 0:
             if self._learn_until[ch] is None:
@@ -471,10 +548,10 @@ class TapDetector:
         p = self._pending[ch]
         if p is not None and self._xt_n and not p[8]:
             p = self._crosstalk_decide(ch, p)
-        if p is not None:  # a new tap before the last one was refined: close the last one
+        if p is not None:  # a new tap before the last one was refined: close it by the rules
             if not p[8]:
-                self._emit(ch, p, 0)
-            self._emit(ch, p, 1)
+                self._emit(ch, p, RECORD_FIRST)
+            self._final(ch, p, False)
         # look back for where the hit rose: earlier frames already well above the background
         start = q
         level = lo + hi
@@ -516,7 +593,7 @@ class TapDetector:
                 if rival_strength > strength or (rival_strength == strength and other < ch):
                     self._pending[ch] = None
                     return None
-        self._emit(ch, p, 0)
+        self._emit(ch, p, RECORD_FIRST)
         p[8] = True
         self._won[ch] = (start, strength)
         return p

@@ -1,0 +1,359 @@
+#!/usr/bin/env python3
+"""Train the tap detector's stage B (confirm or withdraw, heel or toe) on stage A's own candidates.
+
+    .venv/bin/python scripts/train_detector.py                       # out/corpus -> the shipped weights
+    .venv/bin/python scripts/train_detector.py --leave-out FAMILY    # one fold: out/detector/folds/FAMILY.npz
+    .venv/bin/python scripts/train_detector.py --folds               # every fold, then the shipped weights
+
+Stage A (the rules of `listen.detector`) runs over every clip of the corpus exactly as it does
+live; each candidate it fires is matched to the true taps (within +-25 ms, one to one): a
+match is a foot with its true kind, anything else is a false alarm. Stage B's features are the
+ones the live detector computes at its decision (`listen.confirm`), recorded by the detector
+itself, so training and the show see the same numbers. The model: a perceptron (features ->
+64 -> 32 -> none/heel/toe, ReLU), trained in numpy with Adam on a class-balanced cross
+entropy, seeded: the same corpus and seed give the same weights, bit for bit, on any CPU.
+The withdraw threshold is chosen on the training families (out of fold) so that stage B keeps
+`--keep` (0.99) of the true taps' candidates.
+
+Dependencies: numpy and soundfile only (the `train` extra names them); nothing here is needed
+to run the app. Candidates are cached per corpus in out/detector/candidates.npz.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from dessins_de_planche.listen import confirm  # noqa: E402
+from dessins_de_planche.listen.detector import TapDetector  # noqa: E402
+from dessins_de_planche.listen.synth import match_onsets  # noqa: E402
+
+TRAIN_VERSION = "t1"
+HIDDEN = (64, 32)
+BLOCK = 128
+TOLERANCE = 0.025
+KINDS = {"heel": 1, "toe": 2}
+
+
+# -- the corpus ----------------------------------------------------------------
+def corpus_clips(corpus: Path) -> tuple[list[dict], str]:
+    """Every clip of the corpus as {name, path, family, music_only, taps...}; and the corpus's
+    version (its own, or a hash of its index)."""
+    index_path = corpus / "index.json"
+    raw = index_path.read_bytes()
+    index = json.loads(raw)
+    version = str(index.get("version") or hashlib.sha1(raw).hexdigest()[:10])
+    clips = []
+    for entry in index["clips"]:
+        name = entry.get("name") or Path(entry["clip"]).stem
+        candidates = [corpus / f"{name}.flac"]
+        if "split" in entry and "clip" in entry:
+            candidates.append(corpus / entry["split"] / entry["clip"])
+        path = next((p for p in candidates if p.exists()), None)
+        if path is None:
+            raise FileNotFoundError(f"{index_path}: clip {name!r} has no audio at {candidates[0]}")
+        truth = json.loads(path.with_suffix(".json").read_text())
+        family = entry.get("family") or truth.get("family") or entry.get("source") or "unknown"
+        clips.append({**truth, "name": name, "path": str(path), "family": str(family),
+                      "music_only": bool(entry.get("music_only", truth.get("music_only")))})
+    return clips, version
+
+
+GENERATED_SEED = 10_000  # the app's own generator (`listen.synth`), seeds no test uses
+
+
+def generated_clips(count: int) -> list[dict]:
+    """Clips of the app's own synthesizer as one more family, `generated`: podorhythm over its
+    fiddle and boom-chick at random levels, ratios and white noise floors (and music alone)."""
+    clips = []
+    for i in range(count):
+        rng = np.random.default_rng([GENERATED_SEED, i])
+        per_beat = int(rng.choice([2, 3, 4]))
+        pattern = [("heel", "toe"), ("Heel", "toe", "toe"), ("Heel", "toe", "heel", "toe")][per_beat - 2]
+        clips.append({"name": f"generated-{i:03d}", "family": "generated", "music_only": i % 6 == 5,
+                      "generated": {"seconds": 8.0, "bpm": float(rng.uniform(90, 160)), "per_beat": per_beat,
+                                    "pattern": pattern, "seed": GENERATED_SEED + i,
+                                    "level_db": float(rng.uniform(-45, -1)),
+                                    "ratio_db": float(rng.uniform(-8, 14)),
+                                    "noise_db": float(rng.uniform(-90, -55))}})
+    return clips
+
+
+def clip_audio(clip: dict):
+    """(audio (frames, 1) float32, sample rate, true taps [{time, kind}])."""
+    if "generated" in clip:
+        from dessins_de_planche.listen.synth import podorhythm
+
+        g = clip["generated"]
+        audio, truth = podorhythm(g["seconds"], 48_000, g["bpm"], g["per_beat"], g["pattern"], seed=g["seed"],
+                                  level_db=g["level_db"], tap_to_music_db=g["ratio_db"], noise_db=g["noise_db"],
+                                  taps_from=(g["seconds"] + 1) if clip["music_only"] else 1.0)
+        names = {1: "heel", 2: "toe"}
+        return audio, 48_000, [{"time": float(t["time"]), "kind": names[int(t["kind"])]} for t in truth]
+    import soundfile
+
+    audio, sr = soundfile.read(clip["path"], dtype="float32", always_2d=True)
+    return np.ascontiguousarray(audio[:, :1]), sr, clip.get("taps", [])
+
+
+def candidates_of(clip: dict) -> dict:
+    """Stage A's candidates in one clip with stage B's features and their labels."""
+    audio, sr, truth = clip_audio(clip)
+    detector = TapDetector(sr, [0], block_size=BLOCK, weights=False)
+    detector.collect = []
+    for start in range(0, len(audio), BLOCK):
+        detector.process(audio[start : start + BLOCK], start)
+    rows = detector.collect
+    onsets = np.array([r[1] / sr for r in rows], np.float64)
+    x = np.array([r[2] for r in rows], np.float32).reshape(-1, confirm.FEATURES)
+    label = np.zeros(len(rows), np.int8)
+    if truth and len(rows):
+        times = np.array([t["time"] for t in truth])
+        pairs, _, _ = match_onsets(onsets, times, TOLERANCE)
+        for found, true in pairs:
+            label[found] = KINDS.get(truth[true]["kind"], 1)
+    return {"x": x, "label": label, "onset": onsets, "seconds": len(audio) / sr,
+            "truth": len(truth)}
+
+
+def collect(clips: list[dict], cache: Path, version: str, jobs: int) -> dict:
+    from dataclasses import asdict
+
+    from dessins_de_planche.listen.detector import DetectorSettings
+
+    rules = hashlib.sha1(repr(sorted(asdict(DetectorSettings()).items())).encode()).hexdigest()[:8]
+    code = hashlib.sha1(b"".join(Path(m.__file__).read_bytes() for m in (confirm, sys.modules[TapDetector.__module__])))
+    key = f"{version}-{confirm.FEATURES}-{TRAIN_VERSION}-{rules}-{code.hexdigest()[:8]}"
+    if cache.exists():
+        with np.load(cache, allow_pickle=False) as data:
+            if str(data["key"]) == key:
+                return {k: data[k] for k in data.files}
+    started = time.monotonic()
+    if jobs > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(jobs) as pool:
+            results = list(pool.map(candidates_of, clips, chunksize=4))
+    else:
+        results = [candidates_of(c) for c in clips]
+    families = sorted({c["family"] for c in clips})
+    out = {
+        "key": np.array(key),
+        "x": np.concatenate([r["x"] for r in results]),
+        "label": np.concatenate([r["label"] for r in results]),
+        "clip": np.concatenate([np.full(len(r["label"]), i, np.int32) for i, r in enumerate(results)]),
+        "family": np.array([families.index(c["family"]) for c in clips], np.int32),
+        "families": np.array(families),
+        "music_only": np.array([c["music_only"] for c in clips]),
+        "seconds": np.array([r["seconds"] for r in results]),
+        "truth": np.array([r["truth"] for r in results]),
+    }
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(cache, **out)
+    print(f"stage A candidates: {len(out['label'])} in {len(clips)} clips "
+          f"({time.monotonic() - started:.0f} s)", file=sys.stderr)
+    return out
+
+
+# -- the model -------------------------------------------------------------------
+def init(rng, sizes):
+    params = []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        params.append(rng.standard_normal((fan_in, fan_out)) * np.sqrt(2.0 / fan_in))
+        params.append(np.zeros(fan_out))
+    return params
+
+
+def forward(params, x):
+    acts = [x]
+    h = x
+    layers = len(params) // 2
+    for i in range(layers):
+        h = h @ params[2 * i] + params[2 * i + 1]
+        if i < layers - 1:
+            h = np.maximum(h, 0.0)
+        acts.append(h)
+    return acts
+
+
+def softmax(z):
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def train(x, y, weight, seed: int, epochs: int, batch: int = 256, lr: float = 2e-3, l2: float = 1e-3):
+    rng = np.random.default_rng(seed)
+    params = init(rng, [x.shape[1], *HIDDEN, 3])
+    m = [np.zeros_like(p) for p in params]
+    v = [np.zeros_like(p) for p in params]
+    b1, b2, eps = 0.9, 0.999, 1e-8
+    step = 0
+    onehot = np.eye(3)[y]
+    for epoch in range(epochs):
+        order = rng.permutation(len(x))
+        rate = lr * (0.5 * (1 + np.cos(np.pi * epoch / epochs)))  # cosine decay
+        for start in range(0, len(x), batch):
+            idx = order[start : start + batch]
+            acts = forward(params, x[idx])
+            p = softmax(acts[-1])
+            w = weight[idx][:, None]
+            grad = (p - onehot[idx]) * w / w.sum()
+            grads = [None] * len(params)
+            layers = len(params) // 2
+            for i in reversed(range(layers)):
+                grads[2 * i] = acts[i].T @ grad + l2 * params[2 * i]
+                grads[2 * i + 1] = grad.sum(axis=0)
+                if i:
+                    grad = (grad @ params[2 * i].T) * (acts[i] > 0)
+            step += 1
+            for j, g in enumerate(grads):
+                m[j] = b1 * m[j] + (1 - b1) * g
+                v[j] = b2 * v[j] + (1 - b2) * g * g
+                mh = m[j] / (1 - b1 ** step)
+                vh = v[j] / (1 - b2 ** step)
+                params[j] -= rate * mh / (np.sqrt(vh) + eps)
+    return params
+
+
+def predict(params, x):
+    p = softmax(forward(params, x)[-1])
+    return p[:, 1] + p[:, 2], p[:, 1] / np.maximum(p[:, 1] + p[:, 2], 1e-12)
+
+
+def class_weights(y):
+    counts = np.bincount(y, minlength=3).astype(float)
+    per = np.where(counts > 0, len(y) / (3 * np.maximum(counts, 1)), 0.0)
+    # a false alarm costs as much as a missed tap: the negative class weighs as all feet together
+    foot = counts[1] + counts[2]
+    per[0] = foot / max(counts[0], 1) if counts[0] else 0.0
+    per[1] = per[2] = 1.0
+    return per[y]
+
+
+def fit(data, keep_clip, seed, epochs, keep_rate):
+    """Train on the clips where keep_clip is True; the threshold out of fold (two halves)."""
+    rows = keep_clip[data["clip"]]
+    x = data["x"][rows].astype(np.float64)
+    y = data["label"][rows].astype(np.intp)
+    mean = x.mean(axis=0)
+    scale = 1.0 / np.maximum(x.std(axis=0), 1e-3)
+    xn = (x - mean) * scale
+    weight = class_weights(y)
+    # the threshold: fit on one half of the clips, score the other, and the other way round
+    clips = np.flatnonzero(keep_clip)
+    half = np.isin(data["clip"][rows], clips[::2])
+    foot_oof = np.zeros(len(y))
+    for part in (half, ~half):
+        params = train(xn[~part], y[~part], weight[~part], seed + 1, max(4, epochs // 2))
+        foot_oof[part] = predict(params, xn[part])[0]
+    positives = np.sort(foot_oof[y > 0])
+    threshold = float(positives[int((1 - keep_rate) * len(positives))]) if len(positives) else 0.5
+    threshold = float(np.clip(threshold, 0.05, 0.5))
+    params = train(xn, y, weight, seed, epochs)
+    return params, mean, scale, threshold
+
+
+def save(path: Path, params, mean, scale, threshold, stamp: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arrays = {f"w{i}": params[2 * i].astype(np.float32) for i in range(len(params) // 2)}
+    arrays.update({f"b{i}": params[2 * i + 1].astype(np.float32) for i in range(len(params) // 2)})
+    tmp = path.with_name(path.stem + ".tmp.npz")
+    np.savez_compressed(tmp, layers=np.array(len(params) // 2), mean=mean.astype(np.float32),
+                        scale=scale.astype(np.float32), threshold=np.array(threshold, np.float32),
+                        stamp=np.array(stamp), **arrays)
+    os.replace(tmp, path)
+
+
+def report(data, keep_clip, params, mean, scale, threshold, label):
+    rows = keep_clip[data["clip"]]
+    x = (data["x"][rows] - mean) * scale
+    y = data["label"][rows]
+    foot, heel = predict(params, x)
+    kept = foot >= threshold
+    pos = y > 0
+    clip_of = data["clip"][rows]
+    music = data["music_only"][clip_of]
+    truth = int(data["truth"][keep_clip].sum())
+    tp_a = int(pos.sum())
+    tp_b = int((kept & pos).sum())
+    fp_a = int((~pos & ~music).sum())
+    fp_b = int((kept & ~pos & ~music).sum())
+    minutes = float(data["seconds"][keep_clip & data["music_only"]].sum()) / 60
+    fa_a = int((~pos & music).sum()) / max(minutes, 1e-9)
+    fa_b = int((kept & ~pos & music).sum()) / max(minutes, 1e-9)
+
+    def f1(tp, fp):
+        p, r = tp / max(tp + fp, 1), tp / max(truth, 1)
+        return 2 * p * r / max(p + r, 1e-9)
+
+    right = ((heel >= 0.5) == (y == 1))[kept & pos].mean() if (kept & pos).any() else float("nan")
+    print(f"{label}: candidates {len(y)}, truth {truth}; stage A recall {tp_a / max(truth, 1):.3f} "
+          f"F1 {f1(tp_a, fp_a):.3f}, music FA/min {fa_a:.1f}; with B: recall {tp_b / max(truth, 1):.3f} "
+          f"F1 {f1(tp_b, fp_b):.3f}, music FA/min {fa_b:.1f}, heel/toe {right:.3f}, threshold {threshold:.3f}")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpus", type=Path, default=ROOT / "out" / "corpus")
+    parser.add_argument("--out", type=Path, default=confirm.WEIGHTS_PATH, help="the shipped weights")
+    parser.add_argument("--folds-dir", type=Path, default=ROOT / "out" / "detector" / "folds")
+    parser.add_argument("--cache", type=Path, default=None, help="default: out/detector/<corpus>-candidates.npz")
+    parser.add_argument("--leave-out", metavar="FAMILY", help="train without this family (one fold)")
+    parser.add_argument("--folds", action="store_true", help="every leave-one-family-out fold, then all")
+    parser.add_argument("--exclude", action="append", default=[], metavar="FAMILY",
+                        help="never train on this family (repeatable)")
+    parser.add_argument("--generated", type=int, default=120,
+                        help="clips of the app's own synthesizer added as the family 'generated'")
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--keep", type=float, default=0.985, help="share of true taps' candidates kept")
+    parser.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+    clips, version = corpus_clips(args.corpus)
+    clips += generated_clips(args.generated)
+    version = f"{version}+g{args.generated}"
+    cache = args.cache or ROOT / "out" / "detector" / f"{args.corpus.name}-candidates.npz"
+    data = collect(clips, cache, version, args.jobs)
+    families = [str(f) for f in data["families"]]
+    family_of = data["family"]
+    allowed = ~np.isin(np.array(families)[family_of], args.exclude)
+    stamp_base = f"corpus-{version}.train-{TRAIN_VERSION}.seed-{args.seed}"
+    tap_families = sorted({families[f] for f, music in zip(family_of, data["music_only"]) if not music})
+    todo = []
+    if args.leave_out:
+        if args.leave_out not in families:
+            parser.error(f"--leave-out {args.leave_out}: no such family; the corpus has {', '.join(families)}")
+        todo.append(args.leave_out)
+    elif args.folds:
+        todo.extend(f for f in tap_families if f not in args.exclude)
+    for family in todo:
+        held = family_of == families.index(family)
+        params, mean, scale, threshold = fit(data, allowed & ~held, args.seed, args.epochs, args.keep)
+        save(args.folds_dir / f"{family}.npz", params, mean, scale, threshold, f"{stamp_base}.without-{family}")
+        report(data, allowed & ~held, params, mean, scale, threshold, f"fold {family} (train)")
+        report(data, held, params, mean, scale, threshold, f"fold {family} (held out)")
+    if not args.leave_out:
+        params, mean, scale, threshold = fit(data, allowed, args.seed, args.epochs, args.keep)
+        save(args.out, params, mean, scale, threshold, stamp_base)
+        report(data, allowed, params, mean, scale, threshold, "all families (train)")
+        size = args.out.stat().st_size
+        print(f"{args.out}: {size} bytes, stamp {stamp_base}, "
+              f"{sum(p.size for p in params)} parameters", file=sys.stderr)
+    print(f"trained in {time.monotonic() - started:.0f} s", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
