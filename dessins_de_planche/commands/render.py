@@ -9,10 +9,11 @@ from dessins_de_planche.commands import _options as opt
 
 NAME = "render"
 ORDER = 40
-HELP = "render a performance offline to a PNG (any size) or an SVG (pen plotter)"
+HELP = "render a performance offline to a PNG (any size), an SVG (pen plotter) or a video"
 DESCRIPTION = ("Render, headless, the drawing a recorded performance makes: a PNG at any size (7680x4320 for "
                "print), or with --out drawing.svg the marks as vector paths in millimetres, for a pen plotter "
-               "or a laser cutter (presets with a vector form: rosette, thread, lanes, constellation, weave).")
+               "or a laser cutter (presets with a vector form: rosette, thread, lanes, constellation, weave), "
+               "or with --out show.mp4 (.mkv, .mov) the whole show as H.264 video, with the take's sound.")
 
 log = logging.getLogger("dessins_de_planche")
 
@@ -22,7 +23,8 @@ def add_arguments(parser) -> None:
                         help="the recorded performance: a WAV, an `analyze --json` file, or a session folder "
                              "from `run --record`")
     parser.add_argument("--preset", default="rosette", metavar="NAME", help="preset name or .toml file")
-    parser.add_argument("--out", required=True, metavar="FILE.png|FILE.svg", help="where to write the picture")
+    parser.add_argument("--out", required=True, metavar="FILE.png|FILE.svg|FILE.mp4", help="where to write it")
+    parser.add_argument("--fps", type=opt.positive(float), default=60.0, help="video: frames a second (default 60)")
     parser.add_argument("--mm", type=opt.positive(float), default=420.0, metavar="WIDTH",
                         help="SVG: the drawing's width in millimetres (default 420, A3 landscape)")
     parser.add_argument("--size", type=opt.size, default=(1920, 1080), metavar="WxH")
@@ -47,6 +49,14 @@ def main(args) -> int:
     if said and args.strict:
         print(f"dessins-de-planche render: --strict: {args.out} not written", file=sys.stderr)
         return 1
+    from dessins_de_planche.render.video import is_video, render_video
+
+    if is_video(args.out):
+        frames = render_video(take, preset, args.size, args.out, fps=args.fps,
+                              audio_path=None if session else args.input,
+                              progress=_progress_bar(f"rendering {args.out}"))
+        log.info("wrote %s (%dx%d, %d frames at %g fps)", args.out, *args.size, frames, args.fps)
+        return 0
     render_performance(args.input, preset, args.size, args.out, progress=_progress_bar(f"rendering {args.out}"),
                        width_mm=args.mm, analyze=lambda _path: take)
     log.info("wrote %s (%dx%d)", args.out, *args.size)

@@ -65,8 +65,9 @@ def performance_from_json(path: str):
 
 
 def replay(ctx, taps, duration, preset, size, step=None, progress=None, tracker_factory=None, tail=0.5,
-           drawing=None):
+           drawing=None, on_step=None):
     """Feed `taps` (TAP_DTYPE, refine records included) through a fresh Scene on a fixed clock.
+    `on_step(index, now, scene)`, if given, sees every step (a video reads its frames there).
     Returns the scene (the caller reads the picture and releases it)."""
     from dessins_de_planche.render.scene import Scene
 
@@ -97,6 +98,8 @@ def replay(ctx, taps, duration, preset, size, step=None, progress=None, tracker_
             scene.add_taps(batch, tracker)
             fed = upto
         scene.advance(now)  # only the canvas moves each step; the picture is composed once at the end
+        if on_step is not None:
+            on_step(index, now, scene)
         if progress is not None and (index % 32 == 0 or index == steps):
             progress(index / steps)
     return scene
