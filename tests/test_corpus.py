@@ -1,59 +1,157 @@
-"""The corpus generator: deterministic clips with truth that the detector can be scored on.
+"""The corpus generator: deterministic clips with truth that a detector can be trained and scored on.
 
-Runs on the synthetic sources (no soundfont download); the soundfont path is the same code
-with another `sounds.source`."""
+Runs on the synthetic source (the app's synthesizer; no Debian package): the package path is the
+same code with other tap pools and soundfonts. One small simulated room keeps it quick."""
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import make_corpus  # noqa: E402
+from corpus import patterns, reserved, sounds, splits, taps  # noqa: E402
+
+pytest.importorskip("scipy")
+pytest.importorskip("pyroomacoustics")
+
+TAP_FIELDS = {"time", "kind", "velocity", "sound", "family", "downbeat", "rel_db", "flam"}
+CLIP_FIELDS = {"name", "family", "music", "music_family", "music_only", "negative", "bpm", "pattern",
+               "pattern_name", "metre", "level_db", "ratio_db", "room", "noise_dbfs", "hum_hz", "dc",
+               "eq_tilt_db"}
 
 
-def build(folder):
-    return make_corpus.make(folder, "synthetic", taps=3, music=1, seconds=6.0, sample_rate=48_000,
-                            splits=["tuning"])
+def build(folder, cache):
+    return make_corpus.make(folder, "synthetic", taps_per_family=8, music_clips=2, seconds=6.0,
+                            sample_rate=48_000, cache=cache, rt60s=(0.3,), log=lambda *_: None)
 
 
-def test_clips_come_with_truth_and_the_same_arguments_give_the_same_clips(tmp_path):
-    index = build(tmp_path / "a")
-    build(tmp_path / "b")
-    assert len(index) == 4
-    assert sum(c["music_only"] for c in index) == 1
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    base = tmp_path_factory.mktemp("corpus")
+    index = build(base / "a", base / "cache")
+    return base, index
+
+
+def test_the_same_arguments_give_the_same_clips(corpus, tmp_path):
+    base, index = corpus
+    again = build(tmp_path / "b", base / "cache")
+    assert [c["name"] for c in again] == [c["name"] for c in index]
     for clip in index:
-        a, rate = soundfile.read(tmp_path / "a" / "tuning" / clip["clip"], dtype="float32")
-        b, _ = soundfile.read(tmp_path / "b" / "tuning" / clip["clip"], dtype="float32")
-        assert rate == 48_000 and np.array_equal(a, b)
-        truth = json.loads((tmp_path / "a" / "tuning" / clip["clip"]).with_suffix(".json").read_text())
+        a, rate = soundfile.read(base / "a" / clip["clip"], dtype="float32")
+        b, _ = soundfile.read(tmp_path / "b" / clip["clip"], dtype="float32")
+        info = soundfile.info(base / "a" / clip["clip"])
+        assert rate == 48_000 and info.channels == 1 and info.subtype == "PCM_24"
+        assert np.array_equal(a, b)
+        assert (base / "a" / clip["clip"]).with_suffix(".json").read_text() == \
+            (tmp_path / "b" / clip["clip"]).with_suffix(".json").read_text()
+
+
+def test_every_clip_carries_its_family_conditions_and_truth(corpus):
+    base, index = corpus
+    listed = json.loads((base / "a" / "index.json").read_text())["clips"]
+    assert listed == index and len(index) == 10 and sum(c["music_only"] for c in index) == 2
+    rigs = set()
+    for clip in index:
+        assert CLIP_FIELDS <= set(clip)
+        truth = json.loads((base / "a" / f"{clip['name']}.json").read_text())
+        assert CLIP_FIELDS <= set(truth) and set(truth["room"]) == {"kind", "rt60", "distance"}
+        rigs.add(truth["room"]["kind"])
         if clip["music_only"]:
-            assert truth["taps"] == []
+            assert truth["taps"] == [] and clip["family"] == clip["music_family"] == "music-synthetic"
             continue
+        assert clip["family"] == "synthetic"
+        assert all(set(tap) == TAP_FIELDS and tap["family"] == "synthetic" for tap in truth["taps"])
         times = np.array([t["time"] for t in truth["taps"]])
-        assert len(times) > 10 and np.all(np.diff(times) > 0.02) and times[-1] < truth["seconds"]
+        assert len(times) > 10 and np.all(np.diff(times) >= 0.02) and times[-1] < truth["seconds"]
         assert {t["kind"] for t in truth["taps"]} == {"heel", "toe"}
         assert 100 <= truth["bpm"] <= 140 and truth["pattern_name"]
+        assert max(t["rel_db"] for t in truth["taps"]) == 0.0 and min(t["rel_db"] for t in truth["taps"]) < -3
+    assert rigs == {"dry", "room", "contact"}
 
 
-def test_the_true_onset_is_where_the_hit_starts(tmp_path):
-    """Each tap's truth is the first sample at 5 % of its hit's peak: the 5 ms after it are
-    much louder than the 5 ms before it (music and room aside)."""
-    index = build(tmp_path)
-    for clip in (c for c in index if not c["music_only"] and c["ratio_db"] >= 6):
-        audio, rate = soundfile.read(tmp_path / "tuning" / clip["clip"], dtype="float64")
-        truth = json.loads((tmp_path / "tuning" / clip["clip"]).with_suffix(".json").read_text())
-        rises = []
-        for tap in truth["taps"]:
-            at = int(round(tap["time"] * rate))
-            span = int(0.005 * rate)
-            before = audio[at - span : at]
-            after = audio[at : at + span] - before.mean()
-            rises.append(10 * np.log10(np.sum(after ** 2) / np.sum((before - before.mean()) ** 2)))
-        assert np.median(rises) > 9 and np.min(rises) > 3
+def test_each_truth_time_is_where_its_hit_starts_in_the_dry_track():
+    """Placed hits: each hit, put back with its onset (5 % of its peak) on its truth time and at
+    its velocity, rebuilds the dry track exactly; nothing else is in it."""
+    from dessins_de_planche.listen.synth import true_onset
+
+    pool = taps.hits("synthetic", 48_000)
+    by_sound = {h.sound: h.audio for h in pool}
+    plan = make_corpus.plan_tap_clip("synthetic", 3, 8.0, [])
+    n = int(plan["seconds"] * 48_000)
+    track, truth = make_corpus.place_taps(np.random.default_rng(1), plan, pool, 48_000, n)
+    rebuilt = np.zeros(n + 48_000)
+    for tap in truth:
+        hit = by_sound[tap["sound"]]
+        start = int(round(tap["time"] * 48_000)) - true_onset(hit)
+        gain = tap["velocity"] * (10 ** (plan["toe_db"] / 20) if tap["kind"] == "toe" else 1.0)
+        rebuilt[start : start + len(hit)] += hit * gain
+    assert np.max(np.abs(rebuilt[:n] - track)) < 2e-3 * np.abs(track).max()
+
+
+def test_rel_db_is_relative_to_the_loudest_tap_within_a_quarter_second():
+    truth = [{"time": t} for t in (0.0, 0.1, 0.5, 0.52, 1.0)]
+    make_corpus.set_rel_db(truth, [1.0, 0.5, 0.25, 0.5, 0.1])
+    assert [t["rel_db"] for t in truth] == [0.0, -6.02, -6.02, 0.0, 0.0]
+
+
+def test_flams_and_doubles_are_25_to_60_ms_apart_and_the_second_hit_is_marked():
+    plan = patterns.tap_plan(np.random.default_rng(2), "en deux", 110, 0.5, 10.0, 0.0, 0.0, flam_rate=1.0,
+                             rest_rate=0.0, flam_gap=(0.025, 0.060), with_flams=True)
+    seconds = [i for i, tap in enumerate(plan) if tap[4]]
+    assert len(seconds) == len(plan) // 2
+    gaps = np.array([plan[i][0] - plan[i - 1][0] for i in seconds])
+    assert np.all((gaps >= 0.025) & (gaps <= 0.060))
+    assert not any(plan[i - 1][4] for i in seconds)
+
+
+def test_leave_one_family_out_holds_out_taps_and_music(corpus):
+    _, index = corpus
+    both = index + [dict(c, name=c["name"] + "-x", family="other", music_family="music-other")
+                    for c in index if not c["music_only"]]
+    assert splits.families(both) == ["other", "synthetic", "music-synthetic"]
+    train, test = splits.leave_one_out(both, "synthetic")
+    assert test and all(c["family"] == "synthetic" for c in test)
+    assert not {c["name"] for c in train} & {c["name"] for c in test}
+    assert all(c["family"] != "synthetic" for c in train)
+    train, test = splits.leave_one_out(both, "music-synthetic")
+    assert all(c["music_only"] for c in test)
+    assert all(c["music_family"] != "music-synthetic" for c in train) and train
+    with pytest.raises(ValueError):
+        splits.leave_one_out(both, "nope")
+
+
+@pytest.mark.parametrize("path", [
+    "/usr/share/sounds/sf2/FluidR3_GM.sf2", "/usr/share/sounds/sf2/FluidR3_GS.sf2",
+    "/usr/share/hydrogen/data/drumkits/GMRockKit/Kick-Softest.wav",
+    "/usr/share/hydrogen/data/drumkits/TR808EmulationKit/808_Kick-Long.flac",
+    "/usr/share/hydrogen/data/demo_songs/x.h2song", "/usr/share/sonic-pi/samples/drum_bass_hard.flac",
+    "/usr/share/lmms/samples/drums/kick01.ogg",
+])
+def test_the_reserved_packages_are_never_read(path):
+    assert reserved.reason(path)
+    with pytest.raises(reserved.ReservedSource):
+        reserved.check(path)
+
+
+def test_a_link_to_a_reserved_soundfont_is_refused_and_allowed_sources_pass(tmp_path):
+    link = tmp_path / "default-GM.sf2"
+    os.symlink("/usr/share/sounds/sf2/FluidR3_GM.sf2", link)
+    with pytest.raises(reserved.ReservedSource):
+        reserved.check(link)
+    with pytest.raises(reserved.ReservedSource):
+        sounds.render_file(str(link), [], 1.0, 48_000)
+    with pytest.raises(reserved.ReservedSource):
+        sounds.ensure_installed(["fluid-soundfont-gm"])
+    for allowed in ("/usr/share/hydrogen/data/drumkits/circAfrique v4/Djembe1 Bass.flac",
+                    "/usr/share/sounds/sf2/TimGM6mb.sf2", "/usr/share/midi/freepats/Drum_000/075_Claves.pat",
+                    sounds.SOUNDFONTS["musescore"][0], *taps.AVLDRUMS):
+        assert reserved.reason(allowed) is None, allowed

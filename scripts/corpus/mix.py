@@ -43,3 +43,31 @@ def pink_noise(rng, n: int, level_db: float) -> np.ndarray:
     spectrum[1:] /= np.sqrt(np.arange(1, len(spectrum)))
     noise = np.fft.irfft(spectrum, n)
     return noise / (rms(noise) + 1e-12) * 10 ** (level_db / 20)
+
+
+def hum_harmonics(rng, n: int, sample_rate: int, mains_hz: float, level_dbfs: float) -> np.ndarray:
+    """Mains hum: the fundamental and up to the 9th harmonic, odd ones stronger (a buzz), at
+    `level_dbfs` RMS."""
+    t = np.arange(n) / sample_rate
+    wave = np.zeros(n)
+    for k in range(1, 10):
+        weight = rng.uniform(0.3, 1.0) / k ** (0.7 if k % 2 else 1.3)
+        wave += weight * np.sin(2 * np.pi * mains_hz * k * t + rng.uniform(0, 2 * np.pi))
+    return wave / (rms(wave) + 1e-12) * 10 ** (level_dbfs / 20)
+
+
+def noise_floor(rng, n: int, level_dbfs: float) -> np.ndarray:
+    """Pink and white noise (preamp hiss, the room's air) at `level_dbfs` RMS."""
+    white = rng.standard_normal(n)
+    mixed = pink_noise(rng, n, 0.0) + rng.uniform(0.1, 0.7) * white / (rms(white) + 1e-12)
+    return mixed / (rms(mixed) + 1e-12) * 10 ** (level_dbfs / 20)
+
+
+def eq_tilt(x: np.ndarray, sample_rate: int, tilt_db: float) -> np.ndarray:
+    """A microphone's tilt: `tilt_db` dB per decade about 1 kHz (zero phase), flat below 40 Hz
+    and above 16 kHz."""
+    if tilt_db == 0:
+        return x
+    spectrum = np.fft.rfft(x)
+    freqs = np.clip(np.fft.rfftfreq(len(x), 1.0 / sample_rate), 40.0, 16000.0)
+    return np.fft.irfft(spectrum * 10 ** (tilt_db * np.log10(freqs / 1000.0) / 20), len(x))

@@ -34,8 +34,10 @@ PATTERN_NAME = {"en quatre toes": "en quatre"}
 
 
 def tap_plan(rng, pattern: str, bpm: float, start: float, end: float, swing: float,
-             jitter_s: float, flam_rate: float, rest_rate: float):
-    """Taps of `pattern` from `start` to `end`: list of (time, kind, velocity, downbeat?)."""
+             jitter_s: float, flam_rate: float, rest_rate: float, flam_gap=(0.030, 0.060),
+             with_flams: bool = False):
+    """Taps of `pattern` from `start` to `end`: list of (time, kind, velocity, downbeat?), and
+    with `with_flams` a fifth item, True for the second hit of a flam or double."""
     metre, grid, bar = PATTERNS[pattern]
     beat = 60.0 / bpm
     slot = beat / grid
@@ -62,14 +64,14 @@ def tap_plan(rng, pattern: str, bpm: float, start: float, end: float, swing: flo
                 velocity = 1.0  # the right foot's strong heel: the downbeat
             if when >= end:
                 break
-            if rng.random() < flam_rate:  # a flam or double: two taps 30-60 ms apart
-                taps.append((when, kind, velocity, position == 0 and beat_index % 2 == 0))
+            if rng.random() < flam_rate:  # a flam or double: two taps `flam_gap` apart
+                taps.append((when, kind, velocity, position == 0 and beat_index % 2 == 0, False))
                 second = "toe" if kind == "heel" else kind
-                taps.append((when + rng.uniform(0.030, 0.060), second, velocity * rng.uniform(0.6, 1.0), False))
+                taps.append((when + rng.uniform(*flam_gap), second, velocity * rng.uniform(0.6, 1.0), False, True))
             else:
-                taps.append((when, kind, velocity, position == 0 and beat_index % 2 == 0))
+                taps.append((when, kind, velocity, position == 0 and beat_index % 2 == 0, False))
         beat_index += 1
-    return taps
+    return taps if with_flams else [tap[:4] for tap in taps]
 
 
 _D_MAJOR = [62, 64, 66, 67, 69, 71, 73, 74, 76, 78, 79, 81, 83]  # D4 .. B5

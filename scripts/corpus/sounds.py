@@ -1,10 +1,9 @@
-"""Where the corpus's sounds come from: recorded samples in General MIDI soundfonts, rendered
-with fluidsynth, or the app's own synthesizer (for tests on a machine without them).
+"""The music under the taps, and the Debian packages the corpus reads.
 
-A source gives the same two things either way:
-- `hits(kind)`: one-shot hits (float32, peak 1) of sounds closest to a shoe on a board;
-- `music(events, seconds)`: a rendered arrangement (fiddle, piano/guitar "boom-chick").
-The soundfont path renders with reverb and chorus off: the room is added by `mix.py`.
+Music is rendered by fluidsynth (reverb and chorus off: the room is added by `rooms.py`) from the
+allowed General MIDI soundfonts, one fluidsynth run per soundfont for a whole build
+(`render_many`), or by an additive synthesizer (`SyntheticMusic`) for tests on a machine
+without them. Every soundfont path goes through `reserved.check`.
 """
 
 from __future__ import annotations
@@ -17,105 +16,71 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from corpus import midi_file
-
-DRUMS = 9  # General MIDI's percussion channel (0-based)
-
-# General MIDI percussion keys a heel or a toe on a board sounds most like
-HEEL_KEYS = {35: "acoustic bass drum", 36: "bass drum 1", 41: "low floor tom", 43: "high floor tom"}
-TOE_KEYS = {37: "side stick", 39: "hand clap", 75: "claves", 76: "hi wood block", 77: "low wood block"}
-HIT_VELOCITIES = (55, 85, 115)
+from corpus import midi_file, reserved
 
 # General MIDI programs of the music
-FIDDLE, VIOLIN, PIANO, NYLON_GUITAR, STEEL_GUITAR = 110, 40, 0, 24, 25
+FIDDLE, VIOLIN, PIANO, NYLON_GUITAR, STEEL_GUITAR, ACCORDION, CHOIR, VOICE = 110, 40, 0, 24, 25, 21, 52, 53
+PROGRAM_NAMES = {FIDDLE: "fiddle", VIOLIN: "violin", PIANO: "piano", NYLON_GUITAR: "nylon guitar",
+                 STEEL_GUITAR: "steel guitar", ACCORDION: "accordion", CHOIR: "choir aahs", VOICE: "voice oohs"}
 
 SOUNDFONTS = {
     # name: (path, Debian package, licence) — see docs/corpus.md
-    "fluidr3": ("/usr/share/sounds/sf2/FluidR3_GM.sf2", "fluid-soundfont-gm", "MIT"),
-    "timgm6mb": ("/usr/share/sounds/sf2/TimGM6mb.sf2", "timgm6mb-soundfont", "GPL-2"),
+    "timgm6mb": ("/usr/share/sounds/sf2/TimGM6mb.sf2", "timgm6mb-soundfont", "GPL-2 (Tim Brechbill)"),
+    "musescore": ("/usr/share/sounds/sf3/MuseScore_General_Full.sf3", "musescore-general-soundfont",
+                  "MIT; piano Public Domain; parts CC0 (S. Christian Collins; Fluid R3 Mono, Michael Cowgill)"),
 }
 
+# every Debian package a full build reads (fluidsynth without its recommends: it would pull
+# fluid-soundfont-gm, which is reserved)
+PACKAGES = ("fluidsynth", "hydrogen-drumkits", "avldrums.lv2-soundfont", "freepats", "timgm6mb-soundfont",
+            "musescore-general-soundfont")
 
-def _cut_at_onset(audio: np.ndarray, before: int) -> np.ndarray:
-    """Trim leading silence, keeping `before` samples ahead of the first 1 % of peak."""
-    level = np.abs(audio)
-    first = int(np.argmax(level >= 0.01 * level.max()))
-    return audio[max(0, first - before):]
+
+def render_file(path: str, events, seconds: float, sample_rate: int) -> np.ndarray:
+    """A MIDI arrangement -> mono float32 of `seconds` (fluidsynth, no reverb, no chorus)."""
+    reserved.check(path)
+    with tempfile.TemporaryDirectory(prefix="dessins-corpus-") as folder:
+        mid = os.path.join(folder, "score.mid")
+        raw = os.path.join(folder, "out.raw")
+        midi_file.write_midi(mid, events)
+        subprocess.run(["fluidsynth", "-q", "-n", "-i", "-g", "0.5", "-R", "0", "-C", "0",
+                        "-o", "synth.polyphony=256", "-r", str(sample_rate), "-O", "float", "-T", "raw",
+                        "-F", raw, path, mid], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        stereo = np.fromfile(raw, np.float32).reshape(-1, 2)
+    mono = stereo.mean(axis=1)
+    n = int(round(seconds * sample_rate))
+    out = np.zeros(n, np.float32)
+    out[: min(n, len(mono))] = mono[:n]
+    return out
+
+
+def render_many(font: str, pieces, sample_rate: int) -> list[np.ndarray]:
+    """Render several arrangements [(events, seconds)] with one fluidsynth run (the soundfont is
+    loaded once): each is placed after the last with two seconds of silence, all notes off."""
+    events, starts, at = [], [], 0.0
+    for piece, seconds in pieces:
+        starts.append(at)
+        for ch in range(16):
+            events.append(midi_file.control(max(0.0, at - 0.5), ch, 123, 0))  # all notes off
+        events += [(time + at, *rest) for time, *rest in piece]
+        at += seconds + 2.0
+    audio = render_file(SOUNDFONTS[font][0], events, at, sample_rate)
+    return [audio[int(round(s * sample_rate)) : int(round(s * sample_rate)) + int(round(sec * sample_rate))]
+            for s, (_, sec) in zip(starts, pieces)]
 
 
 @dataclass
-class SoundfontSource:
-    """Recorded samples in a GM soundfont, played by fluidsynth (Debian `fluidsynth`)."""
+class SyntheticMusic:
+    """Additive tones for the notes (bowed for fiddle, violin, accordion and voice; a plucked decay
+    for piano and guitar): no packages needed."""
 
-    name: str
     sample_rate: int = 48_000
-
-    @property
-    def path(self) -> str:
-        return SOUNDFONTS[self.name][0]
 
     def render(self, events, seconds: float) -> np.ndarray:
-        """A MIDI arrangement -> mono float32 of `seconds` (fluidsynth, no reverb, no chorus)."""
-        with tempfile.TemporaryDirectory(prefix="dessins-corpus-") as folder:
-            mid = os.path.join(folder, "score.mid")
-            raw = os.path.join(folder, "out.raw")
-            midi_file.write_midi(mid, events)
-            subprocess.run(["fluidsynth", "-q", "-n", "-i", "-g", "0.5", "-R", "0", "-C", "0",
-                            "-r", str(self.sample_rate), "-O", "float", "-T", "raw", "-F", raw,
-                            self.path, mid], check=True, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)
-            stereo = np.fromfile(raw, np.float32).reshape(-1, 2)
-        mono = stereo.mean(axis=1)
-        n = int(round(seconds * self.sample_rate))
-        out = np.zeros(n, np.float32)
-        out[: min(n, len(mono))] = mono[:n]
-        return out
-
-    def hits(self, kind: str) -> list[tuple[str, np.ndarray]]:
-        keys = HEEL_KEYS if kind == "heel" else TOE_KEYS
-        spacing = 1.5
-        plan = [(key, velocity) for key in keys for velocity in HIT_VELOCITIES]
-        events = []
-        for i, (key, velocity) in enumerate(plan):
-            events += midi_file.note(0.5 + i * spacing, 0.2, DRUMS, key, velocity)
-        audio = self.render(events, 0.5 + len(plan) * spacing + 0.5)
-        out = []
-        for i, (key, velocity) in enumerate(plan):
-            start = int((0.5 + i * spacing) * self.sample_rate)
-            segment = audio[start : start + int(1.2 * self.sample_rate)]
-            if np.abs(segment).max() < 1e-5:
-                continue  # this soundfont has no sample on that key
-            segment = _cut_at_onset(segment, int(0.002 * self.sample_rate))
-            out.append((f"{self.name}:{keys[key]}:v{velocity}",
-                        (segment / np.abs(segment).max()).astype(np.float32)))
-        return out
-
-    def music(self, events, seconds: float) -> np.ndarray:
-        return self.render(events, seconds)
-
-
-@dataclass
-class SyntheticSource:
-    """The app's own synthesized heel/toe and an additive fiddle/piano: no packages needed."""
-
-    name: str = "synthetic"
-    sample_rate: int = 48_000
-
-    def hits(self, kind: str) -> list[tuple[str, np.ndarray]]:
-        from dessins_de_planche.listen.synth import heel_sound, toe_sound
-
-        make = heel_sound if kind == "heel" else toe_sound
-        return [(f"synthetic:{kind}:{i}", make(np.random.default_rng([11, i]), self.sample_rate))
-                for i in range(4)]
-
-    def music(self, events, seconds: float) -> np.ndarray:
-        """Additive tones for the notes in `events` (programs: bowed for the fiddle, plucked
-        decay for piano and guitar)."""
         sr = self.sample_rate
         n = int(round(seconds * sr))
         out = np.zeros(n + sr, np.float64)
-        programs = {}
-        starts = {}
+        programs, starts = {}, {}
         for time, status, *data in sorted(events, key=lambda e: e[0]):
             kind, channel = status & 0xF0, status & 0x0F
             if kind == 0xC0:
@@ -124,7 +89,7 @@ class SyntheticSource:
                 starts[(channel, data[0])] = (time, data[1])
             elif kind == 0x80 and (channel, data[0]) in starts:
                 begin, velocity = starts.pop((channel, data[0]))
-                bowed = programs.get(channel, 0) in (FIDDLE, VIOLIN)
+                bowed = programs.get(channel, 0) in (FIDDLE, VIOLIN, ACCORDION, CHOIR, VOICE)
                 length = int(((time - begin) + (0.03 if bowed else 0.6)) * sr)
                 t = np.arange(length) / sr
                 freq = 440.0 * 2 ** ((data[0] - 69) / 12)
@@ -141,29 +106,35 @@ class SyntheticSource:
         return out[:n].astype(np.float32)
 
 
-def source(name: str, sample_rate: int = 48_000):
-    if name == "synthetic":
-        return SyntheticSource(sample_rate=sample_rate)
-    if name not in SOUNDFONTS:
-        raise ValueError(f"unknown sound source {name!r}: use synthetic or {', '.join(SOUNDFONTS)}")
-    return SoundfontSource(name, sample_rate)
+def render_pieces(font: str, pieces, sample_rate: int) -> list[np.ndarray]:
+    if font == "synthetic":
+        synth = SyntheticMusic(sample_rate)
+        return [synth.render(events, seconds) for events, seconds in pieces]
+    return render_many(font, pieces, sample_rate)
 
 
-def ensure_installed(names) -> None:
-    """Install fluidsynth and the soundfonts named (Debian packages) when missing."""
-    wanted = []
-    if shutil.which("fluidsynth") is None:
-        wanted.append("fluidsynth")
-    for name in names:
-        if name in SOUNDFONTS and not os.path.exists(SOUNDFONTS[name][0]):
-            wanted.append(SOUNDFONTS[name][1])
+def _installed(package: str) -> bool:
+    if shutil.which("dpkg-query") is None:
+        return False
+    done = subprocess.run(["dpkg-query", "-W", "-f", "${Status}", package], capture_output=True, text=True)
+    return done.returncode == 0 and "install ok installed" in done.stdout
+
+
+def ensure_installed(packages=PACKAGES) -> None:
+    """Install the Debian packages named when missing (apt-get as root, through sudo otherwise),
+    without their recommends, and never a reserved one."""
+    wanted = [p for p in packages if not _installed(p)]
+    refused = [p for p in wanted if p in reserved.RESERVED_PACKAGES]
+    if refused:
+        raise reserved.ReservedSource(f"{', '.join(refused)}: reserved for independent scoring")
     if not wanted:
         return
     if shutil.which("apt-get") is None:
         raise SystemExit(f"install {' '.join(wanted)} (Debian package names) and run again")
-    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    sudo = [] if os.geteuid() == 0 else ["sudo", "DEBIAN_FRONTEND=noninteractive"]
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    print(f"installing {' '.join(wanted)} ...", flush=True)
+    print(f"installing {' '.join(wanted)} (apt-get{' through sudo' if sudo else ''}, no recommends) ...",
+          flush=True)
     subprocess.run(sudo + ["apt-get", "update", "-qq"], check=True, env=env)
     subprocess.run(sudo + ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *wanted],
                    check=True, env=env, stdout=subprocess.DEVNULL)

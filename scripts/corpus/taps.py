@@ -1,0 +1,356 @@
+"""Tap sources, grouped by family: recorded one-shots from Debian packages, and synthesized taps.
+
+A family is one provenance (one package, or one group of kits recorded apart from the others),
+so that leave-one-family-out scores a detector on sounds it has never heard. Each hit is
+labelled heel (a low thump: kicks, floor toms, djembe bass, cajon thump, the heel model) or toe
+(a dry click: side stick, rim, sticks, claves, wood block, djembe slap and tone, the toe model).
+
+`hits(family, sample_rate)` gives `Hit`s: mono float32 at `sample_rate`, peak 1, cut 2 ms before
+the hit starts and faded out by `MAX_SECONDS`. Every file opened goes through `reserved.check`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import struct
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from math import gcd
+
+import numpy as np
+
+from corpus import reserved
+
+MAX_SECONDS = 0.5
+HYDROGEN_KITS = reserved.HYDROGEN_KITS
+FREEPATS = "/usr/share/midi/freepats/Drum_000"
+AVLDRUMS = ("/usr/share/sounds/sf2/Black_Pearl_4_LV2.sf2", "/usr/share/sounds/sf2/Red_Zeppelin_4_LV2.sf2")
+TIMGM6MB = "/usr/share/sounds/sf2/TimGM6mb.sf2"
+
+
+@dataclass(frozen=True)
+class Hit:
+    sound: str  # source:instrument:layer
+    kind: str  # heel or toe
+    audio: np.ndarray
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    what: str
+    packages: tuple[str, ...]
+    licence: str
+
+
+FAMILIES = {f.name: f for f in [
+    Family("plank", "modal model of a shoe on a plank: 8 boards, heel and toe contacts, 4 soles",
+           (), "MIT (this repository)"),
+    Family("h2-africa", "hydrogen circAfrique v4: djembe bass/slap/tone, dununba, sangban, kenkeni",
+           ("hydrogen-drumkits",), "CC-BY-SA-3.0 (Jim Harney)"),
+    Family("h2-hand", "hydrogen Gimme A Hand 1.0: cajon, bongos, claves, wood blocks, snaps",
+           ("hydrogen-drumkits",), "GPL-2 (Glen MacArthur)"),
+    Family("h2-acoustic-a", "hydrogen BJA_Pacific, ColomboAcousticDrumkit, rumpf_kit, ForzeeStereo: "
+           "kicks, floor toms, side stick, rim click", ("hydrogen-drumkits",),
+           "CC-BY-SA-3.0-us (BJA_Pacific), GPL-2+ with composition exception (Colombo), "
+           "CC-BY-3.0 (rumpf_kit), GPL-2 (ForzeeStereo)"),
+    Family("h2-acoustic-b", "hydrogen The Black Pearl 1.0, Millo-Drums, Millo_MultiLayered2/3: "
+           "kicks, toms, side stick, rim", ("hydrogen-drumkits",), "GPL-2 (Glen MacArthur; Emiliano Grilli)"),
+    Family("h2-electronic", "hydrogen Audiophob, ElectricEmpireKit, HardElectro1, VariBreaks: "
+           "kicks, clicks, sticks, congas", ("hydrogen-drumkits",),
+           "CC0 (Audiophob), GPL-2+ (Artemiy Pavlov's kits)"),
+    Family("avldrums", "AVL Drums Black Pearl and Red Zeppelin kits, six velocity layers "
+           "(kick, floor toms, side stick)", ("avldrums.lv2-soundfont", "fluidsynth"), "CC-BY-SA-3.0 (Glen MacArthur)"),
+    Family("freepats", "FreePats drums: kicks, low toms; sticks, stick rim, claves, wood blocks, snap, bongos",
+           ("freepats",), "GPL-2+ with composition exception"),
+    Family("timgm6mb", "TimGM6mb GM drum kits (Standard, Room, Power, Jazz, Brush): kicks, floor toms; "
+           "side stick, claves, wood blocks", ("timgm6mb-soundfont", "fluidsynth"), "GPL-2 (Tim Brechbill)"),
+]}
+
+# hydrogen kits of each family, and which instruments (drumkit.xml names) are heels and toes
+_H2 = {
+    "h2-africa": ["circAfrique v4"],
+    "h2-hand": ["Gimme A Hand 1.0"],
+    "h2-acoustic-a": ["BJA_Pacific", "ColomboAcousticDrumkit", "rumpf_kit_z01_h2", "ForzeeStereo"],
+    "h2-acoustic-b": ["The Black Pearl 1.0", "Millo-Drums_v.1", "Millo_MultiLayered2", "Millo_MultiLayered3"],
+    "h2-electronic": ["Audiophob", "ElectricEmpireKit", "HardElectro1", "VariBreaks"],
+}
+_HEEL = re.compile(r"kick|bass ?drum|bassdrum|floor|tom low|low tom|djembe\d bass|(dununba|sangban)\d head"
+                   r"|cajon thump", re.I)
+_TOE = re.compile(r"stick|rim ?click|clave|wood ?block|click|djembe\d (slap|tone)|kenkeni\d head|cajon slap"
+                  r"|snap|bongo", re.I)
+# names that say little (an electronic kit's "Drum 1", "Conga"): a toe only if bright (see `_bright`)
+_MAYBE_TOE = re.compile(r"conga|^drum \d|varibreaks drum", re.I)
+_NOT = re.compile(r"rimshot|snare|hat|crash|ride|cymbal", re.I)
+
+# fluidsynth-rendered one-shots: (key: instrument) per kind, the velocities played
+_AVL_KEYS = {"heel": {36: "kick", 41: "floor tom", 43: "floor tom edge"}, "toe": {37: "side stick"}}
+_GM_KEYS = {"heel": {35: "acoustic bass drum", 36: "bass drum 1", 41: "low floor tom", 43: "high floor tom"},
+            "toe": {37: "side stick", 75: "claves", 76: "hi wood block", 77: "low wood block"}}
+_GM_KITS = {0: "standard", 8: "room", 16: "power", 32: "jazz", 40: "brush"}
+_LAYER_VELOCITIES = (24, 48, 72, 96, 120)
+
+_FREEPATS = {"heel": ["035_Kick_1", "036_Kick_2", "041_Tom_Low_2", "043_Tom_Low_1"],
+             "toe": ["031_Sticks", "037_Stick_Rim", "075_Claves", "076_Wood_Block_1_High",
+                     "077_Wood_Block_2_Low", "026_Snap", "060_Bongo_High", "061_Bongo_Low"]}
+
+
+def resample(audio: np.ndarray, rate: int, sample_rate: int) -> np.ndarray:
+    if rate == sample_rate:
+        return audio
+    from scipy.signal import resample_poly
+
+    g = gcd(int(rate), int(sample_rate))
+    return resample_poly(audio, sample_rate // g, int(rate) // g)
+
+
+def prepare(audio: np.ndarray, rate: int, sample_rate: int) -> np.ndarray | None:
+    """Mono, resampled, cut 2 ms before the first 1 % of peak, faded by MAX_SECONDS, peak 1."""
+    audio = np.asarray(audio, np.float64)
+    if audio.ndim == 2:
+        audio = audio.mean(axis=1)
+    audio = resample(audio - np.median(audio[:64]) if len(audio) > 64 else audio, rate, sample_rate)
+    level = np.abs(audio)
+    if len(audio) < 64 or level.max() < 1e-4:
+        return None
+    first = int(np.argmax(level >= 0.01 * level.max()))
+    audio = audio[max(0, first - int(0.002 * sample_rate)):][: int(MAX_SECONDS * sample_rate)]
+    fade = int(0.03 * sample_rate)
+    if len(audio) > 2 * fade:
+        audio[-fade:] *= 0.5 + 0.5 * np.cos(np.linspace(0, np.pi, fade))
+    return (audio / np.abs(audio).max()).astype(np.float32)
+
+
+def _bright(hit: np.ndarray, sample_rate: int) -> bool:
+    """A dry click rather than a drum: most of the first 50 ms's spectrum above 1.5 kHz."""
+    head = hit[: int(0.05 * sample_rate)].astype(np.float64)
+    spectrum = np.abs(np.fft.rfft(head))
+    freqs = np.fft.rfftfreq(len(head), 1.0 / sample_rate)
+    return float((spectrum * freqs).sum() / (spectrum.sum() + 1e-12)) >= 1500.0
+
+
+def _read(path: str):
+    import soundfile
+
+    reserved.check(path)
+    return soundfile.read(path, dtype="float64", always_2d=False)
+
+
+def _h2_instruments(kit: str):
+    """(instrument name, [sample files]) from a hydrogen kit's drumkit.xml."""
+    folder = os.path.join(HYDROGEN_KITS, kit)
+    root = ET.parse(reserved.check(os.path.join(folder, "drumkit.xml"))).getroot()
+    ns = root.tag[: root.tag.index("}") + 1] if root.tag.startswith("{") else ""
+    for inst in root.iter(ns + "instrument"):
+        name = (inst.findtext(ns + "name") or "").strip()
+        files = [e.text for e in inst.iter(ns + "filename") if e.text]
+        yield name, [os.path.join(folder, f) for f in files]
+
+
+def hydrogen_hits(family: str, sample_rate: int) -> list[Hit]:
+    out = []
+    for kit in _H2[family]:
+        for name, files in _h2_instruments(kit):
+            if _NOT.search(name):
+                continue
+            kind = "heel" if _HEEL.search(name) else "toe" if _TOE.search(name) else None
+            maybe = kind is None and _MAYBE_TOE.search(name)
+            if kind is None and not maybe:
+                continue
+            for layer, path in enumerate(files):
+                if not os.path.exists(path):
+                    continue
+                audio, rate = _read(path)
+                hit = prepare(audio, rate, sample_rate)
+                if hit is not None and (not maybe or _bright(hit, sample_rate)):
+                    out.append(Hit(f"{kit}:{name}:{layer}", kind or "toe", hit))
+    return out
+
+
+def _gus_patch(path: str):
+    """The first wave of a Gravis Ultrasound patch (.pat, as FreePats ships): float, rate."""
+    reserved.check(path)
+    with open(path, "rb") as f:
+        data = f.read()
+    if not data.startswith(b"GF1PATCH"):
+        raise ValueError(f"{path}: not a GUS patch")
+    at = 129 + 63 + 47  # file, instrument and layer headers
+    size, = struct.unpack_from("<I", data, at + 8)
+    rate, = struct.unpack_from("<H", data, at + 20)
+    modes = data[at + 55]
+    raw = data[at + 96 : at + 96 + size]
+    if modes & 1:
+        audio = np.frombuffer(raw[: len(raw) // 2 * 2], "<u2" if modes & 2 else "<i2").astype(np.float64)
+        audio = audio - 32768 if modes & 2 else audio
+    else:
+        audio = np.frombuffer(raw, "u1" if modes & 2 else "i1").astype(np.float64)
+        audio = audio - 128 if modes & 2 else audio
+    return audio, rate
+
+
+def freepats_hits(sample_rate: int) -> list[Hit]:
+    out = []
+    for kind, names in _FREEPATS.items():
+        for name in names:
+            path = os.path.join(FREEPATS, name + ".pat")
+            audio, rate = _gus_patch(path)
+            hit = prepare(audio, rate, sample_rate)
+            if hit is None:
+                continue
+            label = name.split("_", 1)[1].replace("_", " ").lower()
+            out.append(Hit(f"freepats:{label}:0", kind, hit))
+            # the same patch played a little off its root, as a sampler does for nearby keys
+            for cents in (-300, 300):
+                shifted = prepare(audio, int(round(rate * 2 ** (cents / 1200))), sample_rate)
+                if shifted is not None:
+                    out.append(Hit(f"freepats:{label}:{cents:+d}c", kind, shifted))
+    return out
+
+
+def soundfont_hits(name: str, path: str, keys: dict, programs: dict, channel: int,
+                   sample_rate: int) -> list[Hit]:
+    """One-shots of `keys` at each layer velocity, rendered by fluidsynth from `path`."""
+    from corpus import midi_file, sounds
+
+    plan = [(program, kind, key, velocity) for program in programs for kind in keys for key in keys[kind]
+            for velocity in _LAYER_VELOCITIES]
+    spacing = 1.2
+    events = []
+    for i, (program, kind, key, velocity) in enumerate(plan):
+        if i == 0 or program != plan[i - 1][0]:
+            events.append(midi_file.program(0.3 + i * spacing - 0.2, channel, program))
+        events += midi_file.note(0.3 + i * spacing, 0.15, channel, key, velocity)
+    audio = sounds.render_file(path, events, 0.3 + len(plan) * spacing + 0.5, sample_rate)
+    out = []
+    for i, (program, kind, key, velocity) in enumerate(plan):
+        start = int((0.3 + i * spacing - 0.01) * sample_rate)
+        hit = prepare(audio[start : start + int(1.0 * sample_rate)], sample_rate, sample_rate)
+        if hit is not None:
+            out.append(Hit(f"{name}:{programs[program]} {keys[kind][key]}:v{velocity}", kind, hit))
+    return out
+
+
+# --- the shoe on a plank: modal synthesis -------------------------------------------------------
+
+_BOARDS = [  # (name, length m, width m, thickness mm, wave-speed scale, loss factor)
+    ("pine stage", 1.2, 0.6, 19, 1.00, 0.020), ("oak plank", 0.9, 0.25, 25, 1.25, 0.012),
+    ("plywood", 1.0, 0.8, 12, 0.90, 0.030), ("spruce board", 0.6, 0.3, 18, 1.10, 0.015),
+    ("maple floor", 1.5, 0.9, 22, 1.20, 0.025), ("birch ply", 0.8, 0.6, 15, 1.05, 0.022),
+    ("hollow box", 0.7, 0.45, 12, 0.95, 0.010), ("thick hardwood", 1.1, 0.4, 32, 1.35, 0.018),
+]
+_SOLES = [  # (name, heel contact s, toe contact s, brightness)
+    ("leather", 0.0025, 0.0007, 1.0), ("hard heel tap", 0.0015, 0.0004, 1.4),
+    ("rubber", 0.006, 0.0018, 0.5), ("clog", 0.002, 0.0006, 1.2),
+]
+
+
+def plank_hit(rng, kind: str, board, sole, sample_rate: int) -> np.ndarray:
+    """A heel (broad contact, low modes, a floor thump) or a toe (short contact, bright) on a plank."""
+    _, length, width, thickness, speed, loss = board
+    _, heel_contact, toe_contact, bright = sole
+    n = int((0.35 if kind == "heel" else 0.15) * sample_rate)
+    t = np.arange(n) / sample_rate
+    # plate modes f_mn ~ c * h * ((m/L)^2 + (n/W)^2), a random strike point weights them
+    c = 0.45 * 5000 * speed * thickness / 1000
+    mm, nn = np.meshgrid(np.arange(1, 9), np.arange(1, 6))
+    freqs = (c * np.pi / 2 * ((mm / length) ** 2 + (nn / width) ** 2)).ravel() / 2
+    freqs *= rng.uniform(0.97, 1.03, freqs.size)
+    keep = (freqs > 40) & (freqs < 0.45 * sample_rate)
+    freqs, mm, nn = freqs[keep], mm.ravel()[keep], nn.ravel()[keep]
+    x, y = rng.uniform(0.15, 0.85, 2)
+    weight = np.abs(np.sin(np.pi * mm * x) * np.sin(np.pi * nn * y)) + 0.05
+    contact = (heel_contact if kind == "heel" else toe_contact) * rng.uniform(0.8, 1.25)
+    # a half-sine force of `contact` seconds: its spectrum falls off above ~1/contact
+    spectrum = np.abs(np.sinc(2 * freqs * contact) / (1 - (2 * freqs * contact) ** 2 + 1e-3)) ** 0.5
+    decay = 1.0 / (np.pi * freqs * loss * rng.uniform(0.8, 1.3))
+    amp = weight * spectrum * (freqs / 200.0) ** (0.25 * bright - 0.5)
+    phase = rng.uniform(0, 0.3, freqs.size)
+    body = (amp[:, None] * np.sin(2 * np.pi * freqs[:, None] * t[None, :] + phase[:, None])
+            * np.exp(-t[None, :] / decay[:, None])).sum(0)
+    # the contact itself: a short noise burst, brighter and shorter for a toe
+    m = max(8, int(contact * sample_rate * 3))
+    burst = rng.standard_normal(m) * np.hanning(m)
+    if kind == "toe":
+        burst = np.diff(burst, prepend=0.0) * 2.0 * bright
+    click = np.zeros(n)
+    click[:m] = burst * rng.uniform(0.3, 0.8)
+    hit = body / (np.abs(body).max() + 1e-12) + click / (np.abs(click).max() + 1e-12) * (0.25 if kind == "heel" else 0.6)
+    if kind == "heel":  # the floor and the air under the board: a low damped thump
+        f0 = rng.uniform(55, 120)
+        hit += rng.uniform(0.6, 1.2) * np.sin(2 * np.pi * f0 * t) * np.exp(-t / rng.uniform(0.02, 0.05))
+    rise = int(contact * sample_rate) + 1
+    hit[:rise] *= np.sin(np.linspace(0, np.pi / 2, rise))
+    pad = np.zeros(int(0.002 * sample_rate))
+    out = np.concatenate([pad, hit])
+    return (out / np.abs(out).max()).astype(np.float32)
+
+
+def plank_hits(sample_rate: int, per_pair: int = 3) -> list[Hit]:
+    out = []
+    for b, board in enumerate(_BOARDS):
+        for s, sole in enumerate(_SOLES):
+            for kind in ("heel", "toe"):
+                for i in range(per_pair):
+                    rng = np.random.default_rng([77, b, s, kind == "heel", i])
+                    out.append(Hit(f"plank:{board[0]} {sole[0]} {kind}:{i}", kind,
+                                   plank_hit(rng, kind, board, sole, sample_rate)))
+    return out
+
+
+def synthetic_hits(sample_rate: int) -> list[Hit]:
+    """The app's own synthesized heel and toe (tests; no package needed)."""
+    from dessins_de_planche.listen.synth import heel_sound, toe_sound
+
+    return [Hit(f"synthetic:{kind}:{i}", kind, (heel_sound if kind == "heel" else toe_sound)(
+        np.random.default_rng([11, i]), sample_rate)) for kind in ("heel", "toe") for i in range(4)]
+
+
+def hits(family: str, sample_rate: int) -> list[Hit]:
+    if family in _H2:
+        return hydrogen_hits(family, sample_rate)
+    if family == "freepats":
+        return freepats_hits(sample_rate)
+    if family == "avldrums":
+        return [h for path in AVLDRUMS for h in soundfont_hits(
+            "avldrums:" + os.path.basename(path).split("_4_")[0], path, _AVL_KEYS, {0: "kit"}, 0, sample_rate)]
+    if family == "timgm6mb":
+        return soundfont_hits("timgm6mb", TIMGM6MB, _GM_KEYS, _GM_KITS, 9, sample_rate)
+    if family == "plank":
+        return plank_hits(sample_rate)
+    if family == "synthetic":
+        return synthetic_hits(sample_rate)
+    raise ValueError(f"unknown tap family {family!r}: one of {', '.join(FAMILIES)} or synthetic")
+
+
+# --- audience clapping (a hard negative) ----------------------------------------------------------
+
+_CLAP_KITS = {"Gimme A Hand 1.0": "Hand Clap", "The Black Pearl 1.0": "Hand Clap",
+              "Millo_MultiLayered2": "Hand Clap", "ElectricEmpireKit": "Clap", "HardElectro1": "Clap"}
+
+
+def clap_samples(sample_rate: int, synthetic_only: bool = False) -> list[np.ndarray]:
+    """Hand claps: recorded ones from hydrogen-drumkits (unless `synthetic_only`), and synthesized."""
+    out = []
+    if not synthetic_only:
+        for kit, wanted in _CLAP_KITS.items():
+            for name, files in _h2_instruments(kit):
+                if name.lower().startswith(wanted.lower()):
+                    for path in files:
+                        if os.path.exists(path):
+                            clap = prepare(*_read(path), sample_rate)
+                            if clap is not None:
+                                out.append(clap)
+    for i in range(12):  # a clap: a few ms of band noise with two or three quick reflections
+        rng = np.random.default_rng([91, i])
+        n = int(0.12 * sample_rate)
+        t = np.arange(n) / sample_rate
+        from dessins_de_planche.listen.synth import _band_noise
+
+        noise = _band_noise(rng, n, sample_rate, rng.uniform(600, 1200), rng.uniform(3000, 6000))
+        env = np.zeros(n)
+        for k in range(int(rng.integers(1, 4))):
+            at = int(k * rng.uniform(0.004, 0.009) * sample_rate)
+            env[at:] += np.exp(-(t[: n - at]) / rng.uniform(0.006, 0.02)) * rng.uniform(0.5, 1.0)
+        out.append((noise * env / np.abs(noise * env).max()).astype(np.float32))
+    return out
