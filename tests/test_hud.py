@@ -60,7 +60,8 @@ def stage(ctx, tmp_path):
 
     pygame.font.init()
     previous = signal.getsignal(signal.SIGINT)
-    args = argparse.Namespace(kiosk=False, midi_control=str(tmp_path / "midi.toml"), autosave_dir=str(tmp_path))
+    args = argparse.Namespace(kiosk=False, midi_control=str(tmp_path / "midi.toml"), autosave_dir=str(tmp_path),
+                              warp=str(tmp_path / "warp.toml"))
     inputs = SimpleNamespace(zone_names=("board",), status=STATUS)
     made = Stage(ctx, FakeShow(), SimpleNamespace(size=(160, 90), toggle_fullscreen=lambda: None), inputs, args)
     yield made
@@ -183,3 +184,44 @@ def test_tap_tempo_and_osc_tempo_set_the_beat():
     force_tempo(tracker, 120.0, at=10.0)
     assert tracker.bpm == 120.0
     assert tracker.beat_phase(10.0) == pytest.approx(0.0) and tracker.beat_phase(10.25) == pytest.approx(0.5)
+
+
+def test_corner_pin_setup_moves_corners_by_keys_and_mouse_and_saves_them(stage, tmp_path):
+    import pygame
+
+    from dessins_de_planche.app import warp as warps
+
+    assert stage.output.warp is None
+    stage.handle(key("w"))
+    assert stage.corner_pin.active
+    assert any(line.startswith("Corner-pin: top-left at 0.000, 0.000") for line in stage.notice_lines(0.0, None))
+    stage.handle(key("TAB"))  # the top-right corner
+    for _ in range(4):
+        stage.handle(key("LEFT"))  # in setup the arrows move the corner, they do not change the preset
+    stage.handle(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_DOWN, mod=pygame.KMOD_SHIFT, unicode=""))
+    assert stage.show.index == 1
+    assert stage.output.warp.top_right == pytest.approx((1.0 - 4 * 0.005, 0.001))
+    # a click near the bottom-left corner picks it; dragging moves it there
+    stage.handle(pygame.event.Event(pygame.MOUSEBUTTONDOWN, button=1, pos=(5, 85)))
+    stage.handle(pygame.event.Event(pygame.MOUSEMOTION, pos=(16, 81), rel=(11, -4), buttons=(1, 0, 0)))
+    stage.handle(pygame.event.Event(pygame.MOUSEBUTTONUP, button=1, pos=(16, 81)))
+    assert stage.output.warp.bottom_left == pytest.approx((16 / 160, 81 / 90))
+    stage.handle(key("BACKSPACE"))
+    assert stage.output.warp.bottom_left == pytest.approx((0.0, 1.0))
+    marks = stage.ctx.simple_framebuffer((160, 90), components=4)  # the corners, marked while setting up
+    marks.use()
+    marks.clear(0.0, 0.0, 0.0, 1.0)
+    stage.corner_pin.draw(stage.ctx, marks)
+    image = np.frombuffer(marks.read(components=3), np.uint8).reshape(90, 160, 3)[::-1]
+    assert tuple(image[86, 3]) == (255, 217, 51)  # the chosen corner, bottom-left, in yellow
+    assert tuple(image[3, 3]) == (128, 128, 128) and image[45, 80].max() == 0
+    from dessins_de_planche.render.canvas import release_framebuffer
+
+    release_framebuffer(stage.ctx, marks)
+    stage.handle(key("w"))  # done: saved
+    assert not stage.corner_pin.active
+    saved = warps.load(tmp_path / "warp.toml")
+    assert saved.top_right == pytest.approx((0.98, 0.001))
+    assert stage.health_state(None)["output"]["warp"]["top_right"] == pytest.approx([0.98, 0.001])
+    stage.handle(key("LEFT"))  # setup over: the arrows change the preset again
+    assert stage.show.index == 0

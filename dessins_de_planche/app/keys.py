@@ -19,7 +19,7 @@ DEFAULT_BINDINGS: tuple[tuple[str, str], ...] = (
     ("-", "dimmer_down"), ("+", "dimmer_up"), ("=", "dimmer_up"),
     ("m", "mirror"), ("r", "rotate"),
     ("h", "hud"), ("?", "help"), ("f1", "help"), ("s", "soundcheck"), ("l", "learn"),
-    ("f", "fullscreen"), ("f11", "fullscreen"),
+    ("f", "fullscreen"), ("f11", "fullscreen"), ("w", "warp"),
     ("escape", "escape"),
 )
 

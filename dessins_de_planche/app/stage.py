@@ -13,6 +13,7 @@ from __future__ import annotations
 import collections
 import logging
 import signal
+from pathlib import Path
 
 import numpy as np
 
@@ -41,6 +42,7 @@ ACTIONS = {  # name -> what it does, as the help overlay says it
     "soundcheck": N_("sound-check view"),
     "learn": N_("MIDI learn: press a key, then move a knob"),
     "fullscreen": N_("full screen"),
+    "warp": N_("corner-pin setup (a projector off-axis); w again saves"),
     "escape": N_("close an overlay, else quit"),
 }
 KIOSK_ESCAPE = N_("close an overlay (quit: the key chord)")
@@ -71,6 +73,7 @@ class Stage:
         self.kiosk = bool(getattr(args, "kiosk", False))
         self.output = Output(ctx, window.size, flip=getattr(args, "flip", "none"),
                              rotate=getattr(args, "rotate", 0), dimmer=getattr(args, "dimmer", 1.0))
+        self.corner_pin = self._corner_pin(args)
         self._fit_show()
         self.keys = KeyTable()
         self.chord = parse_chord(getattr(args, "quit_chord", None) or "ctrl+alt+q")
@@ -104,6 +107,21 @@ class Stage:
             pygame.mouse.set_visible(False)
 
     # -- parts ---------------------------------------------------------------------------
+    def _corner_pin(self, args):
+        """The warp of `--warp FILE`, else of this display's own file (if either exists yet)."""
+        from dessins_de_planche.app import warp as warps
+        from dessins_de_planche.app.corner_pin import CornerPinSetup
+
+        path = Path(getattr(args, "warp", None) or warps.default_path(getattr(args, "display", 0) or 0))
+        if path.exists():
+            try:
+                self.output.set_warp(warps.load(path))
+            except warps.WarpError as error:
+                if not self.kiosk:
+                    raise
+                log.error("%s; showing the picture unwarped", error)  # an installation keeps drawing
+        return CornerPinSetup(self.output, path)
+
     def _setup_control(self, args) -> None:
         from dessins_de_planche.app.attract import Attract
         from dessins_de_planche.control import midimap, playlist
@@ -261,6 +279,11 @@ class Stage:
         if not self.kiosk:
             self.window.toggle_fullscreen()
 
+    def _do_warp(self):
+        said = self.corner_pin.toggle()
+        if said:
+            self.notice("warp", said, 4.0)
+
     def _do_learn(self):
         if self.learning is not None:
             self.learning = None
@@ -270,7 +293,9 @@ class Stage:
         self.notice("learn", _("MIDI learn: press the key of a function (Esc: cancel)"), 3600)
 
     def _do_escape(self):
-        if self.learning is not None:
+        if self.corner_pin.active:
+            self._do_warp()
+        elif self.learning is not None:
             self._do_learn()
         elif self.show_help:
             self.show_help = False
@@ -291,6 +316,8 @@ class Stage:
         if event.type == pygame.QUIT:
             if not self.kiosk:  # in kiosk mode only the chord or a signal ends the show
                 self.quit_requested = True
+            return True
+        if self.corner_pin.active and self.corner_pin.handle(event):
             return True
         if event.type != pygame.KEYDOWN:
             return False
@@ -506,6 +533,8 @@ class Stage:
         screen = ctx.screen
         screen.use()
         ctx.viewport = (0, 0, *self.output.window_size)
+        if self.corner_pin.active:
+            self.corner_pin.draw(ctx, screen)
         if self.show_hud:
             self.overlays.hud(screen, self.hud_lines(now, status), self.meters(now))
         notices = self.notice_lines(now, status)
@@ -577,7 +606,7 @@ class Stage:
         return [(str(c), show.levels[c][0], now - show.last_tap.get((c, 0), -1e9)) for c in sorted(show.levels)]
 
     def notice_lines(self, now: float, status) -> list[str]:
-        lines = []
+        lines = [self.corner_pin.notice()] if self.corner_pin.active else []
         for key, (text, until) in list(self._notices.items()):
             if now > until:
                 del self._notices[key]
@@ -625,7 +654,9 @@ class Stage:
                  "attract": self.attract.active, "kiosk": self.kiosk,
                  "notices": self.notice_lines(master_time(), status),
                  "output": {"flip": self.output.flip, "rotate": self.output.rotate, "dimmer": self.output.dimmer,
-                            "blackout": self.output.blackout, "frozen": self.output.frozen}}
+                            "blackout": self.output.blackout, "frozen": self.output.frozen,
+                            "warp": None if self.output.warp is None else {
+                                name: list(getattr(self.output.warp, name)) for name in self.output.warp.CORNER_NAMES}}}
         if status is not None:
             state["input"] = {"audio": status.audio_state, "device": status.device_name, "midi": status.midi_state,
                               "running": status.running, "restarts": status.restarts, "stalls": status.stalls,

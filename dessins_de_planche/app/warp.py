@@ -30,6 +30,7 @@ class WarpError(ValueError):
 
 @dataclass(frozen=True)
 class Warp:
+    CORNER_NAMES = CORNERS
     top_left: tuple[float, float] = _UNIT["top_left"]
     top_right: tuple[float, float] = _UNIT["top_right"]
     bottom_right: tuple[float, float] = _UNIT["bottom_right"]

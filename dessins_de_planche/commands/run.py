@@ -74,6 +74,9 @@ def add_stage_arguments(run) -> None:
     window.add_argument("--position", type=opt.position, metavar="X,Y", help="window position on the screen")
     window.add_argument("--flip", choices=FLIPS, default="none", help="mirror the output (rear projection: horizontal)")
     window.add_argument("--rotate", type=int, choices=ROTATIONS, default=0, help="turn the output clockwise (degrees)")
+    window.add_argument("--warp", metavar="FILE.toml",
+                        help="corner-pin of the output (the w key sets it up live and saves here; default: "
+                             "the display's own file in the config folder)")
     window.add_argument("--dimmer", type=opt.fraction, default=1.0, metavar="0..1", help="master dimmer")
     window.add_argument("--hide-cursor", action="store_true", help="hide the mouse cursor over the window")
     performer = run.add_argument_group("performer")
