@@ -163,3 +163,19 @@ def test_final_taps_drops_withdrawn_taps_and_counts_them():
     assert float(taps["detected_at"][0]) == 1.005, "the delay counts from the first emission"
     none, zero = final_taps(records[:2])
     assert none["tap_id"].tolist() == [1, 2] and zero == 0
+
+
+def test_a_withdrawn_tap_leaves_the_vector_drawing_too(ctx, target, gallery):
+    from dessins_de_planche.render.svg import Drawing
+
+    scene = Scene(ctx, gallery["rosette"], SIZE)
+    scene.drawing = Drawing()
+    records = np.concatenate([tap_then(RECORD_WITHDRAW, tap_id=7), tap_then(RECORD_REFINE, tap_id=8)])
+    try:
+        for batch in (records[[0, 2]], records[[1, 3]]):
+            scene.add_taps(batch, SteadyRhythm())
+            scene.render(float(batch["detected_at"].max()), target)
+    finally:
+        scene.release()
+    drawn = {tap_id for layer in scene.drawing.layers.values() for tap_id in layer}
+    assert drawn == {8}
