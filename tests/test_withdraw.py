@@ -7,6 +7,9 @@ provisional mark is skipped) and each is compared with the same scene fed no tap
 
 from __future__ import annotations
 
+import multiprocessing
+import time
+
 import numpy as np
 import pytest
 
@@ -16,6 +19,7 @@ from dessins_de_planche.preset import load_gallery
 from dessins_de_planche.paths import presets_dir
 from dessins_de_planche.render.canvas import release_framebuffer
 from dessins_de_planche.render.scene import Scene
+from dessins_de_planche.ring import Ring
 
 pytestmark = pytest.mark.gl
 
@@ -179,3 +183,71 @@ def test_a_withdrawn_tap_leaves_the_vector_drawing_too(ctx, target, gallery):
         scene.release()
     drawn = {tap_id for layer in scene.drawing.layers.values() for tap_id in layer}
     assert drawn == {8}
+
+
+def detect_like_the_two_stage_detector(name: str, taps: int) -> None:
+    """The input process: taps 100 ms apart, each emitted at once and followed 20 ms later by a
+    refine (even ids) or a withdraw (odd ids), pushed into the tap ring as they happen."""
+    ring = Ring.attach(name, TAP_DTYPE)
+    start = time.monotonic() + 0.1
+    for k in range(taps):
+        for follow, delay in ((RECORD_FIRST, 0.0), (RECORD_WITHDRAW if k % 2 else RECORD_REFINE, 0.020)):
+            due = start + 0.1 * k + 0.004 + delay
+            time.sleep(max(0.0, due - time.monotonic()))  # pacing: a tap every 100 ms
+            now = time.monotonic()
+            ring.push(start + 0.1 * k, now, 0.9, k, 1, 0, 0, KIND_TOE if follow else KIND_HEEL, follow)
+    ring.close()
+
+
+def test_across_processes_withdrawn_taps_never_show_in_a_live_loop(ctx, gallery):
+    """The real ring between a producer process and a 60 Hz render loop: every frame of the live
+    scene equals, in pixels, a scene that never heard of the withdrawn taps."""
+    ring = Ring.create(TAP_DTYPE, 256)
+    spawn = multiprocessing.get_context("spawn")
+    producer = spawn.Process(target=detect_like_the_two_stage_detector, args=(ring.name, 8), daemon=True)
+    live, reference = Scene(ctx, gallery["rosette"], SIZE), Scene(ctx, gallery["rosette"], SIZE)
+    targets = [ctx.simple_framebuffer(SIZE), ctx.simple_framebuffer(SIZE)]
+    drained, differing, frames = [], [], 0
+    try:
+        producer.start()
+        deadline = time.monotonic() + 60.0  # generous: spawn imports numpy
+        next_frame = time.monotonic()
+        while time.monotonic() < deadline:
+            batch = ring.pop()
+            if len(batch):
+                drained.append(batch)
+                live.add_taps(batch, SteadyRhythm())
+                kept = batch[batch["tap_id"] % 2 == 0]
+                if len(kept):
+                    reference.add_taps(kept, SteadyRhythm())
+            now = time.monotonic()
+            pictures = []
+            for scene, target in zip((live, reference), targets):
+                scene.render(now, target)
+                pictures.append(np.frombuffer(target.read(components=3), np.uint8).astype(int))
+            frames += 1
+            if (np.abs(pictures[0] - pictures[1]) >= VISIBLE).any():
+                differing.append(frames)
+            if not producer.is_alive() and ring.available == 0 and drained:
+                break
+            next_frame += 1 / 60
+            time.sleep(max(0.0, next_frame - time.monotonic()))  # pacing: the render loop's 60 Hz
+        producer.join(timeout=5)
+        assert producer.exitcode == 0, "producer process failed"
+        blank = Scene(ctx, gallery["rosette"], SIZE)
+        blank.render(now, targets[1])
+        blank.release()
+        empty = np.frombuffer(targets[1].read(components=3), np.uint8).astype(int)
+    finally:
+        if producer.is_alive():
+            producer.kill()
+        ring.close()
+        live.release()
+        reference.release()
+        for target in targets:
+            release_framebuffer(ctx, target)
+    records = np.concatenate(drained)
+    taps, withdrawn = final_taps(records)
+    assert len(records) == 16 and withdrawn == 4 and taps["tap_id"].tolist() == [0, 2, 4, 6]
+    assert not differing, f"the live picture differed from one without the withdrawn taps in frames {differing}"
+    assert (np.abs(pictures[0] - empty) >= VISIBLE).sum() > 100, "the confirmed taps were drawn"
