@@ -27,6 +27,25 @@ RECORD_WITHDRAW = 2  # a follow-up: that tap was not a foot after all; it is to 
 RECORD_NAMES = ("first", "refine", "withdraw")
 CONFIRM_WINDOW = 0.025  # s after its first emission within which a tap's follow-up comes, if any
 
+# Tap identity. Each source numbers its taps in a range of its own, and each start of the input
+# process moves on within it, so a follow-up record (refine, withdraw) only ever names its own
+# source's tap: never a MIDI tap for an audio one, never a tap from before a restart.
+TAP_ID_SPACES = {  # source -> [first, end) of its tap ids (tap_id is a uint32)
+    "audio": (1, 1 << 30),
+    "midi": (1 << 30, 1 << 31),
+    "osc": (1 << 31, 3 << 30),  # taps another instance sends (its own ids, folded in here)
+    "attract": (3 << 30, 1 << 32),
+}
+GENERATION_STRIDE = 1 << 20  # tap numbers a start of the input process has before the next start's
+
+
+def tap_id_space(source: str, generation: int = 0) -> tuple[int, int, int]:
+    """(first id, span, offset) for a source's n-th tap: first + (offset + n) % span."""
+    first, end = TAP_ID_SPACES[source]
+    span = end - first
+    return first, span, (int(generation) * GENERATION_STRIDE) % span
+
+
 # A tap. `time` is the onset on the master clock (s); `detected_at` when it was
 # emitted. `refine` = RECORD_REFINE marks a follow-up that updates kind, velocity and
 # zone of the tap with the same `tap_id` (emitted at most 20 ms after the first record;

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from dessins_de_planche.events import KIND_HEEL, KIND_TOE, SOURCE_AUDIO, TAP_DTYPE
+from dessins_de_planche.events import KIND_HEEL, KIND_TOE, SOURCE_AUDIO, TAP_DTYPE, tap_id_space
 
-ATTRACT_TAP_ID_BASE = 3_000_000_000  # far from the detector's ids, so refines never meet
+
 
 
 class AttractPattern:
@@ -45,6 +45,7 @@ class AttractPattern:
             self.count += 1
             self.next_time += self.period
         taps = np.zeros(len(records), TAP_DTYPE)
+        first, span, _ = tap_id_space("attract")  # its own range: no detector's follow-up meets these
         for i, (time, kind, velocity) in enumerate(records):
             taps[i]["time"] = time
             taps[i]["detected_at"] = max(time, now)
@@ -53,7 +54,7 @@ class AttractPattern:
             taps[i]["zone"] = self.zone
             taps[i]["channel"] = 1
             taps[i]["source"] = SOURCE_AUDIO
-            taps[i]["tap_id"] = ATTRACT_TAP_ID_BASE + (self.count - len(records) + i) % 1_000_000_000
+            taps[i]["tap_id"] = first + (self.count - len(records) + i) % span
         return taps
 
 

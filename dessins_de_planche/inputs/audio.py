@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from dessins_de_planche.events import SOURCE_AUDIO
+from dessins_de_planche.events import SOURCE_AUDIO, tap_id_space
 
 
 class BlockHandler:
-    def __init__(self, detector, clock, tap_ring, feature_ring, channel_numbers, zone_indices):
+    def __init__(self, detector, clock, tap_ring, feature_ring, channel_numbers, zone_indices, generation=0):
         """`channel_numbers`: the 1-based device channel of each detector channel;
-        `zone_indices`: its index in the zone table."""
+        `zone_indices`: its index in the zone table; `generation`: which start of the input
+        process this is (tap ids move on with it, see `events.TAP_ID_SPACES`)."""
         self.detector = detector
         self.clock = clock
         self.taps = tap_ring
@@ -28,6 +29,7 @@ class BlockHandler:
         self.zone_indices = tuple(int(z) for z in zone_indices)
         self.frames = 0  # frames handled since the stream started: the stream clock
         self.nonfinite_blocks = 0  # blocks that held NaN or infinity (heard as silence there)
+        self._id_first, self._id_span, self._id_offset = tap_id_space("audio", generation)
 
     def handle(self, block: np.ndarray, now: float) -> None:
         """One block of shape (frames, device channels), float32, captured by master time `now`."""
@@ -42,13 +44,14 @@ class BlockHandler:
         to_master = self.clock.to_master
         detected_at = to_master(end)
         push = self.taps.push
+        first, span, offset = self._id_first, self._id_span, self._id_offset
         for i in range(count):
             channel = detector.out_channel[i]
             push(
                 to_master(detector.out_onset[i]),
                 detected_at,
                 detector.out_velocity[i],
-                detector.out_tap_id[i],
+                first + (offset + int(detector.out_tap_id[i])) % span,
                 self.channel_numbers[channel],
                 SOURCE_AUDIO,
                 self.zone_indices[channel],

@@ -27,7 +27,7 @@ from dessins_de_planche.clock import master_time
 from dessins_de_planche.errors import UserError
 from dessins_de_planche.config import InputSpec
 from dessins_de_planche.events import (CONTROL_CC, CONTROL_NOTE_OFF, CONTROL_PROGRAM, KIND_NAMES,
-                                       KIND_UNKNOWN, SOURCE_MIDI)
+                                       KIND_UNKNOWN, SOURCE_MIDI, tap_id_space)
 from dessins_de_planche.inputs.quiet import quiet_stderr
 
 log = logging.getLogger(__name__)
@@ -123,7 +123,7 @@ class MidiListener:
     close, so the input process ends and the render process starts a fresh one.
     """
 
-    def __init__(self, spec: InputSpec, zone_table: tuple[str, ...], tap_ring, control_ring):
+    def __init__(self, spec: InputSpec, zone_table: tuple[str, ...], tap_ring, control_ring, generation: int = 0):
         self.spec = spec
         self.taps = tap_ring
         self.controls = control_ring
@@ -140,7 +140,8 @@ class MidiListener:
         self.lost = False
         self.messages = 0
         self._midi_in = None
-        self._tap_id = 0
+        self._tap_id = 0  # the last tap's number; its id is in MIDI's own range (events.TAP_ID_SPACES)
+        self._id_first, self._id_span, self._id_offset = tap_id_space("midi", generation)
         self._crosstalk_s = spec.midi_crosstalk_s
         self._strike_at = float("-inf")  # the last tap's time, and its loudest velocity so far
         self._strike_velocity = 0.0
@@ -211,6 +212,9 @@ class MidiListener:
                 first = -1
         self._running = status
 
+    def _current_id(self) -> int:
+        return self._id_first + (self._id_offset + self._tap_id) % self._id_span
+
     def _dispatch(self, now: float, kind: int, channel: int, number: int, value: int) -> None:
         if kind == 0x90 and value > 0:
             zone, tap_kind = self.note_map[number]
@@ -219,12 +223,12 @@ class MidiListener:
                 self.crosstalk += 1
                 if velocity > self._strike_velocity:
                     self._strike_velocity = velocity
-                    self.taps.push(self._strike_at, now, velocity, self._tap_id, channel, SOURCE_MIDI, zone,
+                    self.taps.push(self._strike_at, now, velocity, self._current_id(), channel, SOURCE_MIDI, zone,
                                    tap_kind, 1)
                 return
             self._tap_id += 1
             self._strike_at, self._strike_velocity = now, velocity
-            self.taps.push(now, now, velocity, self._tap_id, channel, SOURCE_MIDI, zone, tap_kind, 0)
+            self.taps.push(now, now, velocity, self._current_id(), channel, SOURCE_MIDI, zone, tap_kind, 0)
         elif kind == 0x90 or kind == 0x80:
             self.controls.push(now, CONTROL_NOTE_OFF, channel, number, value)
         elif kind == 0xB0:

@@ -257,7 +257,8 @@ class InputProcess:
             record["version"] += 1
         self._process = context.Process(
             target=input_process_main, name="dessins-de-planche-input", daemon=True,
-            args=(self.spec, names, self._status.name, os.getpid(), logging.getLogger().getEffectiveLevel()))
+            args=(self.spec, names, self._status.name, os.getpid(), logging.getLogger().getEffectiveLevel(),
+                  self.restarts))
         self._process.start()
         self._started_at = self._beat_at = master_time()
         self._beat = 0
@@ -414,7 +415,7 @@ class InputProcess:
 # ---------------------------------------------------------------------------
 # The child. Everything below runs in the input process.
 # ---------------------------------------------------------------------------
-def _make_handler_factory(spec: InputSpec, channels: tuple[int, ...], rings: dict):
+def _make_handler_factory(spec: InputSpec, channels: tuple[int, ...], rings: dict, generation: int):
     from dessins_de_planche.clock import StreamClock
     from dessins_de_planche.inputs.audio import BlockHandler
     from dessins_de_planche.listen.detector import TapDetector
@@ -425,7 +426,7 @@ def _make_handler_factory(spec: InputSpec, channels: tuple[int, ...], rings: dic
         detector = TapDetector(sample_rate, [c - 1 for c in channels], block_size=block_size,
                                calibration=tuned)
         handler = BlockHandler(detector, StreamClock(sample_rate), rings["taps"], rings["features"],
-                               channels, range(len(channels)))
+                               channels, range(len(channels)), generation)
         if spec.record_audio:  # only when asked: `run --record DIR --record-audio`
             from dessins_de_planche.record.audio import recording_handler
 
@@ -449,13 +450,13 @@ def _calibration(spec: InputSpec, channels) -> tuple:
         return ()
 
 
-def _audio_source(spec: InputSpec, channels, rings):
+def _audio_source(spec: InputSpec, channels, rings, generation: int):
     from dessins_de_planche.inputs.sources import FileReplay, GeneratorSource, audio_source_kind
 
     kind = audio_source_kind(spec)
     if kind is None:
         return None
-    make_handler = _make_handler_factory(spec, channels, rings)
+    make_handler = _make_handler_factory(spec, channels, rings, generation)
     if kind == "replay":
         return FileReplay(spec, make_handler)
     if kind == "demo":
@@ -508,8 +509,9 @@ def log_to_stderr(level: int) -> None:
 
 
 def input_process_main(spec: InputSpec, ring_names: dict, status_name: str, parent_pid: int,
-                       log_level: int = logging.INFO) -> None:
-    """The input process: start the sources, publish status, stop when asked or orphaned."""
+                       log_level: int = logging.INFO, generation: int = 0) -> None:
+    """The input process: start the sources, publish status, stop when asked or orphaned.
+    `generation`: how many times it was restarted before (each start numbers its taps anew)."""
     log_to_stderr(log_level)
     log.info("input process priority: %s", ask_for_priority())  # a show's log says whether audio came first
     # A thread that wants the GIL waits this long before the holder is made to let go (5 ms by
@@ -525,14 +527,15 @@ def input_process_main(spec: InputSpec, ring_names: dict, status_name: str, pare
     stop = threading.Event()
     audio = midi = None
     try:
-        audio = _audio_source(spec, channels, rings)
+        audio = _audio_source(spec, channels, rings, generation)
     except Exception as error:  # a broken file or generator: say so, and keep MIDI going
         log.error("audio input failed: %s", error)
         status.write(error=f"audio input failed: {error}")
     if spec.midi_port:
         from dessins_de_planche.inputs.midi import MidiListener
 
-        midi = MidiListener(spec, spec.zone_table(len(channels)), rings["midi_taps"], rings["controls"])
+        midi = MidiListener(spec, spec.zone_table(len(channels)), rings["midi_taps"], rings["controls"],
+                            generation)
     threads = [threading.Thread(target=part.run, args=(stop,), name=f"input-{type(part).__name__}", daemon=True)
                for part in (audio, midi) if part is not None]
     for thread in threads:
