@@ -120,7 +120,9 @@ class Output:
         self._unwarp = _NO_WARP if self.warp is None else tuple(self.warp.screen_to_picture().T.ravel())
 
     def set_dimmer(self, value: float) -> None:
-        self.dimmer = min(max(float(value), 0.0), 1.0)
+        value = float(value)
+        if value == value:  # NaN would black the picture out: ignored, the dimmer stays where it is
+            self.dimmer = min(max(value, 0.0), 1.0)
 
     @property
     def gain(self) -> float:

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from dessins_de_planche.clock import master_time
+from dessins_de_planche.control.osc import integer, number, text
 from dessins_de_planche.events import (CONTROL_CC, CONTROL_PROGRAM, KIND_NAMES, RECORD_WITHDRAW, SOURCE_NAMES,
                                        TAP_DTYPE, ZONE_UNCHANGED)
 from dessins_de_planche.locale import N_, _
@@ -49,6 +50,8 @@ KIOSK_ESCAPE = N_("close an overlay (quit: the key chord)")
 DIMMER_STEP = 0.1
 TAP_TEMPO_RESET_S = 2.0
 OSC_TAP_ID_BASE = 2_000_000_000
+MAX_ZONES = ZONE_UNCHANGED  # zone indices 0..254 fit a tap record; 255 means "unchanged"
+OSC_COMPLAINT_S = 10.0  # a refused OSC message is logged once per address in this long
 NOTICE_SECONDS = 6.0
 
 
@@ -96,6 +99,7 @@ class Stage:
         self._last_preset = None
         self.epoch = master_time()
         self._extra_taps: list = []
+        self._osc_complaints: dict[str, list] = {}  # address -> [last logged, refused since]
         self._extra_keys: dict = {}
         self._setup_control(args)
         if type(inputs).__name__ != "InputProcess":  # a session or OSC: not the demo, whatever the spec says
@@ -432,38 +436,53 @@ class Stage:
                 continue
             try:
                 route(self, now, *args)
-            except (TypeError, ValueError, IndexError) as error:
-                log.warning("OSC %s %s: %s (see docs/osc.md)", address, list(args), error)
+            except Exception as error:  # every message is untrusted: refused alone, the show goes on
+                self._osc_refused(address, args, error)
+
+    def _osc_refused(self, address: str, args, error: Exception) -> None:
+        """Log a refused message once per address every OSC_COMPLAINT_S, with how many were refused since."""
+        seen = self._osc_complaints.setdefault(address, [-OSC_COMPLAINT_S, 0])
+        seen[1] += 1
+        now = master_time()
+        if now - seen[0] < OSC_COMPLAINT_S:
+            return
+        shown = repr(list(args))
+        more = f" ({seen[1] - 1} more refused in the last {OSC_COMPLAINT_S:.0f} s)" if seen[1] > 1 else ""
+        reason = str(error) if isinstance(error, (TypeError, ValueError)) else f"{type(error).__name__}: {error}"
+        log.warning("OSC %s %s: %s (see docs/osc.md)%s", address, shown[:200], reason[:200], more)
+        seen[0], seen[1] = now, 0
 
     def _osc_preset(self, now, which):
-        if isinstance(which, str) and not which.isdigit():
-            self.select_name(which)
+        if isinstance(which, str) and not which.strip().isdigit():
+            self.select_name(text(which, "preset name"))
         else:
-            self.show.select(int(which) - 1)
+            which = int(which) if isinstance(which, str) else which  # "3": as on the keys
+            self.show.select(integer(which, 1, len(self.show.presets), "preset number") - 1)
 
     def _osc_tempo(self, now, bpm):
-        if not 20.0 <= float(bpm) <= 400.0:
-            raise ValueError("tempo is 20..400 BPM")
-        force_tempo(self.show.rhythm, float(bpm), now)
+        force_tempo(self.show.rhythm, number(bpm, 20.0, 400.0, "tempo (BPM)"), now)
 
     def _osc_tap(self, now, time, zone, kind, velocity, latency=0.0, source="audio", channel=1, tap_id=0):
         if not self.listen_osc:
             return
+        number(time, -1e12, 1e12, "tap time")
         record = np.zeros(1, TAP_DTYPE)
-        record["time"] = now - max(float(latency), 0.0)
+        record["time"] = now - number(latency, 0.0, 60.0, "latency (s)")
         record["detected_at"] = now
-        record["velocity"] = min(max(float(velocity), 0.0), 1.0)
+        record["velocity"] = number(velocity, 0.0, 1.0, "velocity")
         record["kind"] = KIND_NAMES.index(kind) if kind in KIND_NAMES else 0
-        record["zone"] = self._zone_index(zone)
         record["source"] = SOURCE_NAMES.index(source) if source in SOURCE_NAMES else 0
-        record["channel"] = int(channel)
-        record["tap_id"] = (OSC_TAP_ID_BASE + int(tap_id)) % 2**32
+        record["channel"] = integer(channel, 0, np.iinfo(TAP_DTYPE["channel"]).max, "channel")
+        record["tap_id"] = (OSC_TAP_ID_BASE + integer(tap_id, 0, 2**53, "tap id")) % 2**32
+        record["zone"] = self._zone_index(zone)  # last: a zone is added only for a tap that is taken
         self._extra_taps.append(record)
 
     def _zone_index(self, zone) -> int:
-        """A zone another instance names, added to ours the first time it is heard."""
-        zone = str(zone)
+        """A zone another instance names, added to ours the first time it is heard (MAX_ZONES at most)."""
+        zone = text(str(zone) if isinstance(zone, (int, float)) else zone, "zone name")
         if zone not in self.zone_names:
+            if len(self.zone_names) >= MAX_ZONES:
+                raise ValueError(f"zone {zone[:40]!r}: this show already has {MAX_ZONES} zones")
             self.zone_names.append(zone)
         return self.zone_names.index(zone)
 
@@ -472,9 +491,9 @@ class Stage:
             return
         record = np.zeros(1, TAP_DTYPE)
         record["time"] = record["detected_at"] = now
-        record["tap_id"] = (OSC_TAP_ID_BASE + int(tap_id)) % 2**32
+        record["tap_id"] = (OSC_TAP_ID_BASE + integer(tap_id, 0, 2**53, "tap id")) % 2**32
         record["kind"] = KIND_NAMES.index(kind) if kind in KIND_NAMES else 0
-        record["velocity"] = float(velocity)
+        record["velocity"] = number(velocity, 0.0, 1.0, "velocity")
         record["zone"] = self._zone_index(zone) if zone is not None else ZONE_UNCHANGED
         record["refine"] = 1
         self._extra_taps.append(record)
@@ -680,13 +699,14 @@ OSC_ROUTES = {
     "/ddp/preset/next": lambda stage, now: stage.do("next"),
     "/ddp/preset/previous": lambda stage, now: stage.do("previous"),
     "/ddp/cue": lambda stage, now: stage.do("cue"),
-    "/ddp/param": lambda stage, now, target, value: stage._set_parameter(str(target), float(value)),
+    "/ddp/param": lambda stage, now, target, value: stage._set_parameter(
+        text(target, "parameter path"), number(value, -1e9, 1e9, "parameter value")),
     "/ddp/clear": lambda stage, now, *_: stage.do("clear"),
     "/ddp/undo": lambda stage, now, *_: stage.do("undo"),
     "/ddp/blackout": lambda stage, now, *on: stage.do("blackout", bool(on[0]) if on else None),
     "/ddp/freeze": lambda stage, now, *on: stage.do("freeze", bool(on[0]) if on else None),
     "/ddp/hud": lambda stage, now, *on: stage.do("hud", bool(on[0]) if on else None),
-    "/ddp/dimmer": lambda stage, now, value: stage.do("dimmer", float(value)),
+    "/ddp/dimmer": lambda stage, now, value: stage.do("dimmer", number(value, 0.0, 1.0, "dimmer")),
     "/ddp/tempo": Stage._osc_tempo,
     "/ddp/tap": Stage._osc_tap,
     "/ddp/tap/refine": Stage._osc_refine,
