@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -68,3 +69,37 @@ def test_a_video_size_must_be_even(take, tmp_path):
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1] == (
         "dessins-de-planche render: a video's width and height must be even (got 321x180)")
+
+
+def test_the_show_records_its_projected_picture_live(tmp_path):
+    """`run --record-video`: every frame shown is in the video, or counted (dropped: the encoder
+    was behind; skipped: shown faster than the video's frame rate), and the video lasts the show."""
+    import json
+    import os
+
+    import av
+
+    out, health = tmp_path / "live.mp4", tmp_path / "health.json"
+    result = subprocess.run([sys.executable, "-m", "dessins_de_planche", "run", "--size", "320x180", "--generate",
+                             "--bpm", "140", "--record-video", str(out), "--seconds", "3",
+                             "--health-file", str(health)],
+                            capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "SDL_VIDEODRIVER": "offscreen", "LANGUAGE": "en"})
+    assert result.returncode == 0, result.stderr
+    said = re.findall(r"recorded (\d+) frames of the picture to .* \((\d+) dropped: .*; (\d+) faster than",
+                      result.stderr)
+    assert len(said) == 1, result.stderr
+    recorded, dropped, skipped = (int(n) for n in said[0])
+    shown = int(result.stderr.rsplit(" frames in ", 1)[0].rsplit(" ", 1)[1])
+    with av.open(str(out)) as container:
+        video = container.streams.video[0]
+        frames = [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+        seconds = float(container.duration / 1e6)
+    assert (video.width, video.height) == (320, 180)
+    assert len(frames) == recorded and recorded + dropped + skipped in (shown, shown - 1)
+    assert dropped <= 0.01 * shown, f"{dropped} of {shown} frames dropped"
+    assert 2.5 <= seconds <= 3.6
+    last = frames[-1].astype(int)
+    background = np.median(last.reshape(-1, 3), axis=0)
+    assert (np.abs(last - background).max(axis=2) > 40).sum() > 20, "the drawing is in the video"
+    assert json.loads(health.read_text())["video"]["error"] == ""

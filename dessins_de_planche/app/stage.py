@@ -77,6 +77,11 @@ class Stage:
         self.output = Output(ctx, window.size, flip=getattr(args, "flip", "none"),
                              rotate=getattr(args, "rotate", 0), dimmer=getattr(args, "dimmer", 1.0))
         self.corner_pin = self._corner_pin(args)
+        self.video = None
+        if getattr(args, "record_video", None):  # the projected picture, recorded live
+            from dessins_de_planche.app.video_record import VideoRecorder
+
+            self.video = VideoRecorder(ctx, args.record_video, window.size)
         self._fit_show()
         self.keys = KeyTable()
         self.chord = parse_chord(getattr(args, "quit_chord", None) or "ctrl+alt+q")
@@ -549,6 +554,8 @@ class Stage:
     def draw(self, now: float, status) -> None:
         ctx = self.ctx
         self.output.present(now, lambda target: self.show.draw(now, target, status), ctx.screen)
+        if self.video is not None:  # what the audience sees, before the performer's overlays
+            self.video.capture(ctx.screen, now)
         screen = ctx.screen
         screen.use()
         ctx.viewport = (0, 0, *self.output.window_size)
@@ -682,10 +689,13 @@ class Stage:
                               "last_error": status.last_error, "overflows": status.overflows}
         if self.recorder is not None:
             state["recording"] = {"active": self.recorder.active, "error": self.recorder.error}
+        if self.video is not None:
+            state["video"] = {"frames": self.video.frames, "dropped": self.video.dropped,
+                              "skipped": self.video.skipped, "error": self.video.error}
         return state
 
     def close(self) -> None:
-        for part in (self.osc_in, self.osc_out, self.recorder, self.health):
+        for part in (self.osc_in, self.osc_out, self.recorder, self.video, self.health):
             if part is not None:
                 try:
                     part.close()
