@@ -21,6 +21,9 @@ import numpy as np
 log = logging.getLogger("dessins_de_planche.app")
 
 QUEUE_FRAMES = 8  # frames waiting for the encoder before the next one is dropped
+# moderngl reads through GL_COLOR_ATTACHMENT0 + attachment; a window's own framebuffer has no
+# attachments (GL_INVALID_OPERATION there), it has a back buffer: the frame about to be shown
+SCREEN_BACK_BUFFER = 0x0405 - 0x8CE0  # GL_BACK - GL_COLOR_ATTACHMENT0
 
 
 class VideoRecorder:
@@ -71,7 +74,9 @@ class VideoRecorder:
                 self.dropped += 1
         index = self._turn
         self._turn ^= 1
-        framebuffer.read_into(self._buffers[index], viewport=(0, 0, *self.size), components=3, alignment=1)
+        attachment = SCREEN_BACK_BUFFER if framebuffer is self.ctx.screen else 0
+        framebuffer.read_into(self._buffers[index], viewport=(0, 0, *self.size), components=3, alignment=1,
+                              attachment=attachment)
         self._pending = (index, slot)
 
     def _encode(self) -> None:
