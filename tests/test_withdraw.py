@@ -26,8 +26,7 @@ pytestmark = pytest.mark.gl
 SIZE = (320, 180)
 STEP = 0.004
 VISIBLE = 3  # a pixel differs visibly when one channel is this many levels (of 255) off the blank picture
-# Looks whose blank picture does not move with the tempo (lanes and figure draw the beat without taps).
-LOOKS = ("rosette", "constellation", "thread", "sparks", "ink", "weave")
+LOOKS = ("rosette", "constellation", "thread", "sparks", "ink", "weave", "lanes", "figure")
 
 
 class SteadyRhythm:
@@ -68,6 +67,7 @@ def frames_of(ctx, target, preset, records, provisional="confirm", end=1.6):
     """Every frame's picture (HxWx3 int), records handed over once their detected_at has passed."""
     scene = Scene(ctx, preset, SIZE)
     scene.provisional = provisional
+    scene.rhythm = SteadyRhythm()  # the tempo is known before the tap: the blank picture keeps the beat too
     pictures, fed = [], 0
     try:
         for now in 0.9 + STEP * np.arange(1, int(round((end - 0.9) / STEP)) + 1):
@@ -135,9 +135,11 @@ def test_growing_in_shows_at_once_and_a_withdrawn_tap_is_never_stamped(ctx, targ
     assert confirmed[-1] > 0 and withdrawn[~after].max() > 0
 
 
-def test_withdrawing_the_last_tap_of_a_thread_draws_the_next_step_from_the_one_before(ctx, target, gallery):
-    """The thread's head goes back: a withdrawn step leaves no kink in the line."""
-    preset = gallery["thread"]
+@pytest.mark.parametrize("look", LOOKS)
+def test_after_a_withdrawn_tap_the_drawing_goes_on_as_if_it_had_never_come(ctx, target, gallery, look):
+    """Every layer forgets it: the thread's head goes back (no kink), a constellation links the next
+    star to the last one standing, the figure's next strike is on the foot whose turn it was."""
+    preset = gallery[look]
     steps = np.concatenate([record(1.0, 1.005, tap_id=1), record(1.0, 1.015, follow=RECORD_REFINE, tap_id=1),
                             record(1.2, 1.205, tap_id=2), record(1.2, 1.225, follow=RECORD_WITHDRAW, tap_id=2),
                             record(1.4, 1.405, tap_id=3), record(1.4, 1.415, follow=RECORD_REFINE, tap_id=3)])
@@ -146,7 +148,7 @@ def test_withdrawing_the_last_tap_of_a_thread_draws_the_next_step_from_the_one_b
     never_there = frames_of(ctx, target, preset, without)[-1]
     kept = frames_of(ctx, target, preset, np.concatenate([steps[:3], steps[4:]]))[-1]
     assert (np.abs(with_withdraw - never_there).max(axis=2) >= VISIBLE).sum() == 0
-    assert (np.abs(kept - never_there).max(axis=2) >= VISIBLE).sum() > 50, "the step would have shown"
+    assert (np.abs(kept - never_there).max(axis=2) >= VISIBLE).sum() > 0, "the tap would have shown"
 
 
 def test_final_taps_drops_withdrawn_taps_and_counts_them():

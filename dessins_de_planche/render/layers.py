@@ -22,7 +22,7 @@ import numpy as np
 from dessins_de_planche.preset.expr import _hash
 from dessins_de_planche.preset.mapping import evaluate, evaluate_colour
 from dessins_de_planche.preset.palettes import palette_array, parse_colour
-from dessins_de_planche.render.marks import ELONGATED, MARK_DTYPE, SHAPES
+from dessins_de_planche.render.marks import ELONGATED, MARK_DTYPE, NO_TAP, SHAPES
 
 _NO_MARKS = np.zeros(0, MARK_DTYPE)
 _NO_IDS = np.zeros(0, np.uint32)
@@ -337,9 +337,12 @@ class FigureLayerRenderer(LayerRenderer):
     which the canvas's drift carries away behind the dancer.
     """
 
+    STRIKES = 4  # kept per foot: a strike still held back (its tap may be withdrawn) shows the one before
+
     def __init__(self, model, scene=None, folder=None):
         super().__init__(model, scene, folder)
         self.body = np.array(parse_colour(model.body), np.float32)
+        self.scene = scene
         self.reset()
 
     def retune(self, model) -> None:
@@ -347,9 +350,18 @@ class FigureLayerRenderer(LayerRenderer):
         self.body = np.array(parse_colour(model.body), np.float32)
 
     def reset(self) -> None:
-        # per foot: master time of the last strike, its kind, its colour
-        self.strikes = [(-1e9, 1, np.zeros(4, np.float32)), (-1e9, 2, np.zeros(4, np.float32))]
+        # per foot, oldest first: master time of a strike, its kind, its colour, its tap
+        self.strikes = [[(-1e9, 1, np.zeros(4, np.float32), int(NO_TAP))],
+                        [(-1e9, 2, np.zeros(4, np.float32), int(NO_TAP))]]
         self.count = 0
+        self.counted: list[int] = []  # the last taps that took a turn of the feet, in order
+
+    def _strike(self, foot: int):
+        """The foot's last strike that may show (a tap held back until it is confirmed does not move it)."""
+        for strike in reversed(self.strikes[foot]):
+            if strike[3] == NO_TAP or self.scene is None or self.scene.shown(strike[3]):
+                return strike
+        return self.strikes[foot][0]
 
     def _geometry(self):
         m = self.model
@@ -367,19 +379,36 @@ class FigureLayerRenderer(LayerRenderer):
         for i in range(len(attrs)):  # a frame brings a handful of taps
             foot = int(attrs["zone"][i]) % 2 if m.feet == "zone" else self.count % 2
             self.count += 1
+            self.counted = [*self.counted[-7:], int(attrs["tap_id"][i])]
             feet[i] = foot
-            self.strikes[foot] = (float(attrs["time"][i]), int(attrs["kind"][i]), common["color"][i].copy())
+            strikes = self.strikes[foot]
+            strikes.append((float(attrs["time"][i]), int(attrs["kind"][i]), common["color"][i].copy(),
+                            int(attrs["tap_id"][i])))
+            del strikes[: -self.STRIKES]
         return self._prints(common, attrs, feet), attrs["tap_id"].copy()
 
     def refine(self, attrs, epoch, aspect):
         common = self._common(attrs, epoch, aspect)
         feet = np.zeros(len(attrs), np.intp)
         for i in range(len(attrs)):
-            for foot, (when, _, _) in enumerate(self.strikes):
-                if abs(when - float(attrs["time"][i])) < 1e-6:
-                    feet[i] = foot
-                    self.strikes[foot] = (when, int(attrs["kind"][i]), common["color"][i].copy())
+            for foot, strikes in enumerate(self.strikes):
+                for k, (when, _, _, tap_id) in enumerate(strikes):
+                    if tap_id == int(attrs["tap_id"][i]):
+                        feet[i] = foot
+                        strikes[k] = (when, int(attrs["kind"][i]), common["color"][i].copy(), tap_id)
         return self._prints(common, attrs, feet), attrs["tap_id"].copy()
+
+    def withdraw(self, tap_ids, epoch, aspect):
+        """The feet forget the strike (the figure never moved for it), and the next tap takes its turn."""
+        gone = set(int(t) for t in tap_ids)
+        for foot, strikes in enumerate(self.strikes):
+            kept = [strike for strike in strikes if strike[3] not in gone]
+            self.strikes[foot] = kept or [(-1e9, foot + 1, np.zeros(4, np.float32), int(NO_TAP))]
+        while self.counted and self.counted[-1] in gone:
+            self.counted.pop()
+            self.count -= 1
+        self.counted = [tap_id for tap_id in self.counted if tap_id not in gone]
+        return _NO_MARKS, _NO_IDS
 
     def _prints(self, common, attrs, feet):
         m = self.model
@@ -410,7 +439,7 @@ class FigureLayerRenderer(LayerRenderer):
         segments: list[tuple[tuple, tuple, float, np.ndarray]] = []
         limb = 0.032 * h
         for foot in (0, 1):
-            when, kind, colour = self.strikes[foot]
+            when, kind, colour, _ = self._strike(foot)
             age = now - when
             hip = (m.x + (foot - 0.5) * spacing * 0.5, hip_y)
             heel_x = self._foot_x(foot)

@@ -199,6 +199,10 @@ class Scene:
         if len(withdrawn):
             self._withdraw(withdrawn)
 
+    def shown(self, tap_id: int) -> bool:
+        """Whether this tap may show yet: not held back waiting for the detector's word on it."""
+        return self.provisional == "grow" or int(tap_id) not in self._held
+
     def _attributes(self, taps: np.ndarray, rhythm) -> np.ndarray:
         attrs = np.zeros(len(taps), TAP_ATTRS_DTYPE)
         for name in ("time", "detected_at", "tap_id", "velocity", "kind", "zone"):
