@@ -65,8 +65,9 @@ def _conditions(rng, i: int, kind: str, music: bool):
         ratio_db = float(rng.uniform(5, 20))
     else:
         ratio_db = RATIOS_DB[(5 * i + i // 9) % len(RATIOS_DB)] + float(rng.uniform(-1, 1))
-    noise_top = min(-35.0, level_db - 22.0)  # a tap under the noise is no truth
-    noise_dbfs = float(rng.uniform(-65.0, max(-65.0, noise_top)))
+    # -65 to -35 dBFS, but 30 dB or more under the mix's peak: a quiet toe under the noise is no truth
+    noise_top = min(-35.0, level_db - 30.0)
+    noise_dbfs = float(rng.uniform(min(-65.0, noise_top - 10.0), noise_top))
     hum_hz = float(rng.choice([50.0, 60.0])) if rng.random() < 0.75 else None
     hum_dbfs = float(min(noise_dbfs + rng.uniform(-10, 6), level_db - 25)) if hum_hz else None
     return {"level_db": round(level_db, 2), "ratio_db": round(ratio_db, 2) if music else None,

@@ -46,8 +46,11 @@ def render_file(path: str, events, seconds: float, sample_rate: int) -> np.ndarr
         subprocess.run(["fluidsynth", "-q", "-n", "-i", "-g", "0.5", "-R", "0", "-C", "0",
                         "-o", "synth.polyphony=256", "-r", str(sample_rate), "-O", "float", "-T", "raw",
                         "-F", raw, path, mid], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        stereo = np.fromfile(raw, np.float32).reshape(-1, 2)
-    mono = stereo.mean(axis=1)
+        stereo = np.memmap(raw, np.float32, "r").reshape(-1, 2)  # a whole build's music: read it in place
+        mono = np.empty(len(stereo), np.float32)
+        for at in range(0, len(stereo), 1 << 22):
+            np.mean(stereo[at : at + (1 << 22)], axis=1, out=mono[at : at + (1 << 22)])
+        del stereo
     n = int(round(seconds * sample_rate))
     out = np.zeros(n, np.float32)
     out[: min(n, len(mono))] = mono[:n]

@@ -122,6 +122,15 @@ def prepare(audio: np.ndarray, rate: int, sample_rate: int) -> np.ndarray | None
     return (audio / np.abs(audio).max()).astype(np.float32)
 
 
+def band_noise(rng, n: int, sample_rate: int, low: float, high: float) -> np.ndarray:
+    """White noise limited to [low, high] Hz (spectrum masked), peak 1."""
+    spectrum = np.fft.rfft(rng.standard_normal(n))
+    freqs = np.fft.rfftfreq(n, 1.0 / sample_rate)
+    spectrum[(freqs < low) | (freqs > high)] = 0.0
+    noise = np.fft.irfft(spectrum, n)
+    return noise / (np.abs(noise).max() + 1e-12)
+
+
 def _bright(hit: np.ndarray, sample_rate: int) -> bool:
     """A dry click rather than a drum: most of the first 50 ms's spectrum above 1.5 kHz."""
     head = hit[: int(0.05 * sample_rate)].astype(np.float64)
@@ -264,18 +273,26 @@ def plank_hit(rng, kind: str, board, sole, sample_rate: int) -> np.ndarray:
     # a half-sine force of `contact` seconds: its spectrum falls off above ~1/contact
     spectrum = np.abs(np.sinc(2 * freqs * contact) / (1 - (2 * freqs * contact) ** 2 + 1e-3)) ** 0.5
     decay = 1.0 / (np.pi * freqs * loss * rng.uniform(0.8, 1.3))
-    amp = weight * spectrum * (freqs / 200.0) ** (0.25 * bright - 0.5)
+    if kind == "heel":
+        amp = weight * spectrum * (freqs / 200.0) ** (0.25 * bright - 0.5)
+    else:  # the toe's edge strikes the board's upper modes; the shoe damps it quickly
+        amp = weight * spectrum * (freqs / 200.0) ** (0.5 * bright)
+        decay = np.minimum(decay, rng.uniform(0.008, 0.025))
     phase = rng.uniform(0, 0.3, freqs.size)
     body = (amp[:, None] * np.sin(2 * np.pi * freqs[:, None] * t[None, :] + phase[:, None])
             * np.exp(-t[None, :] / decay[:, None])).sum(0)
-    # the contact itself: a short noise burst, brighter and shorter for a toe
+    # the contact itself: a knock for a heel; for a toe a bright clack of a few ms
     m = max(8, int(contact * sample_rate * 3))
-    burst = rng.standard_normal(m) * np.hanning(m)
-    if kind == "toe":
-        burst = np.diff(burst, prepend=0.0) * 2.0 * bright
     click = np.zeros(n)
-    click[:m] = burst * rng.uniform(0.3, 0.8)
-    hit = body / (np.abs(body).max() + 1e-12) + click / (np.abs(click).max() + 1e-12) * (0.25 if kind == "heel" else 0.6)
+    if kind == "heel":
+        click[:m] = rng.standard_normal(m) * np.hanning(m)
+    else:
+        k = int(0.03 * sample_rate)
+        low = rng.uniform(1200, 2500) * min(1.5, bright)
+        clack = band_noise(rng, k, sample_rate, low, min(0.45 * sample_rate, low * rng.uniform(3, 6)))
+        click[:k] = clack * np.exp(-np.arange(k) / (rng.uniform(0.0015, 0.004) * sample_rate))
+    hit = body / (np.abs(body).max() + 1e-12) * (1.0 if kind == "heel" else rng.uniform(0.4, 0.8)) \
+        + click / (np.abs(click).max() + 1e-12) * (rng.uniform(0.15, 0.35) if kind == "heel" else 1.0)
     if kind == "heel":  # the floor and the air under the board: a low damped thump
         f0 = rng.uniform(55, 120)
         hit += rng.uniform(0.6, 1.2) * np.sin(2 * np.pi * f0 * t) * np.exp(-t / rng.uniform(0.02, 0.05))
@@ -345,9 +362,7 @@ def clap_samples(sample_rate: int, synthetic_only: bool = False) -> list[np.ndar
         rng = np.random.default_rng([91, i])
         n = int(0.12 * sample_rate)
         t = np.arange(n) / sample_rate
-        from dessins_de_planche.listen.synth import _band_noise
-
-        noise = _band_noise(rng, n, sample_rate, rng.uniform(600, 1200), rng.uniform(3000, 6000))
+        noise = band_noise(rng, n, sample_rate, rng.uniform(600, 1200), rng.uniform(3000, 6000))
         env = np.zeros(n)
         for k in range(int(rng.integers(1, 4))):
             at = int(k * rng.uniform(0.004, 0.009) * sample_rate)
