@@ -311,9 +311,9 @@ class _Player:
             self.client.connect(output, target)
 
     def load(self, memory_name: str, shape: tuple) -> None:
-        from dessins_de_planche.ring import _attach_untracked
+        from dessins_de_planche.ring import attach_untracked
 
-        memory = _attach_untracked(memory_name)  # the bench owns it and unlinks it
+        memory = attach_untracked(memory_name)  # the bench owns it and unlinks it
         self._memories.append(memory)  # kept mapped: the process callback may be reading the last one
         signal = np.ndarray(shape, np.float32, buffer=memory.buf)
         for row in range(0, len(signal), 16384):  # map its pages now, not in the process callback,

@@ -67,7 +67,7 @@ def _fingerprint(dtype: np.dtype) -> int:
     return zlib.crc32(repr(dtype.descr).encode())
 
 
-def _attach_untracked(name: str) -> shared_memory.SharedMemory:
+def attach_untracked(name: str) -> shared_memory.SharedMemory:
     """Open an existing segment without letting this process's tracker unlink it at exit."""
     try:
         return shared_memory.SharedMemory(name=name, create=False, track=False)
@@ -224,7 +224,7 @@ class Ring:
 
     @classmethod
     def attach(cls, name: str, dtype, ordered: bool | None = None) -> "Ring":
-        shm = _attach_untracked(name)
+        shm = attach_untracked(name)
         try:
             return cls(shm, dtype, owner=False, ordered=ordered)
         except Exception:

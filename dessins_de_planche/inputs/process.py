@@ -29,7 +29,7 @@ import numpy as np
 from dessins_de_planche.clock import master_time
 from dessins_de_planche.config import InputSpec
 from dessins_de_planche.events import CONTROL_DTYPE, FEATURE_DTYPE, TAP_DTYPE
-from dessins_de_planche.ring import Ring, _attach_untracked
+from dessins_de_planche.ring import Ring, attach_untracked
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +126,7 @@ class StatusBlock:
 
     @classmethod
     def attach(cls, name: str) -> "StatusBlock":
-        return cls(_attach_untracked(name), owner=False)
+        return cls(attach_untracked(name), owner=False)
 
     @property
     def name(self) -> str:
