@@ -509,7 +509,7 @@ class Stage:
             return
         record = np.zeros(1, TAP_DTYPE)
         record["time"] = record["detected_at"] = now
-        record["tap_id"] = (OSC_TAP_ID_BASE + int(tap_id)) % 2**32
+        record["tap_id"] = (OSC_TAP_ID_BASE + integer(tap_id, 0, 2**53, "tap id")) % 2**32
         record["zone"] = ZONE_UNCHANGED
         record["refine"] = RECORD_WITHDRAW
         self._extra_taps.append(record)
