@@ -33,14 +33,27 @@ import numpy as np
 FRAME = 1 / 60
 STEP = 0.004
 VISIBLE = 3  # levels of 255: a pixel off the blank picture by this much shows
-LOOKS = ("rosette", "constellation", "thread", "sparks", "ink", "weave")
+LOOKS = ("rosette", "constellation", "thread", "sparks", "ink", "weave", "lanes", "figure")
 
 
-def detector_word(seconds: float) -> tuple[str, np.ndarray, np.ndarray]:
-    """(detector version, first emissions' detected_at, their follow-ups' detected_at) on a generated reel."""
+class SteadyTempo:
+    """A tempo known before the tap (lanes and the figure keep the beat with or without taps)."""
+
+    bpm, bar_beats, beat_period = 120.0, 2, 0.5
+
+    def beat_phase(self, t):
+        return (t / self.beat_period) % 1.0
+
+    def bar_phase(self, t):
+        return (t / self.beat_period / self.bar_beats) % 1.0
+
+
+def detector_word(seconds: float) -> tuple[str, np.ndarray, np.ndarray, int]:
+    """(detector version, first emissions' detected_at, their follow-ups' detected_at, taps withdrawn)
+    on a generated reel."""
     import soundfile
 
-    from dessins_de_planche.events import RECORD_FIRST
+    from dessins_de_planche.events import RECORD_FIRST, RECORD_WITHDRAW
     from dessins_de_planche.listen.analyze import analyze_file
     from dessins_de_planche.listen.detector import DETECTOR_VERSION
     from dessins_de_planche.listen.synth import podorhythm
@@ -54,7 +67,7 @@ def detector_word(seconds: float) -> tuple[str, np.ndarray, np.ndarray]:
     pairs = [(first[int(r["tap_id"])], float(r["detected_at"])) for r in records
              if r["refine"] != RECORD_FIRST and int(r["tap_id"]) in first]
     pairs = np.array(pairs) if pairs else np.zeros((0, 2))
-    return DETECTOR_VERSION, pairs[:, 0], pairs[:, 1]
+    return DETECTOR_VERSION, pairs[:, 0], pairs[:, 1], int((records["refine"] == RECORD_WITHDRAW).sum())
 
 
 def added_delay(first: np.ndarray, word: np.ndarray, rng, draws: int = 64) -> np.ndarray:
@@ -78,6 +91,7 @@ def withdrawn_shows(ctx, gallery, look: str, provisional: str, after: float) -> 
     def frames(records):
         scene = Scene(ctx, gallery[look], size)
         scene.provisional = provisional
+        scene.rhythm = SteadyTempo()
         out, fed = [], 0
         for now in 0.9 + STEP * np.arange(1, 176):
             upto = int(np.searchsorted(records["detected_at"], now, side="right"))
@@ -109,9 +123,9 @@ def main() -> None:
     args = parser.parse_args()
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-    version, first, word = detector_word(args.seconds)
+    version, first, word, withdrawn = detector_word(args.seconds)
     latency = (word - first) * 1e3
-    print(f"detector {version}: {len(first)} taps; follow-up after the first emission: median "
+    print(f"detector {version}: {len(first)} taps, {withdrawn} withdrawn; follow-up after the first emission: median "
           f"{np.median(latency):.1f} ms, p95 {np.percentile(latency, 95):.1f}, max {latency.max():.1f} ms")
     added = added_delay(first, word, np.random.default_rng(1))
     window = added_delay(first, first + 0.025, np.random.default_rng(1))
