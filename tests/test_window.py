@@ -215,3 +215,69 @@ def test_ctrl_c_does_not_clear_only_c_does_and_saves_first(tmp_path, x_display):
         wait_for(lambda: _marks_on_screen(x_display) < 0.2 * drawn, 20, "the canvas cleared by c")
     finally:
         assert app.stop() == 0
+
+
+def _window_id(display: str, title: str) -> str | None:
+    """The X id of the top-level window with this exact title, or None."""
+    import re
+
+    tree = subprocess.run(["xwininfo", "-root", "-tree"], capture_output=True, text=True,
+                          env={"DISPLAY": display, "LC_ALL": "C.UTF-8"}).stdout
+    match = re.search(r'(0x[0-9a-f]+) "' + re.escape(title) + r'"', tree)
+    return match.group(1) if match else None
+
+
+def _window_shot(display: str, title: str):
+    """A screenshot of one top-level window, found by its exact title."""
+    import io
+
+    import pygame
+
+    window = _window_id(display, title)
+    assert window, f"no window {title!r}"
+    shot = subprocess.run(f"xwd -id {window} -silent -display {display} | /usr/bin/convert xwd:- png:-",
+                          shell=True, capture_output=True, check=True, timeout=30).stdout
+    return np.transpose(pygame.surfarray.array3d(pygame.image.load(io.BytesIO(shot))), (1, 0, 2)).astype(int)
+
+
+def _text_pixels(image) -> int:
+    """Light grey and white pixels: the HUD's and notices' text (the looks draw in colour)."""
+    return int(((image.min(axis=2) > 170) & ((image.max(axis=2) - image.min(axis=2)) < 40)).sum())
+
+
+def test_with_an_operator_screen_the_projector_shows_the_drawing_only(tmp_path, x_display):
+    """`--operator`: the HUD, notices and presets in the operator's window, none on the projection;
+    a key pressed on the operator's window acts on the show."""
+    import shutil
+
+    from app_process import App, wait_for
+
+    for tool in ("xdotool", "xwd", "xwininfo"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} is not installed (scripts/setup.sh test installs it)")
+    app = App(x_display, tmp_path, "--size", "640x360", "--position", "0,0", "--generate", "--bpm", "140",
+              "--hud", "--operator")
+    try:
+        app.wait_state(lambda s: s.get("taps", 0) >= 6, 60, "a few taps drawn")
+        wid = wait_for(lambda: _window_id(x_display, "Dessins de Planche — operator"), 30, "the operator window")
+        wait_for(lambda: _text_pixels(_window_shot(x_display, "Dessins de Planche — operator")) > 500, 30,
+                 "the HUD in the operator window")
+        operator = _window_shot(x_display, "Dessins de Planche — operator")
+        projector = _window_shot(x_display, "Dessins de Planche")
+        assert projector.shape[:2] == (360, 640) and operator.shape[1] >= 600
+        assert _text_pixels(projector) < 30, "no HUD or notice on the projection"
+        marks = np.abs(projector - np.median(projector.reshape(-1, 3), axis=0)).max(axis=2) > 40
+        assert marks.sum() > 50, "the drawing is on the projection"
+        before = app.state()["preset"]
+        subprocess.run(["xdotool", "windowfocus", "--sync", str(int(wid, 16)), "key", "Right"], check=True,
+                       env={"DISPLAY": x_display}, timeout=10)
+        app.wait_state(lambda s: s["preset"] != before, 20, "the next preset, chosen on the operator screen")
+    finally:
+        assert app.stop() == 0
+
+    plain = App(x_display, tmp_path, "--size", "640x360", "--position", "0,0", "--generate", "--hud")
+    try:  # the same check sees the HUD when there is no operator screen: it can fail
+        plain.frames_advance(60)
+        wait_for(lambda: _text_pixels(_window_shot(x_display, "Dessins de Planche")) > 200, 20, "the HUD")
+    finally:
+        assert plain.stop() == 0

@@ -82,6 +82,13 @@ class Stage:
             from dessins_de_planche.app.video_record import VideoRecorder
 
             self.video = VideoRecorder(ctx, args.record_video, window.size)
+        self.operator = None
+        if getattr(args, "operator", False) and not self.kiosk:  # a kiosk keeps one window
+            from dessins_de_planche.app.operator import OperatorLink
+
+            self.operator = OperatorLink(ctx, display=getattr(args, "operator_display", 0) or 0,
+                                         lang=getattr(args, "lang", None))
+            show.overlays = False  # the projector shows the drawing only; the rest goes to the operator
         self._fit_show()
         self.keys = KeyTable()
         self.chord = parse_chord(getattr(args, "quit_chord", None) or "ctrl+alt+q")
@@ -553,6 +560,8 @@ class Stage:
     # -- frames --------------------------------------------------------------------------------
     def draw(self, now: float, status) -> None:
         ctx = self.ctx
+        if self.operator is not None:
+            self._operator_keys()
         self.output.present(now, lambda target: self.show.draw(now, target, status), ctx.screen)
         if self.video is not None:  # what the audience sees, before the performer's overlays
             self.video.capture(ctx.screen, now)
@@ -561,6 +570,13 @@ class Stage:
         ctx.viewport = (0, 0, *self.output.window_size)
         if self.corner_pin.active:
             self.corner_pin.draw(ctx, screen)
+        if self.operator is not None:
+            self.operator.publish(now, self.operator_state(now, status), screen, self.output.window_size)
+            ctx.viewport = (0, 0, *self.output.window_size)
+            self._frame_times.append(now)
+            if self.health is not None:
+                self.health.frame(lambda: self.health_state(status))
+            return
         if self.show_hud:
             self.overlays.hud(screen, self.hud_lines(now, status), self.meters(now))
         notices = self.notice_lines(now, status)
@@ -571,6 +587,22 @@ class Stage:
         self._frame_times.append(now)
         if self.health is not None:
             self.health.frame(lambda: self.health_state(status))
+
+    def operator_state(self, now: float, status) -> dict:
+        """What the operator screen shows (a plain value: it crosses to the operator's process)."""
+        show = self.show
+        errors = show.live.overlay.lines() if show.live.overlay is not None and show.live.overlay.visible else []
+        return {"hud": self.hud_lines(now, status), "notices": list(show.notice) + self.notice_lines(now, status),
+                "presets": [p.name for p in show.presets], "current": show.index,
+                "meters": [[name, float(level), float(since)] for name, level, since in self.meters(now)],
+                "errors": errors}
+
+    def _operator_keys(self) -> None:
+        """Keys pressed on the operator screen go through the same key table as the projector's."""
+        import pygame
+
+        for key, mod, typed in self.operator.keys():
+            self.handle(pygame.event.Event(pygame.KEYDOWN, key=key, mod=mod, unicode=typed))
 
     def fps(self) -> float:
         times = self._frame_times
@@ -695,7 +727,7 @@ class Stage:
         return state
 
     def close(self) -> None:
-        for part in (self.osc_in, self.osc_out, self.recorder, self.video, self.health):
+        for part in (self.osc_in, self.osc_out, self.recorder, self.video, self.operator, self.health):
             if part is not None:
                 try:
                     part.close()

@@ -17,7 +17,7 @@ import numpy as np
 
 from dessins_de_planche.clock import master_time
 from dessins_de_planche.config import InputSpec
-from dessins_de_planche.events import CONTROL_CC, CONTROL_PROGRAM, RECORD_FIRST, RECORD_WITHDRAW
+from dessins_de_planche.events import CONTROL_CC, CONTROL_PROGRAM, RECORD_FIRST, RECORD_WITHDRAW, TapSettler
 from dessins_de_planche.locale import _
 
 log = logging.getLogger("dessins_de_planche.app")
@@ -93,10 +93,12 @@ class Show:
         self.show_soundcheck = soundcheck
         self.spec = spec
         self.notice = tuple(_(line) for line in DEMO_NOTICE) if spec.is_demo else ()
+        self.overlays = True  # notices, preset errors and the sound check drawn on the picture
         self.levels = {}
         self.last_tap = {}
         self.taps_seen = 0  # taps that stood: first emissions less the ones the detector withdrew
         self.taps_withdrawn = 0
+        self.settler = TapSettler()  # the tempo hears a tap once it stands (never one the detector withdrew)
         log.info("preset: %s", self.preset.name)
 
     @property
@@ -114,9 +116,10 @@ class Show:
     def take(self, batch) -> None:
         """Hand one frame's worth of input records to the rhythm and the scene."""
         taps = batch.taps
+        for tap in self.settler.settle(taps, master_time()):
+            self.rhythm.add(float(tap["time"]), int(tap["kind"]), float(tap["velocity"]))
         if len(taps):
-            for tap in taps[taps["refine"] == RECORD_FIRST]:
-                self.rhythm.add(float(tap["time"]), int(tap["kind"]), float(tap["velocity"]))
+            for tap in taps[taps["refine"] == RECORD_FIRST]:  # the sound check's lights: at once
                 self.last_tap[int(tap["channel"]), int(tap["source"])] = float(tap["time"])
             withdrawn = int((taps["refine"] == RECORD_WITHDRAW).sum())
             self.taps_seen += int((taps["refine"] == RECORD_FIRST).sum()) - withdrawn
@@ -148,6 +151,8 @@ class Show:
     def draw(self, now: float, screen, status) -> None:
         self.live.poll()  # an edited preset or shader shows from this frame on
         self.scene.render(now, screen)
+        if not self.overlays:  # an operator screen shows the rest
+            return
         self.live.draw(screen)
         width, height = self.size
         lines = list(self.notice)

@@ -74,6 +74,11 @@ def add_stage_arguments(run) -> None:
     window.add_argument("--position", type=opt.position, metavar="X,Y", help="window position on the screen")
     window.add_argument("--flip", choices=FLIPS, default="none", help="mirror the output (rear projection: horizontal)")
     window.add_argument("--rotate", type=int, choices=ROTATIONS, default=0, help="turn the output clockwise (degrees)")
+    window.add_argument("--operator", action="store_true",
+                        help="a second window for the performer (HUD, sound check, presets, errors, a view of "
+                             "the projection); the projector shows the drawing only")
+    window.add_argument("--operator-display", type=int, default=0, metavar="N",
+                        help="the screen for the operator window (default 0)")
     window.add_argument("--warp", metavar="FILE.toml",
                         help="corner-pin of the output (the w key sets it up live and saves here; default: "
                              "the display's own file in the config folder)")
