@@ -11,7 +11,7 @@ on the projector's window. Kiosk mode keeps one window.
 
 The show pays, per published frame, a JSON snapshot and a copy into shared memory, plus a
 read-back of the picture at thumbnail size into a pixel-buffer object that is collected
-the frame after (never waited for): measured in `bench/operator.py`.
+the frame after (never waited for): measured in `bench/operator_screen.py`.
 """
 
 from __future__ import annotations
