@@ -26,6 +26,8 @@ RECORD_REFINE = 1  # a follow-up: the final kind, velocity and zone of that tap
 RECORD_WITHDRAW = 2  # a follow-up: that tap was not a foot after all; it is to be removed
 RECORD_NAMES = ("first", "refine", "withdraw")
 CONFIRM_WINDOW = 0.025  # s after its first emission within which a tap's follow-up comes, if any
+WORD_TIMEOUT = 0.030  # s after its first emission when an audio tap without a follow-up stands (some slack
+#                      over CONFIRM_WINDOW: a follow-up reaches the render loop a little after its stamp)
 
 # Tap identity. Each source numbers its taps in a range of its own, and each start of the input
 # process moves on within it, so a follow-up record (refine, withdraw) only ever names its own
@@ -141,3 +143,53 @@ def final_taps(records: np.ndarray) -> tuple[np.ndarray, int]:
 def merge_refinements(taps: np.ndarray) -> np.ndarray:
     """The final taps alone (see `final_taps`): refinements folded in, withdrawn taps dropped."""
     return final_taps(taps)[0]
+
+
+class TapSettler:
+    """The live counterpart of `final_taps`: each tap handed on once the word on it is final.
+
+    An audio tap waits for its follow-up: a refine gives its final values, a withdraw drops it,
+    and with no word it stands WORD_TIMEOUT after its first emission (a detector that never
+    follows up, attract mode). Other sources' taps are final at once. Taps leave in the order
+    they came (one that is final waits behind an earlier one still waiting), so a tempo
+    tracker fed from here hears only taps that stood, in time order.
+    """
+
+    def __init__(self):
+        self._waiting: list[np.ndarray] = []  # one-record arrays, in the order they came
+        self._final: list[bool] = []
+
+    def settle(self, records: np.ndarray, now: float) -> np.ndarray:
+        """Take this frame's records (any kind) and return the taps that are final by `now`."""
+        for record in records:  # a few per frame
+            follow = int(record["refine"])
+            if follow == RECORD_FIRST:
+                self._waiting.append(np.array([record], TAP_DTYPE))
+                self._final.append(int(record["source"]) != SOURCE_AUDIO)
+                continue
+            for i, waiting in enumerate(self._waiting):
+                if waiting["tap_id"][0] != record["tap_id"] or self._final[i]:
+                    continue
+                if follow == RECORD_WITHDRAW:
+                    del self._waiting[i], self._final[i]
+                elif follow == RECORD_REFINE:
+                    waiting["kind"], waiting["velocity"] = record["kind"], record["velocity"]
+                    if record["zone"] != ZONE_UNCHANGED:
+                        waiting["zone"] = record["zone"]
+                    self._final[i] = True
+                break
+        for i, waiting in enumerate(self._waiting):
+            if not self._final[i] and now - float(waiting["detected_at"][0]) >= WORD_TIMEOUT:
+                self._final[i] = True
+        ready = 0
+        while ready < len(self._final) and self._final[ready]:
+            ready += 1
+        if not ready:
+            return np.zeros(0, TAP_DTYPE)
+        out = np.concatenate(self._waiting[:ready])
+        del self._waiting[:ready], self._final[:ready]
+        return out
+
+    def clear(self) -> None:
+        self._waiting.clear()
+        self._final.clear()

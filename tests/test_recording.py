@@ -190,12 +190,19 @@ def test_a_recorded_withdraw_replays_without_the_mark(tmp_path, ctx):
     assert never.withdrawn == 0 and len(confirmed.final_taps) == 3
 
     rosette = load_gallery(presets_dir())["rosette"]
-    pictures = []
+    pictures, heard = [], []
+
+    class HeardTempo(SteadyTempo):
+        def add(self, time, *rest):
+            heard.append(round(time, 6))
+
     for take in (session, never, confirmed):
-        scene = replay(ctx, take.taps, take.duration, rosette, (320, 180), tracker_factory=SteadyTempo, tail=0.1)
+        scene = replay(ctx, take.taps, take.duration, rosette, (320, 180), tracker_factory=HeardTempo, tail=0.1)
         try:
             pictures.append(scene.read_canvas().astype(int))
         finally:
             scene.release()
+        if take is session:
+            assert heard == [0.5, 1.0], "the tempo heard the taps that stood"
     assert np.abs(pictures[0] - pictures[1]).max() < 3, "replayed as if the withdrawn tap had never come"
     assert (np.abs(pictures[2] - pictures[1]).max(axis=2) >= 3).sum() > 20, "had it stood, it would show"

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from dessins_de_planche.events import (KIND_HEEL, KIND_TOE, RECORD_FIRST, RECORD_REFINE, RECORD_WITHDRAW,
-                                       SOURCE_MIDI, TAP_DTYPE, final_taps)
+                                       SOURCE_MIDI, TAP_DTYPE, WORD_TIMEOUT, TapSettler, final_taps)
 from dessins_de_planche.preset import load_gallery
 from dessins_de_planche.paths import presets_dir
 from dessins_de_planche.render.canvas import release_framebuffer
@@ -253,3 +253,25 @@ def test_across_processes_withdrawn_taps_never_show_in_a_live_loop(ctx, gallery)
     assert len(records) == 16 and withdrawn == 4 and taps["tap_id"].tolist() == [0, 2, 4, 6]
     assert not differing, f"the live picture differed from one without the withdrawn taps in frames {differing}"
     assert (np.abs(pictures[0] - empty) >= VISIBLE).sum() > 100, "the confirmed taps were drawn"
+
+
+def test_the_settler_hands_on_taps_once_they_stand_in_the_order_they_came():
+    """What the tempo tracker hears, live and offline: the taps that stood, in order, with final values."""
+    settler = TapSettler()
+
+    def ids(out):
+        return out["tap_id"].tolist()
+
+    midi = record(0.90, 0.901, tap_id=1, source=SOURCE_MIDI)
+    assert ids(settler.settle(midi, 0.901)) == [1], "a MIDI tap is final at once"
+    assert ids(settler.settle(record(1.0, 1.005, tap_id=2), 1.005)) == []
+    assert ids(settler.settle(record(1.01, 1.011, tap_id=3, source=SOURCE_MIDI), 1.011)) == [], \
+        "a final tap waits behind an earlier one still waiting"
+    out = settler.settle(record(1.0, 1.020, KIND_TOE, RECORD_REFINE, tap_id=2, velocity=0.3), 1.020)
+    assert ids(out) == [2, 3] and out["kind"][0] == KIND_TOE and abs(float(out["velocity"][0]) - 0.3) < 1e-6
+    settler.settle(record(1.2, 1.205, tap_id=4), 1.205)
+    assert ids(settler.settle(record(1.2, 1.222, follow=RECORD_WITHDRAW, tap_id=4), 1.222)) == []
+    assert ids(settler.settle(np.zeros(0, TAP_DTYPE), 2.0)) == [], "a withdrawn tap never comes out"
+    settler.settle(record(2.5, 2.505, tap_id=5), 2.505)  # attract mode: no word will come
+    assert ids(settler.settle(np.zeros(0, TAP_DTYPE), 2.505 + WORD_TIMEOUT - 0.001)) == []
+    assert ids(settler.settle(np.zeros(0, TAP_DTYPE), 2.505 + WORD_TIMEOUT + 1e-6)) == [5]

@@ -15,6 +15,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from dessins_de_planche.events import TapSettler
 from dessins_de_planche.preset.loader import preset_by_name  # noqa: F401  (the CLI finds it here)
 
 _FULL_HD = 1920 * 1080
@@ -87,14 +88,15 @@ def replay(ctx, taps, duration, preset, size, step=None, progress=None, tracker_
     scene.epoch = 0.0  # scene time = the performance's own time, so an SVG and a PNG agree
     tracker = tracker_factory(preset.bar_beats)
     steps = max(1, int(np.ceil(end / step)))
+    settler = TapSettler()  # the tempo hears the taps that stood, as live
     fed = 0
     for index in range(1, steps + 1):
         now = index * step  # multiply, never accumulate: no drift of the clock over a long file
         upto = int(np.searchsorted(taps["detected_at"], now, side="right"))
+        batch = taps[fed:upto]
+        for tap in settler.settle(batch, now):
+            tracker.add(float(tap["time"]), int(tap["kind"]), float(tap["velocity"]))
         if upto > fed:
-            batch = taps[fed:upto]
-            for tap in batch[batch["refine"] == 0]:
-                tracker.add(float(tap["time"]), int(tap["kind"]), float(tap["velocity"]))
             scene.add_taps(batch, tracker)
             fed = upto
         scene.advance(now)  # only the canvas moves each step; the picture is composed once at the end

@@ -20,7 +20,7 @@ import moderngl
 import numpy as np
 
 from dessins_de_planche.events import (CONFIRM_WINDOW, RECORD_FIRST, RECORD_REFINE, RECORD_WITHDRAW, SOURCE_AUDIO,
-                                       ZONE_UNCHANGED)
+                                       WORD_TIMEOUT, ZONE_UNCHANGED)
 from dessins_de_planche.preset.expr import _hash
 from dessins_de_planche.preset.mapping import TAP_ATTRS_DTYPE
 from dessins_de_planche.preset.palettes import parse_colour
@@ -165,7 +165,7 @@ class Scene:
     def add_taps(self, taps: np.ndarray, rhythm=None) -> None:
         """New taps become live marks; refine records change the kind, velocity and zone of theirs and
         confirm them; withdraw records take theirs away before they are stamped. A tap from the audio
-        detector is provisional until its follow-up comes (or STAMP_DELAY passes without one); MIDI
+        detector is provisional until its follow-up comes (or WORD_TIMEOUT passes without one); MIDI
         taps, and taps no detector follows up (attract mode), never wait for a withdraw."""
         if len(taps) == 0:
             return
@@ -453,8 +453,8 @@ class Scene:
                 if rewrite is not None:
                     rewrite(self, frame, dt)
 
-        if self._held:  # no word within STAMP_DELAY (a tap no detector follows up): it stands
-            silent = [tap_id for tap_id, seen in self._held.items() if self.time - seen >= STAMP_DELAY]
+        if self._held:  # no word within WORD_TIMEOUT (a tap no detector follows up): it stands
+            silent = [tap_id for tap_id, seen in self._held.items() if self.time - seen >= WORD_TIMEOUT]
             if silent:
                 self._confirm(silent)
         store = self.store
