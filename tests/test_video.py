@@ -102,4 +102,18 @@ def test_the_show_records_its_projected_picture_live(tmp_path):
     last = frames[-1].astype(int)
     background = np.median(last.reshape(-1, 3), axis=0)
     assert (np.abs(last - background).max(axis=2) > 40).sum() > 20, "the drawing is in the video"
-    assert json.loads(health.read_text())["video"]["error"] == ""
+    (out_state,) = json.loads(health.read_text())["picture_out"]
+    assert out_state["error"] == "" and out_state["to"] == str(out)
+
+
+def test_a_virtual_camera_that_cannot_open_is_one_line(tmp_path):
+    """Without pyvirtualcam, or without a loopback device, `--virtual-camera` says what is missing."""
+    import os
+
+    result = subprocess.run([sys.executable, "-m", "dessins_de_planche", "run", "--size", "320x180",
+                             "--virtual-camera", "--seconds", "1"], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "SDL_VIDEODRIVER": "offscreen", "LANGUAGE": "en"})
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("dessins-de-planche run: ") and "virtual camera" in last and "v4l2loopback" in last
+    assert "Traceback" not in result.stderr

@@ -77,11 +77,7 @@ class Stage:
         self.output = Output(ctx, window.size, flip=getattr(args, "flip", "none"),
                              rotate=getattr(args, "rotate", 0), dimmer=getattr(args, "dimmer", 1.0))
         self.corner_pin = self._corner_pin(args)
-        self.video = None
-        if getattr(args, "record_video", None):  # the projected picture, recorded live
-            from dessins_de_planche.app.video_record import VideoRecorder
-
-            self.video = VideoRecorder(ctx, args.record_video, window.size)
+        self.picture_out = self._picture_out(args, window.size)  # the projected picture, live: a file, a camera
         self.operator = None
         if getattr(args, "operator", False) and not self.kiosk:  # a kiosk keeps one window
             from dessins_de_planche.app.operator import OperatorLink
@@ -123,6 +119,21 @@ class Stage:
             pygame.mouse.set_visible(False)
 
     # -- parts ---------------------------------------------------------------------------
+    def _picture_out(self, args, size) -> list:
+        from dessins_de_planche.app import video_record
+
+        taps = []
+        if getattr(args, "record_video", None):
+            taps.append(video_record.video_recorder(self.ctx, args.record_video, size))
+        if getattr(args, "virtual_camera", False):
+            try:
+                taps.append(video_record.virtual_camera(self.ctx, size))
+            except video_record.VirtualCameraUnavailable as error:
+                if not self.kiosk:
+                    raise
+                log.error("%s; the show goes on without it", error)
+        return taps
+
     def _corner_pin(self, args):
         """The warp of `--warp FILE`, else of this display's own file (if either exists yet)."""
         from dessins_de_planche.app import warp as warps
@@ -563,8 +574,8 @@ class Stage:
         if self.operator is not None:
             self._operator_keys()
         self.output.present(now, lambda target: self.show.draw(now, target, status), ctx.screen)
-        if self.video is not None:  # what the audience sees, before the performer's overlays
-            self.video.capture(ctx.screen, now)
+        for out in self.picture_out:  # what the audience sees, before the performer's overlays
+            out.capture(ctx.screen, now)
         screen = ctx.screen
         screen.use()
         ctx.viewport = (0, 0, *self.output.window_size)
@@ -721,13 +732,13 @@ class Stage:
                               "last_error": status.last_error, "overflows": status.overflows}
         if self.recorder is not None:
             state["recording"] = {"active": self.recorder.active, "error": self.recorder.error}
-        if self.video is not None:
-            state["video"] = {"frames": self.video.frames, "dropped": self.video.dropped,
-                              "skipped": self.video.skipped, "error": self.video.error}
+        if self.picture_out:
+            state["picture_out"] = [{"to": str(out.sink), "frames": out.frames, "dropped": out.dropped,
+                                     "skipped": out.skipped, "error": out.error} for out in self.picture_out]
         return state
 
     def close(self) -> None:
-        for part in (self.osc_in, self.osc_out, self.recorder, self.video, self.operator, self.health):
+        for part in (self.osc_in, self.osc_out, self.recorder, *self.picture_out, self.operator, self.health):
             if part is not None:
                 try:
                     part.close()

@@ -105,6 +105,9 @@ def add_stage_arguments(run) -> None:
     network.add_argument("--listen-osc", action="store_true",
                          help="draw the taps another instance sends (on --osc-in, default 127.0.0.1:7400)")
     network.add_argument("--record", metavar="DIR", help="record the session's events to DIR/events.jsonl")
+    network.add_argument("--virtual-camera", action="store_true",
+                         help="send the projected picture to a virtual camera that OBS or a VJ mixer opens like a "
+                              "webcam (Linux: v4l2loopback; pip install 'dessins-de-planche[camera]')")
     network.add_argument("--record-video", metavar="FILE.mp4",
                          help="record the projected picture as H.264 while the show runs (frames the encoder "
                               "cannot keep up with are dropped and counted, never waited for)")
