@@ -1,8 +1,9 @@
 """Devices that come and go during a show: the audio server killed and restarted 20 times, a MIDI board
 unplugged and plugged back. Each time the input comes back by itself and taps flow again.
 
-The target (recovery within 2 s of the server's return) is measured here and printed;
-the assertion allows 10x that, as every timing in the suite does.
+The target (recovery within 2 s of the server's return) is measured here, printed, and held
+by the median of the 20 recoveries; each single wait allows 10x that, as every timing in the
+suite does.
 """
 
 from __future__ import annotations
@@ -21,6 +22,11 @@ pytestmark = [pytest.mark.jack, pytest.mark.slow]
 
 CYCLES = 20
 RECOVERY_TARGET = 2.0
+
+
+def midi_state(inputs) -> str:
+    inputs.poll()  # the status block is read with the batch
+    return inputs.status.midi_state
 
 
 def listening(inputs) -> bool:
@@ -73,7 +79,7 @@ def test_the_audio_server_killed_and_restarted_20_times_is_recovered_each_time(j
           f"{int((recoveries > RECOVERY_TARGET).sum())}")
     assert (taps["channel"] == 1).all()
     assert status.restarts >= CYCLES
-    assert recoveries.max() < 10 * RECOVERY_TARGET * 2
+    assert np.median(recoveries) <= RECOVERY_TARGET, f"median recovery {np.median(recoveries):.2f} s"
 
 
 def test_a_midi_board_unplugged_and_plugged_back_three_times_is_found_again(jack_server, midi_sender):
@@ -81,7 +87,7 @@ def test_a_midi_board_unplugged_and_plugged_back_three_times_is_found_again(jack
     with InputProcess(spec) as inputs:
         for round_ in range(3):
             sender = midi_sender("ddp-board")
-            wait_for(lambda: inputs.poll() is not None and inputs.status.midi_state == "listening",
+            wait_for(lambda: midi_state(inputs) == "listening",
                      deadline=30.0, what=f"round {round_}: the board to be found")
             found = []
 
@@ -93,6 +99,6 @@ def test_a_midi_board_unplugged_and_plugged_back_three_times_is_found_again(jack
 
             wait_for(arrived, deadline=30.0, interval=0.2, what=f"round {round_}: taps from the board")
             sender.close()
-            wait_for(lambda: inputs.poll() is not None and inputs.status.midi_state == "waiting",
+            wait_for(lambda: midi_state(inputs) == "waiting",
                      deadline=30.0, what=f"round {round_}: the unplugging to be noticed")
         assert inputs.running and inputs.restarts == 0, inputs.status.last_error

@@ -211,5 +211,23 @@ def test_broken_shader_files_are_refused_with_file_and_line_and_the_old_program_
         assert ctx.error == "GL_NO_ERROR"
     print(f"{refused} of 60 refused; the driver ({ctx.info['GL_RENDERER']}) took: {sorted(set(forgiven))}")
     assert refused >= 36  # the six kinds broken everywhere
-    assert good.glo > 0  # the program compiled before the broken files is untouched
+    # the program compiled before the broken files still draws: a canvas of one colour, shown
+    canvas = ctx.texture((4, 4), 3, bytes([30, 160, 90]) * 16)
+    target = ctx.simple_framebuffer((32, 16), components=4)
+    target.use()
+    target.clear(0.0, 0.0, 0.0, 1.0)
+    canvas.use(0)
+    for name, value in (("u_canvas", 0), ("u_background", (0.0, 0.0, 0.0)), ("u_source_aspect", 2.0),
+                        ("u_target_aspect", 2.0), ("u_viewport", (0.0, 0.0, 32.0, 16.0)), ("u_gain", 1.0),
+                        ("u_tint_top", (0.0, 0.0, 0.0)), ("u_tint_bottom", (0.0, 0.0, 0.0)), ("u_vignette", 0.0)):
+        good[name].value = value
+    vao = ctx.vertex_array(good, [])
+    vao.render(vertices=3)
+    shown = np.frombuffer(target.read(components=3), np.uint8).reshape(16, 32, 3)
+    assert np.abs(shown.astype(int) - (30, 160, 90)).max() <= 1, "the old program no longer draws"
+    vao.release()
+    canvas.release()
+    from dessins_de_planche.render.canvas import release_framebuffer
+
+    release_framebuffer(ctx, target)
     keep.release()
