@@ -7,34 +7,13 @@ from functools import lru_cache
 import numpy as np
 
 from dessins_de_planche.preset.expr import Expression, parse_expression
-from dessins_de_planche.preset.model import EXPRESSION_NAMES, VISUALS, ColourMapping, Mapping
+from dessins_de_planche.preset.model import EXPRESSION_NAMES, TAP_ATTRIBUTES, VISUALS, ColourMapping, Mapping
 from dessins_de_planche.preset.palettes import colours_along, colours_by_kind
 
-# Per-tap attributes the scene computes once and every layer maps from.
-TAP_ATTRS_DTYPE = np.dtype(
-    [
-        ("time", "<f8"),
-        ("detected_at", "<f8"),
-        ("tap_id", "<u4"),
-        ("bar_phase", "<f4"),
-        ("beat_phase", "<f4"),
-        ("tune_time", "<f4"),
-        ("velocity", "<f4"),
-        ("kind", "<f4"),
-        ("zone", "<f4"),
-        ("interval", "<f4"),
-        ("tempo", "<f4"),
-        ("beat", "<f4"),
-        ("beats", "<f4"),
-        ("bar", "<f4"),
-        ("index", "<f4"),
-        ("in_bar", "<f4"),
-        ("pattern", "<f4"),
-        ("level", "<f4"),
-        ("brightness", "<f4"),
-        ("random", "<f4"),
-    ]
-)
+# Per-tap attributes the scene computes once and every layer maps from: which tap, then one float
+# per tap attribute of the model's table.
+TAP_ATTRS_DTYPE = np.dtype([("time", "<f8"), ("detected_at", "<f8"), ("tap_id", "<u4")]
+                           + [(name, "<f4") for name in TAP_ATTRIBUTES])
 
 _EXP_K = 4.0
 

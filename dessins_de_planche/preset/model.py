@@ -9,7 +9,7 @@ renderer in `render/layers.py`.
 from __future__ import annotations
 
 import difflib
-from typing import Annotated, ClassVar, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, create_model,
                       field_validator, model_validator)
@@ -19,11 +19,14 @@ from dessins_de_planche.preset.palettes import PALETTES, parse_colour
 
 FORMAT = 1
 
-# What a tap offers, with the domain a mapping uses when the preset does not say.
+# What a tap offers, with the domain a mapping uses when the preset does not say. The one table of the
+# tap attributes: the names a mapping or an expression accepts and the scene's per-tap record
+# (`preset.mapping.TAP_ATTRS_DTYPE`) are made from it; the scene computes each one (`render/scene.py`).
 TAP_ATTRIBUTES: dict[str, tuple[float, float]] = {
     "bar_phase": (0.0, 1.0),  # where in the bar the tap fell, 0..1
     "beat_phase": (0.0, 1.0),  # where in the beat, 0..1
     "tune_time": (0.0, 120.0),  # seconds since the first tap of the tune
+    "tune_fraction": (0.0, 1.0),  # how far through the performance, 0 at its first tap, 1 at its last
     "velocity": (0.0, 1.0),  # how hard, 0..1
     "kind": (0.0, 2.0),  # 0 unknown, 1 heel, 2 toe
     "zone": (0.0, 7.0),  # which zone of the board (audio channel or MIDI zone), 0-based
@@ -39,8 +42,7 @@ TAP_ATTRIBUTES: dict[str, tuple[float, float]] = {
     "brightness": (0.0, 1.0),  # how bright (high-pitched) the sound was then, 0..1
     "random": (0.0, 1.0),  # a repeatable random number per tap, 0..1
 }
-TapAttribute = Literal["bar_phase", "beat_phase", "tune_time", "velocity", "kind", "zone", "interval", "tempo",
-                       "beat", "beats", "bar", "index", "in_bar", "pattern", "level", "brightness", "random"]
+TapAttribute = Literal[tuple(TAP_ATTRIBUTES)]  # type: ignore[valid-type]
 # names an expression may use besides the tap attributes (set by the renderer)
 EXPRESSION_EXTRAS = ("aspect",)
 EXPRESSION_NAMES = frozenset(TAP_ATTRIBUTES) | frozenset(EXPRESSION_EXTRAS)
@@ -361,6 +363,25 @@ class Control(_Strict):
     range: tuple[float, float]
 
 
+Corner = Literal["top-left", "top-right", "bottom-left", "bottom-right"]
+
+
+class Print(_Strict):
+    """How the look wants to be printed (`render --print`): every tap is kept and the drawing is fitted
+    to the page; these keys say what else changes on paper."""
+
+    margin: float = Field(0.06, ge=0, le=0.4)  # empty border on each side, as a share of the page height
+    fit: bool = True  # scale and centre the drawing's extent onto the page (false: the live framing)
+    rows: int = Field(0, ge=0, le=64)  # a sliding canvas (drift.shift) laid out in rows, like lines of a
+    #                                    score, oldest at the top; 0: as many as fill the page best
+    overlays: bool = True  # draw what layers show over each frame (the figure, the lane dividers)
+    skip: list[Annotated[int, Field(ge=0, le=15)]] = []  # layers left out of the print (by index)
+    background: Colour | None = None  # the page's colour (default: the canvas background)
+    caption: Corner = "bottom-right"  # where a caption goes, when one is asked for
+    # numbers or mappings of this preset that are otherwise on paper, e.g. {"layers[1].map.y" = {expr = ...}}
+    set: dict[Annotated[str, Field(pattern=r"^(canvas(\.drift)?|layers\[\d+\](\.map)?)\.[a-z_]+$")], Any] = {}
+
+
 def _path_parts(target: str) -> list[str | int]:
     """`layers[1].size` -> ["layers", 1, "size"]"""
     parts: list[str | int] = []
@@ -395,6 +416,7 @@ class Preset(_Strict):
     layers: list[_layer_union()] = Field(min_length=1, max_length=16)  # type: ignore[valid-type]
     # MIDI control change -> live parameter, keyed "cc1" .. "cc127"
     controls: dict[Annotated[str, Field(pattern=r"^cc([0-9]|[1-9][0-9]|1[01][0-9]|12[0-7])$")], Control] = {}
+    print: Print = Field(default_factory=Print)  # how it is printed: `render --print`
 
     @model_validator(mode="after")
     def _controls_name_numbers(self):
@@ -413,6 +435,34 @@ class Preset(_Strict):
                     reason = error.errors()[0]["msg"].lower()
                     raise ValueError(f"controls.{key}.range: {end:g} is not a valid {control.target} ({reason})")
         return self
+
+    @model_validator(mode="after")
+    def _print_names_its_own_layers(self):
+        for index in self.print.skip:
+            if index >= len(self.layers):
+                raise ValueError(f"print.skip: there is no layer {index} (this preset has layers 0 to "
+                                 f"{len(self.layers) - 1})")
+        self.printed()  # every key of print.set names something here and takes its value
+        return self
+
+    def printed(self) -> "Preset":
+        """This preset with its `print.set` values in place (what `render --print` draws from)."""
+        preset = self
+        for key, value in self.print.set.items():
+            try:
+                self.value(key)
+            except (IndexError, AttributeError):
+                raise ValueError(f"print.set: {key!r} is not a key of this preset "
+                                 "(e.g. canvas.blur, layers[0].size, layers[1].map.y)") from None
+            try:
+                preset = preset.with_value(key, value)
+            except ValidationError as error:
+                first = error.errors()[0]
+                where = ".".join(str(part) for part in first["loc"])
+                reason = first["msg"].removeprefix("Value error, ")
+                raise ValueError(f"print.set.{key!r}: {value!r} cannot be used here "
+                                 f"({where + ': ' if where else ''}{reason})") from None
+        return preset
 
     _folder: object = PrivateAttr(default=None)  # the folder the file came from (its shaders may sit beside it)
 

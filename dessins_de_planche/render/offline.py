@@ -86,6 +86,9 @@ def replay(ctx, taps, duration, preset, size, step=None, progress=None, tracker_
     scene = Scene(ctx, preset, size)
     scene.drawing = drawing
     scene.epoch = 0.0  # scene time = the performance's own time, so an SVG and a PNG agree
+    firsts = taps[taps["refine"] == 0]
+    if len(firsts):  # tune_fraction runs over the take's own length
+        scene.take = (float(firsts["time"].min()), float(firsts["time"].max()))
     tracker = tracker_factory(preset.bar_beats)
     steps = max(1, int(np.ceil(end / step)))
     settler = TapSettler()  # the tempo hears the taps that stood, as live
@@ -109,19 +112,23 @@ def replay(ctx, taps, duration, preset, size, step=None, progress=None, tracker_
 
 def render_performance(input_path, preset, size, out_path, step: float | None = None, progress=None, *,
                        analyze=None, tracker_factory=None, tail: float = 0.5,
-                       width_mm: float | None = None) -> np.ndarray | str:
+                       width_mm: float | None = None, print_mode: bool = False, caption: str | None = None,
+                       corner: str | None = None) -> np.ndarray | str:
     """Analyze `input_path`, replay its taps through a Scene at a fixed step, write the PNG (or SVG:
     by `out_path`'s suffix). `analyze` (path -> result with .taps and .duration) and `tracker_factory`
     (bar_beats -> tempo tracker) default to the project's own; tests may pass others.
-    Returns the picture (HxWx3 uint8), or the SVG text.
+    `print_mode`: the whole tune fitted to the page (`render/printing.py`), with `caption` in `corner`;
+    else the live look's last frame. Returns the picture (HxWx3 uint8), or the SVG text.
     """
     import moderngl
+
+    from dessins_de_planche.render import printing
 
     svg = str(out_path).lower().endswith(".svg")
     if svg:
         from dessins_de_planche.render.svg import Drawing, check_vector
 
-        check_vector(preset)
+        check_vector(printing.print_preset(preset) if print_mode else preset)
     size = (int(size[0]), int(size[1]))
     result = load_performance(input_path, analyze)
     ctx = moderngl.create_standalone_context(backend="egl", require=330)
@@ -129,6 +136,18 @@ def render_performance(input_path, preset, size, out_path, step: float | None = 
         limit = min(ctx.info["GL_MAX_TEXTURE_SIZE"], ctx.info["GL_MAX_VIEWPORT_DIMS"][0], MAX_SIDE)
         if max(size) > limit:
             raise ValueError(f"{size[0]}x{size[1]} is larger than this GPU draws ({limit} pixels a side)")
+        if print_mode:
+            job = printing.plan(ctx, result, preset, size, tracker_factory, tail)
+            if svg:
+                from dessins_de_planche.render.svg import DEFAULT_WIDTH_MM, svg_text
+
+                text = svg_text(job.drawing, job.preset, size[0] / size[1], job.end, width_mm or DEFAULT_WIDTH_MM)
+                Path(out_path).parent.mkdir(parents=True, exist_ok=True)
+                Path(out_path).write_text(text, encoding="utf-8")
+                return text
+            picture = printing.draw_print(ctx, job, step, caption, corner, progress)
+            write_png(picture, out_path)
+            return picture
         drawing = Drawing() if svg else None
         scene = replay(ctx, result.taps, getattr(result, "duration", 0.0), preset, size, step, progress,
                        tracker_factory, tail, drawing)

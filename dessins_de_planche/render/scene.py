@@ -39,6 +39,7 @@ STAMP_DELAY = 0.030  # s after detection: a refine (≤ 20 ms) or withdraw (≤ 
 PROVISIONAL = ("grow", "confirm")
 GROW_TIME = CONFIRM_WINDOW
 TUNE_GAP = 10.0  # s of silence after which the next tap starts a new tune (tune_time from 0)
+TUNE_SECONDS = 180.0  # live, tune_fraction runs 0 -> 1 over this much tune_time (a recorded take: its own length)
 RECENT_TAPS = 64  # attributes kept for refine records
 SHADER_TAPS = shader_layer.MAX_TAPS  # recent taps handed to custom shaders
 
@@ -59,6 +60,7 @@ class Scene:
         self.brightness = 0.0
         self.rhythm = None  # the tempo tracker that came with the last taps
         self.drawing = None  # a `render.svg.Drawing` to record every mark into (for SVG export), or None
+        self.take: tuple[float, float] | None = None  # first and last tap time of a recorded take (tune_fraction)
         self.provisional = "confirm"  # see PROVISIONAL
         self._held: dict[int, float] = {}  # tap_id -> detected (scene s) of taps that may yet be withdrawn
         self._recent = np.zeros(0, TAP_ATTRS_DTYPE)
@@ -260,6 +262,11 @@ class Scene:
                 attrs["pattern"][i] = round(float(attrs["beat_phase"][i]) * slots) % slots
             else:
                 attrs["pattern"][i] = counts["in_bar"]
+        if self.take is not None:  # a recorded take: how far through it, by the tap's own time
+            first, last = self.take
+            attrs["tune_fraction"] = np.clip((attrs["time"] - first) / max(last - first, 1e-9), 0.0, 1.0)
+        else:
+            attrs["tune_fraction"] = np.clip(attrs["tune_time"] / TUNE_SECONDS, 0.0, 1.0)
         return attrs
 
     def _remember(self, attrs: np.ndarray) -> None:
