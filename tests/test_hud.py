@@ -26,6 +26,9 @@ class FakeRhythm:
     def reset(self):
         pass
 
+    def set_tempo(self, bpm, at):
+        self.bpm = bpm
+
 
 class FakeShow:
     def __init__(self):
@@ -177,11 +180,10 @@ def test_a_saved_control_map_reads_back_the_same(tmp_path):
 
 
 def test_tap_tempo_and_osc_tempo_set_the_beat():
-    from dessins_de_planche.app.stage import force_tempo
     from dessins_de_planche.listen.tempo import TempoTracker
 
     tracker = TempoTracker()
-    force_tempo(tracker, 120.0, at=10.0)
+    tracker.set_tempo(120.0, at=10.0)
     assert tracker.bpm == 120.0
     assert tracker.beat_phase(10.0) == pytest.approx(0.0) and tracker.beat_phase(10.25) == pytest.approx(0.5)
 

@@ -55,16 +55,6 @@ OSC_COMPLAINT_S = 10.0  # a refused OSC message is logged once per address in th
 NOTICE_SECONDS = 6.0
 
 
-def force_tempo(tracker, bpm: float, at: float) -> None:
-    """Set the tracker's tempo from outside (tap tempo, OSC), with a beat at `at`."""
-    if hasattr(tracker, "set_tempo"):
-        tracker.set_tempo(bpm, at)
-        return
-    number = tracker.beat_number(at) + 1 if tracker.beat_period else 0
-    tracker.bpm, tracker.beat_period = float(bpm), 60.0 / float(bpm)
-    tracker._anchor, tracker._anchor_number = float(at), number
-
-
 class Stage:
     def __init__(self, ctx, show, window, inputs, args):
         from dessins_de_planche.app.history import CanvasHistory, default_autosave_dir
@@ -290,7 +280,7 @@ class Stage:
         if len(presses) >= 2:
             bpm = 60.0 / float(np.median(np.diff(self._tempo_presses)))
             if 30.0 <= bpm <= 300.0:
-                force_tempo(self.show.rhythm, bpm, now)
+                self.show.rhythm.set_tempo(bpm, now)
                 self.notice("tempo", _("Tempo: {bpm:.0f} BPM").format(bpm=bpm), 2.0)
 
     def _do_hud(self, value=None):
@@ -483,7 +473,7 @@ class Stage:
             self.show.select(integer(which, 1, len(self.show.presets), "preset number") - 1)
 
     def _osc_tempo(self, now, bpm):
-        force_tempo(self.show.rhythm, number(bpm, 20.0, 400.0, "tempo (BPM)"), now)
+        self.show.rhythm.set_tempo(number(bpm, 20.0, 400.0, "tempo (BPM)"), now)
 
     def _osc_tap(self, now, time, zone, kind, velocity, latency=0.0, source="audio", channel=1, tap_id=0):
         if not self.listen_osc:

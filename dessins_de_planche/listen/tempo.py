@@ -51,6 +51,12 @@ class TempoTracker:
         self.pattern: str | None = None  # "en deux", "en trois", "ti-galop", "en quatre", "jig 6/8"...
         self.downbeat_found = False  # the taps mark which beat starts the bar
 
+    def set_tempo(self, bpm: float, at: float) -> None:
+        """The tempo from outside (tap tempo, OSC), with a beat at `at`; the beats go on being counted."""
+        number = self.beat_number(at) + 1 if self.beat_period else 0
+        self.bpm, self.beat_period = float(bpm), 60.0 / float(bpm)
+        self._anchor, self._anchor_number = float(at), number
+
     # -- input ---------------------------------------------------------------
     def add(self, time: float, kind: int = 0, velocity: float = 1.0) -> None:
         time = float(time)
