@@ -150,3 +150,23 @@ def test_validate_fails_an_endless_loop_and_passes_the_rest(tmp_path):
     assert run.returncode == 1 and "Traceback" not in run.stderr
     assert "FAIL" in run.stderr and "loop.toml" in run.stderr and "a frame" in run.stderr
     assert "wash.toml" in run.stdout and "1 of 2 presets are valid" in run.stderr
+
+
+def test_a_preset_with_a_310_digit_number_saved_into_the_watched_folder_is_reported_and_the_show_draws_on(
+        ctx, tmp_path):
+    save(tmp_path / "wash.frag.glsl", WASH)
+    save(tmp_path / "wash.toml", PRESET.format(name="wash", file="wash.frag.glsl"))
+    stage = Show(ctx, tmp_path)
+    try:
+        huge = '\n[[layers]]\nkind = "marks"\n[layers.map]\nsize = { expr = "' + "1" * 310 + ' * velocity" }\n'
+        save(tmp_path / "huge.toml", 'format = 1\nname = "huge"' + huge)
+        save(tmp_path / "wash.toml", PRESET.format(name="wash", file="wash.frag.glsl") + huge)  # the running look too
+        report = stage.until_reported()
+        assert "huge.toml" in report or "wash.toml" in report
+        assert "out of range" in report
+        for _ in range(5):
+            picture = stage.frame()
+        assert green(picture) and stage.scene.preset.name == "wash"
+        assert [p.name for p in stage.presets] == ["wash"]
+    finally:
+        stage.release()
