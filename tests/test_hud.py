@@ -40,6 +40,7 @@ class FakeShow:
         self.levels = {1: (0.1, 0.3), 2: (0.02, 0.05)}
         self.last_tap = {(1, 0): 0.0}
         self.taps_seen = 42
+        self.taps_withdrawn = 3
         self.show_soundcheck = False
         self.notice = ()
 
@@ -84,7 +85,7 @@ def key(name, unicode=""):
 def test_the_hud_says_what_a_performer_needs(stage):
     text = "\n".join(stage.hud_lines(1.0, STATUS))
     for expected in ("rosette  (2/3)", "118 BPM", "heel toe toe", "Taps/s", "dropped: 3", "overflows: 3",
-                     "0.2 / 1.5 / 4.0 ms", "listening (USB Audio)", "FPS"):
+                     "0.2 / 1.5 / 4.0 ms", "listening (USB Audio)", "FPS", "taps: 42   withdrawn: 3"):
         assert expected in text, (expected, text)
     assert [m[0] for m in stage.meters(1.0)] == ["1", "2"]
 

@@ -630,6 +630,8 @@ class Stage:
             tempo=tempo, pattern=format_pattern(getattr(show.rhythm, "pattern", None))))
         lines.append(_("Taps/s: {rate:.1f}   taps: {count}").format(rate=self.taps_per_second(now),
                                                                     count=show.taps_seen))
+        if show.taps_withdrawn:  # the detector took these back: not feet (a piano's attack, a clap)
+            lines[-1] += "   " + _("withdrawn: {count}").format(count=show.taps_withdrawn)
         dropped = sum(getattr(status, "dropped", {}).values()) if status is not None else 0
         late = getattr(status, "lateness_ms", (0.0, 0.0, 0.0))
         lines.append(_("FPS: {fps:.0f}   dropped: {dropped}   overflows: {overflows}").format(
@@ -710,6 +712,7 @@ class Stage:
 
     def health_state(self, status) -> dict:
         state = {"preset": self.show.preset.name, "fps": round(self.fps(), 1), "taps": self.show.taps_seen,
+                 "withdrawn": self.show.taps_withdrawn,
                  "attract": self.attract.active, "kiosk": self.kiosk,
                  "notices": self.notice_lines(master_time(), status),
                  "output": {"flip": self.output.flip, "rotate": self.output.rotate, "dimmer": self.output.dimmer,
