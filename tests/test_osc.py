@@ -116,7 +116,7 @@ def test_a_withdrawn_tap_is_forwarded_as_withdrawn_and_not_counted(tmp_path, x_d
     /ddp/tap/withdraw, goes out again on /ddp/tap/withdraw, and only the tap that stood counts."""
     from pythonosc.udp_client import SimpleUDPClient
 
-    from dessins_de_planche.app.stage import OSC_TAP_ID_BASE
+    from dessins_de_planche.app.stage import osc_tap_id
 
     listener = Listener()
     port = free_port()
@@ -130,10 +130,10 @@ def test_a_withdrawn_tap_is_forwarded_as_withdrawn_and_not_counted(tmp_path, x_d
         client.send_message("/ddp/tap", [1.3, "board", "toe", 0.7, 0.004, "audio", 1, 6])
         client.send_message("/ddp/tap/refine", [6, "toe", 0.9, "board"])
         withdrawn = wait_for(lambda: listener.get("/ddp/tap/withdraw"), 30, "the withdraw sent on")
-        assert withdrawn == [(OSC_TAP_ID_BASE + 5,)]
+        assert withdrawn == [(osc_tap_id(5),)]
         wait_for(lambda: listener.get("/ddp/tap/refine"), 30, "the refine sent on")
         sent = {args[7] for args in listener.get("/ddp/tap")}
-        assert sent == {OSC_TAP_ID_BASE + 5, OSC_TAP_ID_BASE + 6}
+        assert sent == {osc_tap_id(5), osc_tap_id(6)}
         state = app.wait_state(lambda s: s["taps"] == 1, 30, "one tap that stood")
         app.frames_advance(30)
         assert app.state()["taps"] == 1 and state["preset"] == "rosette"

@@ -20,7 +20,7 @@ import numpy as np
 from dessins_de_planche.clock import master_time
 from dessins_de_planche.control.osc import integer, number, text
 from dessins_de_planche.events import (CONTROL_CC, CONTROL_PROGRAM, KIND_NAMES, RECORD_WITHDRAW, SOURCE_NAMES,
-                                       TAP_DTYPE, ZONE_UNCHANGED)
+                                       TAP_DTYPE, ZONE_UNCHANGED, tap_id_space)
 from dessins_de_planche.locale import N_, _
 
 log = logging.getLogger("dessins_de_planche.app")
@@ -49,10 +49,15 @@ ACTIONS = {  # name -> what it does, as the help overlay says it
 KIOSK_ESCAPE = N_("close an overlay (quit: the key chord)")
 DIMMER_STEP = 0.1
 TAP_TEMPO_RESET_S = 2.0
-OSC_TAP_ID_BASE = 2_000_000_000
 MAX_ZONES = ZONE_UNCHANGED  # zone indices 0..254 fit a tap record; 255 means "unchanged"
 OSC_COMPLAINT_S = 10.0  # a refused OSC message is logged once per address in this long
 NOTICE_SECONDS = 6.0
+
+
+def osc_tap_id(remote: int) -> int:
+    """A tap id another instance sent, folded into OSC's own range (events.TAP_ID_SPACES)."""
+    first, span, _ = tap_id_space("osc")
+    return first + int(remote) % span
 
 
 class Stage:
@@ -486,7 +491,7 @@ class Stage:
         record["kind"] = KIND_NAMES.index(kind) if kind in KIND_NAMES else 0
         record["source"] = SOURCE_NAMES.index(source) if source in SOURCE_NAMES else 0
         record["channel"] = integer(channel, 0, np.iinfo(TAP_DTYPE["channel"]).max, "channel")
-        record["tap_id"] = (OSC_TAP_ID_BASE + integer(tap_id, 0, 2**53, "tap id")) % 2**32
+        record["tap_id"] = osc_tap_id(integer(tap_id, 0, 2**53, "tap id"))
         record["zone"] = self._zone_index(zone)  # last: a zone is added only for a tap that is taken
         self._extra_taps.append(record)
 
@@ -504,7 +509,7 @@ class Stage:
             return
         record = np.zeros(1, TAP_DTYPE)
         record["time"] = record["detected_at"] = now
-        record["tap_id"] = (OSC_TAP_ID_BASE + integer(tap_id, 0, 2**53, "tap id")) % 2**32
+        record["tap_id"] = osc_tap_id(integer(tap_id, 0, 2**53, "tap id"))
         record["kind"] = KIND_NAMES.index(kind) if kind in KIND_NAMES else 0
         record["velocity"] = number(velocity, 0.0, 1.0, "velocity")
         record["zone"] = self._zone_index(zone) if zone is not None else ZONE_UNCHANGED
@@ -517,7 +522,7 @@ class Stage:
             return
         record = np.zeros(1, TAP_DTYPE)
         record["time"] = record["detected_at"] = now
-        record["tap_id"] = (OSC_TAP_ID_BASE + integer(tap_id, 0, 2**53, "tap id")) % 2**32
+        record["tap_id"] = osc_tap_id(integer(tap_id, 0, 2**53, "tap id"))
         record["zone"] = ZONE_UNCHANGED
         record["refine"] = RECORD_WITHDRAW
         self._extra_taps.append(record)
