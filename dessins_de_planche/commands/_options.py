@@ -108,7 +108,8 @@ def bounded(kind, low, high, unit: str = ""):
         try:
             value = kind(text)
         except (ValueError, OverflowError):
-            raise argparse.ArgumentTypeError(f"expected a number from {low:g} to {high:g}{unit}, got {text!r}") from None
+            raise argparse.ArgumentTypeError(
+                f"expected a number from {low:g} to {high:g}{unit}, got {text!r}") from None
         if not low <= value <= high:  # NaN fails this too
             raise argparse.ArgumentTypeError(f"expected a number from {low:g} to {high:g}{unit}, got {text}")
         return value
