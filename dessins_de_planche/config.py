@@ -7,6 +7,10 @@ the input process, and can hand it again to a restarted one.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dessins_de_planche.inputs.board import BoardCalibration
 
 DEFAULT_SAMPLE_RATE = 48_000
 DEFAULT_BLOCK_SIZE = 128
@@ -43,6 +47,9 @@ class InputSpec:
     zones: tuple[str, ...] = ()  # names for the audio channels, in order
     midi_notes: dict[int, MidiNote] = field(default_factory=dict)  # note -> zone/kind
     midi_crosstalk_s: float = 0.005  # note-ons this close are one strike on several sensors (0: off)
+    # a sensor board's calibration (`calibrate --midi-port`): bleed and weight shifts told from taps by
+    # what was learned on the board; it replaces the window above. None: the window
+    midi_board: BoardCalibration | None = None
     client_name: str = "dessins-de-planche"
     use_calibration: bool = True  # the detector reads `calibrate`'s per-channel file, if there is one
     record_audio: str | None = None  # a session folder to record the input audio into (only when asked)

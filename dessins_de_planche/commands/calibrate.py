@@ -20,7 +20,7 @@ from dessins_de_planche.config import DEFAULT_BLOCK_SIZE, DEFAULT_SAMPLE_RATE
 
 NAME = "calibrate"
 ORDER = 35
-HELP = "tune tap detection to your board and shoes (heel, then toe taps)"
+HELP = "tune tap detection to your board and shoes (heel, then toe taps; or a sensor board's bleed)"
 DESCRIPTION = ("Record a moment of quiet, then heel taps, then toe taps on your board, and store "
                "per-channel thresholds and heel/toe splits in your config folder for run and analyze.")
 QUIET_S = 1.5
@@ -42,6 +42,15 @@ def add_arguments(parser) -> None:
     parser.add_argument("--yes", action="store_true",
                         help="do not wait for Enter between steps (prompts still go to stderr)")
     parser.add_argument("--output", metavar="FILE", help="where to store it (default: your config folder)")
+    board = parser.add_argument_group("a sensor board (MIDI): each zone struck alone, then weight shifts")
+    board.add_argument("--midi-port", metavar="NAME",
+                       help="the board's MIDI input port (part of its name): learn its bleed and weight-shift noise")
+    board.add_argument("--midi-map", type=opt.midi_map, default={}, metavar="36=left:heel,...",
+                       help="the board's notes and zones (default: the MIDI control map's notes)")
+    board.add_argument("--sensors", type=opt.positive(int), default=0, metavar="N",
+                       help="without a map: how many zones to strike in turn")
+    board.add_argument("--shift-seconds", type=opt.positive(float), default=6.0, metavar="S",
+                       help="how long to stand shifting weight (default: 6)")
 
 
 def say(text: str) -> None:
@@ -126,8 +135,15 @@ def _record_taps(recorder: Recorder, args, word: str) -> np.ndarray:
 def main(args) -> int:
     from dessins_de_planche.listen import calibration
 
+    if args.midi_port is not None:
+        if args.audio_device is not None:
+            raise opt.UsageError("calibrate the board's mic (--audio-device) and its sensors (--midi-port) one at a time")
+        from dessins_de_planche.commands import _calibrate_board
+
+        return _calibrate_board.main(args, say, lambda what: _wait_enter(args, what))
     if args.audio_device is None:
-        raise opt.UsageError("name the board's input with --audio-device (see `dessins-de-planche devices`)")
+        raise opt.UsageError("name the board's input with --audio-device, or its sensors' MIDI port with --midi-port "
+                             "(see `dessins-de-planche devices`)")
     seconds = QUIET_S + 2 * args.timeout + 10.0
     with Recorder(args.audio_device, max(args.channels), args.sample_rate, args.block_size, seconds) as recorder:
         say(f"Calibrating {recorder.device_name}, channel(s) {','.join(map(str, args.channels))}.")

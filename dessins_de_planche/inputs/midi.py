@@ -5,10 +5,14 @@ falling back where there is no ALSA sequencer, so the API is chosen here: JACK
 first when `/dev/snd/seq` is missing, then the platform default, then the rest.
 
 Crosstalk: on a board of several sensors one strike reaches them all, a few
-milliseconds apart. A note-on within `midi_crosstalk_s` of the last tap is that
-same strike heard again: no new tap; if it is louder, a refine record moves the
-tap to its zone and velocity (the loudest sensor names the tap). The first
-note goes out at once, so this adds no delay.
+milliseconds apart. Without a calibration of the board, a note-on within
+`midi_crosstalk_s` of the last tap is that same strike heard again: no new tap;
+if it is louder, a refine record moves the tap to its zone and velocity (the
+loudest sensor names the tap). With one (`calibrate --midi-port`, see
+inputs/board.py), a note is bleed only if it looks like the bleed learned on that
+board, so two feet landing together are two taps, and notes under a sensor's
+weight-shift floor are dropped and counted. The first note goes out at once
+either way, so this adds no delay.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from dessins_de_planche.errors import UserError
 from dessins_de_planche.config import InputSpec
 from dessins_de_planche.events import (CONTROL_CC, CONTROL_NOTE_OFF, CONTROL_PROGRAM, KIND_NAMES,
                                        KIND_UNKNOWN, SOURCE_MIDI, tap_id_space)
+from dessins_de_planche.inputs.board import BLEED, EARLIER_WAS_BLEED, TAP, WEIGHT_SHIFT, BoardFilter
 from dessins_de_planche.inputs.quiet import quiet_stderr
 
 log = logging.getLogger(__name__)
@@ -146,6 +151,14 @@ class MidiListener:
         self._strike_at = float("-inf")  # the last tap's time, and its loudest velocity so far
         self._strike_velocity = 0.0
         self.crosstalk = 0  # note-ons taken as the same strike heard by another sensor
+        self.board = BoardFilter(spec.midi_board) if spec.midi_board is not None else None
+        # per zone (an index of the zone table): taps, notes taken as another sensor's strike (bleed),
+        # notes dropped as weight shifts; the sound check shows them (read by the status publisher)
+        self.zone_taps = [0] * len(zone_table)
+        self.zone_bleed = [0] * len(zone_table)
+        self.zone_shifts = [0] * len(zone_table)
+        self.weight_shifts = 0
+        self._strike_zone = 0
         self._running = 0  # running status: the last channel status byte, carried across messages
         self._empty_at = master_time()  # when a read last found the port's queue empty
         # The time given to the last message read; none yet (inf), so the first read puts its
@@ -219,20 +232,60 @@ class MidiListener:
         if kind == 0x90 and value > 0:
             zone, tap_kind = self.note_map[number]
             velocity = value / 127.0
+            if self.board is not None:
+                self._board_note(now, channel, number, velocity, zone, tap_kind)
+                return
             if now - self._strike_at < self._crosstalk_s:  # the same strike, heard by another sensor
                 self.crosstalk += 1
+                self.zone_bleed[zone] += 1
                 if velocity > self._strike_velocity:
                     self._strike_velocity = velocity
+                    self.zone_taps[self._strike_zone] -= 1
+                    self.zone_taps[zone] += 1
+                    self._strike_zone = zone
                     self.taps.push(self._strike_at, now, velocity, self._current_id(), channel, SOURCE_MIDI, zone,
                                    tap_kind, 1)
                 return
             self._tap_id += 1
-            self._strike_at, self._strike_velocity = now, velocity
+            self._strike_at, self._strike_velocity, self._strike_zone = now, velocity, zone
+            self.zone_taps[zone] += 1
             self.taps.push(now, now, velocity, self._current_id(), channel, SOURCE_MIDI, zone, tap_kind, 0)
         elif kind == 0x90 or kind == 0x80:
             self.controls.push(now, CONTROL_NOTE_OFF, channel, number, value)
         elif kind == 0xB0:
             self.controls.push(now, CONTROL_CC, channel, number, value)
+
+    def _board_note(self, now: float, channel: int, note: int, velocity: float, zone: int, tap_kind: int) -> None:
+        """A note-on on a calibrated board: a tap, another sensor's bleed, or a weight shift."""
+        board = self.board
+        verdict = board.classify(now, note, velocity)
+        if verdict == TAP:
+            self._tap_id += 1
+            tap_id = self._current_id()
+            board.remember(now, note, velocity, tap_id, zone)
+            self.zone_taps[zone] += 1
+            self.taps.push(now, now, velocity, tap_id, channel, SOURCE_MIDI, zone, tap_kind, 0)
+            i = board.earlier_drop(now, note, velocity)
+            if i >= 0:  # a note dropped a moment ago as a weight shift was this strike's bleed: count it so
+                self.weight_shifts -= 1
+                self.zone_shifts[board.dropped_zone[i]] -= 1
+                self.crosstalk += 1
+                self.zone_bleed[board.dropped_zone[i]] += 1
+        elif verdict == BLEED:
+            self.crosstalk += 1
+            self.zone_bleed[zone] += 1
+        elif verdict == EARLIER_WAS_BLEED:  # the tap sent a moment ago was this strike's bleed: move it here
+            i = board.match
+            self.crosstalk += 1
+            self.zone_bleed[board.zone[i]] += 1
+            self.zone_taps[board.zone[i]] -= 1
+            self.zone_taps[zone] += 1
+            board.moved(i, note, velocity, zone)
+            self.taps.push(board.at[i], now, velocity, board.tap_id[i], channel, SOURCE_MIDI, zone, tap_kind, 1)
+        elif verdict == WEIGHT_SHIFT:
+            board.dropped(now, note, velocity, zone)
+            self.weight_shifts += 1
+            self.zone_shifts[zone] += 1
 
     # -- the listener thread --------------------------------------------------
     def run(self, stop: threading.Event) -> None:

@@ -49,9 +49,16 @@ def save(table: dict[int, ChannelCalibration], path: Path | None = None) -> Path
     channels = {str(int(channel)): {key: round(value, 4) if isinstance(value, float) else value
                                     for key, value in asdict(table[channel]).items() if value is not None}
                 for channel in sorted(table)}
+    kept = {}  # the file's other tables stay: a sensor board's [midi] (inputs/board.py)
+    if path.exists():
+        try:
+            kept = {k: v for k, v in tomllib.loads(path.read_text(encoding="utf-8")).items()
+                    if k not in ("format", "channel")}
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+            pass
     tmp = path.with_suffix(".tmp")
     tmp.write_text("# Dessins de Planche: measured by `dessins-de-planche calibrate`; edit or delete freely\n"
-                   + tomli_w.dumps({"format": FORMAT, "channel": channels}), encoding="utf-8")
+                   + tomli_w.dumps({"format": FORMAT, "channel": channels, **kept}), encoding="utf-8")
     os.replace(tmp, path)
     return path
 

@@ -1,0 +1,351 @@
+"""A sensor board's calibration: how a strike on one sensor bleeds into the others, and how loud a
+weight shift is on each; and, at run time, which note-ons are taps.
+
+A multi-zone board (piezos or force sensors under each part of the plank, a microcontroller sending
+a note-on per sensor) hears every strike on every sensor, a little later and softer on the ones
+not struck; and a player shifting weight between taps makes sensors fire softly. `calibrate
+--midi-port` records the player striking each zone alone, then standing and shifting weight;
+`learn` turns those notes into a `BoardCalibration`: per pair of sensors (notes), the velocity
+ratio and delay of the bleed with their spread, and per sensor the weight-shift level and the
+floor under which a lone note is a weight shift. It is kept in `calibrate`'s file, in a `[midi]`
+table beside the audio channels' (`save`, `load`).
+
+At run time (`BoardFilter`, in the MIDI listener's thread) a note-on is bleed only if it looks
+like bleed: within the learned delay of a stronger tap on another sensor and within the learned
+ratio of its velocity, both with a margin. Anything else is a tap, even at the same moment: two
+feet landing together are two taps. A bleed that comes before its strike's own note (a sensor
+the board scans first) is found when the strike's note arrives: the tap already sent moves to
+the struck zone (a refine record), as the winner-take-all window does without a calibration.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+STRIKE_GROUP_S = 0.06  # calibration: notes within this of a strike's first note are that strike
+# Run-time margins over what calibration saw: a few strikes show most of the spread, not all of it.
+RATIO_MARGIN = 1.25  # a bleed may be this much louder (relative to its strike) than the loudest seen
+RATIO_SLACK = 2 / 127  # and two velocity steps more (a soft strike's bleed is a few steps, rounded)
+DELAY_MARGIN = 1.5  # and come this much later than the latest seen
+DELAY_SLACK_S = 0.003  # plus a JACK period or a board's scan: notes reach us in batches
+SHIFT_MARGIN = 1.25  # a sensor's floor: at least this much over the loudest weight shift heard,
+SHIFT_SLACK = 1 / 127  # plus a velocity step; halfway (in dB) to its softest strike where that is higher;
+FLOOR_UNDER_STRIKES = 0.8  # and never above this share of its softest strike
+RECENT = 16  # taps remembered to explain a bleed (a window of a few tens of ms holds a handful)
+
+
+@dataclass(frozen=True)
+class Sensor:
+    """One sensor (a note) of the board, as calibration heard it. Velocities are 0..1."""
+
+    zone: str = ""
+    strikes: int = 0  # strikes on it alone (it was the loudest)
+    strike_min: float = 0.0
+    strike_median: float = 0.0
+    shifts: int = 0  # its notes while the player stood shifting weight
+    shift_max: float = 0.0
+    shift_median: float = 0.0
+    shift_rate: float = 0.0  # weight-shift notes a second
+    floor: float = 0.0  # a note under this that no strike explains is a weight shift (0: none dropped)
+
+
+@dataclass(frozen=True)
+class Bleed:
+    """A strike on one sensor heard on another: velocity ratio (bleed / strike) and delay (s, the
+    bleed's note after the strike's; negative when the bleed's note comes first)."""
+
+    count: int = 0
+    heard: float = 0.0  # share of the struck sensor's strikes that reached this one
+    ratio: float = 0.0  # median
+    ratio_max: float = 0.0
+    delay: float = 0.0  # median
+    delay_min: float = 0.0
+    delay_max: float = 0.0
+
+
+@dataclass(frozen=True)
+class BoardCalibration:
+    port: str = ""  # the port it was measured on (a reminder; any port may use it)
+    sensors: dict[int, Sensor] = field(default_factory=dict)  # note -> sensor
+    bleed: dict[tuple[int, int], Bleed] = field(default_factory=dict)  # (struck note, hearing note) -> bleed
+    warnings: tuple[str, ...] = ()
+
+
+# -- learning ---------------------------------------------------------------------------------------
+def group_strikes(notes) -> list[list[tuple[float, int, float]]]:
+    """Notes (time, note, velocity) in time order as strikes: each the notes within STRIKE_GROUP_S
+    of its first, one per sensor (its loudest)."""
+    groups, current, start = [], {}, None
+    for t, note, velocity in sorted(notes):
+        if start is None or t - start > STRIKE_GROUP_S:
+            if current:
+                groups.append(sorted(current.values()))
+            current, start = {}, t
+        if note not in current or velocity > current[note][2]:
+            current[note] = (t, note, velocity)
+    if current:
+        groups.append(sorted(current.values()))
+    return groups
+
+
+def learn(strike_notes, shift_notes, shift_seconds: float, zones: dict[int, str] | None = None,
+          port: str = "") -> BoardCalibration:
+    """A board's calibration from the notes heard while each zone was struck alone (any order)
+    and those heard while the player stood shifting weight for `shift_seconds`."""
+    zones = zones or {}
+    struck: dict[int, list[float]] = {}
+    pairs: dict[tuple[int, int], list[tuple[float, float]]] = {}
+    for group in group_strikes(strike_notes):
+        t0, source, v0 = max(group, key=lambda n: n[2])
+        struck.setdefault(source, []).append(v0)
+        for t, note, velocity in group:
+            if note != source:
+                pairs.setdefault((source, note), []).append((velocity / v0, t - t0))
+    shifts: dict[int, list[float]] = {}
+    for _t, note, velocity in shift_notes:
+        shifts.setdefault(note, []).append(velocity)
+    sensors, warnings = {}, []
+    for note in sorted(set(struck) | set(shifts) | set(zones)):
+        hits, noise = struck.get(note, []), shifts.get(note, [])
+        zone = zones.get(note, "")
+        shift_max = max(noise, default=0.0)
+        floor = shift_max * SHIFT_MARGIN + SHIFT_SLACK if noise else 0.0
+        if hits and noise:  # halfway (in dB) from the loudest weight shift to the softest strike: a few
+            # seconds of standing rarely show a sensor's loudest shift, and the gap is the board's to use
+            floor = max(floor, (shift_max * min(hits)) ** 0.5)
+        if hits and floor > min(hits) * FLOOR_UNDER_STRIKES:
+            warnings.append(f"note {note}{f' ({zone})' if zone else ''}: weight shifts up to "
+                            f"{round(shift_max * 127)} reach its soft strikes ({round(min(hits) * 127)}); "
+                            "raise the sensor's threshold on the board or strike harder")
+            floor = 0.5 * (shift_max + min(hits))
+        if not hits and note in zones:
+            warnings.append(f"note {note} ({zone}): no strike heard on it alone; its bleed is not known")
+        sensors[note] = Sensor(
+            zone=zone, strikes=len(hits), strike_min=_r(min(hits, default=0.0)),
+            strike_median=_r(float(np.median(hits)) if hits else 0.0), shifts=len(noise),
+            shift_max=_r(shift_max), shift_median=_r(float(np.median(noise)) if noise else 0.0),
+            shift_rate=_r(len(noise) / shift_seconds if shift_seconds > 0 else 0.0), floor=_r(floor))
+    bleed = {}
+    for (source, note), seen in sorted(pairs.items()):
+        ratios = np.array([r for r, _ in seen])
+        delays = np.array([d for _, d in seen])
+        bleed[(source, note)] = Bleed(
+            count=len(seen), heard=_r(len(seen) / len(struck[source])), ratio=_r(float(np.median(ratios))),
+            ratio_max=_r(float(ratios.max())), delay=_r(float(np.median(delays)), 5),
+            delay_min=_r(float(delays.min()), 5), delay_max=_r(float(delays.max()), 5))
+    return BoardCalibration(port=port, sensors=sensors, bleed=bleed, warnings=tuple(warnings))
+
+
+def _r(value: float, digits: int = 4) -> float:
+    return round(float(value), digits)
+
+
+def describe(board: BoardCalibration) -> list[str]:
+    """What calibration learned, as lines a board builder reads."""
+    lines = []
+    for note, s in sorted(board.sensors.items()):
+        name = f"note {note}" + (f" ({s.zone})" if s.zone else "")
+        lines.append(f"  {name}: {s.strikes} strikes, softest {round(s.strike_min * 127)}, median "
+                     f"{round(s.strike_median * 127)}; weight shifts {s.shifts} ({s.shift_rate:.1f}/s) up to "
+                     f"{round(s.shift_max * 127)}; floor {round(s.floor * 127)}")
+    for (source, note), b in sorted(board.bleed.items()):
+        lines.append(f"  strike on {source} heard on {note}: {b.heard:.0%} of strikes, ratio {b.ratio:.2f} "
+                     f"(max {b.ratio_max:.2f}), {b.delay * 1000:.1f} ms ({b.delay_min * 1000:.1f}.."
+                     f"{b.delay_max * 1000:.1f})")
+    return lines
+
+
+# -- the calibration file ---------------------------------------------------------------------------
+TABLE = "midi"
+
+
+def to_table(board: BoardCalibration) -> dict:
+    bleed: dict[str, dict] = {}
+    for (source, note), b in sorted(board.bleed.items()):
+        bleed.setdefault(str(source), {})[str(note)] = asdict(b)
+    return {"port": board.port,
+            "sensor": {str(note): asdict(s) for note, s in sorted(board.sensors.items())},
+            "bleed": bleed}
+
+
+def from_table(table: dict, where: str) -> BoardCalibration:
+    """The `[midi]` table back as a calibration; ValueError naming the key and what would be right."""
+    if not isinstance(table, dict):
+        raise ValueError(f"{where}: [{TABLE}] should be a table")
+    sensors, bleed = {}, {}
+    for name, values in (table.get("sensor") or {}).items():
+        sensors[_note(name, f"{where}: [{TABLE}.sensor.{name}]")] = _record(
+            Sensor, values, f"{where}: [{TABLE}.sensor.{name}]")
+    for source, targets in (table.get("bleed") or {}).items():
+        if not isinstance(targets, dict):
+            raise ValueError(f"{where}: [{TABLE}.bleed.{source}] should hold [{TABLE}.bleed.{source}.NOTE] tables")
+        for note, values in targets.items():
+            key = f"{where}: [{TABLE}.bleed.{source}.{note}]"
+            bleed[(_note(source, key), _note(note, key))] = _record(Bleed, values, key)
+    unknown = set(table) - {"port", "sensor", "bleed"}
+    if unknown:
+        raise ValueError(f"{where}: [{TABLE}] has unknown keys {sorted(unknown)}; known: bleed, port, sensor")
+    return BoardCalibration(port=str(table.get("port", "")), sensors=sensors, bleed=bleed)
+
+
+def _note(name, where: str) -> int:
+    if not str(name).isdigit() or not 0 <= int(name) <= 127:
+        raise ValueError(f"{where}: {name!r} should be a MIDI note number, 0..127")
+    return int(name)
+
+
+def _record(kind, values, where: str):
+    fields = kind.__dataclass_fields__
+    if not isinstance(values, dict):
+        raise ValueError(f"{where} should be a table")
+    unknown = set(values) - set(fields)
+    if unknown:
+        raise ValueError(f"{where} has unknown keys {sorted(unknown)}; known: {sorted(fields)}")
+    for key, value in values.items():
+        expected = fields[key].type
+        if expected == "str" and not isinstance(value, str) or expected != "str" and (
+                isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise ValueError(f"{where}: {key} should be {'text' if expected == 'str' else 'a number'}")
+    return kind(**values)
+
+
+def _read(path: Path) -> dict:
+    if not path.exists():
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path}: not valid TOML ({error}); run `dessins-de-planche calibrate` again "
+                         "or delete it") from None
+
+
+def save(board: BoardCalibration, path: Path | None = None) -> Path:
+    """Write the board's calibration into `calibrate`'s file as its `[midi]` table; the audio
+    channels' tables already there stay as they are."""
+    import tomli_w
+
+    from dessins_de_planche.listen import calibration
+
+    path = Path(path or calibration.config_path())
+    data = _read(path)
+    data.setdefault("format", calibration.FORMAT)
+    data[TABLE] = to_table(board)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("# Dessins de Planche: measured by `dessins-de-planche calibrate`; edit or delete freely\n"
+                   + tomli_w.dumps(data), encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def load(path: Path | None = None) -> BoardCalibration | None:
+    """The board's calibration from `calibrate`'s file; None when there is none. A broken file or
+    table raises ValueError naming the file and key."""
+    from dessins_de_planche.listen import calibration
+
+    path = Path(path or calibration.config_path())
+    data = _read(path)
+    if TABLE not in data:
+        return None
+    return from_table(data[TABLE], str(path))
+
+
+# -- run time -------------------------------------------------------------------------------------------
+TAP, BLEED, EARLIER_WAS_BLEED, WEIGHT_SHIFT = 0, 1, 2, 3
+
+
+class BoardFilter:
+    """Which note-ons are taps. Runs in the MIDI listener's thread: fixed tables built once,
+    a fixed ring of recent taps, no I/O, no lock, nothing that waits.
+
+    `classify` answers one of TAP, BLEED (of the recent tap in slot `self.match`),
+    EARLIER_WAS_BLEED (the recent tap in slot `self.match` was this strike's bleed, heard first:
+    move it here) or WEIGHT_SHIFT."""
+
+    def __init__(self, board: BoardCalibration):
+        self.floor = [0.0] * 128
+        for note, sensor in board.sensors.items():
+            self.floor[note] = sensor.floor
+        # per (struck note * 128 + hearing note): the loudest bleed ratio allowed, and the window
+        # after (and before) the strike's note in which its bleed may come; -1: never bleed
+        self.ratio = [0.0] * (128 * 128)
+        self.after = [-1.0] * (128 * 128)
+        self.before = [-1.0] * (128 * 128)
+        longest = 0.0
+        for (source, note), b in board.bleed.items():
+            k = source * 128 + note
+            self.ratio[k] = b.ratio_max * RATIO_MARGIN + RATIO_SLACK
+            self.after[k] = max(b.delay_max, 0.0) * DELAY_MARGIN + DELAY_SLACK_S
+            self.before[k] = max(-b.delay_min, 0.0) * DELAY_MARGIN + DELAY_SLACK_S
+            longest = max(longest, self.after[k], self.before[k])
+        self.longest = longest
+        self.at = [float("-inf")] * RECENT  # recent taps: time, note, velocity, tap id, zone
+        self.note = [0] * RECENT
+        self.velocity = [0.0] * RECENT
+        self.tap_id = [0] * RECENT
+        self.zone = [0] * RECENT
+        self.next = 0
+        self.match = -1
+        self.dropped_at = [float("-inf")] * RECENT  # recent weight shifts: a scanned-first sensor's bleed
+        self.dropped_note = [0] * RECENT  # comes before its strike, under the floor, and is a bleed after all
+        self.dropped_velocity = [0.0] * RECENT
+        self.dropped_zone = [0] * RECENT
+        self.dropped_next = 0
+
+    def classify(self, now: float, note: int, velocity: float) -> int:
+        at, notes, velocities = self.at, self.note, self.velocity
+        for back in range(1, RECENT + 1):  # newest first, until older than any window
+            i = (self.next - back) % RECENT
+            age = now - at[i]
+            if age > self.longest:
+                break
+            other = notes[i]
+            if other == note:
+                continue
+            k = other * 128 + note
+            if age <= self.after[k] and velocity <= self.ratio[k] * velocities[i]:
+                self.match = i
+                return BLEED
+            k = note * 128 + other
+            if age <= self.before[k] and velocities[i] <= self.ratio[k] * velocity:
+                self.match = i
+                return EARLIER_WAS_BLEED
+        if velocity < self.floor[note]:
+            return WEIGHT_SHIFT
+        return TAP
+
+    def remember(self, now: float, note: int, velocity: float, tap_id: int, zone: int) -> None:
+        """A tap went out: later notes may be its bleed."""
+        i = self.next
+        self.at[i], self.note[i], self.velocity[i], self.tap_id[i], self.zone[i] = now, note, velocity, tap_id, zone
+        self.next = (i + 1) % RECENT
+
+    def dropped(self, now: float, note: int, velocity: float, zone: int) -> None:
+        """A weight shift was dropped: a strike's note coming next may show it was its bleed."""
+        i = self.dropped_next
+        self.dropped_at[i], self.dropped_note[i], self.dropped_velocity[i], self.dropped_zone[i] = (
+            now, note, velocity, zone)
+        self.dropped_next = (i + 1) % RECENT
+
+    def earlier_drop(self, now: float, note: int, velocity: float) -> int:
+        """The slot of a recent weight shift that was this tap's bleed heard first (-1: none); it is forgotten."""
+        for back in range(1, RECENT + 1):
+            i = (self.dropped_next - back) % RECENT
+            age = now - self.dropped_at[i]
+            if age > self.longest:
+                return -1
+            k = note * 128 + self.dropped_note[i]
+            if self.dropped_note[i] != note and age <= self.before[k] and (
+                    self.dropped_velocity[i] <= self.ratio[k] * velocity):
+                self.dropped_at[i] = float("-inf")
+                return i
+        return -1
+
+    def moved(self, i: int, note: int, velocity: float, zone: int) -> None:
+        """The recent tap in slot i is now the strike on `note` (its time stays)."""
+        self.note[i], self.velocity[i], self.zone[i] = note, velocity, zone
