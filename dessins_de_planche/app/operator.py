@@ -20,7 +20,7 @@ import json
 import logging
 import multiprocessing
 import struct
-import time
+import threading
 from multiprocessing import shared_memory
 
 import moderngl
@@ -55,7 +55,7 @@ void main() { colour = vec4(texture(u_picture, v_uv).rgb, 1.0); }
 class OperatorLink:
     """The show's end: publishes snapshots, takes the operator's keys."""
 
-    def __init__(self, ctx: moderngl.Context, display: int = 0, lang: str | None = None):
+    def __init__(self, ctx: moderngl.Context, display: int = 0, lang: str | None = None, preset_folders=()):
         self.ctx = ctx
         size = HEADER.size + STATE_BYTES + THUMB[0] * THUMB[1] * 3
         self.memory = shared_memory.SharedMemory(create=True, size=size)
@@ -71,7 +71,8 @@ class OperatorLink:
         context = multiprocessing.get_context("spawn")
         self._keys, their_end = context.Pipe(duplex=False)
         self.process = context.Process(target=operator_main, name="dessins-de-planche-operator", daemon=True,
-                                       args=(self.memory.name, their_end, display, lang))
+                                       args=(self.memory.name, their_end, display, lang,
+                                             [str(folder) for folder in preset_folders]))
         self.process.start()
         their_end.close()
 
@@ -165,8 +166,9 @@ def read_snapshot(view) -> tuple[dict | None, np.ndarray | None]:
     return json.loads(state), picture
 
 
-def operator_main(memory_name: str, keys, display: int, lang: str | None) -> None:
-    """The operator process: a plain 2D window that draws the show's snapshots."""
+def operator_main(memory_name: str, keys, display: int, lang: str | None, preset_folders=()) -> None:
+    """The operator process: a plain 2D window that draws the show's snapshots, and beside each
+    preset's name a picture of the look, drawn here (one per frame until all are made)."""
     import os
 
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
@@ -191,6 +193,7 @@ def operator_main(memory_name: str, keys, display: int, lang: str | None) -> Non
     small = pygame.font.Font(None, 18)
     clock = pygame.time.Clock()
     state, picture = {}, None
+    thumbnails = Thumbnails(preset_folders)
     try:
         while True:
             for event in pygame.event.get():
@@ -202,17 +205,70 @@ def operator_main(memory_name: str, keys, display: int, lang: str | None) -> Non
             if fresh is not None:
                 state = fresh
                 picture = fresh_picture if fresh_picture is not None else picture
-            _draw(screen, font, small, state, picture)
+            thumbnails.make_one(state.get("presets", []))
+            _draw(screen, font, small, state, picture, thumbnails.surfaces)
             pygame.display.flip()
             clock.tick(PUBLISH_HZ)
     except (BrokenPipeError, OSError):
         return
     finally:
+        thumbnails.release()
         memory.close()
         pygame.quit()
 
 
-def _draw(screen, font, small, state: dict, picture) -> None:
+class Thumbnails:
+    """Each look drawn small from the same steady performance, on a thread of its own with its own
+    headless GL context (made current there, so the window's drawing on the main thread is untouched)."""
+
+    SIZE = (96, 54)
+
+    def __init__(self, folders):
+        self.folders = list(folders)
+        self.surfaces: dict = {}
+        self._images: dict = {}  # name -> RGB array, filled by the thread
+        self._asked: list = []
+        self._thread = None
+
+    def make_one(self, names) -> None:
+        """Start drawing the looks once their names are known; turn the drawn ones into surfaces."""
+        import pygame
+
+        if self._thread is None and names and self.folders:
+            self._asked = list(names)
+            self._thread = threading.Thread(target=self._draw_all, name="operator-thumbnails", daemon=True)
+            self._thread.start()
+        for name, image in list(self._images.items()):
+            if name not in self.surfaces:
+                self.surfaces[name] = pygame.image.frombuffer(image.tobytes(), self.SIZE, "RGB")
+
+    def _draw_all(self) -> None:
+        try:
+            from dessins_de_planche.preset.loader import load_gallery
+            from dessins_de_planche.render.gallery import steady_taps
+            from dessins_de_planche.render.offline import replay
+
+            ctx = moderngl.create_standalone_context(backend="egl", require=330)
+        except Exception as error:  # no headless GL here (another platform): names alone
+            log.info("operator screen: no preset pictures (%s)", error)
+            return
+        try:
+            presets, taps = load_gallery(self.folders), steady_taps(seconds=6.0)
+            for name in self._asked:
+                if name in presets:  # a look this process cannot load (an edit since): no picture
+                    scene = replay(ctx, taps, 6.0, presets[name], self.SIZE)
+                    self._images[name] = scene.read_canvas()
+                    scene.release()
+        except Exception as error:
+            log.info("operator screen: preset pictures stopped (%s)", error)
+        finally:
+            ctx.release()
+
+    def release(self) -> None:
+        pass
+
+
+def _draw(screen, font, small, state: dict, picture, thumbnails=None) -> None:
     import pygame
 
     screen.fill((14, 12, 20))
@@ -237,8 +293,13 @@ def _draw(screen, font, small, state: dict, picture) -> None:
     y += 8
     for index, name in enumerate(presets):
         colour = (255, 220, 90) if index == current else (150, 150, 165)
-        screen.blit(small.render(f"{index + 1}  {name}", True, colour), (x, y))
-        y += 18
+        look = (thumbnails or {}).get(name)
+        if look is not None:
+            screen.blit(look, (x, y))
+            if index == current:
+                pygame.draw.rect(screen, colour, (x - 1, y - 1, Thumbnails.SIZE[0] + 2, Thumbnails.SIZE[1] + 2), 1)
+        screen.blit(small.render(f"{index + 1}  {name}", True, colour), (x + Thumbnails.SIZE[0] + 8, y + 4))
+        y += Thumbnails.SIZE[1] + 4 if look is not None else 18
     # the sound check: a level bar and a tap light per channel, under the picture
     bx, by = 16, thumb[1] + 36
     for name, level, since_tap in state.get("meters", []):

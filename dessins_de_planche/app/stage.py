@@ -78,7 +78,7 @@ class Stage:
             from dessins_de_planche.app.operator import OperatorLink
 
             self.operator = OperatorLink(ctx, display=getattr(args, "operator_display", 0) or 0,
-                                         lang=getattr(args, "lang", None))
+                                         lang=getattr(args, "lang", None), preset_folders=show.live.folders)
             show.overlays = False  # the projector shows the drawing only; the rest goes to the operator
         self._fit_show()
         self.keys = KeyTable()
@@ -646,6 +646,11 @@ class Stage:
         if status is not None:
             audio = _(status.audio_state) + (f" ({status.device_name})" if status.device_name else "")
             lines.append(_("Audio: {audio}   MIDI: {midi}").format(audio=audio, midi=_(status.midi_state)))
+            from dessins_de_planche.render.soundcheck import board_summary
+
+            board = board_summary(status)  # a sensor board: what it heard, what was taken for bleed or weight
+            if board:
+                lines.append(board)
         flags = [_("mirror: {flip}").format(flip=_(out.flip)), _("turn: {deg}°").format(deg=out.rotate),
                  _("dimmer: {pct:.0f}%").format(pct=out.dimmer * 100)]
         if out.frozen:
