@@ -1,0 +1,184 @@
+"""What each gallery look costs a frame, at stage sizes, beside a bare pass measured in the same run.
+
+Offscreen (EGL), each look with 400 taps in one second and 4 more every 4 frames (what
+`bench/stage.py`'s `heaviest_preset` draws), median wall time per frame with `ctx.finish()`
+so the rasterizer's work counts. The baseline is one full-screen textured pass at the same
+size (the canvas shown on the target, nothing else): on a CPU rasterizer every look costs
+some number of such passes, and that number is what a change moves. Baseline and looks are
+measured in rounds, interleaved, so a machine busy with other work moves both alike; the
+ratio is the figure to compare between runs, the milliseconds say where 16.7 ms falls.
+
+    .venv/bin/python bench/looks.py                         # ~2 min: 640x360 and 1280x720, every look
+    .venv/bin/python bench/looks.py --sizes 640x360 sparks ink --stages
+    .venv/bin/python bench/looks.py --scale 0.75            # the canvas at 0.75 of the output, sampled up
+
+`--stages` splits a frame: the canvas pass (fade, drift, effects), the stamping of due marks,
+showing the canvas, the live marks and their glow, the layers' overlays and custom shaders.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import moderngl
+import numpy as np
+
+from dessins_de_planche.events import TAP_DTYPE
+from dessins_de_planche.paths import presets_dir
+from dessins_de_planche.preset import load_gallery
+from dessins_de_planche.render.scene import Scene
+
+FRAME_TARGET_MS = 1000 / 60
+MARKS = 400
+
+
+class Steady:
+    bpm, bar_beats = 112.0, 2
+
+    def beat_phase(self, t):
+        return (t * self.bpm / 60) % 1.0
+
+    def bar_phase(self, t):
+        return (t * self.bpm / 60 / self.bar_beats) % 1.0
+
+
+def burst(count: int, start: float, first_id: int) -> np.ndarray:
+    taps = np.zeros(count, TAP_DTYPE)
+    taps["time"] = start + np.arange(count) * (1.0 / max(count, 1))
+    taps["detected_at"] = taps["time"] + 0.01
+    taps["velocity"] = 0.8
+    taps["tap_id"] = first_id + np.arange(count)
+    taps["kind"] = 1 + np.arange(count) % 2
+    return taps
+
+
+class Timed:
+    """Wraps a callable: finish() before and after, the wall time between added to a stage."""
+
+    def __init__(self, ctx, totals: dict, name: str, function):
+        self.ctx, self.totals, self.name, self.function = ctx, totals, name, function
+
+    def __call__(self, *args, **kwargs):
+        self.ctx.finish()
+        start = time.perf_counter()
+        result = self.function(*args, **kwargs)
+        self.ctx.finish()
+        self.totals[self.name] = self.totals.get(self.name, 0.0) + time.perf_counter() - start
+        return result
+
+
+def instrument(ctx, scene, totals: dict) -> None:
+    canvas, painter = scene.canvas, scene.painter
+    canvas.advance = Timed(ctx, totals, "canvas pass", canvas.advance)
+    canvas.show = Timed(ctx, totals, "show canvas", canvas.show)
+    painter.stamp = Timed(ctx, totals, "stamp/overlay marks", painter.stamp)
+    painter.draw_live = Timed(ctx, totals, "live marks + glow", painter.draw_live)
+    for layer in scene.layers:
+        for name in ("draw_over", "rewrite_canvas"):
+            method = getattr(layer, name, None)
+            if method is not None:
+                setattr(layer, name, Timed(ctx, totals, f"{layer.model.kind} {name}", method))
+
+
+class Look:
+    """One look on stage: a scene with 400 live marks, fresh taps every 4 frames."""
+
+    def __init__(self, ctx, preset, size, target, scale: float = 1.0):
+        self.ctx, self.target = ctx, target
+        inner = (max(1, round(size[0] * scale)), max(1, round(size[1] * scale)))
+        self.scene = Scene(ctx, preset, inner)
+        self.inner = None if inner == tuple(size) else ctx.simple_framebuffer(inner)
+        self.scene.add_taps(burst(MARKS, 10.0, 0), Steady())
+        self.frame = 0
+        self.stages: dict[str, float] = {}
+
+    def run(self, frames: int, stages: bool = False) -> list[float]:
+        if stages and not self.stages:
+            instrument(self.ctx, self.scene, self.stages)
+        walls = []
+        for _ in range(frames):
+            i = self.frame
+            self.frame += 1
+            if i % 4 == 0:
+                self.scene.add_taps(burst(4, 11.0 + i / 60, MARKS + 4 * i), Steady())
+                # keep 400 marks alive: the burst's time slides with the clock
+            now = 11.0 + i / 60
+            start = time.perf_counter()
+            if self.inner is None:
+                self.scene.render(now, self.target)
+            else:
+                self.scene.render(now, self.inner)
+                self.inner.color_attachments[0].filter = (moderngl.LINEAR, moderngl.LINEAR)
+                self.ctx.copy_framebuffer(self.target, self.inner)  # stands in for the output pass
+            self.ctx.finish()
+            walls.append(time.perf_counter() - start)
+        return walls
+
+    def release(self):
+        self.scene.release()
+        if self.inner is not None:
+            self.inner.release()
+
+
+def bare_pass(ctx, scene, target, frames: int) -> list[float]:
+    walls = []
+    for _ in range(frames):
+        start = time.perf_counter()
+        scene.canvas.show(target)
+        ctx.finish()
+        walls.append(time.perf_counter() - start)
+    return walls
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("presets", nargs="*", help="looks to measure (default: the gallery)")
+    parser.add_argument("--sizes", default="640x360,1280x720")
+    parser.add_argument("--frames", type=int, default=30, help="frames per look per round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--scale", type=float, default=1.0, help="the canvas at this share of the output")
+    parser.add_argument("--stages", action="store_true", help="split each look's frame into its stages")
+    args = parser.parse_args()
+
+    ctx = moderngl.create_standalone_context(backend="egl", require=330)
+    gallery = {name: p for name, p in sorted(load_gallery(presets_dir()).items())
+               if not args.presets or name in args.presets}
+    print(f"{ctx.info['GL_RENDERER']}; {MARKS} live marks, +4 taps every 4 frames; scale {args.scale}; "
+          f"{args.rounds} rounds x {args.frames} frames, interleaved; median wall ms per frame with finish()")
+    for size_text in args.sizes.split(","):
+        size = tuple(int(v) for v in size_text.split("x"))
+        target = ctx.simple_framebuffer(size)
+        base_scene = Scene(ctx, next(iter(gallery.values())), size)
+        looks = {name: Look(ctx, preset, size, target, args.scale) for name, preset in gallery.items()}
+        for look in looks.values():
+            look.run(6)  # warm: every program has drawn once
+        walls = {name: [] for name in looks}
+        base = []
+        for _ in range(args.rounds):
+            base += bare_pass(ctx, base_scene, target, args.frames)
+            for name, look in looks.items():
+                walls[name] += look.run(args.frames, stages=args.stages)
+        base_ms = float(np.median(base)) * 1e3
+        print(f"\n{size[0]}x{size[1]}: bare full-screen pass {base_ms:.2f} ms")
+        for name in sorted(looks, key=lambda n: -np.median(walls[n])):
+            ms = float(np.median(walls[name])) * 1e3
+            p90 = float(np.percentile(walls[name], 90)) * 1e3
+            mark = "ok" if ms <= FRAME_TARGET_MS else "OVER"
+            print(f"  {name:>13}: {ms:6.2f} ms (p90 {p90:6.2f}) = x{ms / base_ms:5.1f} bare pass   "
+                  f"[60 fps: {FRAME_TARGET_MS:.1f} ms {mark}]")
+            look = looks[name]
+            if args.stages and look.stages:
+                count = args.frames * args.rounds
+                parts = ", ".join(f"{stage} {total / count * 1e3:.2f}"
+                                  for stage, total in sorted(look.stages.items(), key=lambda kv: -kv[1]))
+                print(f"  {'':>13}  per frame: {parts}")
+        for look in looks.values():
+            look.release()
+        base_scene.release()
+        target.release()
+    ctx.release()
+
+
+if __name__ == "__main__":
+    main()
