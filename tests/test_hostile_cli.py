@@ -89,6 +89,14 @@ def test_the_run_command_refuses_absurd_values_in_one_line_before_any_window(arg
     assert line.startswith("dessins-de-planche")
 
 
+@pytest.mark.parametrize("args", [["--bar-beats", "1000000000"], ["--bar-beats", "0"], ["--block-size", "1e9"],
+                                  ["--channels", "0"]])
+def test_analyze_refuses_absurd_values_in_one_line(tmp_path, args):
+    soundfile.write(tmp_path / "take.wav", np.zeros(4800, np.float32), 48_000)
+    run = cli("analyze", str(tmp_path / "take.wav"), *args)
+    assert run.returncode == 2 and args[0] in one_clear_line(run)
+
+
 def test_channels_beyond_the_file_are_one_line(tmp_path):
     soundfile.write(tmp_path / "mono.wav", np.zeros(4800, np.float32), 48_000)
     run = cli("run", "--input", str(tmp_path / "mono.wav"), "--channels", "99", env={"DISPLAY": ""})

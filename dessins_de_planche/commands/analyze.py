@@ -21,7 +21,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--channels", type=opt.channels, metavar="1,2", help="channels to analyse (default: all)")
     parser.add_argument("--block-size", type=opt.bounded(int, *opt.BLOCK_SIZE, "frames"),
                         default=DEFAULT_BLOCK_SIZE)
-    parser.add_argument("--bar-beats", type=opt.positive(int), default=2, help="beats in a bar (2 for a reel)")
+    parser.add_argument("--bar-beats", type=opt.bounded(int, 1, 16), default=2,
+                        help="beats in a bar (2 for a reel; 1..16, as in a preset)")
 
 
 def main(args) -> int:
