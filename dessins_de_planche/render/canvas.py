@@ -18,6 +18,10 @@ from dessins_de_planche.render.glsl import ProgramCache
 # The fade is gathered over frames until a pass is worth it: fewer full-screen passes (the canvas
 # rounds onto the half-float grid with a dither, so even a small fade is kept on average).
 _SMALLEST_FADE = 0.002
+# Effects (blur, warp, hue) are gathered too, for this long at most: a frame's worth of bleeding or
+# creeping is a thousandth of a pixel, and every pass over the whole canvas is the frame's biggest cost
+# on a CPU rasterizer. Their amounts are per second, so a gathered pass moves the drawing as far.
+EFFECT_STEP = 1.0 / 15.0
 CANVAS_DTYPE = "f2"  # RGBA16F: half the memory and bandwidth of 32-bit floats, enough with the dithered rounding
 _PASS_FLAGS = ("MOVING", "BLUR", "WARP", "HUE")
 
@@ -162,7 +166,7 @@ class Canvas:
 
         Fade and drift are gathered over frames until they are worth a pass: a fade too
         small for half floats would stall, and every drift pass resamples (blurs) the
-        picture, so it waits until the corners would move by a pixel. Effects run every frame.
+        picture, so it waits until the corners would move by a pixel. Effects wait EFFECT_STEP.
         """
         keep = 1.0
         pending = now - self.decayed_until
@@ -195,7 +199,7 @@ class Canvas:
         if moving or drift_dt <= 0.0 or still:
             self.drifted_until = now
         effect_dt = now - self.effected_until
-        effects = (blur > 0.0 or warp > 0.0 or hue != 0.0) and effect_dt > 0.0
+        effects = (blur > 0.0 or warp > 0.0 or hue != 0.0) and effect_dt >= EFFECT_STEP
         if effects or not (blur > 0.0 or warp > 0.0 or hue != 0.0):
             self.effected_until = now
         if keep == 1.0 and not moving and not effects and step_pixels == (0, 0):
