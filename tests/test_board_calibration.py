@@ -253,3 +253,17 @@ def test_a_soft_bleed_heard_before_its_strike_counts_as_bleed_not_as_a_weight_sh
     listener.on_message([0x90, 40, 60], 50.002)  # the strike it came from
     assert listener.weight_shifts == 0 and listener.crosstalk == 1
     assert listener.zone_bleed[ZONES.index("right")] == 1 and len(merge_refinements(taps.pop())) == 1
+
+
+def test_the_sound_check_shows_each_zones_hits_bleed_and_weight_shifts():
+    from dessins_de_planche.inputs.process import InputStatus
+    from dessins_de_planche.render.soundcheck import board_summary, zone_lines
+
+    status = InputStatus(midi_state="listening", midi_calibrated=True,
+                         midi_zones=(("left", 40, 55, 3), ("right", 38, 61, 9)))
+    assert zone_lines(status) == ["Sensor board: calibrated",
+                                  "left: 40 hits · 55 bleed suppressed · 3 weight shifts ignored",
+                                  "right: 38 hits · 61 bleed suppressed · 9 weight shifts ignored"]
+    assert board_summary(status) == "MIDI: 78 hits · 116 bleed suppressed · 12 weight shifts ignored"
+    assert zone_lines(InputStatus()) == [] and board_summary(InputStatus()) == ""
+    assert zone_lines(InputStatus(midi_zones=(("midi", 1, 0, 0),)))[0] == "Sensor board: not calibrated"

@@ -228,3 +228,33 @@ def test_corner_pin_setup_moves_corners_by_keys_and_mouse_and_saves_them(stage, 
     assert stage.health_state(None)["output"]["warp"]["top_right"] == pytest.approx([0.98, 0.001])
     stage.handle(key("LEFT"))  # setup over: the arrows change the preset again
     assert stage.show.index == 0
+
+
+def test_the_hud_counts_a_sensor_boards_hits_bleed_and_weight_shifts(stage):
+    import dataclasses
+
+    board = dataclasses.replace(STATUS, midi_state="listening", midi_calibrated=True,
+                                midi_zones=(("left", 12, 30, 2), ("right", 9, 25, 4)))
+    assert "MIDI: 21 hits · 55 bleed suppressed · 6 weight shifts ignored" in stage.hud_lines(1.0, board)
+    assert not any("bleed" in line for line in stage.hud_lines(1.0, STATUS))
+
+
+def test_the_sound_check_shows_a_sensor_boards_zones_under_the_meters(ctx):
+    from dessins_de_planche.render.soundcheck import SoundCheck
+
+    fbo = ctx.simple_framebuffer((640, 480))
+    check = SoundCheck(ctx)
+
+    def lit(zones):
+        fbo.use()
+        fbo.clear()
+        check.draw(fbo, [1], np.array([0.1]), np.array([1.0]), zones=zones)
+        image = np.frombuffer(fbo.read(components=3), np.uint8).reshape(480, 640, 3)
+        return np.flipud(image).max(axis=2) > 40  # rows from the top, as the view is laid out
+
+    meters = lit(())
+    board = lit(["Sensor board: calibrated", "left: 12 hits · 30 bleed suppressed · 2 weight shifts ignored"])
+    rows = np.nonzero((board & ~meters).any(axis=1))[0]
+    assert len(rows) > 10 and rows.max() - rows.min() > 16, "two lines of words under the meters"
+    assert rows.min() >= 24 + 180 + 96, "the zone lines sit under the meters' panel"
+    fbo.release()

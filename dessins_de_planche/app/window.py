@@ -165,7 +165,9 @@ class Show:
             channels = sorted(self.levels)
             levels = np.array([self.levels[c][0] for c in channels], np.float32)
             lights = np.array([now - self.last_tap.get((c, 0), -1e9) for c in channels], np.float32)
-            self.soundcheck.draw(screen, channels, levels, lights)
+            from dessins_de_planche.render.soundcheck import zone_lines
+
+            self.soundcheck.draw(screen, channels, levels, lights, zones=zone_lines(status))
 
 
 def _save_picture(show):

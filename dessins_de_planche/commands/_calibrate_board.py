@@ -122,7 +122,7 @@ def main(args, say, wait_enter) -> int:
     notes = dict(args.midi_map)
     if not notes and midimap.default_path().exists():
         notes = dict(midimap.load(midimap.default_path()).notes)
-    steps = steps_for(notes, args.sensors)
+    steps = steps_for(notes, args.sensors or 0)
     source = NoteSource(args.midi_port)
     try:
         port = source.wait_ready(READY_S)

@@ -47,7 +47,7 @@ def add_arguments(parser) -> None:
                        help="the board's MIDI input port (part of its name): learn its bleed and weight-shift noise")
     board.add_argument("--midi-map", type=opt.midi_map, default={}, metavar="36=left:heel,...",
                        help="the board's notes and zones (default: the MIDI control map's notes)")
-    board.add_argument("--sensors", type=opt.positive(int), default=0, metavar="N",
+    board.add_argument("--sensors", type=opt.positive(int), metavar="N",
                        help="without a map: how many zones to strike in turn")
     board.add_argument("--shift-seconds", type=opt.positive(float), default=6.0, metavar="S",
                        help="how long to stand shifting weight (default: 6)")

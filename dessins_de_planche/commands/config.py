@@ -57,4 +57,20 @@ def main(args) -> int:
     for name, values in tables.items():
         print(f"\n[{name}]")
         print(settings.to_toml(values))
+    print_calibration()
     return 0
+
+
+def print_calibration() -> None:
+    """What `calibrate` measured (the audio channels, a sensor board's [midi]), as comments: it is
+    no option, and the printed configuration stays a file `--config` reads."""
+    from dessins_de_planche.listen import calibration
+
+    path = calibration.config_path()
+    if not path.exists():
+        print(f"\n# calibration: none ({path} not found; `dessins-de-planche calibrate` measures it)")
+        return
+    print(f"\n# calibration, measured by `dessins-de-planche calibrate`: {path}")
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        if line.strip() and not line.startswith("# Dessins de Planche"):
+            print(f"#   {line}")

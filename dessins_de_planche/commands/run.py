@@ -26,7 +26,10 @@ def add_arguments(run) -> None:
                         help="MIDI notes to zones and heel/toe (default: any note is a tap)")
     source.add_argument("--midi-crosstalk-ms", type=opt.non_negative(float), default=5.0, metavar="MS",
                         help="note-ons closer than this are one strike heard by several sensors: one tap, on "
-                             "the loudest (default: 5; 0: every note-on is a tap)")
+                             "the loudest (default: 5; 0: every note-on is a tap); a board calibrated with "
+                             "`calibrate --midi-port` uses what was learned instead")
+    source.add_argument("--no-midi-calibration", action="store_true",
+                        help="ignore the sensor board's calibration: the --midi-crosstalk-ms window decides")
     source.add_argument("--input", metavar="FILE.wav", help="replay a recording through the detector, in real time")
     source.add_argument("--generate", action="store_true",
                         help="play a generated pattern (see --bpm, --taps-per-beat, --pattern, --jitter-ms)")
@@ -153,6 +156,7 @@ def input_spec_from_args(args) -> InputSpec:
         block_size=args.block_size, midi_port=args.midi_port, input_file=None if session else args.input,
         generator=generator, loop=not args.no_loop, zones=args.zones or (),
         midi_notes={**_mapped_notes(args), **args.midi_map}, midi_crosstalk_s=args.midi_crosstalk_ms / 1000,
+        midi_board=_board_calibration(args),
         record_audio=args.record if args.record and args.record_audio else None,
     )
 
@@ -167,6 +171,22 @@ def _check_osc(args) -> None:
                 parse_address(text)
             except ValueError as error:
                 raise opt.UsageError(str(error)) from None
+
+
+def _board_calibration(args):
+    """The sensor board's calibration (`calibrate --midi-port`) when MIDI is listened to; a broken
+    file is said once and the crosstalk window decides."""
+    if args.midi_port is None or getattr(args, "no_midi_calibration", False):
+        return None
+    import logging
+
+    from dessins_de_planche.inputs import board
+
+    try:
+        return board.load()
+    except ValueError as error:
+        logging.getLogger(__name__).warning("%s; MIDI notes merged by the --midi-crosstalk-ms window instead", error)
+        return None
 
 
 def _mapped_notes(args) -> dict:

@@ -50,6 +50,7 @@ RINGS = {  # name -> (record type, capacity); one producer each
 }
 
 AUDIO_STATES = ("off", "listening", "waiting for device", "demo", "replay")
+STATUS_ZONES = 32  # zones whose MIDI counts the status block carries
 MIDI_STATES = ("off", "listening", "waiting")
 
 STATUS_DTYPE = np.dtype([
@@ -67,6 +68,12 @@ STATUS_DTYPE = np.dtype([
     ("late_max_ms", "<f4"),
     ("updated", "<f8"),
     ("heartbeat", "<u8"),  # +1 at every publish: the render process restarts a child whose count stalls
+    # a MIDI board's notes per zone (the zone table's first STATUS_ZONES): taps, bleed suppressed
+    # (another sensor's strike), weight shifts ignored; and whether its calibration is in use
+    ("midi_calibrated", "u1"),
+    ("midi_zone_taps", "<u4", (STATUS_ZONES,)),
+    ("midi_zone_bleed", "<u4", (STATUS_ZONES,)),
+    ("midi_zone_shifts", "<u4", (STATUS_ZONES,)),
     ("device", "S160"),
     ("midi_port", "S160"),
     ("midi_api", "S32"),
@@ -100,6 +107,8 @@ class InputStatus:
     running: bool = False
     stalls: int = 0  # children restarted because their heartbeat stopped (SIGSTOP, a hang)
     stalled_at: float = 0.0  # master time of the last such restart
+    midi_calibrated: bool = False  # the sensor board's calibration decides what is bleed and weight shift
+    midi_zones: tuple = ()  # (zone, taps, bleed suppressed, weight shifts ignored) per zone that heard a note
 
 
 def _text(value: bytes) -> str:
@@ -407,6 +416,10 @@ class InputProcess:
             running=self.running,
             stalls=self.stalls,
             stalled_at=self._stalled_at,
+            midi_calibrated=bool(record["midi_calibrated"]),
+            midi_zones=tuple((name, int(taps), int(bleed), int(shifts)) for name, taps, bleed, shifts in zip(
+                self.zone_names, record["midi_zone_taps"], record["midi_zone_bleed"], record["midi_zone_shifts"])
+                if taps or bleed or shifts),
         )
         self._status_read_at = now
         return self._status_cache
@@ -477,10 +490,17 @@ def _publish(status: StatusBlock, audio, midi) -> None:
         errors.append(audio.error)
     if midi is not None:
         values.update(midi_state=MIDI_STATES.index(midi.state), midi_port=midi.port_name or midi.spec.midi_port,
-                      midi_api=midi.api_name)
+                      midi_api=midi.api_name, midi_calibrated=midi.board is not None,
+                      midi_zone_taps=_zone_counts(midi.zone_taps), midi_zone_bleed=_zone_counts(midi.zone_bleed),
+                      midi_zone_shifts=_zone_counts(midi.zone_shifts))
         errors.append(midi.error)
     values["error"] = next((e for e in errors if e), "")
     status.write(**values)
+
+
+def _zone_counts(counts: list) -> list:
+    """A listener's per-zone counts, as the status block's fixed-size field."""
+    return (list(counts) + [0] * STATUS_ZONES)[:STATUS_ZONES]
 
 
 def ask_for_priority() -> str:

@@ -1,8 +1,10 @@
-"""The sound-check view: one level bar and one tap light per input channel.
+"""The sound-check view: one level bar and one tap light per input channel, and for a
+sensor board, per zone: its hits, the bleed suppressed and the weight shifts ignored.
 
 Levels are shown in decibels (-60..0 dBFS) because that is how a sound engineer
 reads a meter; a light flashes when the channel's last tap is fresh and fades
-over a quarter second.
+over a quarter second. A board builder tunes the board by the zone counts: bleed
+on a zone nobody struck is the board doing its job; hits there are bleed let through.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import moderngl
 import numpy as np
 
+from dessins_de_planche.locale import _
 from dessins_de_planche.render.glsl import ProgramCache
 from dessins_de_planche.render.text import TextOverlay
 
@@ -24,13 +27,35 @@ def level_to_height(level: np.ndarray) -> np.ndarray:
     return np.clip((db - FLOOR_DB) / -FLOOR_DB, 0.0, 1.0)
 
 
+def zone_lines(status) -> list[str]:
+    """A sensor board's counts from the input status, one line per zone that heard a note."""
+    zones = getattr(status, "midi_zones", ())
+    if not zones:
+        return []
+    lines = [_("Sensor board: calibrated") if status.midi_calibrated else _("Sensor board: not calibrated")]
+    for zone, taps, bleed, shifts in zones:
+        lines.append(_("{zone}: {taps} hits · {bleed} bleed suppressed · {shifts} weight shifts ignored").format(
+            zone=zone, taps=taps, bleed=bleed, shifts=shifts))
+    return lines
+
+
+def board_summary(status) -> str:
+    """The same counts for the whole board, in one line (the HUD); empty without a board."""
+    zones = getattr(status, "midi_zones", ())
+    if not zones:
+        return ""
+    return _("{zone}: {taps} hits · {bleed} bleed suppressed · {shifts} weight shifts ignored").format(
+        zone="MIDI", taps=sum(z[1] for z in zones), bleed=sum(z[2] for z in zones), shifts=sum(z[3] for z in zones))
+
+
 class SoundCheck:
     def __init__(self, ctx: moderngl.Context, programs: ProgramCache | None = None):
         self.text = TextOverlay(ctx, programs)
         self.painter = self.text.painter
 
-    def draw(self, target: moderngl.Framebuffer, channels, levels, since_tap, origin=(24, 24)) -> None:
-        """`levels`: RMS per channel (0..1); `since_tap`: seconds since each channel's last tap."""
+    def draw(self, target: moderngl.Framebuffer, channels, levels, since_tap, origin=(24, 24), zones=()) -> None:
+        """`levels`: RMS per channel (0..1); `since_tap`: seconds since each channel's last tap;
+        `zones`: a sensor board's lines (`zone_lines`), under the meters."""
         heights = level_to_height(levels)
         lights = np.exp(-np.maximum(np.asarray(since_tap, np.float64), 0.0) / LIGHT_FADE_S)
         bar_w, bar_h, gap = 26, 180, 22
@@ -53,3 +78,10 @@ class SoundCheck:
             label = f"{channel}"
             self.text.draw([label], target, (x + bar_w / 2 - 4 * len(label), top + bar_h + 40), size_px=18,
                            color=(0.8, 0.8, 0.8, 1.0))
+        if zones:
+            size = 16
+            top = y0 + bar_h + 96 + 8
+            width = max(self.text.measure(line, size)[0] for line in zones) + 2 * gap
+            self.painter.rect(target, (x0, top, max(width, panel_w), int(len(zones) * size * 1.2) + 16),
+                              (0.0, 0.0, 0.0, 0.72))
+            self.text.draw(list(zones), target, (x0 + gap, top + 8), size_px=size, color=(0.85, 0.85, 0.85, 1.0))
