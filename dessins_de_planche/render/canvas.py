@@ -48,6 +48,7 @@ class Canvas:
         self.effected_until = 0.0  # ... and the effects (blur, warp, hue)
         self.size = (0, 0)
         self._front = self._back = None
+        self._scratch = None  # (texture, framebuffer) for a layer drawn at a lower resolution
         self._allocate(size)
         self.clear()
 
@@ -242,6 +243,18 @@ class Canvas:
         vao.render(moderngl.TRIANGLES, vertices=3)
         self._front, self._back = self._back, self._front
 
+    def scratch(self, size) -> moderngl.Framebuffer:
+        """An 8-bit RGBA framebuffer of this size, sampled linearly (one, reused while the size holds)."""
+        size = (int(size[0]), int(size[1]))
+        if self._scratch is None or self._scratch[0].size != size:
+            if self._scratch is not None:
+                self._release(self._scratch)
+            texture = self.ctx.texture(size, 4)
+            texture.filter = (moderngl.LINEAR, moderngl.LINEAR)
+            texture.repeat_x = texture.repeat_y = False
+            self._scratch = texture, self.ctx.framebuffer(color_attachments=[texture])
+        return self._scratch[1]
+
     def keep_log(self, decay: float) -> float:
         """log of the share kept per second, for marks that pre-apply their own fade."""
         return math.log(1.0 - decay) if decay < 1.0 else -60.0
@@ -276,6 +289,9 @@ class Canvas:
     def release(self) -> None:
         self._release(self._front)
         self._release(self._back)
+        if self._scratch is not None:
+            self._release(self._scratch)
+            self._scratch = None
         for vao in self._vaos.values():
             vao.release()
         self._vaos.clear()

@@ -4,9 +4,15 @@ The file is looked up beside the preset, then in `shaders/` (never outside: see
 `preset/files.py`), compiled once through the scene's program cache, and given
 the uniforms documented in `shaders/layer.glsl`. A file that does not compile
 raises `ShaderError` while the new look is being built, so the running one stays.
+
+A layer drawn over the picture may say it needs less than the picture's resolution
+(`#pragma resolution 0.5`: smooth light, where the eye cannot tell): it is drawn at that
+share of the target's size and sampled up, a quarter of the pixels' work at 0.5.
 """
 
 from __future__ import annotations
+
+import re
 
 import moderngl
 import numpy as np
@@ -16,6 +22,19 @@ from dessins_de_planche.render.glsl import ShaderError
 from dessins_de_planche.render.layers import LayerRenderer, beat_clock, register_renderer
 
 MAX_TAPS = 32  # the length of u_taps / u_tap_pos in layer.glsl
+_RESOLUTION = re.compile(r"^[ \t]*#[ \t]*pragma[ \t]+resolution[ \t(]+([0-9.]+)[ \t)]*$", re.M)
+MIN_RESOLUTION = 0.25
+
+
+def declared_resolution(source: str) -> float:
+    """The share of the picture's resolution a shader asks to be drawn at (`#pragma resolution 0.5`),
+    between MIN_RESOLUTION and 1 (a GLSL compiler ignores a pragma it does not know)."""
+    found = _RESOLUTION.search(source)
+    try:
+        share = float(found.group(1)) if found else 1.0
+    except ValueError:
+        share = 1.0
+    return min(max(share, MIN_RESOLUTION), 1.0)
 
 
 class ShaderLayerRenderer(LayerRenderer):
@@ -31,6 +50,13 @@ class ShaderLayerRenderer(LayerRenderer):
             raise ShaderError("a shader layer needs a GL scene to compile in")
         self.program = scene.programs.get_file(self.path)
         self.vao = scene.pass_vao(self.program)
+        try:
+            self.resolution = declared_resolution(self.path.read_text(encoding="utf-8", errors="replace"))
+        except OSError:  # it compiled a moment ago: read again at the next build
+            self.resolution = 1.0
+        if self.resolution < 1.0 and model.target == "over":
+            self.upsample = scene.programs.get("fullscreen.vert.glsl", "upsample.frag.glsl")
+            self.upsample_vao = scene.pass_vao(self.upsample)
 
     def _set(self, name, value) -> None:
         uniform = self.program.get(name, None)
@@ -69,14 +95,33 @@ class ShaderLayerRenderer(LayerRenderer):
     def draw_over(self, scene, frame, target, dt: float) -> None:
         if self.model.target != "over":
             return
-        target.use()
-        self.set_uniforms(scene, frame, target.viewport[2:], dt)
+        ctx = scene.ctx
+        x, y, width, height = target.viewport
+        small = None
+        if self.resolution < 1.0:
+            size = (max(1, round(width * self.resolution)), max(1, round(height * self.resolution)))
+            small = scene.canvas.scratch(size)
+            small.use()
+            small.clear(0.0, 0.0, 0.0, 0.0)
+        else:
+            target.use()
+        self.set_uniforms(scene, frame, (small or target).viewport[2:], dt)
         scene.canvas.texture.use(0)
         self._set("u_canvas", 0)
-        scene.ctx.enable(moderngl.BLEND)
-        scene.ctx.blend_func = moderngl.SRC_ALPHA, moderngl.ONE_MINUS_SRC_ALPHA
+        ctx.enable(moderngl.BLEND)
+        if small is None:
+            ctx.blend_func = moderngl.SRC_ALPHA, moderngl.ONE_MINUS_SRC_ALPHA
+        else:  # kept premultiplied, so sampling up blends light, not its colour
+            ctx.blend_func = moderngl.SRC_ALPHA, moderngl.ZERO, moderngl.ONE, moderngl.ZERO
         self.vao.render(moderngl.TRIANGLES, vertices=3)
-        scene.ctx.disable(moderngl.BLEND)
+        if small is not None:
+            target.use()
+            small.color_attachments[0].use(0)
+            self.upsample["u_layer"].value = 0
+            self.upsample["u_viewport"].value = (x, y, width, height)
+            ctx.blend_func = moderngl.ONE, moderngl.ONE_MINUS_SRC_ALPHA
+            self.upsample_vao.render(moderngl.TRIANGLES, vertices=3)
+        ctx.disable(moderngl.BLEND)
 
 
 register_renderer("shader", ShaderLayerRenderer)
