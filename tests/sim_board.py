@@ -114,18 +114,22 @@ def score(played: list[Note], taps, note_of_tap, tolerance: float) -> dict:
     `note_of_tap(tap)`: the sensor note a tap names; a tap matches a played strike note on the same
     sensor within `tolerance` s. Returns the counts a board builder checks."""
     strikes = [n for n in played if n.truth == "strike"]
-    together = {n.strike for n in strikes if sum(1 for m in strikes if m.strike == n.strike) > 1}
-    unmatched = list(strikes)
-    false_taps = 0
+    per_strike = {}
+    for n in strikes:
+        per_strike[n.strike] = per_strike.get(n.strike, 0) + 1
+    together = {s for s, count in per_strike.items() if count > 1}
+    by_note: dict[int, list] = {}  # unmatched strike notes per sensor, in time order
+    for n in sorted(strikes, key=lambda n: n.time):
+        by_note.setdefault(n.note, []).append(n)
+    kept, false_taps = [], 0
     for tap in taps:
-        t, note = float(tap["time"]), note_of_tap(tap)
-        best = min((n for n in unmatched if n.note == note and abs(n.time - t) <= tolerance),
-                   key=lambda n: abs(n.time - t), default=None)
-        if best is None:
+        t, candidates = float(tap["time"]), by_note.get(note_of_tap(tap), [])
+        near = [i for i, n in enumerate(candidates) if abs(n.time - t) <= tolerance]  # a few at most
+        if not near:
             false_taps += 1
-        else:
-            unmatched.remove(best)
-    kept = [n for n in strikes if n not in unmatched]
+            continue
+        best = min(near, key=lambda i: abs(candidates[i].time - t))
+        kept.append(candidates.pop(best))
     return {
         "strikes": len(strikes), "kept": len(kept),
         "together": sum(1 for n in strikes if n.strike in together),

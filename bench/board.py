@@ -1,0 +1,86 @@
+"""A sensor board heard with and without its calibration: bleed suppressed, feet landing together
+kept, weight-shift false taps a minute.
+
+The simulated four-sensor board of the tests (tests/sim_board.py: a known bleed matrix, delays,
+velocity spread, weight-shift noise) is calibrated as `calibrate --midi-port` would hear it, then a
+dance (a share of the strikes on two sensors at once) and minutes of weight shifts are played
+straight into the MIDI listener's parser, each note at its own time (no MIDI system: the figures
+do not depend on this machine). tests/test_board_jack.py plays the same board through JACK.
+
+    .venv/bin/python bench/board.py [--strikes 3000] [--minutes 30] [--seeds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from sim_board import MAPPING, NOTES, SimulatedBoard, score  # noqa: E402
+
+from dessins_de_planche.config import InputSpec  # noqa: E402
+from dessins_de_planche.events import CONTROL_DTYPE, KIND_NAMES, TAP_DTYPE, merge_refinements  # noqa: E402
+from dessins_de_planche.inputs import board  # noqa: E402
+from dessins_de_planche.inputs.midi import MidiListener  # noqa: E402
+from dessins_de_planche.ring import Ring  # noqa: E402
+
+ZONES = ("midi", "left", "right")
+NOTE_OF = {(t.zone, t.kind): n for n, t in MAPPING.items()}
+
+
+def calibrate(seed: int) -> board.BoardCalibration:
+    sim, notes, at = SimulatedBoard(seed), [], 1.0
+    for i in range(len(NOTES)):
+        notes += sim.strikes_alone(i, 6, at, gap=0.7)
+        at += 6 * 0.7 + 1.0
+    shifts = sim.weight_shifts(at, 6.0)
+    tuples = lambda ns: [(n.time, n.note, n.velocity / 127) for n in ns]  # noqa: E731
+    return board.learn(tuples(notes), tuples(shifts), 6.0, {n: t.zone for n, t in MAPPING.items()})
+
+
+def play(calibrated, notes):
+    taps, controls = Ring.create(TAP_DTYPE, 1 << 18), Ring.create(CONTROL_DTYPE, 64)
+    try:
+        listener = MidiListener(InputSpec(midi_port="sim", midi_notes=MAPPING, midi_board=calibrated),
+                                ZONES, taps, controls)
+        for n in notes:
+            listener.on_message([0x90, n.note, n.velocity], n.time)
+        return merge_refinements(taps.pop())
+    finally:
+        taps.close()
+        controls.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--strikes", type=int, default=3000)
+    parser.add_argument("--minutes", type=float, default=30.0)
+    parser.add_argument("--seeds", type=int, default=5)
+    args = parser.parse_args()
+    print(f"{'':14} {'bleed suppressed':>17} {'together kept':>14} {'strikes kept':>13} {'shift taps/min':>15}")
+    for label, calibrated in (("window 5 ms", False), ("calibrated", True)):
+        bleed = false = together = together_kept = strikes = kept = shift_taps = 0
+        for seed in range(args.seeds):
+            cal = calibrate(100 + seed) if calibrated else None
+            sim = SimulatedBoard(200 + seed)
+            dance = sim.performance(args.strikes, start=10.0, gap=0.15, together=0.4)
+            heard = score(dance, play(cal, dance), lambda t: NOTE_OF[ZONES[t["zone"]], KIND_NAMES[t["kind"]]], 0.02)
+            bleed += heard["bleed"]
+            false += heard["false_taps"]
+            together += heard["together"]
+            together_kept += heard["together_kept"]
+            strikes += heard["strikes"]
+            kept += heard["kept"]
+            shift_taps += len(play(cal, sim.weight_shifts(10.0, 60.0 * args.minutes)))
+        print(f"{label:14} {1 - false / bleed:>16.2%} {together_kept / together:>14.2%} {kept / strikes:>13.2%} "
+              f"{shift_taps / (args.minutes * args.seeds):>15.2f}")
+    print(f"({args.seeds} boards calibrated anew, {args.strikes} strikes each, 40 % of them two sensors at once; "
+          f"{args.minutes:g} minutes of weight shifts each)")
+
+
+if __name__ == "__main__":
+    main()
