@@ -145,12 +145,15 @@ def test_a_config_with_an_absurd_value_is_one_line(tmp_path):
     (["--record", "/proc/no-such-place/take"], "no-such-place"),
 ])
 def test_an_early_exit_after_the_inputs_started_frees_the_shared_memory(tmp_path, x_display, args, said):
-    before = {n for n in os.listdir("/dev/shm") if n.startswith("ddp-in-")}
-    run = cli("run", "--size", "160x90", *args, env={"DISPLAY": x_display}, timeout=120)
+    app = subprocess.Popen([sys.executable, "-m", "dessins_de_planche", "run", "--size", "160x90", *args],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           env={**ENV, "DISPLAY": x_display})
+    out, err = app.communicate(timeout=120)
+    run = subprocess.CompletedProcess(app.args, app.returncode, out, err)
     assert run.returncode == 1
     assert said in one_clear_line(run)
-    after = {n for n in os.listdir("/dev/shm") if n.startswith("ddp-in-")}
-    assert after <= before  # nothing left behind
+    left = [n for n in os.listdir("/dev/shm") if n.startswith(f"ddp-in-{app.pid}-")]  # its own segments
+    assert not left
 
 
 # -- hostile WAVs through analyze ------------------------------------------------------------------
@@ -233,3 +236,23 @@ def test_the_take_warnings_speak_of_what_was_found():
     assert opt.take_warnings("a.wav", 12, 0) == []
     said = opt.take_warnings("a.wav", 0, 3)
     assert len(said) == 2 and "3 blocks" in said[0] and "no taps" in said[1]
+
+
+@pytest.mark.parametrize("tap", ['{"time": NaN}', '{"time": Infinity}', '{"time": 1e300}', '{"time": -5}',
+                                 '{"time": "x"}', '{"time": 1, "velocity": 7}', '{"time": 1, "channel": 1e400}',
+                                 '{"nothing": 1}', '[1, 2]', '3'])
+def test_render_from_a_hostile_analyze_file_is_one_line(tmp_path, tap):
+    take = tmp_path / "take.json"
+    take.write_text('{"taps": [{"time": 0.5, "kind": "heel"}, ' + tap + '], "duration": 2}')
+    out = tmp_path / "out.png"
+    run = cli("render", "--input", str(take), "--out", str(out), "--size", "64x36")
+    assert run.returncode == 1 and not out.exists()
+    line = one_clear_line(run)
+    assert "take.json" in line and "analyze --json" in line
+
+
+def test_render_from_an_analyze_file_a_year_long_is_refused(tmp_path):
+    take = tmp_path / "take.json"
+    take.write_text('{"taps": [], "duration": 31536000}')
+    run = cli("render", "--input", str(take), "--out", str(tmp_path / "out.png"), "--size", "64x36")
+    assert run.returncode == 1 and "duration" in one_clear_line(run)

@@ -51,18 +51,39 @@ def performance_from_json(path: str):
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise ValueError(f"{path}: not an `analyze --json` file ({error})") from None
     kinds = {"heel": KIND_HEEL, "toe": KIND_TOE, "unknown": KIND_UNKNOWN}
-    zones = sorted({str(r.get("zone", "")) for r in rows})
-    taps = np.zeros(len(rows), TAP_DTYPE)
-    for i, row in enumerate(rows):
-        taps[i]["time"] = float(row["time"])
-        taps[i]["detected_at"] = float(row.get("detected_at", row["time"]))
-        taps[i]["velocity"] = float(row.get("velocity", 0.8))
-        taps[i]["tap_id"] = i
-        taps[i]["kind"] = kinds.get(str(row.get("kind", "unknown")), KIND_UNKNOWN)
-        taps[i]["channel"] = int(row.get("channel", 1) or 1)
-        taps[i]["zone"] = zones.index(str(row.get("zone", "")))
-    duration = float(data.get("duration") or (taps["detected_at"].max() if len(taps) else 0.0))
+    where = "its taps"
+    try:  # a file from anywhere: every value checked, the first wrong one named
+        zones = sorted({str(r.get("zone", "")) for r in rows})
+        if len(zones) > 255:
+            raise ValueError(f"{len(zones)} zones (at most 255)")
+        taps = np.zeros(len(rows), TAP_DTYPE)
+        for i, row in enumerate(rows):
+            where = f"tap {i + 1}"
+            taps[i]["time"] = _seconds(row["time"], "time")
+            taps[i]["detected_at"] = _seconds(row.get("detected_at", row["time"]), "detected_at")
+            velocity = float(row.get("velocity", 0.8))
+            if not 0.0 <= velocity <= 1.0:
+                raise ValueError(f"velocity {velocity} is not within 0..1")
+            taps[i]["velocity"] = velocity
+            taps[i]["tap_id"] = i
+            taps[i]["kind"] = kinds.get(str(row.get("kind", "unknown")), KIND_UNKNOWN)
+            taps[i]["channel"] = min(max(int(row.get("channel", 1) or 1), 0), 65535)
+            taps[i]["zone"] = zones.index(str(row.get("zone", "")))
+        where = "duration"
+        duration = _seconds(data.get("duration") or (taps["detected_at"].max() if len(taps) else 0.0), "duration")
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as error:
+        raise ValueError(f"{path}: {where}: not as `analyze --json` writes it ({error})") from None
     return SimpleNamespace(taps=taps, duration=duration)
+
+
+MAX_SECONDS = 24 * 3600.0  # a performance from a file: a day at most (the replay steps through all of it)
+
+
+def _seconds(value, what: str) -> float:
+    seconds = float(value)
+    if not 0.0 <= seconds <= MAX_SECONDS:  # NaN fails this too
+        raise ValueError(f"{what} {value!r} is not a number of seconds within 0..{MAX_SECONDS:.0f}")
+    return seconds
 
 
 def replay(ctx, taps, duration, preset, size, step=None, progress=None, tracker_factory=None, tail=0.5,
