@@ -256,3 +256,17 @@ def test_render_from_an_analyze_file_a_year_long_is_refused(tmp_path):
     take.write_text('{"taps": [], "duration": 31536000}')
     run = cli("render", "--input", str(take), "--out", str(tmp_path / "out.png"), "--size", "64x36")
     assert run.returncode == 1 and "duration" in one_clear_line(run)
+
+
+@pytest.mark.parametrize("line", ['{"type": "tap", "time": NaN, "zone": "board"}',
+                                  '{"type": "tap", "time": 1e300, "zone": "board"}',
+                                  '{"type": "tap", "time": 1, "zone": "board", "channel": 70000}',
+                                  '{"type": "control", "time": "x"}', '{"type": "control", "time": Infinity}'])
+def test_render_from_a_hostile_session_is_one_line(tmp_path, line):
+    folder = tmp_path / "session"
+    folder.mkdir()
+    (folder / "events.jsonl").write_text('{"type": "tap", "time": 0.5, "zone": "board"}\n' + line + "\n")
+    out = tmp_path / "out.png"
+    run = cli("render", "--input", str(folder), "--out", str(out), "--size", "64x36", timeout=60)
+    assert run.returncode == 1 and not out.exists()
+    assert "events.jsonl" in one_clear_line(run)

@@ -31,6 +31,7 @@ import numpy as np
 
 from dessins_de_planche.events import (CONTROL_DTYPE, KIND_NAMES, RECORD_NAMES, SOURCE_NAMES, TAP_DTYPE, final_taps,
                                        tap_to_dict)
+from dessins_de_planche.events import ZONE_UNCHANGED
 
 log = logging.getLogger(__name__)
 
@@ -206,20 +207,37 @@ def load_session(folder, zone_names=None) -> Session:
             if not 0 <= refine < len(RECORD_NAMES):
                 raise ValueError(f"refine is {refine}, expected 0 (a tap), 1 (a refinement) or 2 (a withdrawal)")
             record["refine"] = refine
-        except (KeyError, ValueError, TypeError) as error:
+            _check_seconds(record)
+            if len(table) > ZONE_UNCHANGED:
+                raise ValueError(f"more than {ZONE_UNCHANGED} zones")
+        except (KeyError, ValueError, TypeError, OverflowError) as error:  # a file from anywhere: one line
             raise ValueError(f"{path}: tap {i + 1}: {error}") from None
     names = {v: k for k, v in CONTROL_TYPES.items()}
     control_array = np.zeros(len(controls), CONTROL_DTYPE)
     for i, item in enumerate(controls):
-        control_array[i]["time"] = float(item["time"])
-        control_array[i]["type"] = names.get(item.get("control"), 0)
-        control_array[i]["channel"] = int(item.get("channel", 0))
-        control_array[i]["number"] = int(item.get("number", 0))
-        control_array[i]["value"] = int(item.get("value", 0))
+        try:
+            control_array[i]["time"] = float(item["time"])
+            control_array[i]["type"] = names.get(item.get("control"), 0)
+            control_array[i]["channel"] = int(item.get("channel", 0))
+            control_array[i]["number"] = int(item.get("number", 0))
+            control_array[i]["value"] = int(item.get("value", 0))
+            _check_seconds(control_array[i], ("time",))
+        except (KeyError, ValueError, TypeError, OverflowError) as error:
+            raise ValueError(f"{path}: control {i + 1}: {error}") from None
     header = {**header, "zones": table}
     duration = max([float(tap_array["detected_at"].max()) if len(tap_array) else 0.0,
                     float(control_array["time"].max()) if len(control_array) else 0.0])
     return Session(header, tap_array, control_array, tap_array["detected_at"].copy(), duration)
+
+
+MAX_SESSION_S = 31 * 24 * 3600.0  # a session read back is a month at most (a kiosk may record for weeks)
+
+
+def _check_seconds(record, keys=("time", "detected_at")) -> None:
+    for key in keys:
+        value = float(record[key])
+        if not -60.0 <= value <= MAX_SESSION_S:  # NaN fails this too
+            raise ValueError(f"{key} {value} is not seconds within the session (-60..{MAX_SESSION_S:.0f})")
 
 
 class SessionPlayer:
