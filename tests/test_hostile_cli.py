@@ -270,3 +270,26 @@ def test_render_from_a_hostile_session_is_one_line(tmp_path, line):
     run = cli("render", "--input", str(folder), "--out", str(out), "--size", "64x36", timeout=60)
     assert run.returncode == 1 and not out.exists()
     assert "events.jsonl" in one_clear_line(run)
+
+
+@pytest.mark.parametrize("body", ["minutes = inf", "minutes = nan", "minutes = 1e300", "seconds = -1",
+                                  "minutes = true", 'minutes = "4"'])
+def test_a_playlist_with_an_absurd_duration_is_one_line(tmp_path, body):
+    from dessins_de_planche.control import playlist
+
+    path = tmp_path / "set.toml"
+    path.write_text(f'[[entry]]\npreset = "rosette"\n{body}\n')
+    with pytest.raises(playlist.PlaylistError) as refused:
+        playlist.load(path, ["rosette"])
+    assert str(path) in str(refused.value) and "\n" not in str(refused.value)
+
+
+@pytest.mark.parametrize("raw", [b'[[entry]]\npreset = "caf\xe9"\n', b"entry = 3\n", b"entry = [1, 2]\n"])
+def test_a_playlist_that_is_not_one_is_one_line(tmp_path, raw):
+    from dessins_de_planche.control import playlist
+
+    path = tmp_path / "set.toml"
+    path.write_bytes(raw)
+    with pytest.raises(playlist.PlaylistError) as refused:
+        playlist.load(path, ["rosette"])
+    assert str(path) in str(refused.value)

@@ -72,19 +72,32 @@ def load(path, preset_names) -> Playlist:
         raise PlaylistError(f"{path}: {error.strerror or error}") from None
     except tomllib.TOMLDecodeError as error:
         raise PlaylistError(f"{path}: {error}") from None
+    except UnicodeDecodeError as error:
+        raise PlaylistError(f"{path}: not UTF-8 text (byte {error.start}); save the file as UTF-8") from None
     entries = []
-    for number, item in enumerate(data.get("entry", []), 1):
+    tables = data.get("entry", [])
+    if not isinstance(tables, list) or not all(isinstance(item, dict) for item in tables):
+        raise PlaylistError(f"{path}: entry must be [[entry]] tables, e.g. [[entry]] preset = \"rosette\" minutes = 4")
+    for number, item in enumerate(tables, 1):
         where = f"{path}: entry {number}"
         name = item.get("preset")
         if name not in preset_names:
             raise PlaylistError(f"{where}: no preset named {name!r}; the gallery has: {', '.join(preset_names)}")
-        seconds = item.get("seconds", item["minutes"] * 60.0 if "minutes" in item else None)
-        if seconds is not None and (not isinstance(seconds, (int, float)) or seconds <= 0):
+        minutes = item.get("minutes")
+        if minutes is not None and (isinstance(minutes, bool) or not isinstance(minutes, (int, float))):
             raise PlaylistError(f"{where}: a duration is a positive number of minutes or seconds")
+        seconds = item.get("seconds", minutes * 60.0 if minutes is not None else None)
+        if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, (int, float))
+                                    or not 0 < seconds <= MAX_SECONDS):  # NaN and infinity fail too
+            raise PlaylistError(f"{where}: a duration is a positive number of minutes or seconds "
+                                f"(at most {MAX_SECONDS / 3600:.0f} hours)")
         entries.append(Entry(name, float(seconds) if seconds is not None else None))
     if not entries:
         raise PlaylistError(f"{path}: no [[entry]] tables; write [[entry]] preset = \"rosette\" minutes = 4")
     return Playlist(entries, loop=bool(data.get("loop", True)))
+
+
+MAX_SECONDS = 7 * 24 * 3600.0  # one entry's time: a week (beyond, a typo or an infinity)
 
 
 def rotation(preset_names, minutes: float) -> Playlist:
