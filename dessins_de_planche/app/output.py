@@ -5,6 +5,8 @@ fades out and back, and a freeze.
 When none of them is in use the show draws straight on the screen; otherwise it
 draws into a picture framebuffer and one full-screen pass puts it on the screen,
 turned, mirrored and dimmed. Fades are per second, never per frame.
+The picture may also be drawn at a share of the screen's resolution (`render_scale`,
+set by the frame-time governor, `app/governor.py`): the same pass samples it up.
 """
 
 from __future__ import annotations
@@ -84,6 +86,7 @@ class Output:
         self.warp = None  # an app.warp.Warp, None for none
         self._unwarp = _NO_WARP
         self.set_warp(warp)
+        self.render_scale = 1.0  # the picture's share of the screen's resolution (1.0 down to 0.5)
         self._held = False  # the picture framebuffer holds the frozen frame
         self._last = None
         self._program = ctx.program(vertex_shader=_VERTEX, fragment_shader=_FRAGMENT)
@@ -93,7 +96,15 @@ class Output:
     # -- controls ------------------------------------------------------------------------
     @property
     def picture_size(self) -> tuple[int, int]:
-        return picture_size(self.window_size, self.rotate)
+        """The size the show draws at: turned with the projector, at the render scale."""
+        width, height = picture_size(self.window_size, self.rotate)
+        if self.render_scale >= 1.0:
+            return width, height
+        return max(1, round(width * self.render_scale)), max(1, round(height * self.render_scale))
+
+    def set_render_scale(self, scale: float) -> None:
+        self.render_scale = min(max(float(scale), 0.0), 1.0) or 1.0
+        self._held = False
 
     def resize(self, window_size) -> None:
         self.window_size = (int(window_size[0]), int(window_size[1]))
@@ -132,7 +143,7 @@ class Output:
     def direct(self) -> bool:
         """Nothing to do between the show and the screen."""
         return (self.flip == "none" and self.rotate == 0 and self.gain >= 1.0 and not self.frozen
-                and self.warp is None)
+                and self.warp is None and self.render_scale >= 1.0)
 
     # -- per frame -----------------------------------------------------------------------
     def _fade(self, now: float) -> None:
@@ -147,6 +158,7 @@ class Output:
             self._release()
             self._texture = self.ctx.texture(size, 4)
             self._texture.filter = (moderngl.LINEAR, moderngl.LINEAR)
+            self._texture.repeat_x = self._texture.repeat_y = False  # sampled up: no light from the far edge
             self._fbo = self.ctx.framebuffer(color_attachments=[self._texture])
             self._held = False
         return self._fbo

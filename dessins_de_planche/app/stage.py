@@ -641,6 +641,7 @@ class Stage:
         late = getattr(status, "lateness_ms", (0.0, 0.0, 0.0))
         lines.append(_("FPS: {fps:.0f}   dropped: {dropped}   overflows: {overflows}").format(
             fps=self.fps(), dropped=dropped, overflows=getattr(status, "overflows", 0)))
+        lines[-1] += "   " + _("render scale: {scale:.2f}").format(scale=out.render_scale)  # app/governor.py
         lines.append(_("Callback lateness: {median:.1f} / {p99:.1f} / {max:.1f} ms").format(
             median=late[0], p99=late[1], max=late[2]))
         if status is not None:
@@ -722,6 +723,7 @@ class Stage:
 
     def health_state(self, status) -> dict:
         state = {"preset": self.show.preset.name, "fps": round(self.fps(), 1), "taps": self.show.taps_seen,
+                 "render_scale": self.output.render_scale,
                  "withdrawn": self.show.taps_withdrawn,
                  "attract": self.attract.active, "kiosk": self.kiosk,
                  "notices": self.notice_lines(master_time(), status),

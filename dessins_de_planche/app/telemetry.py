@@ -2,7 +2,8 @@
 
 `run --telemetry FILE` writes one JSON line per frame: when the frame drained the
 input rings, when its drawing was submitted and when its buffer swap returned, all
-on the master clock, with the taps it drained: first emissions (`taps`), the
+on the master clock, the render scale it was drawn at (`scale`, see `app/governor.py`), with the
+taps it drained: first emissions (`taps`), the
 detector's confirmations (`confirmed`, its refine records) and the taps it took back
 (`withdrawn`). A MIDI tap's mark is drawn in the frame that drains it; an audio tap's
 in the frame that drains its confirmation (or 30 ms after it, when none comes; see
@@ -73,9 +74,10 @@ class Telemetry:
             return -1
         return int(((self._previous - previous).reshape(-1, 3).max(axis=1) >= BRIGHTER).sum())
 
-    def swapped(self, status=None) -> None:
+    def swapped(self, status=None, scale: float = 1.0) -> None:
         now = master_time()
-        record = {"frame": self.frame, "drained": self._drained, "drawn": self._drawn, "swap": now}
+        record = {"frame": self.frame, "drained": self._drained, "drawn": self._drawn, "swap": now,
+                  "scale": round(float(scale), 4)}
         for name, taps in (("taps", self._taps), ("confirmed", self._confirmed), ("withdrawn", self._withdrawn)):
             if taps is not None and len(taps):
                 record[name] = [[int(t["tap_id"]), int(t["source"]), int(t["channel"]), float(t["time"]),
@@ -122,7 +124,7 @@ class GLErrorCheck:
             log.error("GL error in frame %d: %s", self.frame, error)
         self.frame += 1
 
-    def swapped(self, status=None) -> None:
+    def swapped(self, status=None, scale: float = 1.0) -> None:
         pass
 
     def close(self, status=None) -> None:
@@ -143,9 +145,9 @@ class FrameObservers:
         for observer in self.observers:
             observer.drawn(ctx, size)
 
-    def swapped(self, status=None) -> None:
+    def swapped(self, status=None, scale: float = 1.0) -> None:
         for observer in self.observers:
-            observer.swapped(status)
+            observer.swapped(status, scale)
 
     def close(self, status=None) -> None:
         for observer in self.observers:

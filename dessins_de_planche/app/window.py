@@ -304,6 +304,12 @@ def run_window(spec: InputSpec, args) -> int:
     from dessins_de_planche.app.telemetry import observers_from_args
 
     observer = observers_from_args(args)  # None unless --telemetry / --gl-debug: the loop pays nothing
+    from dessins_de_planche.app.governor import Governor
+
+    governor = Governor(1.0 / (window.max_fps or FALLBACK_FPS), getattr(args, "render_scale", None))
+    if governor.scale != stage.output.render_scale:  # a fixed --render-scale
+        stage.output.set_render_scale(governor.scale)
+        stage.resize(stage.output.window_size)
     # What start-up built (modules, GL wrappers, the gallery) lives as long as the show: out of the
     # collector's sight, a full collection walks only what the show adds, not the 17 ms it took here.
     gc.collect()
@@ -313,6 +319,7 @@ def run_window(spec: InputSpec, args) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop_signal.append(True))  # a clean stop, streams closed
     try:
         while True:
+            frame_start = time.monotonic()
             quit_requested = bool(stop_signal)
             for event in pygame.event.get():
                 if stage.handle(event):  # every key, through the one key table
@@ -335,9 +342,16 @@ def run_window(spec: InputSpec, args) -> int:
                 save_screenshot(ctx, stage.output.window_size, args.screenshot)
             if observer:
                 observer.drawn(ctx, show.size)
+            if governor.active:  # the frame's work, finished, without the wait for the display's refresh
+                ctx.finish()
+                if governor.frame(time.monotonic(), time.monotonic() - frame_start):
+                    log.info("render scale %.2f (frames %s)", governor.scale,
+                             "ran long" if governor.scale < stage.output.render_scale else "have headroom")
+                    stage.output.set_render_scale(governor.scale)
+                    stage.resize(stage.output.window_size)  # the canvas kept, resampled
             pygame.display.flip()
             if observer:
-                observer.swapped(inputs.status)
+                observer.swapped(inputs.status, stage.output.render_scale)
             if last:
                 break
             window.pace()

@@ -55,6 +55,9 @@ def add_arguments(run) -> None:
     look.add_argument("--fullscreen", action="store_true", help="start in full screen (F11 or f toggles)")
     look.add_argument("--max-fps", type=opt.positive(float), default=None,
                       help="cap the frame rate (default: the display's vsync, or 60 where vsync is unavailable)")
+    look.add_argument("--render-scale", type=_render_scale, default=None, metavar="auto|0.5..1",
+                      help="draw at this share of the screen's resolution, sampled up (default auto: lowered "
+                           "when frames run long, raised when there is headroom; 1 turns that off)")
     look.add_argument("--soundcheck", action="store_true", help="start with the sound-check view shown")
     add_stage_arguments(run)
     scripted = run.add_argument_group("scripted runs (tests, demos)")
@@ -66,6 +69,18 @@ def add_arguments(run) -> None:
     scripted.add_argument("--telemetry-pixels", action="store_true",
                           help="with --telemetry: read every frame back and count newly bright pixels (slower)")
     scripted.add_argument("--gl-debug", action="store_true", help="check for GL errors after every frame and log them")
+
+
+def _render_scale(text: str):
+    import argparse
+
+    from dessins_de_planche.app.governor import parse_render_scale
+
+    try:
+        return parse_render_scale(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error).replace("could not convert string to float: ",
+                                                            "not a number or auto: ")) from None
 
 
 def add_stage_arguments(run) -> None:

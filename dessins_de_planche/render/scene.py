@@ -147,8 +147,10 @@ class Scene:
         self.brightness = float(min(max(brightness, 0.0), 1.0))
 
     def resize(self, size) -> None:
+        same_shape = abs(size[0] / size[1] - self.canvas.aspect) < 1e-2  # a render scale moved: the same picture
         self.canvas.resize(size)
-        self.crossfade.cancel()
+        if not same_shape:  # the snapshot of the old look would be stretched
+            self.crossfade.cancel()
         if self._scratch is not None:
             release_framebuffer(self.ctx, self._scratch)
             self._scratch = None
