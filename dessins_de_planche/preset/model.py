@@ -375,6 +375,8 @@ class Print(_Strict):
     rows: int = Field(0, ge=0, le=64)  # a sliding canvas (drift.shift) laid out in rows, like lines of a
     #                                    score, oldest at the top; 0: as many as fill the page best
     overlays: bool = True  # draw what layers show over each frame (the figure, the lane dividers)
+    drift: bool = False  # keep the canvas's zoom and turn: each mark moved as far as its age says (a thread's
+    #                      old loops sink inward instead of lying under the new ones)
     skip: list[Annotated[int, Field(ge=0, le=15)]] = []  # layers left out of the print (by index)
     background: Colour | None = None  # the page's colour (default: the canvas background)
     caption: Corner = "bottom-right"  # where a caption goes, when one is asked for

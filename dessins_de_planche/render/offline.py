@@ -162,7 +162,11 @@ def render_performance(input_path, preset, size, out_path, step: float | None = 
             if svg:
                 from dessins_de_planche.render.svg import DEFAULT_WIDTH_MM, svg_text
 
-                text = svg_text(job.drawing, job.preset, size[0] / size[1], job.end, width_mm or DEFAULT_WIDTH_MM)
+                width_mm = width_mm or DEFAULT_WIDTH_MM
+                text = svg_text(job.drawing, job.preset, size[0] / size[1], job.end, width_mm)
+                if caption:
+                    text = printing.svg_caption(text, caption, corner or job.preset.print.caption, job.preset,
+                                                width_mm, size[0] / size[1])
                 Path(out_path).parent.mkdir(parents=True, exist_ok=True)
                 Path(out_path).write_text(text, encoding="utf-8")
                 return text

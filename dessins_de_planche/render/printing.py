@@ -15,7 +15,7 @@ The second pass draws at the page's size with every mark placed by the layout.
 
 Neither pass needs every frame of the show. Taps are handed over in the same
 batches as a full-rate replay (so the tempo tracker hears them alike), but the
-scene is stepped only as the look needs: marks alone every half second (a
+scene is stepped only as the look needs: marks alone every tenth of a second (a
 lane's beat lines are written then; no full-screen pass is needed, since
 nothing fades or drifts), a canvas that bleeds or warps at `effect_step`,
 coarser for bigger pages and longer takes (`tests/test_print.py` checks the
@@ -24,6 +24,7 @@ result against a full-rate print).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -33,20 +34,23 @@ from dessins_de_planche.preset.model import ColourMapping, Mapping
 from dessins_de_planche.render.marks import SHAPES
 
 FEED_STEP = 1.0 / 60.0  # taps reach the scene in the batches a 60 Hz replay would hand over
-MARKS_STEP = 0.5  # s between frames for a look of marks alone (a lane's beat lines catch up up to 4 beats)
+MARKS_STEP = 0.1  # s between frames for a look of marks alone (a lane's beat lines are written then)
 LAYOUT_HEIGHT = 48  # pixels: the first pass's canvas, which only collects marks
 _FULL_HD = 1920 * 1080
 PRINT_ABOVE = 3840 * 2160  # pages bigger than 4K are prints unless asked otherwise
 PASS_BUDGET = 64 * 3840 * 2160  # pixel-passes of a print's feedback (≈ 40 s at 4K on llvmpipe, 2 cores)
+MAX_PASSES = 512
 CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
 
 
 def effect_step(size, seconds: float) -> float:
     """Seconds between feedback passes of a look whose canvas bleeds, warps or turns, for a take of
     `seconds`: each pass is a full-screen shader, so a print spends PASS_BUDGET pixel-passes on them
-    (some 250 passes at full HD, 64 at 4K), never more than one every 1/60 s."""
+    (some 250 passes at full HD, 64 at 4K), at most MAX_PASSES on a small page, never more than one
+    every 1/60 s."""
     pixels = int(size[0]) * int(size[1])
-    return float(max(1.0 / 60.0, max(seconds, 0.0) * pixels / PASS_BUDGET))
+    seconds = max(float(seconds), 0.0)
+    return float(max(1.0 / 60.0, seconds / MAX_PASSES, seconds * pixels / PASS_BUDGET))
 
 
 def needs_frames(preset) -> bool:
@@ -104,8 +108,9 @@ def _reach(marks: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Layout:
-    """Where a mark of the live look lands on the page: cut into rows along the canvas's slide (a score's
-    lines, oldest first), then scaled by `scale` and moved by `offset` (scene units)."""
+    """Where a mark of the live look lands on the page: zoomed and turned by the canvas's drift as far as
+    its age at `end` says (when the print keeps the drift), cut into rows along the canvas's slide (a
+    score's lines, oldest first), then scaled by `scale` and moved by `offset` (scene units)."""
 
     scale: float = 1.0
     offset: tuple[float, float] = (0.0, 0.0)
@@ -114,9 +119,21 @@ class Layout:
     start: float = 0.0  # scene time of the first tap
     row_seconds: float = 0.0
     row_step: tuple[float, float] = (0.0, 0.0)  # from one row to the next
+    zoom: float = 1.0  # the live canvas's drift, per second (print.drift)
+    rotate: float = 0.0  # degrees per second, clockwise
+    end: float = 0.0  # scene time of the page: a mark's age is counted to it
 
     def unscaled(self, marks: np.ndarray) -> np.ndarray:
         placed = marks.copy()
+        if self.zoom != 1.0 or self.rotate != 0.0:  # the same motion as marks.vert.glsl
+            age = np.maximum(self.end - marks["t_tap"].astype(np.float64), 0.0)
+            grow = self.zoom ** age
+            turn = np.radians(self.rotate) * age
+            cos, sin = np.cos(turn) * grow, np.sin(turn) * grow
+            for end in ("p0", "p1"):
+                x, y = marks[end][:, 0].astype(np.float64), marks[end][:, 1].astype(np.float64)
+                placed[end] = np.stack([cos * x + sin * y, -sin * x + cos * y], axis=1)
+            placed["width"] = marks["width"] * grow
         if self.row_seconds > 0:
             t = marks["t_tap"].astype(np.float64)
             row = np.clip(np.floor((t - self.start) / self.row_seconds), 0, self.rows - 1)
@@ -142,22 +159,24 @@ def _extent(marks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return low.min(axis=0).astype(np.float64), high.max(axis=0).astype(np.float64)
 
 
-def fit_layout(marks: np.ndarray, aspect: float, settings, shift=(0.0, 0.0), start: float = 0.0,
-               end: float = 0.0) -> Layout:
-    """The layout that puts `marks` (as the live look placed them, undrifted) on a page of `aspect`:
-    rows along a slide, then the extent centred and scaled to fill the page within `settings.margin`."""
+def fit_layout(marks: np.ndarray, aspect: float, settings, drift, start: float = 0.0, end: float = 0.0) -> Layout:
+    """The layout that puts `marks` (as the live look placed them, undrifted) on a page of `aspect`: the
+    live `drift`'s zoom and turn where `settings.drift` keeps them, rows along its slide, then the extent
+    centred and scaled to fill the page within `settings.margin`."""
     marks = marks[marks["color"][:, 3] > 0.02]
+    moved = Layout(zoom=drift.zoom, rotate=drift.rotate, end=end) if settings.drift else Layout()
     if not settings.fit or not len(marks):
-        return Layout()
+        return moved
     inner = np.array([2.0 * aspect, 2.0]) - 4.0 * settings.margin  # the page's height is 2 scene units
     inner = np.maximum(inner, 1e-3)
-    layout = Layout()
+    layout = moved
+    shift = drift.shift
     speed = math.hypot(*shift)
     duration = max(end - start, 0.0)
     if speed > 0 and duration > 0:
         along = np.array(shift) / speed
         across = np.array([0.0, -1.0]) if abs(along[0]) >= abs(along[1]) else np.array([1.0, 0.0])
-        low, high = _extent(marks)
+        low, high = _extent(moved.unscaled(marks))
         pitch = float(np.abs(across) @ (high - low)) * 1.12
         span = float(np.abs(along) @ (high - low))
         horizontal = abs(along[0]) >= abs(along[1])
@@ -166,14 +185,13 @@ def fit_layout(marks: np.ndarray, aspect: float, settings, shift=(0.0, 0.0), sta
             rows = settings.rows
         else:  # as many rows as make the laid-out drawing the page's shape
             rows = min(range(1, 65), key=lambda r: abs(math.log((speed * duration / r + span) / (r * pitch) / target)))
-        layout = Layout(shift=tuple(shift), rows=rows, start=start, row_seconds=duration / rows,
-                        row_step=tuple(across * pitch))
+        layout = dataclasses.replace(moved, shift=tuple(shift), rows=rows, start=start,
+                                     row_seconds=duration / rows, row_step=tuple(across * pitch))
     low, high = _extent(layout.unscaled(marks))
     size = np.maximum(high - low, 1e-6)
     scale = float(np.min(inner / size))
     centre = 0.5 * (low + high)
-    return Layout(layout.scale * scale, tuple(-centre * scale), layout.shift, layout.rows, layout.start,
-                  layout.row_seconds, layout.row_step)
+    return dataclasses.replace(layout, scale=layout.scale * scale, offset=tuple(-centre * scale))
 
 
 class Placed:
@@ -263,6 +281,7 @@ class PrintJob:
     live: object  # the look as it is live (its drift sets the layout's rows)
     size: tuple[int, int]
     tracker_factory: object
+    span: tuple[float, float] = (0.0, 0.0)  # the first and the last tap's time: tune_fraction runs over it
     layout: Layout = Layout()
     drawing: object = None  # every mark of the first pass, placed by the layout (for SVG)
 
@@ -271,7 +290,7 @@ class PrintJob:
 
         scene = Scene(ctx, self.preset, size)
         scene.epoch = 0.0
-        scene.take = _take_span(self.taps)
+        scene.take = self.span
         if layout is not None:
             scene.layers = [Placed(layer, layout, self.preset.print.overlays) for layer in scene.layers]
         return scene
@@ -291,7 +310,8 @@ def plan(ctx, take, preset, size, tracker_factory=None, tail: float = 0.5) -> Pr
     taps = np.asarray(take.taps)
     end = max(float(getattr(take, "duration", 0.0) or 0.0),
               float(taps["detected_at"].max()) if len(taps) else 0.0) + tail
-    job = PrintJob(taps, end, print_preset(preset), preset, (int(size[0]), int(size[1])), tracker_factory)
+    job = PrintJob(taps, end, print_preset(preset), preset, (int(size[0]), int(size[1])), tracker_factory,
+                   _take_span(taps))
     small = _layout_size(size)
     scene = job.scene(ctx, small, None)
     try:
@@ -306,8 +326,7 @@ def plan(ctx, take, preset, size, tracker_factory=None, tail: float = 0.5) -> Pr
         from dessins_de_planche.render.marks import MARK_DTYPE
 
         marks = np.concatenate(chunks) if chunks else np.zeros(0, MARK_DTYPE)
-        start, _ = _take_span(taps)
-        job.layout = fit_layout(marks, size[0] / size[1], job.preset.print, preset.canvas.drift.shift, start,
+        job.layout = fit_layout(marks, size[0] / size[1], job.preset.print, preset.canvas.drift, job.span[0],
                                 scene.time or 0.0)
         job.drawing = _placed_drawing(drawing, job.layout)
     finally:
@@ -402,3 +421,21 @@ def draw_caption(ctx, target, text: str, corner: str, preset, programs=None) -> 
     finally:
         overlay.release()
     return x, y, *text_size
+
+
+def svg_caption(svg: str, text: str, corner: str, preset, width_mm: float, aspect: float) -> str:
+    """The SVG with `text` set small in `corner` (a pen's line of text, in the look's palette)."""
+    from xml.sax.saxutils import escape
+
+    if corner not in CORNERS:
+        raise ValueError(f"caption corner {corner!r}: one of {', '.join(CORNERS)}")
+    height_mm = width_mm / aspect
+    size = height_mm / 48
+    inset = max(2.0, preset.print.margin * height_mm * 0.5)
+    x = inset if corner.endswith("left") else width_mm - inset
+    y = inset + size if corner.startswith("top") else height_mm - inset
+    anchor = "start" if corner.endswith("left") else "end"
+    r, g, b = (int(round(c * 255)) for c in caption_colour(preset))
+    line = (f'  <text class="caption" x="{x:.2f}" y="{y:.2f}" font-family="sans-serif" font-size="{size:.2f}" '
+            f'text-anchor="{anchor}" fill="#{r:02x}{g:02x}{b:02x}">{escape(text)}</text>\n')
+    return svg.replace("</svg>", line + "</svg>")
