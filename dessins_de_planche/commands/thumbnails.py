@@ -39,4 +39,22 @@ def main(args) -> int:
 
     for path in render_gallery(presets, args.out, args.size, progress=progress):
         print(path)
+    _tell_costs(presets)
     return 0
+
+
+def _tell_costs(presets) -> None:
+    """What each look costs a frame at the stage size on this machine (`render/probe.py`), on stderr."""
+    import moderngl
+
+    from dessins_de_planche.render.probe import COST_SIZE, frame_cost_ms
+
+    ctx = moderngl.create_standalone_context(backend="egl", require=330)
+    try:
+        for preset in presets:
+            ms = frame_cost_ms(ctx, preset)
+            print(f"{preset.name}: {ms:.1f} ms a frame at {COST_SIZE[0]}×{COST_SIZE[1]} on this machine"
+                  f"{'' if ms <= 1000 / 60 else ' (over a 60 fps frame: the show lowers its render scale)'}",
+                  file=sys.stderr, flush=True)
+    finally:
+        ctx.release()

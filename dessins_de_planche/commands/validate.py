@@ -62,22 +62,31 @@ def main(args) -> int:
         except Exception as error:  # whatever one file raises, the others are still checked
             failed += 1
             print(f"FAIL {path}: cannot be checked ({type(error).__name__}: {error})", file=sys.stderr)
-    drawn = set()
+    drawn = {}  # path -> ms a frame at COST_SIZE here
     if presets and not args.no_gl:
         failed += _compile(presets, drawn)
     for path, preset in presets:
-        if path in drawn or args.no_gl:
-            print(f"ok   {path} ({preset.name}{'' if path in drawn else ', shaders not compiled'})")
+        if path in drawn:
+            print(f"ok   {path} ({preset.name}; {_cost(drawn[path])})")
+        elif args.no_gl:
+            print(f"ok   {path} ({preset.name}, shaders not compiled)")
     print(f"{len(files) - failed} of {len(files)} presets are valid", file=sys.stderr)
     return 1 if failed else 0
 
 
-def _compile(presets, drawn: set) -> int:
+def _cost(ms: float) -> str:
+    from dessins_de_planche.render.probe import COST_SIZE
+
+    fits = "a 60 fps frame" if ms <= 1000 / 60 else "over a 60 fps frame: the show lowers its render scale"
+    return f"{ms:.1f} ms a frame at {COST_SIZE[0]}×{COST_SIZE[1]} on this machine, {fits}"
+
+
+def _compile(presets, drawn: dict) -> int:
     """Build every preset's scene in one headless context and draw a few frames of taps; count failures."""
     import numpy as np
 
     from dessins_de_planche.render.glsl import ShaderError
-    from dessins_de_planche.render.probe import check_frame_time
+    from dessins_de_planche.render.probe import check_frame_time, frame_cost_ms
     from dessins_de_planche.render.scene import Scene
 
     try:
@@ -98,6 +107,7 @@ def _compile(presets, drawn: set) -> int:
                 for frame in range(12):
                     scene.render(0.05 * frame, target)
                 check_frame_time(scene, preset, path, size=PROBE_SIZE)  # compiles, but in time for a show?
+                cost = frame_cost_ms(ctx, preset, programs=scene.programs)  # what it costs, told to its designer
                 scene.release()
             except ShaderError as error:
                 failed += 1
@@ -112,7 +122,7 @@ def _compile(presets, drawn: set) -> int:
                 failed += 1
                 print(f"FAIL {path}: drawing it raised {error}", file=sys.stderr)
                 continue
-            drawn.add(path)
+            drawn[path] = cost
     finally:
         ctx.release()
     return failed

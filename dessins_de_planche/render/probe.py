@@ -68,3 +68,33 @@ def check_frame_time(scene, preset, where, size=None, limit: float = FRAME_LIMIT
                          f"{size[0]}×{size[1]} (at most {limit:.2f} s); an endless or very long loop? "
                          "Not loaded: the running look stays")
     return seconds
+
+
+COST_SIZE = (1280, 720)  # the size a look's cost is told at (validate, thumbnails)
+
+
+def frame_cost_ms(ctx, preset, size=COST_SIZE, frames: int = 12, programs=None) -> float:
+    """Median milliseconds a frame of the look takes at `size` on this machine, everything drawn and
+    finished: two seconds of a dance's taps on the canvas, the live marks, the effects and shaders.
+    What a designer needs to know before a show: 16.7 ms is a 60 fps frame (the app lowers its render
+    scale when frames run longer, see `app/governor.py`)."""
+    import numpy as np
+
+    from dessins_de_planche.render.canvas import release_framebuffer
+    from dessins_de_planche.render.gallery import steady_taps
+    from dessins_de_planche.render.scene import Scene
+
+    scene = Scene(ctx, preset, size, programs=programs)
+    target = ctx.simple_framebuffer(size)
+    try:
+        scene.add_taps(steady_taps(2.0), None)
+        walls = []
+        for frame in range(frames + 3):  # three to warm up: some drivers finish compiling at the first draw
+            began = time.perf_counter()
+            scene.render(2.0 + frame / 60, target)
+            ctx.finish()
+            walls.append(time.perf_counter() - began)
+        return float(np.median(walls[3:])) * 1e3
+    finally:
+        scene.release()
+        release_framebuffer(ctx, target)
