@@ -18,7 +18,10 @@ log = logging.getLogger("dessins_de_planche")
 
 def add_arguments(parser) -> None:
     parser.add_argument("presets", nargs="*", metavar="NAME", help="presets to draw (default: the whole gallery)")
-    parser.add_argument("--out", default="docs/presets", metavar="DIR", help="folder for NAME.png")
+    parser.add_argument("--out", metavar="DIR", help="folder for NAME.png (default docs/presets, with --print "
+                                                     "docs/presets/print)")
+    parser.add_argument("--print", action="store_true", dest="print_mode",
+                        help="the whole demo performance fitted to the page, as `render --print` draws it")
     parser.add_argument("--size", type=opt.size, default=(480, 270), metavar="WxH")
 
 
@@ -37,7 +40,8 @@ def main(args) -> int:
     def progress(name, number, total):
         print(f"[{number}/{total}] {name}", file=sys.stderr, flush=True)
 
-    for path in render_gallery(presets, args.out, args.size, progress=progress):
+    out = args.out or ("docs/presets/print" if args.print_mode else "docs/presets")
+    for path in render_gallery(presets, out, args.size, progress=progress, print_mode=args.print_mode):
         print(path)
     _tell_costs(presets)
     return 0

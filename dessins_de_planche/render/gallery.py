@@ -41,10 +41,13 @@ def demo_performance(part_seconds: float = PART_SECONDS):
         return analyze_file(str(path))
 
 
-def render_gallery(presets, out_dir, size=THUMBNAIL_SIZE, performance=None, progress=None) -> list[Path]:
-    """One PNG per preset, `out_dir/NAME.png`, all from the same performance."""
+def render_gallery(presets, out_dir, size=THUMBNAIL_SIZE, performance=None, progress=None,
+                   print_mode: bool = False) -> list[Path]:
+    """One PNG per preset, `out_dir/NAME.png`, all from the same performance: the live look's last frame,
+    or with `print_mode` the whole performance fitted to the page (`render/printing.py`)."""
     import moderngl
 
+    from dessins_de_planche.render import printing
     from dessins_de_planche.render.offline import replay, write_png
 
     performance = performance or demo_performance()
@@ -53,10 +56,13 @@ def render_gallery(presets, out_dir, size=THUMBNAIL_SIZE, performance=None, prog
     ctx = moderngl.create_standalone_context(backend="egl", require=330)
     try:
         for number, preset in enumerate(presets, start=1):
-            scene = replay(ctx, performance.taps, performance.duration, preset, size)
             path = out_dir / f"{preset.name}.png"
-            write_png(scene.read_canvas(), path)
-            scene.release()
+            if print_mode:
+                write_png(printing.draw_print(ctx, printing.plan(ctx, performance, preset, size)), path)
+            else:
+                scene = replay(ctx, performance.taps, performance.duration, preset, size)
+                write_png(scene.read_canvas(), path)
+                scene.release()
             written.append(path)
             if progress is not None:
                 progress(preset.name, number, len(presets))
