@@ -21,7 +21,7 @@ MAX_DEPTH = 40
 MAX_LITERAL = 1e9  # a number written in an expression; beyond, a typo (and 310 digits overflow a float)
 
 
-def _hash(x):
+def stable_hash(x):
     """A repeatable pseudo-random 0..1 from a number (the same tap id gives the same value)."""
     x = np.asarray(x, np.float64)
     return np.modf(np.abs(np.sin(x * 12.9898 + 78.233) * 43758.5453))[0]
@@ -71,7 +71,7 @@ FUNCTIONS: dict[str, tuple[Callable, int, int]] = {
     "pow": (np.power, 2, 2), "min": (np.minimum, 2, 2), "max": (np.maximum, 2, 2),
     "clamp": (_clamp, 1, 3), "mix": (_mix, 3, 3), "step": (_step, 2, 2), "smoothstep": (_smoothstep, 3, 3),
     "floor": (np.floor, 1, 1), "ceil": (np.ceil, 1, 1), "round": (np.round, 1, 1), "fract": (_fract, 1, 1),
-    "sign": (np.sign, 1, 1), "hash": (_hash, 1, 1), "pick": (_pick, 2, 16),
+    "sign": (np.sign, 1, 1), "hash": (stable_hash, 1, 1), "pick": (_pick, 2, 16),
 }
 
 CONSTANTS = {"pi": math.pi, "tau": math.tau, "e": math.e, "unknown": 0.0, "heel": 1.0, "toe": 2.0}

@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from dessins_de_planche.preset.expr import _hash
+from dessins_de_planche.preset.expr import stable_hash
 from dessins_de_planche.preset.mapping import evaluate, evaluate_colour
 from dessins_de_planche.preset.palettes import palette_array, parse_colour
 from dessins_de_planche.render.marks import ELONGATED, MARK_DTYPE, NO_TAP, SHAPES
@@ -235,15 +235,15 @@ class ParticlesLayerRenderer(LayerRenderer):
         reach = evaluate(m.map.length, attrs, m.length, {"aspect": aspect}, "length")
         seed = attrs["tap_id"].astype(np.float64)[:, None] * 97.0 + np.arange(n)[None, :] * 13.0
         base = np.arctan2(direction[:, 0], direction[:, 1])[:, None]
-        heading = base + np.radians(m.spread) * (_hash(seed) - 0.5)
-        distance = reach[:, None] * (0.35 + 0.65 * _hash(seed + 5.0))
+        heading = base + np.radians(m.spread) * (stable_hash(seed) - 0.5)
+        distance = reach[:, None] * (0.35 + 0.65 * stable_hash(seed + 5.0))
         unit = np.stack([np.sin(heading), np.cos(heading)], axis=2)
         tips = centre[:, None, :] + unit * distance[..., None]
         tails = centre[:, None, :] + unit * (distance * (1.0 - m.streak))[..., None]
         marks = np.repeat(common, n)
         marks["p0"] = tails.reshape(-1, 2)
         marks["p1"] = tips.reshape(-1, 2)
-        marks["width"] *= (0.35 + 0.65 * _hash(seed + 11.0)).reshape(-1)
+        marks["width"] *= (0.35 + 0.65 * stable_hash(seed + 11.0)).reshape(-1)
         marks["shape"] = 0.0
         return marks, np.repeat(attrs["tap_id"], n)
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from dessins_de_planche.events import (CONFIRM_WINDOW, RECORD_FIRST, RECORD_REFINE, RECORD_WITHDRAW, SOURCE_AUDIO,
                                        WORD_TIMEOUT, ZONE_UNCHANGED)
-from dessins_de_planche.preset.expr import _hash
+from dessins_de_planche.preset.expr import stable_hash
 from dessins_de_planche.preset.mapping import TAP_ATTRS_DTYPE
 from dessins_de_planche.preset.palettes import parse_colour
 from dessins_de_planche.render.canvas import Canvas, release_framebuffer
@@ -214,7 +214,7 @@ class Scene:
         bpm = float(getattr(rhythm, "bpm", 0.0) or 0.0) if rhythm is not None else 0.0
         attrs["tempo"] = bpm
         attrs["level"], attrs["brightness"] = self.level, self.brightness
-        attrs["random"] = _hash(attrs["tap_id"].astype(np.float64))
+        attrs["random"] = stable_hash(attrs["tap_id"].astype(np.float64))
         clock = beat_clock(rhythm)
         bar_beats = max(1, int(getattr(rhythm, "bar_beats", 2) or 2))
         pattern_position = getattr(rhythm, "pattern_position", None)
