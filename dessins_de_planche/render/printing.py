@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dessins_de_planche.preset.model import ColourMapping, Mapping
+from dessins_de_planche.preset.model import ColourMapping, Mapping, ShaderLayer
 from dessins_de_planche.render.marks import SHAPES
 
 FEED_STEP = 1.0 / 60.0  # taps reach the scene in the batches a 60 Hz replay would hand over
@@ -56,7 +56,7 @@ def effect_step(size, seconds: float) -> float:
 def needs_frames(preset) -> bool:
     """Whether the look's canvas changes between taps (bleeds, warps, turns its hue, or a custom shader
     rewrites it): then it is stepped at `effect_step`, else only every MARKS_STEP."""
-    rewrites = any(getattr(layer, "target", None) == "canvas" for layer in preset.layers)
+    rewrites = any(isinstance(layer, ShaderLayer) and layer.target == "canvas" for layer in preset.layers)
     return preset.canvas.effects or rewrites
 
 
