@@ -50,6 +50,7 @@ class InputSpec:
     # a sensor board's calibration (`calibrate --midi-port`): bleed and weight shifts told from taps by
     # what was learned on the board; it replaces the window above. None: the window
     midi_board: BoardCalibration | None = None
+    fuse: bool = False  # a board's mic and its sensors as one: each strike one tap (inputs/fuse.py)
     client_name: str = "dessins-de-planche"
     use_calibration: bool = True  # the detector reads `calibrate`'s per-channel file, if there is one
     record_audio: str | None = None  # a session folder to record the input audio into (only when asked)

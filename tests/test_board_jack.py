@@ -39,15 +39,17 @@ class Player:
     """Plays notes into the board's JACK MIDI port at their times (seconds from `play`'s call,
     divided by `speed`), on a thread of its own; keeps when each note actually went out."""
 
-    def __init__(self, sender):
+    def __init__(self, sender, clock=master_time):
         self.sender = sender
+        self.clock = clock  # what the notes' times are on (a JACK client's frames, to play along its audio)
         self.sent: list = []
         self._queue: queue.Queue = queue.Queue()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
-    def play(self, notes, speed: float = 1.0, lead: float = 0.3) -> None:
-        self._queue.put((list(notes), speed, lead))
+    def play(self, notes, speed: float = 1.0, lead: float = 0.3, at: float | None = None) -> None:
+        """From `lead` s on, or with `at`: each note at master time `at` + its time."""
+        self._queue.put((list(notes), speed, lead, at))
 
     def done(self) -> threading.Event:
         finished = threading.Event()
@@ -60,14 +62,14 @@ class Player:
             if isinstance(item, threading.Event):
                 item.set()
                 continue
-            notes, speed, lead = item
+            notes, speed, lead, at = item
             if not notes:
                 continue
-            origin, first = master_time() + lead, notes[0].time
+            origin, first = (self.clock() + lead, notes[0].time) if at is None else (at, 0.0)
             for n in notes:
                 due = origin + (n.time - first) / speed
-                while (ahead := due - master_time()) > 0:  # pacing a performance, not waiting on an event
-                    time.sleep(min(ahead, 0.0005))
+                while (ahead := due - self.clock()) > 0:  # pacing a performance, not waiting on an event
+                    time.sleep(ahead)
                 self.sender.send(0x90, n.note, n.velocity)
                 self.sent.append(dataclasses.replace(n, time=master_time()))
 
@@ -172,3 +174,128 @@ def test_a_simulated_board_calibrated_and_played_through_jack(jack_server, midi_
     zones = {zone: (hits, bleed, shifts) for zone, hits, bleed, shifts in dance_status.midi_zones}
     assert zones["left"][0] > 0 and zones["right"][0] > 0
     assert sum(b for _, b, _ in zones.values()) >= 0.9 * heard["bleed"]
+
+
+class CycleClock:
+    """When each of a JACK client's cycles began on the master clock, so a frame's master time is read
+    from the cycles around it (the dummy driver's clock drifts from the wall's over seconds)."""
+
+    def __init__(self, player):
+        self.frames = np.zeros(1 << 16, np.int64)
+        self.times = np.zeros(1 << 16)
+        self.count = 0
+        client = player.client
+        previous = player._process
+
+        def process(frames):
+            previous(frames)
+            if self.count < len(self.frames):
+                # the cycle's start: now, less how far into the cycle JACK says this callback runs
+                self.frames[self.count] = client.last_frame_time
+                self.times[self.count] = master_time() - client.frames_since_cycle_start / SAMPLE_RATE_HZ
+                self.count += 1
+
+        client.deactivate()
+        client.set_process_callback(process)
+        client.activate()
+
+    def master(self, frame: int) -> float:
+        frames, times = self.frames[: self.count], self.times[: self.count]
+        near = np.abs(frames - frame) < 0.5 * SAMPLE_RATE_HZ
+        return float(np.min(times[near] - frames[near] / SAMPLE_RATE_HZ)) + frame / SAMPLE_RATE_HZ
+
+
+SAMPLE_RATE_HZ = 48_000
+
+
+def test_a_boards_mic_and_sensors_fused_draw_each_strike_once_on_its_zone_at_the_mics_onset(
+        jack_server, jack_player, midi_sender):
+    """The board's contact mic (a JACK client playing heel and toe sounds into the app's input) and its
+    sensors (notes from the simulated board, bleed included, 2 ms after each sound's onset), with `--fuse`."""
+    from dessins_de_planche.events import KIND_HEEL, SOURCE_AUDIO
+    from dessins_de_planche.listen.synth import heel_sound, toe_sound
+    from fixtures_jack import PERIOD, SAMPLE_RATE
+    from test_board_calibration import learned
+
+    sender = midi_sender(PORT)
+    sim, rng = SimulatedBoard(seed=21), np.random.default_rng(21)
+    strikes, gap, lead = 24, 0.3, 0.5
+    signal = np.zeros((int((lead + gap * strikes + 1.0) * SAMPLE_RATE), 1), np.float32)
+    onsets, sensors, notes = [], [], []
+    for k in range(strikes):
+        at = lead + k * gap
+        frame = int(at * SAMPLE_RATE)
+        hit = (heel_sound if k % 2 == 0 else toe_sound)(rng, SAMPLE_RATE) * 0.4
+        signal[frame : frame + len(hit), 0] += hit
+        onsets.append(frame)
+        if k % 6 == 5:  # now and then the mic alone hears it (a sensor that missed)
+            sensors.append(None)
+        else:
+            sensor = int(rng.integers(len(NOTES)))
+            sensors.append(sensor)
+            notes += sim.strike(frame / SAMPLE_RATE + 0.002, {sensor: sim.velocity()})
+        if k % 4 == 2:  # a heavy weight shift between strikes: a sensor note over its floor, no sound
+            notes.append(Note(at + gap / 2, NOTES[k % len(NOTES)], 60, "shift"))
+    spec = InputSpec(audio_device="system", channels=(1,), midi_port=PORT, midi_notes=MAPPING,
+                     midi_board=learned(), fuse=True)
+    with InputProcess(spec) as inputs:
+        wait_for(lambda: inputs.status.audio_state == "listening" and inputs.status.midi_state == "listening",
+                 what="the mic and the sensors to open")
+        player = jack_player(channels=1, name="ddp-board-mic")
+        cycles = CycleClock(player)
+        player.connect()
+        # the notes go out along the mic's frames: the dummy driver's clock need not keep the wall's
+        midi = Player(sender, clock=lambda: player.client.frame_time / SAMPLE_RATE)
+        player.play(signal)
+        midi.play(sorted(notes, key=lambda n: n.time), at=player.start_frame / SAMPLE_RATE)
+        got, sounds = [], []
+        fuser = inputs.fuser
+        fuse = fuser.fuse
+
+        def heard(audio, midi, now):  # what the mic heard, before fusion
+            sounds.append(audio[audio["refine"] == 0].copy())
+            return fuse(audio, midi, now)
+
+        fuser.fuse = heard
+        expected_events = strikes + sum(1 for n in notes if n.truth == "shift")
+
+        def all_heard():
+            got.append(inputs.poll().taps)
+            return player.finished() and fuser.fused + fuser.sound_only + fuser.weight_shifts >= expected_events
+
+        wait_for(all_heard, deadline=60, what="every strike and weight shift to be heard")
+        overflows = inputs.status.overflows
+    taps = merge_refinements(np.concatenate(got))
+    block = PERIOD / SAMPLE_RATE
+    truth = [cycles.master(player.start_frame + onset) for onset in onsets]
+    right = 0
+    for t, sensor in zip(truth, sensors):
+        near = taps[np.abs(taps["time"] - t) <= 0.03]
+        if len(near) != 1 or abs(near["time"][0] - t) > block + 0.001:  # once, at the mic's onset within a block
+            continue
+        right += sensor is None or inputs.zone_names[near["zone"][0]] == MAPPING[NOTES[sensor]].zone
+    report = []  # what each strike became: (its sensor's zone, [(ms from its onset, zone) per tap near it])
+    for t, sensor in zip(truth, sensors):
+        near = taps[np.abs(taps["time"] - t) <= 0.03]
+        report.append((None if sensor is None else MAPPING[NOTES[sensor]].zone,
+                       [(round(float(x - t) * 1000, 1), inputs.zone_names[z]) for x, z in zip(near["time"], near["zone"])]))
+    shifts = [cycles.master(player.start_frame + int(n.time * SAMPLE_RATE)) for n in notes if n.truth == "shift"]
+    drawn_on_shifts = sum(bool((np.abs(taps["time"] - t) <= 0.02).any()) for t in shifts)
+    print(f"\nfused: {right}/{strikes} strikes drawn once on their zone at the mic's onset; {fuser.fused} heard by "
+          f"both, {fuser.sound_only} by the mic alone, {fuser.weight_shifts} sensor notes with no sound dropped; "
+          f"{len(taps)} taps; {overflows} blocks lost")
+    assert (taps["source"] == SOURCE_AUDIO).all()
+    assert set(taps["time"].tolist()) <= set(np.concatenate(sounds)["time"].tolist()), "each tap at the mic's onset"
+    # a block lost under the sound's onset moves or splits that strike's sound: each may cost one strike
+    # (a quarter at most), as tests/test_audio_jack.py allows
+    lost = min(overflows, strikes // 4)
+    assert right >= strikes - lost, (f"{right} of {strikes} strikes drawn once, on their zone, at the mic's onset "
+                                     f"({overflows} blocks lost): {report}")
+    assert len(taps) <= strikes + lost, f"{len(taps)} taps drawn for {strikes} strikes"
+    assert fuser.fused >= sum(s is not None for s in sensors) - lost
+    assert drawn_on_shifts == 0, "a sensor note with no sound is no tap"
+    assert fuser.weight_shifts >= len(shifts) - lost, "a lost block's click may join a weight shift's note"
+    heel_strikes = [i for i in range(strikes) if i % 2 == 0]
+    heels = sum(1 for i in heel_strikes if (np.abs(taps["time"] - truth[i]) <= 0.03).any() and
+                taps["kind"][np.argmin(np.abs(taps["time"] - truth[i]))] == KIND_HEEL)
+    assert heels >= len(heel_strikes) - 1 - lost, "heel or toe from the mic"

@@ -30,6 +30,9 @@ def add_arguments(run) -> None:
                              "`calibrate --midi-port` uses what was learned instead")
     source.add_argument("--no-midi-calibration", action="store_true",
                         help="ignore the sensor board's calibration: the --midi-crosstalk-ms window decides")
+    source.add_argument("--fuse", action="store_true",
+                        help="the board's mic (--audio-device) and its sensors (--midi-port) as one: each strike one "
+                             "tap, its zone from the sensor, its time, heel/toe and velocity from the mic")
     source.add_argument("--input", metavar="FILE.wav", help="replay a recording through the detector, in real time")
     source.add_argument("--generate", action="store_true",
                         help="play a generated pattern (see --bpm, --taps-per-beat, --pattern, --jitter-ms)")
@@ -171,7 +174,7 @@ def input_spec_from_args(args) -> InputSpec:
         block_size=args.block_size, midi_port=args.midi_port, input_file=None if session else args.input,
         generator=generator, loop=not args.no_loop, zones=args.zones or (),
         midi_notes={**_mapped_notes(args), **args.midi_map}, midi_crosstalk_s=args.midi_crosstalk_ms / 1000,
-        midi_board=_board_calibration(args),
+        midi_board=_board_calibration(args), fuse=_fuse(args),
         record_audio=args.record if args.record and args.record_audio else None,
     )
 
@@ -186,6 +189,15 @@ def _check_osc(args) -> None:
                 parse_address(text)
             except ValueError as error:
                 raise opt.UsageError(str(error)) from None
+
+
+def _fuse(args) -> bool:
+    if not getattr(args, "fuse", False):
+        return False
+    if args.midi_port is None or (args.audio_device is None and not args.input):
+        raise opt.UsageError("--fuse hears a board's mic and its sensors as one: give both --audio-device (the mic) "
+                             "and --midi-port (the sensors)")
+    return True
 
 
 def _board_calibration(args):

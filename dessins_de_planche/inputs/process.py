@@ -245,6 +245,11 @@ class InputProcess:
         self._stalled_at = 0.0
         self._beat = 0  # the child's heartbeat count as last read, and when it last moved
         self._beat_at = 0.0
+        self.fuser = None  # a board's mic and sensors heard as one (`run --fuse`: inputs/fuse.py)
+        if spec.fuse:
+            from dessins_de_planche.inputs.fuse import Fuser
+
+            self.fuser = Fuser()
 
     # -- lifecycle --------------------------------------------------------------
     def start(self) -> "InputProcess":
@@ -309,6 +314,9 @@ class InputProcess:
         self._watch()
         taps = rings["taps"].pop()
         midi_taps = rings["midi_taps"].pop()
+        if self.fuser is not None:
+            return InputBatch(self.fuser.fuse(taps, midi_taps, master_time()), rings["features"].pop(),
+                              rings["controls"].pop())
         if len(midi_taps):
             taps = np.concatenate((taps, midi_taps)) if len(taps) else midi_taps
         return InputBatch(taps, rings["features"].pop(), rings["controls"].pop())

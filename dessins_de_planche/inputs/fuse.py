@@ -1,0 +1,173 @@
+"""A board's mic and its sensors heard as one: each strike one tap (`run --fuse`).
+
+With a board's contact mic (`--audio-device`) and its sensors (`--midi-port`) open together, every
+strike comes twice: a sound from the detector, a note from the sensor that was hit. Fused:
+
+- the sensor gives the zone; the mic gives the onset time, heel/toe and velocity;
+- a sensor note with no sound within FUSE_WINDOW_S is a weight shift: dropped, counted;
+- a sound with no sensor note is a tap on the zone the last strikes favour;
+- a sound the sensors agree with needs no wait for the detector's word: the tap is confirmed (a
+  refine record) as soon as both are in, so it shows with the mic's first emission, sooner than
+  the mic alone (held until the detector's word) and a few milliseconds after the sensor alone.
+  A detector's withdraw of a sound a sensor heard is not followed: the sensor says it was a strike.
+
+Fused taps are the mic's taps (its tap ids, source audio): the scene holds them until their word
+like any sound. Runs in the render process, on each frame's records (`InputProcess.poll`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+
+import numpy as np
+
+from dessins_de_planche.events import (RECORD_FIRST, RECORD_REFINE, RECORD_WITHDRAW, SOURCE_AUDIO, SOURCE_MIDI,
+                                       TAP_DTYPE, ZONE_UNCHANGED)
+
+FUSE_WINDOW_S = 0.020  # a sensor note and a sound whose onsets are this close are one strike
+SOUND_WAIT_S = 0.060  # a sensor note waits this long after it arrives for the detector to hear its sound
+FAVOURED_FROM = 8  # a sound with no sensor note goes to the zone most of the last strikes were on
+
+
+class Fuser:
+    def __init__(self):
+        self._notes: list[np.void] = []  # sensor notes waiting for their sound (one-record copies)
+        self._sounds: list[np.void] = []  # sounds (first records) that a sensor note may still join
+        self._taps: dict[int, list] = {}  # audio tap id -> its tap as it stands (`_values`)
+        self._fused: set[int] = set()  # audio tap ids a sensor note joined
+        self._midi_to_audio: dict[int, int] = {}  # a joined note's tap id -> its sound's
+        self._last_zones: deque = deque(maxlen=FAVOURED_FROM)
+        self.fused = 0  # strikes heard by both
+        self.sound_only = 0  # sounds no sensor note joined (put on the favoured zone)
+        self.weight_shifts = 0  # sensor notes no sound joined (dropped)
+        self.withdraws_ignored = 0
+
+    def fuse(self, audio: np.ndarray, midi: np.ndarray, now: float) -> np.ndarray:
+        """This frame's tap records from both sources -> the fused records, in order."""
+        out: list[tuple] = []
+        records = np.concatenate((audio, midi)) if len(midi) else audio
+        if len(records):
+            for record in records[np.argsort(records["detected_at"], kind="stable")]:
+                if int(record["source"]) == SOURCE_MIDI:
+                    self._note(record, out)
+                else:
+                    self._sound(record, out)
+        self._expire(now)
+        if not out:
+            return np.zeros(0, TAP_DTYPE)
+        fused = np.zeros(len(out), TAP_DTYPE)
+        for i, values in enumerate(out):
+            fused[i] = values
+        return fused
+
+    # -- a sensor's note --------------------------------------------------------------------------
+    def _note(self, record, out: list) -> None:
+        kind = int(record["refine"])
+        tap_id = int(record["tap_id"])
+        if kind == RECORD_FIRST:
+            sound = self._closest(self._sounds, float(record["time"]))
+            if sound is None:
+                self._notes.append(record.copy())
+                return
+            self._sounds.remove(sound)
+            self._join(int(sound["tap_id"]), record, out)
+        elif kind == RECORD_REFINE and int(record["zone"]) != ZONE_UNCHANGED:
+            # the listener moved its tap (a bleed heard before its strike): the sound follows
+            audio_id = self._midi_to_audio.get(tap_id)
+            if audio_id is not None and audio_id in self._taps:
+                self._emit(out, audio_id, zone=int(record["zone"]), refine=RECORD_REFINE)
+            for note in self._notes:
+                if int(note["tap_id"]) == tap_id:
+                    note["zone"] = record["zone"]
+
+    # -- a sound ------------------------------------------------------------------------------------------
+    def _sound(self, record, out: list) -> None:
+        kind = int(record["refine"])
+        tap_id = int(record["tap_id"])
+        if kind == RECORD_FIRST:
+            note = self._closest(self._notes, float(record["time"]))
+            self._taps[tap_id] = self._values(record)
+            if note is not None:
+                self._notes.remove(note)
+                self._emit(out, tap_id, zone=int(note["zone"]), refine=RECORD_FIRST)
+                self._join(tap_id, note, out)
+                return
+            self._sounds.append(record.copy())
+            self._emit(out, tap_id, zone=self._favoured(int(record["zone"])), refine=RECORD_FIRST)
+        elif kind == RECORD_REFINE:
+            if tap_id not in self._taps:
+                return
+            self._emit(out, tap_id, kind=int(record["kind"]), velocity=float(record["velocity"]),
+                       refine=RECORD_REFINE)
+        elif kind == RECORD_WITHDRAW:
+            if tap_id in self._fused:
+                self.withdraws_ignored += 1
+                return
+            self._sounds = [s for s in self._sounds if int(s["tap_id"]) != tap_id]
+            if tap_id in self._taps:
+                self._emit(out, tap_id, refine=RECORD_WITHDRAW)
+                del self._taps[tap_id]
+
+    # -- both -----------------------------------------------------------------------------------------------
+    def _join(self, audio_id: int, note, out: list) -> None:
+        """One strike heard by both: the sound's tap on the note's zone, confirmed now."""
+        zone = int(note["zone"])
+        self._fused.add(audio_id)
+        self._midi_to_audio[int(note["tap_id"])] = audio_id
+        self._last_zones.append(zone)
+        self.fused += 1
+        self._emit(out, audio_id, zone=zone, refine=RECORD_REFINE)
+        if len(self._midi_to_audio) > 4096:  # a long show: forget the oldest (dicts keep insertion order)
+            for key in list(self._midi_to_audio)[:2048]:
+                del self._midi_to_audio[key]
+
+    @staticmethod
+    def _values(record) -> list:
+        """A sound's tap as it stands: time, detected_at, velocity, channel, zone, kind."""
+        return [float(record["time"]), float(record["detected_at"]), float(record["velocity"]),
+                int(record["channel"]), int(record["zone"]), int(record["kind"])]
+
+    def _emit(self, out: list, audio_id: int, refine: int, zone: int | None = None, kind: int | None = None,
+              velocity: float | None = None) -> None:
+        tap = self._taps[audio_id]
+        if zone is not None:
+            tap[4] = zone
+        if kind is not None:
+            tap[5] = kind
+        if velocity is not None:
+            tap[2] = velocity
+        out.append((tap[0], tap[1], tap[2], audio_id, tap[3], SOURCE_AUDIO, tap[4], tap[5], refine, 0))
+
+    @staticmethod
+    def _closest(pending: list, t: float):
+        best = None
+        for candidate in pending:
+            gap = abs(float(candidate["time"]) - t)
+            if gap <= FUSE_WINDOW_S and (best is None or gap < abs(float(best["time"]) - t)):
+                best = candidate
+        return best
+
+    def _favoured(self, own: int) -> int:
+        if not self._last_zones:
+            return own
+        return Counter(self._last_zones).most_common(1)[0][0]
+
+    def _expire(self, now: float) -> None:
+        kept = []
+        for note in self._notes:
+            if now - float(note["detected_at"]) > SOUND_WAIT_S:
+                self.weight_shifts += 1
+            else:
+                kept.append(note)
+        self._notes = kept
+        kept = []
+        for sound in self._sounds:
+            if now - float(sound["detected_at"]) > SOUND_WAIT_S:
+                self.sound_only += 1
+            else:
+                kept.append(sound)
+        self._sounds = kept
+        if len(self._taps) > 4096:  # a long show: forget the oldest taps (their word came long ago)
+            for key in list(self._taps)[:2048]:
+                del self._taps[key]
+                self._fused.discard(key)
