@@ -26,8 +26,8 @@ uniform sampler2D u_canvas;
 uniform vec3 u_background;
 uniform vec3 u_offset;       // added once when the background changes: the drawing keeps its contrast
 uniform float u_keep;
-uniform float u_scale;       // inverse zoom for this step: where each pixel came from
-uniform float u_turn;        // inverse turn for this step
+uniform mat2 u_drift;        // inverse zoom and turn for this step: where each pixel came from (the host
+                             // makes it once, so no pixel computes a sine)
 uniform vec2 u_shift;        // slide for this step, scene units
 uniform ivec2 u_step;        // a pure slide: whole pixels for this step (exact texels, no blur)
 uniform float u_aspect;
@@ -81,7 +81,7 @@ void main() {
     vec3 colour;
 #if MOVING
     vec2 units = (uv * 2.0 - 1.0) * vec2(u_aspect, 1.0);
-    vec2 source = drift(units - u_shift, u_scale, u_turn);
+    vec2 source = u_drift * (units - u_shift);  // drift() of common.glsl, as one matrix
 #if WARP
     source -= u_warp * flow(source * u_warp_scale, u_warp_time);
 #endif

@@ -2,6 +2,9 @@
 // Shows a canvas on a target of another size, by scene units: the picture keeps its
 // proportions (the sides crop or show background). Used to present and to resample on resize.
 // A background layer adds light behind the drawing: a vertical gradient and a vignette.
+#ifndef EXACT
+#define EXACT 0
+#endif
 uniform sampler2D u_canvas;
 uniform vec3 u_background;
 uniform float u_source_aspect;
@@ -18,7 +21,12 @@ void main() {
     vec2 units = (local * 2.0 - 1.0) * vec2(u_target_aspect, 1.0);
     vec2 uv = (units / vec2(u_source_aspect, 1.0) + 1.0) * 0.5;
     bool inside = all(greaterThanEqual(uv, vec2(0.0))) && all(lessThanEqual(uv, vec2(1.0)));
+#if EXACT
+    // the canvas is the target's size and shape: each pixel is one texel, fetched without filtering
+    vec3 colour = texelFetch(u_canvas, ivec2(gl_FragCoord.xy - u_viewport.xy), 0).rgb;
+#else
     vec3 colour = inside ? texture(u_canvas, uv).rgb : u_background;
+#endif
     colour += mix(u_tint_bottom, u_tint_top, local.y);
     float corner = length(units / vec2(u_target_aspect, 1.0)) / 1.41421356;
     colour *= 1.0 - u_vignette * smoothstep(0.35, 1.0, corner);

@@ -34,6 +34,12 @@ def release_framebuffer(ctx: moderngl.Context, fbo: moderngl.Framebuffer) -> Non
     fbo.release()
 
 
+def drift_matrix(scale: float, turn: float) -> tuple[float, float, float, float]:
+    """`drift(p, scale, turn)` of shaders/common.glsl as a column-major 2x2 matrix."""
+    c, s = math.cos(turn), math.sin(turn)
+    return (scale * c, -scale * s, scale * s, scale * c)
+
+
 class Canvas:
     def __init__(self, ctx: moderngl.Context, programs: ProgramCache, size: tuple[int, int], background):
         self.ctx = ctx
@@ -41,6 +47,9 @@ class Canvas:
         self._vaos: dict[int, moderngl.VertexArray] = {}  # no buffers: gl_VertexID makes the triangle
         self.view = programs.get("fullscreen.vert.glsl", "view.frag.glsl")
         self.view_vao = self._vao(self.view)
+        # the canvas shown on a target of its own size (the usual frame): a texel a pixel, no filtering
+        self.view_exact = programs.get("fullscreen.vert.glsl", "view.frag.glsl", {"EXACT": 1})
+        self.view_exact_vao = self._vao(self.view_exact)
         self._passes = 0  # seeds the rounding's dither: the same show gives the same picture
         self.background = background
         self.decayed_until = 0.0  # scene time up to which the fade has been applied
@@ -102,7 +111,7 @@ class Canvas:
         try:
             for flags in sorted(variants):
                 program = self._feedback(*flags)
-                self._set(program, u_keep=1.0, u_scale=1.0, u_blur_px=1.0, u_warp_scale=1.0, u_canvas=0,
+                self._set(program, u_keep=1.0, u_drift=(1.0, 0.0, 0.0, 1.0), u_blur_px=1.0, u_warp_scale=1.0, u_canvas=0,
                           u_size=self.size, u_aspect=self.aspect, u_background=self.background)
                 fbo.use()
                 self._front[0].use(0)
@@ -209,8 +218,7 @@ class Canvas:
         self._set(
             program,
             u_keep=keep,
-            u_scale=zoom**-drift_dt if moving else 1.0,
-            u_turn=-math.radians(rotate) * drift_dt if moving else 0.0,
+            u_drift=drift_matrix(zoom**-drift_dt, -math.radians(rotate) * drift_dt) if moving else (1.0, 0.0, 0.0, 1.0),
             u_shift=(shift[0] * drift_dt, shift[1] * drift_dt) if moving else (0.0, 0.0),
             u_step=step_pixels,
             u_blur=1.0 - math.exp(-12.0 * blur * effect_dt) if effects else 0.0,
@@ -266,20 +274,15 @@ class Canvas:
         `backdrop`: (top tint, bottom tint, vignette) of a background layer, or None."""
         target.use()
         x, y, width, height = target.viewport
-        program = self.view
-        program["u_background"].value = self.background
-        program["u_source_aspect"].value = source_aspect or self.aspect
-        program["u_target_aspect"].value = width / height
-        program["u_viewport"].value = (x, y, width, height)
-        program["u_gain"].value = gain
+        exact = source is None and (width, height) == self.size
+        program = self.view_exact if exact else self.view
         top, bottom, vignette = backdrop or ((0.0, 0.0, 0.0), (0.0, 0.0, 0.0), 0.0)
-        program["u_tint_top"].value = tuple(top)
-        program["u_tint_bottom"].value = tuple(bottom)
-        program["u_vignette"].value = vignette
+        self._set(program, u_background=self.background, u_source_aspect=source_aspect or self.aspect,
+                  u_target_aspect=width / height, u_viewport=(x, y, width, height), u_gain=gain,
+                  u_tint_top=tuple(top), u_tint_bottom=tuple(bottom), u_vignette=vignette, u_canvas=0)
         (source or self._front[0]).use(0)
-        program["u_canvas"].value = 0
         self.ctx.disable(moderngl.BLEND)
-        self.view_vao.render(moderngl.TRIANGLES, vertices=3)
+        (self.view_exact_vao if exact else self.view_vao).render(moderngl.TRIANGLES, vertices=3)
 
     def read(self) -> np.ndarray:
         """The canvas alone as HxWx3 uint8, top row first."""
