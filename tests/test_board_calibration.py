@@ -267,3 +267,23 @@ def test_the_sound_check_shows_each_zones_hits_bleed_and_weight_shifts():
     assert board_summary(status) == "MIDI: 78 hits · 116 bleed suppressed · 12 weight shifts ignored"
     assert zone_lines(InputStatus()) == [] and board_summary(InputStatus()) == ""
     assert zone_lines(InputStatus(midi_zones=(("midi", 1, 0, 0),)))[0] == "Sensor board: not calibrated"
+
+
+def test_config_print_shows_what_calibrate_measured_and_stays_a_configuration(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "config"))
+    path = tmp_path / "config" / "dessins-de-planche" / "calibration.toml"
+    board.save(learned(), path)
+    result = subprocess.run([sys.executable, "-m", "dessins_de_planche", "config", "--print"], capture_output=True,
+                            text=True, timeout=60, env=env)
+    assert result.returncode == 0, result.stderr
+    assert str(path) in result.stdout
+    assert "#   [midi.sensor.36]" in result.stdout and "#   [midi.bleed.36.38]" in result.stdout
+    printed = tmp_path / "printed.toml"
+    printed.write_text(result.stdout)
+    again = subprocess.run([sys.executable, "-m", "dessins_de_planche", "config", "--print", "--config", str(printed)],
+                           capture_output=True, text=True, timeout=60, env=env)
+    assert again.returncode == 0, again.stderr
