@@ -3,11 +3,12 @@
 Offscreen (EGL), each look with 400 taps in one second and 4 more every 4 frames (what
 `bench/stage.py`'s `heaviest_preset` draws), median wall time per frame with `ctx.finish()`
 so the rasterizer's work counts. The baseline is one full-screen textured pass at the same
-size (the canvas shown on the target, nothing else): on a CPU rasterizer every look costs
+size (a half-float texture sampled onto the target, nothing else): on a CPU rasterizer every look costs
 some number of such passes, and that number is what a change moves. The baseline is measured
 just before each look's frames, round after round, so a machine busy with other work moves
 both alike; the ratio is the figure to compare between runs, the milliseconds say where
-16.7 ms falls.
+16.7 ms falls. The CPU time of the whole process per frame (llvmpipe's rasterizer threads
+included) is printed too: on a machine shared with other work it moves less than the wall time.
 
     .venv/bin/python bench/looks.py                         # ~2 min: 640x360 and 1280x720, every look
     .venv/bin/python bench/looks.py --sizes 640x360 sparks ink --stages
@@ -97,7 +98,7 @@ class Look:
     def run(self, frames: int, stages: bool = False) -> list[float]:
         if stages and not self.stages:
             instrument(self.ctx, self.scene, self.stages)
-        walls = []
+        walls, cpus = [], []
         for _ in range(frames):
             i = self.frame
             self.frame += 1
@@ -105,7 +106,7 @@ class Look:
                 self.scene.add_taps(burst(4, 11.0 + i / 60, MARKS + 4 * i), Steady())
                 # keep 400 marks alive: the burst's time slides with the clock
             now = 11.0 + i / 60
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             if self.inner is None:
                 self.scene.render(now, self.target)
             else:
@@ -114,7 +115,8 @@ class Look:
                 self.ctx.copy_framebuffer(self.target, self.inner)  # stands in for the output pass
             self.ctx.finish()
             walls.append(time.perf_counter() - start)
-        return walls
+            cpus.append(time.process_time() - cpu)
+        return walls, cpus
 
     def release(self):
         self.scene.release()
@@ -146,15 +148,16 @@ void main() { frag = vec4(texture(u_source, gl_FragCoord.xy / u_size).rgb, 1.0);
         self.vao = ctx.vertex_array(self.program, [])
 
     def run(self, target, frames: int) -> list[float]:
-        walls = []
+        walls, cpus = [], []
         for _ in range(frames):
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             target.use()
             self.texture.use(0)
             self.vao.render(moderngl.TRIANGLES, vertices=3)
             self.ctx.finish()
             walls.append(time.perf_counter() - start)
-        return walls
+            cpus.append(time.process_time() - cpu)
+        return walls, cpus
 
     def release(self):
         for thing in (self.vao, self.program, self.texture):
@@ -185,19 +188,28 @@ def main() -> None:
             look.run(6)  # warm: every program has drawn once
         walls = {name: [] for name in looks}
         bases = {name: [] for name in looks}  # the bare pass measured just before each look's frames
+        cpus = {name: [] for name in looks}  # CPU time of the whole process (the rasterizer's threads too)
+        base_cpus = {name: [] for name in looks}
         for _ in range(args.rounds):
             for name, look in looks.items():
-                bases[name] += bare.run(target, max(6, args.frames // 2))
-                walls[name] += look.run(args.frames, stages=args.stages)
+                wall, cpu = bare.run(target, max(6, args.frames // 2))
+                bases[name] += wall
+                base_cpus[name] += cpu
+                wall, cpu = look.run(args.frames, stages=args.stages)
+                walls[name] += wall
+                cpus[name] += cpu
         base_ms = float(np.median(sum(bases.values(), []))) * 1e3
         print(f"\n{size[0]}x{size[1]}: bare full-screen pass {base_ms:.2f} ms (median of the run)")
         for name in sorted(looks, key=lambda n: -np.median(walls[n])):
             ms = float(np.median(walls[name])) * 1e3
             p90 = float(np.percentile(walls[name], 90)) * 1e3
             own_base = float(np.median(bases[name])) * 1e3
+            cpu = float(np.median(cpus[name])) * 1e3
+            base_cpu = float(np.median(base_cpus[name])) * 1e3
             mark = "ok" if ms <= FRAME_TARGET_MS else "OVER"
             print(f"  {name:>13}: {ms:6.2f} ms (p90 {p90:6.2f}) = x{ms / own_base:5.1f} the bare pass beside it "
-                  f"({own_base:.2f} ms)   [60 fps: {FRAME_TARGET_MS:.1f} ms {mark}]")
+                  f"({own_base:.2f} ms); CPU {cpu:6.2f} ms = x{cpu / max(base_cpu, 1e-6):5.1f} the bare pass's "
+                  f"({base_cpu:.2f})   [60 fps: {FRAME_TARGET_MS:.1f} ms {mark}]")
             look = looks[name]
             if args.stages and look.stages:
                 count = args.frames * args.rounds

@@ -42,14 +42,16 @@ def test_long_frames_bring_the_scale_down_and_it_settles_without_oscillating():
     assert changes[0][0] >= START_SECONDS  # the start-up frames are not judged
     assert (2.0 + 24.0 * governor.scale ** 2) / 1000 <= 0.85 * BUDGET  # now it fits
     assert all(later[0] - earlier[0] >= DECIDE_SECONDS for earlier, later in zip(changes, changes[1:]))
+    scales = [1.0] + [scale for _, scale in changes]
+    assert all(0 < a - b <= 2 / 16 + 1e-9 for a, b in zip(scales, scales[1:]))  # softens over seconds, not at once
     settled = len(changes)
     assert run(governor, 120.0, machine(2.0, 24.0), start=60.0) == []  # two more minutes: not one change
-    assert settled <= 3
+    assert settled <= 5
 
 
 def test_headroom_brings_it_back_up_a_step_at_a_time():
     governor = Governor(BUDGET)
-    run(governor, 10.0, machine(2.0, 40.0))
+    run(governor, 12.0, machine(2.0, 40.0))
     low = governor.scale
     assert low == MIN_SCALE
     changes = run(governor, 60.0, machine(1.0, 6.0), start=10.0)  # the other work on the machine stopped

@@ -4,12 +4,13 @@ that goes down when frames run long and back up when there is headroom.
 What it watches is each frame's work: from the top of the loop until the frame is finished
 (the loop finishes the GL work before the swap while the governor runs, so a display's vsync
 wait is not counted as work). Decisions are taken once a second, never per frame, from the
-median of that second's frames: down at once when the median is over WORK_HIGH of the frame's
-budget (by as much as the pixels' share of the cost suggests), up one small step only after
+median of that second's frames: down when the median is over WORK_HIGH of the frame's budget
+(by as much as the pixels' share of the cost suggests, at most MAX_DOWN a second, so the picture
+softens over seconds rather than at once), up one small step only after
 UP_SECONDS in a row under WORK_LOW (the first START_SECONDS are not judged: the gallery's
 looks are warmed then). The bands are wide enough apart that a step up cannot
 land over the top one (a step of 1/16 at 0.5 is ~27 % more pixels), so it does not oscillate;
-the second after a change is not judged (its frames include the canvas being resampled).
+the one frame that resamples the canvas after a change does not move a second's median.
 
 The canvas is kept when the scale moves: it is resampled into the new size (as on a window
 resize), and the output pass samples the picture up to the screen, so there is no jump.
@@ -28,6 +29,7 @@ WORK_HIGH = 0.85  # median work over this share of the frame's budget: go down
 WORK_LOW = 0.5  # under this share for UP_SECONDS in a row: go up one step
 UP_SECONDS = 3
 AIM = 0.7  # going down, aim the median work at this share of the budget
+MAX_DOWN = 2 * STEP  # the most the scale goes down in one decision
 START_SECONDS = 2.0  # not judged: the first frames compile and warm the gallery's other looks
 
 
@@ -56,7 +58,6 @@ class Governor:
         self._works: list[float] = []
         self._since: float | None = None
         self._low_seconds = 0
-        self._settling = False
         self.changes = 0
 
     @property
@@ -74,9 +75,6 @@ class Governor:
         if now - self._since < DECIDE_SECONDS:
             return False
         works, self._works, self._since = sorted(self._works), [], now
-        if self._settling:  # the second after a change: the resampling frame and the new size settling in
-            self._settling = False
-            return False
         return self.decide(works[len(works) // 2] / self.budget)
 
     def decide(self, load: float) -> bool:
@@ -87,7 +85,7 @@ class Governor:
             # most of a frame's cost is per pixel: the pixels go with the scale squared
             wanted = scale * math.sqrt(AIM / load)
             new = min(snap(math.floor(wanted / STEP) * STEP), scale - STEP)
-            return self._set(max(new, MIN_SCALE))
+            return self._set(max(new, scale - MAX_DOWN, MIN_SCALE))
         if load < WORK_LOW and scale < MAX_SCALE:
             self._low_seconds += 1
             if self._low_seconds >= UP_SECONDS:
@@ -102,5 +100,4 @@ class Governor:
             return False
         self.scale = scale
         self.changes += 1
-        self._settling = True
         return True

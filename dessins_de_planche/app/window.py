@@ -341,7 +341,7 @@ def run_window(spec: InputSpec, args) -> int:
             if last and args.screenshot:
                 save_screenshot(ctx, stage.output.window_size, args.screenshot)
             if observer:
-                observer.drawn(ctx, show.size)
+                observer.drawn(ctx, stage.output.window_size)  # the screen, whatever the render scale
             if governor.active:  # the frame's work, finished, without the wait for the display's refresh
                 ctx.finish()
                 if governor.frame(time.monotonic(), time.monotonic() - frame_start):
