@@ -267,6 +267,9 @@ def test_the_sound_check_shows_each_zones_hits_bleed_and_weight_shifts():
     assert board_summary(status) == "MIDI: 78 hits · 116 bleed suppressed · 12 weight shifts ignored"
     assert zone_lines(InputStatus()) == [] and board_summary(InputStatus()) == ""
     assert zone_lines(InputStatus(midi_zones=(("midi", 1, 0, 0),)))[0] == "Sensor board: not calibrated"
+    fused = InputStatus(midi_calibrated=True, midi_zones=(("left", 40, 55, 3),), fused=(38, 2, 5))
+    assert zone_lines(fused)[-1] == "Mic and sensors: 38 strikes together · 2 mic alone · 5 notes with no sound"
+    assert board_summary(fused).endswith("   Mic and sensors: 38 strikes together · 2 mic alone · 5 notes with no sound")
 
 
 def test_config_print_shows_what_calibrate_measured_and_stays_a_configuration(tmp_path):

@@ -109,3 +109,25 @@ def test_a_fused_tap_stands_in_the_settler_as_soon_as_both_are_in():
     show.frame(9.004, midi=[note(6, 9.003, RIGHT)])
     ready = settler.settle(show.frame(9.010, audio=[sound(60, 9.000)]), now=9.010)
     assert len(ready) == 1 and ZONES[ready["zone"][0]] == "right"
+
+
+def blocks(until):
+    """The mic's block records up to `until`: how far it has listened."""
+    from dessins_de_planche.events import FEATURE_DTYPE
+
+    features = np.zeros(1, FEATURE_DTYPE)
+    features["time"] = until
+    return features
+
+
+def test_a_sound_late_because_the_mic_lags_still_finds_its_note():
+    """On a busy machine the mic's stream may be heard 100 ms late: the note waits for the mic, not the clock."""
+    fuser = Fuser()
+    out = [fuser.fuse(records(), records(note(7, 10.003, RIGHT)), 10.004, blocks(9.95))]
+    out.append(fuser.fuse(records(), records(), 10.150, blocks(10.02)))  # the mic is behind: the note waits
+    out.append(fuser.fuse(records(sound(70, 10.000, heard_after=0.14)), records(), 10.160, blocks(10.06)))
+    (tap,) = final_taps(np.concatenate(out))[0]
+    assert ZONES[tap["zone"]] == "right" and fuser.weight_shifts == 0
+    fuser.fuse(records(), records(note(8, 11.0, LEFT)), 11.001, blocks(10.99))
+    fuser.fuse(records(), records(), 11.2, blocks(11.0 + SOUND_WAIT_S + 0.001))  # listened past it: no sound
+    assert fuser.weight_shifts == 1

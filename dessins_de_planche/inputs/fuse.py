@@ -25,7 +25,8 @@ from dessins_de_planche.events import (RECORD_FIRST, RECORD_REFINE, RECORD_WITHD
                                        TAP_DTYPE, ZONE_UNCHANGED)
 
 FUSE_WINDOW_S = 0.020  # a sensor note and a sound whose onsets are this close are one strike
-SOUND_WAIT_S = 0.060  # a sensor note waits this long after it arrives for the detector to hear its sound
+SOUND_WAIT_S = 0.060  # a sensor note waits until the mic has listened this far past it for its sound,
+STALE_S = 1.0  # or, a mic that has stopped answering, this long on the clock
 FAVOURED_FROM = 8  # a sound with no sensor note goes to the zone most of the last strikes were on
 
 
@@ -37,13 +38,25 @@ class Fuser:
         self._fused: set[int] = set()  # audio tap ids a sensor note joined
         self._midi_to_audio: dict[int, int] = {}  # a joined note's tap id -> its sound's
         self._last_zones: deque = deque(maxlen=FAVOURED_FROM)
+        self._heard_until = float("-inf")  # master time up to which the mic's stream has been listened to
         self.fused = 0  # strikes heard by both
         self.sound_only = 0  # sounds no sensor note joined (put on the favoured zone)
         self.weight_shifts = 0  # sensor notes no sound joined (dropped)
         self.withdraws_ignored = 0
 
-    def fuse(self, audio: np.ndarray, midi: np.ndarray, now: float) -> np.ndarray:
-        """This frame's tap records from both sources -> the fused records, in order."""
+    @property
+    def heard_until(self) -> float:
+        """Master time up to which the mic's stream has been listened to (its latest block record)."""
+        return self._heard_until
+
+    def fuse(self, audio: np.ndarray, midi: np.ndarray, now: float, features: np.ndarray | None = None) -> np.ndarray:
+        """This frame's tap records from both sources -> the fused records, in order. `features`: the
+        mic's block records of the frame, which say how far it has listened (else `now` does): a note
+        whose sound is late because the mic's stream is (a busy machine) still finds it."""
+        if features is not None and len(features):
+            self._heard_until = max(self._heard_until, float(features["time"].max()))
+        elif features is None:
+            self._heard_until = now
         out: list[tuple] = []
         records = np.concatenate((audio, midi)) if len(midi) else audio
         if len(records):
@@ -155,7 +168,8 @@ class Fuser:
     def _expire(self, now: float) -> None:
         kept = []
         for note in self._notes:
-            if now - float(note["detected_at"]) > SOUND_WAIT_S:
+            if (self._heard_until - float(note["time"]) > SOUND_WAIT_S
+                    or now - float(note["detected_at"]) > STALE_S):
                 self.weight_shifts += 1
             else:
                 kept.append(note)

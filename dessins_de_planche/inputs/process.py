@@ -109,6 +109,7 @@ class InputStatus:
     stalled_at: float = 0.0  # master time of the last such restart
     midi_calibrated: bool = False  # the sensor board's calibration decides what is bleed and weight shift
     midi_zones: tuple = ()  # (zone, taps, bleed suppressed, weight shifts ignored) per zone that heard a note
+    fused: tuple = ()  # `run --fuse`: (strikes heard by both, sounds alone, sensor notes with no sound dropped)
 
 
 def _text(value: bytes) -> str:
@@ -314,8 +315,9 @@ class InputProcess:
         self._watch()
         taps = rings["taps"].pop()
         midi_taps = rings["midi_taps"].pop()
-        if self.fuser is not None:
-            return InputBatch(self.fuser.fuse(taps, midi_taps, master_time()), rings["features"].pop(),
+        if self.fuser is not None:  # the mic's features say how far it has listened: a note waits for that
+            features = rings["features"].pop()
+            return InputBatch(self.fuser.fuse(taps, midi_taps, master_time(), features), features,
                               rings["controls"].pop())
         if len(midi_taps):
             taps = np.concatenate((taps, midi_taps)) if len(taps) else midi_taps
@@ -428,6 +430,7 @@ class InputProcess:
             midi_zones=tuple((name, int(taps), int(bleed), int(shifts)) for name, taps, bleed, shifts in zip(
                 self.zone_names, record["midi_zone_taps"], record["midi_zone_bleed"], record["midi_zone_shifts"])
                 if taps or bleed or shifts),
+            fused=() if self.fuser is None else (self.fuser.fused, self.fuser.sound_only, self.fuser.weight_shifts),
         )
         self._status_read_at = now
         return self._status_cache

@@ -36,16 +36,27 @@ def zone_lines(status) -> list[str]:
     for zone, taps, bleed, shifts in zones:
         lines.append(_("{zone}: {taps} hits · {bleed} bleed suppressed · {shifts} weight shifts ignored").format(
             zone=zone, taps=taps, bleed=bleed, shifts=shifts))
-    return lines
+    fused = fusion_line(status)
+    return lines + [fused] if fused else lines
+
+
+def fusion_line(status) -> str:
+    """`run --fuse`: strikes heard by mic and sensors, by the mic alone, sensor notes with no sound."""
+    fused = getattr(status, "fused", ())
+    if not fused:
+        return ""
+    both, mic, shifts = fused
+    return _("Mic and sensors: {both} strikes together · {mic} mic alone · {shifts} notes with no sound").format(
+        both=both, mic=mic, shifts=shifts)
 
 
 def board_summary(status) -> str:
-    """The same counts for the whole board, in one line (the HUD); empty without a board."""
+    """The same counts for the whole board, and the fusion's, in one line (the HUD); empty without a board."""
     zones = getattr(status, "midi_zones", ())
-    if not zones:
-        return ""
-    return _("{zone}: {taps} hits · {bleed} bleed suppressed · {shifts} weight shifts ignored").format(
-        zone="MIDI", taps=sum(z[1] for z in zones), bleed=sum(z[2] for z in zones), shifts=sum(z[3] for z in zones))
+    board = _("{zone}: {taps} hits · {bleed} bleed suppressed · {shifts} weight shifts ignored").format(
+        zone="MIDI", taps=sum(z[1] for z in zones), bleed=sum(z[2] for z in zones),
+        shifts=sum(z[3] for z in zones)) if zones else ""
+    return "   ".join(part for part in (board, fusion_line(status)) if part)
 
 
 class SoundCheck:
