@@ -56,17 +56,17 @@ def burst(count: int, start: float, first_id: int) -> np.ndarray:
 
 
 class Timed:
-    """Wraps a callable: finish() before and after, the wall time between added to a stage."""
+    """Wraps a callable: finish() before and after, the process's CPU time between added to a stage."""
 
     def __init__(self, ctx, totals: dict, name: str, function):
         self.ctx, self.totals, self.name, self.function = ctx, totals, name, function
 
     def __call__(self, *args, **kwargs):
         self.ctx.finish()
-        start = time.perf_counter()
+        start = time.process_time()
         result = self.function(*args, **kwargs)
         self.ctx.finish()
-        self.totals[self.name] = self.totals.get(self.name, 0.0) + time.perf_counter() - start
+        self.totals[self.name] = self.totals.get(self.name, 0.0) + time.process_time() - start
         return result
 
 
@@ -215,7 +215,7 @@ def main() -> None:
                 count = args.frames * args.rounds
                 parts = ", ".join(f"{stage} {total / count * 1e3:.2f}"
                                   for stage, total in sorted(look.stages.items(), key=lambda kv: -kv[1]))
-                print(f"  {'':>13}  per frame: {parts}")
+                print(f"  {'':>13}  CPU ms per frame: {parts}")
         for look in looks.values():
             look.release()
         bare.release()

@@ -5,8 +5,8 @@
 // Cheap on a CPU rasterizer: the newest RINGS taps only (a ring lives 1 s: at 8 taps/s that is
 // all of them), the loop stops at the first ring too old (the taps come newest first), and a
 // pixel far from a ring pays one distance for it.
-// Smooth light: drawn at half the picture's resolution and sampled up (a quarter of the work).
-#pragma resolution 0.5
+// Smooth light: drawn at a quarter of the picture's resolution (never under 180 lines) and sampled up.
+#pragma resolution 0.25
 uniform float speed;   // how fast a ring spreads, half screen heights per second
 uniform float width;   // ring thickness
 

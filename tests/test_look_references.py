@@ -54,3 +54,27 @@ def test_the_comparison_sees_a_changed_picture():
     dimmer = (reference * 0.9).astype(np.uint8)
     mean, far = compare(dimmer, reference)
     assert mean > MEAN_LEVELS or far > FAR_SHARE
+
+
+@pytest.mark.parametrize("size", [(640, 360), (1280, 720)])
+def test_light_drawn_at_a_lower_resolution_looks_like_it_at_full(ctx, size):
+    """`sparks`' rings of light ask for a quarter of the resolution (`#pragma resolution`): at stage
+    sizes, where that path runs, the picture matches the same frame with the rings at full resolution."""
+    from dessins_de_planche.render.gallery import steady_taps
+    from dessins_de_planche.render.offline import replay
+
+    preset = load_gallery(presets_dir())["sparks"]
+    scene = replay(ctx, steady_taps(4.0), 4.0, preset, size, step=1 / 30)
+    try:
+        shaders = [layer for layer in scene.layers if getattr(layer, "resolution", 1.0) < 1.0]
+        assert shaders, "sparks' ripples no longer ask for a lower resolution"
+        reduced = scene.read_canvas()
+        for layer in shaders:
+            layer.resolution = 1.0
+        full = scene.read_canvas()
+    finally:
+        scene.release()
+    rings = np.abs(full.astype(int) - reduced.astype(int)).max(axis=2)
+    assert rings.max() > 0  # the two paths did draw differently
+    mean, far = compare(reduced, full)
+    assert mean <= MEAN_LEVELS and far <= FAR_SHARE, f"{size}: mean {mean:.2f}, {far:.2%} of pixels far"

@@ -7,7 +7,8 @@ raises `ShaderError` while the new look is being built, so the running one stays
 
 A layer drawn over the picture may say it needs less than the picture's resolution
 (`#pragma resolution 0.5`: smooth light, where the eye cannot tell): it is drawn at that
-share of the target's size and sampled up, a quarter of the pixels' work at 0.5.
+share of the target's size, never under MIN_LINES lines, and sampled up (a quarter of the
+pixels' work at 0.5, a sixteenth at 0.25).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from dessins_de_planche.render.layers import LayerRenderer, beat_clock, register
 MAX_TAPS = 32  # the length of u_taps / u_tap_pos in layer.glsl
 _RESOLUTION = re.compile(r"^[ \t]*#[ \t]*pragma[ \t]+resolution[ \t(]+([0-9.]+)[ \t)]*$", re.M)
 MIN_RESOLUTION = 0.25
+MIN_LINES = 180  # a layer drawn at a lower resolution keeps at least this many lines (small pictures: full)
 
 
 def declared_resolution(source: str) -> float:
@@ -98,8 +100,9 @@ class ShaderLayerRenderer(LayerRenderer):
         ctx = scene.ctx
         x, y, width, height = target.viewport
         small = None
-        if self.resolution < 1.0:
-            size = (max(1, round(width * self.resolution)), max(1, round(height * self.resolution)))
+        share = min(1.0, max(self.resolution, MIN_LINES / max(height, 1)))
+        if share < 1.0:
+            size = (max(1, round(width * share)), max(1, round(height * share)))
             small = scene.canvas.scratch(size)
             small.use()
             small.clear(0.0, 0.0, 0.0, 0.0)
