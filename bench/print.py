@@ -7,11 +7,14 @@ every tap refined 12 ms later, as the detector sends them) at each size, against
 today's render of the live look (`render --live`: the scene stepped at `offline.default_step`, a
 full-screen pass whenever the canvas fades), on the take's first `--today` seconds and scaled to the
 whole take (its cost is linear in the take's length: one step per 1/60 s up to full HD).
+"cpu s" is the print's CPU time in this process, every thread counted (llvmpipe's too): on a shared
+machine, half of it is about what the print takes on the 2 cores alone.
 
     .venv/bin/python bench/print.py [--seconds 180] [--today 10] [--sizes 1920x1080,3840x2160] [PRESET ...]
 
 `--compare SECONDS` also prints how far the print's pixels are from a full-rate print (the scene stepped
-every 1/60 s) of a take that long, at 1920x1080: the largest channel difference's mean, its 99.9th
+every 1/60 s) of a take that long, at 1920x1080, the print stepped as coarsely as a 4K print of a
+3-minute take is: the largest channel difference's mean, its 99.9th
 percentile, and the share of pixels more than 16 apart (of 255). A full-rate print of a look whose
 canvas bleeds costs some 0.1 s a frame at 1080p here, so keep SECONDS short (20: about 3 minutes).
 """
@@ -46,13 +49,16 @@ def timed(work):
     return time.perf_counter() - start, result
 
 
-def print_seconds(ctx, take, preset, page) -> float:
+def print_seconds(ctx, take, preset, page) -> tuple[float, float]:
+    """Wall seconds, and CPU seconds of this process (every thread: llvmpipe's too) for one print."""
     def work():
         job = printing.plan(ctx, take, preset, page)
         printing.draw_print(ctx, job)
         ctx.finish()
 
-    return timed(work)[0]
+    cpu = time.process_time()
+    wall, _ = timed(work)
+    return wall, time.process_time() - cpu
 
 
 def today_seconds(ctx, take, preset, page, seconds: float) -> float:
@@ -71,10 +77,13 @@ def today_seconds(ctx, take, preset, page, seconds: float) -> float:
 def compare(ctx, preset, seconds: float) -> str:
     take = SimpleNamespace(taps=steady_taps(seconds), duration=seconds)
     job = printing.plan(ctx, take, preset, (1920, 1080))
-    fast = printing.draw_print(ctx, job).astype(int)
+    # stepped as coarsely as a 4K print of a 3-minute take is (the coarsest a print gets)
+    step = printing.effect_step(TARGET_SIZE, 180.0) if printing.needs_frames(job.preset) else None
+    fast = printing.draw_print(ctx, job, step).astype(int)
     full = printing.draw_print(ctx, job, step=1.0 / 60.0).astype(int)
     difference = np.abs(fast - full).max(axis=2)
-    return (f"vs full rate ({seconds:g} s take, 1920x1080): mean {difference.mean():.3f}, "
+    return (f"vs full rate ({seconds:g} s take, 1920x1080, steps of {step or printing.MARKS_STEP:.2f} s): "
+            f"mean {difference.mean():.3f}, "
             f"99.9th pct {np.percentile(difference, 99.9):.0f}, >16: {100 * (difference > 16).mean():.3f} %")
 
 
@@ -95,18 +104,18 @@ def main() -> None:
     ctx = moderngl.create_standalone_context(backend="egl", require=330)
     print(f"a {args.seconds:g} s take, {int((take.taps['refine'] == 0).sum())} taps; target: a "
           f"{TARGET_SIZE[0]}x{TARGET_SIZE[1]} print <= {TARGET_SECONDS:g} s (for a 180 s take)")
-    print(f"{'preset':<14} {'size':>10} {'print s':>8} {'today s':>8} {'print/today':>12}  target")
+    print(f"{'preset':<14} {'size':>10} {'print s':>8} {'cpu s':>7} {'today s':>8} {'print/today':>12}  target")
     try:
         for name in names:
             preset = gallery[name]
             for page in sizes:
-                printed = print_seconds(ctx, take, preset, page)
+                printed, cpu = print_seconds(ctx, take, preset, page)
                 today = today_seconds(ctx, take, preset, page, min(args.today, args.seconds))
                 mark = ""
                 if page == TARGET_SIZE:
                     mark = "met" if printed <= TARGET_SECONDS * args.seconds / 180.0 else "MISSED"
-                print(f"{name:<14} {page[0]:>5}x{page[1]:<4} {printed:8.1f} {today:8.1f} {printed / today:12.3f}  {mark}",
-                      flush=True)
+                print(f"{name:<14} {page[0]:>5}x{page[1]:<4} {printed:8.1f} {cpu:7.1f} {today:8.1f} "
+                      f"{printed / today:12.3f}  {mark}", flush=True)
             if args.compare > 0:
                 print(f"{'':<14} {compare(ctx, preset, args.compare)}", flush=True)
     finally:

@@ -38,7 +38,7 @@ MARKS_STEP = 0.1  # s between frames for a look of marks alone (a lane's beat li
 LAYOUT_HEIGHT = 48  # pixels: the first pass's canvas, which only collects marks
 _FULL_HD = 1920 * 1080
 PRINT_ABOVE = 3840 * 2160  # pages bigger than 4K are prints unless asked otherwise
-PASS_BUDGET = 64 * 3840 * 2160  # pixel-passes of a print's feedback (≈ 40 s at 4K on llvmpipe, 2 cores)
+PASS_BUDGET = 32 * 3840 * 2160  # pixel-passes of a print's feedback (32 at 4K: some 8 CPU-s of blur here)
 MAX_PASSES = 512
 CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
 
@@ -46,7 +46,7 @@ CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
 def effect_step(size, seconds: float) -> float:
     """Seconds between feedback passes of a look whose canvas bleeds, warps or turns, for a take of
     `seconds`: each pass is a full-screen shader, so a print spends PASS_BUDGET pixel-passes on them
-    (some 250 passes at full HD, 64 at 4K), at most MAX_PASSES on a small page, never more than one
+    (some 128 passes at full HD, 32 at 4K), at most MAX_PASSES on a small page, never more than one
     every 1/60 s."""
     pixels = int(size[0]) * int(size[1])
     seconds = max(float(seconds), 0.0)
@@ -177,8 +177,8 @@ def fit_layout(marks: np.ndarray, aspect: float, settings, drift, start: float =
         along = np.array(shift) / speed
         across = np.array([0.0, -1.0]) if abs(along[0]) >= abs(along[1]) else np.array([1.0, 0.0])
         low, high = _extent(moved.unscaled(marks))
-        pitch = float(np.abs(across) @ (high - low)) * 1.12
-        span = float(np.abs(along) @ (high - low))
+        pitch = max(float(np.abs(across) @ (high - low)) * 1.12, 1e-3)
+        span = max(float(np.abs(along) @ (high - low)), 0.0)
         horizontal = abs(along[0]) >= abs(along[1])
         target = inner[0] / inner[1] if horizontal else inner[1] / inner[0]
         if settings.rows:
