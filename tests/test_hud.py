@@ -257,4 +257,6 @@ def test_the_sound_check_shows_a_sensor_boards_zones_under_the_meters(ctx):
     rows = np.nonzero((board & ~meters).any(axis=1))[0]
     assert len(rows) > 10 and rows.max() - rows.min() > 16, "two lines of words under the meters"
     assert rows.min() >= 24 + 180 + 96, "the zone lines sit under the meters' panel"
-    fbo.release()
+    from dessins_de_planche.render.canvas import release_framebuffer
+
+    release_framebuffer(ctx, fbo)  # not while bound: the next GL test would inherit an error
