@@ -12,8 +12,8 @@ ones the live detector computes at its decision (`listen.confirm`), recorded by 
 itself, so training and the show see the same numbers. The model: a perceptron (features ->
 64 -> 32 -> none/heel/toe, ReLU), trained in numpy with Adam on a class-balanced cross
 entropy, seeded: the same corpus and seed give the same weights, bit for bit, on any CPU.
-The withdraw threshold is chosen on the training families (out of fold) so that stage B keeps
-`--keep` (0.99) of the true taps' candidates.
+The withdraw threshold is the one that gives the best F1 on the training families, out of
+fold (each half of the clips scored by a model trained on the other half).
 
 Dependencies: numpy and soundfile only (the `train` extra names them); nothing here is needed
 to run the app. Candidates are cached per corpus in out/detector/candidates.npz.
@@ -64,7 +64,9 @@ def corpus_clips(corpus: Path) -> tuple[list[dict], str]:
             raise FileNotFoundError(f"{index_path}: clip {name!r} has no audio at {candidates[0]}")
         truth = json.loads(path.with_suffix(".json").read_text())
         family = entry.get("family") or truth.get("family") or entry.get("source") or "unknown"
+        music_family = entry.get("music_family", truth.get("music_family"))
         clips.append({**truth, "name": name, "path": str(path), "family": str(family),
+                      "music_family": "" if music_family is None else str(music_family),
                       "music_only": bool(entry.get("music_only", truth.get("music_only")))})
     return clips, version
 
@@ -80,7 +82,8 @@ def generated_clips(count: int) -> list[dict]:
         rng = np.random.default_rng([GENERATED_SEED, i])
         per_beat = int(rng.choice([2, 3, 4]))
         pattern = [("heel", "toe"), ("Heel", "toe", "toe"), ("Heel", "toe", "heel", "toe")][per_beat - 2]
-        clips.append({"name": f"generated-{i:03d}", "family": "generated", "music_only": i % 6 == 5,
+        clips.append({"name": f"generated-{i:03d}", "family": "generated", "music_family": "generated",
+                      "music_only": i % 6 == 5,
                       "generated": {"seconds": 8.0, "bpm": float(rng.uniform(90, 160)), "per_beat": per_beat,
                                     "pattern": pattern, "seed": GENERATED_SEED + i,
                                     "level_db": float(rng.uniform(-45, -1)),
@@ -154,6 +157,7 @@ def collect(clips: list[dict], cache: Path, version: str, jobs: int) -> dict:
         "clip": np.concatenate([np.full(len(r["label"]), i, np.int32) for i, r in enumerate(results)]),
         "family": np.array([families.index(c["family"]) for c in clips], np.int32),
         "families": np.array(families),
+        "music_family": np.array([c.get("music_family") or "" for c in clips]),
         "music_only": np.array([c["music_only"] for c in clips]),
         "seconds": np.array([r["seconds"] for r in results]),
         "truth": np.array([r["truth"] for r in results]),
@@ -241,7 +245,7 @@ def class_weights(y):
     return per[y]
 
 
-def fit(data, keep_clip, seed, epochs, keep_rate):
+def fit(data, keep_clip, seed, epochs):
     """Train on the clips where keep_clip is True; the threshold out of fold (two halves)."""
     rows = keep_clip[data["clip"]]
     x = data["x"][rows].astype(np.float64)
@@ -257,9 +261,16 @@ def fit(data, keep_clip, seed, epochs, keep_rate):
     for part in (half, ~half):
         params = train(xn[~part], y[~part], weight[~part], seed + 1, max(4, epochs // 2))
         foot_oof[part] = predict(params, xn[part])[0]
-    positives = np.sort(foot_oof[y > 0])
-    threshold = float(positives[int((1 - keep_rate) * len(positives))]) if len(positives) else 0.5
-    threshold = float(np.clip(threshold, 0.05, 0.5))
+    # the threshold that gives the best F1 out of fold (taps stage A missed count as missed)
+    truth = int(data["truth"][keep_clip].sum())
+    best, threshold = -1.0, 0.5
+    for t in np.linspace(0.05, 0.95, 91):
+        kept = foot_oof >= t
+        tp = int((kept & (y > 0)).sum())
+        fp = int((kept & (y == 0)).sum())
+        f1 = 2 * tp / max(tp + fp + truth, 1)
+        if f1 > best + 1e-9:
+            best, threshold = f1, float(t)
     params = train(xn, y, weight, seed, epochs)
     return params, mean, scale, threshold
 
@@ -305,7 +316,8 @@ def report(data, keep_clip, params, mean, scale, threshold, label):
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--corpus", type=Path, default=ROOT / "out" / "corpus")
+    parser.add_argument("--corpus", type=Path, action="append",
+                        help="a corpus folder (index.json); repeatable; default out/corpus")
     parser.add_argument("--out", type=Path, default=confirm.WEIGHTS_PATH, help="the shipped weights")
     parser.add_argument("--folds-dir", type=Path, default=ROOT / "out" / "detector" / "folds")
     parser.add_argument("--cache", type=Path, default=None, help="default: out/detector/<corpus>-candidates.npz")
@@ -317,35 +329,42 @@ def main(argv=None) -> int:
                         help="clips of the app's own synthesizer added as the family 'generated'")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--epochs", type=int, default=40)
-    parser.add_argument("--keep", type=float, default=0.985, help="share of true taps' candidates kept")
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args(argv)
     started = time.monotonic()
-    clips, version = corpus_clips(args.corpus)
+    corpora = args.corpus or [ROOT / "out" / "corpus"]
+    clips, versions = [], []
+    for corpus in corpora:
+        more, version = corpus_clips(corpus)
+        clips += more
+        versions.append(version)
     clips += generated_clips(args.generated)
-    version = f"{version}+g{args.generated}"
-    cache = args.cache or ROOT / "out" / "detector" / f"{args.corpus.name}-candidates.npz"
+    version = "+".join(versions) + f"+g{args.generated}"
+    cache = args.cache or ROOT / "out" / "detector" / f"{'+'.join(c.name for c in corpora)}-candidates.npz"
     data = collect(clips, cache, version, args.jobs)
     families = [str(f) for f in data["families"]]
     family_of = data["family"]
     allowed = ~np.isin(np.array(families)[family_of], args.exclude)
     stamp_base = f"corpus-{version}.train-{TRAIN_VERSION}.seed-{args.seed}"
-    tap_families = sorted({families[f] for f, music in zip(family_of, data["music_only"]) if not music})
+    corpus_families = sorted({c["family"] for c in clips if c["family"] != "generated"})
     todo = []
     if args.leave_out:
         if args.leave_out not in families:
             parser.error(f"--leave-out {args.leave_out}: no such family; the corpus has {', '.join(families)}")
         todo.append(args.leave_out)
     elif args.folds:
-        todo.extend(f for f in tap_families if f not in args.exclude)
+        todo.extend(f for f in corpus_families if f not in args.exclude)
     for family in todo:
-        held = family_of == families.index(family)
-        params, mean, scale, threshold = fit(data, allowed & ~held, args.seed, args.epochs, args.keep)
+        # as scripts/corpus/splits.py's leave_one_out: the family's clips are the test set, and
+        # nothing carrying its taps or its music is trained on
+        held = (family_of == families.index(family)) | (data["music_family"] == family)
+        params, mean, scale, threshold = fit(data, allowed & ~held, args.seed, args.epochs)
         save(args.folds_dir / f"{family}.npz", params, mean, scale, threshold, f"{stamp_base}.without-{family}")
         report(data, allowed & ~held, params, mean, scale, threshold, f"fold {family} (train)")
-        report(data, held, params, mean, scale, threshold, f"fold {family} (held out)")
+        test = family_of == families.index(family)
+        report(data, test, params, mean, scale, threshold, f"fold {family} (held out)")
     if not args.leave_out:
-        params, mean, scale, threshold = fit(data, allowed, args.seed, args.epochs, args.keep)
+        params, mean, scale, threshold = fit(data, allowed, args.seed, args.epochs)
         save(args.out, params, mean, scale, threshold, stamp_base)
         report(data, allowed, params, mean, scale, threshold, "all families (train)")
         size = args.out.stat().st_size
