@@ -245,7 +245,7 @@ def class_weights(y):
     return per[y]
 
 
-def fit(data, keep_clip, seed, epochs):
+def fit(data, keep_clip, seed, epochs, fixed_threshold=None):
     """Train on the clips where keep_clip is True; the threshold out of fold (two halves)."""
     rows = keep_clip[data["clip"]]
     x = data["x"][rows].astype(np.float64)
@@ -271,6 +271,8 @@ def fit(data, keep_clip, seed, epochs):
         f1 = 2 * tp / max(tp + fp + truth, 1)
         if f1 > best + 1e-9:
             best, threshold = f1, float(t)
+    if fixed_threshold is not None:
+        threshold = fixed_threshold
     params = train(xn, y, weight, seed, epochs)
     return params, mean, scale, threshold
 
@@ -330,6 +332,8 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--threshold", type=float, default=None,
+                        help="withdraw under this foot probability (default: the best out-of-fold F1)")
     args = parser.parse_args(argv)
     started = time.monotonic()
     corpora = args.corpus or [ROOT / "out" / "corpus"]
@@ -358,13 +362,13 @@ def main(argv=None) -> int:
         # as scripts/corpus/splits.py's leave_one_out: the family's clips are the test set, and
         # nothing carrying its taps or its music is trained on
         held = (family_of == families.index(family)) | (data["music_family"] == family)
-        params, mean, scale, threshold = fit(data, allowed & ~held, args.seed, args.epochs)
+        params, mean, scale, threshold = fit(data, allowed & ~held, args.seed, args.epochs, args.threshold)
         save(args.folds_dir / f"{family}.npz", params, mean, scale, threshold, f"{stamp_base}.without-{family}")
         report(data, allowed & ~held, params, mean, scale, threshold, f"fold {family} (train)")
         test = family_of == families.index(family)
         report(data, test, params, mean, scale, threshold, f"fold {family} (held out)")
     if not args.leave_out:
-        params, mean, scale, threshold = fit(data, allowed, args.seed, args.epochs)
+        params, mean, scale, threshold = fit(data, allowed, args.seed, args.epochs, args.threshold)
         save(args.out, params, mean, scale, threshold, stamp_base)
         report(data, allowed, params, mean, scale, threshold, "all families (train)")
         size = args.out.stat().st_size

@@ -16,9 +16,9 @@ What it looks at (all in seconds and Hz, so any sample rate gives the same featu
 - the level of the hit over what came before, and its crest factor; never its absolute
   level (a quiet board and a loud one are the same feet).
 
-Inference runs in the audio callback thread, once per candidate (not per block): numpy
-with `out=` into buffers allocated here, then a two-layer perceptron (about 11,000
-weights). No allocation beyond CPython's small objects, no I/O.
+Inference runs in the audio callback thread, once per candidate (not per block): the
+spectra as matrix products into buffers allocated here (`out=`), then a perceptron (about
+12,000 weights). No allocation beyond numpy's and CPython's small per-call objects, no I/O.
 
 The weights live in `weights/stage_b.npz` (trained by `scripts/train_detector.py`), with the
 normalisation, the withdraw threshold and a version stamp (corpus, training, seed).
@@ -104,12 +104,20 @@ class StageB:
         self._long_win = np.hanning(long + 2)[1:-1].astype(np.float32)
         self._short_x = np.zeros((FRAMES, short), np.float32)
         self._long_x = np.zeros((2, long), np.float32)
-        self._short_spec = np.zeros((FRAMES, nfft // 2 + 1), np.complex64)
-        self._long_spec = np.zeros((2, nfft_long // 2 + 1), np.complex64)
+        # DFTs as matrix products (window folded in): numpy's FFT keeps scratch buffers of its
+        # own, a product into `out=` allocates nothing
+        def dft(length, size):
+            window = np.hanning(length + 2)[1:-1]
+            phase = 2 * np.pi * np.outer(np.arange(length), np.arange(size // 2 + 1)) / size
+            return (np.ascontiguousarray(np.cos(phase) * window[:, None], np.float32),
+                    np.ascontiguousarray(np.sin(phase) * window[:, None], np.float32))
+
+        self._short_cos, self._short_sin = dft(short, nfft)
+        self._long_cos, self._long_sin = dft(long, nfft_long)
+        self._short_im = np.zeros((FRAMES, nfft // 2 + 1), np.float32)
+        self._long_im = np.zeros((2, nfft_long // 2 + 1), np.float32)
         self._short_pow = np.zeros((FRAMES, nfft // 2 + 1), np.float32)
-        self._short_tmp = np.zeros_like(self._short_pow)
         self._long_pow = np.zeros((2, nfft_long // 2 + 1), np.float32)
-        self._long_tmp = np.zeros_like(self._long_pow)
         f_short = np.fft.rfftfreq(nfft, 1.0 / sr)
         f_long = np.fft.rfftfreq(nfft_long, 1.0 / sr)
         self._short_bands = _band_matrix(f_short)
@@ -124,8 +132,16 @@ class StageB:
         self._hf_bin = int(np.searchsorted(f_long, 2000.0))
         # periodicity: the autocorrelation of what the hit added (post power minus pre, floored),
         # its largest value at lags of each pitch range, over the value at lag 0
-        self._acf = np.zeros(nfft_long, np.float32)
         self._lags = [(max(1, int(sr / hi)), min(nfft_long // 2, int(sr / lo) + 1)) for lo, hi in PITCH_RANGES_HZ]
+        # the autocorrelation at lags 0 .. the longest looked at: a cosine transform of the power
+        most = max(hi for _, hi in self._lags)
+        bins = nfft_long // 2 + 1
+        weight = np.full(bins, 2.0)
+        weight[0] = weight[-1] = 1.0
+        self._acf_basis = np.ascontiguousarray(
+            np.cos(2 * np.pi * np.outer(np.arange(bins), np.arange(most)) / nfft_long) * weight[:, None] / nfft_long,
+            np.float32)
+        self._acf = np.zeros(most, np.float32)
         self.x = np.zeros(FEATURES, np.float32)
         self.weights = weights
         self.stamp = None if weights is None else weights["stamp"]
@@ -147,22 +163,23 @@ class StageB:
         with np.errstate(all="ignore"):
             np.add(self._short_off, onset, out=self._short_idx)
             np.bitwise_and(self._short_idx, mask, out=self._short_idx)
-            np.take(column, self._short_idx, out=self._short_x)
-            np.multiply(self._short_x, self._short_win, out=self._short_x)
-            np.fft.rfft(self._short_x, n=self.nfft, axis=1, out=self._short_spec)
-            np.multiply(self._short_spec.real, self._short_spec.real, out=self._short_pow)
-            np.multiply(self._short_spec.imag, self._short_spec.imag, out=self._short_tmp)
-            np.add(self._short_pow, self._short_tmp, out=self._short_pow)
+            np.take(column, self._short_idx, out=self._short_x, mode="clip")
+            np.dot(self._short_x, self._short_cos, out=self._short_pow)
+            np.dot(self._short_x, self._short_sin, out=self._short_im)
+            np.multiply(self._short_pow, self._short_pow, out=self._short_pow)
+            np.multiply(self._short_im, self._short_im, out=self._short_im)
+            np.add(self._short_pow, self._short_im, out=self._short_pow)
             np.dot(self._short_pow, self._short_bands, out=self._sb)
 
             np.add(self._long_off, onset, out=self._long_idx)
             np.bitwise_and(self._long_idx, mask, out=self._long_idx)
-            np.take(column, self._long_idx, out=self._long_x)
-            np.multiply(self._long_x, self._long_win, out=self._long_x)
-            np.fft.rfft(self._long_x, n=self.nfft_long, axis=1, out=self._long_spec)
-            np.multiply(self._long_spec.real, self._long_spec.real, out=self._long_pow)
-            np.multiply(self._long_spec.imag, self._long_spec.imag, out=self._long_tmp)
-            np.add(self._long_pow, self._long_tmp, out=self._long_pow)
+            np.take(column, self._long_idx, out=self._long_x, mode="clip")
+            np.dot(self._long_x, self._long_cos, out=self._long_pow)
+            np.dot(self._long_x, self._long_sin, out=self._long_im)
+            np.multiply(self._long_pow, self._long_pow, out=self._long_pow)
+            np.multiply(self._long_im, self._long_im, out=self._long_im)
+            np.add(self._long_pow, self._long_im, out=self._long_pow)
+            np.multiply(self._long_x, self._long_win, out=self._long_x)  # (the crest factor, below)
             np.dot(self._long_pow, self._long_bands, out=self._lb)
 
             x = self.x
@@ -206,7 +223,7 @@ class StageB:
             x[k + 3] = 10.0 * math.log10(peak * peak / energy + TINY)
             x[k + 4] = float(self._sb[FRAMES - 1].sum() + TINY) / float(self._sb[FRAMES_BEFORE:].sum(axis=None) + TINY)
             k += 5
-            np.fft.irfft(self._diff, n=self.nfft_long, out=self._acf)
+            np.dot(self._diff, self._acf_basis, out=self._acf)
             zero = float(self._acf[0]) + TINY
             for lo, hi in self._lags:
                 x[k] = float(self._acf[lo:hi].max()) / zero  # 1: periodic (a string), ~0: a knock
