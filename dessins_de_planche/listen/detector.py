@@ -49,9 +49,17 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from dessins_de_planche.events import KIND_HEEL, KIND_TOE, RECORD_FIRST, RECORD_REFINE, RECORD_WITHDRAW
 from dessins_de_planche.listen import confirm
+
+# The detector's matrix products are small (a block's bands, a candidate's spectra): a BLAS
+# thread pool only adds wake-ups, and on a busy machine a product waiting for its threads
+# held the audio callback 40-50 ms (bench/detector.py: worst block 47 ms with OpenBLAS's
+# threads, 0.57 ms with one). Whoever listens (the input process, analyze, calibrate) does so
+# with single-threaded BLAS.
+threadpool_limits(1, user_api="blas")
 
 # The learned stage's weights, read once: every detector shares them (read-only arrays).
 _WEIGHTS = confirm.load_weights()
