@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from fixtures_jack import wait_for
-from dessins_de_planche.events import KIND_HEEL, KIND_TOE
+from dessins_de_planche.events import KIND_HEEL, KIND_TOE, RECORD_REFINE
 from dessins_de_planche.listen import calibration
 from dessins_de_planche.listen.calibration import ChannelCalibration
 from dessins_de_planche.listen.detector import TapDetector
@@ -69,7 +69,7 @@ def kinds_heard(audio, tuned=None):
     kinds = []
     for start in range(0, len(audio), 128):
         count = detector.process(audio[start : start + 128], start)
-        kinds += [int(detector.out_kind[k]) for k in range(count) if detector.out_refine[k]]
+        kinds += [int(detector.out_kind[k]) for k in range(count) if detector.out_refine[k] == RECORD_REFINE]
     return kinds
 
 

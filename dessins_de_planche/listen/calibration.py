@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dessins_de_planche.events import RECORD_REFINE
 from dessins_de_planche.listen.detector import DetectorSettings, TapDetector
 
 FILE_NAME = "calibration.toml"
@@ -101,7 +102,7 @@ def heard_taps(audio: np.ndarray, sample_rate: int, channels, block_size: int = 
     for start in range(0, len(audio), block_size):
         count = detector.process(audio[start : start + block_size], start)
         for k in range(count):
-            if detector.out_refine[k]:
+            if detector.out_refine[k] == RECORD_REFINE:  # a confirmed tap (never one withdrawn)
                 channel = int(detector.out_channel[k])
                 onset = int(detector.out_onset[k] - 0.5 * detector.hop)
                 found.append((channel, float(detector.out_velocity[k]), detector.low_share(channel, onset)))

@@ -406,7 +406,10 @@ class TapDetector:
         foot, heel = stage_b.predict(x)
         if self.collect is not None:
             self.collect.append((channel, onset, x.copy(), foot, heel, self._velocity(p[_PEAK])))
-        if foot < self._withdraw_below:
+        # stage B never sees the level (a quiet board and a loud one are the same feet), so it can
+        # confirm a rise in the room's noise: a hit whose peak stays under the velocity floor is
+        # too faint to be a foot on a board's mic, whatever its shape
+        if foot < self._withdraw_below or self._velocity(p[_PEAK]) <= 0.0:
             self.withdrawn += 1
             self._emit(channel, p, RECORD_WITHDRAW, p[_KIND])
             return
