@@ -68,7 +68,9 @@ def test_taps_played_into_the_input_stream_arrive_at_their_times_on_their_channe
     assert set(taps["channel"]) == {2}, f"taps on channels {sorted(set(taps['channel']))}, all were on 2"
     assert {inputs.zone_names[z] for z in taps["zone"]} == {"right"}
     errors = [np.min(np.abs(taps["time"] - t)) for t in expected]
-    matched = sum(e <= BLOCK + 0.001 for e in errors)  # one block, plus the onset's own precision
+    # one block, plus the onset's own precision: stage A places onsets on a 1.33 ms grid with a
+    # 2.7 ms window (bench/detector.py: onset error p95 2.1 ms)
+    matched = sum(e <= BLOCK + 0.0025 for e in errors)
     lost_blocks = status.overflows
     assert matched == len(expected) or (lost_blocks and matched >= len(expected) - 2), (
         f"tap time errors {np.round(np.array(errors) * 1e3, 2)} ms (one block is {BLOCK * 1e3:.2f} ms); "
