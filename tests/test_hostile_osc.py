@@ -252,6 +252,8 @@ def test_a_256th_zone_is_refused_and_the_first_255_work(osc_stage):
     before = handled(stage.osc_in)
     for i, name in enumerate(names):
         client.send_message("/ddp/tap", [0.0, name, "toe", 0.5, 0.0, "audio", 1, 1000 + i])
+        if i % 50 == 49:  # paced: a busy machine's socket buffer drops a burst of 300 datagrams
+            received_by(stage, before + i + 1)
     received_by(stage, before + len(names))
     taps = stage.take(empty_batch()).taps
     assert len(stage.zone_names) == ZONE_UNCHANGED  # 255 names: indices 0..254, 255 means "unchanged"
