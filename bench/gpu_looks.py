@@ -15,6 +15,9 @@ is 140,000 streaks). Per look and size:
            glow, the layers' overlay marks (the figure), custom shaders drawn over (`over ...`)
            or rewriting the canvas, the crossfade
 
+Pass times are a GPU's: Mesa's llvmpipe runs deferred work when a query ends, so there they
+land on whichever pass comes next (its whole-frame times stand).
+
 60 fps needs the frame, CPU and GPU, under 16.7 ms: the issue-19 target on a GPU is every look at
 3840x2160 at scale 1.0 (frame interval median <= 17 ms, p99 <= 25 ms; the app's own intervals
 come from `bench/render_scale.py --offscreen`).
@@ -22,9 +25,6 @@ come from `bench/render_scale.py --offscreen`).
     python3 bench/gpu_looks.py                                  # 1280x720, 1920x1080, 3840x2160
     python3 bench/gpu_looks.py --sizes 640x360 sparks --frames 20 --stress   # --stress-only: that load alone
     python3 bench/gpu_looks.py --json out.json                  # every figure, for the notes
-
-`--toggle NAME=0` runs the looks with one of the render's economies off (`--toggles` lists them),
-as a second column beside the defaults: what that economy saves, from the same run.
 """
 
 from __future__ import annotations
@@ -49,16 +49,6 @@ from dessins_de_planche.render.scene import Scene  # noqa: E402
 
 FRAME_TARGET_MS = 1000 / 60
 STRESS_TAPS = 10_000
-
-
-def toggles() -> dict:
-    """The render's economies that can be switched off for a comparison: name -> (object, attribute)."""
-    from dessins_de_planche.render import marks
-
-    found = {}
-    for name in getattr(marks, "ECONOMIES", ()):
-        found[name] = (marks, name)
-    return found
 
 
 class Passes:
@@ -219,24 +209,8 @@ def main() -> None:
     parser.add_argument("--pass-frames", type=int, default=20, help="frames with each pass timed")
     parser.add_argument("--stress", action="store_true", help="also bench/frame.py's 10,000-tap load")
     parser.add_argument("--stress-only", action="store_true", help="bench/frame.py's 10,000-tap load alone")
-    parser.add_argument("--toggle", action="append", default=[], metavar="NAME=0",
-                        help="a second column with this economy off (or on); repeatable")
-    parser.add_argument("--toggles", action="store_true", help="list the economies that can be toggled")
     parser.add_argument("--json", help="write every figure here")
     args = parser.parse_args()
-    known = toggles()
-    if args.toggles:
-        for name, (owner, attribute) in known.items():
-            print(f"{name} = {getattr(owner, attribute)}")
-        return
-
-    variants = [("default", {})]
-    for text in args.toggle:
-        name, _, value = text.partition("=")
-        if name not in known:
-            parser.error(f"no economy {name!r} (known: {', '.join(known) or 'none'})")
-        variants.append((f"{name}={value}", {name: type(getattr(*known[name]))(int(value or 0))}))
-
     ctx = moderngl.create_standalone_context(backend="egl", require=330)
     gallery = {name: p for name, p in sorted(load_gallery(presets_dir()).items())
                if not args.presets or name in args.presets}
@@ -251,30 +225,20 @@ def main() -> None:
         results["sizes"][size_text] = {"bare_gpu_ms": base, "looks": {}}
         print(f"\n{size[0]}x{size[1]}: bare full-screen pass {base:.3f} ms GPU")
         for load, stress in loads:
-            for variant, settings in variants:
-                saved = {name: getattr(*known[name]) for name in settings}
-                for name, value in settings.items():
-                    setattr(*known[name], value)
-                try:
-                    rows = {name: run_look(ctx, preset, size, target, args, stress) for name, preset in gallery.items()}
-                finally:
-                    for name, value in saved.items():
-                        setattr(*known[name], value)
-                label = load if variant == "default" else f"{load}, {variant}"
-                results["sizes"][size_text]["looks"][label] = rows
-                what = (f"{MARKS} live taps, +4 every 4 frames" if not stress
-                        else f"stress: {STRESS_TAPS} taps, every glow alive")
-                print(f"  [{label}] {what}")
-                for name in sorted(rows, key=lambda n: -rows[n]["gpu"]["median"]):
-                    r = rows[name]
-                    over = max(r["wall"]["median"], r["gpu"]["median"])
-                    verdict = "60 fps ok" if over <= FRAME_TARGET_MS and r["wall"]["p99"] <= 25.0 else "OVER 60 fps"
-                    passes = ", ".join(f"{k} {v:.2f}" for k, v in sorted(r["passes"].items(), key=lambda kv: -kv[1])
-                                       if v >= 0.005)
-                    print(f"    {name:>13}: wall {r['wall']['median']:6.2f} / p99 {r['wall']['p99']:6.2f}  "
-                          f"gpu {r['gpu']['median']:6.2f} / p99 {r['gpu']['p99']:6.2f}  x{r['gpu']['median'] / base:5.1f} "
-                          f"bare  cpu {r['cpu']['median']:5.2f}  ({r['live']} marks)  [{verdict}]")
-                    print(f"    {'':>13}  passes: {passes}")
+            rows = {name: run_look(ctx, preset, size, target, args, stress) for name, preset in gallery.items()}
+            results["sizes"][size_text]["looks"][load] = rows
+            what = f"{MARKS} live taps, +4 every 4 frames" if not stress else f"{STRESS_TAPS} taps, every glow alive"
+            print(f"  [{load}] {what}")
+            for name in sorted(rows, key=lambda n: -rows[n]["gpu"]["median"]):
+                r = rows[name]
+                over = max(r["wall"]["median"], r["gpu"]["median"])
+                verdict = "60 fps ok" if over <= FRAME_TARGET_MS and r["wall"]["p99"] <= 25.0 else "OVER 60 fps"
+                passes = ", ".join(f"{k} {v:.2f}" for k, v in sorted(r["passes"].items(), key=lambda kv: -kv[1])
+                                   if v >= 0.005)
+                print(f"    {name:>13}: wall {r['wall']['median']:6.2f} / p99 {r['wall']['p99']:6.2f}  "
+                      f"gpu {r['gpu']['median']:6.2f} / p99 {r['gpu']['p99']:6.2f}  x{r['gpu']['median'] / base:5.1f} "
+                      f"bare  cpu {r['cpu']['median']:5.2f}  ({r['live']} marks)  [{verdict}]")
+                print(f"    {'':>13}  passes: {passes}")
         target.release()
     if args.json:
         with open(args.json, "w") as f:

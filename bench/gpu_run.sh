@@ -6,6 +6,10 @@
 #
 #   bash bench/gpu_run.sh [STEP ...]      # steps: looks stress scale photon pictures (default: all)
 #
+# Prepared here by `bash bench/gpu_carry.sh`; on the device tool: run with carry [".whl", ".gl", ".jack"],
+# command `bash bench/gpu_run.sh 2>&1 | tee $OUT/run.log`, timeout_s 580 (each step's limit below adds up
+# to 540 s; the steps' own time on an H200 is expected near 4 minutes). The summary is printed last.
+#
 # Each step has its own time limit and writes its log under $OUT; a step that fails does not stop
 # the others. Environment: SIZES (gpu_looks), SCALE_SIZE, SCALE_SECONDS, PHOTON_SIZES, PHOTON_SECONDS,
 # LOOKS_ARGS (more arguments for gpu_looks.py).
@@ -20,7 +24,9 @@ cd "$ROOT"
 t0=$(date +%s)
 say() { echo "[$(( $(date +%s) - t0 )) s] $*"; }
 
-SETUP=${SETUP:-1}  # SETUP=0: use this machine as it is (a trial run of the steps on a development machine)
+# SETUP=0: use this machine as it is (a trial of the steps on a development machine); SETUP=wheels: install
+# only the carried wheels (a trial of them with another python3 on PATH)
+SETUP=${SETUP:-1}
 # OpenGL through EGL on the vendor's driver (glvnd loaders)
 if [ "$SETUP" = 1 ] && ls .gl/*.deb >/dev/null 2>&1; then
     for f in .gl/*.deb; do dpkg -x "$f" /; done
@@ -36,7 +42,8 @@ if [ "$SETUP" = 1 ] && ls .jack/*.deb >/dev/null 2>&1; then
     export PATH=$J/usr/bin:$PATH JACK_DRIVER_DIR=$J/usr/lib/x86_64-linux-gnu/jack
 fi
 [ "$SETUP" = 1 ] && ldconfig
-if [ "$SETUP" = 1 ] && ls .whl/*.whl >/dev/null 2>&1; then
+if [ "$SETUP" != 0 ] && ls .whl/*.whl >/dev/null 2>&1; then
+    rm -rf /tmp/ddp-site
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/ddp-site \
         .whl/*.whl || { echo "wheels did not install"; exit 1; }
     export PYTHONPATH=/tmp/ddp-site:$ROOT
@@ -61,14 +68,14 @@ step() {  # step NAME SECONDS COMMAND...: one check, its log in $OUT/NAME.log
 }
 
 SIZES=${SIZES:-1280x720,1920x1080,3840x2160}
-step looks 150 python3 bench/gpu_looks.py --sizes "$SIZES" --json "$OUT/looks.json" ${LOOKS_ARGS:-}
-step stress 120 python3 bench/gpu_looks.py --sizes "$SIZES" --stress-only --frames 30 --pass-frames 8 \
+step looks 120 python3 bench/gpu_looks.py --sizes "$SIZES" --json "$OUT/looks.json" ${LOOKS_ARGS:-}
+step stress 90 python3 bench/gpu_looks.py --sizes "$SIZES" --stress-only --frames 30 --pass-frames 8 \
     --json "$OUT/stress.json" ${LOOKS_ARGS:-}
-step scale 200 python3 bench/render_scale.py --offscreen --size "${SCALE_SIZE:-3840x2160}" --modes 1 \
+step scale 150 python3 bench/render_scale.py --offscreen --size "${SCALE_SIZE:-3840x2160}" --modes 1 \
     --seconds "${SCALE_SECONDS:-5}"
-step photon 150 python3 bench/tap_to_photon.py --offscreen --sizes "${PHOTON_SIZES:-1920x1080}" --seconds "${PHOTON_SECONDS:-15}" \
+step photon 120 python3 bench/tap_to_photon.py --offscreen --sizes "${PHOTON_SIZES:-1920x1080}" --seconds "${PHOTON_SECONDS:-15}" \
     --pixel-seconds 6
-step pictures 90 python3 -m pytest -q -p no:cacheprovider tests/test_look_references.py
+step pictures 60 python3 -m pytest -q -p no:cacheprovider tests/test_look_references.py
 say "done"
 for name in $STEPS; do
     [ -f "$OUT/$name.log" ] || continue
