@@ -279,8 +279,9 @@ def main() -> int:
     started = time.monotonic()
     for family in sorted(by_family):
         fold = args.folds / f"{family}.npz"
+        onset_fold = args.folds / f"{family}.stage_a.npz"
         if fold.exists():
-            stamps[family] = detector_module.use_weights(fold)
+            stamps[family] = detector_module.use_weights(fold, onset_fold if onset_fold.exists() else None)
         else:
             stamps[family] = detector_module.use_weights(None)
             unfolded.append(family)

@@ -33,12 +33,13 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
 
 from dessins_de_planche.listen import confirm  # noqa: E402
 from dessins_de_planche.listen.detector import TapDetector  # noqa: E402
 from dessins_de_planche.listen.synth import match_onsets  # noqa: E402
 
-TRAIN_VERSION = "t1"
+TRAIN_VERSION = "t2"  # t2: candidates of the learned stage A, per fold
 HIDDEN = (64, 32)
 BLOCK = 128
 TOLERANCE = 0.025
@@ -109,52 +110,88 @@ def clip_audio(clip: dict):
     return np.ascontiguousarray(audio[:, :1]), sr, clip.get("taps", [])
 
 
-def candidates_of(clip: dict) -> dict:
-    """Stage A's candidates in one clip with stage B's features and their labels."""
+def stage_a_models(folds_dir: Path, families: list[str]) -> dict:
+    """Stage A's weights for each fold (trained without that family) and the shipped ones
+    ("" key): stage B's candidates in a fold are the ones its own stage A fires."""
+    from dessins_de_planche.listen import onset
+
+    models = {"": onset.load_weights()}
+    for family in families:
+        weights = onset.load_weights(folds_dir / f"{family}.stage_a.npz")
+        if weights is not None:
+            models[family] = weights
+    return models
+
+
+def candidates_of(job) -> dict:
+    """Each stage A model's candidates in one clip, with stage B's features and labels.
+
+    Stage A's band state and the sample history it keeps do not depend on where taps fired,
+    so one pass of the detector records both, and each model's firing is replayed on them
+    (`train_stage_a.fire`, the live rule); stage B's features are then read from that history
+    exactly as the live detector reads them at its decision (checked by
+    tests/test_detector.py::test_training_replays_the_live_candidates)."""
+    clip, models = job
+    from dessins_de_planche.listen import onset
+    from dessins_de_planche.listen.detector import DetectorSettings
+    from train_stage_a import fire, hop_state
+
     audio, sr, truth = clip_audio(clip)
-    detector = TapDetector(sr, [0], block_size=BLOCK, weights=False)
-    detector.collect = []
+    detector = TapDetector(sr, [0], block_size=BLOCK, weights=False,
+                           settings=DetectorSettings(stage_b=False, learned_onset=False, onset_db=1e9))
+    detector.collect_hops = rows = []
+    size = 1 << int(np.ceil(np.log2(len(audio) + detector._reach + 4 * BLOCK)))
+    history = np.zeros(size, np.float32)  # as the detector's own: DC removed, zeros before the start
     for start in range(0, len(audio), BLOCK):
-        detector.process(audio[start : start + BLOCK], start)
-    rows = detector.collect
-    onsets = np.array([r[1] / sr for r in rows], np.float64)
-    x = np.array([r[2] for r in rows], np.float32).reshape(-1, confirm.FEATURES)
-    label = np.zeros(len(rows), np.int8)
-    if truth and len(rows):
-        times = np.array([t["time"] for t in truth])
-        pairs, _, _ = match_onsets(onsets, times, TOLERANCE)
-        for found, true in pairs:
-            label[found] = KINDS.get(truth[true]["kind"], 1)
-    return {"x": x, "label": label, "onset": onsets, "seconds": len(audio) / sr,
-            "truth": len(truth)}
+        block = audio[start : start + BLOCK]
+        detector.process(block, start)
+        history[start : start + len(block)] = detector._clean[: len(block), 0]
+    state = hop_state(rows, detector, truth)
+    stage_b = confirm.StageB(sr, None)
+    times = np.array([t["time"] for t in truth])
+    out = {"seconds": len(audio) / sr, "truth": len(truth)}
+    for name, weights in models.items():
+        found = fire(state, onset.scores(weights, state["x"]), float(weights["threshold"]))
+        onsets = np.round(found * sr).astype(np.int64)
+        x = np.zeros((len(onsets), confirm.FEATURES), np.float32)
+        for i, at in enumerate(onsets):
+            x[i] = stage_b.features(history, size - 1, int(at))
+        label = np.zeros(len(onsets), np.int8)
+        if len(times) and len(onsets):
+            pairs, _, _ = match_onsets(onsets / sr, times, TOLERANCE)
+            for got, true in pairs:
+                label[got] = KINDS.get(truth[true]["kind"], 1)
+        out[name] = {"x": x, "label": label}
+    return out
 
 
-def collect(clips: list[dict], cache: Path, version: str, jobs: int) -> dict:
+def collect(clips: list[dict], cache: Path, version: str, jobs: int, models: dict) -> dict:
+    """Every clip's candidates per stage A model, cached: {model: {x, label, clip}, ...}."""
     from dataclasses import asdict
 
     from dessins_de_planche.listen.detector import DetectorSettings
 
     rules = hashlib.sha1(repr(sorted(asdict(DetectorSettings()).items())).encode()).hexdigest()[:8]
     code = hashlib.sha1(b"".join(Path(m.__file__).read_bytes() for m in (confirm, sys.modules[TapDetector.__module__])))
-    key = f"{version}-{confirm.FEATURES}-{TRAIN_VERSION}-{rules}-{code.hexdigest()[:8]}"
+    stamps = hashlib.sha1(repr(sorted((k, w["stamp"], float(w["threshold"])) for k, w in models.items())).encode())
+    key = (f"{version}-{confirm.FEATURES}-{TRAIN_VERSION}-{rules}-{code.hexdigest()[:8]}-"
+           f"{stamps.hexdigest()[:8]}")
     if cache.exists():
         with np.load(cache, allow_pickle=False) as data:
             if str(data["key"]) == key:
                 return {k: data[k] for k in data.files}
     started = time.monotonic()
+    jobs_ = [(c, models) for c in clips]
     if jobs > 1:
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(jobs) as pool:
-            results = list(pool.map(candidates_of, clips, chunksize=4))
+            results = list(pool.map(candidates_of, jobs_, chunksize=2))
     else:
-        results = [candidates_of(c) for c in clips]
+        results = [candidates_of(j) for j in jobs_]
     families = sorted({c["family"] for c in clips})
     out = {
         "key": np.array(key),
-        "x": np.concatenate([r["x"] for r in results]),
-        "label": np.concatenate([r["label"] for r in results]),
-        "clip": np.concatenate([np.full(len(r["label"]), i, np.int32) for i, r in enumerate(results)]),
         "family": np.array([families.index(c["family"]) for c in clips], np.int32),
         "families": np.array(families),
         "music_family": np.array([c.get("music_family") or "" for c in clips]),
@@ -162,11 +199,23 @@ def collect(clips: list[dict], cache: Path, version: str, jobs: int) -> dict:
         "seconds": np.array([r["seconds"] for r in results]),
         "truth": np.array([r["truth"] for r in results]),
     }
+    for name in models:
+        tag = name or "all"
+        out[f"x.{tag}"] = np.concatenate([r[name]["x"] for r in results])
+        out[f"label.{tag}"] = np.concatenate([r[name]["label"] for r in results])
+        out[f"clip.{tag}"] = np.concatenate([np.full(len(r[name]["label"]), i, np.int32)
+                                             for i, r in enumerate(results)])
     cache.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(cache, **out)
-    print(f"stage A candidates: {len(out['label'])} in {len(clips)} clips "
+    print(f"stage A candidates of {len(models)} models in {len(clips)} clips "
           f"({time.monotonic() - started:.0f} s)", file=sys.stderr)
     return out
+
+
+def for_model(data: dict, name: str) -> dict:
+    """The candidates of one stage A model, as fit() and report() read them."""
+    tag = name or "all"
+    return {**data, "x": data[f"x.{tag}"], "label": data[f"label.{tag}"], "clip": data[f"clip.{tag}"]}
 
 
 # -- the model -------------------------------------------------------------------
@@ -345,12 +394,15 @@ def main(argv=None) -> int:
     clips += generated_clips(args.generated)
     version = "+".join(versions) + f"+g{args.generated}"
     cache = args.cache or ROOT / "out" / "detector" / f"{'+'.join(c.name for c in corpora)}-candidates.npz"
-    data = collect(clips, cache, version, args.jobs)
+    corpus_families = sorted({c["family"] for c in clips if c["family"] != "generated"})
+    models = stage_a_models(args.folds_dir, corpus_families)
+    if models[""] is None:
+        parser.error("no stage A weights: run scripts/train_stage_a.py first")
+    data = collect(clips, cache, version, args.jobs, models)
     families = [str(f) for f in data["families"]]
     family_of = data["family"]
     allowed = ~np.isin(np.array(families)[family_of], args.exclude)
     stamp_base = f"corpus-{version}.train-{TRAIN_VERSION}.seed-{args.seed}"
-    corpus_families = sorted({c["family"] for c in clips if c["family"] != "generated"})
     todo = []
     if args.leave_out:
         if args.leave_out not in families:
@@ -362,15 +414,19 @@ def main(argv=None) -> int:
         # as scripts/corpus/splits.py's leave_one_out: the family's clips are the test set, and
         # nothing carrying its taps or its music is trained on
         held = (family_of == families.index(family)) | (data["music_family"] == family)
-        params, mean, scale, threshold = fit(data, allowed & ~held, args.seed, args.epochs, args.threshold)
+        if family not in models:
+            parser.error(f"no stage A fold for {family}: run scripts/train_stage_a.py --folds first")
+        fold = for_model(data, family)  # the candidates of the fold's own stage A
+        params, mean, scale, threshold = fit(fold, allowed & ~held, args.seed, args.epochs, args.threshold)
         save(args.folds_dir / f"{family}.npz", params, mean, scale, threshold, f"{stamp_base}.without-{family}")
-        report(data, allowed & ~held, params, mean, scale, threshold, f"fold {family} (train)")
+        report(fold, allowed & ~held, params, mean, scale, threshold, f"fold {family} (train)")
         test = family_of == families.index(family)
-        report(data, test, params, mean, scale, threshold, f"fold {family} (held out)")
+        report(fold, test, params, mean, scale, threshold, f"fold {family} (held out)")
     if not args.leave_out:
-        params, mean, scale, threshold = fit(data, allowed, args.seed, args.epochs, args.threshold)
+        shipped = for_model(data, "")
+        params, mean, scale, threshold = fit(shipped, allowed, args.seed, args.epochs, args.threshold)
         save(args.out, params, mean, scale, threshold, stamp_base)
-        report(data, allowed, params, mean, scale, threshold, "all families (train)")
+        report(shipped, allowed, params, mean, scale, threshold, "all families (train)")
         size = args.out.stat().st_size
         print(f"{args.out}: {size} bytes, stamp {stamp_base}, "
               f"{sum(p.size for p in params)} parameters", file=sys.stderr)

@@ -53,8 +53,9 @@ def test_a_44k1_jig_file(tmp_path):
     assert result.tempo_bpm == pytest.approx(120, rel=0.03)
 
 
-@pytest.mark.xfail(strict=True, reason="open (issue 13): one tap of 19 on the board's channel is lost under a "
-                   "music onset heard on the band's channel (recall 0.947); it passes again when it is mended")
+@pytest.mark.xfail(strict=True, reason="open (issue 13): one tap of 19 on the board's channel is lost: a music "
+                   "onset 6 ms before it, heard on both channels, is won by the band's channel (then withdrawn), "
+                   "and the board's channel stays deaf through the tap (recall 0.947)")
 def test_a_stereo_file_puts_the_taps_on_their_channel(tmp_path):
     mix, truth = podorhythm(6.0, 48_000, 112, 2, ("heel", "toe"), seed=13, level_db=-12.0)
     dry, _ = podorhythm(6.0, 48_000, 112, 2, ("heel", "toe"), seed=13, level_db=-12.0, music=False, noise_db=None)

@@ -192,7 +192,11 @@ def test_a_stream_eight_hours_old_hears_the_same_taps():
 
 
 def test_other_sample_rates_and_channel_selection():
-    audio, truth = podorhythm(5.0, 44_100, 112, 2, ("heel", "toe"), seed=8, level_db=-12.0, channels=2)
+    # 10 s: 17 taps a channel (with fewer, one music onset taken for a tap is 12 % of a channel);
+    # each channel holds half the taps under all the music: 9 dB over the clip puts a channel's
+    # own taps about 6 dB over it, as in the generated set
+    audio, truth = podorhythm(10.0, 44_100, 112, 2, ("heel", "toe"), seed=8, level_db=-12.0, channels=2,
+                              tap_to_music_db=9.0)
     taps = listen(audio, sample_rate=44_100)
     for channel in (0, 1):
         mine = truth[truth["channel"] == channel]
@@ -257,6 +261,52 @@ def test_stage_b_weights_ship_small_and_stamped():
     assert detector.DETECTOR_VERSION.endswith(stamp)
     assert weights["mean"].shape == (confirm.FEATURES,) and 0.0 < float(weights["threshold"]) < 1.0
     assert TapDetector(SR, [0]).version == detector.DETECTOR_VERSION
+
+
+def test_stage_a_weights_ship_small_and_stamped():
+    from dessins_de_planche.listen import detector, onset
+
+    assert onset.WEIGHTS_PATH.exists() and onset.WEIGHTS_PATH.stat().st_size <= 64 << 10
+    weights = onset.load_weights()
+    parameters = sum(weights[f"{kind}{i}"].size for i in range(int(weights["layers"])) for kind in "wb")
+    assert 500 <= parameters <= 5_000  # scored every hop: small
+    assert ".train-a" in weights["stamp"] and ".seed-" in weights["stamp"]
+    assert detector.DETECTOR_VERSION.startswith(f"onset-{weights['stamp']}+")
+
+
+def test_the_rules_alone_still_hear_the_generated_taps():
+    """Without stage A's weights (a build without them) the summed-rise rule fires."""
+    from dessins_de_planche.listen.detector import DetectorSettings
+
+    audio, truth = podorhythm(6.0, SR, 120, 3, ("Heel", "toe", "toe"), seed=8, level_db=-20.0,
+                              tap_to_music_db=6.0, noise_db=-70.0)
+    rules = TapDetector(SR, [0], settings=DetectorSettings(learned_onset=False))
+    assert rules.onset is None and TapDetector(SR, [0]).onset is not None
+    taps = listen(audio, detector=rules)
+    _, precision, recall = match_onsets(taps["time"], truth["time"], 0.025)
+    assert precision >= 0.95 and recall >= 0.95
+
+
+def test_training_replays_the_live_candidates():
+    """The training scripts replay stage A's firing on recorded band states and read stage B's
+    features from the recorded history: the same candidates and features as the live detector."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    import train_detector
+    from dessins_de_planche.listen import onset
+
+    clip = train_detector.generated_clips(2)[1]
+    replayed = train_detector.candidates_of((clip, {"": onset.load_weights()}))[""]
+    audio, sr, _ = train_detector.clip_audio(clip)
+    live = TapDetector(sr, [0], weights=False)
+    live.collect = []
+    for start in range(0, len(audio), 128):
+        live.process(audio[start : start + 128], start)
+    x = np.array([row[2] for row in live.collect])
+    assert len(x) >= 20 and x.shape == replayed["x"].shape
+    assert np.allclose(x, replayed["x"], atol=1e-4)
 
 
 def _pitched(kind, rng, f0):

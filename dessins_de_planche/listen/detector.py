@@ -23,8 +23,11 @@ to the air, all channels at once:
   rises over the loud one's tail in the bands it fills;
 - a **noise-floor tracker** per band (a running low quantile of the level) under which
   nothing counts;
-- a tap starts where the bands' summed rise (dB over the larger of tail and floor, summed
-  over bands) passes `onset_db`: a foot fills many bands at once, a new note a few.
+- a tap starts where stage A's **learned onset score** (`listen.onset`, a small perceptron on
+  those rises at this hop and the two before it) passes its threshold: a foot fills many
+  bands at once, a new note a few, a hum's beat none for long. Without its weights (or
+  `learned_onset=False`) the rule of old decides: the bands' summed rise (dB over the larger
+  of tail and floor, summed over bands) over `onset_db`.
 
 The tap is emitted at once with a provisional kind (where its new energy lies) and velocity
 (the peak heard so far); stage B's refine carries the final ones. Velocity: the hit's peak
@@ -52,7 +55,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from dessins_de_planche.events import KIND_HEEL, KIND_TOE, RECORD_FIRST, RECORD_REFINE, RECORD_WITHDRAW
-from dessins_de_planche.listen import confirm
+from dessins_de_planche.listen import confirm, onset
 
 # The detector's matrix products are small (a block's bands, a candidate's spectra): a BLAS
 # thread pool only adds wake-ups, and on a busy machine a product waiting for its threads
@@ -61,27 +64,40 @@ from dessins_de_planche.listen import confirm
 # with single-threaded BLAS.
 threadpool_limits(1, user_api="blas")
 
-# The learned stage's weights, read once: every detector shares them (read-only arrays).
+# The learned stages' weights, read once: every detector shares them (read-only arrays).
 _WEIGHTS = confirm.load_weights()
-# What `analyze --json` reports as the detector that heard a file: stage A's rules and stage B's
-# weights stamp (corpus version, training version, seed).
+_ONSET_WEIGHTS = onset.load_weights()
+# What `analyze --json` reports as the detector that heard a file: stage A's rules (or its
+# learned score's stamp) and stage B's weights stamp (corpus version, training version, seed).
 RULES_VERSION = "rules-3"
-DETECTOR_VERSION = RULES_VERSION if _WEIGHTS is None else f"{RULES_VERSION}+{_WEIGHTS['stamp']}"
 
 
-def use_weights(path) -> str:
-    """Make every detector built from now on use the stage B weights at `path` (a bench's
-    leave-one-family-out folds; None: the shipped weights); returns their stamp."""
-    global _WEIGHTS, DETECTOR_VERSION
+def _version(onset_weights, weights) -> str:
+    first = RULES_VERSION if onset_weights is None else f"onset-{onset_weights['stamp']}"
+    return first if weights is None else f"{first}+{weights['stamp']}"
+
+
+DETECTOR_VERSION = _version(_ONSET_WEIGHTS, _WEIGHTS)
+
+
+def use_weights(path, onset_path=None) -> str:
+    """Make every detector built from now on use the stage B weights at `path` and the stage A
+    weights at `onset_path` (a bench's leave-one-family-out folds; None: the shipped ones);
+    returns the detector's version."""
+    global _WEIGHTS, _ONSET_WEIGHTS, DETECTOR_VERSION
     weights = confirm.load_weights(path)
     if weights is None:
         raise FileNotFoundError(f"{path}: no stage B weights there")
-    _WEIGHTS = weights
-    DETECTOR_VERSION = f"{RULES_VERSION}+{weights['stamp']}"
-    return weights["stamp"]
+    onset_weights = onset.load_weights(onset_path)
+    if onset_path is not None and onset_weights is None:
+        raise FileNotFoundError(f"{onset_path}: no stage A weights there")
+    _WEIGHTS, _ONSET_WEIGHTS = weights, onset_weights
+    DETECTOR_VERSION = _version(onset_weights, weights)
+    return DETECTOR_VERSION
 
 
 _BAD_LEVEL = 8.0  # |sample| above this (or NaN/Inf) marks a broken block
+_BIN_HZ = 375.0  # the analysis spectrum's bin spacing (a 128-point DFT at 48 kHz)
 _BAND_EDGES_HZ = (0, 400, 750, 1100, 1500, 2200, 3000, 4000, 5200, 7000, 9400, 12800, 24000)
 
 
@@ -115,6 +131,7 @@ class DetectorSettings:
     dc_s: float = 0.5
     onset_offset_s: float = 0.0  # the onset lies this long before the middle of the firing window
     # stage B: the learned confirm/withdraw, heard `confirm.SPAN_S` (16 ms) after the onset
+    learned_onset: bool = True  # stage A's learned score fires taps (False, or no weights: onset_db's rule)
     stage_b: bool = True  # False: every candidate is confirmed by the rules alone
     withdraw_below: float | None = None  # a foot's probability under this withdraws (None: the weights' own)
 
@@ -147,9 +164,10 @@ class TapDetector:
         self.settings = s = settings or DetectorSettings()
         self.hop = hop = max(8, int(round(s.hop_s * sr)))
         self.window = win = 2 * hop
-        self.nfft = nfft = 1 << int(math.ceil(math.log2(win)))
         hop_ms = 1000.0 * hop / sr
-        freqs = np.fft.rfftfreq(nfft, 1.0 / sr)
+        # the spectrum sampled every _BIN_HZ at any rate (the DFT is a matrix product, so its
+        # frequencies are ours to choose): every rate gets the same bands, the learned score's
+        freqs = np.arange(0.0, 0.5 * sr + 1e-9, _BIN_HZ)
         bands = []
         for lo, hi in zip(_BAND_EDGES_HZ[:-1], _BAND_EDGES_HZ[1:]):
             column = ((freqs >= lo) & (freqs < hi)).astype(np.float32)
@@ -167,7 +185,7 @@ class TapDetector:
         # measured against its own past, so the difference's tilt changes nothing there; what it
         # removes is a low tone's leakage into the upper bands (a hum's level beats with its phase)
         bins = int(np.flatnonzero(self._band_matrix.any(axis=0)).max()) + 1
-        phase = 2 * np.pi * np.outer(np.arange(win), np.arange(bins)) / nfft
+        phase = 2 * np.pi * np.outer(np.arange(win), freqs[:bins]) / sr
         cos = np.cos(phase) * self._win[:, None]
         sin = np.sin(phase) * self._win[:, None]
         pad = np.zeros((1, bins))
@@ -189,13 +207,18 @@ class TapDetector:
         # a player's measured heel/toe split decides the kind on that channel, over stage B's word
         self._kind_calibrated = [t is not None and t.heel_low_share is not None for t in tuned]
         weights = None if weights is False else (weights if weights is not None else _WEIGHTS)
+        onset_weights = _ONSET_WEIGHTS if s.learned_onset else None
+        # stage A: the learned onset score where its weights are, else the summed-rise rule
+        self.onset = None if onset_weights is None else onset.OnsetScore(onset_weights, c, b)
         # without weights (a build without them, or training's first pass) stage B still
         # measures its features but the rules have the final word
         self.stage_b = confirm.StageB(sr, weights) if s.stage_b else None
-        self.version = RULES_VERSION if weights is None else f"{RULES_VERSION}+{weights['stamp']}"
+        self.version = _version(onset_weights, weights)
         self._withdraw_below = (s.withdraw_below if s.withdraw_below is not None else
                                 (self.stage_b.threshold if weights is not None and s.stage_b else 0.0))
         self.collect = None  # a list: each stage B decision's (channel, onset, features, ...) (training)
+        self.collect_hops = None  # a list: channel 0's band state at every hop (training stage A)
+        self._no_rise = [-1.0] * c
         self.withdrawn = 0  # taps stage B took back since reset
 
         self._xt_n = (max(1, int(round(s.crosstalk_s * sr / hop))) if c > 1 and s.crosstalk_s > 0 else 0)
@@ -309,6 +332,8 @@ class TapDetector:
         self._started = [False] * c
         self._warm = [self._warmup_n] * c  # hops still to learn before firing
         self._hops_seen = [0] * c
+        if self.onset is not None:
+            self.onset.reset()
         self._ref[:] = -200.0
         self._bg[:] = -200.0
         self._smooth[:] = -200.0
@@ -501,6 +526,7 @@ class TapDetector:
                     self._final(ch, p, False)
                     self._pending[ch] = None
                 self._warm[ch] = self._warmup_n
+                self._hops_seen[ch] = 0  # after the gap its floor is learnt afresh too
                 self.level[ch] = self.peak[ch] = self.brightness[ch] = 0.0
                 continue
             p = self._pending[ch]
@@ -556,16 +582,36 @@ class TapDetector:
         self._held[k % self._hold_n] = lagged
         np.maximum.reduce(self._held, axis=0, out=self._held_max)
         np.maximum(ref, self._held_max, out=ref)
-        # the rise of each band over the larger of that tail and the noise floor, summed
-        np.add(ref, s.rise_db, out=gate)
-        np.add(bg, s.threshold_db, out=self._tmp)
-        np.maximum(gate, self._tmp, out=gate)
-        np.maximum(gate, self._band_floor, out=gate)
-        np.subtract(level, gate, out=nov)
-        np.clip(nov, 0.0, s.band_cap_db, out=nov)
-        np.add.reduce(nov, axis=1, out=self._dsum)
-        rises = self._dsum.tolist()
-        onset_db = s.onset_db
+        score = self.onset
+        if score is None:
+            # the rules: the rise of each band over the larger of that tail and the noise floor,
+            # summed, over onset_db
+            self._rules_gate()
+            np.subtract(level, gate, out=nov)
+            np.clip(nov, 0.0, s.band_cap_db, out=nov)
+            np.add.reduce(nov, axis=1, out=self._dsum)
+            rises = self._dsum.tolist()
+            onset_db = s.onset_db
+        else:
+            # the learned score, on the same band state: scored only where the bands rose at all
+            # over their tails and one is over the level floor (most hops of silence or a held
+            # note are not), and only when a channel may fire; it fires over its threshold
+            score.update(level, ref, bg, self._band_floor)
+            worth = [r > onset.GATE_DB and loud > 0.0
+                     for r, loud in zip(score.rises.tolist(), score.loudest.tolist())]
+            ready = False
+            for ch in range(self.channels):
+                if worth[ch] and self._warm[ch] == 0 and k >= self._deaf_until[ch] and (bad is None or not bad[ch]):
+                    ready = True
+            rises = self._no_rise
+            if ready:
+                threshold = score.threshold
+                rises = [sc - threshold if w else -1.0 for sc, w in zip(score.evaluate().tolist(), worth)]
+            onset_db = 0.0
+        if self.collect_hops is not None:  # training: offline only, never in a live callback
+            self.collect_hops.append((k, level[0].copy(), ref[0].copy(), bg[0].copy(),
+                                      self._warm[0] > 0 or (bad is not None and bad[0]),
+                                      self._sounding(0, k)))
         for ch in range(self.channels):
             if bad is not None and bad[ch]:
                 continue
@@ -605,6 +651,16 @@ class TapDetector:
                     self._bg[ch] = level[ch]
             self._hops_seen[ch] += 1
 
+    def _rules_gate(self) -> None:
+        """Each band's bar for a rise: the larger of its tail and its noise floor (each plus a
+        margin) and the level floor (the rules' onset, and the provisional kind of any tap)."""
+        s = self.settings
+        gate = self._gate
+        np.add(self._ref, s.rise_db, out=gate)
+        np.add(self._bg, s.threshold_db, out=self._tmp)
+        np.maximum(gate, self._tmp, out=gate)
+        np.maximum(gate, self._band_floor, out=gate)
+
     def _sounding(self, ch: int, k: int) -> bool:
         """The newest quarter of hop k's window holds at least a tenth of the energy of its
         oldest quarter (per candidate, preallocated)."""
@@ -629,6 +685,8 @@ class TapDetector:
             if not p[_EMITTED]:
                 self._first(ch, p, k * self.hop)
             self._final(ch, p, False)
+        if self.onset is not None:  # (the rules measured it already)
+            self._rules_gate()
         band_level = level[ch].tolist()
         gate = self._gate[ch].tolist()
         # where the new energy lies: its power-weighted centre, for the provisional kind

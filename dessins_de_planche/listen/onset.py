@@ -1,0 +1,158 @@
+"""Stage A's learned onset score: is a foot's onset in the newest part of this hop's window?
+
+The detector (`listen.detector`) measures, at every hop (1.33 ms), each of its 12 bands'
+level, the expected tail of what was heard (the decaying recent peak) and the band's noise
+floor. A foot fills many bands at once, fast; a new fiddle note, a piano's hammer or a hum's
+beat rise in a few, or slowly, or only over a floor they keep. One summed-rise rule cannot
+tell those apart in every room (it lost a third of the taps); this small perceptron looks at
+the rises over the tail at this hop and the two before it, the rise over the noise floor and
+over the level floor, and scores the hop. Trained by `scripts/train_stage_a.py` on the
+corpus's band states, recorded by the detector itself, so training and the show see the same
+numbers.
+
+Runs in the audio callback, once per hop and channel where anything rose at all: every
+buffer is allocated here, numpy writes with `out=`, the normalisation folded into the first
+layer. The weights (`weights/stage_a.npz`, about 2,300 of them) carry their threshold and a
+stamp (corpus, training version, seed).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+WEIGHTS_PATH = Path(__file__).resolve().parent / "weights" / "stage_a.npz"
+
+CONTEXT = 3  # hops whose rises over the tail are looked at: this one and the two before
+TAIL_RANGE = (-12.0, 24.0)  # dB over the expected tail
+FLOOR_RANGE = (-12.0, 40.0)  # dB over the band's noise floor
+LEVEL_RANGE = (-20.0, 40.0)  # dB over the channel's level floor
+GATE_DB = 1.0  # a hop whose bands rose less than this over their tails (summed) is not scored
+
+
+def feature_count(bands: int) -> int:
+    return bands * (CONTEXT + 2)
+
+
+# the features, a group of `bands` columns each: the rise over the tail two hops back, one hop
+# back, at this hop; the rise over the noise floor; the level over the level floor
+_LOW = np.array([TAIL_RANGE[0]] * CONTEXT + [FLOOR_RANGE[0], LEVEL_RANGE[0]], np.float32)
+_HIGH = np.array([TAIL_RANGE[1]] * CONTEXT + [FLOOR_RANGE[1], LEVEL_RANGE[1]], np.float32)
+
+
+def features(level: np.ndarray, ref: np.ndarray, bg: np.ndarray, floor: np.ndarray) -> np.ndarray:
+    """Every hop's features of one channel at once (training): arrays (hops, bands) in dB ->
+    (hops, features). Hops before the first are taken as silent tails (no rise)."""
+    tail = np.clip(level - ref, *TAIL_RANGE)
+    rows = []
+    for back in range(CONTEXT - 1, 0, -1):
+        earlier = np.empty_like(tail)
+        earlier[:back] = TAIL_RANGE[0]
+        earlier[back:] = tail[:-back]
+        rows.append(earlier)
+    rows.append(tail)
+    rows.append(np.clip(level - bg, *FLOOR_RANGE))
+    rows.append(np.clip(level - floor[None, :], *LEVEL_RANGE))
+    return np.concatenate(rows, axis=1).astype(np.float32)
+
+
+def gate(level: np.ndarray, ref: np.ndarray, floor: np.ndarray) -> np.ndarray:
+    """The hops worth scoring (training; live: `OnsetScore.worth`): the bands rose over their
+    tails (summed) and some band is over the channel's level floor (a calibrated floor is a
+    hard rule)."""
+    rise = np.clip(level - ref, 0.0, TAIL_RANGE[1]).sum(axis=1)
+    return (rise > GATE_DB) & (level > floor[None, :]).any(axis=1)
+
+
+def load_weights(path=None) -> dict | None:
+    path = Path(path) if path is not None else WEIGHTS_PATH
+    if not path.exists():
+        return None
+    with np.load(path, allow_pickle=False) as data:
+        weights = {key: data[key] for key in data.files}
+    weights["stamp"] = str(weights["stamp"])
+    return weights
+
+
+class OnsetScore:
+    """The live score of every channel at once (preallocated)."""
+
+    def __init__(self, weights: dict, channels: int, bands: int):
+        """`bands`: the detector's; at a low sample rate the top bands are missing, and their
+        features stay at the values of a band that never sounds."""
+        trained = int(weights["bands"])
+        if bands > trained:
+            raise ValueError(f"stage A weights for {trained} bands, the detector has {bands}")
+        self.threshold = float(weights["threshold"])
+        self.stamp = weights["stamp"]
+        layers = int(weights["layers"])
+        mean, scale = weights["mean"].astype(np.float64), weights["scale"].astype(np.float64)
+        w0 = weights["w0"].astype(np.float64)
+        # the normalisation folded into the first layer: (x - mean) * scale @ w0 + b0
+        self._w = [np.ascontiguousarray((w0 * scale[:, None]).astype(np.float32))]
+        self._b = [(weights["b0"].astype(np.float64) - (mean * scale) @ w0).astype(np.float32)]
+        for i in range(1, layers):
+            self._w.append(np.ascontiguousarray(weights[f"w{i}"], np.float32))
+            self._b.append(np.asarray(weights[f"b{i}"], np.float32))
+        self.channels, self.bands, self._stride = channels, bands, trained
+        self.x = np.zeros((channels, feature_count(trained)), np.float32)
+        self._low = np.repeat(_LOW, trained)[None, :]
+        self._high = np.repeat(_HIGH, trained)[None, :]
+        s = trained
+        now = (CONTEXT - 1) * s
+        self._tail_now = self.x[:, now : now + bands]
+        self._floor_now = self.x[:, now + s : now + s + bands]
+        self._level_now = self.x[:, now + 2 * s : now + 2 * s + bands]
+        self._fresh = self.x[:, now:]  # this hop's three groups, clipped at once
+        self._fresh_low = np.ascontiguousarray(self._low[:, now:])
+        self._fresh_high = np.ascontiguousarray(self._high[:, now:])
+        self._level_group = self.x[:, now + 2 * s :]
+        self._h = [np.zeros((channels, w.shape[1]), np.float32) for w in self._w]
+        self._rise = np.zeros((channels, bands), np.float32)
+        self.rises = np.zeros(channels, np.float32)
+        self.loudest = np.zeros(channels, np.float32)  # the band most over the level floor (dB)
+        self.score = np.zeros(channels, np.float32)
+        self.reset()
+
+    def reset(self) -> None:
+        self.x[:] = self._low
+
+    def update(self, level: np.ndarray, ref: np.ndarray, bg: np.ndarray, floor: np.ndarray) -> None:
+        """This hop's features for every channel (the older tails move back a group); `rises`
+        and `loudest` say which channels are worth scoring."""
+        x, s = self.x, self._stride
+        for group in range(CONTEXT - 1):
+            x[:, group * s : (group + 1) * s] = x[:, (group + 1) * s : (group + 2) * s]
+        np.subtract(level, ref, out=self._tail_now)
+        np.subtract(level, bg, out=self._floor_now)
+        np.subtract(level, floor, out=self._level_now)
+        np.clip(self._fresh, self._fresh_low, self._fresh_high, out=self._fresh)
+        np.maximum(self._tail_now, 0.0, out=self._rise)
+        np.add.reduce(self._rise, axis=1, out=self.rises)
+        np.maximum.reduce(self._level_group, axis=1, out=self.loudest)
+
+    def evaluate(self) -> np.ndarray:
+        """The score (a logit) of every channel's current features."""
+        h = self.x
+        last = len(self._w) - 1
+        for i, (w, bias, out) in enumerate(zip(self._w, self._b, self._h)):
+            np.dot(h, w, out=out)
+            np.add(out, bias, out=out)
+            if i < last:
+                np.maximum(out, 0.0, out=out)
+            h = out
+        self.score[:] = h[:, 0]
+        return self.score
+
+
+def scores(weights: dict, x: np.ndarray) -> np.ndarray:
+    """The score of many feature rows at once (training, analysis)."""
+    mean, scale = weights["mean"], weights["scale"]
+    h = (x - mean) * scale
+    layers = int(weights["layers"])
+    for i in range(layers):
+        h = h @ weights[f"w{i}"] + weights[f"b{i}"]
+        if i < layers - 1:
+            h = np.maximum(h, 0.0)
+    return h[:, 0]
