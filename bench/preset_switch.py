@@ -26,6 +26,7 @@ import moderngl
 import numpy as np
 
 from dessins_de_planche.paths import presets_dir, shaders_dir
+from dessins_de_planche.preset.deck import Deck
 from dessins_de_planche.render.canvas import release_framebuffer
 from dessins_de_planche.render.gallery import steady_taps
 from dessins_de_planche.render.live_edit import LiveEditing
@@ -52,17 +53,25 @@ class Loop:
     def __init__(self, ctx, folders, size, shader_folders):
         self.ctx = ctx
         self.live = LiveEditing(folders, shader_folders=shader_folders, interval=0.1)
-        self.presets = self.live.presets()
-        self.index = 0
+        self.deck = Deck(self.live.presets())
         self.rhythm = SimpleNamespace(bar_beats=2)
         started = time.perf_counter()
-        self.scene = Scene(ctx, self.presets[0], size)
-        self.live.attach(self)
+        self.scene = Scene(ctx, self.deck.preset, size)
+        self.deck.show_on(self.scene, self.rhythm)
+        self.live.attach(self.deck)
         self.warm_s = time.perf_counter() - started
         self.target = ctx.simple_framebuffer(size)
         self.taps = steady_taps(600.0, refine=True)
         self.fed = 0
         self.now = 0.0
+
+    @property
+    def presets(self):
+        return self.deck.presets
+
+    @property
+    def index(self):
+        return self.deck.index
 
     def frame(self):
         started = time.perf_counter()
@@ -78,8 +87,7 @@ class Loop:
 
     def select(self, index, fade):
         started = time.perf_counter()
-        self.index = index % len(self.presets)
-        self.scene.set_preset(self.presets[self.index], fade=fade)
+        self.deck.select(index, fade=fade)
         return time.perf_counter() - started
 
     def release(self):

@@ -259,6 +259,7 @@ def test_a_preset_refused_by_permissions_while_the_show_runs_keeps_the_look_and_
         ctx, tmp_path, monkeypatch):
     from types import SimpleNamespace
 
+    from dessins_de_planche.preset.deck import Deck
     from dessins_de_planche.render.canvas import release_framebuffer
     from dessins_de_planche.render.live_edit import LiveEditing
     from dessins_de_planche.render.scene import Scene
@@ -267,8 +268,8 @@ def test_a_preset_refused_by_permissions_while_the_show_runs_keeps_the_look_and_
     file = tmp_path / "mine.toml"
     file.write_text(LOOK.format(background="#204060"))
     live = LiveEditing([tmp_path], TextOverlay(ctx), shader_folders=[], interval=0.0)
-    stage = SimpleNamespace(presets=live.presets(), index=0, rhythm=SimpleNamespace(bar_beats=2))
-    stage.scene = Scene(ctx, stage.presets[0], (64, 36))
+    stage = Deck(live.presets(), rhythm=SimpleNamespace(bar_beats=2))
+    stage.show_on(Scene(ctx, stage.preset, (64, 36)), stage.rhythm)
     live.attach(stage)
     target = ctx.simple_framebuffer((64, 36))
     real = Path.read_bytes
@@ -285,7 +286,7 @@ def test_a_preset_refused_by_permissions_while_the_show_runs_keeps_the_look_and_
         os.utime(file, ns=(10**18, 10**18))
         assert live.poll() == [("error", file)]
         stage.scene.render(1.0, target)
-        assert stage.scene.preset is running and stage.presets == [running]
+        assert stage.scene.preset is running and stage.presets == (running,)
         report = " ".join(" ".join(live.overlay.lines()).split())  # as on screen, unwrapped
         assert f"Not loaded: {file}" in report and "cannot read the preset (Permission denied)" in report
         picture = np.frombuffer(target.read(components=3), np.uint8).reshape(36, 64, 3)

@@ -126,8 +126,9 @@ class Show:
     """The app's Show, reduced to what OSC touches."""
 
     def __init__(self):
-        self.presets = [SimpleNamespace(name=n) for n in ("ink", "rosette", "thread")]
-        self.index = 1
+        from dessins_de_planche.preset.deck import Deck
+
+        self.deck = Deck([SimpleNamespace(name=n) for n in ("ink", "rosette", "thread")], index=1)
         self.size = (160, 90)
         self.scene = SimpleNamespace(resize=lambda size: None, clear=lambda: None)
         self.rhythm = SimpleNamespace(bpm=120.0, beat_period=0.5, bar_beats=2, beat_number=lambda t: int(t * 2),
@@ -137,10 +138,7 @@ class Show:
 
     @property
     def preset(self):
-        return self.presets[self.index]
-
-    def select(self, index):
-        self.index = index % len(self.presets)
+        return self.deck.preset
 
 
 def build_stage(ctx, folder):
@@ -209,7 +207,7 @@ def test_no_packet_stops_the_stage_or_blacks_it_out(hammered_stage, packets):
     assert stage.osc_in._thread.is_alive(), "the OSC thread died"
     out = stage.output
     assert math.isfinite(out.dimmer) and 0.0 <= out.dimmer <= 1.0
-    assert 0 <= stage.show.index < len(stage.show.presets)
+    assert 0 <= stage.show.deck.index < len(stage.show.deck)
     assert len(stage.zone_names) <= ZONE_UNCHANGED
     taps = batch.taps
     assert np.all(np.isfinite(taps["time"])) and np.all((taps["velocity"] >= 0) & (taps["velocity"] <= 1))
@@ -222,7 +220,8 @@ def test_the_issue_s_messages_are_refused_one_by_one_and_said_once(osc_stage, ca
     from pythonosc.udp_client import SimpleUDPClient
 
     stage = osc_stage
-    stage.show.index, stage.output.dimmer = 1, 0.8
+    stage.show.deck.select(1)
+    stage.output.dimmer = 0.8
     client = SimpleUDPClient("127.0.0.1", stage.port)
     before = handled(stage.osc_in)
     client.send_message("/ddp/preset/select", float("inf"))
@@ -233,7 +232,7 @@ def test_the_issue_s_messages_are_refused_one_by_one_and_said_once(osc_stage, ca
     received_by(stage, before + 53)
     with caplog.at_level("WARNING", logger="dessins_de_planche.app"):
         batch = stage.take(empty_batch())
-    assert stage.show.index == 1 and stage.output.dimmer == 0.8  # nothing changed, nothing black
+    assert stage.show.deck.index == 1 and stage.output.dimmer == 0.8  # nothing changed, nothing black
     assert len(batch.taps) == 0
     said = [r.getMessage() for r in caplog.records if "/ddp/tap" in r.getMessage()]
     assert len(said) == 1 and "channel" in said[0]  # 51 refused taps, one line (rate-limited per address)

@@ -14,6 +14,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from dessins_de_planche.preset.deck import Deck
 from dessins_de_planche.render.canvas import release_framebuffer
 from dessins_de_planche.render.live_edit import LiveEditing
 from dessins_de_planche.render.probe import FRAME_LIMIT_S, shader_frame_seconds
@@ -42,13 +43,17 @@ class Show:
     def __init__(self, ctx, folder):
         self.ctx = ctx
         self.live = LiveEditing([folder], TextOverlay(ctx), shader_folders=[folder], interval=0.05)
-        self.presets = self.live.presets()
-        self.index = 0
+        self.deck = Deck(self.live.presets())
         self.rhythm = SimpleNamespace(bar_beats=2)
-        self.scene = Scene(ctx, self.presets[0], SIZE)
-        self.live.attach(self)
+        self.scene = Scene(ctx, self.deck.preset, SIZE)
+        self.deck.show_on(self.scene, self.rhythm)
+        self.live.attach(self.deck)
         self.target = ctx.simple_framebuffer(SIZE)
         self.now = 0.0
+
+    @property
+    def presets(self):
+        return self.deck.presets
 
     def frame(self):
         self.now += 1 / 60

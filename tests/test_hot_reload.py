@@ -1,6 +1,6 @@
 """Live editing, headless: a saved preset or shader shows within the half second; a broken one never replaces the look.
 
-The show here is a stand-in with the app's shape (presets, index, scene, rhythm);
+The show here is a stand-in with the app's shape (a deck, a scene, a rhythm);
 each frame polls for edits exactly as the window does, then draws.
 """
 
@@ -13,6 +13,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from dessins_de_planche.preset.deck import Deck
 from dessins_de_planche.render.canvas import release_framebuffer
 from dessins_de_planche.render.live_edit import LiveEditing
 from dessins_de_planche.render.scene import Scene
@@ -66,13 +67,17 @@ class Show:
     def __init__(self, ctx, folder):
         self.ctx = ctx
         self.live = LiveEditing([folder], TextOverlay(ctx), shader_folders=[folder], interval=0.1)
-        self.presets = self.live.presets()
-        self.index = 0
+        self.deck = Deck(self.live.presets())
         self.rhythm = SimpleNamespace(bar_beats=2)
-        self.scene = Scene(ctx, self.presets[0], SIZE)
-        self.live.attach(self)
+        self.scene = Scene(ctx, self.deck.preset, SIZE)
+        self.deck.show_on(self.scene, self.rhythm)
+        self.live.attach(self.deck)
         self.target = ctx.simple_framebuffer(SIZE)
         self.now = 0.0
+
+    @property
+    def presets(self):
+        return self.deck.presets
 
     def frame(self):
         self.now += 1 / 60

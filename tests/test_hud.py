@@ -32,8 +32,9 @@ class FakeRhythm:
 
 class FakeShow:
     def __init__(self):
-        self.presets = [SimpleNamespace(name=n) for n in ("ink", "rosette", "thread")]
-        self.index = 1
+        from dessins_de_planche.preset.deck import Deck
+
+        self.deck = Deck([SimpleNamespace(name=n) for n in ("ink", "rosette", "thread")], index=1)
         self.size = (160, 90)
         self.scene = SimpleNamespace(resize=lambda size: None, clear=lambda: None)
         self.rhythm = FakeRhythm()
@@ -46,10 +47,7 @@ class FakeShow:
 
     @property
     def preset(self):
-        return self.presets[self.index]
-
-    def select(self, index):
-        self.index = index % len(self.presets)
+        return self.deck.preset
 
 
 STATUS = InputStatus(audio_state="listening", device_name="USB Audio", midi_state="off", running=True,
@@ -202,7 +200,7 @@ def test_corner_pin_setup_moves_corners_by_keys_and_mouse_and_saves_them(stage, 
     for _ in range(4):
         stage.handle(key("LEFT"))  # in setup the arrows move the corner, they do not change the preset
     stage.handle(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_DOWN, mod=pygame.KMOD_SHIFT, unicode=""))
-    assert stage.show.index == 1
+    assert stage.show.deck.index == 1
     assert stage.output.warp.top_right == pytest.approx((1.0 - 4 * 0.005, 0.001))
     # a click near the bottom-left corner picks it; dragging moves it there
     stage.handle(pygame.event.Event(pygame.MOUSEBUTTONDOWN, button=1, pos=(5, 85)))
@@ -227,7 +225,7 @@ def test_corner_pin_setup_moves_corners_by_keys_and_mouse_and_saves_them(stage, 
     assert saved.top_right == pytest.approx((0.98, 0.001))
     assert stage.health_state(None)["output"]["warp"]["top_right"] == pytest.approx([0.98, 0.001])
     stage.handle(key("LEFT"))  # setup over: the arrows change the preset again
-    assert stage.show.index == 0
+    assert stage.show.deck.index == 0
 
 
 def test_the_hud_counts_a_sensor_boards_hits_bleed_and_weight_shifts(stage):

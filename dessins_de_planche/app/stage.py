@@ -153,14 +153,11 @@ class Stage:
         functions = [name for name in ACTIONS if name not in ("escape", "learn", "help")] + ["dimmer", "cue"]
         path = getattr(args, "midi_control", None) or midimap.default_path()
         self.midi = midimap.load(path, functions)
-        names = [p.name for p in self.show.presets]
-        self.playlist = None
+        names = self.show.deck.names()
         if getattr(args, "playlist", None):
-            self.playlist = playlist.load(args.playlist, names)
+            self.show.deck.follow(playlist.load(args.playlist, names), now)
         elif getattr(args, "rotate_presets", None):
-            self.playlist = playlist.rotation(names, args.rotate_presets)
-        if self.playlist is not None:
-            self.select_name(self.playlist.start(now))
+            self.show.deck.follow(playlist.rotation(names, args.rotate_presets), now)
         listen = getattr(args, "listen_osc", False)
         osc_in = getattr(args, "osc_in", None) or (listen and "7400")
         self.listen_osc = bool(listen)
@@ -208,7 +205,7 @@ class Stage:
     def do(self, action: str, value=None) -> None:
         """Run one named action (from a key, a MIDI button, OSC)."""
         if action.startswith("preset") and action[6:].isdigit():
-            self.show.select(int(action[6:]) - 1)
+            self.show.deck.select(int(action[6:]) - 1)
             return
         if action in self._extra_keys:
             self._extra_keys[action][0]()
@@ -220,30 +217,12 @@ class Stage:
         handler(value) if value is not None else handler()
 
     def _do_next(self):
-        if self.playlist is not None:
-            name = self.playlist.step(master_time())
-            if name:
-                self.select_name(name)
-        else:
-            self.show.select(self.show.index + 1)
+        self.show.deck.step(master_time())
 
     def _do_previous(self):
-        if self.playlist is not None:
-            name = self.playlist.step(master_time(), -1)
-            if name:
-                self.select_name(name)
-        else:
-            self.show.select(self.show.index - 1)
+        self.show.deck.step(master_time(), -1)
 
     _do_cue = _do_next
-
-    def select_name(self, name: str) -> bool:
-        names = [p.name for p in self.show.presets]
-        if name not in names:
-            log.warning("no preset named %r", name)
-            return False
-        self.show.select(names.index(name))
-        return True
 
     def _do_clear(self):
         self.history.before_clear(self.show.scene, self.show.preset.name, self.taps_since_clear > 0)
@@ -395,10 +374,7 @@ class Stage:
             taps = np.concatenate([taps, attract_taps]) if len(taps) else attract_taps
         if self.output.frozen:
             taps = taps[:0]
-        if self.playlist is not None:
-            name = self.playlist.tick(now)
-            if name:
-                self.select_name(name)
+        self.show.deck.tick(now)
         self._send_rhythm(now)
         return batch._replace(taps=taps, controls=controls)
 
@@ -424,26 +400,15 @@ class Stage:
                 target = self.midi.cc[number]
                 if isinstance(target, ParameterControl):
                     low, high = target.range
-                    self._set_parameter(target.target, low + (high - low) * value / 127.0)
+                    self.show.deck.set_parameter(target.target, low + (high - low) * value / 127.0)
                 elif target in CONTINUOUS:
                     self.do(target, value / 127.0)
                 elif self.midi.button(number, value):
                     self.do(target)
             elif kind == CONTROL_PROGRAM and number in self.midi.program:
                 keep[i] = False
-                self.select_name(self.midi.program[number])
+                self.show.deck.select_name(self.midi.program[number])
         return controls[keep]
-
-    def _set_parameter(self, target: str, value: float) -> bool:
-        show = self.show
-        try:
-            tuned = show.preset.with_value(target, value)
-        except Exception as error:  # a wrong path or an out-of-range number: say it, keep the look
-            log.warning("parameter %s = %g refused by %s: %s", target, value, show.preset.name, error)
-            return False
-        show.presets[show.index] = tuned
-        show.scene.tune(tuned)
-        return True
 
     # -- OSC ---------------------------------------------------------------------------------
     def _route_osc(self, messages, now: float) -> None:
@@ -472,10 +437,10 @@ class Stage:
 
     def _osc_preset(self, now, which):
         if isinstance(which, str) and not which.strip().isdigit():
-            self.select_name(text(which, "preset name"))
+            self.show.deck.select_name(text(which, "preset name"))
         else:
             which = int(which) if isinstance(which, str) else which  # "3": as on the keys
-            self.show.select(integer(which, 1, len(self.show.presets), "preset number") - 1)
+            self.show.deck.select(integer(which, 1, len(self.show.deck), "preset number") - 1)
 
     def _osc_tempo(self, now, bpm):
         self.show.rhythm.set_tempo(number(bpm, 20.0, 400.0, "tempo (BPM)"), now)
@@ -548,7 +513,7 @@ class Stage:
         show = self.show
         if show.preset.name != self._last_preset:
             self._last_preset = show.preset.name
-            self.osc_out.send("/ddp/preset", show.index + 1, show.preset.name)
+            self.osc_out.send("/ddp/preset", show.deck.index + 1, show.preset.name)
         rhythm = show.rhythm
         bpm = getattr(rhythm, "bpm", None)
         if not bpm:
@@ -599,7 +564,7 @@ class Stage:
         show = self.show
         errors = show.live.overlay.lines() if show.live.overlay is not None and show.live.overlay.visible else []
         return {"hud": self.hud_lines(now, status), "notices": list(show.notice) + self.notice_lines(now, status),
-                "presets": [p.name for p in show.presets], "current": show.index,
+                "presets": show.deck.names(), "current": show.deck.index,
                 "meters": [[name, float(level), float(since)] for name, level, since in self.meters(now)],
                 "errors": errors}
 
@@ -621,10 +586,11 @@ class Stage:
 
     def hud_lines(self, now: float, status) -> list[str]:
         show, out = self.show, self.output
-        lines = [f"{show.preset.name}  ({show.index + 1}/{len(show.presets)})"]
-        if self.playlist is not None:
-            left = self.playlist.remaining(now)
-            entry = _("playlist {n}/{total}").format(n=self.playlist.position + 1, total=len(self.playlist.entries))
+        deck = show.deck
+        lines = [f"{show.preset.name}  ({deck.index + 1}/{len(deck)})"]
+        if deck.playlist is not None:
+            left = deck.playlist.remaining(now)
+            entry = _("playlist {n}/{total}").format(n=deck.playlist.position + 1, total=len(deck.playlist.entries))
             lines[0] += f"  · {entry}" + (f"  {int(left // 60)}:{int(left % 60):02d}" if left is not None else
                                          "  " + _("on cue"))
         from dessins_de_planche.app.hud import format_pattern
@@ -757,7 +723,7 @@ OSC_ROUTES = {
     "/ddp/preset/next": lambda stage, now: stage.do("next"),
     "/ddp/preset/previous": lambda stage, now: stage.do("previous"),
     "/ddp/cue": lambda stage, now: stage.do("cue"),
-    "/ddp/param": lambda stage, now, target, value: stage._set_parameter(
+    "/ddp/param": lambda stage, now, target, value: stage.show.deck.set_parameter(
         text(target, "parameter path"), number(value, -1e9, 1e9, "parameter value")),
     "/ddp/clear": lambda stage, now, *_: stage.do("clear"),
     "/ddp/undo": lambda stage, now, *_: stage.do("undo"),

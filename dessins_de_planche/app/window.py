@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import os
 import signal
 import time
 import warnings
@@ -59,36 +58,23 @@ class Show:
     def __init__(self, ctx, size, spec: InputSpec, start_preset: str | None, soundcheck: bool,
                  preset_dirs=(), fade: float = 1.0):
         from dessins_de_planche.listen.tempo import TempoTracker
-        from dessins_de_planche.preset.loader import load_preset
+        from dessins_de_planche.preset.deck import Deck
+        from dessins_de_planche.preset.library import preset_folders
+        from dessins_de_planche.render.live_edit import LiveEditing
         from dessins_de_planche.render.scene import Scene
         from dessins_de_planche.render.soundcheck import SoundCheck
         from dessins_de_planche.render.text import TextOverlay
 
         self.ctx = ctx
         self.size = size
-        from dessins_de_planche.preset.library import preset_folders
-        from dessins_de_planche.render.live_edit import LiveEditing
-
         self.text = TextOverlay(ctx)
         self.live = LiveEditing(preset_folders(preset_dirs), self.text)  # gallery, user folder, --presets
-        self.presets = self.live.presets()
-        if start_preset:
-            if start_preset.endswith(".toml") or os.sep in start_preset:
-                self.presets.insert(0, load_preset(start_preset))
-                self.index = 0
-            else:
-                names = [p.name for p in self.presets]
-                if start_preset not in names:
-                    from dessins_de_planche.preset.loader import PresetError
-
-                    raise PresetError(f"no preset named {start_preset!r}; the gallery has: {', '.join(names)}")
-                self.index = names.index(start_preset)
-        else:
-            self.index = 0
+        self.deck = Deck.starting_at(self.live.presets(), start_preset)  # the one owner of the looks
         self.rhythm = TempoTracker(bar_beats=self.preset.bar_beats)
         self.scene = Scene(ctx, self.preset, size)
         self.scene.default_fade = fade  # a preset's own `fade` wins; 0 is a hard cut
-        self.live.attach(self, defer=True)  # this look now, the others one a frame: the first frame comes sooner
+        self.deck.show_on(self.scene, self.rhythm)
+        self.live.attach(self.deck, defer=True)  # this look now, the others one a frame: the first frame comes sooner
         self.soundcheck = SoundCheck(ctx)
         self.show_soundcheck = soundcheck
         self.spec = spec
@@ -103,15 +89,7 @@ class Show:
 
     @property
     def preset(self):
-        return self.presets[self.index]
-
-    def select(self, index: int) -> None:
-        index %= len(self.presets)
-        if index != self.index:
-            self.index = index
-            self.scene.set_preset(self.preset)
-            self.rhythm.bar_beats = self.preset.bar_beats
-            log.info("preset: %s", self.preset.name)
+        return self.deck.preset
 
     def take(self, batch) -> None:
         """Hand one frame's worth of input records to the rhythm and the scene."""
@@ -133,20 +111,9 @@ class Show:
             self.scene.set_levels(float(features["level"].mean()), float(features["brightness"].mean()))
         for control in batch.controls:
             if control["type"] == CONTROL_PROGRAM:
-                self.select(int(control["number"]))
+                self.deck.select(int(control["number"]))
             elif control["type"] == CONTROL_CC:
-                self.control_change(int(control["number"]), int(control["value"]))
-
-    def control_change(self, number: int, value: int) -> None:
-        """A knob or pedal: the current preset's [controls] say which number it sets."""
-        tuned = self.preset.controlled(number, value)
-        if tuned is None:
-            log.debug("CC %d = %d: not mapped by %s", number, value, self.preset.name)
-            return
-        self.presets[self.index] = tuned
-        self.scene.tune(tuned)
-        target = tuned.controls[f"cc{number}"].target
-        log.info("control: %s = %.3g (CC %d)", target, tuned.value(target), number)
+                self.deck.control_change(int(control["number"]), int(control["value"]))
 
     def draw(self, now: float, screen, status) -> None:
         self.live.poll()  # an edited preset or shader shows from this frame on

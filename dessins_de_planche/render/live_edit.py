@@ -7,9 +7,9 @@ changes (build, then swap); a changed shader recompiles the programs that use it
 and puts the old ones back if the new source fails or is too slow. Errors
 go to the log and to an overlay naming the file and the key path or file:line.
 
-It works on any `stage` with `presets` (a list), `index` and `scene` (the app's
-`Show`, or a test's stand-in), so the app's window only calls `poll`, `draw` and
-`dismiss`.
+What builds is handed to the deck (`preset/deck.py`), the one owner of the list
+of looks and of which one is on stage; this module never changes the list itself.
+The app's show only calls `poll`, `draw` and `dismiss`.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ class LiveEditing:
         watched = self.folders + [Path(f) for f in (shader_folders if shader_folders is not None else [shaders_dir()])]
         self.watcher = FileWatcher(watched, interval=interval)
         self.overlay = ErrorOverlay(text) if text is not None else None
-        self.stage = None
+        self.deck = None
         self.reloads = 0  # looks swapped in by an edit (tests and benches watch it)
         self._cold: list = []  # presets whose programs are not compiled yet (see `attach`)
         for path, error in self.library.errors.items():
@@ -46,15 +46,16 @@ class LiveEditing:
         """The library's presets in name order, or the built-in idle look when none loads."""
         return self.library.ordered() or [IDLE_PRESET]
 
-    def attach(self, stage, defer: bool = False) -> None:
+    def attach(self, deck, defer: bool = False) -> None:
         """Compile every preset's programs, so switching never compiles on stage; a preset whose
-        shader does not compile is reported and left out (the idle look runs if nothing is left).
+        shader does not compile is reported and dropped from the deck (the idle look runs if
+        nothing is left).
 
         `defer`: compile them one per frame from `poll` instead (the look on stage first), so the
         first frame is not kept waiting; a switch before they are all ready may cost one frame."""
-        self.stage = stage
-        current = stage.presets[stage.index]
-        self._cold = [current] + [preset for preset in stage.presets if preset is not current]
+        self.deck = deck
+        current = deck.preset
+        self._cold = [current] + [preset for preset in deck.presets if preset is not current]
         if not defer:
             while self._cold:
                 self.warm_next()
@@ -63,31 +64,25 @@ class LiveEditing:
         """Compile the next preset not yet compiled; False when none is left."""
         if not self._cold:
             return False
-        stage = self.stage
+        deck = self.deck
         preset = self._cold.pop(0)
-        if not any(p is preset for p in stage.presets):
+        if not deck.holds(preset):
             return True  # replaced by an edit meanwhile, and compiled then
         try:
-            stage.scene.warm(preset)
-            check_frame_time(stage.scene, preset, self._file_of(preset))
+            deck.scene.warm(preset)
+            check_frame_time(deck.scene, preset, self._file_of(preset))
         except ShaderError as error:
             self._report(self._file_of(preset), error)
-            current = stage.presets[stage.index]
-            stage.presets.remove(preset)
-            if not stage.presets:
-                stage.presets.append(IDLE_PRESET)
-            stage.index = stage.presets.index(current) if current in stage.presets else 0
-            if current is preset:
-                stage.scene.set_preset(stage.presets[stage.index], fade=0.0)
+            deck.drop(preset)
         return True
 
     # -- per frame -----------------------------------------------------------------------------
     def poll(self, force: bool = False) -> list[tuple[str, Path]]:
         """Look for edited files; swap in what builds, report what does not. Returns what happened."""
-        if self.stage is not None:
+        if self.deck is not None:
             self.warm_next()  # the gallery's remaining looks, one a frame after the first
         changed = self.watcher.poll(force)
-        if not changed or self.stage is None:
+        if not changed or self.deck is None:
             return []
         events = []
         for path in sorted(p for p in changed if p.suffix == ".toml"):
@@ -107,7 +102,7 @@ class LiveEditing:
 
     # -- what an edit does ------------------------------------------------------------------------
     def _preset_file(self, path: Path):
-        stage = self.stage
+        scene = self.deck.scene
         if not path.exists():
             name = self.library.forget(path)
             log.info("preset file removed: %s (%s stays on stage until another is chosen)", path, name)
@@ -119,54 +114,30 @@ class LiveEditing:
             self._report(path, result)
             return ("error", path)
         try:
-            layers = stage.scene.build(result)
-            check_frame_time(stage.scene, result, path)  # timed offscreen before it may go on stage
+            layers = scene.build(result)
+            check_frame_time(scene, result, path)  # timed offscreen before it may go on stage
         except ShaderError as error:
             self._report(path, error)
             return ("error", path)
         self._resolve(path)
-        self._swap(result, layers, previous_name)
+        self.deck.put(result, layers, previous_name)
+        self.reloads += 1
         log.info("preset reloaded: %s (%s)", result.name, path)
         return ("reloaded", path)
 
-    def _swap(self, preset, layers, previous_name) -> None:
-        stage = self.stage
-        names = [p.name for p in stage.presets]
-        if names == [IDLE_PRESET.name] and stage.presets[0] is IDLE_PRESET:
-            stage.presets[:] = [preset]
-            stage.index = 0
-            where = 0
-        elif preset.name in names or previous_name in names:
-            where = names.index(preset.name if preset.name in names else previous_name)
-            stage.presets[where] = preset
-        else:
-            stage.presets.append(preset)
-            where = len(stage.presets) - 1
-        if where == stage.index:
-            scene = stage.scene
-            same_kinds = [layer.kind for layer in preset.layers] == [layer.kind for layer in scene.preset.layers]
-            if same_kinds and not any(layer.kind == "shader" for layer in preset.layers):
-                scene.tune(preset)  # same layers, new numbers: the thread goes on where it is
-            else:
-                scene.set_preset(preset, fade=0.0, layers=layers)
-            rhythm = getattr(stage, "rhythm", None)
-            if rhythm is not None:
-                rhythm.bar_beats = preset.bar_beats
-        self.reloads += 1
-
     def _shader_files(self, paths: set[Path]):
-        stage = self.stage
-        programs = stage.scene.programs
+        deck = self.deck
+        programs = deck.scene.programs
         dropped = programs.forget(paths)
         if not dropped:
             return None
         rebuilt = {}
-        for preset in stage.presets:
+        for preset in deck.presets:
             if not any(layer.kind == "shader" for layer in preset.layers):
                 continue
             try:
-                rebuilt[preset.name] = stage.scene.build(preset)
-                check_frame_time(stage.scene, preset, sorted(paths)[0])
+                rebuilt[preset.name] = deck.scene.build(preset)
+                check_frame_time(deck.scene, preset, sorted(paths)[0])
             except ShaderError as error:
                 programs.forget(paths)  # the new source's programs, if it compiled (too slow)
                 programs.restore(dropped)
@@ -174,9 +145,7 @@ class LiveEditing:
                 return ("error", sorted(paths)[0])
         for path in paths:
             self._resolve(path)
-        current = stage.presets[stage.index]
-        if current.name in rebuilt:
-            stage.scene.set_preset(current, fade=0.0, layers=rebuilt[current.name])
+        deck.restage(rebuilt)
         self.reloads += 1
         log.info("shader reloaded: %s", ", ".join(str(p) for p in sorted(paths)))
         return ("reloaded", sorted(paths)[0])
