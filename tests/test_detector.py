@@ -198,11 +198,14 @@ def test_other_sample_rates_and_channel_selection():
     audio, truth = podorhythm(10.0, 44_100, 112, 2, ("heel", "toe"), seed=8, level_db=-12.0, channels=2,
                               tap_to_music_db=9.0)
     taps = listen(audio, sample_rate=44_100)
-    for channel in (0, 1):
+    matched = 0
+    for channel in (0, 1):  # a tap put on the wrong channel is missed on its own and false on the other
         mine = truth[truth["channel"] == channel]
         heard = taps[taps["channel"] == channel]
-        _, precision, recall = match_onsets(heard["time"], mine["time"], 0.025)
-        assert precision >= 0.9 and recall >= 0.9
+        pairs, _, recall = match_onsets(heard["time"], mine["time"], 0.025)
+        assert recall >= 0.9
+        matched += len(pairs)
+    assert matched / len(taps) >= 0.9  # (a music onset taken for a tap is one in 18 on a channel)
     # only the second device channel, as detector channel 0
     second = listen(audio, sample_rate=44_100, columns=[1])
     _, precision, recall = match_onsets(second["time"], truth[truth["channel"] == 1]["time"], 0.025)
