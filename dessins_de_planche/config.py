@@ -50,6 +50,9 @@ class InputSpec:
     # a sensor board's calibration (`calibrate --midi-port`): bleed and weight shifts told from taps by
     # what was learned on the board; it replaces the window above. None: the window
     midi_board: BoardCalibration | None = None
+    # a multi-channel audio board's calibration (`calibrate --audio-device --channels 1,2,...`): the
+    # same for its channels, in place of the detector's winner-take-all. None: that rule
+    audio_board: BoardCalibration | None = None
     fuse: bool = False  # a board's mic and its sensors as one: each strike one tap (inputs/fuse.py)
     client_name: str = "dessins-de-planche"
     use_calibration: bool = True  # the detector reads `calibrate`'s per-channel file, if there is one

@@ -42,7 +42,12 @@ def add_arguments(parser) -> None:
     parser.add_argument("--yes", action="store_true",
                         help="do not wait for Enter between steps (prompts still go to stderr)")
     parser.add_argument("--output", metavar="FILE", help="where to store it (default: your config folder)")
-    board = parser.add_argument_group("a sensor board (MIDI): each zone struck alone, then weight shifts")
+    parser.add_argument("--zones", type=lambda text: tuple(z.strip() for z in text.split(",") if z.strip()),
+                        metavar="left,right", default=(), help="names of the zones of --channels, in order")
+    parser.add_argument("--no-board", action="store_true",
+                        help="several --channels: skip learning the board's bleed and weight shifts")
+    board = parser.add_argument_group("a sensor board (MIDI, or several --channels): each zone struck alone, "
+                                      "then weight shifts")
     board.add_argument("--midi-port", metavar="NAME",
                        help="the board's MIDI input port (part of its name): learn its bleed and weight-shift noise")
     board.add_argument("--midi-map", type=opt.midi_map, default={}, metavar="36=left:heel,...",
@@ -97,6 +102,68 @@ class Recorder:
         return self.buffer[frame : self.frames]
 
 
+class BoardTaps:
+    """A multi-channel board's taps as `calibrate` learns from them: every channel heard on its own
+    (the detector's winner-take-all off), each confirmed tap as (onset s, 1-based channel, peak
+    amplitude); `read` hears what was recorded since the last call (the board flow's note source)."""
+
+    def __init__(self, sample_rate: int, channels, block_size: int, recorder=None):
+        from dessins_de_planche.listen.detector import DetectorSettings, TapDetector
+
+        self.detector = TapDetector(sample_rate, [c - 1 for c in channels], block_size=block_size,
+                                    settings=DetectorSettings(crosstalk_s=0.0))
+        self.channels, self.sample_rate, self.block_size = tuple(channels), sample_rate, block_size
+        self.recorder = recorder
+        self.frame = recorder.frames if recorder is not None else 0
+
+    def hear(self, audio: np.ndarray, start: int) -> list[tuple[float, int, float]]:
+        from dessins_de_planche.events import RECORD_REFINE
+        from dessins_de_planche.inputs.board import amplitude
+
+        detector, found = self.detector, []
+        floor = detector.settings.velocity_floor_dbfs
+        for at in range(0, len(audio) - self.block_size + 1, self.block_size):
+            count = detector.process(audio[at : at + self.block_size], start + at)
+            for k in range(count):
+                if detector.out_refine[k] == RECORD_REFINE:
+                    found.append((float(detector.out_onset[k]) / self.sample_rate,
+                                  self.channels[int(detector.out_channel[k])],
+                                  amplitude(float(detector.out_velocity[k]), floor)))
+        return found
+
+    def read(self) -> list[tuple[float, int, float]]:
+        end = self.frame + (self.recorder.frames - self.frame) // self.block_size * self.block_size
+        found = self.hear(self.recorder.buffer[self.frame : end], self.frame)
+        self.frame = end
+        return found
+
+
+def board_taps(audio: np.ndarray, sample_rate: int, channels, block_size: int = 128) -> list:
+    """A recording's taps as the multi-channel board's calibration hears them (`BoardTaps`)."""
+    return BoardTaps(sample_rate, channels, block_size).hear(audio, 0)
+
+
+def _calibrate_audio_board(recorder: Recorder, args) -> None:
+    """Each channel's zone struck alone, then weight shifts: the board's bleed and floors, saved
+    as the file's [audio_board] table."""
+    from dessins_de_planche.commands import _calibrate_board
+    from dessins_de_planche.inputs import board
+
+    zones = dict(zip(args.channels, args.zones or ()))
+    steps = [(f"ZONE {zones.get(c, c)} (channel {c})" if c in zones else f"CHANNEL {c}", (c,)) for c in args.channels]
+    source = BoardTaps(args.sample_rate, args.channels, args.block_size, recorder)
+    say(f"Now the board's bleed: {len(steps)} zones struck alone, then weight shifts.")
+    strikes, shifts = _calibrate_board.record(source, steps, args.taps, args.shift_seconds, args.timeout, say,
+                                              lambda what: _wait_enter(args, what))
+    learned = board.learn_audio(strikes, shifts, args.shift_seconds, zones, device=recorder.device_name)
+    path = board.save_audio(learned, args.output)
+    print(f"multi-channel board calibration saved to {path} ([audio_board])")
+    for line in board.describe_audio(learned):
+        print(line)
+    for warning in learned.warnings:
+        print(f"  warning: {warning}")
+
+
 def _wait_enter(args, what: str) -> None:
     if args.yes:
         return
@@ -144,7 +211,10 @@ def main(args) -> int:
     if args.audio_device is None:
         raise opt.UsageError("name the board's input with --audio-device, or its sensors' MIDI port with --midi-port "
                              "(see `dessins-de-planche devices`)")
+    multi = len(args.channels) > 1 and not args.no_board
     seconds = QUIET_S + 2 * args.timeout + 10.0
+    if multi:
+        seconds += len(args.channels) * args.timeout + args.shift_seconds + 5.0
     with Recorder(args.audio_device, max(args.channels), args.sample_rate, args.block_size, seconds) as recorder:
         say(f"Calibrating {recorder.device_name}, channel(s) {','.join(map(str, args.channels))}.")
         _wait_enter(args, "record a moment of quiet")
@@ -158,6 +228,8 @@ def main(args) -> int:
         quiet = recorder.since(start).copy()
         heels = _record_taps(recorder, args, "heel")
         toes = _record_taps(recorder, args, "toe")
+        if multi:
+            _calibrate_audio_board(recorder, args)
     table = calibration.measure(quiet, heels, toes, args.sample_rate, args.channels, args.block_size)
     existing = calibration.load(args.output) if args.output else calibration.load()
     existing.update(table)

@@ -30,9 +30,15 @@ def add_arguments(run) -> None:
                              "`calibrate --midi-port` uses what was learned instead")
     source.add_argument("--no-midi-calibration", action="store_true",
                         help="ignore the sensor board's calibration: the --midi-crosstalk-ms window decides")
+    source.add_argument("--no-board-calibration", action="store_true",
+                        help="several --channels: ignore the multi-channel board's calibration (the detector's own "
+                             "crosstalk rule decides: one strike heard on several channels is one tap, on the loudest)")
     source.add_argument("--fuse", action="store_true",
                         help="the board's mic (--audio-device) and its sensors (--midi-port) as one: each strike one "
-                             "tap, its zone from the sensor, its time, heel/toe and velocity from the mic")
+                             "tap, its zone from the sensor, its time, heel/toe and velocity from the mic (automatic "
+                             "when both are given; --input with --midi-port needs it)")
+    source.add_argument("--no-fuse", action="store_true",
+                        help="--audio-device and --midi-port are not one board: every tap from each, unfused")
     source.add_argument("--input", metavar="FILE.wav", help="replay a recording through the detector, in real time")
     source.add_argument("--generate", action="store_true",
                         help="play a generated pattern (see --bpm, --taps-per-beat, --pattern, --jitter-ms)")
@@ -174,7 +180,7 @@ def input_spec_from_args(args) -> InputSpec:
         block_size=args.block_size, midi_port=args.midi_port, input_file=None if session else args.input,
         generator=generator, loop=not args.no_loop, zones=args.zones or (),
         midi_notes={**_mapped_notes(args), **args.midi_map}, midi_crosstalk_s=args.midi_crosstalk_ms / 1000,
-        midi_board=_board_calibration(args), fuse=_fuse(args),
+        midi_board=_board_calibration(args), audio_board=_audio_board(args, channels), fuse=_fuse(args),
         record_audio=args.record if args.record and args.record_audio else None,
     )
 
@@ -192,12 +198,37 @@ def _check_osc(args) -> None:
 
 
 def _fuse(args) -> bool:
-    if not getattr(args, "fuse", False):
+    """A board's mic and its sensors heard as one: asked for (--fuse), or both a live audio device and
+    a MIDI port (not a 'virtual' one, which any program may play into) in one run: the same board."""
+    asked, refused = getattr(args, "fuse", False), getattr(args, "no_fuse", False)
+    if asked and refused:
+        raise opt.UsageError("--fuse and --no-fuse: choose one")
+    if refused:
         return False
+    if not asked:
+        return (args.audio_device is not None and args.midi_port is not None
+                and args.midi_port.strip().lower() != "virtual")
     if args.midi_port is None or (args.audio_device is None and not args.input):
         raise opt.UsageError("--fuse hears a board's mic and its sensors as one: give both --audio-device (the mic) "
                              "and --midi-port (the sensors)")
     return True
+
+
+def _audio_board(args, channels):
+    """A multi-channel audio board's calibration (`calibrate --audio-device --channels 1,2,...`) when
+    several channels are listened to; a broken table is said once and the detector's own rule decides."""
+    if (args.audio_device is None and not args.input) or not channels or len(channels) < 2 \
+            or getattr(args, "no_board_calibration", False):
+        return None
+    import logging
+
+    from dessins_de_planche.inputs import board
+
+    try:
+        return board.load_audio()
+    except ValueError as error:
+        logging.getLogger(__name__).warning("%s; the detector's own crosstalk rule decides instead", error)
+        return None
 
 
 def _board_calibration(args):

@@ -17,10 +17,14 @@ from dessins_de_planche.events import SOURCE_AUDIO, tap_id_space
 
 
 class BlockHandler:
-    def __init__(self, detector, clock, tap_ring, feature_ring, channel_numbers, zone_indices, generation=0):
+    def __init__(self, detector, clock, tap_ring, feature_ring, channel_numbers, zone_indices, generation=0,
+                 board=None):
         """`channel_numbers`: the 1-based device channel of each detector channel;
         `zone_indices`: its index in the zone table; `generation`: which start of the input
-        process this is (tap ids move on with it, see `events.TAP_ID_SPACES`)."""
+        process this is (tap ids move on with it, see `events.TAP_ID_SPACES`); `board`: a
+        multi-channel board's `inputs.board.AudioBoardFilter` (the detector's crosstalk rule off),
+        which decides which taps are strikes, bleed or weight shifts."""
+        self.board = board
         self.detector = detector
         self.clock = clock
         self.taps = tap_ring
@@ -45,6 +49,9 @@ class BlockHandler:
         detected_at = to_master(end)
         push = self.taps.push
         first, span, offset = self._id_first, self._id_span, self._id_offset
+        if self.board is not None:
+            self._board(count, end, detected_at)
+            count = 0
         for i in range(count):
             channel = detector.out_channel[i]
             push(
@@ -63,6 +70,22 @@ class BlockHandler:
             for channel, number in enumerate(self.channel_numbers):
                 push(detected_at, detector.level[channel], detector.peak[channel],
                      detector.brightness[channel], number)
+
+    def _board(self, count: int, end: int, detected_at: float) -> None:
+        """The detector's records through the board's filter; what it lets out, to the ring."""
+        detector, board = self.detector, self.board
+        for i in range(count):
+            board.take(detector.out_onset[i], int(detector.out_channel[i]), float(detector.out_velocity[i]),
+                       int(detector.out_kind[i]), int(detector.out_tap_id[i]), int(detector.out_refine[i]))
+        board.decide(end)
+        if not board.out:
+            return
+        to_master, push = self.clock.to_master, self.taps.push
+        first, span, offset = self._id_first, self._id_span, self._id_offset
+        for onset, channel, velocity, kind, tap_id, record, zone in board.out:
+            push(to_master(onset), detected_at, velocity, first + (offset + tap_id) % span,
+                 self.channel_numbers[channel], SOURCE_AUDIO, self.zone_indices[zone], kind, record)
+        board.out.clear()
 
     def _finite(self, block: np.ndarray) -> np.ndarray:
         """A block with NaN or infinity (a broken file or driver): those samples become silence, so

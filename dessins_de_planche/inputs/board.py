@@ -94,10 +94,13 @@ def group_strikes(notes) -> list[list[tuple[float, int, float]]]:
 
 
 def learn(strike_notes, shift_notes, shift_seconds: float, zones: dict[int, str] | None = None,
-          port: str = "") -> BoardCalibration:
+          port: str = "", step: float = SHIFT_SLACK, name: str = "note", level=None) -> BoardCalibration:
     """A board's calibration from the notes heard while each zone was struck alone (any order)
-    and those heard while the player stood shifting weight for `shift_seconds`."""
+    and those heard while the player stood shifting weight for `shift_seconds`. A multi-channel
+    audio board is learned the same way: its taps as (time, channel, peak amplitude), `step` the
+    smallest level difference that means anything (a velocity step; for audio, AUDIO_STEP)."""
     zones = zones or {}
+    level = level or (lambda v: str(round(v * 127)))
     struck: dict[int, list[float]] = {}
     pairs: dict[tuple[int, int], list[tuple[float, float]]] = {}
     for group in group_strikes(strike_notes):
@@ -114,17 +117,17 @@ def learn(strike_notes, shift_notes, shift_seconds: float, zones: dict[int, str]
         hits, noise = struck.get(note, []), shifts.get(note, [])
         zone = zones.get(note, "")
         shift_max = max(noise, default=0.0)
-        floor = shift_max * SHIFT_MARGIN + SHIFT_SLACK if noise else 0.0
+        floor = shift_max * SHIFT_MARGIN + step if noise else 0.0
         if hits and noise:  # halfway (in dB) from the loudest weight shift to the softest strike: a few
             # seconds of standing rarely show a sensor's loudest shift, and the gap is the board's to use
             floor = max(floor, (shift_max * min(hits)) ** 0.5)
         if hits and floor > min(hits) * FLOOR_UNDER_STRIKES:
-            warnings.append(f"note {note}{f' ({zone})' if zone else ''}: weight shifts up to "
-                            f"{round(shift_max * 127)} reach its soft strikes ({round(min(hits) * 127)}); "
-                            "raise the sensor's threshold on the board or strike harder")
+            warnings.append(f"{name} {note}{f' ({zone})' if zone else ''}: weight shifts up to "
+                            f"{level(shift_max)} reach its soft strikes ({level(min(hits))}); "
+                            "raise the sensor's threshold (or lower its gain) or strike harder")
             floor = 0.5 * (shift_max + min(hits))
         if not hits and note in zones:
-            warnings.append(f"note {note} ({zone}): no strike heard on it alone; its bleed is not known")
+            warnings.append(f"{name} {note} ({zone}): no strike heard on it alone; its bleed is not known")
         sensors[note] = Sensor(
             zone=zone, strikes=len(hits), strike_min=_r(min(hits, default=0.0)),
             strike_median=_r(float(np.median(hits)) if hits else 0.0), shifts=len(noise),
@@ -349,3 +352,272 @@ class BoardFilter:
     def moved(self, i: int, note: int, velocity: float, zone: int) -> None:
         """The recent tap in slot i is now the strike on `note` (its time stays)."""
         self.note[i], self.velocity[i], self.zone[i] = note, velocity, zone
+
+
+# -- a multi-channel audio board ------------------------------------------------------------------------
+# Piezos under each zone into a multi-channel audio interface, a channel per zone: one strike is
+# heard on every channel, softer and later on the ones not struck, and the detector fires on each.
+# `calibrate --audio-device --channels 1,2,...` learns it as for the sensors (`learn`, with each
+# confirmed tap as (time, channel, peak amplitude)); it is stored as the `[audio_board]` table.
+# At run time (`AudioBoardFilter`, in the audio callback after the detector, whose own
+# winner-take-all is then off) a tap is bleed only if it looks like the learned bleed.
+AUDIO_TABLE = "audio_board"
+AUDIO_STEP = 0.001  # the smallest peak difference that means anything (-60 dBFS)
+AUDIO_RATIO_MARGIN = 1.25  # a bleed may be this much louder (relative to its strike) than the loudest seen
+AUDIO_RATIO_SLACK = 0.01  # plus this (the room's noise and a ringing channel's own tail add to a soft bleed)
+AUDIO_DELAY_SLACK_S = 0.003  # onsets sit on the detector's 1.33 ms grid and jitter by a hop or two
+AUDIO_DECIDE_S = 0.005  # a strike is decided once no later tap can join it: this long after its last onset's window
+
+
+def amplitude(velocity: float, floor_dbfs: float = -50.0) -> float:
+    """The detector's velocity (a log scale, floor_dbfs -> 0, 0 dBFS -> 1) as a peak amplitude."""
+    return 10.0 ** ((1.0 - float(velocity)) * floor_dbfs / 20.0)
+
+
+def _dbfs(value: float) -> str:
+    import math
+
+    return f"{20 * math.log10(max(value, 1e-9)):.0f} dBFS"
+
+
+def learn_audio(strike_taps, shift_taps, shift_seconds: float, zones: dict[int, str] | None = None,
+                device: str = "") -> BoardCalibration:
+    """A multi-channel audio board's calibration from its confirmed taps (time, 1-based channel,
+    peak amplitude) while each zone was struck alone, and while the player stood shifting weight."""
+    return learn(strike_taps, shift_taps, shift_seconds, zones, port=device, step=AUDIO_STEP, name="channel",
+                 level=_dbfs)
+
+
+def describe_audio(board: BoardCalibration) -> list[str]:
+    lines = []
+    for channel, s in sorted(board.sensors.items()):
+        name = f"channel {channel}" + (f" ({s.zone})" if s.zone else "")
+        lines.append(f"  {name}: {s.strikes} strikes, softest {_dbfs(s.strike_min)}, median {_dbfs(s.strike_median)}; "
+                     f"weight shifts {s.shifts} ({s.shift_rate:.1f}/s) up to {_dbfs(s.shift_max) if s.shifts else '-'}; "
+                     f"floor {_dbfs(s.floor) if s.floor else 'none'}")
+    for (source, channel), b in sorted(board.bleed.items()):
+        lines.append(f"  strike on channel {source} heard on {channel}: {b.heard:.0%} of strikes, ratio {b.ratio:.2f} "
+                     f"(max {b.ratio_max:.2f}), {b.delay * 1000:.1f} ms ({b.delay_min * 1000:.1f}.."
+                     f"{b.delay_max * 1000:.1f})")
+    return lines
+
+
+def audio_to_table(board: BoardCalibration) -> dict:
+    bleed: dict[str, dict] = {}
+    for (source, channel), b in sorted(board.bleed.items()):
+        bleed.setdefault(str(source), {})[str(channel)] = asdict(b)
+    return {"device": board.port,
+            "channel": {str(c): asdict(s) for c, s in sorted(board.sensors.items())},
+            "bleed": bleed}
+
+
+def _channel(name, where: str) -> int:
+    if not str(name).isdigit() or not 1 <= int(name) <= 256:
+        raise ValueError(f"{where}: {name!r} should be an input channel number, 1..256")
+    return int(name)
+
+
+def audio_from_table(table: dict, where: str) -> BoardCalibration:
+    t = AUDIO_TABLE
+    if not isinstance(table, dict):
+        raise ValueError(f"{where}: [{t}] should be a table")
+    unknown = set(table) - {"device", "channel", "bleed"}
+    if unknown:
+        raise ValueError(f"{where}: [{t}] has unknown keys {sorted(unknown)}; known: bleed, channel, device")
+    sensors, bleed = {}, {}
+    for name, values in (table.get("channel") or {}).items():
+        key = f"{where}: [{t}.channel.{name}]"
+        sensors[_channel(name, key)] = _record(Sensor, values, key)
+    for source, targets in (table.get("bleed") or {}).items():
+        if not isinstance(targets, dict):
+            raise ValueError(f"{where}: [{t}.bleed.{source}] should hold [{t}.bleed.{source}.CHANNEL] tables")
+        for channel, values in targets.items():
+            key = f"{where}: [{t}.bleed.{source}.{channel}]"
+            bleed[(_channel(source, key), _channel(channel, key))] = _record(Bleed, values, key)
+    return BoardCalibration(port=str(table.get("device", "")), sensors=sensors, bleed=bleed)
+
+
+def save_audio(board: BoardCalibration, path: Path | None = None) -> Path:
+    """Write a multi-channel audio board's calibration as the file's `[audio_board]` table."""
+    return _save_table(AUDIO_TABLE, audio_to_table(board), path)
+
+
+def load_audio(path: Path | None = None) -> BoardCalibration | None:
+    from dessins_de_planche.listen import calibration
+
+    path = Path(path or calibration.config_path())
+    data = _read(path)
+    if AUDIO_TABLE not in data:
+        return None
+    return audio_from_table(data[AUDIO_TABLE], str(path))
+
+
+def _save_table(name: str, table: dict, path: Path | None) -> Path:
+    import tomli_w
+
+    from dessins_de_planche.listen import calibration
+
+    path = Path(path or calibration.config_path())
+    data = _read(path)
+    data.setdefault("format", calibration.FORMAT)
+    data[name] = table
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("# Dessins de Planche: measured by `dessins-de-planche calibrate`; edit or delete freely\n"
+                   + tomli_w.dumps(data), encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+# what became of a tap of the multi-channel board (AudioBoardFilter.counts' index)
+A_TAP, A_BLEED, A_SHIFT = 0, 1, 2
+_ID, _CH, _ONSET, _VEL, _AMP, _KIND, _WORD, _EMITTED, _FATE, _SOURCE = range(10)
+_NO_WORD, _REFINED, _WITHDRAWN = 0, 1, 2
+
+
+class AudioBoardFilter:
+    """Which of the detector's taps on a multi-channel audio board are strikes (in the audio callback).
+
+    The detector hears every channel on its own (its winner-take-all off). Taps whose onsets lie
+    within the board's longest learned bleed window of each other are one cluster; a cluster's
+    first tap goes out at once (unless it is under its channel's floor), the others wait. Once every
+    tap of a cluster has the detector's word (its final peak, 10 ms from its onset, the same measure
+    calibration learned from) the cluster is decided, loudest first: a tap is bleed when a louder
+    tap of the cluster (or just before it) on another channel explains it, within the learned
+    delay and ratio (with margins); else a tap under its channel's floor is a weight shift; else a
+    strike, kept even at the same moment as another. A first tap that turns out to be another
+    channel's bleed heard first is moved to that channel (a refine record), one under the floor
+    is withdrawn.
+
+    `take` feeds a detector record; `decide(now_frame)` appends what goes out to `self.out`, as
+    (onset frame, channel index, velocity, kind, tap id, record kind, zone channel index).
+    Channels are detector channel indices; the calibration's are 1-based device channels."""
+
+    def __init__(self, board: BoardCalibration, channel_numbers, sample_rate: float, floor_dbfs: float = -50.0):
+        self.sample_rate = sr = float(sample_rate)
+        numbers = [int(c) for c in channel_numbers]
+        n = self.channels = len(numbers)
+        self.floor_dbfs = floor_dbfs
+        self.floor = [0.0] * n
+        for i, c in enumerate(numbers):
+            if c in board.sensors:
+                self.floor[i] = board.sensors[c].floor
+        self.ratio = [[0.0] * n for _ in range(n)]  # [struck][hearing]
+        self.after = [[-1.0] * n for _ in range(n)]  # frames the bleed may come after the strike's onset
+        self.before = [[-1.0] * n for _ in range(n)]  # ... or before it
+        longest = 0.0
+        for i, a in enumerate(numbers):
+            for j, b in enumerate(numbers):
+                bleed = board.bleed.get((a, b))
+                if i == j or bleed is None:
+                    continue
+                self.ratio[i][j] = bleed.ratio_max * AUDIO_RATIO_MARGIN + AUDIO_RATIO_SLACK
+                self.after[i][j] = (max(bleed.delay_max, 0.0) * DELAY_MARGIN + AUDIO_DELAY_SLACK_S) * sr
+                self.before[i][j] = (max(-bleed.delay_min, 0.0) * DELAY_MARGIN + AUDIO_DELAY_SLACK_S) * sr
+                longest = max(longest, self.after[i][j], self.before[i][j])
+        self.longest = longest
+        self.settle = longest + AUDIO_DECIDE_S * sr
+        self.clusters: list[list[list]] = []  # open clusters: lists of taps (`_ID` ... `_SOURCE`)
+        self.recent: list[list] = []  # taps of decided clusters that may explain a later one (sources)
+        self.by_id: dict[int, list] = {}
+        self.out: list[tuple] = []
+        self.counts = [[0, 0, 0] for _ in range(n)]  # per channel: strikes, bleed suppressed, weight shifts
+
+    def take(self, onset: float, channel: int, velocity: float, kind: int, tap_id: int, record: int) -> None:
+        if record == 0:
+            tap = [tap_id, channel, float(onset), float(velocity), amplitude(velocity, self.floor_dbfs), kind,
+                   _NO_WORD, False, -1, None]
+            cluster = self.clusters[-1] if self.clusters else None
+            if cluster is not None and onset - max(t[_ONSET] for t in cluster) <= self.longest:
+                cluster.append(tap)
+            else:
+                self.clusters.append([tap])
+                if tap[_AMP] >= self.floor[channel] and not self._near_recent(tap):
+                    tap[_EMITTED] = True
+                    self.out.append((onset, channel, velocity, kind, tap_id, 0, channel))
+            self.by_id[tap_id] = tap
+            return
+        tap = self.by_id.get(tap_id)
+        if tap is None:
+            return
+        tap[_WORD] = _WITHDRAWN if record == 2 else _REFINED
+        tap[_VEL], tap[_AMP], tap[_KIND] = float(velocity), amplitude(velocity, self.floor_dbfs), kind
+
+    def _near_recent(self, tap) -> bool:
+        """A decided source just before it may explain it: wait for the word."""
+        for source in self.recent:
+            if source[_CH] != tap[_CH] and tap[_ONSET] - source[_ONSET] <= self.longest:
+                return True
+        return False
+
+    def decide(self, now: float) -> None:
+        """Decide every cluster whose taps all have their word and that no later tap can join."""
+        while self.clusters:
+            cluster = self.clusters[0]
+            last = max(t[_ONSET] for t in cluster)
+            if now - last < self.settle or any(t[_WORD] == _NO_WORD for t in cluster):
+                return
+            self.clusters.pop(0)
+            self._decide(cluster)
+
+    def _explained(self, sources, tap):
+        """The source whose bleed this tap is (the largest share of it), or None. Bleeds add up: two
+        feet landing together are heard on a third channel as the sum of their bleeds."""
+        j, allowed, best, most = tap[_CH], 0.0, None, 0.0
+        for source in sources:
+            i = source[_CH]
+            if i == j:
+                continue
+            delay = tap[_ONSET] - source[_ONSET]
+            window = self.after[i][j] if delay >= 0 else self.before[i][j]
+            if window >= 0 and abs(delay) <= window:
+                share = self.ratio[i][j] * source[_AMP]
+                allowed += share
+                if share > most:
+                    best, most = source, share
+        return best if best is not None and tap[_AMP] <= allowed else None
+
+    def _decide(self, cluster) -> None:
+        start = min(t[_ONSET] for t in cluster)
+        self.recent = [s for s in self.recent if start - s[_ONSET] <= self.longest]
+        sources = list(self.recent)
+        for tap in sorted(cluster, key=lambda t: -t[_AMP]):
+            source = self._explained(sources, tap)
+            if source is not None:
+                tap[_FATE], tap[_SOURCE] = A_BLEED, source
+            elif tap[_WORD] == _WITHDRAWN:
+                sources.append(tap)  # not a foot, but its bleed is not one either
+            elif tap[_AMP] < self.floor[tap[_CH]]:
+                tap[_FATE] = A_SHIFT
+            else:
+                tap[_FATE] = A_TAP
+                sources.append(tap)
+        out, counts = self.out, self.counts
+        carried, moved = set(), set()  # a strike whose tap went out already as its bleed heard first: moved there
+        for tap in cluster:
+            source = tap[_SOURCE]
+            if (tap[_EMITTED] and tap[_FATE] == A_BLEED and source[_FATE] == A_TAP and not source[_EMITTED]
+                    and id(source) not in carried and any(source is t for t in cluster)):
+                carried.add(id(source))
+                moved.add(id(tap))
+                out.append((tap[_ONSET], source[_CH], source[_VEL], source[_KIND], tap[_ID], 1, source[_CH]))
+        for tap in sorted(cluster, key=lambda t: t[_ONSET]):
+            fate, ch = tap[_FATE], tap[_CH]
+            self.by_id.pop(tap[_ID], None)
+            if fate == A_TAP:
+                counts[ch][A_TAP] += 1
+                if id(tap) not in carried:
+                    if not tap[_EMITTED]:
+                        out.append((tap[_ONSET], ch, tap[_VEL], tap[_KIND], tap[_ID], 0, ch))
+                    out.append((tap[_ONSET], ch, tap[_VEL], tap[_KIND], tap[_ID], 1, ch))
+            elif fate == A_BLEED:
+                counts[ch][A_BLEED] += 1
+                if tap[_EMITTED] and id(tap) not in moved:
+                    out.append((tap[_ONSET], ch, tap[_VEL], tap[_KIND], tap[_ID], 2, ch))
+            else:  # withdrawn by the detector, or a weight shift
+                if fate == A_SHIFT:
+                    counts[ch][A_SHIFT] += 1
+                if tap[_EMITTED]:
+                    out.append((tap[_ONSET], ch, tap[_VEL], tap[_KIND], tap[_ID], 2, ch))
+            if fate in (A_TAP, -1):
+                self.recent.append(tap)

@@ -442,15 +442,14 @@ class InputProcess:
 def _make_handler_factory(spec: InputSpec, channels: tuple[int, ...], rings: dict, generation: int):
     from dessins_de_planche.clock import StreamClock
     from dessins_de_planche.inputs.audio import BlockHandler
-    from dessins_de_planche.listen.detector import TapDetector
 
     tuned = _calibration(spec, channels)
+    board = usable_audio_board(spec.audio_board, channels) if spec.audio_device is not None or spec.input_file else None
 
     def make_handler(sample_rate: int, block_size: int):
-        detector = TapDetector(sample_rate, [c - 1 for c in channels], block_size=block_size,
-                               calibration=tuned)
+        detector, board_filter = board_detector(sample_rate, channels, block_size, tuned, board)
         handler = BlockHandler(detector, StreamClock(sample_rate), rings["taps"], rings["features"],
-                               channels, range(len(channels)), generation)
+                               channels, range(len(channels)), generation, board=board_filter)
         if spec.record_audio:  # only when asked: `run --record DIR --record-audio`
             from dessins_de_planche.record.audio import recording_handler
 
@@ -458,6 +457,36 @@ def _make_handler_factory(spec: InputSpec, channels: tuple[int, ...], rings: dic
         return handler
 
     return make_handler
+
+
+def usable_audio_board(board, channels):
+    """A multi-channel board's calibration when it knows every channel listened to (else None: the
+    detector's own crosstalk rule, as without one)."""
+    if board is None or len(channels) < 2:
+        return None
+    missing = [c for c in channels if c not in board.sensors]
+    if missing:
+        log.warning("the board's calibration has no channel %s: listening with the detector's own crosstalk rule "
+                    "(calibrate --audio-device ... --channels %s)", ",".join(map(str, missing)),
+                    ",".join(map(str, channels)))
+        return None
+    return board
+
+
+def board_detector(sample_rate: int, channels, block_size: int, tuned=(), board=None):
+    """The detector for these 1-based channels, and a multi-channel board's filter (None without a
+    calibration): with one, the detector hears each channel on its own and the filter decides
+    which taps are strikes (inputs/board.py `AudioBoardFilter`)."""
+    from dessins_de_planche.listen.detector import DetectorSettings, TapDetector
+
+    settings = DetectorSettings(crosstalk_s=0.0) if board is not None else None
+    detector = TapDetector(sample_rate, [c - 1 for c in channels], block_size=block_size, calibration=tuned,
+                           settings=settings)
+    if board is None:
+        return detector, None
+    from dessins_de_planche.inputs.board import AudioBoardFilter
+
+    return detector, AudioBoardFilter(board, channels, sample_rate, detector.settings.velocity_floor_dbfs)
 
 
 def _calibration(spec: InputSpec, channels) -> tuple:

@@ -1,0 +1,212 @@
+"""A multi-channel audio board (a piezo per zone, each into its own input channel) calibrated on the
+player: bleed told from real hits by what was learned, weight shifts dropped.
+
+The simulated board (sim_audio_board.py) is rendered to audio and heard offline through the show's
+own audio path (BlockHandler, the detector, the board's filter); test_board_jack.py plays it
+through a JACK server.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dessins_de_planche.events import RECORD_FIRST, RECORD_REFINE, RECORD_WITHDRAW
+from dessins_de_planche.inputs import board
+from dessins_de_planche.listen import calibration
+from dessins_de_planche.listen.calibration import ChannelCalibration
+from sim_audio_board import (BLEED_DELAY, BLEED_RATIO, CHANNELS, SHIFT_CREAK, STRIKE, SWELL_MAX, ZONES, SimulatedAudioBoard,
+                             detected_taps, events, listen, score)
+
+
+def calibration_take(sim: SimulatedAudioBoard, strikes: int = 6, shift_seconds: float = 6.0):
+    """What `calibrate` hears: each zone struck alone, then the player standing and shifting weight."""
+    parts, at = [], 0.5
+    for i in range(len(CHANNELS)):
+        parts += sim.strikes_alone(i, strikes, at, gap=0.6)
+        at += strikes * 0.6 + 0.5
+    shifts = sim.weight_shifts(0.2, shift_seconds)
+    return (detected_taps(sim.render(parts, at)), detected_taps(sim.render(shifts, shift_seconds + 0.4)),
+            shift_seconds)
+
+
+def learned(seed: int = 1) -> board.BoardCalibration:
+    strikes, shifts, seconds = calibration_take(SimulatedAudioBoard(seed))
+    return board.learn_audio(strikes, shifts, seconds, dict(zip(CHANNELS, ZONES)), device="sim")
+
+
+def zone_channel(tap) -> int:
+    return int(tap["zone"]) + 1  # the zones are the channels, in order
+
+
+def test_calibration_learns_the_boards_bleed_and_its_weight_shifts():
+    cal = learned()
+    for i, source in enumerate(CHANNELS):
+        sensor = cal.sensors[source]
+        assert sensor.zone == ZONES[i] and sensor.strikes == 6
+        assert STRIKE[0] * 0.9 <= sensor.strike_min <= sensor.strike_median <= STRIKE[1] * 1.1
+        assert sensor.shift_max <= max(SHIFT_CREAK[i], SWELL_MAX) * 1.2 and sensor.shift_max < sensor.floor < sensor.strike_min
+        for j, channel in enumerate(CHANNELS):
+            if channel == source:
+                continue
+            bleed = cal.bleed[(source, channel)]
+            assert bleed.ratio == pytest.approx(BLEED_RATIO[i, j], rel=0.3)
+            assert bleed.delay == pytest.approx(BLEED_DELAY[i, j], abs=0.0015)  # onsets on a 1.33 ms grid
+            assert bleed.delay_min <= bleed.delay <= bleed.delay_max and bleed.ratio <= bleed.ratio_max
+    assert not cal.warnings
+
+
+def test_a_calibrated_board_suppresses_bleed_keeps_feet_together_and_drops_weight_shifts():
+    cal = learned()
+    sim = SimulatedAudioBoard(seed=7)
+    dance = sim.performance(160, start=0.5, gap=0.15, together=0.4)
+    taps, heard_by = listen(sim.render(dance, 0.5 + 160 * 0.15 + 1.0), cal)
+    heard = score(events(dance), taps, zone_channel, tolerance=0.02)
+    assert heard["bleed"] > 400 and heard["together"] > 100
+    assert heard["false_taps"] <= 0.01 * heard["bleed"], heard  # bleed suppressed >= 99 %
+    assert heard["together_kept"] >= 0.95 * heard["together"], heard
+    assert heard["kept"] >= 0.95 * heard["strikes"], heard
+    counts = np.array(heard_by.counts)
+    assert counts[:, board.A_TAP].sum() == len(taps)
+    assert counts[:, board.A_BLEED].sum() >= 0.5 * heard["bleed"]  # (the detector does not fire on the faintest)
+    minutes = 1.0
+    shifts = sim.weight_shifts(0.2, 60.0 * minutes)
+    false_taps, heard_by = listen(sim.render(shifts, 60.0 * minutes + 0.5), cal)
+    assert len(false_taps) <= 1 * minutes, f"{len(false_taps)} false taps in {minutes} minute of weight shifts"
+    assert sum(c[board.A_SHIFT] for c in heard_by.counts) > 60
+
+
+def test_without_a_calibration_the_detectors_own_rule_stays():
+    """Today's winner-take-all, on the same board: late bleed let through, feet landing together merged."""
+    sim = SimulatedAudioBoard(seed=7)
+    dance = sim.performance(80, start=0.5, gap=0.15, together=0.4)
+    taps, heard_by = listen(sim.render(dance, 0.5 + 80 * 0.15 + 1.0), None)
+    heard = score(events(dance), taps, zone_channel, tolerance=0.02)
+    assert heard_by is None
+    assert heard["false_taps"] > 0.05 * heard["bleed"] and heard["together_kept"] < 0.8 * heard["together"]
+
+
+def _filter():
+    cal = board.BoardCalibration(
+        sensors={1: board.Sensor(floor=0.02), 2: board.Sensor(floor=0.02)},
+        bleed={(1, 2): board.Bleed(ratio=0.2, ratio_max=0.25, delay=0.004, delay_min=0.003, delay_max=0.005),
+               (2, 1): board.Bleed(ratio=0.2, ratio_max=0.25, delay=0.004, delay_min=0.003, delay_max=0.005)})
+    return board.AudioBoardFilter(cal, (1, 2), 48_000)
+
+
+def velocity(amplitude: float) -> float:
+    return 1.0 + 20 * np.log10(amplitude) / 50.0
+
+
+def test_the_filter_holds_only_what_may_be_bleed_and_moves_a_bleed_heard_first():
+    f = _filter()
+    f.take(1000, 0, velocity(0.5), 0, 1, RECORD_FIRST)  # a strike on channel 1: out at once
+    assert [r[5] for r in f.out] == [RECORD_FIRST]
+    f.take(1200, 1, velocity(0.08), 0, 2, RECORD_FIRST)  # its bleed on 2, 4 ms later: held
+    f.take(1000, 0, velocity(0.5), 0, 1, RECORD_REFINE)
+    f.take(1200, 1, velocity(0.09), 0, 2, RECORD_REFINE)
+    f.decide(3000)
+    assert [(r[4], r[5]) for r in f.out] == [(1, RECORD_FIRST), (1, RECORD_REFINE)]
+    assert f.counts == [[1, 0, 0], [0, 1, 0]]
+    f.out.clear()
+    # the other foot's bleed heard first (a louder strike 1 ms after it): the tap moves to the strike
+    f.take(10000, 0, velocity(0.3), 0, 3, RECORD_FIRST)  # out at once: nothing explains it yet
+    f.take(10048, 1, velocity(0.4), 0, 4, RECORD_FIRST)
+    f.take(10000, 0, velocity(0.06), 0, 3, RECORD_REFINE)  # its final peak: 0.06, the bleed of 0.4
+    f.take(10048, 1, velocity(0.4), 1, 4, RECORD_REFINE)
+    f.decide(12000)
+    assert [(r[4], r[5], r[6]) for r in f.out] == [(3, RECORD_FIRST, 0), (3, RECORD_REFINE, 1)]
+    f.out.clear()
+    # two feet together, the softer well over the other's bleed: both kept; a creak under the floor dropped
+    f.take(20000, 0, velocity(0.4), 0, 5, RECORD_FIRST)
+    f.take(20010, 1, velocity(0.3), 0, 6, RECORD_FIRST)
+    f.take(20000, 0, velocity(0.4), 0, 5, RECORD_REFINE)
+    f.take(20010, 1, velocity(0.3), 0, 6, RECORD_REFINE)
+    f.take(40000, 1, velocity(0.01), 0, 7, RECORD_FIRST)  # under the floor: held
+    f.take(40000, 1, velocity(0.012), 0, 7, RECORD_REFINE)
+    f.decide(45000)
+    assert [(r[4], r[5]) for r in f.out] == [(5, RECORD_FIRST), (5, RECORD_REFINE), (6, RECORD_FIRST),
+                                             (6, RECORD_REFINE)]
+    assert 7 not in [r[4] for r in f.out] and f.counts[1][board.A_SHIFT] == 1
+    assert RECORD_WITHDRAW not in [r[5] for r in f.out]
+
+
+def test_the_boards_calibration_sits_beside_the_others(tmp_path):
+    from test_board_calibration import learned as learned_midi
+
+    path = tmp_path / "calibration.toml"
+    calibration.save({1: ChannelCalibration(floor_dbfs=-50.0)}, path)
+    cal = learned()
+    board.save_audio(cal, path)
+    board.save(learned_midi(), path)
+    calibration.save({1: ChannelCalibration(floor_dbfs=-55.0)}, path)  # the channels' calibration again
+    assert board.load_audio(path) == board.BoardCalibration(port="sim", sensors=cal.sensors, bleed=cal.bleed)
+    assert board.load(path) is not None and calibration.load(path)[1].floor_dbfs == -55.0
+    text = path.read_text()
+    assert "[audio_board.channel.1]" in text and "[audio_board.bleed.1.2]" in text
+    assert board.load_audio(tmp_path / "none.toml") is None
+
+
+@pytest.mark.parametrize("text, words", [
+    ("[audio_board.channel.1]\nflor = 0.1\n", "unknown keys"),
+    ("[audio_board.channel.left]\nfloor = 0.1\n", "input channel number"),
+    ("[audio_board.bleed.1.2]\nratio = 'a lot'\n", "ratio should be a number"),
+    ("[audio_board]\nchannels = 1\n", "unknown keys"),
+])
+def test_a_broken_audio_board_table_is_named_with_what_would_be_right(tmp_path, text, words):
+    path = tmp_path / "calibration.toml"
+    path.write_text(text)
+    with pytest.raises(ValueError) as error:
+        board.load_audio(path)
+    assert str(path) in str(error.value) and words in str(error.value)
+
+
+def test_the_flow_learns_from_a_recording_as_it_comes(tmp_path):
+    """`calibrate --channels 1,2,3,4`'s board steps, reading a recording as it grows."""
+    from dessins_de_planche.commands import _calibrate_board
+    from dessins_de_planche.commands.calibrate import BoardTaps
+
+    sim = SimulatedAudioBoard(seed=3)
+    parts, at, prompts = [], 0.5, []
+    for i in range(len(CHANNELS)):
+        parts += sim.strikes_alone(i, 6, at, gap=0.6)
+        at += 6 * 0.6 + 1.5
+    shifts = [(e, s, j, t + at) for e, s, j, t in sim.weight_shifts(0.2, 6.0)]
+    audio = sim.render(parts + shifts, at + 7.0)
+
+    class Recording:  # a recorder whose buffer fills as the flow's clock runs
+        buffer, frames, now = audio, 0, 0.0
+
+    recording = Recording()
+
+    def sleep(seconds):
+        recording.now += seconds
+        recording.frames = min(len(audio), int(recording.now * 48_000))
+
+    steps = [(f"CHANNEL {c}", (c,)) for c in CHANNELS]
+    strikes, shifts_heard = _calibrate_board.record(BoardTaps(48_000, CHANNELS, 128, recording), steps, 6, 6.0, 30.0,
+                                                    prompts.append, lambda what: None, clock=lambda: recording.now,
+                                                    sleep=sleep)
+    cal = board.learn_audio(strikes, shifts_heard, 6.0)
+    assert all(cal.sensors[c].strikes >= 5 for c in CHANNELS), prompts
+    assert cal.bleed[(1, 2)].ratio == pytest.approx(BLEED_RATIO[0, 1], rel=0.3)
+    assert any(line.startswith("Strike CHANNEL 1") for line in prompts)
+
+
+def test_run_fuses_a_boards_mic_and_sensors_given_together_unless_told_not_to(tmp_path, monkeypatch):
+    from dessins_de_planche.cli import build_parser
+    from dessins_de_planche.commands import _options as opt
+    from dessins_de_planche.commands.run import input_spec_from_args
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+
+    def spec(*argv):
+        return input_spec_from_args(build_parser()[0].parse_args(["run", *argv]))
+
+    both = ("--audio-device", "USB", "--midi-port", "Teensy")
+    assert spec(*both).fuse
+    assert not spec(*both, "--no-fuse").fuse
+    assert not spec("--audio-device", "USB", "--midi-port", "virtual").fuse
+    assert not spec("--midi-port", "Teensy").fuse and not spec("--audio-device", "USB").fuse
+    with pytest.raises(opt.UsageError):
+        spec(*both, "--fuse", "--no-fuse")
