@@ -210,3 +210,46 @@ def test_run_fuses_a_boards_mic_and_sensors_given_together_unless_told_not_to(tm
     assert not spec("--midi-port", "Teensy").fuse and not spec("--audio-device", "USB").fuse
     with pytest.raises(opt.UsageError):
         spec(*both, "--fuse", "--no-fuse")
+
+
+def test_the_sound_check_shows_each_channels_hits_bleed_and_weight_shifts():
+    from dessins_de_planche.inputs.process import InputStatus
+    from dessins_de_planche.render.soundcheck import board_summary, zone_lines
+
+    status = InputStatus(audio_calibrated=True, audio_zones=(("left", 40, 55, 3), ("right", 38, 61, 9)))
+    assert zone_lines(status) == ["Board channels: calibrated",
+                                  "left: 40 hits · 55 bleed suppressed · 3 weight shifts ignored",
+                                  "right: 38 hits · 61 bleed suppressed · 9 weight shifts ignored"]
+    assert board_summary(status) == "audio: 78 hits · 116 bleed suppressed · 12 weight shifts ignored"
+    both = InputStatus(audio_calibrated=True, audio_zones=(("left", 1, 2, 3),), midi_calibrated=True,
+                       midi_zones=(("left", 4, 5, 6),))
+    assert zone_lines(both)[2] == "Sensor board: calibrated" and board_summary(both).startswith("audio: 1 hits")
+
+
+def test_a_replayed_board_recording_counts_per_zone_in_the_input_process(tmp_path):
+    """The show's input process with the board's calibration: the detector and the filter wired in, the
+    status block's per-zone counts what the sound check shows."""
+    import soundfile
+
+    from dessins_de_planche.config import InputSpec
+    from dessins_de_planche.inputs.process import InputProcess
+    from fixtures_jack import wait_for
+
+    sim = SimulatedAudioBoard(seed=12)
+    dance = sim.strikes_alone(0, 4, 0.3, 0.3) + sim.strikes_alone(3, 4, 1.6, 0.3)
+    path = tmp_path / "board.wav"
+    soundfile.write(path, sim.render(dance, 3.0), 48_000, subtype="FLOAT")
+    spec = InputSpec(input_file=str(path), channels=CHANNELS, zones=ZONES, loop=False, audio_board=learned(),
+                     use_calibration=False)
+    got = []
+    with InputProcess(spec) as inputs:
+        def counted():
+            got.append(inputs.poll().taps)
+            zones = inputs.status.audio_zones
+            return zones and sum(z[1] for z in zones) >= 8 and sum(z[2] for z in zones) >= 12
+
+        wait_for(counted, deadline=30, what="the board's strikes and bleed to be counted")
+        zones = {z[0]: z[1:] for z in inputs.status.audio_zones}
+        assert inputs.status.audio_calibrated
+    assert zones["left-heel"][0] == 4 and zones["right-toe"][0] == 4, zones
+    assert zones["left-toe"][0] == zones["right-heel"][0] == 0, zones

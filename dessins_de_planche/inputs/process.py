@@ -74,6 +74,11 @@ STATUS_DTYPE = np.dtype([
     ("midi_zone_taps", "<u4", (STATUS_ZONES,)),
     ("midi_zone_bleed", "<u4", (STATUS_ZONES,)),
     ("midi_zone_shifts", "<u4", (STATUS_ZONES,)),
+    # a multi-channel audio board's taps per zone, the same three counts, when its calibration is in use
+    ("audio_calibrated", "u1"),
+    ("audio_zone_taps", "<u4", (STATUS_ZONES,)),
+    ("audio_zone_bleed", "<u4", (STATUS_ZONES,)),
+    ("audio_zone_shifts", "<u4", (STATUS_ZONES,)),
     ("device", "S160"),
     ("midi_port", "S160"),
     ("midi_api", "S32"),
@@ -110,6 +115,8 @@ class InputStatus:
     midi_calibrated: bool = False  # the sensor board's calibration decides what is bleed and weight shift
     midi_zones: tuple = ()  # (zone, taps, bleed suppressed, weight shifts ignored) per zone that heard a note
     fused: tuple = ()  # `run --fuse`: (strikes heard by both, sounds alone, sensor notes with no sound dropped)
+    audio_calibrated: bool = False  # a multi-channel audio board's calibration decides bleed and weight shifts
+    audio_zones: tuple = ()  # (zone, taps, bleed suppressed, weight shifts ignored) per audio zone, when it does
 
 
 def _text(value: bytes) -> str:
@@ -431,6 +438,10 @@ class InputProcess:
                 self.zone_names, record["midi_zone_taps"], record["midi_zone_bleed"], record["midi_zone_shifts"])
                 if taps or bleed or shifts),
             fused=() if self.fuser is None else (self.fuser.fused, self.fuser.sound_only, self.fuser.weight_shifts),
+            audio_calibrated=bool(record["audio_calibrated"]),
+            audio_zones=tuple((name, int(taps), int(bleed), int(shifts)) for name, taps, bleed, shifts in zip(
+                self.zone_names[: len(self.channels)], record["audio_zone_taps"], record["audio_zone_bleed"],
+                record["audio_zone_shifts"])) if record["audio_calibrated"] else (),
         )
         self._status_read_at = now
         return self._status_cache
@@ -528,6 +539,12 @@ def _publish(status: StatusBlock, audio, midi) -> None:
                       sample_rate=audio.sample_rate, block_size=audio.block_size, overflows=audio.overflows,
                       blocks=audio.blocks, late_median_ms=median, late_p99_ms=p99, late_max_ms=worst)
         errors.append(audio.error)
+        board = _board_filter(audio)
+        if board is not None:
+            values.update(audio_calibrated=True,
+                          audio_zone_taps=_zone_counts([c[0] for c in board.counts]),
+                          audio_zone_bleed=_zone_counts([c[1] for c in board.counts]),
+                          audio_zone_shifts=_zone_counts([c[2] for c in board.counts]))
     if midi is not None:
         values.update(midi_state=MIDI_STATES.index(midi.state), midi_port=midi.port_name or midi.spec.midi_port,
                       midi_api=midi.api_name, midi_calibrated=midi.board is not None,
@@ -536,6 +553,14 @@ def _publish(status: StatusBlock, audio, midi) -> None:
         errors.append(midi.error)
     values["error"] = next((e for e in errors if e), "")
     status.write(**values)
+
+
+def _board_filter(audio):
+    """The multi-channel board's filter of the audio source's block handler (None without one)."""
+    handler = getattr(audio, "handler", None)
+    while handler is not None and not hasattr(handler, "board"):
+        handler = getattr(handler, "handler", None)  # a recording wrapper
+    return None if handler is None else handler.board
 
 
 def _zone_counts(counts: list) -> list:

@@ -28,16 +28,24 @@ def level_to_height(level: np.ndarray) -> np.ndarray:
 
 
 def zone_lines(status) -> list[str]:
-    """A sensor board's counts from the input status, one line per zone that heard a note."""
+    """A board's counts from the input status, one line per zone: a multi-channel audio board's
+    (when calibrated), then a sensor board's zones that heard a note."""
+    lines = []
+    audio = getattr(status, "audio_zones", ())
+    if audio:
+        lines.append(_("Board channels: calibrated"))
+        lines += _count_lines(audio)
     zones = getattr(status, "midi_zones", ())
-    if not zones:
-        return []
-    lines = [_("Sensor board: calibrated") if status.midi_calibrated else _("Sensor board: not calibrated")]
-    for zone, taps, bleed, shifts in zones:
-        lines.append(_("{zone}: {taps} hits · {bleed} bleed suppressed · {shifts} weight shifts ignored").format(
-            zone=zone, taps=taps, bleed=bleed, shifts=shifts))
+    if zones:
+        lines.append(_("Sensor board: calibrated") if status.midi_calibrated else _("Sensor board: not calibrated"))
+        lines += _count_lines(zones)
     fused = fusion_line(status)
-    return lines + [fused] if fused else lines
+    return lines + [fused] if fused and lines else lines
+
+
+def _count_lines(zones) -> list[str]:
+    return [_("{zone}: {taps} hits · {bleed} bleed suppressed · {shifts} weight shifts ignored").format(
+        zone=zone, taps=taps, bleed=bleed, shifts=shifts) for zone, taps, bleed, shifts in zones]
 
 
 def fusion_line(status) -> str:
@@ -52,11 +60,13 @@ def fusion_line(status) -> str:
 
 def board_summary(status) -> str:
     """The same counts for the whole board, and the fusion's, in one line (the HUD); empty without a board."""
-    zones = getattr(status, "midi_zones", ())
-    board = _("{zone}: {taps} hits · {bleed} bleed suppressed · {shifts} weight shifts ignored").format(
-        zone="MIDI", taps=sum(z[1] for z in zones), bleed=sum(z[2] for z in zones),
-        shifts=sum(z[3] for z in zones)) if zones else ""
-    return "   ".join(part for part in (board, fusion_line(status)) if part)
+    parts = []
+    for name, zones in (("audio", getattr(status, "audio_zones", ())), ("MIDI", getattr(status, "midi_zones", ()))):
+        if zones:
+            parts.append(_("{zone}: {taps} hits · {bleed} bleed suppressed · {shifts} weight shifts ignored").format(
+                zone=name, taps=sum(z[1] for z in zones), bleed=sum(z[2] for z in zones),
+                shifts=sum(z[3] for z in zones)))
+    return "   ".join(part for part in (*parts, fusion_line(status)) if part)
 
 
 class SoundCheck:
