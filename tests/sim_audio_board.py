@@ -178,7 +178,7 @@ def listen(audio: np.ndarray, board=None, sample_rate: int = SAMPLE_RATE, block:
     filter): (final taps, the filter or None)."""
     from dessins_de_planche.events import TAP_DTYPE, merge_refinements
     from dessins_de_planche.inputs.audio import BlockHandler
-    from dessins_de_planche.inputs.process import board_detector
+    from dessins_de_planche.inputs.board import board_detector
     from dessins_de_planche.ring import Ring
 
     taps = Ring.create(TAP_DTYPE, 1 << 16)

@@ -621,3 +621,42 @@ class AudioBoardFilter:
                     out.append((tap[_ONSET], ch, tap[_VEL], tap[_KIND], tap[_ID], 2, ch))
             if fate in (A_TAP, -1):
                 self.recent.append(tap)
+
+
+# -- the input process's use of it ----------------------------------------------------------------------
+def usable_audio_board(board, channels):
+    """A multi-channel board's calibration when it knows every channel listened to (else None: the
+    detector's own crosstalk rule, as without one)."""
+    if board is None or len(channels) < 2:
+        return None
+    missing = [c for c in channels if c not in board.sensors]
+    if missing:
+        import logging
+
+        logging.getLogger(__name__).warning(
+            "the board's calibration has no channel %s: listening with the detector's own crosstalk rule "
+            "(calibrate --audio-device ... --channels %s)", ",".join(map(str, missing)), ",".join(map(str, channels)))
+        return None
+    return board
+
+
+def board_detector(sample_rate: int, channels, block_size: int, tuned=(), board=None):
+    """The detector for these 1-based channels, and a multi-channel board's filter (None without a
+    calibration): with one, the detector hears each channel on its own and the filter decides
+    which taps are strikes (inputs/board.py `AudioBoardFilter`)."""
+    from dessins_de_planche.listen.detector import DetectorSettings, TapDetector
+
+    settings = DetectorSettings(crosstalk_s=0.0) if board is not None else None
+    detector = TapDetector(sample_rate, [c - 1 for c in channels], block_size=block_size, calibration=tuned,
+                           settings=settings)
+    if board is None:
+        return detector, None
+    return detector, AudioBoardFilter(board, channels, sample_rate, detector.settings.velocity_floor_dbfs)
+
+
+def filter_of(audio):
+    """The multi-channel board's filter of the audio source's block handler (None without one)."""
+    handler = getattr(audio, "handler", None)
+    while handler is not None and not hasattr(handler, "board"):
+        handler = getattr(handler, "handler", None)  # a recording wrapper
+    return None if handler is None else handler.board

@@ -455,6 +455,8 @@ def _make_handler_factory(spec: InputSpec, channels: tuple[int, ...], rings: dic
     from dessins_de_planche.inputs.audio import BlockHandler
 
     tuned = _calibration(spec, channels)
+    from dessins_de_planche.inputs.board import board_detector, usable_audio_board
+
     board = usable_audio_board(spec.audio_board, channels) if spec.audio_device is not None or spec.input_file else None
 
     def make_handler(sample_rate: int, block_size: int):
@@ -468,36 +470,6 @@ def _make_handler_factory(spec: InputSpec, channels: tuple[int, ...], rings: dic
         return handler
 
     return make_handler
-
-
-def usable_audio_board(board, channels):
-    """A multi-channel board's calibration when it knows every channel listened to (else None: the
-    detector's own crosstalk rule, as without one)."""
-    if board is None or len(channels) < 2:
-        return None
-    missing = [c for c in channels if c not in board.sensors]
-    if missing:
-        log.warning("the board's calibration has no channel %s: listening with the detector's own crosstalk rule "
-                    "(calibrate --audio-device ... --channels %s)", ",".join(map(str, missing)),
-                    ",".join(map(str, channels)))
-        return None
-    return board
-
-
-def board_detector(sample_rate: int, channels, block_size: int, tuned=(), board=None):
-    """The detector for these 1-based channels, and a multi-channel board's filter (None without a
-    calibration): with one, the detector hears each channel on its own and the filter decides
-    which taps are strikes (inputs/board.py `AudioBoardFilter`)."""
-    from dessins_de_planche.listen.detector import DetectorSettings, TapDetector
-
-    settings = DetectorSettings(crosstalk_s=0.0) if board is not None else None
-    detector = TapDetector(sample_rate, [c - 1 for c in channels], block_size=block_size, calibration=tuned,
-                           settings=settings)
-    if board is None:
-        return detector, None
-    from dessins_de_planche.inputs.board import AudioBoardFilter
-
-    return detector, AudioBoardFilter(board, channels, sample_rate, detector.settings.velocity_floor_dbfs)
 
 
 def _calibration(spec: InputSpec, channels) -> tuple:
@@ -539,7 +511,9 @@ def _publish(status: StatusBlock, audio, midi) -> None:
                       sample_rate=audio.sample_rate, block_size=audio.block_size, overflows=audio.overflows,
                       blocks=audio.blocks, late_median_ms=median, late_p99_ms=p99, late_max_ms=worst)
         errors.append(audio.error)
-        board = _board_filter(audio)
+        from dessins_de_planche.inputs.board import filter_of
+
+        board = filter_of(audio)
         if board is not None:
             values.update(audio_calibrated=True,
                           audio_zone_taps=_zone_counts([c[0] for c in board.counts]),
@@ -553,14 +527,6 @@ def _publish(status: StatusBlock, audio, midi) -> None:
         errors.append(midi.error)
     values["error"] = next((e for e in errors if e), "")
     status.write(**values)
-
-
-def _board_filter(audio):
-    """The multi-channel board's filter of the audio source's block handler (None without one)."""
-    handler = getattr(audio, "handler", None)
-    while handler is not None and not hasattr(handler, "board"):
-        handler = getattr(handler, "handler", None)  # a recording wrapper
-    return None if handler is None else handler.board
 
 
 def _zone_counts(counts: list) -> list:
