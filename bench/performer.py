@@ -5,7 +5,7 @@ first preset fed 20 taps/s. Four loops of the same frames, each timed per frame
 (CPU of the render thread, and wall time to glFinish):
 
 - bare: the show alone (`Show.take` + `Show.draw`), the baseline;
-- stage: through `Stage` with OSC in and out on, HUD off, output direct;
+- stage: through the `Console` with OSC in and out on, HUD off, output direct;
 - stage+flood: the same while another process floods OSC in at ~500 messages/s and the
   taps go out over OSC: the network must not stall frames;
 - bare+flood elsewhere: the show alone while the same flood goes to a socket nobody
@@ -68,7 +68,8 @@ def free_port() -> int:
 
 def run(label, ctx, show, stage, frames, fps, flood_port=None):
     from dessins_de_planche.events import CONTROL_DTYPE, FEATURE_DTYPE
-    from dessins_de_planche.inputs.process import InputBatch, InputStatus
+    from dessins_de_planche.inputs.handle import InputBatch
+    from dessins_de_planche.inputs.status import InputStatus
 
     status = InputStatus(audio_state="listening", running=True)
     flooder = None
@@ -89,7 +90,7 @@ def run(label, ctx, show, stage, frames, fps, flood_port=None):
             ctx.screen.use()
             show.draw(now, ctx.screen, status)
         else:
-            show.take(stage.take(batch))
+            stage.take(batch)  # hands the show its part
             stage.draw(now, status)
         c1 = time.thread_time()
         ctx.finish()
@@ -119,8 +120,9 @@ def main() -> None:
     import pygame
 
     from dessins_de_planche import locale
-    from dessins_de_planche.app.stage import Stage
-    from dessins_de_planche.app.window import Show, Window
+    from dessins_de_planche.app.console import Console
+    from dessins_de_planche.app.show import Show
+    from dessins_de_planche.app.window import Window
     from dessins_de_planche.config import InputSpec
 
     locale.install("en")
@@ -136,7 +138,7 @@ def main() -> None:
     stage_args = SimpleNamespace(kiosk=False, osc_in=f"127.0.0.1:{port_in}", osc_send=[f"127.0.0.1:{port_out}"],
                                  no_autosave=True, midi_control=os.devnull + ".toml")
     inputs = SimpleNamespace(zone_names=("board",), status=None)
-    stage = Stage(ctx, show, window, inputs, stage_args)
+    stage = Console(ctx, show, window, inputs, stage_args)
     try:
         run("warm-up", ctx, show, None, 60, 60.0)
         results = {}

@@ -106,7 +106,7 @@ def test_a_thousand_broken_preset_files_saved_while_the_show_runs_never_take_the
         ctx, tmp_path, monkeypatch, caplog):
     """The app's own Show with `--presets DIR`: each case is saved into the watched folder and the next
     frame's poll picks it up, exactly as on stage; one file, `live.toml`, is the look on screen."""
-    from dessins_de_planche.app.window import Show
+    from dessins_de_planche.app.show import Show
     from dessins_de_planche.config import InputSpec
 
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))  # no user presets of this machine's

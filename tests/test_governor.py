@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from dessins_de_planche.app import hud_text
 from dessins_de_planche.app.governor import (DECIDE_SECONDS, MIN_SCALE, START_SECONDS, UP_SECONDS, Governor,
                                              parse_render_scale)
 
@@ -155,7 +156,7 @@ def test_the_canvas_is_kept_when_the_scale_moves(ctx):
 def stage(ctx, tmp_path):
     import pygame
 
-    from dessins_de_planche.app.stage import Stage
+    from dessins_de_planche.app.console import Console
     from test_hud import FakeShow, STATUS
 
     pygame.font.init()
@@ -163,7 +164,7 @@ def stage(ctx, tmp_path):
     args = argparse.Namespace(kiosk=False, midi_control=str(tmp_path / "midi.toml"), autosave_dir=str(tmp_path),
                               warp=str(tmp_path / "warp.toml"))
     inputs = SimpleNamespace(zone_names=("board",), status=STATUS)
-    made = Stage(ctx, FakeShow(), SimpleNamespace(size=(160, 90), toggle_fullscreen=lambda: None), inputs, args)
+    made = Console(ctx, FakeShow(), SimpleNamespace(size=(160, 90), toggle_fullscreen=lambda: None), inputs, args)
     yield made
     made.close()
     made.output.release()
@@ -177,8 +178,8 @@ def test_the_scale_is_in_the_hud_and_the_health_file(stage):
     stage.output.set_render_scale(0.75)
     stage.resize(stage.output.window_size)
     assert stage.show.size == (120, 68)  # the show draws at the scale
-    assert any("render scale: 0.75" in line for line in stage.hud_lines(1.0, STATUS))
-    assert stage.health_state(STATUS)["render_scale"] == 0.75
+    assert any("render scale: 0.75" in line for line in hud_text.hud_lines(stage, 1.0, STATUS))
+    assert hud_text.health_state(stage, STATUS)["render_scale"] == 0.75
 
 
 def test_each_telemetry_line_has_the_scale(tmp_path):

@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 
 from dessins_de_planche import locale
+from dessins_de_planche.app import hud_text
 from dessins_de_planche.events import CONTROL_CC, CONTROL_DTYPE
-from dessins_de_planche.inputs.process import InputBatch, InputStatus
+from dessins_de_planche.inputs.handle import InputBatch
+from dessins_de_planche.inputs.status import InputStatus
 
 pytestmark = pytest.mark.gl
 
@@ -49,6 +51,9 @@ class FakeShow:
     def preset(self):
         return self.deck.preset
 
+    def take(self, batch):  # what the console hands on: the tests read it from `take`'s answer
+        pass
+
 
 STATUS = InputStatus(audio_state="listening", device_name="USB Audio", midi_state="off", running=True,
                      dropped={"taps": 2, "features": 1}, overflows=3, lateness_ms=(0.2, 1.5, 4.0))
@@ -58,14 +63,14 @@ STATUS = InputStatus(audio_state="listening", device_name="USB Audio", midi_stat
 def stage(ctx, tmp_path):
     import pygame
 
-    from dessins_de_planche.app.stage import Stage
+    from dessins_de_planche.app.console import Console
 
     pygame.font.init()
     previous = signal.getsignal(signal.SIGINT)
     args = argparse.Namespace(kiosk=False, midi_control=str(tmp_path / "midi.toml"), autosave_dir=str(tmp_path),
                               warp=str(tmp_path / "warp.toml"))
     inputs = SimpleNamespace(zone_names=("board",), status=STATUS)
-    made = Stage(ctx, FakeShow(), SimpleNamespace(size=(160, 90), toggle_fullscreen=lambda: None), inputs, args)
+    made = Console(ctx, FakeShow(), SimpleNamespace(size=(160, 90), toggle_fullscreen=lambda: None), inputs, args)
     yield made
     made.close()
     made.output.release()
@@ -81,23 +86,23 @@ def key(name, unicode=""):
 
 
 def test_the_hud_says_what_a_performer_needs(stage):
-    text = "\n".join(stage.hud_lines(1.0, STATUS))
+    text = "\n".join(hud_text.hud_lines(stage, 1.0, STATUS))
     for expected in ("rosette  (2/3)", "118 BPM", "heel toe toe", "Taps/s", "dropped: 3", "overflows: 3",
                      "0.2 / 1.5 / 4.0 ms", "listening (USB Audio)", "FPS", "taps: 42   withdrawn: 3"):
         assert expected in text, (expected, text)
-    assert [m[0] for m in stage.meters(1.0)] == ["1", "2"]
+    assert [m[0] for m in hud_text.meters(stage, 1.0)] == ["1", "2"]
 
 
 def test_the_hud_and_help_speak_french(stage):
     locale.install("fr")
-    text = "\n".join(stage.hud_lines(1.0, STATUS))
+    text = "\n".join(hud_text.hud_lines(stage, 1.0, STATUS))
     assert "Motif : heel toe toe" in text and "à l’écoute (USB Audio)" in text and "gradateur" in text
-    rows = dict(stage.help_rows())
+    rows = dict(hud_text.help_rows(stage))
     assert rows["c"] == "effacer la toile (le dessin est d’abord enregistré)"
 
 
 def test_help_lists_every_key(stage):
-    listed = " ".join(keys for keys, _ in stage.help_rows())
+    listed = " ".join(keys for keys, _ in hud_text.help_rows(stage))
     for key_name, action in stage.keys.bindings:
         if not action.startswith("preset"):
             from dessins_de_planche.app.keys import key_label
@@ -195,7 +200,7 @@ def test_corner_pin_setup_moves_corners_by_keys_and_mouse_and_saves_them(stage, 
     assert stage.output.warp is None
     stage.handle(key("w"))
     assert stage.corner_pin.active
-    assert any(line.startswith("Corner-pin: top-left at 0.000, 0.000") for line in stage.notice_lines(0.0, None))
+    assert any(line.startswith("Corner-pin: top-left at 0.000, 0.000") for line in hud_text.notice_lines(stage, 0.0, None))
     stage.handle(key("TAB"))  # the top-right corner
     for _ in range(4):
         stage.handle(key("LEFT"))  # in setup the arrows move the corner, they do not change the preset
@@ -223,7 +228,7 @@ def test_corner_pin_setup_moves_corners_by_keys_and_mouse_and_saves_them(stage, 
     assert not stage.corner_pin.active
     saved = warps.load(tmp_path / "warp.toml")
     assert saved.top_right == pytest.approx((0.98, 0.001))
-    assert stage.health_state(None)["output"]["warp"]["top_right"] == pytest.approx([0.98, 0.001])
+    assert hud_text.health_state(stage, None)["output"]["warp"]["top_right"] == pytest.approx([0.98, 0.001])
     stage.handle(key("LEFT"))  # setup over: the arrows change the preset again
     assert stage.show.deck.index == 0
 
@@ -233,8 +238,8 @@ def test_the_hud_counts_a_sensor_boards_hits_bleed_and_weight_shifts(stage):
 
     board = dataclasses.replace(STATUS, midi_state="listening", midi_calibrated=True,
                                 midi_zones=(("left", 12, 30, 2), ("right", 9, 25, 4)))
-    assert "MIDI: 21 hits · 55 bleed suppressed · 6 weight shifts ignored" in stage.hud_lines(1.0, board)
-    assert not any("bleed" in line for line in stage.hud_lines(1.0, STATUS))
+    assert "MIDI: 21 hits · 55 bleed suppressed · 6 weight shifts ignored" in hud_text.hud_lines(stage, 1.0, board)
+    assert not any("bleed" in line for line in hud_text.hud_lines(stage, 1.0, STATUS))
 
 
 def test_the_sound_check_shows_a_sensor_boards_zones_under_the_meters(ctx):

@@ -9,8 +9,8 @@ from babel.messages.pofile import read_po
 
 from dessins_de_planche import locale
 from dessins_de_planche.app.output import FLIPS
-from dessins_de_planche.app.stage import ACTIONS
-from dessins_de_planche.inputs.process import AUDIO_STATES, MIDI_STATES
+from dessins_de_planche.app.actions import ACTIONS
+from dessins_de_planche.inputs.status import AUDIO_STATES, MIDI_STATES
 
 PACKAGE = Path(locale.__file__).resolve().parent.parent
 PO = Path(locale.__file__).resolve().parent / "fr" / "LC_MESSAGES" / "dessins-de-planche.po"
@@ -30,9 +30,9 @@ def shown_messages() -> set[str]:
     for path in PACKAGE.rglob("*.py"):
         for match in re.finditer(r'\bN?_\("((?:[^"\\]|\\.)*)"\)', path.read_text(encoding="utf-8")):
             found.add(match.group(1).encode().decode("unicode_escape").encode("latin-1").decode("utf-8"))
-    from dessins_de_planche.app.window import DEMO_NOTICE
+    from dessins_de_planche.app.show import DEMO_NOTICE
 
-    return found | set(DEMO_NOTICE) | set(ACTIONS.values()) | set(AUDIO_STATES) | set(MIDI_STATES) | set(FLIPS)
+    return found | set(DEMO_NOTICE) | {action.help for action in ACTIONS.values() if action.help} | set(AUDIO_STATES) | set(MIDI_STATES) | set(FLIPS)
 
 
 def test_every_message_has_a_french_translation():

@@ -116,7 +116,7 @@ def test_a_withdrawn_tap_is_forwarded_as_withdrawn_and_not_counted(tmp_path, x_d
     /ddp/tap/withdraw, goes out again on /ddp/tap/withdraw, and only the tap that stood counts."""
     from pythonosc.udp_client import SimpleUDPClient
 
-    from dessins_de_planche.app.stage import osc_tap_id
+    from dessins_de_planche.app.osc_routes import osc_tap_id
 
     listener = Listener()
     port = free_port()

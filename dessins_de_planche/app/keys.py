@@ -21,6 +21,7 @@ DEFAULT_BINDINGS: tuple[tuple[str, str], ...] = (
     ("h", "hud"), ("?", "help"), ("f1", "help"), ("s", "soundcheck"), ("l", "learn"),
     ("f", "fullscreen"), ("f11", "fullscreen"), ("w", "warp"),
     ("escape", "escape"),
+    ("p", "save_picture"), ("e", "dismiss_errors"),
 )
 
 SYMBOLS = set("?+-=*/!.,;:")

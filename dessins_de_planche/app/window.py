@@ -1,7 +1,8 @@
 """The live window: pump events, drain the input rings, render the scene, flip.
 
-The loop owns no drawing state of its own: the `Show` holds what is on stage
-(presets, scene, rhythm, inputs) and the keys are a table of small actions.
+The loop owns no drawing state of its own: it hands events and each frame's input to the
+console (`app/console.py`), which routes them and hands the show (`app/show.py`) its part;
+the keys are a table of small actions (`app/actions.py`, `app/keys.py`).
 """
 
 from __future__ import annotations
@@ -12,19 +13,10 @@ import signal
 import time
 import warnings
 
-import numpy as np
-
 from dessins_de_planche.clock import master_time
 from dessins_de_planche.config import InputSpec
-from dessins_de_planche.events import CONTROL_CC, CONTROL_PROGRAM, RECORD_FIRST, RECORD_WITHDRAW, TapSettler
-from dessins_de_planche.locale import _
 
 log = logging.getLogger("dessins_de_planche.app")
-
-DEMO_NOTICE = (
-    "Demo input: no board or mic chosen.",
-    "List inputs with `dessins-de-planche devices`, then run with --audio-device NAME or --midi-port NAME.",
-)
 
 
 def _open_window(size, fullscreen: bool, display: int = 0, borderless: bool = False):
@@ -50,117 +42,6 @@ def _open_window(size, fullscreen: bool, display: int = 0, borderless: bool = Fa
         log.info("display: %s; frames are paced by a timer instead", warning.message)
     pygame.display.set_caption("Dessins de Planche")
     return pygame.display.get_window_size(), not caught
-
-
-class Show:
-    """Everything on stage: the gallery, the scene, the rhythm, the inputs."""
-
-    def __init__(self, ctx, size, spec: InputSpec, start_preset: str | None, soundcheck: bool,
-                 preset_dirs=(), fade: float = 1.0):
-        from dessins_de_planche.listen.tempo import TempoTracker
-        from dessins_de_planche.preset.deck import Deck
-        from dessins_de_planche.preset.library import preset_folders
-        from dessins_de_planche.render.live_edit import LiveEditing
-        from dessins_de_planche.render.scene import Scene
-        from dessins_de_planche.render.soundcheck import SoundCheck
-        from dessins_de_planche.render.text import TextOverlay
-
-        self.ctx = ctx
-        self.size = size
-        self.text = TextOverlay(ctx)
-        self.live = LiveEditing(preset_folders(preset_dirs), self.text)  # gallery, user folder, --presets
-        self.deck = Deck.starting_at(self.live.presets(), start_preset)  # the one owner of the looks
-        self.rhythm = TempoTracker(bar_beats=self.preset.bar_beats)
-        self.scene = Scene(ctx, self.preset, size)
-        self.scene.default_fade = fade  # a preset's own `fade` wins; 0 is a hard cut
-        self.deck.show_on(self.scene, self.rhythm)
-        self.live.attach(self.deck, defer=True)  # this look now, the others one a frame: the first frame comes sooner
-        self.soundcheck = SoundCheck(ctx)
-        self.show_soundcheck = soundcheck
-        self.spec = spec
-        self.notice = tuple(_(line) for line in DEMO_NOTICE) if spec.is_demo else ()
-        self.overlays = True  # notices, preset errors and the sound check drawn on the picture
-        self.levels = {}
-        self.last_tap = {}
-        self.taps_seen = 0  # taps that stood: first emissions less the ones the detector withdrew
-        self.taps_withdrawn = 0
-        self.settler = TapSettler()  # the tempo hears a tap once it stands (never one the detector withdrew)
-        log.info("preset: %s", self.preset.name)
-
-    @property
-    def preset(self):
-        return self.deck.preset
-
-    def take(self, batch) -> None:
-        """Hand one frame's worth of input records to the rhythm and the scene."""
-        taps = batch.taps
-        for tap in self.settler.settle(taps, master_time()):
-            self.rhythm.add(float(tap["time"]), int(tap["kind"]), float(tap["velocity"]))
-        if len(taps):
-            for tap in taps[taps["refine"] == RECORD_FIRST]:  # the sound check's lights: at once
-                self.last_tap[int(tap["channel"]), int(tap["source"])] = float(tap["time"])
-            withdrawn = int((taps["refine"] == RECORD_WITHDRAW).sum())
-            self.taps_seen += int((taps["refine"] == RECORD_FIRST).sum()) - withdrawn
-            self.taps_withdrawn += withdrawn
-            self.scene.add_taps(taps, self.rhythm)
-        features = batch.features
-        if len(features):
-            for channel in np.unique(features["channel"]):
-                mine = features[features["channel"] == channel]
-                self.levels[int(channel)] = (float(mine["level"].max()), float(mine["peak"].max()))
-            self.scene.set_levels(float(features["level"].mean()), float(features["brightness"].mean()))
-        for control in batch.controls:
-            if control["type"] == CONTROL_PROGRAM:
-                self.deck.select(int(control["number"]))
-            elif control["type"] == CONTROL_CC:
-                self.deck.control_change(int(control["number"]), int(control["value"]))
-
-    def draw(self, now: float, screen, status) -> None:
-        self.live.poll()  # an edited preset or shader shows from this frame on
-        self.scene.render(now, screen)
-        if not self.overlays:  # an operator screen shows the rest
-            return
-        self.live.draw(screen)
-        width, height = self.size
-        lines = list(self.notice)
-        if status is not None and getattr(status, "audio_state", "") == "waiting for device":
-            lines.append(_("Waiting for {device}…").format(device=status.device_name or _("the audio device")))
-        if lines:
-            self.text.draw(lines, screen, position=(16, height - 16 - 22 * len(lines)), size_px=18,
-                           color=(0.85, 0.85, 0.85, 0.9))
-        if self.show_soundcheck:
-            channels = sorted(self.levels)
-            levels = np.array([self.levels[c][0] for c in channels], np.float32)
-            lights = np.array([now - self.last_tap.get((c, 0), -1e9) for c in channels], np.float32)
-            from dessins_de_planche.render.soundcheck import zone_lines
-
-            self.soundcheck.draw(screen, channels, levels, lights, zones=zone_lines(status))
-
-
-def _save_picture(show):
-    def save_picture():
-        """save the picture as a PNG (pictures folder)"""
-        from dessins_de_planche.render.export import save_picture
-
-        save_picture(show.scene)  # logged with its path
-
-    return save_picture
-
-
-def _dismiss_errors(show):
-    def dismiss_errors():
-        """hide the preset error report"""
-        show.live.dismiss()
-
-    return dismiss_errors
-
-
-def _key_actions(show):
-    """The window's own keys, which the stage's key table adopts (and its help lists):
-    the table is the one place a key is acted on."""
-    import pygame
-
-    return {pygame.K_p: _save_picture(show), pygame.K_e: _dismiss_errors(show)}
 
 
 FALLBACK_FPS = 60
@@ -248,8 +129,9 @@ def run_window(spec: InputSpec, args) -> int:
     import moderngl
     import pygame
 
+    from dessins_de_planche.app.console import Console
+    from dessins_de_planche.app.show import Show
     from dessins_de_planche.app.sources import open_inputs
-    from dessins_de_planche.app.stage import Stage
 
     kiosk = getattr(args, "kiosk", False)
     window = Window(args.size, args.fullscreen or kiosk, args.max_fps, getattr(args, "display", 0), kiosk)
@@ -262,21 +144,20 @@ def run_window(spec: InputSpec, args) -> int:
     inputs = open_inputs(spec, args)  # the input process, a recorded session, or OSC alone
     inputs.start()
     try:
-        stage = Stage(ctx, show, window, inputs, args)  # performer keys, HUD, output, OSC, recording, kiosk
+        console = Console(ctx, show, window, inputs, args)  # performer keys, HUD, output, OSC, recording, kiosk
     except BaseException:  # a bad --osc-in, --osc-send or --record: its one line, with the shared memory freed
         inputs.stop()
         pygame.quit()
         raise
-    stage.adopt_keys(_key_actions(show))
     from dessins_de_planche.app.telemetry import observers_from_args
 
     observer = observers_from_args(args)  # None unless --telemetry / --gl-debug: the loop pays nothing
     from dessins_de_planche.app.governor import Governor
 
     governor = Governor(1.0 / (window.max_fps or FALLBACK_FPS), getattr(args, "render_scale", None))
-    if governor.scale != stage.output.render_scale:  # a fixed --render-scale
-        stage.output.set_render_scale(governor.scale)
-        stage.resize(stage.output.window_size)
+    if governor.scale != console.output.render_scale:  # a fixed --render-scale
+        console.output.set_render_scale(governor.scale)
+        console.resize(console.output.window_size)
     # What start-up built (modules, GL wrappers, the gallery) lives as long as the show: out of the
     # collector's sight, a full collection walks only what the show adds, not the 17 ms it took here.
     gc.collect()
@@ -289,43 +170,43 @@ def run_window(spec: InputSpec, args) -> int:
             frame_start = time.monotonic()
             quit_requested = bool(stop_signal)
             for event in pygame.event.get():
-                if stage.handle(event):  # every key, through the one key table
+                if console.handle(event):  # every key, through the one key table
                     continue
                 if event.type in (pygame.VIDEORESIZE, pygame.WINDOWSIZECHANGED):
                     size = pygame.display.get_window_size()
-                    if size != stage.output.window_size and min(size) > 0:
-                        stage.resize(size)
-            if quit_requested or stage.quit_requested:
+                    if size != console.output.window_size and min(size) > 0:
+                        console.resize(size)
+            if quit_requested or console.quit_requested:
                 break
             batch = inputs.poll()
             if observer:
                 observer.drained(batch)
-            show.take(stage.take(batch))
-            stage.draw(master_time(), inputs.status)
+            console.take(batch)  # routed at the console, then drawn by the show
+            console.draw(master_time(), inputs.status)
             frames += 1
             last = (args.frames and frames >= args.frames) or (
                 args.seconds and time.monotonic() - started >= args.seconds)
             if last and args.screenshot:
-                save_screenshot(ctx, stage.output.window_size, args.screenshot)
+                save_screenshot(ctx, console.output.window_size, args.screenshot)
             if observer:
-                observer.drawn(ctx, stage.output.window_size)  # the screen, whatever the render scale
+                observer.drawn(ctx, console.output.window_size)  # the screen, whatever the render scale
             if governor.active:  # the frame's work, finished, without the wait for the display's refresh
                 ctx.finish()
                 if governor.frame(time.monotonic(), time.monotonic() - frame_start):
                     log.info("render scale %.2f (frames %s)", governor.scale,
-                             "ran long" if governor.scale < stage.output.render_scale else "have headroom")
-                    stage.output.set_render_scale(governor.scale)
-                    stage.resize(stage.output.window_size)  # the canvas kept, resampled
+                             "ran long" if governor.scale < console.output.render_scale else "have headroom")
+                    console.output.set_render_scale(governor.scale)
+                    console.resize(console.output.window_size)  # the canvas kept, resampled
             pygame.display.flip()
             if observer:
-                observer.swapped(inputs.status, stage.output.render_scale)
+                observer.swapped(inputs.status, console.output.render_scale)
             if last:
                 break
             window.pace()
     finally:
         if observer:
             observer.close(inputs.status)
-        stage.close()
+        console.close()
         inputs.stop()
         log.info("%d frames in %.1f s, %d taps", frames, time.monotonic() - started, show.taps_seen)
         pygame.quit()

@@ -93,7 +93,7 @@ def _render_scale(text: str):
 
 
 def add_stage_arguments(run) -> None:
-    """The performer's and the installation's options (app/stage.py, app/kiosk.py)."""
+    """The performer's and the installation's options (app/console.py, app/kiosk.py)."""
     from dessins_de_planche.app.output import FLIPS, ROTATIONS
 
     window = run.add_argument_group("window and projector")
