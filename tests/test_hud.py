@@ -158,6 +158,28 @@ def test_midi_learn_maps_a_knob_to_a_key_s_function_and_saves_it(stage, tmp_path
     assert len(kept.controls) == 1  # an unmapped controller goes on to the preset's [controls]
 
 
+def test_each_frame_the_show_gets_one_batch_from_the_console_without_the_mapped_controls(stage):
+    """The window hands the console the frame's input; the console hands the show what is left."""
+    given = []
+    stage.show.take = given.append
+    stage.handle(key("l"))
+    stage.handle(key("b"))
+    routed = stage.take(batch(np.concatenate([cc(20, 127), cc(21, 64)])))  # one learned, one for the preset
+    assert given == [routed] and routed.controls["number"].tolist() == [21]
+
+
+def test_the_p_and_e_keys_act_through_the_one_table(stage, monkeypatch):
+    from dessins_de_planche.render import export
+
+    saved, dismissed = [], []
+    monkeypatch.setattr(export, "save_picture", saved.append)
+    stage.show.live = SimpleNamespace(dismiss=lambda: dismissed.append(True))
+    assert stage.handle(key("p", "p")) and stage.handle(key("e", "e"))
+    assert saved == [stage.show.scene] and dismissed == [True]
+    rows = dict(hud_text.help_rows(stage))
+    assert rows["p"] == "save the picture as a PNG (pictures folder)" and rows["e"] == "hide the preset error report"
+
+
 def test_a_control_map_file_sets_functions_and_the_dimmer(ctx, tmp_path):
     from dessins_de_planche.control import midimap
 
