@@ -21,8 +21,9 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # our log says what ma
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     from dessins_de_planche.commands import command_modules
+    from dessins_de_planche.settings import Parser
 
-    parser = argparse.ArgumentParser(
+    parser = Parser(  # an ArgumentParser that lists its options, for the configuration file
         prog="dessins-de-planche",
         description="Live drawings from podorhythm: foot taps heard by a board mic or a MIDI trigger board.",
     )

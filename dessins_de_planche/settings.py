@@ -36,21 +36,87 @@ def default_path() -> Path:
     return Path(user_config_dir(APP_NAME)) / "config.toml"
 
 
-def subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
-    for action in parser._actions:  # argparse keeps its subcommands in one action
-        if isinstance(action, argparse._SubParsersAction):
-            return dict(action.choices)
-    return {}
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser that keeps its own list of the options and subcommands added to it.
+
+    argparse offers no public way to list them, and the configuration file needs both: each
+    long option (`--audio-device`) is a key of the file, each subcommand a table. Options added
+    through an argument group or a mutually exclusive group are listed too; subcommands'
+    parsers are of this class (argparse makes them of the parent's)."""
+
+    def __init__(self, *args, **kwargs):
+        self.declared: dict[str, argparse.Action] = {}  # long option without dashes -> its action
+        self.appending: set[str] = set()  # dests of the options each use of which adds to a list
+        self.commands: dict[str, Parser] = {}
+        self._building = True  # argparse makes its own groups while it starts: those stay as they are
+        super().__init__(*args, **kwargs)
+        self._building = False
+
+    def note(self, action: argparse.Action, kind=None) -> argparse.Action:
+        long = [string for string in action.option_strings if string.startswith("--")]
+        if long:  # the file writes an option by its first long name
+            self.declared[long[0][2:]] = action
+        if kind in ("append", "append_const", "extend"):
+            self.appending.add(action.dest)
+        return action
+
+    def add_argument(self, *args, **kwargs):
+        return self.note(super().add_argument(*args, **kwargs), kwargs.get("action"))
+
+    def add_argument_group(self, *args, **kwargs):
+        group = super().add_argument_group(*args, **kwargs)
+        return group if self._building else _Noting(group, self)
+
+    def add_mutually_exclusive_group(self, *args, **kwargs):
+        return _Noting(super().add_mutually_exclusive_group(*args, **kwargs), self)
+
+    def add_subparsers(self, **kwargs):
+        return _Commands(super().add_subparsers(**kwargs), self)
 
 
-def options(parser: argparse.ArgumentParser) -> dict[str, argparse.Action]:
+class _Noting:
+    """An argument group of a `Parser`: what is added to it is noted in the parser's list."""
+
+    def __init__(self, group, parser: Parser):
+        self.group, self.parser = group, parser
+
+    def add_argument(self, *args, **kwargs):
+        return self.parser.note(self.group.add_argument(*args, **kwargs), kwargs.get("action"))
+
+    def add_argument_group(self, *args, **kwargs):
+        return _Noting(self.group.add_argument_group(*args, **kwargs), self.parser)
+
+    def add_mutually_exclusive_group(self, *args, **kwargs):
+        return _Noting(self.group.add_mutually_exclusive_group(*args, **kwargs), self.parser)
+
+    def __getattr__(self, name):
+        return getattr(self.group, name)
+
+
+class _Commands:
+    """A `Parser`'s subcommands: each parser added is noted by its name (and aliases)."""
+
+    def __init__(self, action, parser: Parser):
+        self.action, self.parser = action, parser
+
+    def add_parser(self, name: str, **kwargs) -> Parser:
+        sub = self.action.add_parser(name, **kwargs)
+        for called in (name, *kwargs.get("aliases", ())):
+            self.parser.commands[called] = sub
+        return sub
+
+    def __getattr__(self, name):
+        return getattr(self.action, name)
+
+
+def subparsers(parser: Parser) -> dict[str, Parser]:
+    return dict(parser.commands)
+
+
+def options(parser: Parser) -> dict[str, argparse.Action]:
     """Option name as written in the file (`audio-device`) -> its argparse action."""
-    found = {}
-    for action in parser._actions:
-        long = [s for s in action.option_strings if s.startswith("--")]
-        if long and action.dest not in ("help", "version", "config"):
-            found[long[0][2:]] = action
-    return found
+    return {name: action for name, action in parser.declared.items()
+            if action.dest not in ("help", "version", "config")}
 
 
 def _formatters():
@@ -71,7 +137,7 @@ def _is_flag(action: argparse.Action) -> bool:
     return action.nargs == 0
 
 
-def _convert(action: argparse.Action, value, where: str):
+def _convert(action: argparse.Action, value, where: str, appending: bool = False):
     """A TOML value -> what the command line would have made of the same option."""
     if _is_flag(action):
         if not isinstance(value, bool):
@@ -80,7 +146,7 @@ def _convert(action: argparse.Action, value, where: str):
     if isinstance(value, bool) or isinstance(value, dict):
         raise ConfigError(f"{where}: expected {action.metavar or 'a value'}, got {value!r}")
     parse = action.type or str
-    is_list_option = action.nargs in ("*", "+") or isinstance(action, argparse._AppendAction)
+    is_list_option = action.nargs in ("*", "+") or appending
     if is_list_option:
         items = value if isinstance(value, list) else [value]
         return [_convert_one(action, parse, item, where) for item in items]
@@ -119,7 +185,7 @@ def load(path: Path) -> dict:
         raise ConfigError(f"{path}: {error.strerror or error}") from None
 
 
-def defaults_from(table: dict, parser: argparse.ArgumentParser, path: Path, section: str) -> dict:
+def defaults_from(table: dict, parser: Parser, path: Path, section: str) -> dict:
     """The file's values for one command's parser, converted: dest -> value."""
     known = options(parser)
     values = {}
@@ -131,7 +197,7 @@ def defaults_from(table: dict, parser: argparse.ArgumentParser, path: Path, sect
             close = difflib.get_close_matches(name, known, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise ConfigError(f"{where}: no such option{hint}")
-        values[action.dest] = _convert(action, value, where)
+        values[action.dest] = _convert(action, value, where, action.dest in parser.appending)
     return values
 
 
@@ -148,7 +214,7 @@ def resolved_path(argv: list[str]) -> tuple[Path, bool]:
     return default_path(), False
 
 
-def apply(parser: argparse.ArgumentParser, argv: list[str]) -> Path | None:
+def apply(parser: Parser, argv: list[str]) -> Path | None:
     """Make the config file's values the defaults of every command; returns the file used, if any."""
     path, named = resolved_path(argv)
     if not path.exists():
@@ -175,14 +241,14 @@ def apply(parser: argparse.ArgumentParser, argv: list[str]) -> Path | None:
     return path
 
 
-def add_config_option(parser: argparse.ArgumentParser) -> None:
+def add_config_option(parser: Parser) -> None:
     for sub in subparsers(parser).values():
-        if "--config" not in sub._option_string_actions:
+        if "config" not in sub.declared:
             sub.add_argument("--config", metavar="FILE.toml",
                              help=f"configuration file (default: {default_path()}); the command line overrides it")
 
 
-def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> argparse.Namespace:
+def parse_args(parser: Parser, argv: list[str] | None = None) -> argparse.Namespace:
     """Parse the command line over the configuration file's values; a bad file is one line and exit 2.
 
     Except in kiosk mode (`run --kiosk` or the `kiosk` supervisor): an installation with nobody

@@ -71,3 +71,16 @@ def test_a_named_file_that_is_missing_is_an_error(tmp_path):
     result = subprocess.run([sys.executable, "-m", "dessins_de_planche", "run", "--config",
                              str(tmp_path / "nope.toml")], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "no such configuration file" in result.stderr
+
+
+def test_every_option_a_command_shows_in_its_usage_is_a_key_of_the_file():
+    """The file's keys come from the parser's own list (options added in groups and exclusive groups too)."""
+    import re
+
+    parser, commands = build_parser()
+    assert set(settings.subparsers(parser)) == set(commands)
+    for name, sub in settings.subparsers(parser).items():
+        shown = set(re.findall(r"(?<![\w-])--([a-z][a-z0-9-]*)", sub.format_usage())) - {"help", "config"}
+        assert shown == set(settings.options(sub)), name
+    run = settings.subparsers(parser)["run"]
+    assert {"presets", "osc_send"} <= run.appending  # repeated on the command line: a list in the file
