@@ -189,3 +189,37 @@ def test_an_edit_and_a_program_change_in_the_same_frame_leave_the_picture_on_the
     assert deck.presets[0].canvas.background == "#a03010"
     deck.select(0)
     assert deck.scene.preset is deck.presets[0]
+
+
+@pytest.mark.gl
+def test_the_app_s_show_takes_a_program_change_and_draws_an_edit_in_the_same_frame(ctx, tmp_path, monkeypatch):
+    """The app's order within a frame: the batch first (a MIDI program change), then the draw, which
+    polls for edits. The program change's look is drawn; the edited look waits in the deck."""
+    import numpy as np
+
+    from dessins_de_planche.app.show import Show
+    from dessins_de_planche.config import InputSpec
+    from dessins_de_planche.events import CONTROL_DTYPE, CONTROL_PROGRAM, FEATURE_DTYPE, TAP_DTYPE
+    from dessins_de_planche.render.canvas import release_framebuffer
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))  # no user presets of this machine's
+    folder = tmp_path / "presets"
+    folder.mkdir()
+    (folder / "mine.toml").write_text(LOOK.format(name="mine", background="#102030"))
+    show = Show(ctx, SIZE, InputSpec(audio_device="none"), "mine", soundcheck=False, preset_dirs=[folder])
+    show.live.watcher.interval = 0.0
+    target = ctx.simple_framebuffer(SIZE)
+    try:
+        show.draw(0.0, target, None)
+        other = next(i for i, name in enumerate(show.deck.names()) if name != "mine")
+        program = np.zeros(1, CONTROL_DTYPE)
+        program["type"], program["number"] = CONTROL_PROGRAM, other
+        save(folder / "mine.toml", LOOK.format(name="mine", background="#a03010"))
+        show.take(SimpleNamespace(taps=np.zeros(0, TAP_DTYPE), features=np.zeros(0, FEATURE_DTYPE), controls=program))
+        show.draw(0.1, target, None)
+        assert show.deck.index == other and show.scene.preset is show.preset
+        mine = show.deck.presets[show.deck.names().index("mine")]
+        assert mine.canvas.background == "#a03010" and show.live.reloads == 1
+    finally:
+        release_framebuffer(ctx, target)
+        show.scene.release()

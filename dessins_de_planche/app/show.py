@@ -25,9 +25,8 @@ DEMO_NOTICE = (
 )
 
 
-
 class Show:
-    """Everything on stage: the gallery, the scene, the rhythm, the inputs."""
+    """The picture and what feeds it: the deck, the scene, the rhythm, the input tallies."""
 
     def __init__(self, ctx, size, spec: InputSpec, start_preset: str | None, soundcheck: bool,
                  preset_dirs=(), fade: float = 1.0):
