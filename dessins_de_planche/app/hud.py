@@ -1,14 +1,13 @@
 """What the performer reads over the picture: the HUD (state of the show), the help overlay
 (every key), and discreet notices (a device lost, a recording stopped, MIDI learn).
 
-Everything here is text lines and rectangles; the words come through gettext.
+Everything here is text lines and rectangles; the words are `hud_text.py`'s, through gettext.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from dessins_de_planche.locale import _
 from dessins_de_planche.render.soundcheck import level_to_height
 
 PANEL = (0.0, 0.0, 0.0, 0.66)
@@ -80,20 +79,6 @@ class Overlays:
             y += int(size * 1.2)
 
 
-def format_pattern(pattern) -> str:
-    """`TempoTracker.pattern` as words, whatever shape it comes in (text, names, kind codes)."""
-    if pattern is None or pattern == "" or (hasattr(pattern, "__len__") and len(pattern) == 0):
-        return "–"
-    if isinstance(pattern, str):
-        return pattern
-    names = {0: "·", 1: _("heel"), 2: _("toe")}
-    words = []
-    for step in pattern:
-        if isinstance(step, str):
-            words.append(_(step))
-        else:
-            try:
-                words.append(names.get(int(step), str(step)))
-            except (TypeError, ValueError):
-                words.append(str(step))
-    return " ".join(words)
+def format_pattern(pattern: str | None) -> str:
+    """`TempoTracker.pattern` (its name for what the feet keep doing, or None) as the HUD shows it."""
+    return pattern or "–"
