@@ -213,7 +213,7 @@ def test_run_fuses_a_boards_mic_and_sensors_given_together_unless_told_not_to(tm
 
 
 def test_the_sound_check_shows_each_channels_hits_bleed_and_weight_shifts():
-    from dessins_de_planche.inputs.process import InputStatus
+    from dessins_de_planche.inputs.status import InputStatus
     from dessins_de_planche.render.soundcheck import board_summary, zone_lines
 
     status = InputStatus(audio_calibrated=True, audio_zones=(("left", 40, 55, 3), ("right", 38, 61, 9)))
@@ -232,7 +232,7 @@ def test_a_replayed_board_recording_counts_per_zone_in_the_input_process(tmp_pat
     import soundfile
 
     from dessins_de_planche.config import InputSpec
-    from dessins_de_planche.inputs.process import InputProcess
+    from dessins_de_planche.inputs.handle import InputProcess
     from fixtures_jack import wait_for
 
     sim = SimulatedAudioBoard(seed=12)
@@ -253,3 +253,15 @@ def test_a_replayed_board_recording_counts_per_zone_in_the_input_process(tmp_pat
         assert inputs.status.audio_calibrated
     assert zones["left-heel"][0] == 4 and zones["right-toe"][0] == 4, zones
     assert zones["left-toe"][0] == zones["right-heel"][0] == 0, zones
+
+
+def test_a_tap_whose_word_never_comes_does_not_hold_the_board_up():
+    f = _filter()
+    f.take(1000, 0, velocity(0.5), 0, 1, RECORD_FIRST)
+    f.take(1100, 1, velocity(0.3), 0, 2, RECORD_FIRST)  # held; no word ever comes for either
+    f.decide(3000)
+    assert [(r[4], r[5]) for r in f.out] == [(1, RECORD_FIRST)]
+    f.decide(1100 + f.give_up)
+    assert [(r[4], r[5]) for r in f.out][1:] == [(1, RECORD_REFINE), (2, RECORD_FIRST), (2, RECORD_REFINE)]
+    f.take(20000, 0, velocity(0.5), 0, 3, RECORD_FIRST)
+    assert f.out[-1][4] == 3 and f.out[-1][5] == RECORD_FIRST

@@ -367,6 +367,7 @@ AUDIO_RATIO_MARGIN = 1.25  # a bleed may be this much louder (relative to its st
 AUDIO_RATIO_SLACK = 0.01  # plus this (the room's noise and a ringing channel's own tail add to a soft bleed)
 AUDIO_DELAY_SLACK_S = 0.003  # onsets sit on the detector's 1.33 ms grid and jitter by a hop or two
 AUDIO_DECIDE_S = 0.005  # a strike is decided once no later tap can join it: this long after its last onset's window
+AUDIO_WORD_WAIT_S = 0.1  # and its taps' word has come (the detector's, 16-20 ms after each onset), or this long more
 
 
 def amplitude(velocity: float, floor_dbfs: float = -50.0) -> float:
@@ -517,6 +518,7 @@ class AudioBoardFilter:
                 longest = max(longest, self.after[i][j], self.before[i][j])
         self.longest = longest
         self.settle = longest + AUDIO_DECIDE_S * sr
+        self.give_up = self.settle + AUDIO_WORD_WAIT_S * sr
         self.clusters: list[list[list]] = []  # open clusters: lists of taps (`_ID` ... `_SOURCE`)
         self.recent: list[list] = []  # taps of decided clusters that may explain a later one (sources)
         self.by_id: dict[int, list] = {}
@@ -555,8 +557,10 @@ class AudioBoardFilter:
         while self.clusters:
             cluster = self.clusters[0]
             last = max(t[_ONSET] for t in cluster)
-            if now - last < self.settle or any(t[_WORD] == _NO_WORD for t in cluster):
+            if now - last < self.settle:
                 return
+            if any(t[_WORD] == _NO_WORD for t in cluster) and now - last < self.give_up:
+                return  # (a word that never comes, a stream cut short: decided on what was heard)
             self.clusters.pop(0)
             self._decide(cluster)
 
