@@ -93,7 +93,7 @@ def inputs_alone(jack, signal, seconds: float, rate: float, probe: bool) -> dict
     clients more, and every late client is an overflow flag to PortAudio."""
     from dessins_de_planche.config import InputSpec
     from dessins_de_planche.events import SOURCE_AUDIO
-    from dessins_de_planche.inputs.process import InputProcess
+    from dessins_de_planche.inputs.handle import InputProcess
 
     spec = InputSpec(audio_device="system", channels=tuple(range(1, CHANNELS + 1)), midi_port="virtual")
     seen = np.zeros(CHANNELS, int)

@@ -10,7 +10,7 @@ import pytest
 
 from dessins_de_planche.config import InputSpec
 from dessins_de_planche.events import KIND_HEEL, SOURCE_AUDIO
-from dessins_de_planche.inputs.process import InputProcess
+from dessins_de_planche.inputs.handle import InputProcess
 from dessins_de_planche.listen.synth import heel_sound, true_onset
 from fixtures_jack import PERIOD, SAMPLE_RATE, wait_for
 

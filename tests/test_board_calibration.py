@@ -256,7 +256,7 @@ def test_a_soft_bleed_heard_before_its_strike_counts_as_bleed_not_as_a_weight_sh
 
 
 def test_the_sound_check_shows_each_zones_hits_bleed_and_weight_shifts():
-    from dessins_de_planche.inputs.process import InputStatus
+    from dessins_de_planche.inputs.status import InputStatus
     from dessins_de_planche.render.soundcheck import board_summary, zone_lines
 
     status = InputStatus(midi_state="listening", midi_calibrated=True,

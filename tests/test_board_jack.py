@@ -24,7 +24,7 @@ from dessins_de_planche.config import InputSpec
 from dessins_de_planche.events import KIND_NAMES, merge_refinements
 from dessins_de_planche.inputs import board
 from dessins_de_planche.inputs.fuse import FUSE_WINDOW_S
-from dessins_de_planche.inputs.process import InputProcess
+from dessins_de_planche.inputs.handle import InputProcess
 from fixtures_jack import wait_for
 from sim_board import MAPPING, NOTES, Note, SimulatedBoard, score
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from dessins_de_planche.config import InputSpec
-from dessins_de_planche.inputs.process import InputProcess
+from dessins_de_planche.inputs.handle import InputProcess
 from dessins_de_planche.listen.synth import heel_sound
 from fixtures_jack import SAMPLE_RATE, wait_for
 

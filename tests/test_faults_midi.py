@@ -15,7 +15,7 @@ import pytest
 
 from dessins_de_planche.config import InputSpec
 from dessins_de_planche.events import CONTROL_NOTE_OFF, SOURCE_MIDI
-from dessins_de_planche.inputs.process import InputProcess
+from dessins_de_planche.inputs.handle import InputProcess
 from fixtures_jack import wait_for
 
 pytestmark = pytest.mark.jack

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from dessins_de_planche.config import InputSpec
-from dessins_de_planche.inputs.process import HEARTBEAT_TIMEOUT, InputProcess
+from dessins_de_planche.inputs.handle import InputProcess
+from dessins_de_planche.inputs.status import HEARTBEAT_TIMEOUT
 from fixtures_jack import wait_for
 
 TARGET_S = 3.0  # a stalled input process is restarted within 3 s of the stall (bench: this test's figure)

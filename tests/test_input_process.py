@@ -13,7 +13,8 @@ import pytest
 
 from dessins_de_planche.config import InputSpec
 from dessins_de_planche.events import SOURCE_AUDIO
-from dessins_de_planche.inputs.process import SEGMENT_PREFIX, InputProcess, remove_stale_segments
+from dessins_de_planche.inputs.handle import InputProcess
+from dessins_de_planche.inputs.shm import SEGMENT_PREFIX, remove_stale_segments
 from dessins_de_planche.listen.synth import heel_sound
 from fixtures_jack import SAMPLE_RATE, wait_for
 
@@ -34,7 +35,7 @@ def test_the_demo_feeds_taps_through_the_rings_without_loading_audio_libraries_i
     script = textwrap.dedent("""
         import sys
         from dessins_de_planche.config import InputSpec
-        from dessins_de_planche.inputs.process import InputProcess
+        from dessins_de_planche.inputs.handle import InputProcess
         from fixtures_jack import wait_for
 
         if __name__ == "__main__":

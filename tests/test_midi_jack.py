@@ -11,7 +11,7 @@ from dessins_de_planche.clock import master_time
 from dessins_de_planche.config import InputSpec, MidiNote
 from dessins_de_planche.events import (CONTROL_CC, CONTROL_NOTE_OFF, CONTROL_PROGRAM, KIND_HEEL, KIND_TOE,
                                        KIND_UNKNOWN, SOURCE_MIDI, merge_refinements)
-from dessins_de_planche.inputs.process import InputProcess
+from dessins_de_planche.inputs.handle import InputProcess
 from fixtures_jack import wait_for
 
 pytestmark = pytest.mark.jack

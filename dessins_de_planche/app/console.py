@@ -33,7 +33,7 @@ class Console:
         from dessins_de_planche.app.hud import Overlays
         from dessins_de_planche.app.keys import KeyTable, parse_chord
         from dessins_de_planche.app.output import Output
-        from dessins_de_planche.inputs.process import InputProcess
+        from dessins_de_planche.inputs.handle import InputProcess
 
         self.ctx, self.show, self.window, self.inputs, self.args = ctx, show, window, inputs, args
         self.kiosk = bool(getattr(args, "kiosk", False))

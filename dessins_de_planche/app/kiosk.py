@@ -59,6 +59,6 @@ def prepare(args) -> None:
         log.error("%s", args.config_error)
     if getattr(args, "kiosk", False):
         keep_screen_awake()
-        from dessins_de_planche.inputs.process import remove_stale_segments
+        from dessins_de_planche.inputs.shm import remove_stale_segments
 
         remove_stale_segments()

@@ -10,8 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from dessins_de_planche.clock import master_time
-from dessins_de_planche.events import CONTROL_DTYPE, FEATURE_DTYPE, TAP_DTYPE
-from dessins_de_planche.inputs.process import InputBatch, InputStatus
+from dessins_de_planche.events import FEATURE_DTYPE
+from dessins_de_planche.inputs.handle import InputBatch
+from dessins_de_planche.inputs.status import InputStatus
 
 
 class SessionInputs:
@@ -40,7 +41,7 @@ class SessionInputs:
 
     def poll(self) -> InputBatch:
         if self.player is None:
-            return _empty()
+            return InputBatch.empty()
         taps, controls = self.player.due(master_time())
         return InputBatch(taps, np.zeros(0, FEATURE_DTYPE), controls)
 
@@ -63,7 +64,7 @@ class NoInputs:
         return self
 
     def poll(self) -> InputBatch:
-        return _empty()
+        return InputBatch.empty()
 
     @property
     def status(self) -> InputStatus:
@@ -71,10 +72,6 @@ class NoInputs:
 
     def stop(self) -> None:
         pass
-
-
-def _empty() -> InputBatch:
-    return InputBatch(np.zeros(0, TAP_DTYPE), np.zeros(0, FEATURE_DTYPE), np.zeros(0, CONTROL_DTYPE))
 
 
 def open_inputs(spec, args):
@@ -86,6 +83,6 @@ def open_inputs(spec, args):
         return SessionInputs(source, loop=not getattr(args, "no_loop", False))
     if getattr(args, "listen_osc", False) and spec.is_demo and not getattr(args, "generate", False):
         return NoInputs()
-    from dessins_de_planche.inputs.process import InputProcess
+    from dessins_de_planche.inputs.handle import InputProcess
 
     return InputProcess(spec)

@@ -4,10 +4,10 @@ The heartbeat is the health file's modification time (the app writes it about
 once a second, only while frames advance). A child that exits, or whose
 heartbeat is older than `heartbeat_timeout`, is restarted after a back-off that
 doubles while it keeps failing quickly, and resets once a child has lived
-`healthy_after` seconds; after `max_failures` quick failures in a row the
-supervisor gives up (exit 1) and leaves it to systemd or a person. A child that
-exits 0 was asked to quit (the key chord): the supervisor ends too. Every
-restart is logged with its reason.
+`healthy_after` seconds (`restarts.Backoff`, as for the input process); after
+`max_failures` quick failures in a row the supervisor gives up (exit 1) and
+leaves it to systemd or a person. A child that exits 0 was asked to quit (the
+key chord): the supervisor ends too. Every restart is logged with its reason.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from dessins_de_planche.restarts import Backoff, describe_exit
+
 log = logging.getLogger("dessins_de_planche.supervisor")
 
 
@@ -33,18 +35,6 @@ class Policy:
     healthy_after: float = 60.0  # a child that lived this long resets the back-off
     max_failures: int = 10  # quick failures in a row before giving up
 
-    def delay(self, failures: int) -> float:
-        return min(self.backoff_min * 2 ** max(failures - 1, 0), self.backoff_max)
-
-
-def describe_exit(code: int) -> str:
-    if code < 0:
-        try:
-            return f"killed by {signal.Signals(-code).name}"
-        except ValueError:
-            return f"killed by signal {-code}"
-    return f"exited with code {code}"
-
 
 class Supervisor:
     def __init__(self, command: list[str], health_file, policy: Policy | None = None, env: dict | None = None):
@@ -55,7 +45,12 @@ class Supervisor:
         self.stop_event = threading.Event()
         self.child: subprocess.Popen | None = None
         self.starts = 0
-        self.failures = 0
+        self.backoff = Backoff(self.policy.backoff_min, self.policy.backoff_max)
+
+    @property
+    def failures(self) -> int:
+        """Quick failures in a row (a child that lived `healthy_after` counts as the first of a new row)."""
+        return self.backoff.failures
 
     def stop(self, *_signal) -> None:
         self.stop_event.set()
@@ -118,12 +113,13 @@ class Supervisor:
             if self.child.returncode == 0:
                 log.info("the app quit on request after %.1f s; the supervisor ends too", lived)
                 return 0
-            self.failures = 1 if lived >= policy.healthy_after else self.failures + 1
+            if lived >= policy.healthy_after:
+                self.backoff.reset()
+            delay = self.backoff.failed()
             if self.failures > policy.max_failures:
                 log.error("the app %s after %.1f s; %d quick failures in a row: giving up",
                           reason, lived, self.failures - 1)
                 return 1
-            delay = policy.delay(self.failures)
             log.warning("the app %s after %.1f s; restarting in %.1f s", reason, lived, delay)
             if self.stop_event.wait(delay):
                 break
