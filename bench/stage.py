@@ -19,20 +19,10 @@ from multiprocessing import shared_memory
 
 import numpy as np
 
-SAMPLE_RATE = 48_000
-PERIOD = 128
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests"))  # the tests' rig: wait_for and the JACK player
 
-
-def wait_for(predicate, deadline: float, what: str, interval: float = 0.02):
-    end = time.monotonic() + deadline
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > end:
-            raise RuntimeError(f"timed out after {deadline:.0f} s waiting for {what}")
-        time.sleep(interval)
+from rig import PERIOD, SAMPLE_RATE, SignalPlayer, wait_for  # noqa: E402
 
 
 def start_xvfb(size=(1920, 1080)) -> tuple[subprocess.Popen, str]:
@@ -288,27 +278,14 @@ class Board:
             self._release_signal()
 
 
-class _Player:
+class _Player(SignalPlayer):
     """The board's JACK client, inside the player process."""
 
     def __init__(self, client, channels: int):
-        self.client = client
-        self.outputs = [client.outports.register(f"out_{i + 1}") for i in range(channels)]
-        self.signal = np.zeros((0, channels), np.float32)
-        self.start_frame = None
-        self.origin = float("inf")
+        super().__init__(client, channels)
         self._memories = []
         self.xruns: list[float] = []  # when jackd told us of a late cycle (anyone's), monotonic s
-        client.set_process_callback(self.process)
         client.set_xrun_callback(lambda delayed_usecs: self.xruns.append(time.monotonic()))
-
-    def connect(self, owner: str) -> None:
-        def ports():
-            found = [p.name for p in self.client.get_ports(f"^{owner}[^:]*:", is_audio=True, is_input=True)]
-            return sorted(found, key=lambda n: (len(n), n))
-
-        for output, target in zip(self.outputs, wait_for(ports, 30.0, "the app's audio input ports")):
-            self.client.connect(output, target)
 
     def load(self, memory_name: str, shape: tuple) -> None:
         from dessins_de_planche.ring import attach_untracked
@@ -330,19 +307,6 @@ class _Player:
         self.start_frame = start
         return start, now
 
-    def process(self, frames: int) -> None:
-        first = self.client.last_frame_time
-        self.origin = min(self.origin, time.monotonic() - first / SAMPLE_RATE)
-        start = self.start_frame
-        for channel, port in enumerate(self.outputs):
-            buffer = port.get_array()
-            buffer.fill(0.0)
-            if start is None:
-                continue
-            lo, hi = max(first, start), min(first + frames, start + len(self.signal))
-            if lo < hi:
-                buffer[lo - first: hi - first] = self.signal[lo - start: hi - start, channel]
-
 
 def _player_main(conn, server: str, channels: int, name: str) -> None:
     """The player process: one JACK client, and a main thread that sleeps in `recv` (the lock
@@ -360,8 +324,8 @@ def _player_main(conn, server: str, channels: int, name: str) -> None:
     client.activate()
     gc.collect()
     gc.freeze()
-    answers = {"ready": lambda: True, "connect": player.connect, "load": player.load, "play": player.play,
-               "origin": lambda: player.origin, "frame_time": lambda: client.frame_time,
+    answers = {"ready": lambda: True, "connect": lambda owner: player.connect(owner, 30.0), "load": player.load,
+               "play": player.play, "origin": lambda: player.origin, "frame_time": lambda: client.frame_time,
                "xruns": lambda: list(player.xruns)}
     try:
         while True:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -9,16 +10,10 @@ import subprocess
 import sys
 import time
 
+import rig
 
-def wait_for(predicate, deadline: float = 30.0, what: str = "condition", interval: float = 0.05):
-    end = time.monotonic() + deadline
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out after {deadline:.0f} s waiting for {what}")
-        time.sleep(interval)
+# an app is watched through files, screenshots and its log: looked at less often than a ring
+wait_for = functools.partial(rig.wait_for, interval=0.05)
 
 
 class App:

@@ -12,26 +12,11 @@ import glob
 import os
 import shutil
 import subprocess
-import time
 
 import numpy as np
 import pytest
 
-SAMPLE_RATE = 48_000
-PERIOD = 128
-DEADLINE = 10.0  # seconds to wait for anything JACK does (it takes well under one)
-
-
-def wait_for(predicate, deadline: float = DEADLINE, what: str = "condition", interval: float = 0.02):
-    """Poll `predicate` until it returns something truthy; fail naming `what` after `deadline`."""
-    end = time.monotonic() + deadline
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out after {deadline:.0f} s waiting for {what}")
-        time.sleep(interval)
+from rig import PERIOD, SAMPLE_RATE, SignalPlayer, wait_for
 
 
 def _jackd_running() -> bool:
@@ -115,30 +100,12 @@ def jack_server():
                 shutil.rmtree(leftover, ignore_errors=True) if os.path.isdir(leftover) else os.unlink(leftover)
 
 
-def app_input_ports(client, owner: str = "PortAudio") -> list[str]:
-    """The app's audio input ports (PortAudio's client, or `owner`), in channel order."""
-    ports = [p.name for p in client.get_ports(f"^{owner}[^:]*:", is_audio=True, is_input=True)]
-    return sorted(ports, key=lambda name: (len(name), name))
-
-
-class JackPlayer:
+class JackPlayer(SignalPlayer):
     """A JACK client with output ports that plays a numpy array into the app, from a chosen JACK frame."""
 
     def __init__(self, server: JackServer, channels: int, name: str = "ddp-player"):
-        self.client = server.client(name)
-        self.outputs = [self.client.outports.register(f"out_{i + 1}") for i in range(channels)]
-        self.signal = np.zeros((0, channels), np.float32)
-        self.start_frame = None
-        self._origin = float("inf")  # master time of JACK frame 0: the lower envelope of cycle starts
-        self.client.set_process_callback(self._process)
+        super().__init__(server.client(name), channels)
         self.client.activate()
-
-    def connect(self, owner: str = "PortAudio") -> list[str]:
-        """Connect output i to the app's input i, waiting until the app's ports exist."""
-        targets = wait_for(lambda: app_input_ports(self.client, owner), what=f"the input ports of {owner}")
-        for output, target in zip(self.outputs, targets):
-            self.client.connect(output, target)
-        return targets
 
     def play(self, signal: np.ndarray, lead_seconds: float = 0.3) -> float:
         """Play `signal` (frames, channels) from a frame a little ahead; return its master-clock time."""
@@ -149,23 +116,10 @@ class JackPlayer:
 
     def frame_to_master(self, frame: int) -> float:
         """Master time at which a JACK frame's cycle began (process callbacks are late, never early)."""
-        return self._origin + frame / SAMPLE_RATE
+        return self.origin + frame / SAMPLE_RATE
 
     def finished(self) -> bool:
         return self.start_frame is not None and self.client.frame_time > self.start_frame + len(self.signal)
-
-    def _process(self, frames: int) -> None:
-        first = self.client.last_frame_time
-        self._origin = min(self._origin, time.monotonic() - first / SAMPLE_RATE)
-        start = self.start_frame
-        for channel, port in enumerate(self.outputs):
-            buffer = port.get_array()
-            buffer.fill(0.0)
-            if start is None:
-                continue
-            lo, hi = max(first, start), min(first + frames, start + len(self.signal))
-            if lo < hi:
-                buffer[lo - first : hi - first] = self.signal[lo - start : hi - start, channel]
 
     def close(self) -> None:
         self.client.deactivate()

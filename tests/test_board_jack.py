@@ -186,7 +186,7 @@ class CycleClock:
         self.times = np.zeros(1 << 16)
         self.count = 0
         client = player.client
-        previous = player._process
+        previous = player.process
 
         def process(frames):
             previous(frames)
