@@ -265,3 +265,16 @@ def test_a_tap_whose_word_never_comes_does_not_hold_the_board_up():
     assert [(r[4], r[5]) for r in f.out][1:] == [(1, RECORD_REFINE), (2, RECORD_FIRST), (2, RECORD_REFINE)]
     f.take(20000, 0, velocity(0.5), 0, 3, RECORD_FIRST)
     assert f.out[-1][4] == 3 and f.out[-1][5] == RECORD_FIRST
+
+
+def test_config_print_shows_the_boards_calibration(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "config"))
+    board.save_audio(learned(), tmp_path / "config" / "dessins-de-planche" / "calibration.toml")
+    result = subprocess.run([sys.executable, "-m", "dessins_de_planche", "config", "--print"], capture_output=True,
+                            text=True, timeout=60, env=env)
+    assert result.returncode == 0, result.stderr
+    assert "#   [audio_board.channel.1]" in result.stdout and "#   [audio_board.bleed.1.2]" in result.stdout
