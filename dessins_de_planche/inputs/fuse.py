@@ -1,4 +1,5 @@
-"""A board's mic and its sensors heard as one: each strike one tap (`run --fuse`).
+"""A board's mic and its sensors heard as one: each strike one tap (`run` with both `--audio-device` and
+`--midi-port`, unless `--no-fuse`; or `--fuse`).
 
 With a board's contact mic (`--audio-device`) and its sensors (`--midi-port`) open together, every
 strike comes twice: a sound from the detector, a note from the sensor that was hit. Fused:
