@@ -1,6 +1,7 @@
 #version 330 core
 // The mark's shape as a signed distance (in scene units), anti-aliased over one pixel.
 // Body: premultiplied "over" blending. Glow: additive light that fades over the mark's life.
+// v_shape is a SHAPE_* code; the host defines them from the table in preset/shapes.py.
 in vec2 v_pos;
 flat in vec2 v_p0;
 flat in vec2 v_p1;
@@ -39,38 +40,39 @@ float glyph_distance(vec2 p) {
     float w = v_width;
     float a = atan(q.x, q.y);
     float seed = fract(sin(dot(v_p0, vec2(12.9898, 78.233))) * 43758.5453) * 6.2831853;
-    if (v_shape < 3.5) {
+    if (v_shape < SHAPE_SPLAT + 0.5) {
         // splat: a blot with a ragged edge, the same ragged edge for the same mark
         float edge = 1.0 + 0.13 * sin(3.0 * a + seed) + 0.09 * sin(5.0 * a - 2.0 * seed) + 0.05 * sin(11.0 * a + 3.0 * seed);
         return length(q) - w * edge;
     }
-    if (v_shape < 4.5) {
+    if (v_shape < SHAPE_STAR + 0.5) {
         // star: five points
         float spike = pow(abs(cos(2.5 * a)), 3.0);
         return length(q) - w * mix(0.38, 1.25, spike);
     }
-    if (v_shape < 5.5) {
+    if (v_shape < SHAPE_CROSS + 0.5) {
         // cross: a stitch, two bars at 45 degrees
         vec2 r = vec2(q.x + q.y, q.y - q.x) * 0.70710678;
         return min(box(r, vec2(w, w * 0.2)), box(r, vec2(w * 0.2, w)));
     }
-    return (abs(q.x) + abs(q.y) - w) * 0.70710678;  // diamond
+    return (abs(q.x) + abs(q.y) - w) * 0.70710678;  // SHAPE_DIAMOND
 }
 
 float distance_to_mark(vec2 p) {
-    if (v_shape > 2.5) return glyph_distance(p);
+    if (v_shape > SHAPE_SPLAT - 0.5) return glyph_distance(p);  // splat and after: glyphs
     float t = segment_t(p, v_p0, v_p1);
     float d = length(p - mix(v_p0, v_p1, t));
-    if (v_shape > 1.5) {
+    if (v_shape > SHAPE_PETAL - 0.5) {
         // petal: slim at the inner end, full at the outer, round tip
         float r = v_width * mix(0.3, 1.0, sqrt(t));
         return d - r;
     }
-    if (v_shape > 0.5) {
+    if (v_shape > SHAPE_RING - 0.5) {
+        // ring
         float thickness = max(v_width * 0.22, u_pixel);
         return abs(d - v_width + thickness) - thickness;
     }
-    return d - v_width;
+    return d - v_width;  // SHAPE_DOT, SHAPE_STROKE: a capsule from p0 to p1
 }
 
 void main() {

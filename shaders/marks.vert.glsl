@@ -9,7 +9,7 @@ in float in_width;
 in vec4 in_color;     // rgb + opacity
 in float in_t_tap;    // tap time, s since the scene's epoch
 in float in_life;     // s the arrival glow lasts
-in float in_shape;    // 0 dot/stroke, 1 ring, 2 petal, 3 splat, 4 star, 5 cross, 6 diamond
+in float in_shape;    // a SHAPE_* code (defined by the host from preset/shapes.py)
 in float in_glow;     // glow strength
 in float in_stamped;  // 1 once the mark is in the canvas: the live body is no longer drawn
 in float in_t_show;   // s since epoch: a live mark grows in from here (far ahead: held back, unconfirmed)

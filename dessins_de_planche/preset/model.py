@@ -16,6 +16,7 @@ from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr,
 
 from dessins_de_planche.preset.expr import ExpressionError, parse_expression
 from dessins_de_planche.preset.palettes import PALETTES, parse_colour
+from dessins_de_planche.preset.shapes import ShapeName
 
 FORMAT = 1
 
@@ -198,9 +199,6 @@ class LayerBase(Layer):
         if isinstance(value, list) and not value:
             raise ValueError("an inline palette needs at least one colour")
         return value
-
-
-ShapeName = Literal["dot", "ring", "petal", "stroke", "splat", "star", "cross", "diamond"]
 
 
 class ShapeByKind(_Strict):

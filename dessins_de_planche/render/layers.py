@@ -22,7 +22,8 @@ import numpy as np
 from dessins_de_planche.preset.expr import stable_hash
 from dessins_de_planche.preset.mapping import evaluate, evaluate_colour
 from dessins_de_planche.preset.palettes import palette_array, parse_colour
-from dessins_de_planche.render.marks import ELONGATED, MARK_DTYPE, NO_TAP, SHAPES
+from dessins_de_planche.preset.shapes import ELONGATED, SHAPES
+from dessins_de_planche.render.marks import MARK_DTYPE, NO_TAP
 
 _NO_MARKS = np.zeros(0, MARK_DTYPE)
 _NO_IDS = np.zeros(0, np.uint32)
@@ -174,7 +175,7 @@ class MarksLayerRenderer(LayerRenderer):
         links["p1"] = centre[keep]
         links["width"] *= m.link
         links["color"][:, 3] *= m.link_opacity
-        links["shape"] = 0.0
+        links["shape"] = SHAPES["stroke"]
         links["glow"] = 0.0
         return links, ids[keep]
 
@@ -244,7 +245,7 @@ class ParticlesLayerRenderer(LayerRenderer):
         marks["p0"] = tails.reshape(-1, 2)
         marks["p1"] = tips.reshape(-1, 2)
         marks["width"] *= (0.35 + 0.65 * stable_hash(seed + 11.0)).reshape(-1)
-        marks["shape"] = 0.0
+        marks["shape"] = SHAPES["stroke"]
         return marks, np.repeat(attrs["tap_id"], n)
 
 
@@ -278,7 +279,7 @@ class LanesLayerRenderer(LayerRenderer):
         half = np.minimum(half, 0.2 * m.height / m.lanes)
         marks["p0"] = np.stack([np.full(len(attrs), m.playhead), y - half], axis=1)
         marks["p1"] = np.stack([np.full(len(attrs), m.playhead), y + half], axis=1)
-        marks["shape"] = 0.0
+        marks["shape"] = SHAPES["stroke"]
         return marks, attrs["tap_id"].copy()
 
     def tick(self, frame):
@@ -425,7 +426,7 @@ class FigureLayerRenderer(LayerRenderer):
         prints["p0"] = np.stack([x - half, np.full(len(x), y)], axis=1)
         prints["p1"] = np.stack([x + half, np.full(len(x), y)], axis=1)
         prints["width"] *= m.prints
-        prints["shape"] = 0.0
+        prints["shape"] = SHAPES["stroke"]
         return prints
 
     def overlay(self, frame):

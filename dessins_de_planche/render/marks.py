@@ -15,6 +15,7 @@ from __future__ import annotations
 import moderngl
 import numpy as np
 
+from dessins_de_planche.preset.shapes import GLSL_DEFINES
 from dessins_de_planche.render.glsl import ProgramCache
 
 # The instance layout the marks shader reads (scene units; times in s since the scene's epoch).
@@ -26,7 +27,7 @@ MARK_DTYPE = np.dtype(
         ("color", "<f4", 4),
         ("t_tap", "<f4"),
         ("life", "<f4"),
-        ("shape", "<f4"),
+        ("shape", "<f4"),  # the shape's code (`preset/shapes.py`)
         ("glow", "<f4"),
         ("stamped", "<f4"),
         ("t_show", "<f4"),  # a live mark grows in from here (s since epoch); HELD while its tap may be withdrawn
@@ -36,12 +37,9 @@ _LAYOUT = ("2f 2f 1f 4f 1f 1f 1f 1f 1f 1f/i", "in_p0", "in_p1", "in_width", "in_
            "in_shape", "in_glow", "in_stamped", "in_t_show")
 SHOWN = -1.0e6  # t_show of a mark that is there at once (a MIDI tap, a beat line)
 HELD = 1.0e9  # t_show of a mark held back until its tap is confirmed
-SHAPES = {"dot": 0.0, "ring": 1.0, "petal": 2.0, "stroke": 0.0, "splat": 3.0, "star": 4.0, "cross": 5.0,
-          "diamond": 6.0}
-ELONGATED = frozenset({"petal", "stroke"})  # drawn from p0 to p1 (the others sit at the middle)
 NO_TAP = np.uint32(0xFFFFFFFF)  # the tap id of marks no tap made (a lane's beat lines)
 MODE_BODY, MODE_GLOW = 0, 1
-DEFINES = {"MODE_BODY": MODE_BODY, "MODE_GLOW": MODE_GLOW}
+DEFINES = {"MODE_BODY": MODE_BODY, "MODE_GLOW": MODE_GLOW, **GLSL_DEFINES}  # the shaders' #defines
 
 
 class MarkStore:

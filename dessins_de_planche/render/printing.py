@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dessins_de_planche.preset.model import ColourMapping, Mapping, ShaderLayer
-from dessins_de_planche.render.marks import SHAPES
+from dessins_de_planche.preset.shapes import GLYPHS_FROM
 
 FEED_STEP = 1.0 / 60.0  # taps reach the scene in the batches a 60 Hz replay would hand over
 MARKS_STEP = 0.1  # s between frames for a look of marks alone (a lane's beat lines are written then)
@@ -103,7 +103,7 @@ def print_preset(preset):
 
 def _reach(marks: np.ndarray) -> np.ndarray:
     """How far a mark's ink reaches past its segment (glyphs reach past their size)."""
-    return np.where(marks["shape"] > SHAPES["petal"] + 0.5, 1.6, 1.0) * marks["width"]
+    return np.where(marks["shape"] > GLYPHS_FROM - 0.5, 1.6, 1.0) * marks["width"]
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,10 @@ from xml.sax.saxutils import quoteattr
 import numpy as np
 
 from dessins_de_planche.preset.model import LAYER_KINDS
-from dessins_de_planche.render.marks import NO_TAP, SHAPES
+from dessins_de_planche.preset.shapes import NAME_OF_CODE, SHAPES
+from dessins_de_planche.render.marks import NO_TAP
 
 DEFAULT_WIDTH_MM = 420.0  # A3 landscape
-_SHAPE_NAMES = {0.0: "stroke", 1.0: "ring", 2.0: "petal", 3.0: "splat", 4.0: "star", 5.0: "cross", 6.0: "diamond"}
 
 
 class NoVectorForm(ValueError):
@@ -188,7 +188,7 @@ def svg_text(drawing: Drawing, preset, aspect: float, end: float, width_mm: floa
                 continue
             data = " ".join(mark_path(p0[i], p1[i], float(width[i]), float(marks["shape"][i]))
                             for i in np.flatnonzero(visible))
-            shape = _SHAPE_NAMES.get(float(marks["shape"][np.flatnonzero(visible)[-1]]), "mark")
+            shape = NAME_OF_CODE.get(float(marks["shape"][np.flatnonzero(visible)[-1]]), "mark")
             colour = _hex(marks["color"][np.flatnonzero(visible)[-1]])
             lines.append(f'    <path class="tap {shape}" data-tap="{tap_id}" stroke="{colour}" d="{data}"/>')
         lines.append("  </g>")
