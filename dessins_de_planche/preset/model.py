@@ -9,7 +9,7 @@ renderer in `render/layers.py`.
 from __future__ import annotations
 
 import difflib
-from typing import Annotated, Any, ClassVar, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal, Union, get_args
 
 from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, create_model,
                       field_validator, model_validator)
@@ -207,19 +207,28 @@ class ShapeByKind(_Strict):
     unknown: ShapeName = "dot"
 
 
-class MarksLayer(LayerBase):
+class Placed(_Strict):
+    """Where a layer puts each tap: `radius` out from (x, y) in the direction of `angle` (0 = top,
+    clockwise), the angle turned by `spin` with the tune's time; `tilt` turns the tap's direction (an
+    elongated mark, a burst's fan) from pointing outward (or up, at the centre). The one list of the
+    placement keys: marks and particles take them (read by `render/layers.py` `_placed`), and their maps
+    the mappable ones (`_PLACE`, with `tilt`)."""
+
+    angle: float = 0.0
+    spin: float = Field(0.0, ge=-360, le=360)  # degrees per second of tune_time added to the angle
+    radius: float = Field(0.0, ge=0, le=4)
+    x: float = Field(0.0, ge=-4, le=4)
+    y: float = Field(0.0, ge=-4, le=4)
+    tilt: float = 0.0
+
+
+class MarksLayer(Placed, LayerBase):
     """One mark per tap, placed by angle/radius around the centre plus x/y."""
 
     kind: Literal["marks"]
     vector: ClassVar[bool] = True
     shape: ShapeName | ShapeByKind = "dot"
     stretch: float = Field(2.5, ge=1, le=20)  # petal and stroke length in mark sizes
-    angle: float = 0.0
-    spin: float = Field(0.0, ge=-360, le=360)  # degrees per second of tune_time added to the angle
-    radius: float = Field(0.0, ge=0, le=4)
-    x: float = Field(0.0, ge=-4, le=4)
-    y: float = Field(0.0, ge=-4, le=4)
-    tilt: float = 0.0  # degrees an elongated mark turns from pointing outward (or up, at the centre)
     link: float = Field(0.0, ge=0, le=1)  # a line from the previous tap's mark, this many mark sizes wide
     link_opacity: float = Field(0.35, ge=0, le=1)
     link_reach: float = Field(0.6, gt=0, le=8)  # no line between marks farther apart than this
@@ -240,7 +249,7 @@ class PathLayer(LayerBase):
     map: PathMap = Field(default_factory=PathMap)
 
 
-class ParticlesLayer(LayerBase):
+class ParticlesLayer(Placed, LayerBase):
     """A burst per tap: `count` streaks fly out from where the tap lands, `spread` degrees wide."""
 
     kind: Literal["particles"]
@@ -248,12 +257,6 @@ class ParticlesLayer(LayerBase):
     spread: float = Field(360.0, ge=0, le=360)  # degrees of the fan around the direction
     length: float = Field(0.12, ge=0, le=2)  # how far the streaks reach, in half screen heights
     streak: float = Field(0.35, ge=0, le=1)  # share of the reach each streak covers (0 = sparks as dots)
-    angle: float = 0.0
-    spin: float = Field(0.0, ge=-360, le=360)
-    radius: float = Field(0.0, ge=0, le=4)
-    x: float = Field(0.0, ge=-4, le=4)
-    y: float = Field(0.0, ge=-4, le=4)
-    tilt: float = 0.0  # the fan's direction, from pointing outward
     map: ParticlesMap = Field(default_factory=ParticlesMap)
 
 
@@ -313,10 +316,16 @@ class ShaderLayer(Layer):
         return value
 
 
-LAYER_KINDS: dict[str, type[Layer]] = {
-    "background": BackgroundLayer, "marks": MarksLayer, "path": PathLayer, "particles": ParticlesLayer,
-    "lanes": LanesLayer, "figure": FigureLayer, "shader": ShaderLayer,
-}
+def kind_of(model: type[Layer]) -> str:
+    """The name a preset gives this layer model (the one value its `kind` field takes)."""
+    (name,) = get_args(model.model_fields["kind"].annotation)
+    return name
+
+
+# The one table of the layer kinds, by the name each model's `kind` field spells; the renderers
+# (`render/layers.py`) are registered against the models.
+LAYER_KINDS: dict[str, type[Layer]] = {kind_of(model): model for model in (
+    BackgroundLayer, MarksLayer, PathLayer, ParticlesLayer, LanesLayer, FigureLayer, ShaderLayer)}
 
 
 def _layer_union():

@@ -1,7 +1,8 @@
 """Layer kinds: how a preset layer turns tap attributes into marks.
 
 A registry (`LAYER_RENDERERS`, kind -> class) rather than an if-chain: a new kind
-is a model in `preset/model.py` plus a class here. A renderer may
+is a model in `preset/model.py` (whose `kind` names it) plus a class here registered
+against that model. A renderer may
 
 - `marks_for` new taps (and `refine` them when a tap's kind or velocity changes, `withdraw`
   them when the detector takes a tap back),
@@ -21,6 +22,8 @@ import numpy as np
 
 from dessins_de_planche.preset.expr import stable_hash
 from dessins_de_planche.preset.mapping import evaluate, evaluate_colour
+from dessins_de_planche.preset.model import (BackgroundLayer, FigureLayer, LanesLayer, Layer, MarksLayer,
+                                             ParticlesLayer, PathLayer, kind_of)
 from dessins_de_planche.preset.palettes import palette_array, parse_colour
 from dessins_de_planche.preset.shapes import ELONGATED, SHAPES
 from dessins_de_planche.render.marks import MARK_DTYPE, NO_TAP
@@ -605,14 +608,15 @@ class PathLayerRenderer(LayerRenderer):
         return self._walk(np.array(later, dtype=replay[0][3].dtype), epoch, aspect)
 
 
-LAYER_RENDERERS: dict[str, type[LayerRenderer]] = {
-    "marks": MarksLayerRenderer, "path": PathLayerRenderer, "particles": ParticlesLayerRenderer,
-    "lanes": LanesLayerRenderer, "figure": FigureLayerRenderer, "background": BackgroundLayerRenderer,
-}
+LAYER_RENDERERS: dict[str, type[LayerRenderer]] = {kind_of(model): renderer for model, renderer in (
+    (MarksLayer, MarksLayerRenderer), (PathLayer, PathLayerRenderer), (ParticlesLayer, ParticlesLayerRenderer),
+    (LanesLayer, LanesLayerRenderer), (FigureLayer, FigureLayerRenderer), (BackgroundLayer, BackgroundLayerRenderer),
+)}
 
 
-def register_renderer(kind: str, renderer: type[LayerRenderer]) -> None:
-    LAYER_RENDERERS[kind] = renderer
+def register_renderer(model: type[Layer], renderer: type[LayerRenderer]) -> None:
+    """Draw the layers of this model's kind with `renderer`."""
+    LAYER_RENDERERS[kind_of(model)] = renderer
 
 
 def renderer_for(model, scene=None, folder=None) -> LayerRenderer:

@@ -19,6 +19,7 @@ import moderngl
 import numpy as np
 
 from dessins_de_planche.preset.files import OutsideFolders, resolve_shader
+from dessins_de_planche.preset.model import ShaderLayer
 from dessins_de_planche.render.glsl import ShaderError
 from dessins_de_planche.render.layers import LayerRenderer, beat_clock, register_renderer
 
@@ -127,4 +128,4 @@ class ShaderLayerRenderer(LayerRenderer):
         ctx.disable(moderngl.BLEND)
 
 
-register_renderer("shader", ShaderLayerRenderer)
+register_renderer(ShaderLayer, ShaderLayerRenderer)
