@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from dessins_de_planche.commands import _options as opt
+from dessins_de_planche.preset.shapes import SHAPES
 
 NAME = "new-preset"
 ORDER = 62
@@ -45,7 +46,7 @@ vignette = 0.3
 
 [[layers]]
 kind = "marks"                # one mark per tap
-shape = {{ heel = "petal", toe = "dot" }}   # dot, ring, petal, stroke, splat, star, cross, diamond
+shape = {{ heel = "petal", toe = "dot" }}   # {shapes}
 palette = "hearth"            # a named palette, or a list: ["#ff8a3d", "#5cc8ff", "#b8aea0"] (heel, toe, other)
 size = 0.02                   # share of the screen height
 opacity = 0.9
@@ -85,7 +86,7 @@ def main(args) -> int:
     if path.exists() and not args.force:
         raise opt.UsageError(f"{path}: exists already; choose another name or add --force")
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(TEMPLATE.format(name=args.name), encoding="utf-8")
+    path.write_text(TEMPLATE.format(name=args.name, shapes=", ".join(SHAPES)), encoding="utf-8")
     print(path)
     log.info("wrote %s: edit it while `dessins-de-planche run` shows it (press its number key or → to reach it)",
              path)
