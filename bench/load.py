@@ -38,7 +38,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from stage import (SAMPLE_RATE, App, Board, Jack, MidiBoard, Screen, WakeupProbe, heaviest_preset, percentile,  # noqa: E402
-                   say_if_real_time_refused, wait_for)
+                   remove_jack_registry, say_if_real_time_refused, wait_for)
 
 CHANNELS = 4
 STALL_MS = 1.0  # a real-time wake-up this late is a stall of the machine
@@ -376,7 +376,7 @@ def main() -> None:
     finally:
         screen.close()
         jack.stop()
-        Jack.remove_shared_memory()
+        remove_jack_registry()
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ Shared by `tap_to_photon.py`, `load.py` and `startup.py`; each stops what it sta
 
 from __future__ import annotations
 
-import glob
 import json
 import multiprocessing
 import os
@@ -22,7 +21,7 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))  # the tests' rig: wait_for and the JACK player
 
-from rig import PERIOD, SAMPLE_RATE, SignalPlayer, wait_for  # noqa: E402
+from rig import PERIOD, SAMPLE_RATE, DummyJack, SignalPlayer, remove_jack_registry, wait_for  # noqa: E402
 
 
 def start_xvfb(size=(1920, 1080)) -> tuple[subprocess.Popen, str]:
@@ -103,24 +102,20 @@ class Screen:
             self.server.wait(10)
 
 
-class Jack:
+class Jack(DummyJack):
     """`jackd -d dummy` under its own name (exported in JACK_DEFAULT_SERVER for the app)."""
 
     def __init__(self, name: str | None = None, period: int = PERIOD, capture: int = 2):
-        self.name = name or f"ddp-bench-{os.getpid()}"
+        super().__init__(name or f"ddp-bench-{os.getpid()}")
         self.period = period
         self.capture = capture
-        self.process = None
         self.log_path = os.path.join(tempfile.gettempdir(), f"{self.name}.log")  # jackd's own report of xruns
         os.environ["JACK_DEFAULT_SERVER"] = self.name
         os.environ["JACK_NO_START_SERVER"] = "1"
 
     def start(self) -> "Jack":
         with open(self.log_path, "w") as log:  # jackd keeps its own handle
-            self.process = subprocess.Popen(["jackd", "-n", self.name, "-d", "dummy", "-r", str(SAMPLE_RATE),
-                                             "-p", str(self.period), "-C", str(self.capture)],
-                                            stdout=subprocess.DEVNULL, stderr=log)
-        wait_for(self.is_up, 10.0, f"jackd {self.name}")
+            self.launch(self.period, self.capture, stderr=log)
         return self
 
     def xruns(self) -> dict[str, int]:
@@ -140,44 +135,6 @@ class Jack:
         except OSError:
             pass
         return counts
-
-    def is_up(self) -> bool:
-        import jack
-
-        from dessins_de_planche.inputs.quiet import quiet_stderr
-
-        try:
-            with quiet_stderr():
-                client = jack.Client("ddp-bench-probe", no_start_server=True, servername=self.name)
-        except jack.JackOpenError:
-            return False
-        client.close()
-        return True
-
-    def client(self, name: str):
-        import jack
-
-        return jack.Client(name, no_start_server=True, servername=self.name)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-        self.process = None
-        for leftover in glob.glob(f"/dev/shm/jack_sem.*_{self.name}_*"):
-            os.unlink(leftover)
-
-    @staticmethod
-    def remove_shared_memory() -> None:
-        """jackd's registry is shared by every server: remove it only when no jackd is left running."""
-        if subprocess.run(["pgrep", "-x", "jackd"], capture_output=True).returncode == 0:
-            return
-        for leftover in glob.glob("/dev/shm/jack-*"):
-            shutil.rmtree(leftover, ignore_errors=True) if os.path.isdir(leftover) else os.unlink(leftover)
 
 
 class Board:

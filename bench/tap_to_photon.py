@@ -37,7 +37,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from stage import (PERIOD, SAMPLE_RATE, App, Board, Jack, MidiBoard, Screen, heaviest_preset, percentile,  # noqa: E402
-                   say_if_real_time_refused, wait_for)
+                   remove_jack_registry, say_if_real_time_refused, wait_for)
 
 MEDIAN_TARGET_MS = 25.0
 P99_TARGET_MS = 45.0
@@ -240,7 +240,7 @@ def main() -> None:
     finally:
         screen.close()
         jack.stop()
-        Jack.remove_shared_memory()
+        remove_jack_registry()
 
 
 if __name__ == "__main__":

@@ -8,73 +8,21 @@ closed before the server stops; jackd's shared memory is removed afterwards.
 
 from __future__ import annotations
 
-import glob
 import os
 import shutil
-import subprocess
 
 import numpy as np
 import pytest
 
-from rig import PERIOD, SAMPLE_RATE, SignalPlayer, wait_for
+from rig import PERIOD, SAMPLE_RATE, DummyJack, SignalPlayer, remove_jack_registry, wait_for  # noqa: F401 (PERIOD: for the tests)
 
 
-def _jackd_running() -> bool:
-    for status in glob.glob("/proc/[0-9]*/comm"):
-        try:
-            with open(status) as f:
-                if f.read().strip() == "jackd":
-                    return True
-        except OSError:
-            pass
-    return False
-
-
-class JackServer:
-    """A `jackd -d dummy` server that a test can stop and start again (device loss)."""
-
-    def __init__(self, name: str):
-        self.name = name
-        self.process = None
+class JackServer(DummyJack):
+    """A `jackd -d dummy` server (48 kHz, 128-frame periods) that a test can stop and start again (device loss)."""
 
     def start(self) -> "JackServer":
-        self.process = subprocess.Popen(
-            ["jackd", "-n", self.name, "-d", "dummy", "-r", str(SAMPLE_RATE), "-p", str(PERIOD)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for(self.is_up, what=f"jackd {self.name} to accept clients")
+        self.launch()
         return self
-
-    def is_up(self) -> bool:
-        if self.process is None or self.process.poll() is not None:
-            raise AssertionError(f"jackd {self.name} exited with code {self.process.returncode}")
-        import jack
-
-        from dessins_de_planche.inputs.quiet import quiet_stderr
-
-        try:
-            with quiet_stderr():  # libjack complains on every refused connection
-                client = jack.Client("ddp-test-probe", no_start_server=True, servername=self.name)
-        except jack.JackOpenError:
-            return False
-        client.close()
-        return True
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-        self.process = None
-        for leftover in glob.glob(f"/dev/shm/jack_sem.*_{self.name}_*"):
-            os.unlink(leftover)
-
-    def client(self, name: str):
-        import jack
-
-        return jack.Client(name, no_start_server=True, servername=self.name)
 
 
 @pytest.fixture(scope="session")
@@ -95,9 +43,7 @@ def jack_server():
             os.environ.pop("JACK_DEFAULT_SERVER", None)
         else:
             os.environ["JACK_DEFAULT_SERVER"] = previous
-        if not _jackd_running():  # the registry is shared by every server: only when none is left
-            for leftover in glob.glob("/dev/shm/jack-*"):
-                shutil.rmtree(leftover, ignore_errors=True) if os.path.isdir(leftover) else os.unlink(leftover)
+        remove_jack_registry()
 
 
 class JackPlayer(SignalPlayer):
