@@ -44,10 +44,10 @@ def hud_lines(console, now: float, status) -> list[str]:
         entry = _("playlist {n}/{total}").format(n=deck.playlist.position + 1, total=len(deck.playlist.entries))
         lines[0] += f"  · {entry}" + (f"  {int(left // 60)}:{int(left % 60):02d}" if left is not None else
                                      "  " + _("on cue"))
-    bpm = getattr(show.rhythm, "bpm", None)
+    bpm = show.rhythm.bpm
     tempo = f"{bpm:.0f} BPM" if bpm else "–"
     lines.append(_("Tempo: {tempo}   Pattern: {pattern}").format(
-        tempo=tempo, pattern=format_pattern(getattr(show.rhythm, "pattern", None))))
+        tempo=tempo, pattern=format_pattern(show.rhythm.pattern)))
     lines.append(_("Taps/s: {rate:.1f}   taps: {count}").format(rate=console.taps_per_second(now),
                                                                 count=show.taps_seen))
     if show.taps_withdrawn:  # the detector took these back: not feet (a piano's attack, a clap)

@@ -184,7 +184,7 @@ class RhythmSender:
             self._last_preset = show.preset.name
             out.send("/ddp/preset", show.deck.index + 1, show.preset.name)
         rhythm = show.rhythm
-        bpm = getattr(rhythm, "bpm", None)
+        bpm = rhythm.bpm
         if not bpm:
             return
         beat = rhythm.beat_number(now)
