@@ -4,13 +4,13 @@ the canvas kept; the scale is in the telemetry, the HUD and the health file."""
 
 from __future__ import annotations
 
-import argparse
 import json
-import signal
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
+
+from test_hud import STATUS, stage  # noqa: F401  (the HUD tests' console, a fixture)
 
 from dessins_de_planche.app import hud_text
 from dessins_de_planche.app.governor import (DECIDE_SECONDS, MIN_SCALE, START_SECONDS, UP_SECONDS, Governor,
@@ -152,29 +152,8 @@ def test_the_canvas_is_kept_when_the_scale_moves(ctx):
     scene.release()
 
 
-@pytest.fixture
-def stage(ctx, tmp_path):
-    import pygame
-
-    from dessins_de_planche.app.console import Console
-    from test_hud import FakeShow, STATUS
-
-    pygame.font.init()
-    previous = signal.getsignal(signal.SIGINT)
-    args = argparse.Namespace(kiosk=False, midi_control=str(tmp_path / "midi.toml"), autosave_dir=str(tmp_path),
-                              warp=str(tmp_path / "warp.toml"))
-    inputs = SimpleNamespace(zone_names=("board",), status=STATUS)
-    made = Console(ctx, FakeShow(), SimpleNamespace(size=(160, 90), toggle_fullscreen=lambda: None), inputs, args)
-    yield made
-    made.close()
-    made.output.release()
-    signal.signal(signal.SIGINT, previous)
-
-
 @pytest.mark.gl
 def test_the_scale_is_in_the_hud_and_the_health_file(stage):
-    from test_hud import STATUS
-
     stage.output.set_render_scale(0.75)
     stage.resize(stage.output.window_size)
     assert stage.show.size == (120, 68)  # the show draws at the scale
