@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -97,6 +98,21 @@ def calibrate(tmp_path, player: JackPlayer, sim: SimulatedAudioBoard, taps: int 
     return board.load_audio(output), out
 
 
+def follow_the_stream(taps, strikes) -> None:
+    """Tap times on the clock of what was played. A block the dummy server loses (a busy machine) is
+    missing from the app's stream, so every tap after it comes 2.7 ms early: the offset is followed
+    from strike to strike (each tap near a played strike moves it halfway), and taken off."""
+    strikes = np.sort(np.asarray(strikes))
+    offset = 0.0
+    for i in np.argsort(taps["time"], kind="stable"):
+        t = float(taps["time"][i]) - offset
+        k = int(np.clip(np.searchsorted(strikes, t), 1, len(strikes) - 1))
+        nearest = strikes[k - 1] if abs(strikes[k - 1] - t) < abs(strikes[k] - t) else strikes[k]
+        if abs(t - nearest) < 0.03:
+            offset += 0.5 * (t - nearest)
+        taps["time"][i] = float(taps["time"][i]) - offset
+
+
 def test_a_simulated_audio_board_calibrated_and_played_through_jack(four_channels, tmp_path, monkeypatch):
     from test_board_jack import CycleClock
 
@@ -133,24 +149,26 @@ def test_a_simulated_audio_board_calibrated_and_played_through_jack(four_channel
             return player.finished() and len(got) > 50
 
         wait_for(all_heard, deadline=90, what="the dance and the weight shifts to be played")
-        for _ in range(20):  # the last strikes' word
+        settled = time.monotonic() + 1.0  # the last taps' word, and a stream lagging behind on a busy machine
+        while time.monotonic() < settled:
             got.append(inputs.poll().taps)
-            wait_for(lambda: True)
+            time.sleep(0.02)
         overflows = inputs.status.overflows
         zones = {z[0]: z[1:] for z in inputs.status.audio_zones}
         assert inputs.status.audio_calibrated
     taps = merge_refinements(np.concatenate(got))
-    start = cycles.master(player.start_frame)
-    taps["time"] -= start  # on the dance's own clock
-    dance_taps = taps[taps["time"] < shift_start - 0.3]
-    shift_taps = taps[taps["time"] >= shift_start - 0.3]
+    taps["time"] -= cycles.master(player.start_frame)  # on the dance's own clock
+    follow_the_stream(taps, [e.time for e in events(dance) if e.truth == "strike"])
+    dance_taps = taps[taps["time"] < (0.2 + strikes * gap + shift_start) / 2]
+    shift_taps = taps[taps["time"] >= (0.2 + strikes * gap + shift_start) / 2]
     heard = score(events(dance), dance_taps, lambda t: int(t["zone"]) + 1, tolerance=0.02)
     bleed_suppressed = 1 - heard["false_taps"] / heard["bleed"]
     together_kept = heard["together_kept"] / heard["together"]
     print(f"\nsimulated audio board through JACK: bleed suppressed {bleed_suppressed:.1%} of {heard['bleed']}, "
           f"simultaneous hits kept {together_kept:.1%} of {heard['together']}, strikes kept "
           f"{heard['kept']}/{heard['strikes']}, weight-shift false taps {len(shift_taps)} in {seconds:.0f} s; "
-          f"{overflows} blocks lost; per zone (hits, bleed, shifts): {zones}")
+          f"{overflows} blocks lost; per zone (hits, bleed, shifts): {zones}; the weight shifts' taps (s, zone, "
+          f"velocity): {[(round(float(t['time']), 3), ZONES[t['zone']], round(float(t['velocity']), 2)) for t in shift_taps]}")
     lost = overflows  # a lost block may cost a strike (tests/test_audio_jack.py allows as much)
     assert heard["bleed"] > 200 and heard["together"] > 60
     assert heard["false_taps"] <= 0.01 * heard["bleed"] + lost, heard
