@@ -230,7 +230,10 @@ class Console:
         ctx = self.ctx
         if self.operator is not None:
             self._operator_keys()
-        self.output.present(now, lambda target: self.show.draw(now, target, status), ctx.screen)
+        target = self.output.picture_target(now, ctx.screen)
+        if target is not None:  # None: a frozen picture is held
+            self.show.draw(now, target, status)
+        self.output.show_picture(ctx.screen)
         for out in self.picture_out:  # what the audience sees, before the performer's overlays
             out.capture(ctx.screen, now)
         screen = ctx.screen

@@ -163,20 +163,34 @@ class Output:
             self._held = False
         return self._fbo
 
-    def present(self, now: float, draw_picture, screen) -> None:
-        """Draw the show (`draw_picture(target)`) and put it on `screen` as the projector needs."""
+    def picture_target(self, now: float, screen):
+        """Where this frame's picture is drawn, bound: the screen itself when nothing is to be
+        flipped, turned, warped, scaled or dimmed; else the output's own framebuffer; None while
+        a frozen picture is held (nothing to draw)."""
         self._fade(now)
         if self.direct:
             screen.use()
             self.ctx.viewport = (0, 0, *self.window_size)
-            draw_picture(screen)
+            return screen
+        fbo = self._framebuffer()  # a new one (resized) is not held yet
+        if self.frozen and self._held:
+            return None
+        fbo.use()
+        fbo.viewport = (0, 0, *self.picture_size)
+        self._held = self.frozen
+        return fbo
+
+    def present(self, now: float, draw_picture, screen) -> None:
+        """Draw with `draw_picture(target)` and put the picture on `screen` (tests and benches)."""
+        target = self.picture_target(now, screen)
+        if target is not None:
+            draw_picture(target)
+        self.show_picture(screen)
+
+    def show_picture(self, screen) -> None:
+        """Put the picture drawn into `picture_target` (or the one held) on `screen` as the projector needs."""
+        if self.direct:
             return
-        fbo = self._framebuffer()
-        if not (self.frozen and self._held):
-            fbo.use()
-            fbo.viewport = (0, 0, *self.picture_size)
-            draw_picture(fbo)
-            self._held = self.frozen
         screen.use()
         self.ctx.viewport = (0, 0, *self.window_size)
         program = self._program
