@@ -278,3 +278,13 @@ def test_config_print_shows_the_boards_calibration(tmp_path):
                             text=True, timeout=60, env=env)
     assert result.returncode == 0, result.stderr
     assert "#   [audio_board.channel.1]" in result.stdout and "#   [audio_board.bleed.1.2]" in result.stdout
+
+
+def test_a_click_while_calibrating_is_no_strike_to_learn_bleed_from():
+    """A click on every channel at once (a lost block, a knock on the interface) in a zone's step."""
+    strikes, shifts, seconds = calibration_take(SimulatedAudioBoard(1))
+    at = strikes[-1][0] + 0.5
+    clicked = strikes + [(at, c, 0.016) for c in CHANNELS]
+    cal = board.learn_audio(clicked, shifts, seconds)
+    assert cal.bleed[(1, 2)].ratio_max < 0.5 and cal.sensors[1].strike_min > 0.1
+    assert any("left out" in w for w in cal.warnings)

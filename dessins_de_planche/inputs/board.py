@@ -36,6 +36,7 @@ DELAY_SLACK_S = 0.003  # plus a JACK period or a board's scan: notes reach us in
 SHIFT_MARGIN = 1.25  # a sensor's floor: at least this much over the loudest weight shift heard,
 SHIFT_SLACK = 1 / 127  # plus a velocity step; halfway (in dB) to its softest strike where that is higher;
 FLOOR_UNDER_STRIKES = 0.8  # and never above this share of its softest strike
+STRAY_UNDER = 0.25  # calibration: a strike this much softer than the median on its sensor is left out
 RECENT = 16  # taps remembered to explain a bleed (a window of a few tens of ms holds a handful)
 
 
@@ -103,8 +104,18 @@ def learn(strike_notes, shift_notes, shift_seconds: float, zones: dict[int, str]
     level = level or (lambda v: str(round(v * 127)))
     struck: dict[int, list[float]] = {}
     pairs: dict[tuple[int, int], list[tuple[float, float]]] = {}
-    for group in group_strikes(strike_notes):
+    groups = group_strikes(strike_notes)
+    loudest: dict[int, list[float]] = {}
+    for group in groups:
+        _t, source, v0 = max(group, key=lambda n: n[2])
+        loudest.setdefault(source, []).append(v0)
+    typical = {source: float(np.median(vs)) for source, vs in loudest.items()}
+    stray = 0
+    for group in groups:
         t0, source, v0 = max(group, key=lambda n: n[2])
+        if v0 < STRAY_UNDER * typical[source]:  # a click, a stray touch: no strike to learn bleed from
+            stray += 1
+            continue
         struck.setdefault(source, []).append(v0)
         for t, note, velocity in group:
             if note != source:
@@ -141,6 +152,9 @@ def learn(strike_notes, shift_notes, shift_seconds: float, zones: dict[int, str]
             count=len(seen), heard=_r(len(seen) / len(struck[source])), ratio=_r(float(np.median(ratios))),
             ratio_max=_r(float(ratios.max())), delay=_r(float(np.median(delays)), 5),
             delay_min=_r(float(delays.min()), 5), delay_max=_r(float(delays.max()), 5))
+    if stray:
+        warnings.append(f"{stray} of {len(groups)} strikes left out: far softer than the others on their {name} "
+                        "(a click, a stray touch)")
     return BoardCalibration(port=port, sensors=sensors, bleed=bleed, warnings=tuple(warnings))
 
 
