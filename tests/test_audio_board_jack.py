@@ -31,10 +31,7 @@ class FourChannelServer(JackServer):
     """A dummy JACK server whose 'system' device has four capture ports (a board's interface)."""
 
     def start(self) -> "FourChannelServer":
-        self.process = subprocess.Popen(
-            ["jackd", "-n", self.name, "-d", "dummy", "-r", str(SAMPLE_RATE), "-p", "128", "-C", "4", "-P", "2"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for(self.is_up, what=f"jackd {self.name} to accept clients")
+        self.launch(capture=len(CHANNELS))
         return self
 
 
