@@ -110,12 +110,13 @@ def clip_audio(clip: dict):
     return np.ascontiguousarray(audio[:, :1]), sr, clip.get("taps", [])
 
 
-def stage_a_models(folds_dir: Path, families: list[str]) -> dict:
+def stage_a_models(folds_dir: Path, families: list[str], shipped=None) -> dict:
     """Stage A's weights for each fold (trained without that family) and the shipped ones
-    ("" key): stage B's candidates in a fold are the ones its own stage A fires."""
+    ("" key; `shipped`: another file): stage B's candidates in a fold are the ones its own
+    stage A fires."""
     from dessins_de_planche.listen import onset
 
-    models = {"": onset.load_weights()}
+    models = {"": onset.load_weights(shipped)}
     for family in families:
         weights = onset.load_weights(folds_dir / f"{family}.stage_a.npz")
         if weights is not None:
@@ -378,6 +379,8 @@ def main(argv=None) -> int:
                         help="never train on this family (repeatable)")
     parser.add_argument("--generated", type=int, default=120,
                         help="clips of the app's own synthesizer added as the family 'generated'")
+    parser.add_argument("--stage-a", type=Path, default=None,
+                        help="stage A's weights whose candidates the shipped stage B learns (default: the shipped ones)")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--jobs", type=int, default=2)
@@ -395,7 +398,7 @@ def main(argv=None) -> int:
     version = "+".join(versions) + f"+g{args.generated}"
     cache = args.cache or ROOT / "out" / "detector" / f"{'+'.join(c.name for c in corpora)}-candidates.npz"
     corpus_families = sorted({c["family"] for c in clips if c["family"] != "generated"})
-    models = stage_a_models(args.folds_dir, corpus_families)
+    models = stage_a_models(args.folds_dir, corpus_families, args.stage_a)
     if models[""] is None:
         parser.error("no stage A weights: run scripts/train_stage_a.py first")
     data = collect(clips, cache, version, args.jobs, models)

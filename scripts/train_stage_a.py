@@ -56,6 +56,12 @@ def _code_key() -> str:
 def hops_of(job) -> str:
     """Record one clip's band state at every hop (cached); returns the cache path."""
     clip, key = job
+    # the clip's identity too: a corpus made again (or another corpus) may reuse its name
+    if "path" in clip:
+        stat = Path(clip["path"]).stat()
+        key = f"{key}-{clip['path']}-{stat.st_size}-{stat.st_mtime_ns}"
+    else:
+        key = f"{key}-{sorted(clip['generated'].items())}"
     path = HOPS_DIR / f"{clip['name']}.npz"
     if path.exists():
         with np.load(path, allow_pickle=False) as data:
