@@ -306,6 +306,10 @@ class TapDetector:
         self._hi_c = np.zeros(c, np.float32)
         self._sum = np.zeros(c, np.float32)
         self._dc = np.zeros(c, np.float32)
+        self._dc_new = np.zeros(c, np.float32)
+        self._dc_ramp_index = np.arange(1, frames + 1, dtype=np.float32)
+        self._dc_ramp = np.zeros(frames, np.float32)
+        self._dc_offset = np.zeros((frames, c), np.float32)
         hops = frames // self.hop + 2
         self._hops_cap = hops
         self._widx = np.zeros((hops, self.window + 1), np.intp)
@@ -484,7 +488,18 @@ class TapDetector:
                     self._dc_list[ch] = sums[ch] / n
                     self._dc[ch] = self._dc_list[ch]
                     self._started[ch] = True
-            np.subtract(signal, self._dc, out=clean)
+            # the DC estimate moves through the block as a ramp from the last block's to this
+            # one's: a step at each block's edge would be a click, as loud as the block is long
+            for ch in range(c):
+                if bad is None or not bad[ch]:
+                    self._dc_list[ch] += self._dc_alpha * (sums[ch] - n * self._dc_list[ch])
+            self._dc_new[:] = self._dc_list
+            np.subtract(self._dc_new, self._dc, out=self._dc_new)
+            np.multiply(self._dc_ramp_index[:n], 1.0 / n, out=self._dc_ramp[:n])
+            offset = self._dc_offset[:n]
+            np.multiply(self._dc_ramp[:n, None], self._dc_new, out=offset)
+            np.add(offset, self._dc, out=offset)
+            np.subtract(signal, offset, out=clean)
             if bad is not None:
                 for ch in range(c):
                     if bad[ch]:
@@ -532,7 +547,6 @@ class TapDetector:
             p = self._pending[ch]
             if p is not None and not p[_EMITTED] and not self._xt_n:
                 self._first(ch, p, end)
-            self._dc_list[ch] += self._dc_alpha * (sums[ch] - n * self._dc_list[ch])
             self.level[ch] = math.sqrt(lo_c[ch] / n)
             self.peak[ch] = peaks[ch]
             f = _frequency(hi_c[ch], lo_c[ch], self.sample_rate)
