@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from dessins_de_planche.config import InputSpec
-from dessins_de_planche.events import KIND_HEEL, SOURCE_AUDIO
+from dessins_de_planche.events import KIND_HEEL, SOURCE_AUDIO, TAP_DTYPE, final_taps
 from dessins_de_planche.inputs.handle import InputProcess
 from dessins_de_planche.listen.synth import heel_sound, true_onset
 from fixtures_jack import PERIOD, SAMPLE_RATE, wait_for
@@ -45,8 +45,10 @@ def collect(inputs: InputProcess, until) -> np.ndarray:
     wait_for(done, what="the played taps to come through the rings")
     for _ in range(5):  # what the last blocks produced
         found.append(inputs.poll().taps)
-    taps = np.concatenate(found) if found else np.zeros(0)
-    return taps[taps["refine"] == 0]
+    records = np.concatenate(found) if found else np.zeros(0, TAP_DTYPE)
+    # what a user sees: the taps stage B confirmed, at their first emission's time
+    # (a candidate it withdraws is never drawn)
+    return final_taps(records)[0]
 
 
 def test_taps_played_into_the_input_stream_arrive_at_their_times_on_their_channel(jack_server, jack_player):
