@@ -124,6 +124,35 @@ def test_a_device_with_fewer_channels_is_named_in_one_line(monkeypatch):
     assert preflight._lookup(InputSpec(audio_device="USB", channels=(1, 2))) is None
 
 
+def test_an_audio_system_that_crashes_is_one_line_not_a_start_that_never_comes(tmp_path):
+    """Without ALSA's configuration PortAudio aborts the process that loads it (an assertion): the
+    device lookup asked for by `run` and `devices` must say so, not hang or die with "Aborted"."""
+    broken = {"ALSA_CONFIG_PATH": str(tmp_path / "alsa.conf"), "SDL_VIDEODRIVER": "offscreen"}
+    run = cli("run", "--audio-device", "system", "--seconds", "5", env=broken, timeout=60)
+    said = one_clear_line(run)
+    assert run.returncode == 1 and "crashed" in said and "alsa.conf is missing" in said, said
+    listed = cli("devices", env=broken, timeout=60)
+    assert listed.returncode == 0, listed.stderr[-2000:]
+    assert "audio unavailable" in listed.stdout and "libasound2-data" in listed.stdout, listed.stdout
+    assert "MIDI inputs" in listed.stdout  # the rest of the list is still given
+
+
+def test_a_child_that_hangs_or_raises_is_reported_by_the_probe():
+    from dessins_de_planche.inputs import probe
+
+    with pytest.raises(probe.AudioSystemFailed, match="did not answer within 0.5 s"):
+        probe.ask(time_sleep, 30, timeout=0.5)
+    with pytest.raises(ValueError, match="could not convert"):
+        probe.ask(float, "ten")
+    assert probe.ask(float, "10") == 10.0
+
+
+def time_sleep(seconds):  # module level: the probe's spawned child imports it by name
+    import time
+
+    time.sleep(seconds)
+
+
 def test_a_config_that_is_not_utf8_is_one_line(tmp_path):
     config = tmp_path / "config.toml"
     config.write_bytes(b'bpm = 120\npreset = "caf\xe9"\n')  # Latin-1, as an old editor saves it

@@ -1,18 +1,16 @@
 """Check, before any window opens, that the devices named on the command line exist.
 
-The lookup runs in a short-lived child process: loading PortAudio in the render
-process would tie it to the audio server (PortAudio can abort a process whose
-server vanishes), and that is the input process's risk to take, not the window's.
+The lookup runs in a short-lived child process (`inputs.probe`): loading PortAudio in the
+render process would tie it to the audio server (PortAudio can abort a process whose
+server vanishes, or whose ALSA configuration is missing), and that is the input process's
+risk to take, not the window's.
 """
 
 from __future__ import annotations
 
-import multiprocessing
-
 from dessins_de_planche.config import InputSpec
 from dessins_de_planche.errors import DeviceNotFound
-
-
+from dessins_de_planche.inputs import probe
 
 
 def _lookup(spec: InputSpec) -> str | None:
@@ -46,7 +44,6 @@ def _lookup(spec: InputSpec) -> str | None:
 def check_devices_exist(spec: InputSpec) -> None:
     if spec.audio_device is None and spec.midi_port is None:
         return
-    with multiprocessing.get_context("spawn").Pool(1) as pool:
-        problem = pool.apply(_lookup, (spec,))
+    problem = probe.ask(_lookup, spec, what="the devices named on the command line")
     if problem:
         raise DeviceNotFound(problem)

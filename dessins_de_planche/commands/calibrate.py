@@ -66,11 +66,11 @@ class Recorder:
     """Records the input into one preallocated buffer (callback: a copy and a counter, no more)."""
 
     def __init__(self, device, channels: int, sample_rate: int, block_size: int, seconds: float):
-        import sounddevice as sd
-
+        from dessins_de_planche.inputs import probe
         from dessins_de_planche.inputs.devices import find_audio_device, list_audio_inputs
 
-        inputs = list_audio_inputs()
+        inputs = probe.ask(list_audio_inputs)  # a crash of PortAudio's there becomes a sentence
+        import sounddevice as sd
         index = find_audio_device(device, inputs)
         info = next(d for d in inputs if d.index == index)
         if channels > info.channels:

@@ -79,15 +79,17 @@ def find_audio_device(name_or_index: str | int, inputs: list[AudioInput] | None 
 def format_devices() -> str:
     """The text of `dessins-de-planche devices`."""
     lines = ["Audio inputs (use --audio-device NAME_OR_INDEX, --channels 1,2):"]
+    from dessins_de_planche.inputs import probe
+
     try:
-        inputs = list_audio_inputs()
-    except (OSError, ImportError) as error:  # PortAudio library missing
+        inputs = probe.ask(list_audio_inputs)  # PortAudio may abort the process that loads it
+    except (OSError, ImportError, probe.AudioSystemFailed) as error:  # PortAudio missing or crashed
         inputs = []
         lines.append(f"  audio unavailable: {error}")
     for device in inputs:
         lines.append(f"  {device.index:>3}  {device.name}  ({device.host_api}, {device.channels} in, "
                      f"{device.default_rate:g} Hz)")
-    if not inputs:
+    if not inputs and not lines[-1].startswith("  audio unavailable"):
         lines.append("  none (is the audio server running?)")
     lines.append("MIDI inputs (use --midi-port PART_OF_NAME, or --midi-port virtual):")
     from dessins_de_planche.inputs.midi import MISSING, list_midi_inputs, rtmidi
