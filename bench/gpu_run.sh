@@ -40,6 +40,8 @@ if [ "$SETUP" = 1 ] && ls .jack/*.deb >/dev/null 2>&1; then
     for f in .jack/*.deb; do dpkg -x "$f" $J; done
     printf '%s\n' $J/usr/lib/x86_64-linux-gnu $J/lib/x86_64-linux-gnu > /etc/ld.so.conf.d/zz-ddp-jack.conf
     export PATH=$J/usr/bin:$PATH JACK_DRIVER_DIR=$J/usr/lib/x86_64-linux-gnu/jack
+    # without its configuration PortAudio's ALSA host API aborts the process (an assertion in BuildDeviceList)
+    [ -f /usr/share/alsa/alsa.conf ] || export ALSA_CONFIG_PATH=$J/usr/share/alsa/alsa.conf
 fi
 [ "$SETUP" = 1 ] && ldconfig
 if [ "$SETUP" != 0 ] && ls .whl/*.whl >/dev/null 2>&1; then

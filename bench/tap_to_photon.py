@@ -96,6 +96,9 @@ def run_size(screen, jack, preset, size, seconds, pixels, midi, rng):
         wait_for(board.finished, seconds + 30, "the taps to be played")
         time.sleep(0.5)
         onset_times = board.frame_to_master(start_frame + np.array(onsets)) - PERIOD / SAMPLE_RATE
+    except AssertionError:
+        print(f"the app's log, its end:\n{app.log_text()[-4000:]}", file=sys.stderr)
+        raise
     finally:
         if board is not None:
             board.close()
