@@ -27,7 +27,7 @@ FOLDER = Path(__file__).resolve().parent / "data" / "looks"
 
 def render_look(ctx, preset, size=SIZE) -> dict[str, np.ndarray]:
     """The look's picture mid-tune and at the end (HxWx3 uint8, top row first)."""
-    from dessins_de_planche.render.gallery import steady_taps
+    from dessins_de_planche.render.steady import steady_taps
     from dessins_de_planche.render.offline import replay
 
     pictures = {}

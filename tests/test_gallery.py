@@ -9,7 +9,7 @@ import pytest
 
 from dessins_de_planche.paths import presets_dir
 from dessins_de_planche.preset import load_gallery
-from dessins_de_planche.render.gallery import steady_taps
+from dessins_de_planche.render.steady import steady_taps
 from dessins_de_planche.render.offline import replay
 
 pytestmark = pytest.mark.gl

@@ -137,7 +137,7 @@ def test_the_picture_is_drawn_at_the_scale_and_sampled_up_to_the_screen(ctx):
 def test_the_canvas_is_kept_when_the_scale_moves(ctx):
     from dessins_de_planche.paths import presets_dir
     from dessins_de_planche.preset import load_gallery
-    from dessins_de_planche.render.gallery import steady_taps
+    from dessins_de_planche.render.steady import steady_taps
     from dessins_de_planche.render.offline import replay
 
     scene = replay(ctx, steady_taps(4.0), 4.0, load_gallery(presets_dir())["ink"], (192, 108), step=1 / 30)

@@ -16,7 +16,7 @@ import pytest
 from dessins_de_planche.preset import PresetError
 from dessins_de_planche.preset.loader import load_gallery, parse_preset
 from dessins_de_planche.render import printing
-from dessins_de_planche.render.gallery import steady_taps
+from dessins_de_planche.render.steady import steady_taps
 
 pytestmark = pytest.mark.gl
 

@@ -245,7 +245,7 @@ class Thumbnails:
     def _draw_all(self) -> None:
         try:
             from dessins_de_planche.preset.loader import load_gallery
-            from dessins_de_planche.render.gallery import steady_taps
+            from dessins_de_planche.render.steady import steady_taps
             from dessins_de_planche.render.offline import replay
 
             ctx = moderngl.create_standalone_context(backend="egl", require=330)

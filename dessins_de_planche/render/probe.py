@@ -29,7 +29,7 @@ def _shader_layers(layers) -> list:
 def shader_frame_seconds(scene, preset, size: tuple[int, int]) -> float:
     """Seconds the preset's shader layers would take per frame at `size` (0: it has none)."""
     from dessins_de_planche.render.canvas import release_framebuffer
-    from dessins_de_planche.render.gallery import steady_taps
+    from dessins_de_planche.render.steady import steady_taps
     from dessins_de_planche.render.scene import Scene
 
     if not any(layer.kind == "shader" for layer in preset.layers):
@@ -81,7 +81,7 @@ def frame_cost_ms(ctx, preset, size=COST_SIZE, frames: int = 12, programs=None) 
     import numpy as np
 
     from dessins_de_planche.render.canvas import release_framebuffer
-    from dessins_de_planche.render.gallery import steady_taps
+    from dessins_de_planche.render.steady import steady_taps
     from dessins_de_planche.render.scene import Scene
 
     scene = Scene(ctx, preset, size, programs=programs)

@@ -29,6 +29,7 @@ from dessins_de_planche.render.glsl import ProgramCache
 from dessins_de_planche.render.layers import Frame, beat_clock, renderer_for
 from dessins_de_planche.render.marks import HELD, NO_TAP, SHOWN, MarkPainter, MarkStore
 from dessins_de_planche.render import shader_layer  # noqa: F401  (registers the "shader" layer kind)
+from dessins_de_planche.render.steady import steady_taps
 from dessins_de_planche.render.transition import Crossfade
 
 STAMP_DELAY = 0.030  # s after detection: a refine (≤ 20 ms) or withdraw (≤ 25 ms) record still changes the live mark
@@ -89,8 +90,6 @@ class Scene:
         """Build the preset and draw a few frames of it offscreen with this scene's programs, so the
         driver has compiled everything it will need (some compile at the first draw, not at link):
         switching to it later costs no more than a frame. Returns its layers."""
-        from dessins_de_planche.render.gallery import steady_taps
-
         layers = self.build(preset)
         scratch = Scene(self.ctx, preset, size, programs=self.programs)
         target = self.ctx.simple_framebuffer(size)
