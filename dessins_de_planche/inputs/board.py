@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -101,7 +102,7 @@ def learn(strike_notes, shift_notes, shift_seconds: float, zones: dict[int, str]
     audio board is learned the same way: its taps as (time, channel, peak amplitude), `step` the
     smallest level difference that means anything (a velocity step; for audio, AUDIO_STEP)."""
     zones = zones or {}
-    level = level or (lambda v: str(round(v * 127)))
+    level = level or _velocity
     struck: dict[int, list[float]] = {}
     pairs: dict[tuple[int, int], list[tuple[float, float]]] = {}
     groups = group_strikes(strike_notes)
@@ -162,58 +163,108 @@ def _r(value: float, digits: int = 4) -> float:
     return round(float(value), digits)
 
 
-def describe(board: BoardCalibration) -> list[str]:
-    """What calibration learned, as lines a board builder reads."""
-    lines = []
-    for note, s in sorted(board.sensors.items()):
-        name = f"note {note}" + (f" ({s.zone})" if s.zone else "")
-        lines.append(f"  {name}: {s.strikes} strikes, softest {round(s.strike_min * 127)}, median "
-                     f"{round(s.strike_median * 127)}; weight shifts {s.shifts} ({s.shift_rate:.1f}/s) up to "
-                     f"{round(s.shift_max * 127)}; floor {round(s.floor * 127)}")
-    for (source, note), b in sorted(board.bleed.items()):
-        lines.append(f"  strike on {source} heard on {note}: {b.heard:.0%} of strikes, ratio {b.ratio:.2f} "
-                     f"(max {b.ratio_max:.2f}), {b.delay * 1000:.1f} ms ({b.delay_min * 1000:.1f}.."
-                     f"{b.delay_max * 1000:.1f})")
-    return lines
-
-
 # -- the calibration file ---------------------------------------------------------------------------
-TABLE = "midi"
+@dataclass(frozen=True)
+class BoardKind:
+    """What tells one kind of board's calibration from another's in `calibrate`'s file and in what
+    it says: a sensor board's `[midi]` table of notes, a multi-channel audio board's `[audio_board]`
+    table of channels. Everything else (the keys of a sensor and a bleed, the checks, the writing)
+    is the same for both."""
 
+    table: str  # the file's table
+    port_key: str  # its key for where the board was measured (a MIDI port, an audio device)
+    sensor_key: str  # its key for the per-sensor tables
+    name: str  # a sensor, in words: "note 36", "channel 1"
+    number: Callable[[object, str], int]  # a sensor's number from a table's key (ValueError naming `where`)
+    level: Callable[[float], str]  # a level (0..1) as the board builder reads it
+    strike_on: str  # how a bleed line starts, before the struck sensor's number
+    no_shifts: str = ""  # shown for the weight shifts' level when none were heard ("": the level)
+    no_floor: str = ""  # shown for a floor of 0 ("": the level)
 
-def to_table(board: BoardCalibration) -> dict:
-    bleed: dict[str, dict] = {}
-    for (source, note), b in sorted(board.bleed.items()):
-        bleed.setdefault(str(source), {})[str(note)] = asdict(b)
-    return {"port": board.port,
-            "sensor": {str(note): asdict(s) for note, s in sorted(board.sensors.items())},
-            "bleed": bleed}
+    def describe(self, board: BoardCalibration) -> list[str]:
+        """What calibration learned, as lines a board builder reads."""
+        level, lines = self.level, []
+        for number, s in sorted(board.sensors.items()):
+            name = f"{self.name} {number}" + (f" ({s.zone})" if s.zone else "")
+            shifts = level(s.shift_max) if s.shifts or not self.no_shifts else self.no_shifts
+            floor = level(s.floor) if s.floor or not self.no_floor else self.no_floor
+            lines.append(f"  {name}: {s.strikes} strikes, softest {level(s.strike_min)}, median "
+                         f"{level(s.strike_median)}; weight shifts {s.shifts} ({s.shift_rate:.1f}/s) up to "
+                         f"{shifts}; floor {floor}")
+        for (source, number), b in sorted(board.bleed.items()):
+            lines.append(f"  {self.strike_on}{source} heard on {number}: {b.heard:.0%} of strikes, ratio "
+                         f"{b.ratio:.2f} (max {b.ratio_max:.2f}), {b.delay * 1000:.1f} ms "
+                         f"({b.delay_min * 1000:.1f}..{b.delay_max * 1000:.1f})")
+        return lines
 
+    def to_table(self, board: BoardCalibration) -> dict:
+        bleed: dict[str, dict] = {}
+        for (source, number), b in sorted(board.bleed.items()):
+            bleed.setdefault(str(source), {})[str(number)] = asdict(b)
+        return {self.port_key: board.port,
+                self.sensor_key: {str(number): asdict(s) for number, s in sorted(board.sensors.items())},
+                "bleed": bleed}
 
-def from_table(table: dict, where: str) -> BoardCalibration:
-    """The `[midi]` table back as a calibration; ValueError naming the key and what would be right."""
-    if not isinstance(table, dict):
-        raise ValueError(f"{where}: [{TABLE}] should be a table")
-    sensors, bleed = {}, {}
-    for name, values in (table.get("sensor") or {}).items():
-        sensors[_note(name, f"{where}: [{TABLE}.sensor.{name}]")] = _record(
-            Sensor, values, f"{where}: [{TABLE}.sensor.{name}]")
-    for source, targets in (table.get("bleed") or {}).items():
-        if not isinstance(targets, dict):
-            raise ValueError(f"{where}: [{TABLE}.bleed.{source}] should hold [{TABLE}.bleed.{source}.NOTE] tables")
-        for note, values in targets.items():
-            key = f"{where}: [{TABLE}.bleed.{source}.{note}]"
-            bleed[(_note(source, key), _note(note, key))] = _record(Bleed, values, key)
-    unknown = set(table) - {"port", "sensor", "bleed"}
-    if unknown:
-        raise ValueError(f"{where}: [{TABLE}] has unknown keys {sorted(unknown)}; known: bleed, port, sensor")
-    return BoardCalibration(port=str(table.get("port", "")), sensors=sensors, bleed=bleed)
+    def from_table(self, table: dict, where: str) -> BoardCalibration:
+        """The kind's table back as a calibration; ValueError naming the key and what would be right."""
+        t = self.table
+        if not isinstance(table, dict):
+            raise ValueError(f"{where}: [{t}] should be a table")
+        known = sorted((self.port_key, self.sensor_key, "bleed"))
+        unknown = set(table) - set(known)
+        if unknown:  # before what they hold: a misspelt key is the likelier mistake
+            raise ValueError(f"{where}: [{t}] has unknown keys {sorted(unknown)}; known: {', '.join(known)}")
+        sensors, bleed = {}, {}
+        for name, values in (table.get(self.sensor_key) or {}).items():
+            key = f"{where}: [{t}.{self.sensor_key}.{name}]"
+            sensors[self.number(name, key)] = _record(Sensor, values, key)
+        for source, targets in (table.get("bleed") or {}).items():
+            if not isinstance(targets, dict):
+                raise ValueError(f"{where}: [{t}.bleed.{source}] should hold "
+                                 f"[{t}.bleed.{source}.{self.name.upper()}] tables")
+            for number, values in targets.items():
+                key = f"{where}: [{t}.bleed.{source}.{number}]"
+                bleed[(self.number(source, key), self.number(number, key))] = _record(Bleed, values, key)
+        return BoardCalibration(port=str(table.get(self.port_key, "")), sensors=sensors, bleed=bleed)
+
+    def save(self, board: BoardCalibration, path: Path | None = None) -> Path:
+        """Write the board's calibration into `calibrate`'s file as the kind's table; the file's
+        other tables (the audio channels', the other kind of board's) stay as they are."""
+        import tomli_w
+
+        from dessins_de_planche.listen import calibration
+
+        path = Path(path or calibration.config_path())
+        data = _read(path)
+        data.setdefault("format", calibration.FORMAT)
+        data[self.table] = self.to_table(board)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text("# Dessins de Planche: measured by `dessins-de-planche calibrate`; edit or delete freely\n"
+                       + tomli_w.dumps(data), encoding="utf-8")
+        os.replace(tmp, path)
+        return path
+
+    def load(self, path: Path | None = None) -> BoardCalibration | None:
+        """The board's calibration from `calibrate`'s file; None when there is none. A broken file or
+        table raises ValueError naming the file and key."""
+        from dessins_de_planche.listen import calibration
+
+        path = Path(path or calibration.config_path())
+        data = _read(path)
+        if self.table not in data:
+            return None
+        return self.from_table(data[self.table], str(path))
 
 
 def _note(name, where: str) -> int:
     if not str(name).isdigit() or not 0 <= int(name) <= 127:
         raise ValueError(f"{where}: {name!r} should be a MIDI note number, 0..127")
     return int(name)
+
+
+def _velocity(value: float) -> str:
+    return str(round(value * 127))
 
 
 def _record(kind, values, where: str):
@@ -241,35 +292,14 @@ def _read(path: Path) -> dict:
                          "or delete it") from None
 
 
-def save(board: BoardCalibration, path: Path | None = None) -> Path:
-    """Write the board's calibration into `calibrate`'s file as its `[midi]` table; the audio
-    channels' tables already there stay as they are."""
-    import tomli_w
-
-    from dessins_de_planche.listen import calibration
-
-    path = Path(path or calibration.config_path())
-    data = _read(path)
-    data.setdefault("format", calibration.FORMAT)
-    data[TABLE] = to_table(board)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text("# Dessins de Planche: measured by `dessins-de-planche calibrate`; edit or delete freely\n"
-                   + tomli_w.dumps(data), encoding="utf-8")
-    os.replace(tmp, path)
-    return path
-
-
-def load(path: Path | None = None) -> BoardCalibration | None:
-    """The board's calibration from `calibrate`'s file; None when there is none. A broken file or
-    table raises ValueError naming the file and key."""
-    from dessins_de_planche.listen import calibration
-
-    path = Path(path or calibration.config_path())
-    data = _read(path)
-    if TABLE not in data:
-        return None
-    return from_table(data[TABLE], str(path))
+TABLE = "midi"
+MIDI = BoardKind(table=TABLE, port_key="port", sensor_key="sensor", name="note", number=_note, level=_velocity,
+                 strike_on="strike on ")
+describe = MIDI.describe
+to_table = MIDI.to_table
+from_table = MIDI.from_table
+save = MIDI.save
+load = MIDI.load
 
 
 # -- run time -------------------------------------------------------------------------------------------
@@ -395,93 +425,27 @@ def _dbfs(value: float) -> str:
     return f"{20 * math.log10(max(value, 1e-9)):.0f} dBFS"
 
 
-def learn_audio(strike_taps, shift_taps, shift_seconds: float, zones: dict[int, str] | None = None,
-                device: str = "") -> BoardCalibration:
-    """A multi-channel audio board's calibration from its confirmed taps (time, 1-based channel,
-    peak amplitude) while each zone was struck alone, and while the player stood shifting weight."""
-    return learn(strike_taps, shift_taps, shift_seconds, zones, port=device, step=AUDIO_STEP, name="channel",
-                 level=_dbfs)
-
-
-def describe_audio(board: BoardCalibration) -> list[str]:
-    lines = []
-    for channel, s in sorted(board.sensors.items()):
-        name = f"channel {channel}" + (f" ({s.zone})" if s.zone else "")
-        lines.append(f"  {name}: {s.strikes} strikes, softest {_dbfs(s.strike_min)}, median {_dbfs(s.strike_median)}; "
-                     f"weight shifts {s.shifts} ({s.shift_rate:.1f}/s) up to {_dbfs(s.shift_max) if s.shifts else '-'}; "
-                     f"floor {_dbfs(s.floor) if s.floor else 'none'}")
-    for (source, channel), b in sorted(board.bleed.items()):
-        lines.append(f"  strike on channel {source} heard on {channel}: {b.heard:.0%} of strikes, ratio {b.ratio:.2f} "
-                     f"(max {b.ratio_max:.2f}), {b.delay * 1000:.1f} ms ({b.delay_min * 1000:.1f}.."
-                     f"{b.delay_max * 1000:.1f})")
-    return lines
-
-
-def audio_to_table(board: BoardCalibration) -> dict:
-    bleed: dict[str, dict] = {}
-    for (source, channel), b in sorted(board.bleed.items()):
-        bleed.setdefault(str(source), {})[str(channel)] = asdict(b)
-    return {"device": board.port,
-            "channel": {str(c): asdict(s) for c, s in sorted(board.sensors.items())},
-            "bleed": bleed}
-
-
 def _channel(name, where: str) -> int:
     if not str(name).isdigit() or not 1 <= int(name) <= 256:
         raise ValueError(f"{where}: {name!r} should be an input channel number, 1..256")
     return int(name)
 
 
-def audio_from_table(table: dict, where: str) -> BoardCalibration:
-    t = AUDIO_TABLE
-    if not isinstance(table, dict):
-        raise ValueError(f"{where}: [{t}] should be a table")
-    unknown = set(table) - {"device", "channel", "bleed"}
-    if unknown:
-        raise ValueError(f"{where}: [{t}] has unknown keys {sorted(unknown)}; known: bleed, channel, device")
-    sensors, bleed = {}, {}
-    for name, values in (table.get("channel") or {}).items():
-        key = f"{where}: [{t}.channel.{name}]"
-        sensors[_channel(name, key)] = _record(Sensor, values, key)
-    for source, targets in (table.get("bleed") or {}).items():
-        if not isinstance(targets, dict):
-            raise ValueError(f"{where}: [{t}.bleed.{source}] should hold [{t}.bleed.{source}.CHANNEL] tables")
-        for channel, values in targets.items():
-            key = f"{where}: [{t}.bleed.{source}.{channel}]"
-            bleed[(_channel(source, key), _channel(channel, key))] = _record(Bleed, values, key)
-    return BoardCalibration(port=str(table.get("device", "")), sensors=sensors, bleed=bleed)
+AUDIO = BoardKind(table=AUDIO_TABLE, port_key="device", sensor_key="channel", name="channel", number=_channel,
+                  level=_dbfs, strike_on="strike on channel ", no_shifts="-", no_floor="none")
+describe_audio = AUDIO.describe
+audio_to_table = AUDIO.to_table
+audio_from_table = AUDIO.from_table
+save_audio = AUDIO.save
+load_audio = AUDIO.load
 
 
-def save_audio(board: BoardCalibration, path: Path | None = None) -> Path:
-    """Write a multi-channel audio board's calibration as the file's `[audio_board]` table."""
-    return _save_table(AUDIO_TABLE, audio_to_table(board), path)
-
-
-def load_audio(path: Path | None = None) -> BoardCalibration | None:
-    from dessins_de_planche.listen import calibration
-
-    path = Path(path or calibration.config_path())
-    data = _read(path)
-    if AUDIO_TABLE not in data:
-        return None
-    return audio_from_table(data[AUDIO_TABLE], str(path))
-
-
-def _save_table(name: str, table: dict, path: Path | None) -> Path:
-    import tomli_w
-
-    from dessins_de_planche.listen import calibration
-
-    path = Path(path or calibration.config_path())
-    data = _read(path)
-    data.setdefault("format", calibration.FORMAT)
-    data[name] = table
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text("# Dessins de Planche: measured by `dessins-de-planche calibrate`; edit or delete freely\n"
-                   + tomli_w.dumps(data), encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+def learn_audio(strike_taps, shift_taps, shift_seconds: float, zones: dict[int, str] | None = None,
+                device: str = "") -> BoardCalibration:
+    """A multi-channel audio board's calibration from its confirmed taps (time, 1-based channel,
+    peak amplitude) while each zone was struck alone, and while the player stood shifting weight."""
+    return learn(strike_taps, shift_taps, shift_seconds, zones, port=device, step=AUDIO_STEP, name=AUDIO.name,
+                 level=AUDIO.level)
 
 
 # what became of a tap of the multi-channel board (AudioBoardFilter.counts' index)
