@@ -131,10 +131,16 @@ def main(args, say, wait_enter) -> int:
     finally:
         source.close()
     learned = board.learn(strikes, shifts, args.shift_seconds, {n: t.zone for n, t in notes.items()}, port=port)
-    path = board.save(learned, args.output)
-    print(f"calibration saved to {path} ([midi])")
-    for line in board.describe(learned):
+    save_and_report(learned, board.MIDI, args.output, "calibration")
+    return 0
+
+
+def save_and_report(learned: board.BoardCalibration, kind: board.BoardKind, output, what: str) -> None:
+    """Save a learned board as its kind's table in `calibrate`'s file (`output`, or the usual one) and
+    print where, what was learned and what to mend."""
+    path = kind.save(learned, output)
+    print(f"{what} saved to {path} ([{kind.table}])")
+    for line in kind.describe(learned):
         print(line)
     for warning in learned.warnings:
         print(f"  warning: {warning}")
-    return 0

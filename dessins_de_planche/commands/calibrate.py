@@ -156,12 +156,7 @@ def _calibrate_audio_board(recorder: Recorder, args) -> None:
     strikes, shifts = _calibrate_board.record(source, steps, args.taps, args.shift_seconds, args.timeout, say,
                                               lambda what: _wait_enter(args, what))
     learned = board.learn_audio(strikes, shifts, args.shift_seconds, zones, device=recorder.device_name)
-    path = board.save_audio(learned, args.output)
-    print(f"multi-channel board calibration saved to {path} ([audio_board])")
-    for line in board.describe_audio(learned):
-        print(line)
-    for warning in learned.warnings:
-        print(f"  warning: {warning}")
+    _calibrate_board.save_and_report(learned, board.AUDIO, args.output, "multi-channel board calibration")
 
 
 def _wait_enter(args, what: str) -> None:
