@@ -9,8 +9,10 @@ against that model. A renderer may
 - `tick` each frame (marks no tap made: a lane's beat lines, stamped like the others),
 - `overlay` each frame (marks drawn over the picture and never kept: the dancing figure).
 
-Background and custom-shader layers draw no marks; the scene asks them for their
-light (`backdrop`) and their passes (`render/shader_layer.py`).
+Background and custom-shader layers draw no marks (`draws_marks` False); they give the
+picture their light (`backdrop`) or their passes (`rewrite_canvas`, `draw_over`: see
+`render/shader_layer.py`). Every renderer has every one of these (the base does nothing),
+so the scene calls them on each layer and never asks which kind it is.
 """
 
 from __future__ import annotations
@@ -119,6 +121,16 @@ class LayerRenderer:
     def overlay(self, frame: Frame) -> np.ndarray | None:
         """Marks drawn over this frame only (never kept in the canvas)."""
         return None
+
+    def backdrop(self, background, level: float):
+        """The light behind the drawing, (top, bottom, vignette), or None: this layer gives none."""
+        return None
+
+    def rewrite_canvas(self, scene, frame: Frame, dt: float) -> None:
+        """A pass over the kept canvas each frame, before the due marks are stamped (a custom shader)."""
+
+    def draw_over(self, scene, frame: Frame, target, dt: float) -> None:
+        """A pass over the composed picture each frame, never kept (a custom shader)."""
 
     def reset(self) -> None:
         """Forget drawing state (a cleared canvas)."""

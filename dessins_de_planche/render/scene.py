@@ -457,9 +457,7 @@ class Scene:
                     ids = np.full(len(extra), NO_TAP, np.uint32)
                     self._append(extra, ids, self._layer_base + index, seen=extra["t_tap"].astype(np.float64))
             else:
-                rewrite = getattr(layer, "rewrite_canvas", None)
-                if rewrite is not None:
-                    rewrite(self, frame, dt)
+                layer.rewrite_canvas(self, frame, dt)
 
         if self._held:  # no word within WORD_TIMEOUT (a tap no detector follows up): it stands
             silent = [tap_id for tap_id, seen in self._held.items() if self.time - seen >= WORD_TIMEOUT]
@@ -487,9 +485,9 @@ class Scene:
 
     def _backdrop(self):
         for layer in self.layers:
-            backdrop = getattr(layer, "backdrop", None)
-            if backdrop is not None:
-                return backdrop(self.canvas.background, self.level)
+            light = layer.backdrop(self.canvas.background, self.level)
+            if light is not None:
+                return light
         return None
 
     def _draw_picture(self, target: moderngl.Framebuffer, transition: bool = True) -> None:
@@ -507,9 +505,7 @@ class Scene:
                 target.use()
                 self._frame_uniforms(width / height, height)
                 self.painter.stamp(marks)
-            draw_over = getattr(layer, "draw_over", None)
-            if draw_over is not None:
-                draw_over(self, frame, target, 0.0)
+            layer.draw_over(self, frame, target, 0.0)
         if transition:
             self.crossfade.draw(target, self.time)
 
