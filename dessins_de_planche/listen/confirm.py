@@ -31,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
+from dessins_de_planche.listen import weights_file
+
 WEIGHTS_PATH = Path(__file__).resolve().parent / "weights" / "stage_b.npz"
 
 SHORT_S = 0.016 / 3  # 5.33 ms: 256 samples at 48 kHz
@@ -65,14 +67,8 @@ def _band_matrix(freqs: np.ndarray) -> np.ndarray:
 
 
 def load_weights(path=None) -> dict | None:
-    """The weights as a dict of arrays (and `stamp` as str); None when the file is missing."""
-    path = Path(path) if path is not None else WEIGHTS_PATH
-    if not path.exists():
-        return None
-    with np.load(path, allow_pickle=False) as data:
-        weights = {key: data[key] for key in data.files}
-    weights["stamp"] = str(weights["stamp"])
-    return weights
+    """The weights (`weights_file.load`) of `path`, or the shipped ones; None when missing."""
+    return weights_file.load(path if path is not None else WEIGHTS_PATH)
 
 
 def stamp_of(path=None) -> str | None:

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from dessins_de_planche.listen import weights_file
+
 WEIGHTS_PATH = Path(__file__).resolve().parent / "weights" / "stage_a.npz"
 
 CONTEXT = 3  # hops whose rises over the tail are looked at: this one and the two before
@@ -66,13 +68,8 @@ def gate(level: np.ndarray, ref: np.ndarray, floor: np.ndarray) -> np.ndarray:
 
 
 def load_weights(path=None) -> dict | None:
-    path = Path(path) if path is not None else WEIGHTS_PATH
-    if not path.exists():
-        return None
-    with np.load(path, allow_pickle=False) as data:
-        weights = {key: data[key] for key in data.files}
-    weights["stamp"] = str(weights["stamp"])
-    return weights
+    """The weights (`weights_file.load`) of `path`, or the shipped ones; None when missing."""
+    return weights_file.load(path if path is not None else WEIGHTS_PATH)
 
 
 class OnsetScore:
