@@ -135,7 +135,7 @@ def candidates_of(job) -> dict:
     clip, models = job
     from dessins_de_planche.listen import onset
     from dessins_de_planche.listen.detector import DetectorSettings
-    from train_stage_a import fire, hop_state
+    from train_stage_a import fired_hops, hop_state
 
     audio, sr, truth = clip_audio(clip)
     detector = TapDetector(sr, [0], block_size=BLOCK, weights=False,
@@ -152,8 +152,9 @@ def candidates_of(job) -> dict:
     times = np.array([t["time"] for t in truth])
     out = {"seconds": len(audio) / sr, "truth": len(truth)}
     for name, weights in models.items():
-        found = fire(state, onset.scores(weights, state["x"]), float(weights["threshold"]))
-        onsets = np.round(found * sr).astype(np.int64)
+        score = onset.scores(weights, state["x"])
+        hops = fired_hops(state, score, float(weights["threshold"]))
+        onsets = np.round(state["est"][hops] * sr).astype(np.int64)
         x = np.zeros((len(onsets), confirm.FEATURES), np.float32)
         for i, at in enumerate(onsets):
             x[i] = stage_b.features(history, size - 1, int(at))
@@ -162,8 +163,19 @@ def candidates_of(job) -> dict:
             pairs, _, _ = match_onsets(onsets / sr, times, TOLERANCE)
             for got, true in pairs:
                 label[got] = KINDS.get(truth[true]["kind"], 1)
-        out[name] = {"x": x, "label": label}
+        # stage A's margin over its threshold where it fired (what stage B might weigh)
+        out[name] = {"x": x, "label": label, "a": (score[hops] - float(weights["threshold"])).astype(np.float32)}
     return out
+
+
+def map_clips(function, work: list, jobs: int) -> list:
+    """`function` of each item of `work`, in `jobs` processes (a clip's detection is the slow part)."""
+    if jobs <= 1:
+        return [function(item) for item in work]
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(jobs) as pool:
+        return list(pool.map(function, work, chunksize=2))
 
 
 def collect(clips: list[dict], cache: Path, version: str, jobs: int, models: dict) -> dict:
@@ -182,14 +194,7 @@ def collect(clips: list[dict], cache: Path, version: str, jobs: int, models: dic
             if str(data["key"]) == key:
                 return {k: data[k] for k in data.files}
     started = time.monotonic()
-    jobs_ = [(c, models) for c in clips]
-    if jobs > 1:
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(jobs) as pool:
-            results = list(pool.map(candidates_of, jobs_, chunksize=2))
-    else:
-        results = [candidates_of(j) for j in jobs_]
+    results = map_clips(candidates_of, [(c, models) for c in clips], jobs)
     families = sorted({c["family"] for c in clips})
     out = {
         "key": np.array(key),
@@ -204,6 +209,7 @@ def collect(clips: list[dict], cache: Path, version: str, jobs: int, models: dic
         tag = name or "all"
         out[f"x.{tag}"] = np.concatenate([r[name]["x"] for r in results])
         out[f"label.{tag}"] = np.concatenate([r[name]["label"] for r in results])
+        out[f"a.{tag}"] = np.concatenate([r[name]["a"] for r in results])
         out[f"clip.{tag}"] = np.concatenate([np.full(len(r[name]["label"]), i, np.int32)
                                              for i, r in enumerate(results)])
     cache.parent.mkdir(parents=True, exist_ok=True)

@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from dessins_de_planche.listen import onset  # noqa: E402
 from dessins_de_planche.listen.detector import DetectorSettings, TapDetector  # noqa: E402
 from dessins_de_planche.listen.synth import match_onsets  # noqa: E402
-from train_detector import BLOCK, clip_audio, corpus_clips, generated_clips, init  # noqa: E402
+from train_detector import BLOCK, clip_audio, corpus_clips, generated_clips, init, map_clips  # noqa: E402
 
 TRAIN_VERSION = "a2"  # a2: one logit more sensitive than its own best F1
 HOPS_DIR = ROOT / "out" / "detector" / "hops"
@@ -91,14 +91,7 @@ def hops_of(job) -> str:
 def collect(clips, jobs: int) -> list[str]:
     key = _code_key()
     started = time.monotonic()
-    work = [(c, key) for c in clips]
-    if jobs > 1:
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(jobs) as pool:
-            paths = list(pool.map(hops_of, work, chunksize=2))
-    else:
-        paths = [hops_of(w) for w in work]
+    paths = map_clips(hops_of, [(c, key) for c in clips], jobs)
     print(f"stage A hops of {len(clips)} clips ready ({time.monotonic() - started:.0f} s)", file=sys.stderr)
     return paths
 
@@ -151,16 +144,21 @@ def load_clip(path: str, rng) -> dict:
     return state
 
 
-def fire(clip: dict, score: np.ndarray, threshold: float) -> np.ndarray:
-    """The live firing rule on a clip's scored hops: the onset estimates of the taps fired."""
+def fired_hops(clip: dict, score: np.ndarray, threshold: float) -> np.ndarray:
+    """The live firing rule on a clip's scored hops: the indices of the hops that fire."""
     hot = np.flatnonzero(score > threshold)
     fired, deaf = [], -(1 << 40)
     k = clip["k"]
     for i in hot:
         if k[i] >= deaf:
-            fired.append(clip["est"][i])
+            fired.append(i)
             deaf = k[i] + clip["gap"]
-    return np.array(fired)
+    return np.array(fired, np.intp)
+
+
+def fire(clip: dict, score: np.ndarray, threshold: float) -> np.ndarray:
+    """The onset estimates of the taps the live rule fires."""
+    return clip["est"][fired_hops(clip, score, threshold)]
 
 
 def tally(clips: list[dict], scores: list[np.ndarray], threshold: float) -> dict:
