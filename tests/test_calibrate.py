@@ -80,6 +80,40 @@ def test_the_detector_uses_the_calibrated_split():
     assert set(kinds_heard(heels, ChannelCalibration(heel_low_share=0.999))) == {KIND_TOE}
 
 
+def test_stage_b_is_tuned_to_the_players_shoes():
+    """Heels stage B finds only mildly heel-like (0.3-0.45), toes clearly toes: the fine-tune
+    shifts its heel logit so all of them come out right, in the middle of the gap."""
+    heels, toes = [0.3, 0.35, 0.45, 0.4], [0.02, 0.05, 0.1, 0.08]
+    bias, right = calibration.fine_tune_heel(heels, toes)
+    assert right == 8
+    cut = -bias  # a heel where the logit is over this
+    logit = lambda p: np.log(p / (1 - p))  # noqa: E731
+    assert logit(0.1) < cut < logit(0.3)
+    assert abs(cut - 0.5 * (logit(0.1) + logit(0.3))) < 1e-9  # the middle of the widest gap
+    # mixed up beyond a shift: as many right as any shift gets, never more than there are
+    assert calibration.fine_tune_heel([0.9, 0.1], [0.8, 0.2])[1] == 3
+
+
+def test_the_detector_calls_kinds_with_the_tuned_stage_b():
+    toes = taps(toe_sound, seed=4)
+    assert set(kinds_heard(toes)) == {KIND_TOE}
+    words = [p for _, _, _, p in calibration.heard_taps(toes, SR, (1,))]
+    assert len(words) == 6 and max(words) < 0.5
+    # shifted just past the most heel-like of them, every one is a heel: the tuned word decides,
+    # not the split (which calls them all toes)
+    past = -float(np.log(min(words) / (1 - min(words)))) + 0.5
+    assert set(kinds_heard(toes, ChannelCalibration(heel_low_share=0.999, heel_bias=past))) == {KIND_HEEL}
+    assert set(kinds_heard(toes, ChannelCalibration(heel_low_share=0.999, heel_bias=past - 1.0))) != {KIND_HEEL}
+
+
+def test_calibration_keeps_the_way_that_calls_more_of_the_players_taps_right():
+    table = calibration.measure(quiet(), taps(heel_sound), taps(toe_sound, seed=1), SR, (1,))
+    tuned = table[1]
+    assert tuned.heel_bias is not None and tuned.kinds_right == 12
+    heard = calibration.heard_taps(taps(heel_sound), SR, (1,))
+    assert len(heard) == 6 and all(p is not None and p > 0.5 for _, _, _, p in heard)
+
+
 def test_the_detector_uses_the_calibrated_floor():
     soft = taps(toe_sound, seed=5, gain=0.01)  # -40 dBFS peaks
     assert len(kinds_heard(soft)) == 6
@@ -124,4 +158,6 @@ def test_calibrate_through_jack_stores_the_players_split(jack_server, jack_playe
     tuned = calibration.load(output)[1]
     assert tuned.taps >= 8
     assert tuned.toe_share < tuned.heel_low_share < tuned.heel_share
+    assert tuned.kinds_right == tuned.taps and tuned.heel_bias is not None
+    assert "heel/toe by the learned model tuned to your shoes" in out
     assert not (tmp_path / "config").exists() or not any((tmp_path / "config").rglob("calibration.toml"))

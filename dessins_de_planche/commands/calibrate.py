@@ -231,7 +231,15 @@ def main(args) -> int:
     path = calibration.save(existing, args.output)
     print(f"calibration saved to {path}")
     for channel, tuned in sorted(table.items()):
-        split = "default" if tuned.heel_low_share is None else f"{tuned.heel_low_share:.2f}"
-        print(f"  channel {channel}: {tuned.taps} taps, floor {tuned.floor_dbfs:.1f} dBFS, heel/toe split {split} "
-              f"(heels {tuned.heel_share}, toes {tuned.toe_share})")
+        print(f"  channel {channel}: {tuned.taps} taps, floor {tuned.floor_dbfs:.1f} dBFS, {_heel_toe_said(tuned)}")
     return 0
+
+
+def _heel_toe_said(tuned) -> str:
+    right = "" if tuned.kinds_right is None else f", {tuned.kinds_right} of your {tuned.taps} taps right"
+    if tuned.heel_bias is not None:
+        return f"heel/toe by the learned model tuned to your shoes (shift {tuned.heel_bias:+.2f}{right})"
+    if tuned.heel_low_share is not None:
+        return (f"heel/toe split {tuned.heel_low_share:.2f} (heels {tuned.heel_share}, toes {tuned.toe_share}"
+                f"{right})")
+    return f"heel/toe as by default (heels {tuned.heel_share}, toes {tuned.toe_share}: no split found)"

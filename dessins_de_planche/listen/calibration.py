@@ -33,6 +33,8 @@ class ChannelCalibration:
     heel_share: float | None = None  # what was measured (median over the heel taps)
     toe_share: float | None = None  # (median over the toe taps)
     taps: int = 0  # taps the calibration heard on this channel
+    heel_bias: float | None = None  # stage B's heel logit moved by this on the player's shoes (over the split)
+    kinds_right: int | None = None  # of the calibration's taps, those whose kind the tuned detector calls right
 
 
 def config_path() -> Path:
@@ -95,18 +97,48 @@ def for_channels(table: dict[int, ChannelCalibration], channels) -> tuple:
 
 def heard_taps(audio: np.ndarray, sample_rate: int, channels, block_size: int = 128,
                settings: DetectorSettings | None = None):
-    """Taps in a recording (frames, device channels) as (channel index, peak, low share), with
-    the live detector: the low share is measured on the detector's own history when it refines."""
+    """Taps in a recording (frames, device channels) as (channel index, peak, low share, stage B's
+    heel probability or None), with the live detector: the low share is measured on the
+    detector's own history when it refines; the probability is stage B's word on that tap."""
     detector = TapDetector(sample_rate, [c - 1 for c in channels], block_size=block_size, settings=settings)
+    detector.collect = []  # stage B's word on each tap (offline: a calibration is a recording)
     found = []
     for start in range(0, len(audio), block_size):
         count = detector.process(audio[start : start + block_size], start)
+        words = {(int(c), int(onset)): heel for c, onset, _x, _foot, heel, _v in detector.collect}
+        detector.collect.clear()
         for k in range(count):
             if detector.out_refine[k] == RECORD_REFINE:  # a confirmed tap (never one withdrawn)
                 channel = int(detector.out_channel[k])
+                heel = words.get((channel, int(detector.out_onset[k])))
+                heel = None if heel is None or detector.stage_b.weights is None else float(heel)
                 onset = int(detector.out_onset[k] - 0.5 * detector.hop)
-                found.append((channel, float(detector.out_velocity[k]), detector.low_share(channel, onset)))
+                found.append((channel, float(detector.out_velocity[k]), detector.low_share(channel, onset), heel))
     return found
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
+def fine_tune_heel(heels: list[float], toes: list[float]) -> tuple[float, int]:
+    """Stage B's heel/toe fine-tuned on the player's own taps (stage B's heel probabilities of
+    known heels and toes): the shift of its heel logit that calls the most of them right, in
+    the middle of the widest gap that does; (shift, taps then right)."""
+    heel_logits = [_logit(p) for p in heels]
+    toe_logits = [_logit(p) for p in toes]
+    points = sorted(heel_logits + toe_logits)
+    cuts = [points[0] - 1.0] + [0.5 * (a + b) for a, b in zip(points, points[1:])] + [points[-1] + 1.0]
+    best = None
+    for cut in cuts:  # a tap is a heel where its logit is over the cut: the shift is -cut
+        right = sum(v > cut for v in heel_logits) + sum(v <= cut for v in toe_logits)
+        gap = min((abs(v - cut) for v in points), default=0.0)
+        key = (right, gap, -abs(cut))
+        if best is None or key > best[0]:
+            best = (key, cut)
+    (right, _gap, _), cut = best
+    return float(min(max(-cut, -8.0), 8.0)), int(right)
 
 
 def measure(quiet: np.ndarray, heels: np.ndarray, toes: np.ndarray, sample_rate: int, channels,
@@ -122,9 +154,9 @@ def measure(quiet: np.ndarray, heels: np.ndarray, toes: np.ndarray, sample_rate:
         hop = max(4, int(round(defaults.frame_s * sample_rate)))
         frames = signal[: len(signal) // hop * hop].reshape(-1, hop)
         noise_dbfs = 10 * math.log10(float(np.percentile((frames ** 2).mean(axis=1), 90)) + 1e-20)
-        heel = [share for c, _, share in heel_taps if c == index]
-        toe = [share for c, _, share in toe_taps if c == index]
-        velocities = [v for c, v, _ in heel_taps + toe_taps if c == index]
+        heel = [share for c, _, share, _ in heel_taps if c == index]
+        toe = [share for c, _, share, _ in toe_taps if c == index]
+        velocities = [v for c, v, _, _ in heel_taps + toe_taps if c == index]
         # the floor: 10 dB over this room's noise, never above 30 dB under the softest tap
         floor = noise_dbfs + 10.0
         if velocities:
@@ -135,11 +167,31 @@ def measure(quiet: np.ndarray, heels: np.ndarray, toes: np.ndarray, sample_rate:
         if len(heel) >= 2 and len(toe) >= 2:
             low_heel, high_toe = float(np.percentile(heel, 20)), float(np.percentile(toe, 80))
             split = 0.5 * (low_heel + high_toe) if low_heel > high_toe else None
+        bias, right = _stage_b_bias(heel_taps, toe_taps, index, split)
         table[channel] = ChannelCalibration(
             gain=1.0, floor_dbfs=round(floor, 1), heel_low_share=None if split is None else round(split, 3),
             heel_share=round(float(np.median(heel)), 3) if heel else None,
-            toe_share=round(float(np.median(toe)), 3) if toe else None, taps=len(heel) + len(toe))
+            toe_share=round(float(np.median(toe)), 3) if toe else None, taps=len(heel) + len(toe),
+            heel_bias=None if bias is None else round(bias, 3), kinds_right=right)
     return table
+
+
+def _stage_b_bias(heel_taps, toe_taps, index: int, split: float | None) -> tuple[float | None, int | None]:
+    """Stage B's heel shift for this channel, when stage B fine-tuned calls at least as many of
+    the player's taps right as the low-share split does (else None: the split decides), and how
+    many of them the chosen way calls right (None: neither could be measured)."""
+    by_split = None
+    if split is not None:
+        by_split = (sum(s > split for c, _, s, _ in heel_taps if c == index)
+                    + sum(s <= split for c, _, s, _ in toe_taps if c == index))
+    heels = [p for c, _, _, p in heel_taps if c == index and p is not None]
+    toes = [p for c, _, _, p in toe_taps if c == index and p is not None]
+    if len(heels) < 2 or len(toes) < 2:
+        return None, by_split
+    bias, right = fine_tune_heel(heels, toes)
+    if by_split is not None and by_split > right:
+        return None, by_split
+    return bias, right
 
 
 def count_taps(audio: np.ndarray, sample_rate: int, channels, block_size: int = 128) -> int:

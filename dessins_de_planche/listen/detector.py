@@ -204,8 +204,12 @@ class TapDetector:
         self._band_floor = np.array([[f + g for g in self._band_gain_db] for f in floors], np.float32)
         self._heel_share = [s.heel_low_share if t is None or t.heel_low_share is None else float(t.heel_low_share)
                             for t in tuned]
-        # a player's measured heel/toe split decides the kind on that channel, over stage B's word
-        self._kind_calibrated = [t is not None and t.heel_low_share is not None for t in tuned]
+        # a player's calibration decides the kind on that channel: stage B fine-tuned to their
+        # shoes (its heel logit shifted: a heel from this probability), else their measured split
+        self._heel_from = [0.5 if t is None or t.heel_bias is None else 1.0 / (1.0 + math.exp(float(t.heel_bias)))
+                           for t in tuned]
+        self._kind_calibrated = [t is not None and t.heel_low_share is not None and t.heel_bias is None
+                                 for t in tuned]
         weights = None if weights is False else (weights if weights is not None else _WEIGHTS)
         onset_weights = _ONSET_WEIGHTS if s.learned_onset else None
         # stage A: the learned onset score where its weights are, else the summed-rise rule
@@ -445,7 +449,7 @@ class TapDetector:
         if self._kind_calibrated[channel]:
             kind = self._rules_kind(channel, p)
         else:
-            kind = KIND_HEEL if heel >= 0.5 else KIND_TOE
+            kind = KIND_HEEL if heel >= self._heel_from[channel] else KIND_TOE
         self._emit(channel, p, RECORD_REFINE, kind)
 
     # -- the block ----------------------------------------------------------
