@@ -24,11 +24,11 @@ from dessins_de_planche.events import (CONFIRM_WINDOW, RECORD_FIRST, RECORD_REFI
 from dessins_de_planche.preset.expr import stable_hash
 from dessins_de_planche.preset.mapping import TAP_ATTRS_DTYPE
 from dessins_de_planche.preset.palettes import parse_colour
+from dessins_de_planche.render import shader_layer  # its import registers the "shader" layer kind
 from dessins_de_planche.render.canvas import Canvas, release_framebuffer
 from dessins_de_planche.render.glsl import ProgramCache
 from dessins_de_planche.render.layers import Frame, beat_clock, renderer_for
 from dessins_de_planche.render.marks import HELD, NO_TAP, SHOWN, MarkPainter, MarkStore
-from dessins_de_planche.render import shader_layer  # noqa: F401  (registers the "shader" layer kind)
 from dessins_de_planche.render.steady import steady_taps
 from dessins_de_planche.render.transition import Crossfade
 

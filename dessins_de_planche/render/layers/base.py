@@ -1,0 +1,119 @@
+"""What every layer kind shares: the frame a layer sees, the beat clock, and the base renderer.
+
+The base renderer's methods draw nothing, so a kind overrides only what it does and the
+scene calls every method on every layer without asking which kind it is.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from dessins_de_planche.preset.mapping import evaluate, evaluate_colour
+from dessins_de_planche.preset.palettes import palette_array
+from dessins_de_planche.render.marks import MARK_DTYPE
+
+NO_MARKS = np.zeros(0, MARK_DTYPE)  # what a layer returns when it has no marks (one empty array, shared)
+NO_IDS = np.zeros(0, np.uint32)
+
+
+class Frame(NamedTuple):
+    """What a layer may know about the frame being drawn."""
+
+    time: float  # scene seconds
+    epoch: float  # master time of scene time 0
+    aspect: float
+    rhythm: object  # the tempo tracker (or None before any tap)
+    level: float
+
+
+def beat_clock(rhythm):
+    """(beat position at master time t, seconds per beat) from a tempo tracker, or None without a tempo."""
+    if rhythm is None:
+        return None
+    period = getattr(rhythm, "beat_period", None)
+    bpm = getattr(rhythm, "bpm", None)
+    if period is None and bpm:
+        period = 60.0 / float(bpm)
+    if not period:
+        return None
+    position = getattr(rhythm, "beat_position", None)
+    if position is None:
+        return (lambda t: t / period), period
+    return position, period
+
+
+class LayerRenderer:
+    """Base: the layer's model, its palette as an array, the scene's epoch for relative times."""
+
+    draws_marks = True
+
+    def __init__(self, model, scene=None, folder=None):
+        self.model = model
+        self.palette = palette_array(model.palette) if hasattr(model, "palette") else None
+
+    def retune(self, model) -> None:
+        """The same layer with other numbers (a MIDI knob): keep the drawing state."""
+        self.model = model
+        if hasattr(model, "palette"):
+            self.palette = palette_array(model.palette)
+
+    def _common(self, attrs: np.ndarray, epoch: float, aspect: float = 1.0) -> np.ndarray:
+        m = self.model
+        env = {"aspect": aspect}
+        marks = np.zeros(len(attrs), MARK_DTYPE)
+        marks["width"] = evaluate(m.map.size, attrs, m.size, env, "size")
+        colour = evaluate_colour(m.map.color, attrs, self.palette, env)
+        marks["color"][:, :3] = colour[:, :3]
+        marks["color"][:, 3] = colour[:, 3] * evaluate(m.map.opacity, attrs, m.opacity, env, "opacity")
+        marks["t_tap"] = attrs["time"] - epoch
+        marks["life"] = evaluate(m.map.life, attrs, m.life, env, "life")
+        marks["glow"] = m.glow
+        return marks
+
+    def _placed(self, attrs: np.ndarray, aspect: float):
+        """Centre (angle/radius around x/y) and the outward direction (with tilt) of each tap."""
+        m = self.model
+        env = {"aspect": aspect}
+        angle = np.radians(evaluate(m.map.angle, attrs, m.angle, env, "angle") + m.spin * attrs["tune_time"])
+        radius = evaluate(m.map.radius, attrs, m.radius, env, "radius")
+        outward = np.stack([np.sin(angle), np.cos(angle)], axis=1).astype(np.float32)
+        centre = np.stack([evaluate(m.map.x, attrs, m.x, env, "x"), evaluate(m.map.y, attrs, m.y, env, "y")], axis=1)
+        centre += outward * radius[:, None]
+        heading = angle + np.radians(evaluate(m.map.tilt, attrs, m.tilt, env, "tilt"))
+        direction = np.stack([np.sin(heading), np.cos(heading)], axis=1).astype(np.float32)
+        return centre, direction
+
+    def marks_for(self, attrs: np.ndarray, epoch: float, aspect: float) -> tuple[np.ndarray, np.ndarray]:
+        """Marks for new taps, and for each mark the id of the tap it belongs to."""
+        return NO_MARKS, NO_IDS
+
+    def refine(self, attrs: np.ndarray, epoch: float, aspect: float) -> tuple[np.ndarray, np.ndarray]:
+        """Marks for taps whose kind/velocity changed (attrs hold the new values)."""
+        return self.marks_for(attrs, epoch, aspect)
+
+    def withdraw(self, tap_ids: np.ndarray, epoch: float, aspect: float) -> tuple[np.ndarray, np.ndarray]:
+        """Forget these taps (they were not feet; the scene has removed their marks). Returns new marks
+        for later taps whose marks depended on them (they replace those taps' marks), usually none."""
+        return NO_MARKS, NO_IDS
+
+    def tick(self, frame: Frame) -> np.ndarray:
+        """Marks no tap made, due this frame (stamped into the canvas like the others)."""
+        return NO_MARKS
+
+    def overlay(self, frame: Frame) -> np.ndarray | None:
+        """Marks drawn over this frame only (never kept in the canvas)."""
+        return None
+
+    def backdrop(self, background, level: float):
+        """The light behind the drawing, (top, bottom, vignette), or None: this layer gives none."""
+
+    def rewrite_canvas(self, scene, frame: Frame, dt: float) -> None:
+        """A pass over the kept canvas each frame, before the due marks are stamped (a custom shader)."""
+
+    def draw_over(self, scene, frame: Frame, target, dt: float) -> None:
+        """A pass over the composed picture each frame, never kept (a custom shader)."""
+
+    def reset(self) -> None:
+        """Forget drawing state (a cleared canvas)."""
