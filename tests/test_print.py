@@ -144,8 +144,9 @@ def test_the_caption_comes_from_the_options_or_a_session_s_metadata():
 
 
 def test_tune_fraction_runs_over_the_take_and_time_mappings_follow_it(ctx):
-    from dessins_de_planche.render.scene import TUNE_SECONDS, Scene
+    from dessins_de_planche.render.scene import Scene
     from dessins_de_planche.render.svg import Drawing
+    from dessins_de_planche.render.tune import TUNE_SECONDS
 
     rosette = GALLERY["rosette"]
     printed = printing.print_preset(rosette)

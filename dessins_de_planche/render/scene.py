@@ -10,6 +10,9 @@ marks no tap made (`tick`), custom shaders may rewrite the canvas, due marks are
 stamped into it; then the picture is composed (`_draw_picture`): the canvas with
 the background layer's light, the live marks and their glow, the layers' overlays
 (the figure), custom shaders drawn over, and a crossfade from the previous look.
+
+A new tap's attributes (its place in the tune, the beat and the bar) come from `render/tune.py`;
+what custom shaders see of the newest taps is kept in `render/shader_taps.py`.
 """
 
 from __future__ import annotations
@@ -21,16 +24,17 @@ import numpy as np
 
 from dessins_de_planche.events import (CONFIRM_WINDOW, RECORD_FIRST, RECORD_REFINE, RECORD_WITHDRAW, SOURCE_AUDIO,
                                        WORD_TIMEOUT, ZONE_UNCHANGED)
-from dessins_de_planche.preset.expr import stable_hash
 from dessins_de_planche.preset.mapping import TAP_ATTRS_DTYPE
 from dessins_de_planche.preset.palettes import parse_colour
 from dessins_de_planche.render import shader_layer  # its import registers the "shader" layer kind
 from dessins_de_planche.render.canvas import Canvas, release_framebuffer
 from dessins_de_planche.render.glsl import ProgramCache
-from dessins_de_planche.render.layers import Frame, beat_clock, renderer_for
+from dessins_de_planche.render.layers import Frame, renderer_for
 from dessins_de_planche.render.marks import HELD, NO_TAP, SHOWN, MarkPainter, MarkStore
+from dessins_de_planche.render.shader_taps import ShaderTaps
 from dessins_de_planche.render.steady import steady_taps
 from dessins_de_planche.render.transition import Crossfade
+from dessins_de_planche.render.tune import TuneCounter
 
 STAMP_DELAY = 0.030  # s after detection: a refine (≤ 20 ms) or withdraw (≤ 25 ms) record still changes the live mark
 # How a provisional mark (a tap from the audio detector, which may withdraw it within CONFIRM_WINDOW)
@@ -39,8 +43,6 @@ STAMP_DELAY = 0.030  # s after detection: a refine (≤ 20 ms) or withdraw (≤ 
 # (a refine record, or the window passed without a word), then drawn whole.
 PROVISIONAL = ("grow", "confirm")
 GROW_TIME = CONFIRM_WINDOW
-TUNE_GAP = 10.0  # s of silence after which the next tap starts a new tune (tune_time from 0)
-TUNE_SECONDS = 180.0  # live, tune_fraction runs 0 -> 1 over this much tune_time (a recorded take: its own length)
 RECENT_TAPS = 64  # attributes kept for refine records
 SHADER_TAPS = shader_layer.MAX_TAPS  # recent taps handed to custom shaders
 
@@ -65,10 +67,8 @@ class Scene:
         self.provisional = "confirm"  # see PROVISIONAL
         self._held: dict[int, float] = {}  # tap_id -> detected (scene s) of taps that may yet be withdrawn
         self._recent = np.zeros(0, TAP_ATTRS_DTYPE)
-        self._shader_taps = np.zeros((SHADER_TAPS, 7), np.float64)  # time, kind, velocity, zone, x, y, valid
-        self._tune_start: float | None = None
-        self._last_tap: float | None = None
-        self._counts = {}  # the tune's counters: taps, first beat and bar, the current bar and its taps
+        self.shader_taps = ShaderTaps(SHADER_TAPS)
+        self.counter = TuneCounter()
         self._dirty_from = 0  # first live mark whose bytes the GPU has not seen
         self._layer_base = 0  # layer codes of older presets stay apart from the current one's
         self._last_advance: float | None = None
@@ -159,8 +159,8 @@ class Scene:
         self.store.clear()
         self._held.clear()
         self._dirty_from = 0
-        self._tune_start = self._last_tap = None
-        self._shader_taps[:, 6] = 0
+        self.counter.reset()
+        self.shader_taps.clear()
         for layer in self.layers:
             layer.reset()
 
@@ -182,7 +182,8 @@ class Scene:
             for tap_id, seen in zip(firsts["tap_id"][firsts["source"] == SOURCE_AUDIO].tolist(),
                                     detected[firsts["source"] == SOURCE_AUDIO].tolist()):
                 self._held[tap_id] = seen
-            attrs = self._attributes(np.sort(firsts, order="time"), rhythm)
+            attrs = self.counter.attributes(np.sort(firsts, order="time"), rhythm, self.level, self.brightness,
+                                            self.take)
             self._remember(attrs)
             aspect = self.canvas.aspect
             placed = False
@@ -206,107 +207,16 @@ class Scene:
         """Whether this tap may show yet: not held back waiting for the detector's word on it."""
         return self.provisional == "grow" or int(tap_id) not in self._held
 
-    def _attributes(self, taps: np.ndarray, rhythm) -> np.ndarray:
-        attrs = np.zeros(len(taps), TAP_ATTRS_DTYPE)
-        for name in ("time", "detected_at", "tap_id", "velocity", "kind", "zone"):
-            attrs[name] = taps[name]
-        bpm = float(getattr(rhythm, "bpm", 0.0) or 0.0) if rhythm is not None else 0.0
-        attrs["tempo"] = bpm
-        attrs["level"], attrs["brightness"] = self.level, self.brightness
-        attrs["random"] = stable_hash(attrs["tap_id"].astype(np.float64))
-        clock = beat_clock(rhythm)
-        bar_beats = max(1, int(getattr(rhythm, "bar_beats", 2) or 2))
-        pattern_position = getattr(rhythm, "pattern_position", None)
-        # the tracker's tap grid (slots per beat), where it has found one
-        slots = getattr(rhythm, "slots_per_beat", None) or getattr(rhythm, "_multiple", None)
-        slots = int(slots) if isinstance(slots, (int, float)) and slots > 0 else 0
-        counts = self._counts
-        for i, time in enumerate(taps["time"].tolist()):  # a frame brings a handful of taps
-            last = self._last_tap
-            new_tune = last is None or time - last > TUNE_GAP
-            if new_tune:
-                self._tune_start, interval = time, 0.0
-                counts.clear()
-                counts.update(index=0, beat0=None, bar0=None, bar=None, in_bar=0)
-            else:
-                interval = max(time - last, 0.0)
-            self._last_tap = time if last is None else max(time, last)
-            attrs["interval"][i] = interval
-            attrs["tune_time"][i] = time - self._tune_start
-            attrs["index"][i] = counts["index"]
-            counts["index"] += 1
-            bar_phase = 0.0
-            if rhythm is not None:
-                bar_phase = rhythm.bar_phase(time)
-                attrs["bar_phase"][i] = bar_phase
-                attrs["beat_phase"][i] = rhythm.beat_phase(time)
-            if clock is not None:
-                position = clock[0](time)
-                beat = math.floor(position + 1e-6)
-                bar = math.floor(position / bar_beats - bar_phase + 0.5)
-            else:
-                beat = bar = 0
-            if counts["beat0"] is None or (clock is not None and counts["beat0"] == 0 and beat > 0
-                                          and counts["index"] <= 8):
-                counts["beat0"], counts["bar0"] = beat, bar  # the tempo was not known yet: start here
-            attrs["beat"][i] = max(beat - counts["beat0"], 0)
-            attrs["beats"][i] = max(position - counts["beat0"], 0.0) if clock is not None else 0.0
-            attrs["bar"][i] = max(bar - counts["bar0"], 0)
-            if bar != counts["bar"]:
-                counts["bar"], counts["in_bar"] = bar, 0
-            else:
-                counts["in_bar"] += 1
-            attrs["in_bar"][i] = counts["in_bar"]
-            if callable(pattern_position):
-                attrs["pattern"][i] = pattern_position(time)
-            elif slots:  # the tap's grid slot in its beat: 0 on the beat, 1, 2 (en trois), 3 (en quatre)
-                attrs["pattern"][i] = round(float(attrs["beat_phase"][i]) * slots) % slots
-            else:
-                attrs["pattern"][i] = counts["in_bar"]
-        if self.take is not None:  # a recorded take: how far through it, by the tap's own time
-            first, last = self.take
-            attrs["tune_fraction"] = np.clip((attrs["time"] - first) / max(last - first, 1e-9), 0.0, 1.0)
-        else:
-            attrs["tune_fraction"] = np.clip(attrs["tune_time"] / TUNE_SECONDS, 0.0, 1.0)
-        return attrs
-
     def _remember(self, attrs: np.ndarray) -> None:
         self._recent = np.concatenate([self._recent, attrs])[-RECENT_TAPS:]
 
     def _note_for_shaders(self, attrs, marks, ids) -> None:
         """The newest taps and where their first mark landed, for custom shaders' u_taps/u_tap_pos."""
-        rows = np.zeros((len(attrs), 7), np.float64)
-        rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3] = attrs["time"], attrs["kind"], attrs["velocity"], attrs["zone"]
-        rows[:, 6] = 1.0
-        if self.provisional == "confirm" and self._held:  # held back from custom shaders too, until confirmed
-            rows[np.isin(attrs["tap_id"], np.fromiter(self._held, np.uint32, len(self._held))), 6] = 0.0
-        if marks is not None:
-            centres = 0.5 * (marks["p0"] + marks["p1"])
-            unique, first = np.unique(ids, return_index=True)
-            where = np.searchsorted(unique, attrs["tap_id"])
-            found = (where < len(unique)) & (unique[np.minimum(where, len(unique) - 1)] == attrs["tap_id"])
-            rows[found, 4:6] = centres[first[where[found]]]
-        self._shader_taps = np.concatenate([rows[::-1], self._shader_taps])[:SHADER_TAPS]
-        self._sort_shader_taps()
-
-    def _sort_shader_taps(self) -> None:
-        """The taps custom shaders see first (they read `count` rows), newest first."""
-        rows = self._shader_taps
-        self._shader_taps = rows[np.lexsort((-rows[:, 0], -rows[:, 6]))]
-
-    def _shader_tap_valid(self, times, valid: float) -> None:
-        rows = self._shader_taps
-        for time in np.atleast_1d(times):
-            rows[np.abs(rows[:, 0] - time) < 1e-9, 6] = valid
-        self._sort_shader_taps()
+        self.shader_taps.note(attrs, marks, ids, self._held if self.provisional == "confirm" else ())
 
     def recent_taps(self, now: float):
         """(SHADER_TAPS x 4: age, kind, velocity, zone), (SHADER_TAPS x 2: x, y), how many are real."""
-        rows = self._shader_taps
-        count = int(rows[:, 6].sum())
-        taps = rows[:, :4].copy()
-        taps[:, 0] = np.where(rows[:, 6] > 0, now - rows[:, 0], 1e6)
-        return taps.astype(np.float32), rows[:, 4:6].astype(np.float32), count
+        return self.shader_taps.recent(now)
 
     def _seen(self, ids: np.ndarray) -> np.ndarray:
         """Detection times (scene seconds) of recent taps by id."""
@@ -342,9 +252,7 @@ class Scene:
                 changed[hit] = True
         if not changed.any():
             return
-        rows = self._shader_taps
-        for record in refines:
-            rows[np.abs(rows[:, 0] - record["time"]) < 1e-9, 1] = record["kind"]
+        self.shader_taps.rekind(refines)
         for index, layer in enumerate(self.layers):
             marks, ids = layer.refine(recent[changed], self.epoch, self.canvas.aspect)
             self._replace(self._layer_base + index, marks, ids)
@@ -369,7 +277,7 @@ class Scene:
             del self._held[tap_id]
         if self.provisional == "confirm":
             recent = self._recent
-            self._shader_tap_valid(recent["time"][np.isin(recent["tap_id"], ids)], 1.0)
+            self.shader_taps.set_valid(recent["time"][np.isin(recent["tap_id"], ids)], 1.0)
         store = self.store
         mine = store.pending[: store.count] & np.isin(store.tap_id[: store.count], ids)
         if mine.any():
@@ -395,17 +303,12 @@ class Scene:
             self.drawing.remove(gone)
         recent = self._recent
         lost = np.isin(recent["tap_id"], gone)
-        self._shader_tap_valid(recent["time"][lost], 0.0)  # by the tap's own time (a forwarded record has none)
+        self.shader_taps.set_valid(recent["time"][lost], 0.0)  # by the tap's own time (a forwarded record has none)
         if lost.any():
             latest = recent["time"][lost].max() >= recent["time"].max()
             self._recent = recent = recent[~lost]
             if latest:  # the newest tap went: the next one counts on from the one before it
-                self._last_tap = float(recent["time"].max()) if len(recent) else None
-                if len(recent) == 0:
-                    self._tune_start = None
-                if self._counts:
-                    self._counts["index"] = max(self._counts["index"] - int(lost.sum()), 0)
-                    self._counts["in_bar"] = max(self._counts["in_bar"] - int(lost.sum()), 0)
+                self.counter.withdrawn(recent["time"], int(lost.sum()))
         for index, layer in enumerate(self.layers):
             marks, marks_ids = layer.withdraw(gone, self.epoch, self.canvas.aspect)
             if len(marks):
