@@ -11,6 +11,10 @@ in the frame that drains its confirmation (or 30 ms after it, when none comes; s
 other benches measure from. `--telemetry-pixels` also reads each frame back before
 the swap and counts the pixels that brightened sharply since the previous one, so
 the benches can check the timestamps against what was really on screen.
+While the frame-time governor runs, the loop finishes each frame's GL work before the swap
+(that is what the governor measures): then each line also says when that returned (`finished`:
+`drawn` -> `finished` is the wait for the GPU) and the GPU's own time for the drawing of the
+frame GPU_LAG frames back (`gpu`: [that frame, ms], a timer query read when it is long done).
 `--gl-debug` checks the GL error flag after every frame and logs what it finds.
 
 Zero cost when off: the loop holds `None` and tests for it; nothing here is imported.
@@ -18,6 +22,7 @@ Zero cost when off: the loop holds `None` and tests for it; nothing here is impo
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 
@@ -33,18 +38,26 @@ log = logging.getLogger("dessins_de_planche.app")
 _BACK_BUFFER = 0x0405 - 0x8CE0  # GL_BACK - GL_COLOR_ATTACHMENT0
 STATUS_SECONDS = 0.25  # how often the input status goes into the record
 BRIGHTER = 48  # a pixel that gained this much (0..255, any channel) in one frame counts as newly drawn
+GPU_LAG = 3  # frames between a frame's drawing and the read of its timer query
+UNTIMED = contextlib.nullcontext()  # a frame's drawing when no one times it on the GPU
 
 
 class Telemetry:
     """Writes the per-frame record, a line per frame (one small write each; only when asked for)."""
 
-    def __init__(self, path: str, pixels: bool = False):
+    def __init__(self, path: str, pixels: bool = False, gpu_ctx=None):
+        """`gpu_ctx`: time each frame's drawing on the GPU in this context; only where the loop finishes
+        every frame, since a query's end is not run until its commands are flushed (Mesa's llvmpipe on
+        SDL's offscreen driver flushes the last pass at the next frame's first one)."""
         self.file = open(path, "w", buffering=1)  # line by line: a watcher sees each frame as it happens
         self.pixels = pixels
         self.frame = 0
         self._drained = self._drawn = 0.0
+        self._finished = None
+        self._queries = [gpu_ctx.query(time=True) for _ in range(GPU_LAG + 1)] if gpu_ctx is not None else None
         self._taps = self._confirmed = self._withdrawn = None
-        self._previous = None
+        self._image = self._previous = None  # the last two frames read back, swapped by reference
+        self._scratch = None
         self._changed = -1
         self._status_at = 0.0
         self._write({"event": "start", "time": master_time()})
@@ -62,22 +75,47 @@ class Telemetry:
         else:
             self._taps = self._confirmed = self._withdrawn = None
 
+    def drawing(self):
+        """What the loop holds around this frame's drawing: a timer query, or nothing."""
+        if self._queries is None:
+            return UNTIMED
+        return self._queries[self.frame % len(self._queries)]
+
     def drawn(self, ctx, size) -> None:
         self._drawn = master_time()
         if self.pixels:
             self._changed = self._count_brightened(ctx, size)
 
+    def finished(self) -> None:
+        """The loop finished the frame's GL work (while the governor runs)."""
+        self._finished = master_time()
+
     def _count_brightened(self, ctx, size) -> int:
-        image = np.frombuffer(read_screen(ctx, size), np.uint8)
-        previous, self._previous = self._previous, image.astype(np.int16)
-        if previous is None or previous.shape != self._previous.shape:
+        """Read the frame into a buffer kept for it and count against the frame before, in place: made
+        anew each frame, the arrays of a 1920x1080 count took 127 ms on the 2-core machine (6 ms in
+        place), and the read-back pass ran at 12 fps on an H200's machine, where a sparks tap's frame and
+        the one before it both brightened (the streaks of the tap before still flying)."""
+        nbytes = int(size[0]) * int(size[1]) * 3
+        first = self._image is None or len(self._image) != nbytes  # the first frame, or a new size
+        if first:
+            self._image, self._previous = bytearray(nbytes), bytearray(nbytes)
+            self._scratch = (np.empty(nbytes, np.uint8), np.empty(nbytes, bool))
+        self._previous, self._image = self._image, self._previous
+        read_screen_into(ctx, size, self._image)
+        if first:
             return -1
-        return int(((self._previous - previous).reshape(-1, 3).max(axis=1) >= BRIGHTER).sum())
+        return count_brightened(np.frombuffer(self._previous, np.uint8), np.frombuffer(self._image, np.uint8),
+                                self._scratch)
 
     def swapped(self, status=None, scale: float = 1.0) -> None:
         now = master_time()
         record = {"frame": self.frame, "drained": self._drained, "drawn": self._drawn, "swap": now,
                   "scale": round(float(scale), 4)}
+        if self._finished is not None:
+            record["finished"], self._finished = self._finished, None
+        if self._queries is not None and self.frame >= GPU_LAG:  # its query is the one the next frame reuses
+            query = self._queries[(self.frame + 1) % len(self._queries)]
+            record["gpu"] = [self.frame - GPU_LAG, round(query.elapsed / 1e6, 3)]
         for name, taps in (("taps", self._taps), ("confirmed", self._confirmed), ("withdrawn", self._withdrawn)):
             if taps is not None and len(taps):
                 record[name] = [[int(t["tap_id"]), int(t["source"]), int(t["channel"]), float(t["time"]),
@@ -101,6 +139,22 @@ def read_screen(ctx, size) -> bytes:
     return ctx.screen.read(viewport=(0, 0, *size), components=3, attachment=_BACK_BUFFER)
 
 
+def read_screen_into(ctx, size, buffer: bytearray) -> None:
+    """`read_screen` into a buffer of the right length (RGB, rows packed)."""
+    ctx.screen.read_into(buffer, viewport=(0, 0, *size), components=3, attachment=_BACK_BUFFER, alignment=1)
+
+
+def count_brightened(previous: np.ndarray, image: np.ndarray, scratch=None) -> int:
+    """Pixels (RGB bytes, flat) where any channel gained BRIGHTER or more from `previous` to `image`.
+    `scratch`: two arrays of the images' length (uint8, bool) to work in, so a frame allocates nothing."""
+    gained, hit = scratch if scratch is not None else (np.empty(len(image), np.uint8), np.empty(len(image), bool))
+    np.minimum(image, previous, out=gained)
+    np.subtract(image, gained, out=gained)  # what each channel gained, 0 where it lost (no wrapping)
+    np.greater_equal(gained, BRIGHTER, out=hit)
+    channels = hit.reshape(-1, 3)
+    return int(np.count_nonzero(channels[:, 0] | channels[:, 1] | channels[:, 2]))
+
+
 def _status_record(now: float, status) -> dict:
     return {"event": "status", "time": now, "audio": status.audio_state, "midi": status.midi_state,
             "overflows": status.overflows, "blocks": status.blocks, "dropped": dict(status.dropped),
@@ -117,12 +171,18 @@ class GLErrorCheck:
     def drained(self, batch) -> None:
         pass
 
+    def drawing(self):
+        return UNTIMED
+
     def drawn(self, ctx, size) -> None:
         error = ctx.error  # reading it also clears it
         if error != "GL_NO_ERROR":
             self.errors += 1
             log.error("GL error in frame %d: %s", self.frame, error)
         self.frame += 1
+
+    def finished(self) -> None:
+        pass
 
     def swapped(self, status=None, scale: float = 1.0) -> None:
         pass
@@ -141,9 +201,20 @@ class FrameObservers:
         for observer in self.observers:
             observer.drained(batch)
 
+    def drawing(self):
+        for observer in self.observers:  # one times the GPU at most: queries cannot nest
+            timer = observer.drawing()
+            if timer is not UNTIMED:
+                return timer
+        return UNTIMED
+
     def drawn(self, ctx, size) -> None:
         for observer in self.observers:
             observer.drawn(ctx, size)
+
+    def finished(self) -> None:
+        for observer in self.observers:
+            observer.finished()
 
     def swapped(self, status=None, scale: float = 1.0) -> None:
         for observer in self.observers:
@@ -154,11 +225,13 @@ class FrameObservers:
             observer.close(status)
 
 
-def observers_from_args(args) -> FrameObservers | None:
-    """The observers `run`'s options ask for, or None (the loop then does nothing extra)."""
+def observers_from_args(args, ctx=None, finishes_frames: bool = False) -> FrameObservers | None:
+    """The observers `run`'s options ask for, or None (the loop then does nothing extra).
+    `finishes_frames`: the loop finishes every frame's GL work, so the telemetry can time the GPU."""
     observers = []
     if getattr(args, "telemetry", None):
-        observers.append(Telemetry(args.telemetry, pixels=getattr(args, "telemetry_pixels", False)))
+        observers.append(Telemetry(args.telemetry, pixels=getattr(args, "telemetry_pixels", False),
+                                   gpu_ctx=ctx if finishes_frames else None))
     if getattr(args, "gl_debug", False):
         observers.append(GLErrorCheck())
     return FrameObservers(observers) if observers else None

@@ -7,6 +7,7 @@ the keys are a table of small actions (`app/actions.py`, `app/keys.py`).
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import signal
@@ -51,6 +52,7 @@ FALLBACK_FPS = 60
 UNHELD_FPS = 250
 VSYNC_CHECK_FRAMES = 60
 VSYNC_RECHECK_SECONDS = 10.0  # paced by the timer for that, then vsync is given another chance
+UNOBSERVED = contextlib.nullcontext()  # a frame's drawing with no observer
 
 
 class Window:
@@ -149,12 +151,12 @@ def run_window(spec: InputSpec, args) -> int:
         inputs.stop()
         pygame.quit()
         raise
+    from dessins_de_planche.app.governor import Governor
     from dessins_de_planche.app.telemetry import observers_from_args
 
-    observer = observers_from_args(args)  # None unless --telemetry / --gl-debug: the loop pays nothing
-    from dessins_de_planche.app.governor import Governor
-
     governor = Governor(1.0 / (window.max_fps or FALLBACK_FPS), getattr(args, "render_scale", None))
+    # None unless --telemetry / --gl-debug: the loop pays nothing
+    observer = observers_from_args(args, ctx, finishes_frames=governor.active)
     if governor.scale != console.output.render_scale:  # a fixed --render-scale
         console.output.set_render_scale(governor.scale)
         console.resize(console.output.window_size)
@@ -182,7 +184,8 @@ def run_window(spec: InputSpec, args) -> int:
             if observer:
                 observer.drained(batch)
             console.take(batch)  # routed at the console, then drawn by the show
-            console.draw(master_time(), inputs.status)
+            with observer.drawing() if observer else UNOBSERVED:  # the telemetry may time it on the GPU
+                console.draw(master_time(), inputs.status)
             frames += 1
             last = (args.frames and frames >= args.frames) or (
                 args.seconds and time.monotonic() - started >= args.seconds)
@@ -192,6 +195,8 @@ def run_window(spec: InputSpec, args) -> int:
                 observer.drawn(ctx, console.output.window_size)  # the screen, whatever the render scale
             if governor.active:  # the frame's work, finished, without the wait for the display's refresh
                 ctx.finish()
+                if observer:
+                    observer.finished()
                 if governor.frame(time.monotonic(), time.monotonic() - frame_start):
                     log.info("render scale %.2f (frames %s)", governor.scale,
                              "ran long" if governor.scale < console.output.render_scale else "have headroom")
