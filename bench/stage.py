@@ -352,6 +352,52 @@ def _probe_main(cpu: int, go, stop, pipe) -> None:
     pipe.send(np.column_stack((wakes[:, 1], (wakes[:, 1] - wakes[:, 0] - 0.001) * 1e3)))
 
 
+class GpuClocks:
+    """The GPU's clock while a bench measures, from `nvidia-smi` sampled every 100 ms (nothing where
+    there is none): a GPU left idle for most of each 60 Hz frame may be clocked down, and then a
+    frame's GPU time in the app is several times a bench's, whose frames come back to back."""
+
+    QUERY = "clocks.sm,clocks.max.sm,pstate,utilization.gpu"
+
+    def __init__(self):
+        self.process = None
+        self.path = None
+
+    def start(self) -> None:
+        if shutil.which("nvidia-smi") is None:
+            return
+        handle, self.path = tempfile.mkstemp(prefix="ddp-clocks-", suffix=".csv")
+        with os.fdopen(handle, "w") as out:  # the child keeps its own handle
+            self.process = subprocess.Popen(["nvidia-smi", f"--query-gpu={self.QUERY}", "--format=csv,noheader,nounits",
+                                             "-lms", "100", "-i", "0"], stdout=out, stderr=subprocess.DEVNULL)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(10)
+            self.process = None
+
+    def summary(self) -> str | None:
+        """One line: the SM clock's median and range against its maximum, the power states, the utilisation."""
+        if self.path is None:
+            return None
+        try:
+            with open(self.path) as f:
+                rows = [[v.strip() for v in line.split(",")] for line in f if line.count(",") == 3]
+        finally:
+            os.unlink(self.path)
+            self.path = None
+        try:
+            clock = np.array([float(r[0]) for r in rows])
+            top = max(float(r[1]) for r in rows)
+            busy = np.array([float(r[3]) for r in rows])
+        except ValueError:  # "[N/A]" or an error text
+            return f"no clocks ({rows[:1]})" if rows else "no samples"
+        states = sorted({r[2] for r in rows})
+        return (f"SM clock median {np.median(clock):.0f} MHz ({clock.min():.0f}..{clock.max():.0f}) of {top:.0f} max, "
+                f"power state {'/'.join(states)}, utilisation median {np.median(busy):.0f} %, {len(rows)} samples")
+
+
 class MidiBoard:
     """A JACK MIDI output connected to the app's virtual port."""
 
@@ -381,9 +427,11 @@ class MidiBoard:
 
 
 class App:
-    """`dessins-de-planche run` in a window on `screen`, with telemetry; its log kept."""
+    """`dessins-de-planche run` in a window on `screen`, with telemetry; its log kept. `code`: the checkout
+    whose package runs (another commit's work tree, for a baseline); this one by default."""
 
-    def __init__(self, screen: Screen, *args: str, pixels: bool = False, extra_env: dict | None = None):
+    def __init__(self, screen: Screen, *args: str, pixels: bool = False, extra_env: dict | None = None,
+                 code: str = ROOT):
         self.dir = tempfile.mkdtemp(prefix="ddp-bench-")
         self.telemetry_path = os.path.join(self.dir, "telemetry.jsonl")
         self.log_path = os.path.join(self.dir, "app.log")
@@ -393,7 +441,7 @@ class App:
             command.append("--telemetry-pixels")
         self.log = open(self.log_path, "w")
         self.launched = time.monotonic()
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=self.log, cwd=ROOT,
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=self.log, cwd=code,
                                         env={**os.environ, **screen.env, **(extra_env or {})})
 
     def saw(self, text: str) -> bool:
