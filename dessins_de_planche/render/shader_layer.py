@@ -43,6 +43,10 @@ def declared_resolution(source: str) -> float:
 class ShaderLayerRenderer(LayerRenderer):
     draws_marks = False
 
+    @classmethod
+    def shader_files(cls, model) -> tuple[str, ...]:
+        return (model.file,)
+
     def __init__(self, model, scene=None, folder=None):
         super().__init__(model, scene, folder)
         try:

@@ -13,7 +13,9 @@ the kind, whose renderer is registered below against that model (a custom shader
 Background and custom-shader layers draw no marks (`draws_marks` False); they give the
 picture their light (`backdrop`) or their passes (`rewrite_canvas`, `draw_over`: see
 `render/shader_layer.py`). Every renderer has every one of these (the base does nothing),
-so the scene calls them on each layer and never asks which kind it is.
+so the scene calls them on each layer and never asks which kind it is. Nor do live edits and
+the probe: a renderer names the designer's own shader files its kind draws with
+(`shader_files`, none but a custom shader's).
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from dessins_de_planche.render.layers.marks import MarksLayerRenderer
 from dessins_de_planche.render.layers.particles import ParticlesLayerRenderer
 from dessins_de_planche.render.layers.path import PathLayerRenderer
 
-__all__ = ["LAYER_RENDERERS", "Frame", "LayerRenderer", "beat_clock", "register_renderer", "renderer_for"]
+__all__ = ["LAYER_RENDERERS", "Frame", "LayerRenderer", "beat_clock", "register_renderer", "renderer_for",
+           "shader_files"]
 
 
 LAYER_RENDERERS: dict[str, type[LayerRenderer]] = {kind_of(model): renderer for model, renderer in (
@@ -46,3 +49,9 @@ def renderer_for(model, scene=None, folder=None) -> LayerRenderer:
     """A renderer for the layer; building it compiles whatever it needs (so a failure leaves the old look).
     `folder`: the preset file's folder, where its own shader files may sit."""
     return LAYER_RENDERERS[model.kind](model, scene, folder)
+
+
+def shader_files(layers) -> list[str]:
+    """The designer's own shader files these preset layers draw with, in layer order (none: the look
+    uses only the app's shaders). Each layer's renderer answers for its kind."""
+    return [file for model in layers for file in LAYER_RENDERERS[model.kind].shader_files(model)]
