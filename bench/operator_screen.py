@@ -34,7 +34,7 @@ def main() -> None:
     from dessins_de_planche.app import operator
     from dessins_de_planche.paths import presets_dir
     from dessins_de_planche.preset import load_gallery
-    from dessins_de_planche.render.gallery import steady_taps
+    from dessins_de_planche.render.steady import steady_taps
     from dessins_de_planche.render.scene import Scene
 
     size = tuple(int(v) for v in args.size.split("x"))

@@ -28,7 +28,7 @@ import numpy as np
 from dessins_de_planche.paths import presets_dir, shaders_dir
 from dessins_de_planche.preset.deck import Deck
 from dessins_de_planche.render.canvas import release_framebuffer
-from dessins_de_planche.render.gallery import steady_taps
+from dessins_de_planche.render.steady import steady_taps
 from dessins_de_planche.render.live_edit import LiveEditing
 from dessins_de_planche.render.scene import Scene
 

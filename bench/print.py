@@ -1,7 +1,7 @@
 """A print of a 3-minute take per gallery look: its time at 1080p and 4K, beside today's full-rate render.
 
 For each look, the print (`render --print`: the layout pass, then the page stepped as the look
-needs) of a synthetic 3-minute take (`gallery.steady_taps`: en trois, then en quatre, two zones,
+needs) of a synthetic 3-minute take (`render/steady.py` `steady_taps`: en trois, then en quatre, two zones,
 every tap refined 12 ms later, as the detector sends them) at each size, against the issue's target
 (<= 60 s at 3840x2160 on this machine: llvmpipe, 2 cores). The baseline, measured in the same run, is
 today's render of the live look (`render --live`: the scene stepped at `offline.default_step`, a
@@ -31,7 +31,7 @@ import numpy as np
 from dessins_de_planche.paths import presets_dir
 from dessins_de_planche.preset import load_gallery
 from dessins_de_planche.render import printing
-from dessins_de_planche.render.gallery import steady_taps
+from dessins_de_planche.render.steady import steady_taps
 from dessins_de_planche.render.offline import replay
 
 TARGET_SECONDS = 60.0  # a 3-minute take at 3840x2160 (issue 20)

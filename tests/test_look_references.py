@@ -60,7 +60,7 @@ def test_the_comparison_sees_a_changed_picture():
 def test_light_drawn_at_a_lower_resolution_looks_like_it_at_full(ctx, size):
     """`sparks`' rings of light ask for a quarter of the resolution (`#pragma resolution`): at stage
     sizes, where that path runs, the picture matches the same frame with the rings at full resolution."""
-    from dessins_de_planche.render.gallery import steady_taps
+    from dessins_de_planche.render.steady import steady_taps
     from dessins_de_planche.render.offline import replay
 
     preset = load_gallery(presets_dir())["sparks"]

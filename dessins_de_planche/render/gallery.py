@@ -13,8 +13,6 @@ from pathlib import Path
 
 import numpy as np
 
-from dessins_de_planche.render.steady import steady_taps  # noqa: F401  (older callers: tests, benches)
-
 THUMBNAIL_SIZE = (480, 270)
 SAMPLE_RATE = 48_000
 PART_SECONDS = 16.0
