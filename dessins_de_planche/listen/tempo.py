@@ -81,6 +81,11 @@ class TempoTracker:
         self._estimate()
 
     # -- queries ---------------------------------------------------------------
+    @property
+    def slots_per_beat(self) -> int | None:
+        """How many slots of the tap grid make a beat (1, 2, 3, 4, 6 or 8), None before the first estimate."""
+        return self._multiple
+
     def beat_position(self, t: float) -> float:
         """Beats counted since the first estimate, fractional (0.0 when there is no tempo)."""
         if self.beat_period is None:

@@ -46,10 +46,8 @@ class TuneCounter:
         attrs["random"] = stable_hash(attrs["tap_id"].astype(np.float64))
         clock = beat_clock(rhythm)
         bar_beats = max(1, int(getattr(rhythm, "bar_beats", 2) or 2))
-        pattern_position = getattr(rhythm, "pattern_position", None)
-        # the tracker's tap grid (slots per beat), where it has found one
-        slots = getattr(rhythm, "slots_per_beat", None) or getattr(rhythm, "_multiple", None)
-        slots = int(slots) if isinstance(slots, (int, float)) and slots > 0 else 0
+        # the tracker's tap grid (slots per beat), once it has found one (a rhythm without a grid: none)
+        slots = int(getattr(rhythm, "slots_per_beat", None) or 0)
         counts = self.counts
         for i, time in enumerate(taps["time"].tolist()):  # a frame brings a handful of taps
             last = self.last_tap
@@ -87,9 +85,7 @@ class TuneCounter:
             else:
                 counts["in_bar"] += 1
             attrs["in_bar"][i] = counts["in_bar"]
-            if callable(pattern_position):
-                attrs["pattern"][i] = pattern_position(time)
-            elif slots:  # the tap's grid slot in its beat: 0 on the beat, 1, 2 (en trois), 3 (en quatre)
+            if slots:  # the tap's grid slot in its beat: 0 on the beat, 1, 2 (en trois), 3 (en quatre)
                 attrs["pattern"][i] = round(float(attrs["beat_phase"][i]) * slots) % slots
             else:
                 attrs["pattern"][i] = counts["in_bar"]
