@@ -3,7 +3,7 @@
 One pydantic model validates the TOML files, gives the designer's error messages
 and can emit a JSON Schema (`Preset.model_json_schema(by_alias=True)`). New
 layer kinds register a model in `LAYER_KINDS` (see `register_layer_kind`) and a
-renderer in `render/layers.py`.
+renderer in `render/layers/` (a module per kind).
 """
 
 from __future__ import annotations
@@ -211,7 +211,7 @@ class Placed(_Strict):
     """Where a layer puts each tap: `radius` out from (x, y) in the direction of `angle` (0 = top,
     clockwise), the angle turned by `spin` with the tune's time; `tilt` turns the tap's direction (an
     elongated mark, a burst's fan) from pointing outward (or up, at the centre). The one list of the
-    placement keys: marks and particles take them (read by `render/layers.py` `_placed`), and their maps
+    placement keys: marks and particles take them (read by `render/layers/base.py` `_placed`), and their maps
     the mappable ones (`_PLACE`, with `tilt`)."""
 
     angle: float = 0.0
@@ -323,7 +323,7 @@ def kind_of(model: type[Layer]) -> str:
 
 
 # The one table of the layer kinds, by the name each model's `kind` field spells; the renderers
-# (`render/layers.py`) are registered against the models.
+# (`render/layers/`) are registered against the models.
 LAYER_KINDS: dict[str, type[Layer]] = {kind_of(model): model for model in (
     BackgroundLayer, MarksLayer, PathLayer, ParticlesLayer, LanesLayer, FigureLayer, ShaderLayer)}
 
