@@ -8,7 +8,9 @@ own defaults.
 Per configuration, over the frames after the first 3 s:
 
     render     drain -> swap, median / p99 ms (the render part of `tap_to_photon.py`), split into
-    drawing    drain -> drawing submitted: the console's take and draw, the CPU's part
+    drawing    drain -> drawing submitted: the console's take and draw, the CPU's part; also for
+               the frames that bring a tap or its confirmation alone (the frames tap-to-photon
+               measures: the scene places the tap's marks, the tempo hears it)
     finish     -> the loop's finish returned: the wait for the GPU (governed only)
     swap       -> the swap returned
     gpu        the GPU's own time for a frame's drawing (a timer query; governed only)
@@ -85,7 +87,9 @@ def one_run(screen, code: str, scale: str | None, size: str, preset: str, second
     def ms(later: str, earlier: str) -> np.ndarray:
         return np.array([(f[later] - f[earlier]) * 1e3 for f in kept if later in f and earlier in f])
 
+    taps = [f for f in kept if "taps" in f or "confirmed" in f]  # frames that bring a tap or its confirmation
     return {"render": ms("swap", "drained"), "drawing": ms("drawn", "drained"), "finish": ms("finished", "drawn"),
+            "tap drawing": np.array([(f["drawn"] - f["drained"]) * 1e3 for f in taps]),
             "swap": ms("swap", "finished") if any("finished" in f for f in kept) else ms("swap", "drawn"),
             "gpu": np.array([f["gpu"][1] for f in kept if "gpu" in f]),
             "interval": np.diff([f["swap"] for f in kept]) * 1e3,
@@ -126,6 +130,9 @@ def main() -> None:
         print(f"  {label:>34}: render median {percentile(m['render'], 50):5.2f} ms, p99 "
               f"{percentile(m['render'], 99):5.2f} ({parts}{gpu}); cpu/frame {m['cpu']:5.2f} ms; "
               f"interval median {percentile(m['interval'], 50):.1f} ms")
+        print(f"  {'':>34}  the drawing of a frame that brings a tap or its confirmation: median "
+              f"{percentile(m['tap drawing'], 50):.2f} ms, p99 {percentile(m['tap drawing'], 99):.2f} "
+              f"({len(m['tap drawing'])} frames)")
     base = merged["baseline: --render-scale 1"]
     for label, m in merged.items():
         if label.startswith("baseline"):
