@@ -82,16 +82,18 @@ def test_the_detector_uses_the_calibrated_split():
 
 def test_stage_b_is_tuned_to_the_players_shoes():
     """Heels stage B finds only mildly heel-like (0.3-0.45), toes clearly toes: the fine-tune
-    shifts its heel logit so all of them come out right, in the middle of the gap."""
+    shifts its heel logit so all of them come out right, halfway between the two kinds."""
     heels, toes = [0.3, 0.35, 0.45, 0.4], [0.02, 0.05, 0.1, 0.08]
     bias, right = calibration.fine_tune_heel(heels, toes)
     assert right == 8
     cut = -bias  # a heel where the logit is over this
     logit = lambda p: np.log(p / (1 - p))  # noqa: E731
     assert logit(0.1) < cut < logit(0.3)
-    assert abs(cut - 0.5 * (logit(0.1) + logit(0.3))) < 1e-9  # the middle of the widest gap
+    assert abs(cut - 0.5 * (logit(0.1) + logit(0.3))) < 1e-9  # halfway between heels and toes
     # mixed up beyond a shift: as many right as any shift gets, never more than there are
     assert calibration.fine_tune_heel([0.9, 0.1], [0.8, 0.2])[1] == 3
+    # already right: no shift at all
+    assert calibration.fine_tune_heel([0.7, 0.9], [0.2, 0.4]) == (0.0, 4)
 
 
 def test_the_detector_calls_kinds_with_the_tuned_stage_b():
