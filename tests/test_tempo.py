@@ -160,3 +160,62 @@ def test_names_the_footwork_when_a_third_of_the_taps_are_missed(pattern, name, s
         tracker.add(when, 1 if kind == "heel" else 2, 1 + 20 * np.log10(velocity) / 50)
     assert tracker.pattern == name
     assert tracker.bpm == pytest.approx(118, rel=0.04)
+
+
+# What the tracker said of these taps when it was written with numpy (before it was made cheap): every
+# sixth tap, (tap, bpm, confident, pattern, slots per beat, downbeat found, bar phase 10 ms after the tap).
+SAID_BEFORE = {
+    "ti-galop": [
+        (5, 116.124819, False, None, 4, False, 0.389043),
+        (11, 117.530861, True, "ti-galop", 4, False, 0.758304),
+        (17, 117.875383, True, "ti-galop", 4, True, 0.243753),
+        (23, 117.980832, True, "ti-galop", 4, True, 0.252534),
+        (29, 117.960401, True, "ti-galop", 4, True, 0.248259),
+        (35, 117.951384, True, "ti-galop", 4, True, 0.244293),
+        (41, 118.00255, True, "ti-galop", 4, True, 0.254952),
+        (47, 118.144185, True, "ti-galop", 4, True, 0.256318),
+        (53, 117.983003, True, "ti-galop", 4, True, 0.753603),
+        (59, 117.999809, True, "ti-galop", 4, True, 0.756593),
+    ],
+    "jig 6/8": [
+        (5, 117.047262, False, None, 3, False, 0.342532),
+        (11, 117.501354, True, "jig 6/8", 3, False, 0.678251),
+        (17, 117.869282, True, "jig 6/8", 3, False, 0.664059),
+        (23, 117.979774, True, "jig 6/8", 3, False, 0.672994),
+        (29, 117.958976, True, "jig 6/8", 3, False, 0.668788),
+        (35, 117.944521, True, "jig 6/8", 3, False, 0.664684),
+        (41, 117.979879, True, "jig 6/8", 3, False, 0.675027),
+        (47, 118.132474, True, "jig 6/8", 3, False, 0.676644),
+        (53, 117.961181, True, "jig 6/8", 3, False, 0.173698),
+        (59, 117.973196, True, "jig 6/8", 3, False, 0.176626),
+    ],
+}
+
+
+def _said(pattern, clock=0.0):
+    tracker = TempoTracker(bar_beats=2)
+    said = []
+    for i, (when, kind, velocity, _) in enumerate(_pattern_taps(pattern, 118)):
+        tracker.add(clock + when, 1 if kind == "heel" else 2, 1 + 20 * np.log10(velocity) / 50)
+        if i % 6 == 5 and tracker.bpm is not None:
+            said.append((i, tracker.bpm, tracker.confident, tracker.pattern, tracker.slots_per_beat,
+                         tracker.downbeat_found, tracker.bar_phase(clock + when + 0.01)))
+    return said
+
+
+@pytest.mark.parametrize("pattern", sorted(SAID_BEFORE))
+def test_says_what_it_said_before_it_was_made_cheap(pattern):
+    said = _said(pattern)
+    assert [row[0] for row in said] == [row[0] for row in SAID_BEFORE[pattern]]
+    for now, before in zip(said, SAID_BEFORE[pattern]):
+        assert now[1] == pytest.approx(before[1], abs=2e-6)
+        assert now[2:6] == before[2:6]
+        assert now[6] == pytest.approx(before[6], abs=2e-6)
+
+
+def test_hears_the_same_after_days_of_clock():
+    """Tap times are the monotonic clock: after 11 days of uptime the grid fit must not lose the beat."""
+    for pattern in ("ti-galop", "jig 6/8"):
+        for now, early in zip(_said(pattern, clock=1e6), _said(pattern)):
+            assert now[0] == early[0] and now[2:6] == early[2:6]
+            assert now[1] == pytest.approx(early[1], rel=1e-9)

@@ -11,16 +11,14 @@ quarter), so the tap rate is not the tempo. The tracker:
 3. keeps a continuous beat count across re-estimates, and a bar of `bar_beats`
    beats whose downbeat is the most accented beat of the bar, once there is one.
 
-Cheap per tap (a few small numpy operations over the last `max_taps` taps), so the
-render loop can call `add` for every tap.
+Cheap per tap (plain arithmetic over the last `max_taps` taps, some 50 µs), so the render
+loop can call `add` for every tap; nothing in it grows with the length of a show.
 """
 
 from __future__ import annotations
 
 import bisect
 import math
-
-import numpy as np
 
 from dessins_de_planche.events import KIND_HEEL, KIND_TOE
 
@@ -103,36 +101,35 @@ class TempoTracker:
 
     # -- estimation ----------------------------------------------------------
     def _estimate(self) -> None:
+        # Plain floats and lists: at 40 taps, numpy's cost per call (percentile, polyfit, a dozen
+        # means) was the whole of the tracker's time, ~0.3-0.6 ms a tap, before the tap's frame.
         if len(self._times) < 4:
             return
-        times = np.asarray(self._times)
-        accents = np.asarray(self._accents)
-        unit = _grid_unit(np.diff(times))
+        times, accents = self._times, self._accents
+        unit = _grid_unit([b - a for a, b in zip(times, times[1:])])
         if unit is None:
             return
         # flams and doubles (a second tap well inside one grid slot) are ornaments, not slots
-        keep = np.ones(len(times), bool)
+        kept_times, kept_accents = [times[0]], [accents[0]]
         last = times[0]
-        for i in range(1, len(times)):
-            if times[i] - last < 0.6 * unit:
-                keep[i] = False
-            else:
-                last = times[i]
-        times, accents = times[keep], accents[keep]
+        for time, accent in zip(times[1:], accents[1:]):
+            if time - last >= 0.6 * unit:
+                last = time
+                kept_times.append(time)
+                kept_accents.append(accent)
+        times, accents = kept_times, kept_accents
         if len(times) < 4:
             return
         fit = _fit_grid(times, unit)
         if fit is None:
             return
         off_grid = _off_grid(times, *fit)
-        if np.mean(off_grid > 0.3) >= 0.2:  # many taps between the slots: missed taps hid the finer grid?
+        if sum(off > 0.3 for off in off_grid) / len(off_grid) >= 0.2:  # taps between the slots: missed taps hid a finer grid?
             finer = _fit_grid(times, fit[1] / 2)
-            if finer is not None and _off_grid(times, *finer).mean() < off_grid.mean():
+            if finer is not None and _mean(_off_grid(times, *finer)) < _mean(off_grid):
                 fit = finer
         slots, slope, intercept = fit
-        residual = times - (intercept + slope * slots)
-        slot_index = slots.astype(np.int64)
-        span = int(slot_index[-1]) + 1
+        span = slots[-1] + 1
 
         best, best_score, best_residue = None, -1.0, 0
         scores = {}
@@ -141,9 +138,9 @@ class TempoTracker:
             if not (self.min_bpm <= bpm <= self.max_bpm):
                 continue
             prior = math.exp(-0.5 * (math.log2(bpm / self.preferred_bpm) / 0.5) ** 2)
-            residue, contrast = _strongest_class(slot_index % m, accents, m)
-            occupancy = _occupancy(slot_index, m, span)
-            score = prior * (1.0 + 6.0 * contrast + 2.0 * (occupancy.max() - occupancy.min()))
+            residue, contrast = _strongest_class([slot % m for slot in slots], accents, m)
+            occupancy = _occupancy(slots, m, span)
+            score = prior * (1.0 + 6.0 * contrast + 2.0 * (max(occupancy) - min(occupancy)))
             scores[m] = (score, residue)
             if score > best_score:
                 best, best_score, best_residue = m, score, residue
@@ -162,20 +159,27 @@ class TempoTracker:
             self._anchor_number = round(self.beat_position(anchor))
         self._anchor, self.beat_period = anchor, period
         self.bpm = 60.0 / period
-        self.confident = (len(times) >= 8 and self._steady >= 3
-                          and float(np.sqrt(np.mean(residual ** 2))) < 0.15 * slope)
+        if len(times) >= 8 and self._steady >= 3:
+            residual = sum((t - (intercept + slope * slot)) ** 2 for t, slot in zip(times, slots))
+            self.confident = math.sqrt(residual / len(times)) < 0.15 * slope
+        else:
+            self.confident = False
         if self.confident:
-            self.pattern = _pattern_name(best, np.roll(_occupancy(slot_index, best, span), -best_residue))
+            occupancy = _occupancy(slots, best, span)
+            self.pattern = _pattern_name(best, occupancy[best_residue:] + occupancy[:best_residue])
         if self.bar_beats > 1 and self.confident:
-            beats = np.floor((self._anchor_number + (times - anchor) / period) + 0.25).astype(np.int64)
-            on_beat = np.abs(((times - anchor) / period + 0.5) % 1.0 - 0.5) < 0.2
-            if on_beat.sum() >= 3 * self.bar_beats:
-                residue, strength = _strongest_beat(beats[on_beat] % self.bar_beats, accents[on_beat],
-                                                    self.bar_beats)
+            classes, loud = [], []
+            for time, accent in zip(times, accents):
+                position = (time - anchor) / period
+                if abs((position + 0.5) % 1.0 - 0.5) < 0.2:  # on the beat
+                    classes.append(math.floor(self._anchor_number + position + 0.25) % self.bar_beats)
+                    loud.append(accent)
+            if len(classes) >= 3 * self.bar_beats:
+                residue, strength = _strongest_beat(classes, loud, self.bar_beats)
                 if strength > 3.0:  # the bar's accent stands clear of the taps' spread
                     self._downbeat = residue
                     self.downbeat_found = True
-        self._note(float(times[-1]))
+        self._note(times[-1])
 
     def _note(self, time: float) -> None:
         if self.track:
@@ -187,66 +191,95 @@ class TempoTracker:
             del self.track[:10_000]
 
 
-def _strongest_class(classes: np.ndarray, accents: np.ndarray, count: int):
+def _mean(values) -> float:
+    return sum(values) / len(values)
+
+
+def _strongest_class(classes: list[int], accents: list[float], count: int):
     """The class with the highest mean accent, and how far above the overall mean it is."""
     if count == 1:
         return 0, 0.0
-    sums = np.bincount(classes, weights=accents, minlength=count)
-    sizes = np.bincount(classes, minlength=count)
-    means = np.where(sizes > 0, sums / np.maximum(sizes, 1), -np.inf)
-    best = int(np.argmax(means))
-    return best, float(means[best] - accents.mean())
+    sums, sizes = [0.0] * count, [0] * count
+    for c, accent in zip(classes, accents):
+        sums[c] += accent
+        sizes[c] += 1
+    means = [total / size if size else -math.inf for total, size in zip(sums, sizes)]
+    best = means.index(max(means))
+    return best, means[best] - _mean(accents)
 
 
-def _grid_unit(gaps: np.ndarray) -> float | None:
+def _grid_unit(gaps: list[float]) -> float | None:
     """The common short interval between taps: the grid slot. Flams (< 75 ms) are left out;
     swing's long-short pairs average out around the slot."""
-    gaps = gaps[gaps > 0.075]
+    gaps = sorted(gap for gap in gaps if gap > 0.075)
     if len(gaps) < 3:
         return None
-    low = float(np.percentile(gaps, 25))
-    near = gaps[(gaps > 0.7 * low) & (gaps < 1.6 * low)]
-    return float(np.median(near)) if len(near) else low
+    low = _quartile(gaps)
+    near = [gap for gap in gaps if 0.7 * low < gap < 1.6 * low]
+    return _median(near) if near else low
 
 
-def _fit_grid(times: np.ndarray, unit: float):
+def _quartile(ordered: list[float]) -> float:
+    """The lower quartile of sorted values, interpolated as numpy's percentile(values, 25) does."""
+    at = 0.25 * (len(ordered) - 1)
+    below = math.floor(at)
+    a, b = ordered[below], ordered[min(below + 1, len(ordered) - 1)]
+    gamma = at - below
+    return b - (b - a) * (1 - gamma) if gamma >= 0.5 else a + (b - a) * gamma
+
+
+def _median(ordered: list[float]) -> float:
+    half = len(ordered) // 2
+    return ordered[half] if len(ordered) % 2 else (ordered[half - 1] + ordered[half]) / 2
+
+
+def _fit_grid(times: list[float], unit: float):
     """The grid slot of each tap (rests are whole slots) and the least-squares grid: slots,
     slot length and the time of slot 0; None when the taps span under 3 slots."""
     for _ in range(2):  # slots from the gaps, then refit the unit
-        steps = np.maximum(np.rint(np.diff(times) / unit), 1)
-        slots = np.concatenate(([0.0], np.cumsum(steps)))
-        if slots[-1] < 3:
+        slots, slot = [0], 0
+        for a, b in zip(times, times[1:]):
+            slot += max(round((b - a) / unit), 1)  # round half to even, as numpy's rint
+            slots.append(slot)
+        if slot < 3:
             return None
-        slope, intercept = np.polyfit(slots, times, 1)
+        # the least-squares line through (slot, time), about the means (times may be hours of clock)
+        mean_slot, mean_time = _mean(slots), _mean(times)
+        sxx = sum((s - mean_slot) ** 2 for s in slots)
+        sxy = sum((s - mean_slot) * (t - mean_time) for s, t in zip(slots, times))
+        slope = sxy / sxx
+        intercept = mean_time - slope * mean_slot
         if not (slope > 0.0 and math.isfinite(slope)):
             return None
         unit = slope
     return slots, slope, intercept
 
 
-def _off_grid(times: np.ndarray, slots: np.ndarray, slope: float, intercept: float) -> np.ndarray:
+def _off_grid(times: list[float], slots: list[int], slope: float, intercept: float) -> list[float]:
     """How far each tap sits from its slot, in slots (0 on the slot, 0.5 halfway to the next)."""
-    return np.abs((times - intercept) / slope - slots)
+    return [abs((t - intercept) / slope - s) for t, s in zip(times, slots)]
 
 
-def _occupancy(slot_index: np.ndarray, count: int, span: int) -> np.ndarray:
+def _occupancy(slots: list[int], count: int, span: int) -> list[float]:
     """For each slot class modulo `count`, the share of its grid slots that hold a tap."""
-    taps = np.bincount(slot_index % count, minlength=count).astype(np.float64)
-    slots = np.bincount(np.arange(span) % count, minlength=count).astype(np.float64)
-    return np.minimum(1.0, taps / np.maximum(slots, 1.0))
+    taps = [0] * count
+    for slot in slots:
+        taps[slot % count] += 1
+    whole, extra = divmod(span, count)  # the grid slots 0 .. span-1 of each class
+    return [min(1.0, n / max(whole + (c < extra), 1)) for c, n in enumerate(taps)]
 
 
-def _pattern_name(per_beat: int, occupancy: np.ndarray) -> str:
+def _pattern_name(per_beat: int, occupancy: list[float]) -> str:
     """Name the footwork from the grid slots of a beat that carry taps (slot 0 on the beat).
     Four slots: all -> en quatre, the last one silent -> en trois ("ta-ka-ta" and a breath),
     the second silent -> ti-galop ("ta . ti-ga"), two -> en deux. Three even slots: a jig."""
-    filled = occupancy >= 0.5 * occupancy.max()  # relative: a detector that misses taps empties no slot
-    count = int(filled.sum())
+    most = max(occupancy)
+    count = sum(share >= 0.5 * most for share in occupancy)  # relative: a detector that misses taps empties no slot
     if per_beat == 4:
         if count == 4:
             return "en quatre"
         if count == 3:
-            return {3: "en trois", 1: "ti-galop"}.get(int(np.argmin(occupancy)), "en trois")
+            return {3: "en trois", 1: "ti-galop"}.get(occupancy.index(min(occupancy)), "en trois")
         return "en deux" if count == 2 else "en un"
     if per_beat == 3:
         return "jig 6/8" if count >= 2 else "en un"
@@ -257,17 +290,23 @@ def _pattern_name(per_beat: int, occupancy: np.ndarray) -> str:
     return f"{count} par temps" if per_beat < 6 else "jig 6/8" if per_beat == 6 else "en quatre"
 
 
-def _strongest_beat(classes: np.ndarray, accents: np.ndarray, count: int):
+def _strongest_beat(classes: list[int], accents: list[float], count: int):
     """The beat of the bar whose taps are loudest, and by how many standard errors it beats
     the other beats (a t statistic), so a handful of loud taps is not a downbeat."""
-    best, best_mean = 0, -np.inf
+    best, best_mean = 0, -math.inf
     for c in range(count):
-        chosen = accents[classes == c]
-        if len(chosen) and chosen.mean() > best_mean:
-            best, best_mean = c, float(chosen.mean())
-    inside = accents[classes == best]
-    outside = accents[classes != best]
+        chosen = [a for k, a in zip(classes, accents) if k == c]
+        if chosen and _mean(chosen) > best_mean:
+            best, best_mean = c, _mean(chosen)
+    inside = [a for k, a in zip(classes, accents) if k == best]
+    outside = [a for k, a in zip(classes, accents) if k != best]
     if len(inside) < 2 or len(outside) < 2:
         return best, 0.0
-    spread = math.sqrt(inside.var(ddof=1) / len(inside) + outside.var(ddof=1) / len(outside)) + 1e-6
-    return best, (best_mean - float(outside.mean())) / spread
+    spread = math.sqrt(_variance(inside) / len(inside) + _variance(outside) / len(outside)) + 1e-6
+    return best, (best_mean - _mean(outside)) / spread
+
+
+def _variance(values: list[float]) -> float:
+    """The sample variance (n - 1)."""
+    mean = _mean(values)
+    return sum((v - mean) ** 2 for v in values) / (len(values) - 1)
