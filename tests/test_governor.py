@@ -13,21 +13,31 @@ import pytest
 from test_hud import STATUS, stage  # noqa: F401  (the HUD tests' console, a fixture)
 
 from dessins_de_planche.app import hud_text
-from dessins_de_planche.app.governor import (DECIDE_SECONDS, MIN_SCALE, START_SECONDS, UP_SECONDS, Governor,
-                                             parse_render_scale)
+from dessins_de_planche.app.governor import (CALM_SECONDS, DECIDE_SECONDS, HEADROOM, MIN_SCALE, SAMPLE_EVERY,
+                                             START_SECONDS, UP_SECONDS, Governor, parse_render_scale)
 
 BUDGET = 1 / 60
 FPS = 60
 
 
-def run(governor: Governor, seconds: float, work, start: float = 0.0) -> list[tuple[float, float]]:
-    """Feed `seconds` of frames at 60 a second; `work(scale)` is a frame's work at that scale.
-    Returns (time, new scale) for every change."""
+def run(governor: Governor, seconds: float, work, start: float = 0.0, taps=lambda i: False,
+        finished: list | None = None) -> list[tuple[float, float]]:
+    """Feed `seconds` of frames as the loop does: is this one finished and measured? then its work, then
+    the swap; paced at 60 a second, later when a frame's work runs longer. `work(scale)` is a frame's
+    work at that scale (measured or not), `taps(i)` whether frame i brings taps. Returns (time, new
+    scale) for every change; `finished` gets (time, finished?, taps?) for every frame."""
     changes = []
-    for i in range(int(seconds * FPS)):
-        now = start + i / FPS
-        if governor.frame(now, work(governor.scale)):
+    now, i = start, 0
+    while now < start + seconds - 1e-9:
+        brings_taps = taps(i)
+        measured = governor.finishes(brings_taps)
+        cost = work(governor.scale)
+        if measured and governor.frame(now, cost):
             changes.append((now, governor.scale))
+        if finished is not None:
+            finished.append((now, measured, brings_taps))
+        governor.swapped(now + cost)
+        now, i = now + max(cost, 1 / FPS), i + 1
     return changes
 
 
@@ -55,7 +65,9 @@ def test_headroom_brings_it_back_up_a_step_at_a_time():
     run(governor, 12.0, machine(2.0, 40.0))
     low = governor.scale
     assert low == MIN_SCALE
-    changes = run(governor, 60.0, machine(1.0, 6.0), start=10.0)  # the other work on the machine stopped
+    frames = []
+    changes = run(governor, 60.0, machine(1.0, 6.0), start=12.0, finished=frames)  # the other work stopped
+    assert all(measured for t, measured, _ in frames if t <= changes[-1][0])  # below 1.0, every frame judged
     assert governor.scale == 1.0
     steps = [b - a for a, b in zip([low] + [s for _, s in changes], [s for _, s in changes])]
     assert all(0 < step <= 1 / 16 + 1e-9 for step in steps)  # up by small steps, never a jump
@@ -77,8 +89,98 @@ def test_a_frame_now_and_then_does_not_move_it():
 def test_a_fixed_scale_never_moves():
     governor = Governor(BUDGET, fixed=0.75)
     assert not governor.active
-    assert run(governor, 20.0, machine(2.0, 80.0)) == [] and governor.scale == 0.75
+    frames = []
+    assert run(governor, 20.0, machine(2.0, 80.0), finished=frames) == [] and governor.scale == 0.75
+    assert not any(measured for _, measured, _ in frames)  # nothing measured: no frame finished
     assert Governor(BUDGET, fixed=1.0).scale == 1.0
+
+
+# -- which frames are finished and measured -------------------------------------------------
+
+LIGHT = machine(1.0, 2.0)  # 3 ms a frame: clear headroom
+
+
+def tap_every(period: int, run_of: int = 2):
+    """Frames that bring taps: `run_of` in a row every `period` (an audio tap, then its confirmation)."""
+    return lambda i: i % period < run_of
+
+
+def measured_share(frames, since: float) -> tuple[float, list[int]]:
+    """The share of frames measured after `since`, and the gaps (in frames) between them."""
+    kept = [measured for t, measured, _ in frames if t >= since]
+    at = [i for i, measured in enumerate(kept) if measured]
+    return sum(kept) / len(kept), [b - a for a, b in zip(at, at[1:])]
+
+
+def test_with_clear_headroom_one_frame_in_a_dozen_is_finished_and_never_one_that_brings_taps():
+    governor = Governor(BUDGET)
+    frames = []
+    run(governor, 30.0, LIGHT, taps=tap_every(7), finished=frames)
+    assert not any(measured for t, measured, _ in frames if t < START_SECONDS)  # the start-up is not judged
+    assert all(measured for t, measured, _ in frames if START_SECONDS + 0.02 < t < START_SECONDS + CALM_SECONDS)
+    assert governor.sampling and governor.scale == 1.0
+    settled = [f for f in frames if f[0] >= START_SECONDS + CALM_SECONDS + 0.1]
+    assert sum(taps for _, _, taps in settled) > 400
+    assert not any(measured and taps for _, measured, taps in settled)  # never a frame that brings taps
+    share, gaps = measured_share(frames, START_SECONDS + CALM_SECONDS + 0.1)
+    assert all(SAMPLE_EVERY <= gap <= SAMPLE_EVERY + 2 for gap in gaps)  # a sample due on taps waits for them
+    assert 1 / (SAMPLE_EVERY + 3) <= share <= 1 / SAMPLE_EVERY + 0.01
+
+
+def test_a_budget_without_clear_headroom_is_measured_every_frame():
+    """llvmpipe at the show's size: frames at 60 % of the budget are all finished, as before sampling."""
+    governor = Governor(BUDGET)
+    frames = []
+    assert run(governor, 20.0, machine(2.0, 8.0), taps=tap_every(7), finished=frames) == []
+    assert all(measured for t, measured, _ in frames if t > START_SECONDS + 0.02) and not governor.sampling
+    assert governor.scale == 1.0
+
+
+def test_a_look_too_heavy_while_sampling_goes_down_as_soon_as_if_every_frame_were_measured():
+    sampled, judged = Governor(BUDGET), Governor(BUDGET)
+    run(sampled, 10.0, LIGHT)
+    assert sampled.sampling
+    heavy = machine(2.0, 24.0)  # 26 ms: every interval late
+    frames = []
+    changes = run(sampled, 30.0, heavy, start=10.0, finished=frames)
+    assert changes[0][0] - 10.0 <= DECIDE_SECONDS + 0.1  # the headroom gone at the second frame, a second judged
+    assert all(measured for t, measured, _ in frames if t > 10.1)  # from then on every frame
+    run(judged, 2.0, LIGHT)  # a governor that judged every frame from the start, the same heavy look
+    before = run(judged, 30.0, heavy, start=2.0)
+    assert changes[0][0] - 10.0 <= before[0][0] - 2.0 + DECIDE_SECONDS
+    assert sampled.scale == judged.scale < 1.0  # settles where it did
+
+
+def test_a_sample_over_the_headroom_brings_back_every_frame_without_moving_the_scale():
+    middling = machine(2.0, 10.0)  # 12 ms: over the headroom, under the governor's line for going down
+    assert HEADROOM * BUDGET < middling(1.0) < 0.85 * BUDGET
+    governor = Governor(BUDGET)
+    run(governor, 10.0, LIGHT)
+    frames = []
+    assert run(governor, 10.0, middling, start=10.0, finished=frames) == []
+    assert not governor.sampling and governor.scale == 1.0
+    first_sample = (SAMPLE_EVERY + 1) / FPS
+    assert all(measured for t, measured, _ in frames if t > 10.0 + first_sample)
+
+
+def test_one_stall_between_samples_is_let_pass_two_late_frames_in_a_row_are_not():
+    governor = Governor(BUDGET)
+    run(governor, 10.0, LIGHT)
+    assert governor.sampling
+    stalled = {3: 0.090}  # frames that bring taps (never measured) and stall
+
+    def work(scale):
+        return stalled.get(next(frame), 0.003)
+
+    frame = iter(range(10**6))
+    frames = []
+    run(governor, 0.5, work, start=10.0, taps=lambda i: i in stalled, finished=frames)
+    assert governor.sampling and sum(measured for _, measured, _ in frames) < 5  # one late swap: a stall
+    stalled, frame = {3: 0.030, 4: 0.030}, iter(range(10**6))
+    frames = []
+    run(governor, 0.5, work, start=10.5, taps=lambda i: i in stalled, finished=frames)
+    assert not governor.sampling  # two in a row: frames not measured ran long
+    assert all(measured for _, measured, _ in frames[5:])
 
 
 def test_the_render_scale_option():
@@ -174,3 +276,51 @@ def test_each_telemetry_line_has_the_scale(tmp_path):
     telemetry.close()
     frames = [json.loads(line) for line in path.read_text().splitlines() if '"frame"' in line]
     assert [frame["scale"] for frame in frames] == [1.0, 0.8125]
+
+
+@pytest.mark.slow
+def test_the_real_app_finishes_a_sample_of_its_frames_and_never_one_that_brings_a_tap(tmp_path):
+    """SDL's offscreen driver at 64x36, the demo playing: frames with clear headroom. Once a calm second
+    has passed (every frame finished well within the headroom, no late swap), one frame in a dozen is
+    finished, never one that brings a tap or its confirmation (a sample: a frame finished between two
+    that are not); `gpu` names frames finished only."""
+    import os
+    import subprocess
+    import sys
+
+    from dessins_de_planche.app.governor import LATE
+    from dessins_de_planche.app.telemetry import GPU_LAG
+
+    telemetry = tmp_path / "frames.jsonl"
+    command = [sys.executable, "-m", "dessins_de_planche", "run", "--size", "64x36", "--seconds", "9",
+               "--max-fps", "60", "--no-autosave", "--telemetry", str(telemetry)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "SDL_VIDEODRIVER": "offscreen"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    with open(telemetry) as f:
+        frames = [json.loads(line) for line in f if line.startswith('{"frame"')]
+    done = np.array(["finished" in f for f in frames])
+    brings = np.array(["taps" in f or "confirmed" in f for f in frames])
+    assert all(f["drawn"] <= f["finished"] <= f["swap"] for f in frames if "finished" in f)
+    finished = {f["frame"] for f in frames if "finished" in f}
+    assert all(f["gpu"][0] == f["frame"] - GPU_LAG and f["gpu"][0] in finished for f in frames if "gpu" in f)
+    sample = np.zeros(len(frames), bool)
+    sample[1:-1] = done[1:-1] & ~done[:-2] & ~done[2:]  # finished between two frames that are not
+    assert not (sample & brings).any()  # never a frame that brings taps
+
+    # The first calm second the telemetry shows (with margins: it sees the work from the drain on),
+    # after the start-up: the governor must have been sampling by its end.
+    calm_from, calm_end = None, None
+    for i, f in enumerate(frames[1:], 1):
+        if f["drained"] - frames[0]["drained"] < START_SECONDS + 0.2:
+            continue
+        calm = (f["scale"] == 1.0 and f["swap"] - frames[i - 1]["swap"] < 0.9 * LATE * BUDGET
+                and f.get("finished", f["drawn"]) - f["drained"] < 0.8 * HEADROOM * BUDGET)
+        calm_from = (calm_from if calm_from is not None else i) if calm else None
+        if calm_from is not None and f["drained"] - frames[calm_from]["drained"] >= CALM_SECONDS + 0.2:
+            calm_end = i
+            break
+    if calm_end is None:
+        pytest.skip("the machine left the app no calm second (frames late or long): nothing to sample")
+    assert not done[calm_from:calm_end + 1].all()  # sampling began within it
+    assert sample.sum() >= 1 and brings[calm_end:].sum() >= 10  # samples, and taps they kept away from

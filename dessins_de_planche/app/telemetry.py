@@ -11,10 +11,13 @@ in the frame that drains its confirmation (or 30 ms after it, when none comes; s
 other benches measure from. `--telemetry-pixels` also reads each frame back before
 the swap and counts the pixels that brightened sharply since the previous one, so
 the benches can check the timestamps against what was really on screen.
-While the frame-time governor runs, the loop finishes each frame's GL work before the swap
-(that is what the governor measures): then each line also says when that returned (`finished`:
-`drawn` -> `finished` is the wait for the GPU) and the GPU's own time for the drawing of the
-frame GPU_LAG frames back (`gpu`: [that frame, ms], a timer query read when it is long done).
+While the frame-time governor runs, the loop finishes a frame's GL work before the swap when the
+governor measures it (none in its first 2 s, then every frame, or one in a dozen and never a
+tap's while the frames have clear headroom; see `app/governor.py`): the line of a frame finished says when that returned (`finished`:
+`drawn` -> `finished` is the wait for the GPU; a frame not finished has no `finished`), and the
+GPU's own time for the drawing of the frame GPU_LAG frames back (`gpu`: [that frame, ms],
+a timer query read when it is long done; only for a frame finished: where nothing flushes a
+frame that is not, its query's end waits for the next frame's first pass, as on Mesa's llvmpipe).
 `--gl-debug` checks the GL error flag after every frame and logs what it finds.
 
 Zero cost when off: the loop holds `None` and tests for it; nothing here is imported.
@@ -46,15 +49,17 @@ class Telemetry:
     """Writes the per-frame record, a line per frame (one small write each; only when asked for)."""
 
     def __init__(self, path: str, pixels: bool = False, gpu_ctx=None):
-        """`gpu_ctx`: time each frame's drawing on the GPU in this context; only where the loop finishes
-        every frame, since a query's end is not run until its commands are flushed (Mesa's llvmpipe on
-        SDL's offscreen driver flushes the last pass at the next frame's first one)."""
+        """`gpu_ctx`: time each frame's drawing on the GPU in this context; only where the governor runs
+        (the loop finishes frames, every one or a sample): a query's end is not run until its commands
+        are flushed (Mesa's llvmpipe on SDL's offscreen driver flushes the last pass at the next frame's
+        first one), and the baseline (`--render-scale 1`) reads none."""
         self.file = open(path, "w", buffering=1)  # line by line: a watcher sees each frame as it happens
         self.pixels = pixels
         self.frame = 0
         self._drained = self._drawn = 0.0
         self._finished = None
         self._queries = [gpu_ctx.query(time=True) for _ in range(GPU_LAG + 1)] if gpu_ctx is not None else None
+        self._timed_finished = [False] * (GPU_LAG + 1)  # per query: was its frame finished?
         self._taps = self._confirmed = self._withdrawn = None
         self._image = self._previous = None  # the last two frames read back, swapped by reference
         self._scratch = None
@@ -79,6 +84,7 @@ class Telemetry:
         """What the loop holds around this frame's drawing: a timer query, or nothing."""
         if self._queries is None:
             return UNTIMED
+        self._timed_finished[self.frame % len(self._queries)] = False
         return self._queries[self.frame % len(self._queries)]
 
     def drawn(self, ctx, size) -> None:
@@ -87,8 +93,10 @@ class Telemetry:
             self._changed = self._count_brightened(ctx, size)
 
     def finished(self) -> None:
-        """The loop finished the frame's GL work (while the governor runs)."""
+        """The loop finished the frame's GL work (a frame the governor measures)."""
         self._finished = master_time()
+        if self._queries is not None:
+            self._timed_finished[self.frame % len(self._queries)] = True
 
     def _count_brightened(self, ctx, size) -> int:
         """Read the frame into a buffer kept for it and count against the frame before, in place: made
@@ -114,8 +122,9 @@ class Telemetry:
         if self._finished is not None:
             record["finished"], self._finished = self._finished, None
         if self._queries is not None and self.frame >= GPU_LAG:  # its query is the one the next frame reuses
-            query = self._queries[(self.frame + 1) % len(self._queries)]
-            record["gpu"] = [self.frame - GPU_LAG, round(query.elapsed / 1e6, 3)]
+            slot = (self.frame + 1) % len(self._queries)
+            if self._timed_finished[slot]:  # a frame not finished: its query may span the wait for the next
+                record["gpu"] = [self.frame - GPU_LAG, round(self._queries[slot].elapsed / 1e6, 3)]
         for name, taps in (("taps", self._taps), ("confirmed", self._confirmed), ("withdrawn", self._withdrawn)):
             if taps is not None and len(taps):
                 record[name] = [[int(t["tap_id"]), int(t["source"]), int(t["channel"]), float(t["time"]),
@@ -227,7 +236,8 @@ class FrameObservers:
 
 def observers_from_args(args, ctx=None, finishes_frames: bool = False) -> FrameObservers | None:
     """The observers `run`'s options ask for, or None (the loop then does nothing extra).
-    `finishes_frames`: the loop finishes every frame's GL work, so the telemetry can time the GPU."""
+    `finishes_frames`: the governor runs, so the loop finishes frames (every one, or a sample) and the
+    telemetry times the GPU."""
     observers = []
     if getattr(args, "telemetry", None):
         observers.append(Telemetry(args.telemetry, pixels=getattr(args, "telemetry_pixels", False),

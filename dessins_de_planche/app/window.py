@@ -183,7 +183,9 @@ def run_window(spec: InputSpec, args) -> int:
             batch = inputs.poll()
             if observer:
                 observer.drained(batch)
-            console.take(batch)  # routed at the console, then drawn by the show
+            taken = console.take(batch)  # routed at the console, then drawn by the show
+            # the governor's measure (below), on all frames or a sample; never a sample that brings taps
+            finish = governor.finishes(len(taken.taps) > 0)
             with observer.drawing() if observer else UNOBSERVED:  # the telemetry may time it on the GPU
                 console.draw(master_time(), inputs.status)
             frames += 1
@@ -193,7 +195,7 @@ def run_window(spec: InputSpec, args) -> int:
                 save_screenshot(ctx, console.output.window_size, args.screenshot)
             if observer:
                 observer.drawn(ctx, console.output.window_size)  # the screen, whatever the render scale
-            if governor.active:  # the frame's work, finished, without the wait for the display's refresh
+            if finish:  # the frame's work, finished, without the wait for the display's refresh
                 ctx.finish()
                 if observer:
                     observer.finished()
@@ -203,6 +205,7 @@ def run_window(spec: InputSpec, args) -> int:
                     console.output.set_render_scale(governor.scale)
                     console.resize(console.output.window_size)  # the canvas kept, resampled
             pygame.display.flip()
+            governor.swapped(time.monotonic())
             if observer:
                 observer.swapped(inputs.status, console.output.render_scale)
             if last:
