@@ -1,6 +1,6 @@
 """The live loop's own cost per frame: the real app (`run`, the demo playing) on SDL's offscreen driver,
 from its telemetry and its process's CPU time, governed (`--render-scale auto`, the default: the loop
-finishes each frame's GL work before the swap, which is what the governor measures) against
+finishes the GL work of each frame the governor measures before the swap) against
 `--render-scale 1` (the baseline: no finish), interleaved in the same run; `--against DIR` adds the
 code of another checkout (a git worktree of an older commit) as a third configuration, run with its
 own defaults.
@@ -10,10 +10,13 @@ Per configuration, over the frames after the first 3 s:
     render     drain -> swap, median / p99 ms (the render part of `tap_to_photon.py`), split into
     drawing    drain -> drawing submitted: the console's take and draw, the CPU's part; also for
                the frames that bring a tap or its confirmation alone (the frames tap-to-photon
-               measures: the scene places the tap's marks, the tempo hears it)
-    finish     -> the loop's finish returned: the wait for the GPU (governed only)
-    swap       -> the swap returned
-    gpu        the GPU's own time for a frame's drawing (a timer query; governed only)
+               measures: the scene places the tap's marks, the tempo hears it), and their render
+    finish     -> the loop's finish returned: the wait for the GPU (governed only; the frames the
+               governor measures: every frame, or one in a dozen and never a tap's while the frames
+               have clear headroom, see `app/governor.py`)
+    swap       -> the swap returned (from the finish, or from the drawing in a frame not finished)
+    gpu        the GPU's own time for a frame's drawing (a timer query; the frames finished)
+    finished   how many frames, and how many of those that bring a tap, were finished before the swap
     cpu/frame  the app process's CPU time per frame (its threads, llvmpipe's rasterizers included;
                not the input process), from /proc
 
@@ -90,8 +93,11 @@ def one_run(screen, code: str, scale: str | None, size: str, preset: str, second
     taps = [f for f in kept if "taps" in f or "confirmed" in f]  # frames that bring a tap or its confirmation
     return {"render": ms("swap", "drained"), "drawing": ms("drawn", "drained"), "finish": ms("finished", "drawn"),
             "tap drawing": np.array([(f["drawn"] - f["drained"]) * 1e3 for f in taps]),
-            "swap": ms("swap", "finished") if any("finished" in f for f in kept) else ms("swap", "drawn"),
+            "tap render": np.array([(f["swap"] - f["drained"]) * 1e3 for f in taps]),
+            "swap": np.array([(f["swap"] - f.get("finished", f["drawn"])) * 1e3 for f in kept]),
             "gpu": np.array([f["gpu"][1] for f in kept if "gpu" in f]),
+            "finished": np.array([sum("finished" in f for f in kept), len(kept)]),
+            "tap finished": np.array([sum("finished" in f for f in taps), len(taps)]),
             "interval": np.diff([f["swap"] for f in kept]) * 1e3,
             "cpu": (cpu1 - cpu0) / max(frames1 - frames0, 1) * 1e3}
 
@@ -121,7 +127,10 @@ def main() -> None:
         screen.close()
     merged = {}
     for label, runs in results.items():
-        merged[label] = {key: np.concatenate([r[key] for r in runs]) for key in runs[0] if key != "cpu"}
+        merged[label] = {key: np.concatenate([r[key] for r in runs]) for key in runs[0]
+                         if key not in ("cpu", "finished", "tap finished")}
+        for key in ("finished", "tap finished"):  # counts: [finished, frames]
+            merged[label][key] = np.sum([r[key] for r in runs], axis=0)
         merged[label]["cpu"] = float(np.median([r["cpu"] for r in runs]))
         m = merged[label]
         parts = ", ".join(f"{name} {percentile(m[name], 50):.2f}" for name in ("drawing", "finish", "swap")
@@ -130,15 +139,20 @@ def main() -> None:
         print(f"  {label:>34}: render median {percentile(m['render'], 50):5.2f} ms, p99 "
               f"{percentile(m['render'], 99):5.2f} ({parts}{gpu}); cpu/frame {m['cpu']:5.2f} ms; "
               f"interval median {percentile(m['interval'], 50):.1f} ms")
-        print(f"  {'':>34}  the drawing of a frame that brings a tap or its confirmation: median "
-              f"{percentile(m['tap drawing'], 50):.2f} ms, p99 {percentile(m['tap drawing'], 99):.2f} "
+        print(f"  {'':>34}  a frame that brings a tap or its confirmation: drawing median "
+              f"{percentile(m['tap drawing'], 50):.2f} ms, p99 {percentile(m['tap drawing'], 99):.2f}; render "
+              f"{percentile(m['tap render'], 50):.2f} / {percentile(m['tap render'], 99):.2f} "
               f"({len(m['tap drawing'])} frames)")
+        print(f"  {'':>34}  finished before the swap: {m['finished'][0]} of {m['finished'][1]} frames, "
+              f"{m['tap finished'][0]} of {m['tap finished'][1]} tap frames")
     base = merged["baseline: --render-scale 1"]
     for label, m in merged.items():
         if label.startswith("baseline"):
             continue
         render, base_render = percentile(m["render"], 50), percentile(base["render"], 50)
+        tap, base_tap = percentile(m["tap render"], 50), percentile(base["tap render"], 50)
         print(f"  {label} against the baseline: render {render - base_render:+.2f} ms (x{render / base_render:.2f}), "
+              f"a tap frame's render {tap - base_tap:+.2f} ms, "
               f"drawing {percentile(m['drawing'], 50) - percentile(base['drawing'], 50):+.2f} ms, cpu/frame "
               f"{m['cpu'] - base['cpu']:+.2f} ms")
     print(f"load average after: {os.getloadavg()[0]:.1f}")
