@@ -93,8 +93,42 @@ def generated_clips(count: int) -> list[dict]:
     return clips
 
 
+STEADY_SEED = 20_000
+
+
+def steady_clips(count: int) -> list[dict]:
+    """Clips with no tap at all, of the steady sounds a room and a rig add (part of the family
+    `generated`): mains hum at 48-62 Hz with random harmonics (a buzz's too), loud or faint,
+    drifting slowly, over DC and a noise floor, sometimes beside a held tone. A detector that
+    fires on them is deaf for its trouble (and its word is withdrawn many times a minute)."""
+    return [{"name": f"steady-{i:03d}", "family": "generated", "music_family": "generated", "music_only": True,
+             "steady": {"seconds": 8.0, "seed": STEADY_SEED + i, "version": 2}} for i in range(count)]
+
+
+def steady_audio(seconds: float, seed: int, sr: int = 48_000) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * sr)) / sr
+    f0 = float(rng.uniform(48, 62))
+    hum = np.zeros_like(t)
+    for harmonic in range(1, int(rng.integers(1, 12)) + 1):  # a pure hum too
+        hum += rng.uniform(0, 1) / harmonic ** rng.uniform(0, 2) * np.sin(2 * np.pi * f0 * harmonic * t
+                                                                             + rng.uniform(0, 2 * np.pi))
+    if rng.random() < 0.3:  # a buzz: a rectified hum, every even harmonic
+        hum = np.abs(hum) - np.abs(hum).mean()
+    drift = 1 + rng.uniform(0, 0.4) * np.sin(2 * np.pi * rng.uniform(0.05, 0.5) * t)
+    peak = 10 ** (rng.uniform(-50, -6) / 20)
+    audio = hum * drift * peak / max(float(np.abs(hum).max()), 1e-9)
+    if rng.random() < 0.3:
+        audio += 10 ** (rng.uniform(-40, -10) / 20) * np.sin(2 * np.pi * float(rng.uniform(100, 8000)) * t)
+    audio += rng.uniform(-0.3, 0.3) * (rng.random() < 0.5)  # DC
+    audio += 10 ** (rng.uniform(-90, -50) / 20) * rng.standard_normal(len(t))
+    return np.clip(audio, -1, 1).astype(np.float32)[:, None]
+
+
 def clip_audio(clip: dict):
     """(audio (frames, 1) float32, sample rate, true taps [{time, kind}])."""
+    if "steady" in clip:
+        return steady_audio(clip["steady"]["seconds"], clip["steady"]["seed"]), 48_000, []
     if "generated" in clip:
         from dessins_de_planche.listen.synth import podorhythm
 
@@ -152,8 +186,7 @@ def candidates_of(job) -> dict:
     times = np.array([t["time"] for t in truth])
     out = {"seconds": len(audio) / sr, "truth": len(truth)}
     for name, weights in models.items():
-        score = onset.scores(weights, state["x"])
-        hops = fired_hops(state, score, float(weights["threshold"]))
+        hops = fired_hops(state, onset.scores(weights, state["x"]), float(weights["threshold"]))
         onsets = np.round(state["est"][hops] * sr).astype(np.int64)
         x = np.zeros((len(onsets), confirm.FEATURES), np.float32)
         for i, at in enumerate(onsets):
@@ -163,8 +196,7 @@ def candidates_of(job) -> dict:
             pairs, _, _ = match_onsets(onsets / sr, times, TOLERANCE)
             for got, true in pairs:
                 label[got] = KINDS.get(truth[true]["kind"], 1)
-        # stage A's margin over its threshold where it fired (what stage B might weigh)
-        out[name] = {"x": x, "label": label, "a": (score[hops] - float(weights["threshold"])).astype(np.float32)}
+        out[name] = {"x": x, "label": label}
     return out
 
 
@@ -209,7 +241,6 @@ def collect(clips: list[dict], cache: Path, version: str, jobs: int, models: dic
         tag = name or "all"
         out[f"x.{tag}"] = np.concatenate([r[name]["x"] for r in results])
         out[f"label.{tag}"] = np.concatenate([r[name]["label"] for r in results])
-        out[f"a.{tag}"] = np.concatenate([r[name]["a"] for r in results])
         out[f"clip.{tag}"] = np.concatenate([np.full(len(r[name]["label"]), i, np.int32)
                                              for i, r in enumerate(results)])
     cache.parent.mkdir(parents=True, exist_ok=True)
@@ -385,6 +416,8 @@ def main(argv=None) -> int:
                         help="never train on this family (repeatable)")
     parser.add_argument("--generated", type=int, default=120,
                         help="clips of the app's own synthesizer added as the family 'generated'")
+    parser.add_argument("--steady", type=int, default=0,
+                        help="clips of steady hum, buzz, tones and DC with no tap (negatives, family 'generated')")
     parser.add_argument("--stage-a", type=Path, default=None,
                         help="stage A's weights whose candidates the shipped stage B learns (default: the shipped ones)")
     parser.add_argument("--seed", type=int, default=13)
@@ -400,8 +433,8 @@ def main(argv=None) -> int:
         more, version = corpus_clips(corpus)
         clips += more
         versions.append(version)
-    clips += generated_clips(args.generated)
-    version = "+".join(versions) + f"+g{args.generated}"
+    clips += generated_clips(args.generated) + steady_clips(args.steady)
+    version = "+".join(versions) + f"+g{args.generated}" + (f"+s{args.steady}" if args.steady else "")
     cache = args.cache or ROOT / "out" / "detector" / f"{'+'.join(c.name for c in corpora)}-candidates.npz"
     corpus_families = sorted({c["family"] for c in clips if c["family"] != "generated"})
     models = stage_a_models(args.folds_dir, corpus_families, args.stage_a)
