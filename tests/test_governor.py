@@ -163,6 +163,16 @@ def test_a_sample_over_the_headroom_brings_back_every_frame_without_moving_the_s
     assert all(measured for t, measured, _ in frames if t > 10.0 + first_sample)
 
 
+def test_a_sample_that_ends_the_sampling_is_not_judged():
+    """Its finish may have waited for the frames before it, not finished (a GPU's queue): the second
+    judged from the next frame on, without it."""
+    governor = Governor(BUDGET)
+    run(governor, 10.0, LIGHT)
+    assert governor.sampling
+    assert governor.frame(10.0, 11 * 2.7e-3) is False  # eleven frames' GPU work waited for at once
+    assert not governor.sampling and governor._works == []
+
+
 def test_one_stall_between_samples_is_let_pass_two_late_frames_in_a_row_are_not():
     governor = Governor(BUDGET)
     run(governor, 10.0, LIGHT)

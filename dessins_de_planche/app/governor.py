@@ -19,10 +19,13 @@ sits at MAX_SCALE with clear headroom (every frame measured
 for CALM_SECONDS under HEADROOM of the budget, no swap-to-swap interval over LATE budgets), only
 one frame in SAMPLE_EVERY is finished and measured, never one that brings taps (the loop asks
 `finishes(taps)` after draining, before drawing; a sample due on a tap's frame waits for the next
-frame without one). Every frame is finished again as soon as a measured frame is over HEADROOM
+frame without one). The loop flushes each frame it does not finish: where the swap does not (SDL's
+offscreen driver, an EGL pbuffer), NVIDIA's driver kept those frames queued, the GPU idle, until the
+next sample's finish ran them all (read from an H200 run's 30 ms p99: 11 frames × 2.7 ms at its idle clock). Every frame is finished again as soon as a measured frame is over HEADROOM
 or LATE_IN_A_ROW intervals are over LATE budgets (frames not measured that ran long, the GPU's
 queue full; a single late one is a stall of the machine, and only delays the sampling), and
-the decision second starts again from there, so a heavy look still goes down a second after
+the decision second starts again from there (without that sample: its finish may have waited for
+the frames before it as well), so a heavy look still goes down a second after
 the headroom went, from frames all measured.
 
 The canvas is kept when the scale moves: it is resampled into the new size (as on a window
@@ -130,7 +133,10 @@ class Governor:
             return False
         if work > HEADROOM * self.budget:
             self._calm_since = None
+            sampled = self.sampling
             self._measure_every_frame(now)
+            if sampled:  # a sample's finish may have waited for the frames before it too: not judged
+                return False
         elif self._calm_since is None:
             self._calm_since = now
         elif not self.sampling and self.scale == MAX_SCALE and now - self._calm_since >= CALM_SECONDS:

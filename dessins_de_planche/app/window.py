@@ -110,6 +110,18 @@ def save_screenshot(ctx, size, path: str) -> None:
     pygame.image.save(pygame.transform.flip(image, False, True), path)
 
 
+def gl_flush():
+    """glFlush for the current context (moderngl 5 has no `flush`), found as moderngl found its functions."""
+    import ctypes
+
+    from _moderngl import DefaultLoader
+
+    address = DefaultLoader().load_opengl_function("glFlush")
+    if not address:
+        raise RuntimeError("no glFlush in the current OpenGL context")
+    return ctypes.CFUNCTYPE(None)(address)
+
+
 def import_pygame_without_pkg_resources():
     """pygame looks for its bundled font through `pkg_resources` when setuptools is installed
     (as in a Python 3.11 venv): an import of ~0.1–0.3 s, and a deprecation warning, at every
@@ -155,6 +167,7 @@ def run_window(spec: InputSpec, args) -> int:
     from dessins_de_planche.app.telemetry import observers_from_args
 
     governor = Governor(1.0 / (window.max_fps or FALLBACK_FPS), getattr(args, "render_scale", None))
+    flush = gl_flush()
     # None unless --telemetry / --gl-debug: the loop pays nothing
     observer = observers_from_args(args, ctx, finishes_frames=governor.active)
     if governor.scale != console.output.render_scale:  # a fixed --render-scale
@@ -204,6 +217,8 @@ def run_window(spec: InputSpec, args) -> int:
                              "ran long" if governor.scale < console.output.render_scale else "have headroom")
                     console.output.set_render_scale(governor.scale)
                     console.resize(console.output.window_size)  # the canvas kept, resampled
+            else:  # sent to the GPU now: a swap that does not flush (SDL's offscreen driver: an EGL pbuffer)
+                flush()  # would leave it queued until the next finish, which would then wait for them all
             pygame.display.flip()
             governor.swapped(time.monotonic())
             if observer:
