@@ -21,7 +21,8 @@ one frame in SAMPLE_EVERY is finished and measured, never one that brings taps (
 `finishes(taps)` after draining, before drawing; a sample due on a tap's frame waits for the next
 frame without one). The loop flushes each frame it does not finish: where the swap does not (SDL's
 offscreen driver, an EGL pbuffer), NVIDIA's driver kept those frames queued, the GPU idle, until the
-next sample's finish ran them all (read from an H200 run's 30 ms p99: 11 frames × 2.7 ms at its idle clock). Every frame is finished again as soon as a measured frame is over HEADROOM
+next sample's finish ran them all (read from an H200 run's 30 ms p99: 11 frames × 2.7 ms at its idle
+clock). Every frame is finished again as soon as a measured frame is over HEADROOM
 or LATE_IN_A_ROW intervals are over LATE budgets (frames not measured that ran long, the GPU's
 queue full; a single late one is a stall of the machine, and only delays the sampling), and
 the decision second starts again from there (without that sample: its finish may have waited for
