@@ -155,20 +155,28 @@ def test_nothing_on_steady_signals(name, signal):
     assert len(listen(signal.astype(np.float32)[:, None])) == 0
 
 
-@pytest.mark.xfail(strict=True, reason="the shipped stage A fires on a loud hum's beats with the analysis grid "
-                   "and stage B confirms some of them beside the taps (precision 0.90): docs/corpus.md attempt 19")
-def test_a_loud_mains_hum_neither_keeps_the_detector_busy_nor_hides_the_taps():
-    """A 50 Hz hum with odd harmonics at -20 dBFS (a ground loop): stage A must not fire on its
-    beats with the analysis grid (each candidate is a word to withdraw and 20 ms of deafness),
-    and the taps played over it are all heard."""
-    t = np.arange(SR * 6) / SR
-    hum = (0.06 * np.sin(2 * np.pi * 50 * t) + 0.03 * np.sin(2 * np.pi * 150 * t + 1.0)
-           + 0.01 * np.sin(2 * np.pi * 250 * t + 2.0)).astype(np.float32)
+def mains_hum(seconds: float) -> np.ndarray:
+    """A 50 Hz hum with odd harmonics at -20 dBFS (a ground loop)."""
+    t = np.arange(int(SR * seconds)) / SR
+    return (0.06 * np.sin(2 * np.pi * 50 * t) + 0.03 * np.sin(2 * np.pi * 150 * t + 1.0)
+            + 0.01 * np.sin(2 * np.pi * 250 * t + 2.0)).astype(np.float32)[:, None]
+
+
+@pytest.mark.parametrize("hum", [mains_hum(6.0), (0.3 * np.sin(2 * np.pi * 50 * np.arange(SR * 6) / SR)).astype(
+    np.float32)[:, None]], ids=["50 Hz and odd harmonics", "50 Hz at -10 dBFS"])
+def test_a_loud_mains_hum_does_not_keep_stage_a_busy(hum):
+    """Each candidate is a word to withdraw and 20 ms of deafness: a hum's beats with the analysis
+    grid (a dB or two of leakage in bands far under the level floor) must not fire stage A."""
     withdrawn = []
-    assert len(listen(hum[:, None], withdrawn=withdrawn)) == 0
+    assert len(listen(hum, withdrawn=withdrawn)) == 0
     assert len(withdrawn) <= 3, f"{len(withdrawn)} candidates on hum alone in 6 s (the target: 30 a minute)"
+
+
+@pytest.mark.xfail(strict=True, reason="over a loud hum and the generator's fiddle and boom-chick, stage B confirms "
+                   "three bass onsets as heels (precision 0.90; 0.97 without the hum): docs/corpus.md attempt 19")
+def test_taps_over_a_loud_mains_hum_are_heard_and_nothing_else():
     audio, truth = podorhythm(6.0, SR, 112, 3, ("Heel", "toe", "toe"), seed=21, level_db=-12.0)
-    taps = listen(audio + hum[:, None])
+    taps = listen(audio + mains_hum(6.0))
     _, precision, recall = match_onsets(taps["time"], truth["time"], 0.025)
     assert precision >= 0.95 and recall >= 0.95, (precision, recall)
 

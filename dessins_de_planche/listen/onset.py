@@ -63,7 +63,8 @@ def gate(level: np.ndarray, ref: np.ndarray, floor: np.ndarray) -> np.ndarray:
     """The hops worth scoring (training; live: `OnsetScore.worth`): the bands rose over their
     tails (summed) and some band is over the channel's level floor (a calibrated floor is a
     hard rule)."""
-    rise = np.clip(level - ref, 0.0, TAIL_RANGE[1]).sum(axis=1)
+    near = level - floor[None, :] > LEVEL_RANGE[0]
+    rise = (np.clip(level - ref, 0.0, TAIL_RANGE[1]) * near).sum(axis=1)
     return (rise > GATE_DB) & (level > floor[None, :]).any(axis=1)
 
 
@@ -107,6 +108,7 @@ class OnsetScore:
         self._level_group = self.x[:, now + 2 * s :]
         self._h = [np.zeros((channels, w.shape[1]), np.float32) for w in self._w]
         self._rise = np.zeros((channels, bands), np.float32)
+        self._near = np.zeros((channels, bands), bool)
         self.rises = np.zeros(channels, np.float32)
         self.loudest = np.zeros(channels, np.float32)  # the band most over the level floor (dB)
         self.score = np.zeros(channels, np.float32)
@@ -119,14 +121,16 @@ class OnsetScore:
         """This hop's features for every channel (the older tails move back a group); `rises`
         and `loudest` say which channels are worth scoring."""
         x, s = self.x, self._stride
-        for group in range(CONTEXT - 1):
-            x[:, group * s : (group + 1) * s] = x[:, (group + 1) * s : (group + 2) * s]
+        x[:, : (CONTEXT - 1) * s] = x[:, s : CONTEXT * s]  # one copy (numpy minds the overlap)
         np.subtract(level, ref, out=self._tail_now)
         np.subtract(level, bg, out=self._floor_now)
         np.subtract(level, floor, out=self._level_now)
         np.clip(self._fresh, self._fresh_low, self._fresh_high, out=self._fresh)
+        # the rises that count toward the gate: of bands within reach of the level floor (far
+        # under it, a loud hum's leakage beats with the hop grid by a dB or two in every band)
+        np.greater(self._level_now, LEVEL_RANGE[0], out=self._near)
         np.maximum(self._tail_now, 0.0, out=self._rise)
-        np.add.reduce(self._rise, axis=1, out=self.rises)
+        np.add.reduce(self._rise, axis=1, out=self.rises, where=self._near)
         np.maximum.reduce(self._level_group, axis=1, out=self.loudest)
 
     def evaluate(self) -> np.ndarray:
