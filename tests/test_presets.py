@@ -219,7 +219,7 @@ def test_expressions_run_over_all_taps_at_once():
     import numpy as np
 
     from dessins_de_planche.preset.mapping import TAP_ATTRS_DTYPE, evaluate, run_expression
-    from dessins_de_planche.preset.model import MAPPINGS
+    from dessins_de_planche.preset.maps import MAPPINGS
 
     attrs = np.zeros(4, TAP_ATTRS_DTYPE)
     attrs["kind"] = [1, 2, 1, 0]

@@ -145,7 +145,7 @@ class Deck:
             return
         scene = self.scene
         same_kinds = [layer.kind for layer in preset.layers] == [layer.kind for layer in scene.preset.layers]
-        if same_kinds and not any(layer.kind == "shader" for layer in preset.layers):
+        if same_kinds and not preset.shader_files:
             scene.tune(preset)  # same layers, new numbers: the thread goes on where it is
         else:
             scene.set_preset(preset, fade=0.0, layers=layers)

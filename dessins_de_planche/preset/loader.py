@@ -18,7 +18,8 @@ from pydantic import BaseModel, ValidationError
 
 from dessins_de_planche.errors import UserError
 from dessins_de_planche.preset.files import OutsideFolders, resolve_shader
-from dessins_de_planche.preset.model import LAYER_KINDS, Preset
+from dessins_de_planche.preset.layer_kinds import LAYER_KINDS
+from dessins_de_planche.preset.model import Preset
 
 log = logging.getLogger(__name__)
 

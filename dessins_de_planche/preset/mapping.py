@@ -7,7 +7,7 @@ from functools import lru_cache
 import numpy as np
 
 from dessins_de_planche.preset.expr import Expression, parse_expression
-from dessins_de_planche.preset.model import EXPRESSION_NAMES, TAP_ATTRIBUTES, VISUALS, ColourMapping, Mapping
+from dessins_de_planche.preset.maps import EXPRESSION_NAMES, TAP_ATTRIBUTES, VISUALS, ColourMapping, Mapping
 from dessins_de_planche.preset.palettes import colours_along, colours_by_kind
 
 # Per-tap attributes the scene computes once and every layer maps from: which tap, then one float

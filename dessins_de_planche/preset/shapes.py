@@ -1,6 +1,6 @@
 """The mark shapes: the one table of the names a preset's `shape` takes and the code each is drawn as.
 
-Everything else is made from it: the names `preset/model.py` accepts, the `shape` value a
+Everything else is made from it: the names `preset/layer_kinds.py` accepts, the `shape` value a
 layer writes into a mark record (`render/layers/`), the SVG outline chosen for a code and
 its class (`render/svg.py`), and the `SHAPE_<NAME>` constants of `shaders/marks.frag.glsl`
 (`GLSL_DEFINES`, injected as `#define`s when the marks program is compiled). A new shape is

@@ -23,7 +23,6 @@ from dessins_de_planche.preset.loader import IDLE_PRESET, PresetError
 from dessins_de_planche.preset.watch import FileWatcher
 from dessins_de_planche.render.error_overlay import ErrorOverlay
 from dessins_de_planche.render.glsl import ShaderError
-from dessins_de_planche.render.layers import shader_files
 from dessins_de_planche.render.probe import check_frame_time
 
 log = logging.getLogger("dessins_de_planche.live")
@@ -134,7 +133,7 @@ class LiveEditing:
             return None
         rebuilt = {}
         for preset in deck.presets:
-            if not shader_files(preset.layers):
+            if not preset.shader_files:
                 continue
             try:
                 rebuilt[preset.name] = deck.scene.build(preset)

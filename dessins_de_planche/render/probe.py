@@ -13,7 +13,6 @@ from __future__ import annotations
 import time
 
 from dessins_de_planche.render.glsl import ShaderError
-from dessins_de_planche.render.layers import shader_files
 
 FRAME_LIMIT_S = 0.2  # estimated seconds a preset's own shaders may take per frame at the show's size
 PROBE_SHARE = 16  # the test frame has 1/16 of the show's pixels (a quarter of its width and height)
@@ -25,7 +24,7 @@ class SlowShader(ShaderError):
 
 def _shader_layers(layers) -> list:
     """The built layers that draw with the designer's own shaders: the ones the probe times."""
-    return [layer for layer in layers if layer.shader_files(layer.model)]
+    return [layer for layer in layers if layer.model.shader_files]
 
 
 def shader_frame_seconds(scene, preset, size: tuple[int, int]) -> float:
@@ -34,7 +33,7 @@ def shader_frame_seconds(scene, preset, size: tuple[int, int]) -> float:
     from dessins_de_planche.render.steady import steady_taps
     from dessins_de_planche.render.scene import Scene  # (its import registers the custom shader's kind)
 
-    if not shader_files(preset.layers):
+    if not preset.shader_files:
         return 0.0
     width, height = max(int(size[0]), 16), max(int(size[1]), 9)
     scale = min(1.0, PROBE_SHARE ** -0.5)
@@ -65,7 +64,7 @@ def check_frame_time(scene, preset, where, size=None, limit: float = FRAME_LIMIT
     size = tuple(size or scene.canvas.size)
     seconds = shader_frame_seconds(scene, preset, size)
     if seconds > limit:
-        files = ", ".join(shader_files(preset.layers))
+        files = ", ".join(preset.shader_files)
         raise SlowShader(f"{where}: its shader ({files}) takes about {seconds:.2f} s a frame at "
                          f"{size[0]}×{size[1]} (at most {limit:.2f} s); an endless or very long loop? "
                          "Not loaded: the running look stays")

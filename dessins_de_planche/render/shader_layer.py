@@ -19,7 +19,7 @@ import moderngl
 import numpy as np
 
 from dessins_de_planche.preset.files import OutsideFolders, resolve_shader
-from dessins_de_planche.preset.model import ShaderLayer
+from dessins_de_planche.preset.layer_kinds import ShaderLayer
 from dessins_de_planche.render.glsl import ShaderError
 from dessins_de_planche.render.layers import LayerRenderer, beat_clock, register_renderer
 
@@ -45,7 +45,7 @@ class ShaderLayerRenderer(LayerRenderer):
 
     @classmethod
     def shader_files(cls, model) -> tuple[str, ...]:
-        return (model.file,)
+        return model.shader_files  # the model names them
 
     def __init__(self, model, scene=None, folder=None):
         super().__init__(model, scene, folder)

@@ -1,7 +1,7 @@
 """Layer kinds: how a preset layer turns tap attributes into marks.
 
 A registry (`LAYER_RENDERERS`, kind -> class) rather than an if-chain: a new kind
-is a model in `preset/model.py` (whose `kind` names it) plus a module here, named after
+is a model in `preset/layer_kinds.py` (whose `kind` names it) plus a module here, named after
 the kind, whose renderer is registered below against that model (a custom shader's,
 `render/shader_layer.py`, registers itself). A renderer (`base.LayerRenderer`) may
 
@@ -14,14 +14,14 @@ Background and custom-shader layers draw no marks (`draws_marks` False); they gi
 picture their light (`backdrop`) or their passes (`rewrite_canvas`, `draw_over`: see
 `render/shader_layer.py`). Every renderer has every one of these (the base does nothing),
 so the scene calls them on each layer and never asks which kind it is. Nor do live edits and
-the probe: a renderer names the designer's own shader files its kind draws with
-(`shader_files`, none but a custom shader's).
+the probe: the preset's layer models name the designer's own shader files they draw with
+(`Preset.shader_files`, none but a custom shader layer's).
 """
 
 from __future__ import annotations
 
-from dessins_de_planche.preset.model import (BackgroundLayer, FigureLayer, LanesLayer, Layer, MarksLayer,
-                                             ParticlesLayer, PathLayer, kind_of)
+from dessins_de_planche.preset.layer_kinds import (BackgroundLayer, FigureLayer, LanesLayer, Layer, MarksLayer,
+                                                   ParticlesLayer, PathLayer, kind_of)
 from dessins_de_planche.render.layers.background import BackgroundLayerRenderer
 from dessins_de_planche.render.layers.base import Frame, LayerRenderer, beat_clock
 from dessins_de_planche.render.layers.figure import FigureLayerRenderer
@@ -30,8 +30,7 @@ from dessins_de_planche.render.layers.marks import MarksLayerRenderer
 from dessins_de_planche.render.layers.particles import ParticlesLayerRenderer
 from dessins_de_planche.render.layers.path import PathLayerRenderer
 
-__all__ = ["LAYER_RENDERERS", "Frame", "LayerRenderer", "beat_clock", "register_renderer", "renderer_for",
-           "shader_files"]
+__all__ = ["LAYER_RENDERERS", "Frame", "LayerRenderer", "beat_clock", "register_renderer", "renderer_for"]
 
 
 LAYER_RENDERERS: dict[str, type[LayerRenderer]] = {kind_of(model): renderer for model, renderer in (
@@ -50,8 +49,3 @@ def renderer_for(model, scene=None, folder=None) -> LayerRenderer:
     `folder`: the preset file's folder, where its own shader files may sit."""
     return LAYER_RENDERERS[model.kind](model, scene, folder)
 
-
-def shader_files(layers) -> list[str]:
-    """The designer's own shader files these preset layers draw with, in layer order (none: the look
-    uses only the app's shaders). Each layer's renderer answers for its kind."""
-    return [file for model in layers for file in LAYER_RENDERERS[model.kind].shader_files(model)]
