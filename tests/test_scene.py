@@ -356,3 +356,42 @@ def test_the_figure_dances_on_top_of_the_canvas(ctx, target, gallery):
     # ...over the picture, never into the canvas; the prints are in the canvas
     assert ink(scene.canvas.read(), figure).sum() > 10
     scene.release()
+
+
+def test_a_refine_redraws_its_taps_marks_in_their_layer_and_a_late_one_leaves_stamped_marks(ctx, target, gallery):
+    """The detector's word on a tap: the burst it gets is the one the final kind would have given at
+    once, and nothing else in the store moves; a word that comes after the stamp changes nothing."""
+    sparks = gallery["sparks"]
+    firsts = taps((1.25, KIND_UNKNOWN, 0.6, 3, 0, 1.26), (1.50, KIND_UNKNOWN, 0.9, 4, 0, 1.51))
+    refine = taps((1.25, KIND_HEEL, 0.6, 3, 1, 1.272))
+    direct = taps((1.25, KIND_HEEL, 0.6, 3, 0, 1.26), (1.50, KIND_UNKNOWN, 0.9, 4, 0, 1.51))
+
+    def store_after(records, late=None):
+        scene = Scene(ctx, sparks, SIZE)
+        scene.render(1.2, target)
+        scene.add_taps(records, SteadyRhythm())
+        if late is not None:
+            scene.render(1.4, target)  # tap 3's marks are stamped by now
+            before = scene.store.live.copy()
+            scene.add_taps(late, SteadyRhythm())
+            assert np.array_equal(scene.store.live, before)
+        store = scene.store
+        rows = {int(t): store.live[store.tap_id[: store.count] == t] for t in (3, 4)}
+        layers = set(store.layer[: store.count].tolist())
+        scene.release()
+        return rows, layers
+
+    _, layers = store_after(firsts)
+    scene = Scene(ctx, sparks, SIZE)
+    scene.add_taps(firsts, SteadyRhythm())
+    before = {int(t): scene.store.live[scene.store.tap_id[: scene.store.count] == t].copy() for t in (3, 4)}
+    scene.add_taps(refine, SteadyRhythm())
+    after = {int(t): scene.store.live[scene.store.tap_id[: scene.store.count] == t] for t in (3, 4)}
+    wanted, _ = store_after(direct)
+    for name in ("p0", "p1", "width", "color", "life"):
+        assert np.array_equal(after[3][name], wanted[3][name]), name
+        assert np.array_equal(after[4][name], before[4][name]), name
+    assert not np.array_equal(after[3]["color"], before[3]["color"])
+    assert len(layers) == 1  # only the particles layer draws marks
+    scene.release()
+    store_after(firsts[:1], late=refine)

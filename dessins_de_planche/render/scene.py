@@ -258,15 +258,20 @@ class Scene:
             self._replace(self._layer_base + index, marks, ids)
 
     def _replace(self, code: int, marks: np.ndarray, ids: np.ndarray) -> None:
-        """A layer's new marks for these taps take the place of its old ones, where not yet stamped."""
+        """A layer's new marks for these taps take the place of its old ones, where not yet stamped.
+        A layer that gives none (it draws no marks, or the taps are not its) changes nothing."""
+        if not len(ids):
+            return
         store = self.store
-        mine = store.layer[: store.count] == code
-        old = mine & np.isin(store.tap_id[: store.count], ids)
-        stamped_ids = np.unique(store.tap_id[: store.count][old & (store.live["stamped"] != 0)])
-        fresh = ~np.isin(ids, stamped_ids)  # the canvas cannot be redrawn: leave those be
-        store.keep(~(old & np.isin(store.tap_id[: store.count], ids[fresh])))
+        old = (store.layer[: store.count] == code) & np.isin(store.tap_id[: store.count], ids)
+        stamped = old & (store.live["stamped"] != 0)
+        if stamped.any():  # the canvas cannot be redrawn: leave those be
+            fresh = ~np.isin(ids, store.tap_id[: store.count][stamped])
+            old &= np.isin(store.tap_id[: store.count], ids[fresh])
+            marks, ids = marks[fresh], ids[fresh]
+        store.keep(~old)
         self._dirty_from = 0
-        self._append(marks[fresh], ids[fresh], code, replace=True)
+        self._append(marks, ids, code, replace=True)
 
     def _confirm(self, tap_ids) -> None:
         """These taps are final: their marks may be stamped, and show whole if they were held back."""
