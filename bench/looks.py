@@ -77,7 +77,7 @@ def instrument(ctx, scene, totals: dict) -> None:
     painter.stamp = Timed(ctx, totals, "stamp/overlay marks", painter.stamp)
     painter.draw_live = Timed(ctx, totals, "live marks + glow", painter.draw_live)
     for layer in scene.layers:
-        if layer.shader_files(layer.model):  # the passes of the designer's own shaders (the others draw none)
+        if layer.model.shader_files:  # the passes of the designer's own shaders (the others draw none)
             for name in ("draw_over", "rewrite_canvas"):
                 setattr(layer, name, Timed(ctx, totals, f"{layer.model.kind} {name}", getattr(layer, name)))
 

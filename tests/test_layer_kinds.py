@@ -34,7 +34,7 @@ def test_only_the_custom_shader_layer_model_names_a_file():
 def test_a_built_custom_shader_layer_names_its_model_s_file(ctx):
     scene = Scene(ctx, GALLERY["sparks"], (160, 90))
     try:
-        named = {layer.model.kind: layer.shader_files(layer.model) for layer in scene.layers}
+        named = {layer.model.kind: layer.model.shader_files for layer in scene.layers}
     finally:
         scene.release()
     assert named == {"background": (), "particles": (), "shader": ("ripples.frag.glsl",)}

@@ -14,12 +14,9 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, PrivateAttr, ValidationError, model_validator
 
 from dessins_de_planche.preset.fields import Colour, Strict
-# the layer table and the mapping models, for the callers that import them from here (render/)
-from dessins_de_planche.preset.layer_kinds import LAYER_KINDS, Layer, ShaderLayer, layer_union
-from dessins_de_planche.preset.maps import ColourMapping, Mapping
+from dessins_de_planche.preset.layer_kinds import LAYER_KINDS, Layer, layer_union
 
-__all__ = ["FORMAT", "LAYER_KINDS", "Canvas", "ColourMapping", "Control", "Drift", "Mapping", "Preset", "Print",
-           "ShaderLayer", "register_layer_kind"]
+__all__ = ["FORMAT", "Canvas", "Control", "Drift", "Preset", "Print", "register_layer_kind"]
 
 FORMAT = 1
 

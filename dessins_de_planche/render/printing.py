@@ -30,7 +30,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dessins_de_planche.preset.model import ColourMapping, Mapping, ShaderLayer
+from dessins_de_planche.preset.layer_kinds import ShaderLayer
+from dessins_de_planche.preset.maps import ColourMapping, Mapping
 from dessins_de_planche.preset.shapes import GLYPHS_FROM
 
 FEED_STEP = 1.0 / 60.0  # taps reach the scene in the batches a 60 Hz replay would hand over

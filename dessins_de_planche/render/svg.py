@@ -16,7 +16,7 @@ from xml.sax.saxutils import quoteattr
 
 import numpy as np
 
-from dessins_de_planche.preset.model import LAYER_KINDS
+from dessins_de_planche.preset.layer_kinds import LAYER_KINDS
 from dessins_de_planche.preset.shapes import NAME_OF_CODE, SHAPES
 from dessins_de_planche.render.marks import NO_TAP
 

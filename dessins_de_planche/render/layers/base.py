@@ -49,13 +49,6 @@ class LayerRenderer:
 
     draws_marks = True
 
-    @classmethod
-    def shader_files(cls, model) -> tuple[str, ...]:
-        """The designer's own shader files a layer of this kind draws with, as the preset names them
-        (none: the built-in kinds draw with the app's shaders). A live edit of one rebuilds the look;
-        the probe times the layers that have some (`render/probe.py`)."""
-        return ()
-
     def __init__(self, model, scene=None, folder=None):
         self.model = model
         self.palette = palette_array(model.palette) if hasattr(model, "palette") else None
