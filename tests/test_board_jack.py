@@ -277,7 +277,10 @@ def test_a_boards_mic_and_sensors_fused_draw_each_strike_once_on_its_zone_at_the
     right = 0
     for t, sensor in zip(truth, sensors):
         near = taps[np.abs(taps["time"] - t) <= 0.03]
-        if len(near) != 1 or abs(near["time"][0] - t) > block + 0.001:  # once, at the mic's onset within a block
+        # once, at the mic's onset: within a block plus the onset's own precision, as tests/test_audio_jack.py
+        # (stage A's 1.33 ms grid and 2.7 ms window; the mic's taps here sit 3.6-3.7 ms early, at the old
+        # bound's edge of a block plus 1 ms, so a tenth of a millisecond of clock decided the test)
+        if len(near) != 1 or abs(near["time"][0] - t) > block + 0.0025:
             continue
         right += sensor is None or inputs.zone_names[near["zone"][0]] == MAPPING[NOTES[sensor]].zone
     report = []  # what each strike became: (its sensor's zone, [(ms from its onset, zone) per tap near it])

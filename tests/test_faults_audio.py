@@ -129,10 +129,7 @@ def test_another_sample_rate_hears_the_same_taps_at_the_same_times(rate):
     assert_heard(taps, onsets, 0.0)
 
 
-@pytest.mark.parametrize("kind", ["random", "tiny", pytest.param("huge", marks=pytest.mark.xfail(
-    strict=True, reason="open (issue 13): with 8192-frame blocks stage A fires once more (stage B withdraws it) "
-    "in near-silence at a block's edge: the learned score reads rises in bands 60 dB under the level floor, "
-    "where the arithmetic's noise depends on the block size (docs/corpus.md, attempt 16)"))])
+@pytest.mark.parametrize("kind", ["random", "tiny", "huge"])
 def test_blocks_of_the_wrong_size_give_the_same_taps(kind):
     signal, onsets = taps_after(1.6)
     rng = np.random.default_rng(5)
