@@ -30,7 +30,7 @@ from sim_board import MAPPING, NOTES, SimulatedBoard, score  # noqa: E402
 
 from dessins_de_planche.config import InputSpec  # noqa: E402
 from dessins_de_planche.events import CONTROL_DTYPE, KIND_NAMES, TAP_DTYPE, merge_refinements  # noqa: E402
-from dessins_de_planche.inputs import board  # noqa: E402
+from dessins_de_planche.inputs import board_learn, board_table  # noqa: E402
 from dessins_de_planche.inputs.midi import MidiListener  # noqa: E402
 from dessins_de_planche.ring import Ring  # noqa: E402
 
@@ -38,14 +38,14 @@ ZONES = ("midi", "left", "right")
 NOTE_OF = {(t.zone, t.kind): n for n, t in MAPPING.items()}
 
 
-def calibrate(seed: int) -> board.BoardCalibration:
+def calibrate(seed: int) -> board_table.BoardCalibration:
     sim, notes, at = SimulatedBoard(seed), [], 1.0
     for i in range(len(NOTES)):
         notes += sim.strikes_alone(i, 6, at, gap=0.7)
         at += 6 * 0.7 + 1.0
     shifts = sim.weight_shifts(at, 6.0)
     tuples = lambda ns: [(n.time, n.note, n.velocity / 127) for n in ns]  # noqa: E731
-    return board.learn(tuples(notes), tuples(shifts), 6.0, {n: t.zone for n, t in MAPPING.items()})
+    return board_learn.learn(tuples(notes), tuples(shifts), 6.0, {n: t.zone for n, t in MAPPING.items()})
 
 
 CPU = {}  # mode -> [seconds, notes]: the listener's own time per note, window and calibrated alike
@@ -120,7 +120,7 @@ def audio_board(args) -> None:
                     parts += sim.strikes_alone(i, 6, at, gap=0.6)
                     at += 6 * 0.6 + 0.5
                 shifts = sim.weight_shifts(0.2, 6.0)
-                cal = board.learn_audio(sab.detected_taps(sim.render(parts, at)),
+                cal = board_learn.learn_audio(sab.detected_taps(sim.render(parts, at)),
                                         sab.detected_taps(sim.render(shifts, 6.4)), 6.0)
             sim = sab.SimulatedAudioBoard(200 + seed)
             dance = sim.performance(args.audio_strikes, start=0.5, gap=0.15, together=0.4)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from dessins_de_planche.inputs.board import BoardCalibration
+    from dessins_de_planche.inputs.board_table import BoardCalibration
 
 DEFAULT_SAMPLE_RATE = 48_000
 DEFAULT_BLOCK_SIZE = 128

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from dessins_de_planche.events import RECORD_FIRST, RECORD_REFINE, RECORD_WITHDRAW
-from dessins_de_planche.inputs import board
+from dessins_de_planche.inputs import board, board_learn, board_table
 from dessins_de_planche.listen import calibration
 from dessins_de_planche.listen.calibration import ChannelCalibration
 from sim_audio_board import (BLEED_DELAY, BLEED_RATIO, CHANNELS, SHIFT_CREAK, STRIKE, SWELL_MAX, ZONES, SimulatedAudioBoard,
@@ -30,9 +30,9 @@ def calibration_take(sim: SimulatedAudioBoard, strikes: int = 6, shift_seconds: 
             shift_seconds)
 
 
-def learned(seed: int = 1) -> board.BoardCalibration:
+def learned(seed: int = 1) -> board_table.BoardCalibration:
     strikes, shifts, seconds = calibration_take(SimulatedAudioBoard(seed))
-    return board.learn_audio(strikes, shifts, seconds, dict(zip(CHANNELS, ZONES)), device="sim")
+    return board_learn.learn_audio(strikes, shifts, seconds, dict(zip(CHANNELS, ZONES)), device="sim")
 
 
 def zone_channel(tap) -> int:
@@ -87,10 +87,10 @@ def test_without_a_calibration_the_detectors_own_rule_stays():
 
 
 def _filter():
-    cal = board.BoardCalibration(
-        sensors={1: board.Sensor(floor=0.02), 2: board.Sensor(floor=0.02)},
-        bleed={(1, 2): board.Bleed(ratio=0.2, ratio_max=0.25, delay=0.004, delay_min=0.003, delay_max=0.005),
-               (2, 1): board.Bleed(ratio=0.2, ratio_max=0.25, delay=0.004, delay_min=0.003, delay_max=0.005)})
+    cal = board_table.BoardCalibration(
+        sensors={1: board_table.Sensor(floor=0.02), 2: board_table.Sensor(floor=0.02)},
+        bleed={(1, 2): board_table.Bleed(ratio=0.2, ratio_max=0.25, delay=0.004, delay_min=0.003, delay_max=0.005),
+               (2, 1): board_table.Bleed(ratio=0.2, ratio_max=0.25, delay=0.004, delay_min=0.003, delay_max=0.005)})
     return board.AudioBoardFilter(cal, (1, 2), 48_000)
 
 
@@ -137,14 +137,15 @@ def test_the_boards_calibration_sits_beside_the_others(tmp_path):
     path = tmp_path / "calibration.toml"
     calibration.save({1: ChannelCalibration(floor_dbfs=-50.0)}, path)
     cal = learned()
-    board.save_audio(cal, path)
-    board.save(learned_midi(), path)
+    board_table.save_audio(cal, path)
+    board_table.save(learned_midi(), path)
     calibration.save({1: ChannelCalibration(floor_dbfs=-55.0)}, path)  # the channels' calibration again
-    assert board.load_audio(path) == board.BoardCalibration(port="sim", sensors=cal.sensors, bleed=cal.bleed)
-    assert board.load(path) is not None and calibration.load(path)[1].floor_dbfs == -55.0
+    assert board_table.load_audio(path) == board_table.BoardCalibration(port="sim", sensors=cal.sensors,
+                                                                        bleed=cal.bleed)
+    assert board_table.load(path) is not None and calibration.load(path)[1].floor_dbfs == -55.0
     text = path.read_text()
     assert "[audio_board.channel.1]" in text and "[audio_board.bleed.1.2]" in text
-    assert board.load_audio(tmp_path / "none.toml") is None
+    assert board_table.load_audio(tmp_path / "none.toml") is None
 
 
 @pytest.mark.parametrize("text, words", [
@@ -157,7 +158,7 @@ def test_a_broken_audio_board_table_is_named_with_what_would_be_right(tmp_path, 
     path = tmp_path / "calibration.toml"
     path.write_text(text)
     with pytest.raises(ValueError) as error:
-        board.load_audio(path)
+        board_table.load_audio(path)
     assert str(path) in str(error.value) and words in str(error.value)
 
 
@@ -187,7 +188,7 @@ def test_the_flow_learns_from_a_recording_as_it_comes(tmp_path):
     strikes, shifts_heard = _calibrate_board.record(BoardTaps(48_000, CHANNELS, 128, recording), steps, 6, 6.0, 30.0,
                                                     prompts.append, lambda what: None, clock=lambda: recording.now,
                                                     sleep=sleep)
-    cal = board.learn_audio(strikes, shifts_heard, 6.0)
+    cal = board_learn.learn_audio(strikes, shifts_heard, 6.0)
     assert all(cal.sensors[c].strikes >= 5 for c in CHANNELS), prompts
     assert cal.bleed[(1, 2)].ratio == pytest.approx(BLEED_RATIO[0, 1], rel=0.3)
     assert any(line.startswith("Strike CHANNEL 1") for line in prompts)
@@ -273,7 +274,7 @@ def test_config_print_shows_the_boards_calibration(tmp_path):
     import sys
 
     env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "config"))
-    board.save_audio(learned(), tmp_path / "config" / "dessins-de-planche" / "calibration.toml")
+    board_table.save_audio(learned(), tmp_path / "config" / "dessins-de-planche" / "calibration.toml")
     result = subprocess.run([sys.executable, "-m", "dessins_de_planche", "config", "--print"], capture_output=True,
                             text=True, timeout=60, env=env)
     assert result.returncode == 0, result.stderr
@@ -285,6 +286,6 @@ def test_a_click_while_calibrating_is_no_strike_to_learn_bleed_from():
     strikes, shifts, seconds = calibration_take(SimulatedAudioBoard(1))
     at = strikes[-1][0] + 0.5
     clicked = strikes + [(at, c, 0.016) for c in CHANNELS]
-    cal = board.learn_audio(clicked, shifts, seconds)
+    cal = board_learn.learn_audio(clicked, shifts, seconds)
     assert cal.bleed[(1, 2)].ratio_max < 0.5 and cal.sensors[1].strike_min > 0.1
     assert any("left out" in w for w in cal.warnings)

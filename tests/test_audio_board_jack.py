@@ -19,7 +19,7 @@ import pytest
 
 from dessins_de_planche.config import InputSpec
 from dessins_de_planche.events import merge_refinements
-from dessins_de_planche.inputs import board
+from dessins_de_planche.inputs import board_table
 from dessins_de_planche.inputs.handle import InputProcess
 from fixtures_jack import JackPlayer, JackServer, wait_for
 from sim_audio_board import CHANNELS, SAMPLE_RATE, ZONES, SimulatedAudioBoard, events, score
@@ -92,7 +92,7 @@ def calibrate(tmp_path, player: JackPlayer, sim: SimulatedAudioBoard, taps: int 
             process.wait()
     assert process.returncode == 0, "".join(said)
     assert "multi-channel board calibration saved" in out, out
-    return board.load_audio(output), out
+    return board_table.load_audio(output), out
 
 
 def follow_the_stream(taps, strikes) -> None:

@@ -12,7 +12,7 @@ import pytest
 from dessins_de_planche.commands import _calibrate_board
 from dessins_de_planche.config import InputSpec, MidiNote
 from dessins_de_planche.events import CONTROL_DTYPE, KIND_NAMES, TAP_DTYPE, merge_refinements
-from dessins_de_planche.inputs import board
+from dessins_de_planche.inputs import board_learn, board_table
 from dessins_de_planche.inputs.midi import MidiListener
 from dessins_de_planche.listen import calibration
 from dessins_de_planche.listen.calibration import ChannelCalibration
@@ -34,16 +34,16 @@ def calibration_take(sim: SimulatedBoard, strikes: int = 6, shift_seconds: float
     return as_tuples(notes), as_tuples(shifts), shift_seconds
 
 
-def learned(seed: int = 1) -> board.BoardCalibration:
+def learned(seed: int = 1) -> board_table.BoardCalibration:
     strikes, shifts, seconds = calibration_take(SimulatedBoard(seed))
-    return board.learn(strikes, shifts, seconds, ZONE_NAMES, port="sim")
+    return board_learn.learn(strikes, shifts, seconds, ZONE_NAMES, port="sim")
 
 
 @pytest.fixture
 def listen():
     rings = []
 
-    def make(calibrated: board.BoardCalibration | None, capacity: int = 1 << 16):
+    def make(calibrated: board_table.BoardCalibration | None, capacity: int = 1 << 16):
         taps, controls = Ring.create(TAP_DTYPE, capacity), Ring.create(CONTROL_DTYPE, 64)
         rings.extend((taps, controls))
         spec = InputSpec(midi_port="sim", midi_notes=MAPPING, midi_board=calibrated)
@@ -160,12 +160,12 @@ def test_the_boards_calibration_sits_beside_the_audio_channels(tmp_path):
     path = tmp_path / "calibration.toml"
     calibration.save({1: ChannelCalibration(floor_dbfs=-50.0)}, path)
     cal = learned()
-    board.save(cal, path)
+    board_table.save(cal, path)
     calibration.save({1: ChannelCalibration(floor_dbfs=-55.0), 2: ChannelCalibration()}, path)  # audio again
-    assert board.load(path) == board.BoardCalibration(port=cal.port, sensors=cal.sensors, bleed=cal.bleed)
+    assert board_table.load(path) == board_table.BoardCalibration(port=cal.port, sensors=cal.sensors, bleed=cal.bleed)
     assert calibration.load(path)[1].floor_dbfs == -55.0
     assert "[midi.sensor.36]" in path.read_text() and "[midi.bleed.36.38]" in path.read_text()
-    assert board.load(tmp_path / "none.toml") is None
+    assert board_table.load(tmp_path / "none.toml") is None
 
 
 @pytest.mark.parametrize("text, words", [
@@ -178,7 +178,7 @@ def test_a_broken_board_table_is_named_with_what_would_be_right(tmp_path, text, 
     path = tmp_path / "calibration.toml"
     path.write_text(text)
     with pytest.raises(ValueError) as error:
-        board.load(path)
+        board_table.load(path)
     assert str(path) in str(error.value) and words in str(error.value)
 
 
@@ -216,7 +216,7 @@ def test_the_calibration_flow_asks_for_each_zone_then_weight_shifts():
     strikes, shifts = _calibrate_board.record(player, steps, taps=6, shift_seconds=6.0, timeout=30.0, say=player.say,
                                               wait_enter=asked.append, clock=lambda: player.now, sleep=player.sleep)
     assert asked == ["strike LEFT (notes 36, 38)", "strike RIGHT (notes 40, 42)", "stand on the board"]
-    cal = board.learn(strikes, shifts, 6.0, ZONE_NAMES)
+    cal = board_learn.learn(strikes, shifts, 6.0, ZONE_NAMES)
     assert all(cal.sensors[n].strikes == 3 for n in NOTES)
     assert cal.bleed[(36, 38)].ratio == pytest.approx(BLEED_RATIO[0, 1], rel=0.3)
     assert all(cal.sensors[n].floor > cal.sensors[n].shift_max for n in NOTES)
@@ -234,7 +234,7 @@ def test_the_flow_says_what_to_do_when_the_board_is_silent():
 def test_weight_shifts_as_loud_as_soft_strikes_are_warned_about():
     strikes = [(1.0 + k, 36, 0.3) for k in range(4)]
     shifts = [(10.0 + k * 0.1, 36, 0.35) for k in range(10)]
-    cal = board.learn(strikes, shifts, 1.0, {36: "left"})
+    cal = board_learn.learn(strikes, shifts, 1.0, {36: "left"})
     assert cal.warnings and "left" in cal.warnings[0]
     assert 0.3 < cal.sensors[36].floor < 0.35
 
@@ -279,7 +279,7 @@ def test_config_print_shows_what_calibrate_measured_and_stays_a_configuration(tm
 
     env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "config"))
     path = tmp_path / "config" / "dessins-de-planche" / "calibration.toml"
-    board.save(learned(), path)
+    board_table.save(learned(), path)
     result = subprocess.run([sys.executable, "-m", "dessins_de_planche", "config", "--print"], capture_output=True,
                             text=True, timeout=60, env=env)
     assert result.returncode == 0, result.stderr

@@ -22,7 +22,7 @@ import pytest
 from dessins_de_planche.clock import master_time
 from dessins_de_planche.config import InputSpec
 from dessins_de_planche.events import KIND_NAMES, merge_refinements
-from dessins_de_planche.inputs import board
+from dessins_de_planche.inputs import board_table
 from dessins_de_planche.inputs.fuse import FUSE_WINDOW_S
 from dessins_de_planche.inputs.handle import InputProcess
 from fixtures_jack import wait_for
@@ -110,7 +110,7 @@ def calibrate(tmp_path, player: Player, sim: SimulatedBoard):
             process.wait()
     assert process.returncode == 0, "".join(said)
     assert "calibration saved" in out
-    return board.load(output), out
+    return board_table.load(output), out
 
 
 def heard_until_marker(inputs: InputProcess, player: Player):

@@ -1,7 +1,7 @@
 """`calibrate --midi-port`: a sensor board's bleed and weight-shift noise, learned from the player.
 
 The player strikes each zone alone (heel and toe), then stands on the board and shifts weight
-without tapping; `inputs/board.py` learns from the notes heard. The notes are read through the
+without tapping; `inputs/board_learn.py` learns from the notes heard. The notes are read through the
 show's own MIDI listener (same API choice, same port matching, same timing of each note), with
 every note a tap of its own zone so nothing is merged before it is learned from.
 
@@ -15,7 +15,7 @@ import threading
 import time
 
 from dessins_de_planche.commands import _options as opt
-from dessins_de_planche.inputs import board
+from dessins_de_planche.inputs import board_learn, board_table
 
 SETTLE_S = 0.4  # after the last strike asked for, so its latest bleed is heard
 POLL_S = 0.05  # a foreground command reading its own notes, not a test
@@ -90,12 +90,12 @@ def record(source, steps, taps: int, shift_seconds: float, timeout: float, say, 
         while clock() < deadline:
             sleep(POLL_S)
             heard += source.read()
-            count = len(board.group_strikes(heard))
+            count = len(board_learn.group_strikes(heard))
             if count >= taps:
                 enough_at = enough_at or clock()
                 if clock() - enough_at >= SETTLE_S:
                     break
-        groups = board.group_strikes(heard)
+        groups = board_learn.group_strikes(heard)
         if len(groups) < 2:
             raise opt.UsageError(f"heard {len(groups)} strikes on {label} in {timeout:.0f} s: check --midi-port and "
                                  "that the board sends note-ons (`dessins-de-planche devices` lists the ports)")
@@ -130,12 +130,12 @@ def main(args, say, wait_enter) -> int:
         strikes, shifts = record(source, steps, args.taps, args.shift_seconds, args.timeout, say, wait_enter)
     finally:
         source.close()
-    learned = board.learn(strikes, shifts, args.shift_seconds, {n: t.zone for n, t in notes.items()}, port=port)
-    save_and_report(learned, board.MIDI, args.output, "calibration")
+    learned = board_learn.learn(strikes, shifts, args.shift_seconds, {n: t.zone for n, t in notes.items()}, port=port)
+    save_and_report(learned, board_table.MIDI, args.output, "calibration")
     return 0
 
 
-def save_and_report(learned: board.BoardCalibration, kind: board.BoardKind, output, what: str) -> None:
+def save_and_report(learned: board_table.BoardCalibration, kind: board_table.BoardKind, output, what: str) -> None:
     """Save a learned board as its kind's table in `calibrate`'s file (`output`, or the usual one) and
     print where, what was learned and what to mend."""
     path = kind.save(learned, output)

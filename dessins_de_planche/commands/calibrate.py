@@ -147,7 +147,7 @@ def _calibrate_audio_board(recorder: Recorder, args) -> None:
     """Each channel's zone struck alone, then weight shifts: the board's bleed and floors, saved
     as the file's [audio_board] table."""
     from dessins_de_planche.commands import _calibrate_board
-    from dessins_de_planche.inputs import board
+    from dessins_de_planche.inputs import board_learn, board_table
 
     zones = dict(zip(args.channels, args.zones or ()))
     steps = [(f"ZONE {zones.get(c, c)} (channel {c})" if c in zones else f"CHANNEL {c}", (c,)) for c in args.channels]
@@ -155,8 +155,8 @@ def _calibrate_audio_board(recorder: Recorder, args) -> None:
     say(f"Now the board's bleed: {len(steps)} zones struck alone, then weight shifts.")
     strikes, shifts = _calibrate_board.record(source, steps, args.taps, args.shift_seconds, args.timeout, say,
                                               lambda what: _wait_enter(args, what))
-    learned = board.learn_audio(strikes, shifts, args.shift_seconds, zones, device=recorder.device_name)
-    _calibrate_board.save_and_report(learned, board.AUDIO, args.output, "multi-channel board calibration")
+    learned = board_learn.learn_audio(strikes, shifts, args.shift_seconds, zones, device=recorder.device_name)
+    _calibrate_board.save_and_report(learned, board_table.AUDIO, args.output, "multi-channel board calibration")
 
 
 def _wait_enter(args, what: str) -> None:

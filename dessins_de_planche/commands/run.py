@@ -222,10 +222,10 @@ def _audio_board(args, channels):
         return None
     import logging
 
-    from dessins_de_planche.inputs import board
+    from dessins_de_planche.inputs import board_table
 
     try:
-        return board.load_audio()
+        return board_table.load_audio()
     except ValueError as error:
         logging.getLogger(__name__).warning("%s; the detector's own crosstalk rule decides instead", error)
         return None
@@ -238,10 +238,10 @@ def _board_calibration(args):
         return None
     import logging
 
-    from dessins_de_planche.inputs import board
+    from dessins_de_planche.inputs import board_table
 
     try:
-        return board.load()
+        return board_table.load()
     except ValueError as error:
         logging.getLogger(__name__).warning("%s; MIDI notes merged by the --midi-crosstalk-ms window instead", error)
         return None

@@ -1,308 +1,31 @@
-"""A sensor board's calibration: how a strike on one sensor bleeds into the others, and how loud a
-weight shift is on each; and, at run time, which note-ons are taps.
+"""Which of a board's taps are strikes, at run time, by what its calibration learned (the calibration:
+inputs/board_table.py; its learning: inputs/board_learn.py).
 
-A multi-zone board (piezos or force sensors under each part of the plank, a microcontroller sending
-a note-on per sensor) hears every strike on every sensor, a little later and softer on the ones
-not struck; and a player shifting weight between taps makes sensors fire softly. `calibrate
---midi-port` records the player striking each zone alone, then standing and shifting weight;
-`learn` turns those notes into a `BoardCalibration`: per pair of sensors (notes), the velocity
-ratio and delay of the bleed with their spread, and per sensor the weight-shift level and the
-floor under which a lone note is a weight shift. It is kept in `calibrate`'s file, in a `[midi]`
-table beside the audio channels' (`save`, `load`).
+A sensor board (a note-on per sensor) hears every strike on every sensor, a little later and softer
+on the ones not struck, and a player shifting weight makes sensors fire softly. In `BoardFilter`
+(in the MIDI listener's thread) a note-on is bleed only if it looks like bleed: within the learned
+delay of a stronger tap on another sensor and within the learned ratio of its velocity, both with a
+margin. Anything else is a tap, even at the same moment: two feet landing together are two taps. A
+bleed that comes before its strike's own note (a sensor the board scans first) is found when the
+strike's note arrives: the tap already sent moves to the struck zone (a refine record), as the
+winner-take-all window does without a calibration. A lone note under its sensor's floor is a weight
+shift.
 
-At run time (`BoardFilter`, in the MIDI listener's thread) a note-on is bleed only if it looks
-like bleed: within the learned delay of a stronger tap on another sensor and within the learned
-ratio of its velocity, both with a margin. Anything else is a tap, even at the same moment: two
-feet landing together are two taps. A bleed that comes before its strike's own note (a sensor
-the board scans first) is found when the strike's note arrives: the tap already sent moves to
-the struck zone (a refine record), as the winner-take-all window does without a calibration.
+A multi-channel audio board is filtered the same way in the audio callback (`AudioBoardFilter`).
 """
 
 from __future__ import annotations
 
-import os
-import tomllib
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dessins_de_planche.inputs.board_table import BoardCalibration
 
-import numpy as np
-
-STRIKE_GROUP_S = 0.06  # calibration: notes within this of a strike's first note are that strike
-# Run-time margins over what calibration saw: a few strikes show most of the spread, not all of it.
+# -- a sensor board ------------------------------------------------------------------------------------
+# Margins over what calibration saw: a few strikes show most of the spread, not all of it.
 RATIO_MARGIN = 1.25  # a bleed may be this much louder (relative to its strike) than the loudest seen
 RATIO_SLACK = 2 / 127  # and two velocity steps more (a soft strike's bleed is a few steps, rounded)
 DELAY_MARGIN = 1.5  # and come this much later than the latest seen
 DELAY_SLACK_S = 0.003  # plus a JACK period or a board's scan: notes reach us in batches
-SHIFT_MARGIN = 1.25  # a sensor's floor: at least this much over the loudest weight shift heard,
-SHIFT_SLACK = 1 / 127  # plus a velocity step; halfway (in dB) to its softest strike where that is higher;
-FLOOR_UNDER_STRIKES = 0.8  # and never above this share of its softest strike
-STRAY_UNDER = 0.25  # calibration: a strike this much softer than the median on its sensor is left out
 RECENT = 16  # taps remembered to explain a bleed (a window of a few tens of ms holds a handful)
 
-
-@dataclass(frozen=True)
-class Sensor:
-    """One sensor (a note) of the board, as calibration heard it. Velocities are 0..1."""
-
-    zone: str = ""
-    strikes: int = 0  # strikes on it alone (it was the loudest)
-    strike_min: float = 0.0
-    strike_median: float = 0.0
-    shifts: int = 0  # its notes while the player stood shifting weight
-    shift_max: float = 0.0
-    shift_median: float = 0.0
-    shift_rate: float = 0.0  # weight-shift notes a second
-    floor: float = 0.0  # a note under this that no strike explains is a weight shift (0: none dropped)
-
-
-@dataclass(frozen=True)
-class Bleed:
-    """A strike on one sensor heard on another: velocity ratio (bleed / strike) and delay (s, the
-    bleed's note after the strike's; negative when the bleed's note comes first)."""
-
-    count: int = 0
-    heard: float = 0.0  # share of the struck sensor's strikes that reached this one
-    ratio: float = 0.0  # median
-    ratio_max: float = 0.0
-    delay: float = 0.0  # median
-    delay_min: float = 0.0
-    delay_max: float = 0.0
-
-
-@dataclass(frozen=True)
-class BoardCalibration:
-    port: str = ""  # the port it was measured on (a reminder; any port may use it)
-    sensors: dict[int, Sensor] = field(default_factory=dict)  # note -> sensor
-    bleed: dict[tuple[int, int], Bleed] = field(default_factory=dict)  # (struck note, hearing note) -> bleed
-    warnings: tuple[str, ...] = ()
-
-
-# -- learning ---------------------------------------------------------------------------------------
-def group_strikes(notes) -> list[list[tuple[float, int, float]]]:
-    """Notes (time, note, velocity) in time order as strikes: each the notes within STRIKE_GROUP_S
-    of its first, one per sensor (its loudest)."""
-    groups, current, start = [], {}, None
-    for t, note, velocity in sorted(notes):
-        if start is None or t - start > STRIKE_GROUP_S:
-            if current:
-                groups.append(sorted(current.values()))
-            current, start = {}, t
-        if note not in current or velocity > current[note][2]:
-            current[note] = (t, note, velocity)
-    if current:
-        groups.append(sorted(current.values()))
-    return groups
-
-
-def learn(strike_notes, shift_notes, shift_seconds: float, zones: dict[int, str] | None = None,
-          port: str = "", step: float = SHIFT_SLACK, name: str = "note", level=None) -> BoardCalibration:
-    """A board's calibration from the notes heard while each zone was struck alone (any order)
-    and those heard while the player stood shifting weight for `shift_seconds`. A multi-channel
-    audio board is learned the same way: its taps as (time, channel, peak amplitude), `step` the
-    smallest level difference that means anything (a velocity step; for audio, AUDIO_STEP)."""
-    zones = zones or {}
-    level = level or _velocity
-    struck: dict[int, list[float]] = {}
-    pairs: dict[tuple[int, int], list[tuple[float, float]]] = {}
-    groups = group_strikes(strike_notes)
-    loudest: dict[int, list[float]] = {}
-    for group in groups:
-        _t, source, v0 = max(group, key=lambda n: n[2])
-        loudest.setdefault(source, []).append(v0)
-    typical = {source: float(np.median(vs)) for source, vs in loudest.items()}
-    stray = 0
-    for group in groups:
-        t0, source, v0 = max(group, key=lambda n: n[2])
-        if v0 < STRAY_UNDER * typical[source]:  # a click, a stray touch: no strike to learn bleed from
-            stray += 1
-            continue
-        struck.setdefault(source, []).append(v0)
-        for t, note, velocity in group:
-            if note != source:
-                pairs.setdefault((source, note), []).append((velocity / v0, t - t0))
-    shifts: dict[int, list[float]] = {}
-    for _t, note, velocity in shift_notes:
-        shifts.setdefault(note, []).append(velocity)
-    sensors, warnings = {}, []
-    for note in sorted(set(struck) | set(shifts) | set(zones)):
-        hits, noise = struck.get(note, []), shifts.get(note, [])
-        zone = zones.get(note, "")
-        shift_max = max(noise, default=0.0)
-        floor = shift_max * SHIFT_MARGIN + step if noise else 0.0
-        if hits and noise:  # halfway (in dB) from the loudest weight shift to the softest strike: a few
-            # seconds of standing rarely show a sensor's loudest shift, and the gap is the board's to use
-            floor = max(floor, (shift_max * min(hits)) ** 0.5)
-        if hits and floor > min(hits) * FLOOR_UNDER_STRIKES:
-            warnings.append(f"{name} {note}{f' ({zone})' if zone else ''}: weight shifts up to "
-                            f"{level(shift_max)} reach its soft strikes ({level(min(hits))}); "
-                            "raise the sensor's threshold (or lower its gain) or strike harder")
-            floor = 0.5 * (shift_max + min(hits))
-        if not hits and note in zones:
-            warnings.append(f"{name} {note} ({zone}): no strike heard on it alone; its bleed is not known")
-        sensors[note] = Sensor(
-            zone=zone, strikes=len(hits), strike_min=_r(min(hits, default=0.0)),
-            strike_median=_r(float(np.median(hits)) if hits else 0.0), shifts=len(noise),
-            shift_max=_r(shift_max), shift_median=_r(float(np.median(noise)) if noise else 0.0),
-            shift_rate=_r(len(noise) / shift_seconds if shift_seconds > 0 else 0.0), floor=_r(floor))
-    bleed = {}
-    for (source, note), seen in sorted(pairs.items()):
-        ratios = np.array([r for r, _ in seen])
-        delays = np.array([d for _, d in seen])
-        bleed[(source, note)] = Bleed(
-            count=len(seen), heard=_r(len(seen) / len(struck[source])), ratio=_r(float(np.median(ratios))),
-            ratio_max=_r(float(ratios.max())), delay=_r(float(np.median(delays)), 5),
-            delay_min=_r(float(delays.min()), 5), delay_max=_r(float(delays.max()), 5))
-    if stray:
-        warnings.append(f"{stray} of {len(groups)} strikes left out: far softer than the others on their {name} "
-                        "(a click, a stray touch)")
-    return BoardCalibration(port=port, sensors=sensors, bleed=bleed, warnings=tuple(warnings))
-
-
-def _r(value: float, digits: int = 4) -> float:
-    return round(float(value), digits)
-
-
-# -- the calibration file ---------------------------------------------------------------------------
-@dataclass(frozen=True)
-class BoardKind:
-    """What tells one kind of board's calibration from another's in `calibrate`'s file and in what
-    it says: a sensor board's `[midi]` table of notes, a multi-channel audio board's `[audio_board]`
-    table of channels. Everything else (the keys of a sensor and a bleed, the checks, the writing)
-    is the same for both."""
-
-    table: str  # the file's table
-    port_key: str  # its key for where the board was measured (a MIDI port, an audio device)
-    sensor_key: str  # its key for the per-sensor tables
-    name: str  # a sensor, in words: "note 36", "channel 1"
-    number: Callable[[object, str], int]  # a sensor's number from a table's key (ValueError naming `where`)
-    level: Callable[[float], str]  # a level (0..1) as the board builder reads it
-    strike_on: str  # how a bleed line starts, before the struck sensor's number
-    no_shifts: str = ""  # shown for the weight shifts' level when none were heard ("": the level)
-    no_floor: str = ""  # shown for a floor of 0 ("": the level)
-
-    def describe(self, board: BoardCalibration) -> list[str]:
-        """What calibration learned, as lines a board builder reads."""
-        level, lines = self.level, []
-        for number, s in sorted(board.sensors.items()):
-            name = f"{self.name} {number}" + (f" ({s.zone})" if s.zone else "")
-            shifts = level(s.shift_max) if s.shifts or not self.no_shifts else self.no_shifts
-            floor = level(s.floor) if s.floor or not self.no_floor else self.no_floor
-            lines.append(f"  {name}: {s.strikes} strikes, softest {level(s.strike_min)}, median "
-                         f"{level(s.strike_median)}; weight shifts {s.shifts} ({s.shift_rate:.1f}/s) up to "
-                         f"{shifts}; floor {floor}")
-        for (source, number), b in sorted(board.bleed.items()):
-            lines.append(f"  {self.strike_on}{source} heard on {number}: {b.heard:.0%} of strikes, ratio "
-                         f"{b.ratio:.2f} (max {b.ratio_max:.2f}), {b.delay * 1000:.1f} ms "
-                         f"({b.delay_min * 1000:.1f}..{b.delay_max * 1000:.1f})")
-        return lines
-
-    def to_table(self, board: BoardCalibration) -> dict:
-        bleed: dict[str, dict] = {}
-        for (source, number), b in sorted(board.bleed.items()):
-            bleed.setdefault(str(source), {})[str(number)] = asdict(b)
-        return {self.port_key: board.port,
-                self.sensor_key: {str(number): asdict(s) for number, s in sorted(board.sensors.items())},
-                "bleed": bleed}
-
-    def from_table(self, table: dict, where: str) -> BoardCalibration:
-        """The kind's table back as a calibration; ValueError naming the key and what would be right."""
-        t = self.table
-        if not isinstance(table, dict):
-            raise ValueError(f"{where}: [{t}] should be a table")
-        known = sorted((self.port_key, self.sensor_key, "bleed"))
-        unknown = set(table) - set(known)
-        if unknown:  # before what they hold: a misspelt key is the likelier mistake
-            raise ValueError(f"{where}: [{t}] has unknown keys {sorted(unknown)}; known: {', '.join(known)}")
-        sensors, bleed = {}, {}
-        for name, values in (table.get(self.sensor_key) or {}).items():
-            key = f"{where}: [{t}.{self.sensor_key}.{name}]"
-            sensors[self.number(name, key)] = _record(Sensor, values, key)
-        for source, targets in (table.get("bleed") or {}).items():
-            if not isinstance(targets, dict):
-                raise ValueError(f"{where}: [{t}.bleed.{source}] should hold "
-                                 f"[{t}.bleed.{source}.{self.name.upper()}] tables")
-            for number, values in targets.items():
-                key = f"{where}: [{t}.bleed.{source}.{number}]"
-                bleed[(self.number(source, key), self.number(number, key))] = _record(Bleed, values, key)
-        return BoardCalibration(port=str(table.get(self.port_key, "")), sensors=sensors, bleed=bleed)
-
-    def save(self, board: BoardCalibration, path: Path | None = None) -> Path:
-        """Write the board's calibration into `calibrate`'s file as the kind's table; the file's
-        other tables (the audio channels', the other kind of board's) stay as they are."""
-        import tomli_w
-
-        from dessins_de_planche.listen import calibration
-
-        path = Path(path or calibration.config_path())
-        data = _read(path)
-        data.setdefault("format", calibration.FORMAT)
-        data[self.table] = self.to_table(board)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text("# Dessins de Planche: measured by `dessins-de-planche calibrate`; edit or delete freely\n"
-                       + tomli_w.dumps(data), encoding="utf-8")
-        os.replace(tmp, path)
-        return path
-
-    def load(self, path: Path | None = None) -> BoardCalibration | None:
-        """The board's calibration from `calibrate`'s file; None when there is none. A broken file or
-        table raises ValueError naming the file and key."""
-        from dessins_de_planche.listen import calibration
-
-        path = Path(path or calibration.config_path())
-        data = _read(path)
-        if self.table not in data:
-            return None
-        return self.from_table(data[self.table], str(path))
-
-
-def _note(name, where: str) -> int:
-    if not str(name).isdigit() or not 0 <= int(name) <= 127:
-        raise ValueError(f"{where}: {name!r} should be a MIDI note number, 0..127")
-    return int(name)
-
-
-def _velocity(value: float) -> str:
-    return str(round(value * 127))
-
-
-def _record(kind, values, where: str):
-    fields = kind.__dataclass_fields__
-    if not isinstance(values, dict):
-        raise ValueError(f"{where} should be a table")
-    unknown = set(values) - set(fields)
-    if unknown:
-        raise ValueError(f"{where} has unknown keys {sorted(unknown)}; known: {sorted(fields)}")
-    for key, value in values.items():
-        expected = fields[key].type
-        if expected == "str" and not isinstance(value, str) or expected != "str" and (
-                isinstance(value, bool) or not isinstance(value, (int, float))):
-            raise ValueError(f"{where}: {key} should be {'text' if expected == 'str' else 'a number'}")
-    return kind(**values)
-
-
-def _read(path: Path) -> dict:
-    if not path.exists():
-        return {}
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path}: not valid TOML ({error}); run `dessins-de-planche calibrate` again "
-                         "or delete it") from None
-
-
-TABLE = "midi"
-MIDI = BoardKind(table=TABLE, port_key="port", sensor_key="sensor", name="note", number=_note, level=_velocity,
-                 strike_on="strike on ")
-describe = MIDI.describe
-to_table = MIDI.to_table
-from_table = MIDI.from_table
-save = MIDI.save
-load = MIDI.load
-
-
-# -- run time -------------------------------------------------------------------------------------------
 TAP, BLEED, EARLIER_WAS_BLEED, WEIGHT_SHIFT = 0, 1, 2, 3
 
 
@@ -401,12 +124,11 @@ class BoardFilter:
 # -- a multi-channel audio board ------------------------------------------------------------------------
 # Piezos under each zone into a multi-channel audio interface, a channel per zone: one strike is
 # heard on every channel, softer and later on the ones not struck, and the detector fires on each.
-# `calibrate --audio-device --channels 1,2,...` learns it as for the sensors (`learn`, with each
-# confirmed tap as (time, channel, peak amplitude)); it is stored as the `[audio_board]` table.
-# At run time (`AudioBoardFilter`, in the audio callback after the detector, whose own
-# winner-take-all is then off) a tap is bleed only if it looks like the learned bleed.
-AUDIO_TABLE = "audio_board"
-AUDIO_STEP = 0.001  # the smallest peak difference that means anything (-60 dBFS)
+# `calibrate --audio-device --channels 1,2,...` learns it as for the sensors (board_learn.py
+# `learn_audio`, with each confirmed tap as (time, channel, peak amplitude)); it is stored as the
+# `[audio_board]` table (board_table.py). At run time (`AudioBoardFilter`, in the audio callback after
+# the detector, whose own winner-take-all is then off) a tap is bleed only if it looks like the
+# learned bleed.
 AUDIO_RATIO_MARGIN = 1.25  # a bleed may be this much louder (relative to its strike) than the loudest seen
 AUDIO_RATIO_SLACK = 0.01  # plus this (the room's noise and a ringing channel's own tail add to a soft bleed)
 AUDIO_DELAY_SLACK_S = 0.003  # onsets sit on the detector's 1.33 ms grid and jitter by a hop or two
@@ -417,35 +139,6 @@ AUDIO_WORD_WAIT_S = 0.1  # and its taps' word has come (the detector's, 16-20 ms
 def amplitude(velocity: float, floor_dbfs: float = -50.0) -> float:
     """The detector's velocity (a log scale, floor_dbfs -> 0, 0 dBFS -> 1) as a peak amplitude."""
     return 10.0 ** ((1.0 - float(velocity)) * floor_dbfs / 20.0)
-
-
-def _dbfs(value: float) -> str:
-    import math
-
-    return f"{20 * math.log10(max(value, 1e-9)):.0f} dBFS"
-
-
-def _channel(name, where: str) -> int:
-    if not str(name).isdigit() or not 1 <= int(name) <= 256:
-        raise ValueError(f"{where}: {name!r} should be an input channel number, 1..256")
-    return int(name)
-
-
-AUDIO = BoardKind(table=AUDIO_TABLE, port_key="device", sensor_key="channel", name="channel", number=_channel,
-                  level=_dbfs, strike_on="strike on channel ", no_shifts="-", no_floor="none")
-describe_audio = AUDIO.describe
-audio_to_table = AUDIO.to_table
-audio_from_table = AUDIO.from_table
-save_audio = AUDIO.save
-load_audio = AUDIO.load
-
-
-def learn_audio(strike_taps, shift_taps, shift_seconds: float, zones: dict[int, str] | None = None,
-                device: str = "") -> BoardCalibration:
-    """A multi-channel audio board's calibration from its confirmed taps (time, 1-based channel,
-    peak amplitude) while each zone was struck alone, and while the player stood shifting weight."""
-    return learn(strike_taps, shift_taps, shift_seconds, zones, port=device, step=AUDIO_STEP, name=AUDIO.name,
-                 level=AUDIO.level)
 
 
 # what became of a tap of the multi-channel board (AudioBoardFilter.counts' index)

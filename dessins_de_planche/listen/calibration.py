@@ -52,7 +52,7 @@ def save(table: dict[int, ChannelCalibration], path: Path | None = None) -> Path
     channels = {str(int(channel)): {key: round(value, 4) if isinstance(value, float) else value
                                     for key, value in asdict(table[channel]).items() if value is not None}
                 for channel in sorted(table)}
-    kept = {}  # the file's other tables stay: a sensor board's [midi] (inputs/board.py)
+    kept = {}  # the file's other tables stay: a sensor board's [midi] (inputs/board_table.py)
     if path.exists():
         try:
             kept = {k: v for k, v in tomllib.loads(path.read_text(encoding="utf-8")).items()
