@@ -75,7 +75,7 @@ def parse_preset(raw: bytes, path: Path) -> Preset:
         raise PresetError(f"{path}: nested too deeply to be a preset", path) from None
     except Exception as error:  # a check that met something it did not expect: refuse the file, name it
         raise PresetError(f"{path}: cannot be used as a preset ({type(error).__name__}: {error})", path) from None
-    preset._folder = path.parent
+    preset.set_folder(path.parent)
     _check_files(preset, path)
     return preset
 

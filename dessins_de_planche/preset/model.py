@@ -165,6 +165,12 @@ class Preset(Strict):
     def folder(self):
         return self._folder
 
+    def set_folder(self, folder) -> None:
+        """Where the look's own shaders are looked for (not a field: the document stays frozen and its
+        equality ignores where it was read): the loader sets it; a copy made for a scene or a print keeps
+        its source's."""
+        self._folder = folder
+
     @property
     def shader_files(self) -> list[str]:
         """The designer's own shader files this look draws with, in layer order (none: only the app's

@@ -96,7 +96,7 @@ def print_preset(preset):
                                        **({"background": printed.print.background} if printed.print.background
                                           else {})})
     result = printed.model_copy(update={"canvas": canvas, "layers": layers, "fade": 0.0, "controls": {}})
-    result._folder = preset.folder
+    result.set_folder(preset.folder)
     return result
 
 

@@ -128,7 +128,7 @@ class Scene:
         if [layer.kind for layer in preset.layers] != [layer.kind for layer in self.preset.layers]:
             self.set_preset(preset, fade=0.0)
             return
-        preset._folder = self.preset.folder
+        preset.set_folder(self.preset.folder)
         self.preset = preset
         for renderer, model in zip(self.layers, preset.layers):
             renderer.retune(model)
