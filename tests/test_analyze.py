@@ -112,7 +112,8 @@ def test_withdrawn_taps_are_counted_not_listed(capsys, monkeypatch):
 
     monkeypatch.setattr(listen, "analyze_file", lambda *args, **kwargs: result)
     monkeypatch.setattr(command.opt, "check_readable", lambda path: None)
-    args = type("Args", (), {"file": "board.wav", "block_size": 128, "channels": None, "bar_beats": 2})
+    args = type("Args", (), {"file": "board.wav", "block_size": 128, "channels": None, "bar_beats": 2,
+                             "no_board_calibration": False})
     for as_json in (True, False):
         args.json = as_json
         assert command.main(args) == 0

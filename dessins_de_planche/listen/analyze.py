@@ -4,6 +4,10 @@ The file is cut into blocks of `block_size` frames and handed to the same
 `inputs.audio.BlockHandler` a live stream uses (with a `FileClock`, so times are
 seconds from the start of the file), into real shared-memory rings drained after
 every block. So what `analyze` reports is what a show would have drawn.
+
+A recording of a multi-channel audio board (a piezo per channel) is heard as `run` hears the
+board: with `calibrate`'s `[audio_board]` table, each channel on its own and the board's filter
+(inputs/board.py `AudioBoardFilter`) deciding which taps are strikes, bleed or weight shifts.
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ from dessins_de_planche.clock import FileClock
 from dessins_de_planche.config import InputSpec
 from dessins_de_planche.events import FEATURE_DTYPE, TAP_DTYPE, final_taps, tap_to_dict
 from dessins_de_planche.inputs.audio import BlockHandler
-from dessins_de_planche.listen.detector import DETECTOR_VERSION, TapDetector
+from dessins_de_planche.inputs.board import A_BLEED, A_SHIFT, A_TAP, board_detector, usable_audio_board
+from dessins_de_planche.listen.detector import DETECTOR_VERSION
 from dessins_de_planche.listen.tempo import TempoTracker
 from dessins_de_planche.ring import Ring
 
@@ -38,6 +43,7 @@ class Analysis:
     downbeat: float | None = None  # time of a bar's first beat, when the taps mark it
     bar_period: float | None = None  # seconds per bar
     nonfinite_blocks: int = 0  # blocks that held NaN or infinity (heard as silence)
+    board: list | None = None  # a calibrated multi-channel board: per channel [strikes, bleed, weight shifts]
 
     @property
     def final_taps(self) -> np.ndarray:
@@ -62,6 +68,9 @@ class Analysis:
             "tempo_track": [[round(t, 4), round(b, 2)] for t, b in self.tempo_track],
             "pattern": self.pattern,
             "downbeat": None if self.downbeat is None else round(self.downbeat, 4),
+            "board": None if self.board is None else {
+                str(channel): {"strikes": c[A_TAP], "bleed": c[A_BLEED], "weight_shifts": c[A_SHIFT]}
+                for channel, c in zip(self.channels, self.board)},
         }
 
 
@@ -79,10 +88,15 @@ def _open(path: str):
         raise ValueError(f"{path}: not a readable audio file (WAV, FLAC, OGG): {reason}") from None
 
 
-def analyze_file(path, block_size: int = 128, channels=None, bar_beats: int = 2, calibration=None) -> Analysis:
+def analyze_file(path, block_size: int = 128, channels=None, bar_beats: int = 2, calibration=None,
+                 board=None) -> Analysis:
     """Detect taps in an audio file exactly as the live input would, and estimate the tempo.
     `channels`: 1-based file channels to listen to (default: all). `calibration`: {1-based
-    channel: ChannelCalibration}; None reads `calibrate`'s file like the live input, {} is none."""
+    channel: ChannelCalibration}; None reads `calibrate`'s file like the live input (its channels'
+    tables and its multi-channel board's), {} is none. `board`: a multi-channel board's calibration
+    (inputs/board_table.py) to hear several channels with instead of the file's; False: none (the
+    detector's own winner-take-all, as `run --no-board-calibration`). File channels are taken for
+    the device's channels of the same numbers, as `run --record-audio` writes them."""
     path = os.fspath(path)
     if block_size < 1:
         raise ValueError(f"block size must be at least 1 frame, got {block_size}")
@@ -96,16 +110,20 @@ def analyze_file(path, block_size: int = 128, channels=None, bar_beats: int = 2,
                                  f"{file_channels} channel{'s' if file_channels != 1 else ''} (1..{file_channels})")
         zone_names = InputSpec().zone_table(len(chosen))
         if calibration is None:
+            from dessins_de_planche.inputs import board_table
             from dessins_de_planche.listen import calibration as calibration_file
 
             calibration = calibration_file.load()
-        detector = TapDetector(sample_rate, [c - 1 for c in chosen], block_size=block_size,
-                               calibration=[calibration.get(c) for c in chosen])
+            if board is None and len(chosen) > 1:
+                board = board_table.load_audio()
+        board = usable_audio_board(board or None, chosen)
+        detector, board_filter = board_detector(sample_rate, chosen, block_size,
+                                                [calibration.get(c) for c in chosen], board)
         tap_ring = Ring.create(TAP_DTYPE, 1 << 10)
         feature_ring = Ring.create(FEATURE_DTYPE, 1 << 8)
         try:
             handler = BlockHandler(detector, FileClock(sample_rate), tap_ring, feature_ring,
-                                   chosen, range(len(chosen)))
+                                   chosen, range(len(chosen)), board=board_filter)
             batches = []
             frames = 0
             # decode in large chunks (a whole number of blocks), hand the detector block-sized views:
@@ -116,6 +134,14 @@ def analyze_file(path, block_size: int = 128, channels=None, bar_beats: int = 2,
                     block = piece[start : start + block_size]
                     handler.handle(block, frames / sample_rate)
                     frames += len(block)
+                    if tap_ring.available:
+                        batches.append(tap_ring.pop())
+                    feature_ring.pop()
+            if board_filter is not None:  # the board decides a strike once its taps' word is in, and the
+                # live stream goes on: silence after the file, as long as the longest wait
+                silence = np.zeros((block_size, sound.channels), np.float32)
+                for at in range(frames, frames + int(board_filter.give_up) + block_size, block_size):
+                    handler.handle(silence, at / sample_rate)
                     if tap_ring.available:
                         batches.append(tap_ring.pop())
                     feature_ring.pop()
@@ -133,7 +159,8 @@ def analyze_file(path, block_size: int = 128, channels=None, bar_beats: int = 2,
             last = float(taps["time"].max())
             downbeat = last - tracker.bar_phase(last) * bar_period
     return Analysis(path, sample_rate, frames / sample_rate, chosen, zone_names, taps, bpm,
-                    list(tracker.track), tracker.pattern, downbeat, bar_period, handler.nonfinite_blocks)
+                    list(tracker.track), tracker.pattern, downbeat, bar_period, handler.nonfinite_blocks,
+                    None if board_filter is None else [list(c) for c in board_filter.counts])
 
 
 def _tempo(final: np.ndarray, bar_beats: int):

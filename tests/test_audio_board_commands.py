@@ -1,0 +1,101 @@
+"""A multi-channel audio board's calibration used where `run` is not the one listening: `analyze` of a
+board's recording decides bleed, weight shifts and strikes with the board's filter as the live path
+does (inputs/board.py `AudioBoardFilter`).
+
+The simulated board (sim_audio_board.py) is rendered to a four-channel file; test_audio_board.py
+tests the filter itself, test_audio_board_jack.py plays the board through JACK into `calibrate`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import soundfile
+
+from dessins_de_planche.inputs import board_table
+from dessins_de_planche.listen.analyze import analyze_file
+from sim_audio_board import SimulatedAudioBoard, events, listen, score
+from test_audio_board import learned, zone_channel
+
+SR = 48_000
+
+
+@pytest.fixture(scope="module")
+def board() -> board_table.BoardCalibration:
+    return learned()
+
+
+def a_dance(tmp_path, seed: int = 7, strikes: int = 60):
+    sim = SimulatedAudioBoard(seed=seed)
+    dance = sim.performance(strikes, start=0.5, gap=0.15, together=0.4)
+    audio = sim.render(dance, 0.5 + strikes * 0.15 + 1.0)
+    path = tmp_path / "board.wav"
+    soundfile.write(path, audio, SR, subtype="FLOAT")
+    return path, audio, dance
+
+
+def taps_of(records) -> list:
+    return sorted((round(float(t["time"]), 6), int(t["zone"]), int(t["kind"]), round(float(t["velocity"]), 5))
+                  for t in records)
+
+
+def test_analyze_hears_a_board_recording_with_its_calibration_as_run_does(tmp_path, board):
+    path, audio, dance = a_dance(tmp_path)
+    result = analyze_file(path, calibration={}, board=board)
+    live, heard_by = listen(audio, board)  # the show's audio path, block by block (BlockHandler and the filter)
+    assert taps_of(result.final_taps) == taps_of(live)
+    assert result.board == [list(c) for c in heard_by.counts]
+    heard = score(events(dance), result.final_taps, zone_channel, tolerance=0.02)
+    assert heard["false_taps"] <= 0.01 * heard["bleed"], heard
+    assert heard["together_kept"] >= 0.95 * heard["together"], heard
+
+    own_rule = analyze_file(path, calibration={}, board=False)  # `--no-board-calibration`
+    assert own_rule.board is None
+    heard = score(events(dance), own_rule.final_taps, zone_channel, tolerance=0.02)
+    assert heard["false_taps"] > 0.05 * heard["bleed"] and heard["together_kept"] < 0.8 * heard["together"], heard
+
+
+def test_the_last_strike_of_a_recording_is_decided(tmp_path, board):
+    """The board waits for a strike's word; the file ends 10 ms after the last strike."""
+    sim = SimulatedAudioBoard(seed=4)
+    parts = sim.strikes_alone(1, 3, 0.3, 0.4)
+    path = tmp_path / "short.wav"
+    soundfile.write(path, sim.render(parts, 0.3 + 2 * 0.4 + 0.01), SR, subtype="FLOAT")
+    final = analyze_file(path, calibration={}, board=board).final_taps
+    assert len(final) == 3 and set(final["zone"].tolist()) == {1}, final
+    assert (analyze_file(path, calibration={}, board=board).taps["refine"] == 1).sum() == 3
+
+
+def test_a_board_that_does_not_know_a_channel_is_not_used(tmp_path, board):
+    path, _audio, _dance = a_dance(tmp_path, strikes=10)
+    partial = board_table.BoardCalibration(sensors={c: s for c, s in board.sensors.items() if c != 4},
+                                           bleed={k: b for k, b in board.bleed.items() if 4 not in k})
+    assert analyze_file(path, calibration={}, board=partial).board is None
+    assert analyze_file(path, channels=[1, 2, 3], calibration={}, board=partial).board is not None
+    assert analyze_file(path, channels=[2], calibration={}, board=board).board is None  # one channel: no board
+
+
+def test_the_analyze_command_reads_calibrates_file_and_can_ignore_it(tmp_path, board):
+    path, _audio, dance = a_dance(tmp_path, seed=8)
+    config = tmp_path / "config"
+    board_table.save_audio(board, config / "dessins-de-planche" / "calibration.toml")
+    env = dict(os.environ, XDG_CONFIG_HOME=str(config))
+
+    def analyze(*extra):
+        done = subprocess.run([sys.executable, "-m", "dessins_de_planche", "analyze", str(path), *extra],
+                              capture_output=True, text=True, timeout=120, env=env)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    report = json.loads(analyze("--json"))
+    strikes = [e for e in events(dance) if e.truth == "strike"]
+    assert sum(c["strikes"] for c in report["board"].values()) == len(report["taps"])
+    assert sum(c["bleed"] for c in report["board"].values()) > 0.5 * sum(e.truth == "bleed" for e in events(dance))
+    assert len(report["taps"]) == pytest.approx(len(strikes), abs=2)
+    assert "the board's calibration:" in analyze()
+    ignored = json.loads(analyze("--json", "--no-board-calibration"))
+    assert ignored["board"] is None and len(ignored["taps"]) != len(report["taps"])
