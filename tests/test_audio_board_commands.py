@@ -1,6 +1,6 @@
 """A multi-channel audio board's calibration used where `run` is not the one listening: `analyze` of a
-board's recording decides bleed, weight shifts and strikes with the board's filter as the live path
-does (inputs/board.py `AudioBoardFilter`).
+board's recording, and `calibrate`'s own heel and toe steps, decide bleed, weight shifts and strikes
+with the board's filter as the live path does (inputs/board.py `AudioBoardFilter`).
 
 The simulated board (sim_audio_board.py) is rendered to a four-channel file; test_audio_board.py
 tests the filter itself, test_audio_board_jack.py plays the board through JACK into `calibrate`.
@@ -13,12 +13,14 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import soundfile
 
 from dessins_de_planche.inputs import board_table
+from dessins_de_planche.listen import calibration
 from dessins_de_planche.listen.analyze import analyze_file
-from sim_audio_board import SimulatedAudioBoard, events, listen, score
+from sim_audio_board import CHANNELS, SimulatedAudioBoard, events, listen, score
 from test_audio_board import learned, zone_channel
 
 SR = 48_000
@@ -99,3 +101,36 @@ def test_the_analyze_command_reads_calibrates_file_and_can_ignore_it(tmp_path, b
     assert "the board's calibration:" in analyze()
     ignored = json.loads(analyze("--json", "--no-board-calibration"))
     assert ignored["board"] is None and len(ignored["taps"]) != len(report["taps"])
+
+
+def test_calibrates_heel_and_toe_steps_hear_each_channel_through_the_board_just_learned(board):
+    """Heel taps on the left heel's channel, toe taps on the right heel's: their bleed, 5 ms late on the
+    other channels, is no tap of those channels once the board's bleed is known."""
+    from dessins_de_planche.commands.calibrate import board_filter
+
+    sim = SimulatedAudioBoard(seed=5)
+    heels = sim.render(sim.strikes_alone(0, 6, 0.3, 0.6), 4.5)
+    toes = sim.render(sim.strikes_alone(2, 6, 0.3, 0.6), 4.5)
+    quiet = sim.render([], 1.5)
+    strikes_only = board_filter(board, CHANNELS, SR)
+    heard = calibration.heard_taps(heels, SR, CHANNELS)
+    assert {c for c, *_ in heard} == {0, 2}  # the detector's own rule: channel 3 hears channel 1's strikes
+    assert [c for c, *_ in calibration.heard_taps(heels, SR, CHANNELS, board_filter=strikes_only)] == [0] * 6
+    assert calibration.count_taps(heels, SR, CHANNELS) == 6  # strikes, while the step runs
+
+    by_own_rule = calibration.measure(quiet, heels, toes, SR, CHANNELS)
+    by_board = calibration.measure(quiet, heels, toes, SR, CHANNELS, board_filter=strikes_only)
+    assert by_own_rule[1].taps == by_own_rule[3].taps == 12  # each also counts the other's bleed
+    assert by_board[1].taps == by_board[3].taps == 6 and by_board[2].taps == by_board[4].taps == 0
+    assert by_board[1].toe_share is None and by_board[3].heel_share is None  # no bleed taken for a heel or a toe
+
+
+def test_without_a_known_board_calibrate_hears_as_before(board):
+    from dessins_de_planche.commands.calibrate import board_filter
+
+    partial = board_table.BoardCalibration(sensors={1: board.sensors[1]})
+    assert board_filter(partial, CHANNELS, SR) is None
+    sim = SimulatedAudioBoard(seed=6)
+    one = sim.render(sim.strikes_alone(0, 3, 0.3, 0.5), 2.0)[:, :1]
+    assert calibration.count_taps(one, SR, (1,)) == len(calibration.heard_taps(one, SR, (1,))) == 3
+    assert np.isfinite([v for _c, v, _s, _h in calibration.heard_taps(one, SR, (1,))]).all()

@@ -21,6 +21,7 @@ from dessins_de_planche.config import InputSpec
 from dessins_de_planche.events import merge_refinements
 from dessins_de_planche.inputs import board_table
 from dessins_de_planche.inputs.handle import InputProcess
+from dessins_de_planche.listen import calibration
 from fixtures_jack import JackPlayer, JackServer, wait_for
 from sim_audio_board import CHANNELS, SAMPLE_RATE, ZONES, SimulatedAudioBoard, events, score
 
@@ -122,6 +123,11 @@ def test_a_simulated_audio_board_calibrated_and_played_through_jack(four_channel
     assert learned is not None and set(learned.sensors) == set(CHANNELS)
     assert all(learned.sensors[c].strikes >= 3 for c in CHANNELS), said
     assert len(learned.bleed) == 12, said
+    # the channels' own heel and toe steps (the left heel struck, its bleed on every other channel) are
+    # heard through the board just learned: the bleed is no tap of the channels it reaches
+    tuned = calibration.load(tmp_path / "calibration.toml")
+    assert tuned[1].taps >= 2 * 4 - 1 and sum(tuned[c].taps for c in CHANNELS[1:]) <= 2, said
+    assert "heard through the board's bleed just learned" in said, said
     players[0].close()
     players.clear()
 

@@ -143,9 +143,9 @@ def board_taps(audio: np.ndarray, sample_rate: int, channels, block_size: int = 
     return BoardTaps(sample_rate, channels, block_size).hear(audio, 0)
 
 
-def _calibrate_audio_board(recorder: Recorder, args) -> None:
+def _calibrate_audio_board(recorder: Recorder, args):
     """Each channel's zone struck alone, then weight shifts: the board's bleed and floors, saved
-    as the file's [audio_board] table."""
+    as the file's [audio_board] table; returns what was learned."""
     from dessins_de_planche.commands import _calibrate_board
     from dessins_de_planche.inputs import board_learn, board_table
 
@@ -157,6 +157,19 @@ def _calibrate_audio_board(recorder: Recorder, args) -> None:
                                               lambda what: _wait_enter(args, what))
     learned = board_learn.learn_audio(strikes, shifts, args.shift_seconds, zones, device=recorder.device_name)
     _calibrate_board.save_and_report(learned, board_table.AUDIO, args.output, "multi-channel board calibration")
+    return learned
+
+
+def board_filter(learned, channels, sample_rate: int):
+    """A fresh filter of the board just learned, for the channels' own heel and toe steps (each channel
+    then counts only the strikes on it, not the others' bleed, as `run` decides); None when the
+    board does not know every channel (the detector's own rule then, as in `run`)."""
+    import functools
+
+    from dessins_de_planche.inputs.board import AudioBoardFilter, usable_audio_board
+
+    board = usable_audio_board(learned, tuple(channels))
+    return None if board is None else functools.partial(AudioBoardFilter, board, tuple(channels), sample_rate)
 
 
 def _wait_enter(args, what: str) -> None:
@@ -223,19 +236,23 @@ def main(args) -> int:
         quiet = recorder.since(start).copy()
         heels = _record_taps(recorder, args, "heel")
         toes = _record_taps(recorder, args, "toe")
-        if multi:
-            _calibrate_audio_board(recorder, args)
-    table = calibration.measure(quiet, heels, toes, args.sample_rate, args.channels, args.block_size)
+        learned = _calibrate_audio_board(recorder, args) if multi else None
+    strikes_only = board_filter(learned, args.channels, args.sample_rate) if learned is not None else None
+    table = calibration.measure(quiet, heels, toes, args.sample_rate, args.channels, args.block_size,
+                                board_filter=strikes_only)
     existing = calibration.load(args.output) if args.output else calibration.load()
     existing.update(table)
     path = calibration.save(existing, args.output)
-    print(f"calibration saved to {path}")
+    print(f"calibration saved to {path}" + (" (heel and toe taps heard through the board's bleed just learned)"
+                                            if strikes_only is not None else ""))
     for channel, tuned in sorted(table.items()):
         print(f"  channel {channel}: {tuned.taps} taps, floor {tuned.floor_dbfs:.1f} dBFS, {_heel_toe_said(tuned)}")
     return 0
 
 
 def _heel_toe_said(tuned) -> str:
+    if tuned.taps == 0:
+        return "heel/toe as by default (no tap of its own heard: tap on this zone to tune it)"
     right = "" if tuned.kinds_right is None else f", {tuned.kinds_right} of your {tuned.taps} taps right"
     if tuned.heel_bias is not None:
         return f"heel/toe by the learned model tuned to your shoes (shift {tuned.heel_bias:+.2f}{right})"

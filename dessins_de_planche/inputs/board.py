@@ -195,6 +195,7 @@ class AudioBoardFilter:
         self.by_id: dict[int, list] = {}
         self.out: list[tuple] = []
         self.counts = [[0, 0, 0] for _ in range(n)]  # per channel: strikes, bleed suppressed, weight shifts
+        self.struck = None  # a list: the tap ids decided strikes (offline: calibrate's heel and toe steps)
 
     def take(self, onset: float, channel: int, velocity: float, kind: int, tap_id: int, record: int) -> None:
         if record == 0:
@@ -224,7 +225,8 @@ class AudioBoardFilter:
         return False
 
     def decide(self, now: float) -> None:
-        """Decide every cluster whose taps all have their word and that no later tap can join."""
+        """Decide every cluster whose taps all have their word and that no later tap can join (at a
+        stream's end, `decide(float("inf"))` decides what is left on what was heard)."""
         while self.clusters:
             cluster = self.clusters[0]
             last = max(t[_ONSET] for t in cluster)
@@ -276,6 +278,8 @@ class AudioBoardFilter:
                 carried.add(id(source))
                 moved.add(id(tap))
                 out.append((tap[_ONSET], source[_CH], source[_VEL], source[_KIND], tap[_ID], 1, source[_CH]))
+        if self.struck is not None:  # offline, never in a live callback
+            self.struck.extend(tap[_ID] for tap in cluster if tap[_FATE] == A_TAP)
         for tap in sorted(cluster, key=lambda t: t[_ONSET]):
             fate, ch = tap[_FATE], tap[_CH]
             self.by_id.pop(tap[_ID], None)

@@ -2,7 +2,9 @@
 the player's own board and shoes, kept in the user's config folder.
 
 `dessins-de-planche calibrate` records a moment of quiet, then heel taps, then toe taps;
-`measure` turns those recordings into a `ChannelCalibration` per channel; `save`/`load`
+`measure` turns those recordings into a `ChannelCalibration` per channel (on a multi-channel
+board whose bleed was learned in the same calibration, only the taps its filter calls strikes
+count: a bleed is no tap of its channel); `save`/`load`
 keep them in `calibration.toml` (platformdirs' user config folder). The detector takes
 one per channel (`TapDetector(calibration=...)`) live and in `analyze`; a channel without
 one uses the defaults, which meet the targets on the corpus by themselves.
@@ -10,9 +12,11 @@ one uses the defaults, which meet the targets on the corpus by themselves.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import tomllib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -95,26 +99,52 @@ def for_channels(table: dict[int, ChannelCalibration], channels) -> tuple:
     return tuple(table.get(int(c)) for c in channels)
 
 
+BoardFilter = Callable[[], object]  # a fresh multi-channel board's filter (inputs/board.py `AudioBoardFilter`)
+STRIKE_APART_S = 0.06  # several channels: taps closer than this are one strike heard on several (counting)
+
+
 def heard_taps(audio: np.ndarray, sample_rate: int, channels, block_size: int = 128,
-               settings: DetectorSettings | None = None):
+               settings: DetectorSettings | None = None, board_filter: BoardFilter | None = None):
     """Taps in a recording (frames, device channels) as (channel index, peak, low share, stage B's
     heel probability or None), with the live detector: the low share is measured on the
-    detector's own history when it refines; the probability is stage B's word on that tap."""
+    detector's own history when it refines; the probability is stage B's word on that tap.
+    `board_filter`: several channels of a board whose bleed is known: the detector hears each
+    channel on its own and only the taps that filter calls strikes are kept, as `run` decides."""
+    return [tap[1:] for tap in _heard(audio, sample_rate, channels, block_size, settings, board_filter)]
+
+
+def _heard(audio, sample_rate, channels, block_size, settings, board_filter):
+    """`heard_taps`, each tap with its onset (frames) first."""
+    board = board_filter() if board_filter is not None else None
+    if board is not None:  # the board's filter decides between channels, as in `run`
+        settings = dataclasses.replace(settings or DetectorSettings(), crosstalk_s=0.0)
+        board.struck = []
     detector = TapDetector(sample_rate, [c - 1 for c in channels], block_size=block_size, settings=settings)
     detector.collect = []  # stage B's word on each tap (offline: a calibration is a recording)
-    found = []
+    found = {}
     for start in range(0, len(audio), block_size):
         count = detector.process(audio[start : start + block_size], start)
         words = {(int(c), int(onset)): heel for c, onset, _x, _foot, heel, _v in detector.collect}
         detector.collect.clear()
         for k in range(count):
+            if board is not None:
+                board.take(detector.out_onset[k], int(detector.out_channel[k]), float(detector.out_velocity[k]),
+                           int(detector.out_kind[k]), int(detector.out_tap_id[k]), int(detector.out_refine[k]))
             if detector.out_refine[k] == RECORD_REFINE:  # a confirmed tap (never one withdrawn)
                 channel = int(detector.out_channel[k])
                 heel = words.get((channel, int(detector.out_onset[k])))
                 heel = None if heel is None or detector.stage_b.weights is None else float(heel)
                 onset = int(detector.out_onset[k] - 0.5 * detector.hop)
-                found.append((channel, float(detector.out_velocity[k]), detector.low_share(channel, onset), heel))
-    return found
+                found[int(detector.out_tap_id[k])] = (int(detector.out_onset[k]), channel,
+                                                      float(detector.out_velocity[k]),
+                                                      detector.low_share(channel, onset), heel)
+        if board is not None:
+            board.decide(start + block_size)
+    if board is None:
+        return list(found.values())
+    board.decide(float("inf"))  # the recording's end: what is left, on what was heard
+    strikes = set(board.struck)
+    return [tap for tap_id, tap in found.items() if tap_id in strikes]
 
 
 def _logit(p: float) -> float:
@@ -144,11 +174,12 @@ def fine_tune_heel(heels: list[float], toes: list[float]) -> tuple[float, int]:
 
 
 def measure(quiet: np.ndarray, heels: np.ndarray, toes: np.ndarray, sample_rate: int, channels,
-            block_size: int = 128) -> dict[int, ChannelCalibration]:
-    """Calibration per 1-based channel from a quiet moment, heel taps and toe taps."""
+            block_size: int = 128, board_filter: BoardFilter | None = None) -> dict[int, ChannelCalibration]:
+    """Calibration per 1-based channel from a quiet moment, heel taps and toe taps (`board_filter`:
+    see `heard_taps`; a channel then counts only the strikes on it, not other channels' bleed)."""
     defaults = DetectorSettings()
-    heel_taps = heard_taps(heels, sample_rate, channels, block_size)
-    toe_taps = heard_taps(toes, sample_rate, channels, block_size)
+    heel_taps = heard_taps(heels, sample_rate, channels, block_size, board_filter=board_filter)
+    toe_taps = heard_taps(toes, sample_rate, channels, block_size, board_filter=board_filter)
     table = {}
     for index, channel in enumerate(channels):
         signal = quiet[:, channel - 1].astype(np.float64)
@@ -197,5 +228,14 @@ def _stage_b_bias(heel_taps, toe_taps, index: int, split: float | None) -> tuple
 
 
 def count_taps(audio: np.ndarray, sample_rate: int, channels, block_size: int = 128) -> int:
-    return len(heard_taps(audio, sample_rate, channels, block_size))
+    """Taps heard; on several channels, strikes (taps within STRIKE_APART_S of a strike's first are
+    that strike heard on several channels: a bleed later than the detector's own window is no tap)."""
+    onsets = sorted(tap[0] for tap in _heard(audio, sample_rate, channels, block_size, None, None))
+    if len(tuple(channels)) < 2:
+        return len(onsets)
+    strikes, first = 0, None
+    for onset in onsets:
+        if first is None or onset - first > STRIKE_APART_S * sample_rate:
+            strikes, first = strikes + 1, onset
+    return strikes
 
