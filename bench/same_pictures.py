@@ -7,7 +7,7 @@ worktree, each side in its own interpreter) and the two compared pixel by pixel.
 not heard, so a change of the detector does not count here; only the render's.
 
     .venv/bin/python bench/same_pictures.py 15a3c4f^        # the working tree against a commit
-    .venv/bin/python bench/same_pictures.py HEAD~3 --size 1280x720
+    .venv/bin/python bench/same_pictures.py HEAD~3 --size 1280x720 --looks sparks ink
 
 Prints, per look and moment, the largest difference (levels of 255) and how many pixels differ;
 exits 1 when any picture differs.
@@ -41,11 +41,14 @@ from dessins_de_planche.preset import load_gallery
 
 out, width, height = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 moments = [float(m) for m in sys.argv[4].split(",")]
+looks = set(sys.argv[5].split(",")) if len(sys.argv) > 5 and sys.argv[5] else None
 step = 1 / 60
 taps = steady_taps(8.0)
 pictures = {}
 ctx = moderngl.create_standalone_context(backend="egl", require=330)
 for name, preset in sorted(load_gallery(presets_dir()).items()):
+    if looks and name not in looks:
+        continue
     for moment in moments:  # a replay that stops there: what the show had drawn at that moment
         scene = replay(ctx, taps[taps["detected_at"] <= moment], moment, preset, (width, height), step=step,
                        tail=0.0)
@@ -55,11 +58,11 @@ np.savez_compressed(out, **pictures)
 """
 
 
-def draw(tree: Path, out: Path, size: tuple[int, int]) -> dict[str, np.ndarray]:
+def draw(tree: Path, out: Path, size: tuple[int, int], looks=()) -> dict[str, np.ndarray]:
     env = {"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin", "HOME": str(Path.home()),
            "PYTHONDONTWRITEBYTECODE": "1"}
     subprocess.run([sys.executable, "-c", DRAW, str(out), str(size[0]), str(size[1]),
-                    ",".join(str(m) for m in MOMENTS)], cwd=tree, env=env, check=True)
+                    ",".join(str(m) for m in MOMENTS), ",".join(looks)], cwd=tree, env=env, check=True)
     with np.load(out) as data:
         return {key: data[key] for key in data.files}
 
@@ -68,6 +71,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("commit", help="the commit to compare the working tree with")
     parser.add_argument("--size", default="480x270", help="WxH (default: the thumbnails' 480x270)")
+    parser.add_argument("--looks", nargs="*", default=(), help="only these looks (default: the whole gallery)")
     args = parser.parse_args(argv)
     size = tuple(int(part) for part in args.size.split("x"))
     with tempfile.TemporaryDirectory(prefix="ddp-pictures-") as folder:
@@ -75,8 +79,8 @@ def main(argv=None) -> int:
         other = folder / "tree"
         subprocess.run(["git", "worktree", "add", "--detach", "-q", str(other), args.commit], cwd=ROOT, check=True)
         try:
-            before = draw(other, folder / "before.npz", size)
-            after = draw(ROOT, folder / "after.npz", size)
+            before = draw(other, folder / "before.npz", size, args.looks)
+            after = draw(ROOT, folder / "after.npz", size, args.looks)
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(other)], cwd=ROOT, check=False)
     differ = 0

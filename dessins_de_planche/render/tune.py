@@ -18,7 +18,15 @@ from dessins_de_planche.preset.mapping import TAP_ATTRS_DTYPE
 from dessins_de_planche.render.layers import beat_clock
 
 TUNE_GAP = 10.0  # s of silence after which the next tap starts a new tune (tune_time from 0)
+ON_THE_LINE = 1e-6  # beats: a tap this little before a beat or a bar line is on it (the clock's rounding)
 TUNE_SECONDS = 180.0  # live, tune_fraction runs 0 -> 1 over this much tune_time (a recorded take: its own length)
+
+
+def on_the_line(phase: float, beats: int) -> float:
+    """A phase (0..1 over `beats` beats) a rounding short of the next line is that line's 0, as `beat`
+    is counted: a tap played on the beat must not read as the end of the beat before it (and its bar
+    as the one before), whichever way the tracker's last bit fell."""
+    return 0.0 if phase > 1.0 - ON_THE_LINE / beats else phase
 
 
 class TuneCounter:
@@ -65,9 +73,9 @@ class TuneCounter:
             counts["index"] += 1
             bar_phase = 0.0
             if rhythm is not None:
-                bar_phase = rhythm.bar_phase(time)
+                bar_phase = on_the_line(rhythm.bar_phase(time), bar_beats)
                 attrs["bar_phase"][i] = bar_phase
-                attrs["beat_phase"][i] = rhythm.beat_phase(time)
+                attrs["beat_phase"][i] = on_the_line(rhythm.beat_phase(time), 1)
             if clock is not None:
                 position = clock[0](time)
                 beat = math.floor(position + 1e-6)
