@@ -12,7 +12,9 @@ the background layer's light, the live marks and their glow, the layers' overlay
 (the figure), custom shaders drawn over, and a crossfade from the previous look.
 
 A new tap's attributes (its place in the tune, the beat and the bar) come from `render/tune.py`;
-what custom shaders see of the newest taps is kept in `render/shader_taps.py`.
+what custom shaders see of the newest taps is kept in `render/shader_taps.py`; the live marks' books
+(which tap a mark is of, the taps held back for the detector's word, which marks are due to be
+stamped, what the GPU has not seen) in `render/live.py`.
 """
 
 from __future__ import annotations
@@ -23,20 +25,20 @@ import moderngl
 import numpy as np
 
 from dessins_de_planche.events import (CONFIRM_WINDOW, RECORD_FIRST, RECORD_REFINE, RECORD_WITHDRAW, SOURCE_AUDIO,
-                                       WORD_TIMEOUT, ZONE_UNCHANGED)
+                                       ZONE_UNCHANGED)
 from dessins_de_planche.preset.mapping import TAP_ATTRS_DTYPE
 from dessins_de_planche.preset.palettes import parse_colour
 from dessins_de_planche.render import shader_layer  # its import registers the "shader" layer kind
 from dessins_de_planche.render.canvas import Canvas, release_framebuffer
 from dessins_de_planche.render.glsl import ProgramCache
 from dessins_de_planche.render.layers import Frame, renderer_for
-from dessins_de_planche.render.marks import HELD, NO_TAP, SHOWN, MarkPainter, MarkStore
+from dessins_de_planche.render.live import LiveMarks
+from dessins_de_planche.render.marks import NO_TAP, MarkPainter
 from dessins_de_planche.render.shader_taps import ShaderTaps
 from dessins_de_planche.render.steady import steady_taps
 from dessins_de_planche.render.transition import Crossfade
 from dessins_de_planche.render.tune import TuneCounter
 
-STAMP_DELAY = 0.030  # s after detection: a refine (≤ 20 ms) or withdraw (≤ 25 ms) record still changes the live mark
 # How a provisional mark (a tap from the audio detector, which may withdraw it within CONFIRM_WINDOW)
 # shows before the word on it: "grow" in from nothing over the window (the first light at once; a tap
 # withdrawn early shows as a faint, small beginning), or "confirm": held back until it is confirmed
@@ -53,7 +55,7 @@ class Scene:
         self._owns_programs = programs is None
         self.programs = programs or ProgramCache(ctx)
         self.painter = MarkPainter(ctx, self.programs)
-        self.store = MarkStore()
+        self.live = LiveMarks()  # the live marks' books: held taps, what the GPU has not seen
         self.canvas = Canvas(ctx, self.programs, size, parse_colour(preset.canvas.background)[:3])
         self.crossfade = Crossfade(ctx, self.programs)
         self.default_fade = 0.0  # s of crossfade when a preset does not say (the app sets its own)
@@ -65,11 +67,9 @@ class Scene:
         self.drawing = None  # a `render.svg.Drawing` to record every mark into (for SVG export), or None
         self.take: tuple[float, float] | None = None  # first and last tap time of a recorded take (tune_fraction)
         self.provisional = "confirm"  # see PROVISIONAL
-        self._held: dict[int, float] = {}  # tap_id -> detected (scene s) of taps that may yet be withdrawn
         self._recent = np.zeros(0, TAP_ATTRS_DTYPE)
         self.shader_taps = ShaderTaps(SHADER_TAPS)
         self.counter = TuneCounter()
-        self._dirty_from = 0  # first live mark whose bytes the GPU has not seen
         self._layer_base = 0  # layer codes of older presets stay apart from the current one's
         self._last_advance: float | None = None
         self._scratch: moderngl.Framebuffer | None = None
@@ -156,9 +156,7 @@ class Scene:
 
     def clear(self) -> None:
         self.canvas.clear()
-        self.store.clear()
-        self._held.clear()
-        self._dirty_from = 0
+        self.live.clear()
         self.counter.reset()
         self.shader_taps.clear()
         for layer in self.layers:
@@ -178,10 +176,8 @@ class Scene:
             self.epoch = float(taps["time"].min())
         firsts = taps[taps["refine"] == RECORD_FIRST]
         if len(firsts):
-            detected = firsts["detected_at"] - self.epoch
-            for tap_id, seen in zip(firsts["tap_id"][firsts["source"] == SOURCE_AUDIO].tolist(),
-                                    detected[firsts["source"] == SOURCE_AUDIO].tolist()):
-                self._held[tap_id] = seen
+            audio = firsts["source"] == SOURCE_AUDIO
+            self.live.hold(firsts["tap_id"][audio].tolist(), (firsts["detected_at"][audio] - self.epoch).tolist())
             attrs = self.counter.attributes(np.sort(firsts, order="time"), rhythm, self.level, self.brightness,
                                             self.take)
             self._remember(attrs)
@@ -205,14 +201,14 @@ class Scene:
 
     def shown(self, tap_id: int) -> bool:
         """Whether this tap may show yet: not held back waiting for the detector's word on it."""
-        return self.provisional == "grow" or int(tap_id) not in self._held
+        return self.provisional == "grow" or int(tap_id) not in self.live.held
 
     def _remember(self, attrs: np.ndarray) -> None:
         self._recent = np.concatenate([self._recent, attrs])[-RECENT_TAPS:]
 
     def _note_for_shaders(self, attrs, marks, ids) -> None:
         """The newest taps and where their first mark landed, for custom shaders' u_taps/u_tap_pos."""
-        self.shader_taps.note(attrs, marks, ids, self._held if self.provisional == "confirm" else ())
+        self.shader_taps.note(attrs, marks, ids, self.live.held if self.provisional == "confirm" else ())
 
     def recent_taps(self, now: float):
         """(SHADER_TAPS x 4: age, kind, velocity, zone), (SHADER_TAPS x 2: x, y), how many are real."""
@@ -230,12 +226,8 @@ class Scene:
     def _append(self, marks: np.ndarray, ids: np.ndarray, layer: int, seen: np.ndarray | None = None,
                 replace: bool = False) -> None:
         if len(marks):
-            self._dirty_from = min(self._dirty_from, self.store.count)
             seen = self._seen(ids) if seen is None else seen
-            pending = np.isin(ids, np.fromiter(self._held, np.uint32, len(self._held))) if self._held else False
-            marks = marks.copy()
-            marks["t_show"] = np.where(pending, seen if self.provisional == "grow" else HELD, SHOWN)
-            self.store.append(marks, ids, layer, seen, pending)
+            marks = self.live.add(marks, ids, layer, seen, grow=self.provisional == "grow")
             if self.drawing is not None:
                 self.drawing.add(layer - self._layer_base, marks, ids, replace=replace)
 
@@ -262,48 +254,21 @@ class Scene:
         A layer that gives none (it draws no marks, or the taps are not its) changes nothing."""
         if not len(ids):
             return
-        store = self.store
-        old = (store.layer[: store.count] == code) & np.isin(store.tap_id[: store.count], ids)
-        stamped = old & (store.live["stamped"] != 0)
-        if stamped.any():  # the canvas cannot be redrawn: leave those be
-            fresh = ~np.isin(ids, store.tap_id[: store.count][stamped])
-            old &= np.isin(store.tap_id[: store.count], ids[fresh])
-            marks, ids = marks[fresh], ids[fresh]
-        store.keep(~old)
-        self._dirty_from = 0
+        marks, ids = self.live.make_room(code, marks, ids)
         self._append(marks, ids, code, replace=True)
 
     def _confirm(self, tap_ids) -> None:
         """These taps are final: their marks may be stamped, and show whole if they were held back."""
-        ids = [int(t) for t in tap_ids if int(t) in self._held]
-        if not ids:
-            return
-        for tap_id in ids:
-            del self._held[tap_id]
-        if self.provisional == "confirm":
+        ids = self.live.confirm(tap_ids)
+        if ids and self.provisional == "confirm":
             recent = self._recent
             self.shader_taps.set_valid(recent["time"][np.isin(recent["tap_id"], ids)], 1.0)
-        store = self.store
-        mine = store.pending[: store.count] & np.isin(store.tap_id[: store.count], ids)
-        if mine.any():
-            store.pending[: store.count][mine] = False
-            store.live["t_show"][mine] = store.seen[: store.count][mine]
-            self._dirty_from = min(self._dirty_from, int(np.argmax(mine)))
 
     def _withdraw(self, records: np.ndarray) -> None:
         """These taps were not feet: their marks go before they are stamped, and every layer forgets them."""
-        ids = np.unique(records["tap_id"])
-        held = [int(t) for t in ids.tolist() if int(t) in self._held]
-        for tap_id in held:
-            del self._held[tap_id]
-        store = self.store
-        live = np.isin(store.tap_id[: store.count], ids)
-        stamped = live & (store.live["stamped"] != 0)  # too late (the word came after STAMP_DELAY): it stays
-        gone = np.setdiff1d(ids, np.unique(store.tap_id[: store.count][stamped]))
+        held, gone = self.live.withdraw(np.unique(records["tap_id"]))  # a stamped mark stays (too late)
         if not held and not len(gone):
             return
-        store.keep(~(live & ~stamped))
-        self._dirty_from = 0
         if self.drawing is not None:
             self.drawing.remove(gone)
         recent = self._recent
@@ -367,29 +332,19 @@ class Scene:
             else:
                 layer.rewrite_canvas(self, frame, dt)
 
-        if self._held:  # no word within WORD_TIMEOUT (a tap no detector follows up): it stands
-            silent = [tap_id for tap_id, seen in self._held.items() if self.time - seen >= WORD_TIMEOUT]
+        live = self.live
+        if live.held:  # no word within WORD_TIMEOUT (a tap no detector follows up): it stands
+            silent = live.unheard(self.time)
             if silent:
                 self._confirm(silent)
-        store = self.store
-        if store.count:
-            live = store.live
-            stamped = live["stamped"]
-            due = ((stamped == 0) & ~store.pending[: store.count]
-                   & (self.time - store.seen[: store.count] >= STAMP_DELAY))
-            if due.any():
-                self.canvas.fbo.use()
-                self._frame_uniforms(self.canvas.aspect, self.canvas.size[1])
-                self.painter.stamp(live[due])
-                stamped[due] = 1.0
-                self._dirty_from = min(self._dirty_from, int(np.argmax(due)))
-            expired = (stamped != 0) & (self.time >= live["t_tap"] + live["life"])
-            if expired.any():
-                store.keep(~expired)
-                self._dirty_from = 0
-        if self._dirty_from < store.count:
-            self.painter.upload(store.live, self._dirty_from)
-        self._dirty_from = store.count
+        due = live.due(self.time)
+        if due is not None:
+            self.canvas.fbo.use()
+            self._frame_uniforms(self.canvas.aspect, self.canvas.size[1])
+            self.painter.stamp(live.store.live[due])
+            live.stamped(due)
+        live.retire(self.time)
+        live.upload(self.painter)
 
     def _backdrop(self):
         for layer in self.layers:
@@ -397,6 +352,11 @@ class Scene:
             if light is not None:
                 return light
         return None
+
+    @property
+    def store(self):
+        """The live marks themselves (`render/marks.py`'s MarkStore)."""
+        return self.live.store
 
     def _draw_picture(self, target: moderngl.Framebuffer, transition: bool = True) -> None:
         self.canvas.show(target, backdrop=self._backdrop())
