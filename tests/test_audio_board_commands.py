@@ -57,7 +57,12 @@ def test_analyze_hears_a_board_recording_with_its_calibration_as_run_does(tmp_pa
 
     own_rule = analyze_file(path, calibration={}, board=False)  # `--no-board-calibration`
     assert own_rule.board is None
-    heard = score(events(dance), own_rule.final_taps, zone_channel, tolerance=0.02)
+    by_own_rule = score(events(dance), own_rule.final_taps, zone_channel, tolerance=0.02)
+    print("\nanalyze of the simulated board's recording (strikes kept, of them feet together, bleed drawn): "
+          + "; ".join(f"{what} {h['kept']}/{h['strikes']}, {h['together_kept']}/{h['together']}, "
+                      f"{h['false_taps']} of {h['bleed']}" for what, h in (("with the board's calibration", heard),
+                                                                            ("--no-board-calibration", by_own_rule))))
+    heard = by_own_rule
     assert heard["false_taps"] > 0.05 * heard["bleed"] and heard["together_kept"] < 0.8 * heard["together"], heard
 
 
@@ -120,6 +125,10 @@ def test_calibrates_heel_and_toe_steps_hear_each_channel_through_the_board_just_
 
     by_own_rule = calibration.measure(quiet, heels, toes, SR, CHANNELS)
     by_board = calibration.measure(quiet, heels, toes, SR, CHANNELS, board_filter=strikes_only)
+    for what, table in (("the detector's own rule", by_own_rule), ("the board just learned", by_board)):
+        print(f"\ncalibrate's heel and toe steps by {what}: " + "; ".join(
+            f"channel {c}: {t.taps} taps, stage B shift {t.heel_bias}, split {t.heel_low_share}"
+            for c, t in sorted(table.items())))
     assert by_own_rule[1].taps == by_own_rule[3].taps == 12  # each also counts the other's bleed
     assert by_board[1].taps == by_board[3].taps == 6 and by_board[2].taps == by_board[4].taps == 0
     assert by_board[1].toe_share is None and by_board[3].heel_share is None  # no bleed taken for a heel or a toe
