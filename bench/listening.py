@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
 from dessins_de_planche.events import KIND_HEEL, KIND_TOE, RECORD_REFINE, RECORD_WITHDRAW  # noqa: E402
-from dessins_de_planche.listen import detector as detector_module  # noqa: E402
+from dessins_de_planche.listen import detector_settings  # noqa: E402
 from dessins_de_planche.listen.analyze import analyze_file  # noqa: E402
 from dessins_de_planche.listen.detector import TapDetector  # noqa: E402
 from dessins_de_planche.listen.synth import match_onsets  # noqa: E402
@@ -281,9 +281,9 @@ def main() -> int:
         fold = args.folds / f"{family}.npz"
         onset_fold = args.folds / f"{family}.stage_a.npz"
         if fold.exists():
-            stamps[family] = detector_module.use_weights(fold, onset_fold if onset_fold.exists() else None)
+            stamps[family] = detector_settings.use_weights(fold, onset_fold if onset_fold.exists() else None)
         else:
-            stamps[family] = detector_module.use_weights(None)
+            stamps[family] = detector_settings.use_weights(None)
             unfolded.append(family)
         for clip in by_family[family]:
             run_ours(clip["path"], clip, ours, extra)
@@ -292,7 +292,7 @@ def main() -> int:
                 cpu_audio = (audio, sr)
             for runner, tally in references.values():
                 runner(audio, sr, clip, tally)
-    detector_module.use_weights(None)
+    detector_settings.use_weights(None)
 
     tap_families = sorted(ours.family)
     music_families = sorted(ours.music_seconds)

@@ -55,7 +55,7 @@ def detector_word(seconds: float) -> tuple[str, np.ndarray, np.ndarray, int]:
 
     from dessins_de_planche.events import RECORD_FIRST, RECORD_WITHDRAW
     from dessins_de_planche.listen.analyze import analyze_file
-    from dessins_de_planche.listen.detector import DETECTOR_VERSION
+    from dessins_de_planche.listen.detector_settings import DETECTOR_VERSION
     from dessins_de_planche.listen.synth import podorhythm
 
     audio, _ = podorhythm(seconds, 48_000, 112, 2, ("heel", "toe"), seed=21, level_db=-12.0)

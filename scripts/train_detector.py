@@ -168,19 +168,19 @@ def candidates_of(job) -> dict:
     tests/test_detector.py::test_training_replays_the_live_candidates)."""
     clip, models = job
     from dessins_de_planche.listen import onset
-    from dessins_de_planche.listen.detector import DetectorSettings
+    from dessins_de_planche.listen.detector_settings import DetectorSettings
     from train_stage_a import fired_hops, hop_state
 
     audio, sr, truth = clip_audio(clip)
     detector = TapDetector(sr, [0], block_size=BLOCK, weights=False,
                            settings=DetectorSettings(stage_b=False, learned_onset=False, onset_db=1e9))
     detector.collect_hops = rows = []
-    size = 1 << int(np.ceil(np.log2(len(audio) + detector._reach + 4 * BLOCK)))
+    size = 1 << int(np.ceil(np.log2(len(audio) + detector.reach + 4 * BLOCK)))
     history = np.zeros(size, np.float32)  # as the detector's own: DC removed, zeros before the start
     for start in range(0, len(audio), BLOCK):
         block = audio[start : start + BLOCK]
         detector.process(block, start)
-        history[start : start + len(block)] = detector._clean[: len(block), 0]
+        history[start : start + len(block)] = detector.front.clean[: len(block), 0]
     state = hop_state(rows, detector, truth)
     stage_b = confirm.StageB(sr, None)
     times = np.array([t["time"] for t in truth])
@@ -214,10 +214,11 @@ def collect(clips: list[dict], cache: Path, version: str, jobs: int, models: dic
     """Every clip's candidates per stage A model, cached: {model: {x, label, clip}, ...}."""
     from dataclasses import asdict
 
-    from dessins_de_planche.listen.detector import DetectorSettings
+    from dessins_de_planche.listen import detector, front_end
+    from dessins_de_planche.listen.detector_settings import DetectorSettings
 
     rules = hashlib.sha1(repr(sorted(asdict(DetectorSettings()).items())).encode()).hexdigest()[:8]
-    code = hashlib.sha1(b"".join(Path(m.__file__).read_bytes() for m in (confirm, sys.modules[TapDetector.__module__])))
+    code = hashlib.sha1(b"".join(Path(m.__file__).read_bytes() for m in (confirm, detector, front_end)))
     stamps = hashlib.sha1(repr(sorted((k, w["stamp"], float(w["threshold"])) for k, w in models.items())).encode())
     key = (f"{version}-{confirm.FEATURES}-{TRAIN_VERSION}-{rules}-{code.hexdigest()[:8]}-"
            f"{stamps.hexdigest()[:8]}")

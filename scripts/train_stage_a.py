@@ -32,7 +32,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from dessins_de_planche.listen import onset  # noqa: E402
-from dessins_de_planche.listen.detector import DetectorSettings, TapDetector  # noqa: E402
+from dessins_de_planche.listen.detector import TapDetector  # noqa: E402
+from dessins_de_planche.listen.detector_settings import DetectorSettings  # noqa: E402
 from dessins_de_planche.listen.synth import match_onsets  # noqa: E402
 from train_detector import BLOCK, clip_audio, corpus_clips, generated_clips, init, map_clips, steady_clips  # noqa: E402
 
@@ -47,10 +48,11 @@ IGNORE_S = (-0.025, 0.021)  # around a tap, other hops are neither (deaf after a
 def _code_key() -> str:
     from dataclasses import asdict
 
-    from dessins_de_planche.listen import detector
+    from dessins_de_planche.listen import detector, front_end
 
     rules = repr(sorted(asdict(DetectorSettings()).items())).encode()
-    return hashlib.sha1(rules + Path(detector.__file__).read_bytes()).hexdigest()[:8]
+    code = b"".join(Path(m.__file__).read_bytes() for m in (detector, front_end))
+    return hashlib.sha1(rules + code).hexdigest()[:8]
 
 
 def hops_of(job) -> str:
@@ -77,7 +79,7 @@ def hops_of(job) -> str:
     tmp = path.with_name(path.stem + ".tmp.npz")
     np.savez_compressed(
         tmp, key=np.array(key), sr=np.array(sr), hop=np.array(detector.hop),
-        onset_back=np.array(detector._onset_back), band_floor=detector._band_floor[0],
+        onset_back=np.array(detector.onset_back), band_floor=detector.front.band_floor[0],
         k=np.array([r[0] for r in rows], np.int64),
         level=np.array([r[1] for r in rows], np.float32), ref=np.array([r[2] for r in rows], np.float32),
         bg=np.array([r[3] for r in rows], np.float32), learning=np.array([r[4] for r in rows], bool),
@@ -127,10 +129,10 @@ def _state(level, ref, bg, floor, k, learning, sounding, sr, hop, back, truth) -
 def hop_state(rows, detector, truth) -> dict:
     """`_state` from a detector's `collect_hops` rows (channel 0)."""
     return _state(np.array([r[1] for r in rows], np.float32), np.array([r[2] for r in rows], np.float32),
-                  np.array([r[3] for r in rows], np.float32), detector._band_floor[0],
+                  np.array([r[3] for r in rows], np.float32), detector.front.band_floor[0],
                   np.array([r[0] for r in rows], np.int64), np.array([r[4] for r in rows], bool),
                   np.array([r[5] for r in rows], bool), int(detector.sample_rate), detector.hop,
-                  detector._onset_back, np.sort(np.array([t["time"] for t in truth], np.float64)))
+                  detector.onset_back, np.sort(np.array([t["time"] for t in truth], np.float64)))
 
 
 def load_clip(path: str, rng) -> dict:

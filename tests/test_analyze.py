@@ -11,7 +11,7 @@ import soundfile
 from dessins_de_planche.events import (KIND_HEEL, KIND_TOE, RECORD_FIRST, RECORD_REFINE, RECORD_WITHDRAW,
                                        TAP_DTYPE)
 from dessins_de_planche.listen.analyze import Analysis, analyze_file
-from dessins_de_planche.listen.detector import DETECTOR_VERSION
+from dessins_de_planche.listen.detector_settings import DETECTOR_VERSION
 from dessins_de_planche.listen.synth import match_onsets, podorhythm
 
 

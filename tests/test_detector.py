@@ -279,7 +279,7 @@ def test_a_sound_cut_off_into_digital_silence_is_not_a_second_tap():
 # -- the two stages ---------------------------------------------------------------------------
 
 def test_stage_b_weights_ship_small_and_stamped():
-    from dessins_de_planche.listen import confirm, detector
+    from dessins_de_planche.listen import confirm, detector_settings
 
     assert confirm.WEIGHTS_PATH.exists() and confirm.WEIGHTS_PATH.stat().st_size <= 1 << 20
     weights = confirm.load_weights()
@@ -287,25 +287,25 @@ def test_stage_b_weights_ship_small_and_stamped():
     assert 2_000 <= parameters <= 20_000
     stamp = weights["stamp"]
     assert "corpus-" in stamp and ".train-" in stamp and ".seed-" in stamp
-    assert detector.DETECTOR_VERSION.endswith(stamp)
+    assert detector_settings.DETECTOR_VERSION.endswith(stamp)
     assert weights["mean"].shape == (confirm.FEATURES,) and 0.0 < float(weights["threshold"]) < 1.0
-    assert TapDetector(SR, [0]).version == detector.DETECTOR_VERSION
+    assert TapDetector(SR, [0]).version == detector_settings.DETECTOR_VERSION
 
 
 def test_stage_a_weights_ship_small_and_stamped():
-    from dessins_de_planche.listen import detector, onset
+    from dessins_de_planche.listen import detector_settings, onset
 
     assert onset.WEIGHTS_PATH.exists() and onset.WEIGHTS_PATH.stat().st_size <= 64 << 10
     weights = onset.load_weights()
     parameters = sum(weights[f"{kind}{i}"].size for i in range(int(weights["layers"])) for kind in "wb")
     assert 500 <= parameters <= 5_000  # scored every hop: small
     assert ".train-a" in weights["stamp"] and ".seed-" in weights["stamp"]
-    assert detector.DETECTOR_VERSION.startswith(f"onset-{weights['stamp']}+")
+    assert detector_settings.DETECTOR_VERSION.startswith(f"onset-{weights['stamp']}+")
 
 
 def test_the_rules_alone_still_hear_the_generated_taps():
     """Without stage A's weights (a build without them) the summed-rise rule fires."""
-    from dessins_de_planche.listen.detector import DetectorSettings
+    from dessins_de_planche.listen.detector_settings import DetectorSettings
 
     audio, truth = podorhythm(6.0, SR, 120, 3, ("Heel", "toe", "toe"), seed=8, level_db=-20.0,
                               tap_to_music_db=6.0, noise_db=-70.0)

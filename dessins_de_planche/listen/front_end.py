@@ -1,0 +1,402 @@
+"""Stage A's front end: each block into band levels on a hop grid, every band whitened by its
+own recent past over a noise floor, and each hop's onset score per channel.
+
+Its own module because it never sees a tap: it keeps the sample history, the band state and
+the sound check; the tap logic (`listen.detector.TapDetector`) decides what a rise starts and
+reads the history back for a tap's peak, kind and stage B. It runs in the audio callback,
+called by the tap detector: buffers allocated in `allocate`, numpy writes with `out=`, the
+per-channel logic on Python floats; no I/O, no lock.
+
+The grid of short spectra is fixed on the stream's frame count (a 2.7 ms Hann window every
+1.33 ms: any block size gives the same hops), 12 bands from the bass to the air, all channels
+at once. Each band's level (dB) is measured over its **expected tail**, a decaying peak of the
+hops `rise_span_s` and more ago (falling `ref_decay_db_per_ms`): a steady tone, a held note or
+a hit's own ringing stays under it, and a quiet tap 25 ms after a loud one still rises over
+the loud one's tail in the bands it fills (never a raised threshold or a deaf spell). A
+**noise floor** per band (a running low quantile of the level), under which nothing counts.
+The onset score is stage A's learned score (`listen.onset`, a small perceptron on those rises
+at this hop and the two before it: a foot fills many bands at once, a new note a few); without
+its weights (or `learned_onset=False`) the rule of old: the bands' summed rise over the larger
+of tail and floor, over `onset_db`. Non-finite or absurd samples (|x| > 8) make a channel's
+block a gap: silence in the history, and its bands learn their levels again after it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+
+from dessins_de_planche.listen import onset
+from dessins_de_planche.listen.detector_settings import DetectorSettings
+
+_BAD_LEVEL = 8.0  # |sample| above this (or NaN/Inf) marks a broken block
+_BIN_HZ = 375.0  # the analysis spectrum's bin spacing (a 128-point DFT at 48 kHz)
+_BAND_EDGES_HZ = (0, 400, 750, 1100, 1500, 2200, 3000, 4000, 5200, 7000, 9400, 12800, 24000)
+
+
+def _frequency(hi: float, lo: float, sample_rate: float) -> float:
+    """RMS frequency from the energy ratio of the two-sample difference to the signal
+    (for a sine, 4 sin^2(2 pi f / sr)); meaningful up to sr / 4."""
+    if lo <= 0.0:
+        return 0.0 if hi <= 0.0 else 0.25 * sample_rate
+    half = 0.5 * math.sqrt(hi / lo)
+    return sample_rate / (2 * math.pi) * math.asin(half if half < 1.0 else 1.0)
+
+
+class FrontEnd:
+    def __init__(self, sample_rate: float, columns: np.ndarray, settings: DetectorSettings,
+                 floors: Sequence[float], onset_weights):
+        """`columns`: the device channels listened to; `floors`: each one's level floor (dBFS);
+        `onset_weights`: stage A's learned score (None: the summed-rise rule). `allocate`
+        before the first block."""
+        self.sample_rate = sr = float(sample_rate)
+        self.columns = columns
+        self.channels = c = len(columns)
+        self.settings = s = settings
+        self.hop = hop = max(8, int(round(s.hop_s * sr)))
+        self.window = win = 2 * hop
+        # the spectrum sampled every _BIN_HZ at any rate (the DFT is a matrix product, so its
+        # frequencies are ours to choose): every rate gets the same bands, the learned score's
+        freqs = np.arange(0.0, 0.5 * sr + 1e-9, _BIN_HZ)
+        bands = []
+        for lo, hi in zip(_BAND_EDGES_HZ[:-1], _BAND_EDGES_HZ[1:]):
+            column = ((freqs >= lo) & (freqs < hi)).astype(np.float32)
+            if column.any():
+                bands.append(column)
+        # (bin 0 counts: the first difference below leaves no DC, and a heel's thump lies near it)
+        self.bands = b = len(bands)
+        self._band_matrix = np.ascontiguousarray(np.stack(bands))  # (bands, bins)
+        centres = np.array([float((col * freqs).sum() / col.sum()) for col in bands])
+        self._centres = centres.tolist()
+        self._win = np.hanning(win + 2)[1:-1].astype(np.float32)
+        # the windowed DFT of the first difference (x[n+1] - x[n], over win + 1 samples) up to
+        # the last band's bins, as matrices, window and difference folded in. Each band is
+        # measured against its own past, so the difference's tilt changes nothing there; what it
+        # removes is a low tone's leakage into the upper bands (a hum's level beats with its phase)
+        bins = int(np.flatnonzero(self._band_matrix.any(axis=0)).max()) + 1
+        phase = 2 * np.pi * np.outer(np.arange(win), freqs[:bins]) / sr
+        cos = np.cos(phase) * self._win[:, None]
+        sin = np.sin(phase) * self._win[:, None]
+        pad = np.zeros((1, bins))
+        self._dft_cos = np.ascontiguousarray(np.vstack([pad, cos]) - np.vstack([cos, pad]), np.float32)
+        self._dft_sin = np.ascontiguousarray(np.vstack([pad, sin]) - np.vstack([sin, pad]), np.float32)
+        self._band_matrix_t = np.ascontiguousarray(self._band_matrix[:, :bins].T)
+        # each band's level for white noise of unit power: the level floors are set from it
+        self._band_gain_db = (10 * np.log10(((self._dft_cos ** 2 + self._dft_sin ** 2).sum(axis=0))
+                                            @ self._band_matrix_t)).tolist()
+        # the level floor, per channel and band: white noise at that RMS level never starts a tap
+        self.band_floor = np.array([[f + g for g in self._band_gain_db] for f in floors], np.float32)
+        # the learned onset score where its weights are, else the summed-rise rule
+        self.onset = None if onset_weights is None else onset.OnsetScore(onset_weights, c, b)
+        self._no_rise = [-1.0] * c
+
+        # a quarter window's samples (`sounding`)
+        self._q_arange, self._q_idx = np.arange(win // 4, dtype=np.intp), np.zeros(win // 4, np.intp)
+        self._q_buf = np.zeros(win // 4, np.float32)
+        self._span = max(1, int(round(s.rise_span_s * sr / hop)))
+        self._ref_decay = s.ref_decay_db_per_ms * 1000.0 * hop / sr
+        frame_rate = sr / hop
+        self._up = up = s.background_up_db_per_s / frame_rate
+        self._down = up * (1.0 - s.background_quantile) / s.background_quantile
+        self._smooth_a = 1.0 - math.exp(-1.0 / (s.background_smooth_s * frame_rate))
+        self._learn_n = int(round(s.learn_s * frame_rate))
+        self._warmup_n = max(self._span + 2, int(round(s.warmup_s * frame_rate)))
+        self._dc_alpha = 1.0 / (s.dc_s * sr)
+
+        # the sound check, per channel, of the last block
+        self.level, self.peak, self.brightness = (np.zeros(c, np.float32) for _ in range(3))
+
+        # per-hop state, (bands, channels), in dB
+        self.ref = np.zeros((c, b), np.float32)  # the expected tail
+        self.bg = np.zeros((c, b), np.float32)  # the noise floor
+        self._smooth = np.zeros((c, b), np.float32)
+        self._ring = np.zeros((self._span + 1, c, b), np.float32)  # the last hops' levels
+        self._hold_n = max(1, int(round(s.hold_s * sr / hop)))
+        self._held = np.zeros((self._hold_n, c, b), np.float32)  # levels span .. span + hold hops ago
+        self._held_max, self._nov, self._gate, self._tmp = (np.zeros((c, b), np.float32) for _ in range(4))
+        self._mask = np.zeros((c, b), bool)
+        self._dsum = np.zeros(c, np.float32)
+        self._hist_n = 0
+        self._reach = 0
+
+    # -- buffers -----------------------------------------------------------
+    def allocate(self, frames: int, reach: int | None = None) -> None:
+        """Buffers for blocks of up to `frames`; the history keeps `reach` samples (the tap
+        logic's look back: stage B, velocity, kind) beyond a block and a window."""
+        if reach is not None:
+            self._reach = reach
+        c, b = self.channels, self.bands
+        self._capacity = frames
+        self._raw = np.zeros((frames + 2, c), np.float32)  # rows 0, 1: the previous block's last samples
+        self.clean = np.zeros((frames, c), np.float32)  # DC removed
+        self._diff = np.zeros((frames, c), np.float32)
+        self._abs = np.zeros((frames, c), np.float32)
+        # per channel: the block's peak, energy, difference's energy, sum; the DC estimate and the next
+        self._peak_c, self._lo_c, self._hi_c, self._sum, self._dc, self._dc_new = (
+            np.zeros(c, np.float32) for _ in range(6))
+        self._dc_ramp_index = np.arange(1, frames + 1, dtype=np.float32)
+        self._dc_ramp = np.zeros(frames, np.float32)
+        self._dc_offset = np.zeros((frames, c), np.float32)
+        hops = frames // self.hop + 2
+        self._widx = np.zeros((hops, self.window + 1), np.intp)
+        self._warange = np.arange(self.window + 1, dtype=np.intp)
+        bins = self._dft_cos.shape[1]
+        self._wx = np.zeros((c * hops, self.window + 1), np.float32)  # rows: channel-major, then hop
+        self._re, self._im, self._pow = (np.zeros((c * hops, bins), np.float32) for _ in range(3))
+        self._level = np.zeros((c * hops, b), np.float32)
+        self._hop_ends = np.zeros(hops, np.intp)
+        hist_n = 1 << int(math.ceil(math.log2(self._reach + frames + self.window)))
+        if hist_n > self._hist_n:  # (a larger block than announced starts it afresh)
+            # DC-removed samples by channel, then by stream frame (a channel's row is contiguous,
+            # so gathering from it copies nothing), indexed by stream frame & history_mask
+            self.history = np.zeros((c, hist_n), np.float32)
+            self._hist_n = hist_n
+            self.history_mask = hist_n - 1
+
+    def reset(self) -> None:
+        c = self.channels
+        self._raw[:2] = 0.0
+        self._dc[:] = 0.0
+        self._dc_list = [0.0] * c
+        self._started = [False] * c
+        self.warm = [self._warmup_n] * c  # hops each channel still learns before it may fire
+        self._hops_seen = [0] * c
+        if self.onset is not None:
+            self.onset.reset()
+        self.ref[:] = -200.0
+        self.bg[:] = -200.0
+        self._smooth[:] = -200.0
+        self._ring[:] = -200.0
+        self._held[:] = -200.0
+        self.history[:] = 0.0
+
+    # -- the block ----------------------------------------------------------
+    def begin(self, block: np.ndarray, start_frame: int) -> list[bool] | None:
+        """Take one block (frames > 0, device channels) starting at stream frame `start_frame`
+        into the history, DC removed; returns which channels' blocks are gaps (None: none)."""
+        n = block.shape[0]
+        if n > self._capacity:  # a larger block than announced: grow once (not in steady state)
+            prev, dc = self._raw[:2].copy(), self._dc.copy()
+            self.allocate(n)
+            self._raw[:2], self._dc[:] = prev, dc
+        if block.dtype != np.float32:
+            block = block.astype(np.float32)
+        if block.ndim == 1:
+            block = block.reshape(-1, 1)
+        c = self.channels
+        raw = self._raw[: n + 2]
+        signal = raw[2:]
+        clean = self.clean[:n]
+        with np.errstate(all="ignore"):  # NaN/Inf input is handled below, silently (no I/O here)
+            np.take(block, self.columns, axis=1, out=signal, mode="clip")
+            np.abs(signal, out=self._abs[:n])
+            np.maximum.reduce(self._abs[:n], axis=0, out=self._peak_c)
+            np.add.reduce(signal, axis=0, out=self._sum)
+        peaks = self._peak_c.tolist()
+        sums = self._sum.tolist()
+        bad = None
+        for ch in range(c):
+            if not (peaks[ch] <= _BAD_LEVEL) or not (abs(sums[ch]) < _BAD_LEVEL * n):
+                if bad is None:
+                    bad = [False] * c
+                bad[ch] = True
+                signal[:, ch] = 0.0  # a gap: silence in the history, and relearn after it
+        with np.errstate(all="ignore"):
+            # the DC estimate (set by a channel's first good block) moves through the block as a
+            # ramp from the last block's to this one's: a step at each block's edge would be a
+            # click, as loud as the block is long
+            for ch in range(c):
+                if bad is None or not bad[ch]:
+                    if not self._started[ch]:
+                        self._dc_list[ch] = sums[ch] / n
+                        self._dc[ch] = self._dc_list[ch]
+                        self._started[ch] = True
+                    self._dc_list[ch] += self._dc_alpha * (sums[ch] - n * self._dc_list[ch])
+            self._dc_new[:] = self._dc_list
+            np.subtract(self._dc_new, self._dc, out=self._dc_new)
+            np.multiply(self._dc_ramp_index[:n], 1.0 / n, out=self._dc_ramp[:n])
+            offset = self._dc_offset[:n]
+            np.multiply(self._dc_ramp[:n, None], self._dc_new, out=offset)
+            np.add(offset, self._dc, out=offset)
+            np.subtract(signal, offset, out=clean)
+            if bad is not None:
+                for ch in range(c):
+                    if bad[ch]:
+                        clean[:, ch] = 0.0
+            np.subtract(signal, raw[:-2], out=self._diff[:n])
+            # the history (DC removed), indexed by stream frame modulo its length
+            size = self._hist_n
+            at = start_frame & (size - 1)
+            part = min(n, size - at)
+            self.history[:, at : at + part] = clean[:part].T
+            if part < n:
+                self.history[:, : n - part] = clean[part:n].T
+            # level, peak and brightness for the sound check
+            np.multiply(clean, clean, out=self._abs[:n])
+            np.add.reduce(self._abs[:n], axis=0, out=self._lo_c)
+            np.multiply(self._diff[:n], self._diff[:n], out=self._abs[:n])
+            np.add.reduce(self._abs[:n], axis=0, out=self._hi_c)
+        self._peaks = peaks
+        return bad
+
+    def spectra(self, start_frame: int, n: int) -> tuple[int, np.ndarray | None]:
+        """The hops that end in the block `begin` took (hop k's window ends at stream frame
+        k * hop): the first one's number and their band levels (channels, hops, bands) in dB;
+        None where no hop ends in it. A windowed DFT of every hop and channel at once, as two
+        matrix products (numpy's FFT keeps scratch buffers of its own; a product into `out=`
+        allocates nothing)."""
+        hop, win, c = self.hop, self.window, self.channels
+        first_hop = start_frame // hop + 1
+        count = (start_frame + n) // hop - first_hop + 1
+        if count <= 0:
+            return first_hop, None
+        mask = self.history_mask
+        idx = self._widx[:count]
+        ends = self._hop_ends[:count]
+        ends[:] = range(first_hop * hop - win - 1, (first_hop + count) * hop - win - 1, hop)
+        np.add(ends[:, None], self._warange, out=idx)
+        np.bitwise_and(idx, mask, out=idx)
+        rows = c * count
+        wx = self._wx[:rows]
+        for ch in range(c):
+            np.take(self.history[ch], idx, out=wx[ch * count : (ch + 1) * count], mode="clip")
+        re, im, power = self._re[:rows], self._im[:rows], self._pow[:rows]
+        np.dot(wx, self._dft_cos, out=re)
+        np.dot(wx, self._dft_sin, out=im)
+        np.multiply(re, re, out=power)
+        np.multiply(im, im, out=im)
+        np.add(power, im, out=power)
+        levels = self._level[:rows]
+        np.dot(power, self._band_matrix_t, out=levels)
+        np.add(levels, 1e-20, out=levels)
+        np.log10(levels, out=levels)
+        np.multiply(levels, 10.0, out=levels)
+        return first_hop, levels.reshape(c, count, self.bands)
+
+    def finish(self, n: int, bad) -> None:
+        """After the block's hops: the sound check, the relearning after a gap, and the samples
+        the next block's difference starts from."""
+        lo_c = self._lo_c.tolist()
+        hi_c = self._hi_c.tolist()
+        peaks = self._peaks
+        for ch in range(self.channels):
+            if bad is not None and bad[ch]:
+                self.warm[ch] = self._warmup_n
+                self._hops_seen[ch] = 0  # after the gap its floor is learnt afresh too
+                self.level[ch] = self.peak[ch] = self.brightness[ch] = 0.0
+                continue
+            self.level[ch] = math.sqrt(lo_c[ch] / n)
+            self.peak[ch] = peaks[ch]
+            f = _frequency(hi_c[ch], lo_c[ch], self.sample_rate)
+            self.brightness[ch] = 0.0 if f <= 100.0 else min(1.0, math.log(f / 100.0) / math.log(80.0))
+        self._raw[:2] = self._raw[n : n + 2]
+        self._dc[:] = self._dc_list
+
+    # -- one hop -----------------------------------------------------------
+    def rises(self, k: int, level: np.ndarray, bad, deaf_until: list[int]) -> tuple[list[float], float]:
+        """Hop `k` (its band levels `level`, (channels, bands)): the expected tails moved on, then
+        each channel's onset score and the bar it must pass to start a tap. The learned score
+        is evaluated only when some channel may fire (past `deaf_until` and learning)."""
+        s = self.settings
+        ref, bg, nov, gate = self.ref, self.bg, self._nov, self._gate
+        ring = self._ring
+        # the expected tail: the decaying peak of the hops `span` and more ago, and at least
+        # the loudest of the `hold` hops before those (a low tone's level beats with its phase)
+        lagged = ring[(k - self._span) % len(ring)]
+        np.subtract(ref, self._ref_decay, out=ref)
+        np.maximum(ref, lagged, out=ref)
+        self._held[k % self._hold_n] = lagged
+        np.maximum.reduce(self._held, axis=0, out=self._held_max)
+        np.maximum(ref, self._held_max, out=ref)
+        score = self.onset
+        if score is None:
+            # the rules: the rise of each band over the larger of that tail and the noise floor,
+            # summed, over onset_db
+            self._rules_gate()
+            np.subtract(level, gate, out=nov)
+            np.clip(nov, 0.0, s.band_cap_db, out=nov)
+            np.add.reduce(nov, axis=1, out=self._dsum)
+            return self._dsum.tolist(), s.onset_db
+        # the learned score, on the same band state: scored only where the bands rose at all
+        # over their tails and one is over the level floor (most hops of silence or a held
+        # note are not), and only when a channel may fire; it fires over its threshold
+        score.update(level, ref, bg, self.band_floor)
+        worth = [r > onset.GATE_DB and loud > 0.0
+                 for r, loud in zip(score.rises.tolist(), score.loudest.tolist())]
+        ready = False
+        for ch in range(self.channels):
+            if worth[ch] and self.warm[ch] == 0 and k >= deaf_until[ch] and (bad is None or not bad[ch]):
+                ready = True
+        if not ready:
+            return self._no_rise, 0.0
+        threshold = score.threshold
+        return [sc - threshold if w else -1.0 for sc, w in zip(score.evaluate().tolist(), worth)], 0.0
+
+    def learn(self, k: int, level: np.ndarray, bad) -> None:
+        """After hop `k`'s taps: a hop less to learn for each channel still learning, the noise
+        floor moved on, the level kept for the tails to come."""
+        for ch in range(self.channels):
+            if self.warm[ch] > 0 and (bad is None or not bad[ch]):
+                self.warm[ch] -= 1
+        bg = self.bg
+        # the noise floor (a running low quantile of the smoothed level, per band)
+        np.subtract(level, self._smooth, out=self._tmp)
+        np.multiply(self._tmp, self._smooth_a, out=self._tmp)
+        np.add(self._smooth, self._tmp, out=self._smooth)
+        np.greater(self._smooth, bg, out=self._mask)
+        np.multiply(self._mask, self._up + self._down, out=self._tmp)
+        np.subtract(self._tmp, self._down, out=self._tmp)
+        np.add(bg, self._tmp, out=bg)
+        np.minimum(bg, self._smooth, out=self._tmp)  # ... never above the level itself for long
+        np.maximum(bg, self._tmp, out=bg)
+        self._ring[k % len(self._ring)] = level
+        # a channel learning (reset, gap): its floor and tail follow the level at once
+        for ch in range(self.channels):
+            if self.warm[ch] > 0 or (bad is not None and bad[ch]):
+                self.ref[ch] = level[ch]
+                if self._hops_seen[ch] < self._learn_n:
+                    self._smooth[ch] = level[ch]
+                    self.bg[ch] = level[ch]
+            self._hops_seen[ch] += 1
+
+    def _rules_gate(self) -> None:
+        """Each band's bar for a rise: the larger of its tail and its noise floor (each plus a
+        margin) and the level floor (the rules' onset, and the provisional kind of any tap)."""
+        s = self.settings
+        gate = self._gate
+        np.add(self.ref, s.rise_db, out=gate)
+        np.add(self.bg, s.threshold_db, out=self._tmp)
+        np.maximum(gate, self._tmp, out=gate)
+        np.maximum(gate, self.band_floor, out=gate)
+
+    def sounding(self, ch: int, k: int) -> bool:
+        """The newest quarter of hop k's window holds at least a tenth of the energy of its
+        oldest quarter (per candidate, preallocated): a sound cut off into digital silence (a
+        gate, an edit) is a click of *falling* energy."""
+        quarter = self.window // 4
+        end = k * self.hop
+        mask = self.history_mask
+        idx, buf = self._q_idx, self._q_buf
+        np.add(self._q_arange, end - quarter, out=idx)
+        np.bitwise_and(idx, mask, out=idx)
+        np.take(self.history[ch], idx, out=buf, mode="clip")
+        newest = float(np.dot(buf, buf))
+        np.add(self._q_arange, end - self.window, out=idx)
+        np.bitwise_and(idx, mask, out=idx)
+        np.take(self.history[ch], idx, out=buf, mode="clip")
+        return newest > 0.1 * float(np.dot(buf, buf))
+
+    def new_energy_centre(self, ch: int, level: np.ndarray) -> float:
+        """Where the energy channel `ch` gained at this hop lies: the power-weighted centre (Hz)
+        of what each band rose over its bar; 0.0 where none rose (per tap)."""
+        if self.onset is not None:  # (the rules measured it already)
+            self._rules_gate()
+        total = weighted = 0.0
+        for lv, g, centre in zip(level[ch].tolist(), self._gate[ch].tolist(), self._centres):
+            if lv > g:
+                added = 10.0 ** (0.1 * lv) - 10.0 ** (0.1 * g)
+                total += added
+                weighted += added * centre
+        return weighted / total if total > 0 else 0.0
