@@ -161,9 +161,10 @@ def _calibrate_audio_board(recorder: Recorder, args):
 
 
 def board_filter(learned, channels, sample_rate: int):
-    """A fresh filter of the board just learned, for the channels' own heel and toe steps (each channel
-    then counts only the strikes on it, not the others' bleed, as `run` decides); None when the
-    board does not know every channel (the detector's own rule then, as in `run`)."""
+    """Fresh filters of the board just learned (given the detector's velocity floor), for the channels'
+    own heel and toe steps (each channel then counts only the strikes on it, not the others' bleed, as
+    `run` decides); None when the board does not know every channel (the detector's own rule then, as
+    in `run`)."""
     import functools
 
     from dessins_de_planche.inputs.board import AudioBoardFilter, usable_audio_board

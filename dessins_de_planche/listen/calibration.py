@@ -99,7 +99,8 @@ def for_channels(table: dict[int, ChannelCalibration], channels) -> tuple:
     return tuple(table.get(int(c)) for c in channels)
 
 
-BoardFilter = Callable[[], object]  # a fresh multi-channel board's filter (inputs/board.py `AudioBoardFilter`)
+BoardFilter = Callable[[float], object]  # the detector's velocity floor (dBFS) -> a fresh multi-channel board's
+# filter (inputs/board.py `AudioBoardFilter`)
 STRIKE_APART_S = 0.06  # several channels: taps closer than this are one strike heard on several (counting)
 
 
@@ -115,11 +116,13 @@ def heard_taps(audio: np.ndarray, sample_rate: int, channels, block_size: int = 
 
 def _heard(audio, sample_rate, channels, block_size, settings, board_filter):
     """`heard_taps`, each tap with its onset (frames) first."""
-    board = board_filter() if board_filter is not None else None
-    if board is not None:  # the board's filter decides between channels, as in `run`
+    if board_filter is not None:  # the board's filter decides between channels, as in `run`
         settings = dataclasses.replace(settings or DetectorSettings(), crosstalk_s=0.0)
-        board.struck = []
     detector = TapDetector(sample_rate, [c - 1 for c in channels], block_size=block_size, settings=settings)
+    board = None
+    if board_filter is not None:
+        board = board_filter(detector.settings.velocity_floor_dbfs)
+        board.struck = []
     detector.collect = []  # stage B's word on each tap (offline: a calibration is a recording)
     found = {}
     for start in range(0, len(audio), block_size):
