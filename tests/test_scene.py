@@ -395,3 +395,32 @@ def test_a_refine_redraws_its_taps_marks_in_their_layer_and_a_late_one_leaves_st
     assert len(layers) == 1  # only the particles layer draws marks
     scene.release()
     store_after(firsts[:1], late=refine)
+
+
+def test_a_word_that_changes_nothing_a_layer_reads_leaves_its_marks_as_they_are(ctx, target, gallery):
+    """The detector's word confirms a tap; where it changes nothing the look maps from (the same kind
+    and velocity, another zone where no layer reads the zone) the tap's marks stay as they were drawn
+    and only show, and they are the marks the word's values would have given at once."""
+    sparks = gallery["sparks"]
+    first = taps((1.25, KIND_HEEL, 0.6, 3, 0, 1.26))
+    word = taps((1.25, KIND_HEEL, 0.6, 3, 1, 1.272))
+    word["zone"] = 2
+    scene = Scene(ctx, sparks, SIZE)
+    scene.render(1.2, target)
+    scene.add_taps(first, SteadyRhythm())
+    before = scene.store.live.copy()
+    scene.add_taps(word, SteadyRhythm())
+    after = scene.store.live
+    assert len(after) == len(before) == sparks.layers[1].count
+    for name in ("p0", "p1", "width", "color", "life", "t_tap"):
+        assert np.array_equal(after[name], before[name]), name
+    assert (before["t_show"] > 1e8).all() and (after["t_show"] < 2.0).all()  # held, then shown
+    direct = Scene(ctx, sparks, SIZE)
+    direct.render(1.2, target)
+    at_once = first.copy()
+    at_once["zone"] = 2
+    direct.add_taps(at_once, SteadyRhythm())
+    for name in ("p0", "p1", "width", "color", "life"):
+        assert np.array_equal(direct.store.live[name], after[name]), name
+    direct.release()
+    scene.release()

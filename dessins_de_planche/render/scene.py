@@ -232,22 +232,28 @@ class Scene:
                 self.drawing.add(layer - self._layer_base, marks, ids, replace=replace)
 
     def _refine(self, refines: np.ndarray) -> None:
+        """The detector's word on taps: their kind, velocity and zone as it heard them at last. A layer
+        redraws a tap's marks only if it reads what the word changed (a word that changes nothing: none)."""
         recent = self._recent
-        changed = np.zeros(len(recent), bool)
+        words: dict[int, frozenset[str]] = {}  # row of recent -> the attributes the word changed
         for record in refines:  # a few per frame at most
-            hit = np.flatnonzero(recent["tap_id"] == record["tap_id"])
-            if len(hit):
-                recent["kind"][hit] = record["kind"]
-                recent["velocity"][hit] = record["velocity"]
-                if record["zone"] != ZONE_UNCHANGED:
-                    recent["zone"][hit] = record["zone"]
-                changed[hit] = True
-        if not changed.any():
+            heard = {"kind": record["kind"], "velocity": record["velocity"]}
+            if record["zone"] != ZONE_UNCHANGED:
+                heard["zone"] = record["zone"]
+            for row in np.flatnonzero(recent["tap_id"] == record["tap_id"]).tolist():
+                word = frozenset(name for name, value in heard.items() if recent[name][row] != np.float32(value))
+                for name, value in heard.items():
+                    recent[name][row] = value
+                if word:
+                    words[row] = words.get(row, frozenset()) | word
+        if not words:
             return
         self.shader_taps.rekind(refines)
         for index, layer in enumerate(self.layers):
-            marks, ids = layer.refine(recent[changed], self.epoch, self.canvas.aspect)
-            self._replace(self._layer_base + index, marks, ids)
+            rows = sorted(row for row, word in words.items() if layer.moved_by(word))
+            if rows:
+                marks, ids = layer.refine(recent[rows], self.epoch, self.canvas.aspect)
+                self._replace(self._layer_base + index, marks, ids)
 
     def _replace(self, code: int, marks: np.ndarray, ids: np.ndarray) -> None:
         """A layer's new marks for these taps take the place of its old ones, where not yet stamped.

@@ -13,6 +13,9 @@ class BackgroundLayerRenderer(LayerRenderer):
 
     draws_marks = False
 
+    def reads_itself(self):
+        return frozenset()  # no marks: a tap's word changes nothing here
+
     def backdrop(self, background, level: float):
         m = self.model
         base = np.array(background, np.float32)

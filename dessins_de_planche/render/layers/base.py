@@ -10,12 +10,30 @@ from typing import NamedTuple
 
 import numpy as np
 
-from dessins_de_planche.preset.mapping import evaluate, evaluate_colour
+from dessins_de_planche.preset.mapping import evaluate, evaluate_colour, expression
+from dessins_de_planche.preset.maps import TAP_ATTRIBUTES
 from dessins_de_planche.preset.palettes import palette_array
 from dessins_de_planche.render.marks import MARK_DTYPE
 
 NO_MARKS = np.zeros(0, MARK_DTYPE)  # what a layer returns when it has no marks (one empty array, shared)
 NO_IDS = np.zeros(0, np.uint32)
+WORD = frozenset(("kind", "velocity", "zone"))  # what the detector's word (a refine record) may change of a tap
+
+
+def mapped_attributes(mappings) -> frozenset[str]:
+    """The tap attributes these mappings (of a layer's `map`; None: unmapped) read: each one's `from`,
+    `kind` for `by_kind`, the names its expression uses."""
+    names = set()
+    for mapping in mappings:
+        if mapping is None:
+            continue
+        if getattr(mapping, "expr", None) is not None:
+            names |= expression(mapping.expr).names & TAP_ATTRIBUTES.keys()
+        elif getattr(mapping, "by_kind", None) is not None:
+            names.add("kind")
+        else:
+            names.add(mapping.source)
+    return frozenset(names)
 
 
 class Frame(NamedTuple):
@@ -52,12 +70,30 @@ class LayerRenderer:
     def __init__(self, model, scene=None, folder=None):
         self.model = model
         self.palette = palette_array(model.palette) if hasattr(model, "palette") else None
+        self.reads = self._reads()
 
     def retune(self, model) -> None:
         """The same layer with other numbers (a MIDI knob): keep the drawing state."""
         self.model = model
         if hasattr(model, "palette"):
             self.palette = palette_array(model.palette)
+        self.reads = self._reads()
+
+    def reads_itself(self) -> frozenset[str] | None:
+        """The tap attributes the kind's own code reads, besides its map's; None: it does not say, so
+        any change of a tap may change its marks."""
+        return None
+
+    def _reads(self) -> frozenset[str] | None:
+        own = self.reads_itself()
+        mappings = getattr(self.model, "map", None)
+        if own is None or mappings is None:
+            return own
+        return own | mapped_attributes(getattr(mappings, name) for name in type(mappings).model_fields)
+
+    def moved_by(self, word: frozenset[str]) -> bool:
+        """Whether a tap whose `word` attributes changed (a refine record) may have other marks here."""
+        return self.reads is None or not self.reads.isdisjoint(word)
 
     def _common(self, attrs: np.ndarray, epoch: float, aspect: float = 1.0) -> np.ndarray:
         m = self.model
@@ -90,7 +126,8 @@ class LayerRenderer:
         return NO_MARKS, NO_IDS
 
     def refine(self, attrs: np.ndarray, epoch: float, aspect: float) -> tuple[np.ndarray, np.ndarray]:
-        """Marks for taps whose kind/velocity changed (attrs hold the new values)."""
+        """Marks for taps whose kind/velocity/zone changed (attrs hold the new values); the scene asks only
+        for taps whose change the layer reads (`moved_by`)."""
         return self.marks_for(attrs, epoch, aspect)
 
     def withdraw(self, tap_ids: np.ndarray, epoch: float, aspect: float) -> tuple[np.ndarray, np.ndarray]:

@@ -33,6 +33,9 @@ class FigureLayerRenderer(LayerRenderer):
         super().retune(model)
         self.body = np.array(parse_colour(model.body), np.float32)
 
+    def reads_itself(self):
+        return frozenset(("tap_id", "time", "zone", "kind"))  # a strike keeps its tap's kind (the dance)
+
     def reset(self) -> None:
         # per foot, oldest first: master time of a strike, its kind, its colour, its tap
         self.strikes = [[(-1e9, 1, np.zeros(4, np.float32), int(NO_TAP))],

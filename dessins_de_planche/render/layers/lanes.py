@@ -26,6 +26,9 @@ class LanesLayerRenderer(LayerRenderer):
     def reset(self) -> None:
         self.next_beat = None
 
+    def reads_itself(self):
+        return frozenset(("tap_id", "time", "zone", "kind"))
+
     def _rows(self, attrs):
         m = self.model
         lane_height = m.height / m.lanes

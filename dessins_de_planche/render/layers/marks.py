@@ -27,6 +27,10 @@ class MarksLayerRenderer(LayerRenderer):
         self.centre_of: dict[int, np.ndarray] = {}
         self.previous_of: dict[int, int | None] = {}
 
+    def reads_itself(self):
+        by_kind = () if isinstance(self.model.shape, str) else ("kind",)
+        return frozenset(("tap_id", "time", "tune_time", *by_kind))
+
     def _shapes(self, attrs):
         shape = self.model.shape
         if isinstance(shape, str):

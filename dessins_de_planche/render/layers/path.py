@@ -30,6 +30,9 @@ class PathLayerRenderer(LayerRenderer):
         self.heading = self.model.heading
         self.history: list[tuple[int, np.ndarray, float, np.void]] = []  # tap_id, head, heading, attrs
 
+    def reads_itself(self):
+        return frozenset(("tap_id", "time", "tune_time", "interval"))
+
     def _step(self, turn: float, length: float, aspect: float) -> tuple[np.ndarray, np.ndarray]:
         """Move the head; returns the segment drawn (equal ends when the thread jumped)."""
         m = self.model
