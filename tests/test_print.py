@@ -15,7 +15,7 @@ import pytest
 
 from dessins_de_planche.preset import PresetError
 from dessins_de_planche.preset.loader import load_gallery, parse_preset
-from dessins_de_planche.render import printing
+from dessins_de_planche.render import caption, printing
 from dessins_de_planche.render.steady import steady_taps
 
 pytestmark = pytest.mark.gl
@@ -131,16 +131,16 @@ def test_a_caption_is_set_in_the_corner_asked_in_the_look_s_palette(ctx, corner)
         assert rows.min() > height * 0.8 and cols.min() > width * 0.25
     margin = job.preset.print.margin * height / 2
     assert min(rows.min(), height - 1 - rows.max()) >= margin - 2  # inside the page's margin
-    colour = np.array(printing.caption_colour(job.preset)) * 255
+    colour = np.array(caption.caption_colour(job.preset)) * 255
     brightest = captioned[changed].astype(int)[np.argmax(captioned[changed].sum(axis=1))]
     assert np.abs(brightest - colour).max() < 40, (brightest, colour)
 
 
 def test_the_caption_comes_from_the_options_or_a_session_s_metadata():
     header = {"type": "session", "date": "2026-12-04T21:30:00", "performer": "Lise"}
-    assert printing.caption_text(title="Reel", header=header) == "Reel · Lise · 2026-12-04"
-    assert printing.caption_text("As written", title="Reel") == "As written"
-    assert printing.caption_text(header={}) == ""
+    assert caption.caption_text(title="Reel", header=header) == "Reel · Lise · 2026-12-04"
+    assert caption.caption_text("As written", title="Reel") == "As written"
+    assert caption.caption_text(header={}) == ""
 
 
 def test_tune_fraction_runs_over_the_take_and_time_mappings_follow_it(ctx):

@@ -74,7 +74,8 @@ def main(args) -> int:
                               progress=_progress_bar(f"rendering {args.out}"))
         log.info("wrote %s (%dx%d, %d frames at %g fps)", args.out, *args.size, frames, args.fps)
         return 0
-    from dessins_de_planche.render.printing import PRINT_ABOVE, caption_text
+    from dessins_de_planche.render.caption import caption_text
+    from dessins_de_planche.render.printing import PRINT_ABOVE
 
     big = args.size[0] * args.size[1] > PRINT_ABOVE
     print_mode = args.print_mode or (not args.live and (str(args.out).lower().endswith(".svg") or big))

@@ -160,13 +160,14 @@ def render_performance(input_path, preset, size, out_path, step: float | None = 
         if print_mode:
             job = printing.plan(ctx, result, preset, size, tracker_factory, tail)
             if svg:
+                from dessins_de_planche.render.caption import svg_caption
                 from dessins_de_planche.render.svg import DEFAULT_WIDTH_MM, svg_text
 
                 width_mm = width_mm or DEFAULT_WIDTH_MM
                 text = svg_text(job.drawing, job.preset, size[0] / size[1], job.end, width_mm)
                 if caption:
-                    text = printing.svg_caption(text, caption, corner or job.preset.print.caption, job.preset,
-                                                width_mm, size[0] / size[1])
+                    text = svg_caption(text, caption, corner or job.preset.print.caption, job.preset,
+                                       width_mm, size[0] / size[1])
                 Path(out_path).parent.mkdir(parents=True, exist_ok=True)
                 Path(out_path).write_text(text, encoding="utf-8")
                 return text
