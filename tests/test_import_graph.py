@@ -1,6 +1,7 @@
-"""The package's import graph: the scene stays below what draws with it, and no module imports itself
-back through another. Every import counts, the lazy ones inside functions too (they are where a cycle
-hides), so the graph is read from the source with `ast`, not from what one import happens to load."""
+"""The package's import graph: the scene stays below what draws with it, no module imports itself
+back through another, and no private name crosses from one module to another. Every import counts,
+the lazy ones inside functions too (they are where a cycle hides), so the graph is read from the
+source with `ast`, not from what one import happens to load."""
 
 from __future__ import annotations
 
@@ -32,18 +33,29 @@ def _modules() -> dict[str, Path]:
 MODULES = _modules()
 
 
+def _package(name: str, path: Path) -> str:
+    """The package a module's relative imports start from."""
+    return name if path.name == "__init__.py" else name.rpartition(".")[0]
+
+
+def _base(node: ast.ImportFrom, package: str) -> str:
+    """The absolute module a `from ... import` reads from."""
+    base = node.module or ""
+    if node.level:
+        anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+        base = ".".join(anchor + ([base] if base else []))
+    return base
+
+
 def _imports(name: str, path: Path) -> set[str]:
     """The package's modules that `name` imports anywhere in its source (at the top or in a function)."""
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    package = _package(name, path)
     found = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
-                base = ".".join(anchor + ([base] if base else []))
+            base = _base(node, package)
             found.add(base)
             found.update(f"{base}.{alias.name}" for alias in node.names)  # `from pkg import module`
     return {module for module in found if module in MODULES and module != name}
@@ -105,3 +117,122 @@ def test_each_module_imports_alone_in_a_fresh_interpreter(module):
     assert done.returncode == 0, done.stderr
     if module == SCENE:
         assert done.stdout.strip() == "[]", f"importing the scene loaded {done.stdout.strip()}"
+
+
+# -- private names ---------------------------------------------------------------------------------
+# A private module may be imported by the modules of the package that holds it (`commands/_options.py`
+# by `commands/*`), nothing else. These crossings are known and have an owner:
+KNOWN_CROSSINGS = {
+    # renamed by the lead
+    (f"{ROOT}.settings", f"{ROOT}.commands._options"),
+}
+
+
+def _private(name: str) -> bool:
+    """A private name: a leading underscore; not a dunder, not gettext's `_`."""
+    return name.startswith("_") and name != "_" and not (name.startswith("__") and name.endswith("__"))
+
+
+def _hidden_from(importer: str, module: str) -> str | None:
+    """The private part of `module`'s path that `importer` is outside of, if any: `a.b._c` (and whatever
+    lies under it) is for the modules under `a.b`."""
+    parts = module.split(".")
+    for index, part in enumerate(parts):
+        owner = ".".join(parts[:index])
+        if _private(part) and importer != owner and not importer.startswith(owner + "."):
+            return ".".join(parts[: index + 1])
+    return None
+
+
+def _chain(node: ast.expr) -> list[str] | None:
+    """`a.b.c` as ["a", "b", "c"]; None for anything but names and attributes."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    return parts[::-1]
+
+
+def _private_crossings(name: str, source: str, package: str, modules) -> list[str]:
+    """Where module `name` reaches into another of the package's modules for a private name: `from m
+    import _name`, a private module imported from outside its package, or `alias._name` where `alias`
+    is bound to one of the package's modules. (Attributes of objects, and of other libraries, are not
+    looked at: `self._x`, `sd._terminate`.)"""
+    found = []
+    bound = {}  # names bound to the package's modules: local name -> module
+
+    def crossing(line: int, module: str, what: str) -> None:
+        hidden = _hidden_from(name, module)
+        if hidden is not None and (name, hidden) not in KNOWN_CROSSINGS:
+            found.append(f"{name}:{line}: {what}")
+
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] == ROOT:
+                    crossing(node.lineno, alias.name, f"import {alias.name}")
+                    if alias.asname:
+                        bound[alias.asname] = alias.name
+                    else:
+                        bound[ROOT] = ROOT
+        elif isinstance(node, ast.ImportFrom):
+            base = _base(node, package)
+            if base.split(".")[0] != ROOT:
+                continue
+            for alias in node.names:
+                full = f"{base}.{alias.name}"
+                if full in modules:  # `from package import module`
+                    crossing(node.lineno, full, f"from {base} import {alias.name}")
+                    bound[alias.asname or alias.name] = full
+                elif _private(alias.name) and base != name:
+                    found.append(f"{name}:{node.lineno}: from {base} import {alias.name}")
+                else:
+                    crossing(node.lineno, base, f"from {base} import {alias.name}")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and _private(node.attr):
+            chain = _chain(node.value)
+            if chain is None or chain[0] not in bound:
+                continue
+            owner = ".".join([bound[chain[0]], *chain[1:]])
+            if owner in modules and owner != name:
+                if f"{owner}.{node.attr}" in modules:  # a private module, reached as an attribute
+                    crossing(node.lineno, f"{owner}.{node.attr}", ".".join([*chain, node.attr]))
+                else:
+                    found.append(f"{name}:{node.lineno}: {'.'.join([*chain, node.attr])}")
+    return found
+
+
+def test_the_private_name_check_sees_each_way_in():
+    """The check itself, on a module written to break the rule every way it can, and one that keeps it."""
+    modules = set(MODULES) | {f"{ROOT}.commands._options", f"{ROOT}.listen.detector"}
+    bad = (f"from {ROOT}.listen.detector import _hop_grid, TapDetector\n"
+           f"from {ROOT}.commands import _options\n"
+           f"from {ROOT}.commands._options import channels\n"
+           f"import {ROOT}.listen.detector as det\n"
+           f"from {ROOT}.listen import detector\n"
+           f"from . import detector as near\n"
+           "def f():\n"
+           "    return det._BAND_EDGES_HZ, detector._frequency(1, 2, 3), near._BIN_HZ\n")
+    found = _private_crossings(f"{ROOT}.listen.scratch", bad, f"{ROOT}.listen", modules)
+    assert sorted(line.split(": ", 1)[1] for line in found) == sorted([
+        f"from {ROOT}.listen.detector import _hop_grid",
+        f"from {ROOT}.commands import _options",
+        f"from {ROOT}.commands._options import channels",
+        "det._BAND_EDGES_HZ", "detector._frequency", "near._BIN_HZ"]), found
+    good = (f"from {ROOT}.commands import _options as opt\n"
+            f"from {ROOT}.locale import _\n"
+            "import sounddevice as sd\n"
+            "def f(self, batch):\n"
+            "    sd._terminate(); self._x; batch._replace(); opt.channels; _('x')\n")
+    assert _private_crossings(f"{ROOT}.commands.run", good, f"{ROOT}.commands", modules) == []
+
+
+def test_no_private_name_crosses_modules():
+    found = []
+    for name, path in sorted(MODULES.items()):
+        found += _private_crossings(name, path.read_text(encoding="utf-8"), _package(name, path), MODULES)
+    assert not found, "private names read from another module:\n" + "\n".join(found)
