@@ -291,11 +291,6 @@ def test_a_click_while_calibrating_is_no_strike_to_learn_bleed_from():
     assert any("left out" in w for w in cal.warnings)
 
 
-@pytest.mark.xfail(strict=True, reason="open: fusion joins a sound and a sensor note by time alone (inputs/fuse.py "
-                   "`_closest`, whichever channel the sound came from); feet landing together on a multi-channel "
-                   "board are two sounds and two notes in one JACK period, and a sound may take the other foot's "
-                   "note: both zones drawn, their heel/toe and velocity swapped (test_audio_board_jack.py: 6 to 10 "
-                   "of 17 such pairs through JACK)")
 def test_feet_together_on_a_fused_multi_channel_board_keep_each_sounds_own_heel_toe_and_velocity():
     from dessins_de_planche.events import KIND_HEEL, KIND_TOE, SOURCE_AUDIO, SOURCE_MIDI, TAP_DTYPE, merge_refinements
     from dessins_de_planche.inputs.fuse import Fuser
@@ -309,3 +304,40 @@ def test_feet_together_on_a_fused_multi_channel_board_keep_each_sounds_own_heel_
     taps = merge_refinements(Fuser().fuse(sounds, notes, 1.01))
     drawn = {int(t["zone"]): (int(t["kind"]), round(float(t["velocity"]), 2)) for t in taps}
     assert drawn == {2: (KIND_HEEL, 0.9), 3: (KIND_TOE, 0.5)}
+
+
+def test_feet_together_whose_second_sound_comes_late_are_uncrossed():
+    """As through JACK: the board holds the second strike's sound for its word, so the first note to come
+    joins the one sound there is (the other foot's); when the second sound then joins the note left, the
+    two joins mirror each other and each tap moves to its own sound's zone, heel/toe and velocity kept."""
+    from dessins_de_planche.events import KIND_HEEL, KIND_TOE, SOURCE_AUDIO, SOURCE_MIDI, TAP_DTYPE, merge_refinements
+    from dessins_de_planche.inputs.fuse import Fuser
+
+    heel = np.array([(1.000, 1.004, 0.9, 11, 3, SOURCE_AUDIO, 2, KIND_HEEL, RECORD_FIRST, 0)], TAP_DTYPE)
+    toe_note = np.array([(1.006, 1.007, 0.6, 1 << 30, 42, SOURCE_MIDI, 3, 0, RECORD_FIRST, 0)], TAP_DTYPE)
+    heel_note = np.array([(1.008, 1.009, 0.8, (1 << 30) + 1, 40, SOURCE_MIDI, 2, 0, RECORD_FIRST, 0)], TAP_DTYPE)
+    toe = np.array([(1.001, 1.020, 0.5, 12, 4, SOURCE_AUDIO, 3, KIND_TOE, RECORD_FIRST, 0)], TAP_DTYPE)
+    fuser = Fuser()
+    empty = np.zeros(0, TAP_DTYPE)
+    out = [fuser.fuse(heel, empty, 1.005), fuser.fuse(empty, toe_note, 1.007),
+           fuser.fuse(empty, heel_note, 1.009), fuser.fuse(toe, empty, 1.021)]
+    taps = merge_refinements(np.concatenate(out))
+    drawn = {int(t["zone"]): (int(t["kind"]), round(float(t["velocity"]), 2)) for t in taps}
+    assert drawn == {2: (KIND_HEEL, 0.9), 3: (KIND_TOE, 0.5)}
+    assert fuser.fused == 2 and fuser.uncrossed == 1
+
+
+def test_a_single_mic_s_sounds_keep_the_note_nearest_in_time():
+    """A board's one mic hears every zone on one channel: its sounds take the note nearest in time and are
+    never moved to the mic's own zone, even when two strikes' joins land within the window."""
+    from dessins_de_planche.events import KIND_HEEL, KIND_TOE, SOURCE_AUDIO, SOURCE_MIDI, TAP_DTYPE, merge_refinements
+    from dessins_de_planche.inputs.fuse import Fuser
+
+    sounds = np.array([(1.000, 1.004, 0.9, 11, 1, SOURCE_AUDIO, 0, KIND_HEEL, RECORD_FIRST, 0),
+                       (1.012, 1.016, 0.5, 12, 1, SOURCE_AUDIO, 0, KIND_TOE, RECORD_FIRST, 0)], TAP_DTYPE)
+    notes = np.array([(1.001, 1.002, 0.6, 1 << 30, 42, SOURCE_MIDI, 1, 0, RECORD_FIRST, 0),
+                      (1.013, 1.014, 0.8, (1 << 30) + 1, 40, SOURCE_MIDI, 2, 0, RECORD_FIRST, 0)], TAP_DTYPE)
+    fuser = Fuser()
+    taps = merge_refinements(fuser.fuse(sounds, notes, 1.02))
+    drawn = {int(t["tap_id"]): int(t["zone"]) for t in taps}
+    assert drawn == {11: 1, 12: 2} and fuser.uncrossed == 0

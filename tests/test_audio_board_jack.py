@@ -287,6 +287,7 @@ def test_a_multi_channel_board_fused_with_its_sensors_draws_each_strike_once_on_
           f"together joined to the other foot's note (both zones drawn, heel/toe and velocity swapped), "
           f"{len(elsewhere)} on another zone: {elsewhere}")
     assert len(elsewhere) <= lost, elsewhere
+    assert swapped <= lost, f"{swapped} sounds of feet together drawn with the other foot's note"
     # and against what was played: a block lost (a busy machine) moves the piezos' stream against the sensors'
     # notes for every strike after it; then the checks above, on what each source heard, are the test
     if lost <= 5:

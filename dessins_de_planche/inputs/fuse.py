@@ -26,6 +26,7 @@ from dessins_de_planche.events import (RECORD_FIRST, RECORD_REFINE, RECORD_WITHD
                                        TAP_DTYPE, ZONE_UNCHANGED)
 
 FUSE_WINDOW_S = 0.020  # a sensor note and a sound whose onsets are this close are one strike
+TIE_S = 0.003  # two candidates this much nearer or farther are as near (the onset's precision, a JACK period)
 SOUND_WAIT_S = 0.060  # a sensor note waits until the mic has listened this far past it for its sound,
 STALE_S = 1.0  # or, a mic that has stopped answering, this long on the clock
 FAVOURED_FROM = 8  # a sound with no sensor note goes to the zone most of the last strikes were on
@@ -39,11 +40,13 @@ class Fuser:
         self._fused: set[int] = set()  # audio tap ids a sensor note joined
         self._midi_to_audio: dict[int, int] = {}  # a joined note's tap id -> its sound's
         self._last_zones: deque = deque(maxlen=FAVOURED_FROM)
+        self._joins: deque = deque(maxlen=8)  # the last joins: (audio tap id, sound's zone, note's zone, time)
         self._heard_until = float("-inf")  # master time up to which the mic's stream has been listened to
         self.fused = 0  # strikes heard by both
         self.sound_only = 0  # sounds no sensor note joined (put on the favoured zone)
         self.weight_shifts = 0  # sensor notes no sound joined (dropped)
         self.withdraws_ignored = 0
+        self.uncrossed = 0  # pairs of feet together whose notes each sound had taken the other's of
 
     @property
     def heard_until(self) -> float:
@@ -79,7 +82,7 @@ class Fuser:
         kind = int(record["refine"])
         tap_id = int(record["tap_id"])
         if kind == RECORD_FIRST:
-            sound = self._closest(self._sounds, float(record["time"]))
+            sound = self._closest(self._sounds, float(record["time"]), int(record["zone"]))
             if sound is None:
                 self._notes.append(record.copy())
                 return
@@ -99,7 +102,7 @@ class Fuser:
         kind = int(record["refine"])
         tap_id = int(record["tap_id"])
         if kind == RECORD_FIRST:
-            note = self._closest(self._notes, float(record["time"]))
+            note = self._closest(self._notes, float(record["time"]), int(record["zone"]))
             self._taps[tap_id] = self._values(record)
             if note is not None:
                 self._notes.remove(note)
@@ -130,16 +133,36 @@ class Fuser:
         self._midi_to_audio[int(note["tap_id"])] = audio_id
         self._last_zones.append(zone)
         self.fused += 1
+        time, sound_zone = self._taps[audio_id][0], self._taps[audio_id][6]
         self._emit(out, audio_id, zone=zone, refine=RECORD_REFINE)
+        if sound_zone != zone:
+            self._crossed(audio_id, sound_zone, zone, time, out)
+        self._joins.append((audio_id, sound_zone, zone, time))
+
+    def _crossed(self, audio_id: int, sound_zone: int, note_zone: int, time: float, out: list) -> None:
+        """Feet landing together on a multi-channel board: two sounds and two notes, and the second
+        strike's sound held for its word, so a note may have joined the one sound there was. When this
+        join and an earlier one within the window are each other's mirror (each sound on the zone of the
+        other's note), the sounds' own channels are right: each tap moves to its own sound's zone. A
+        single mic's sounds all share one zone and are never a mirror."""
+        for index, (other, other_sound, other_note, other_time) in enumerate(self._joins):
+            if (other_sound == note_zone and other_note == sound_zone and abs(other_time - time) <= FUSE_WINDOW_S
+                    and other in self._taps):
+                self._emit(out, other, zone=other_sound, refine=RECORD_REFINE)
+                self._emit(out, audio_id, zone=sound_zone, refine=RECORD_REFINE)
+                self._joins[index] = (other, other_sound, other_sound, other_time)
+                self.uncrossed += 1
+                return
         if len(self._midi_to_audio) > 4096:  # a long show: forget the oldest (dicts keep insertion order)
             for key in list(self._midi_to_audio)[:2048]:
                 del self._midi_to_audio[key]
 
     @staticmethod
     def _values(record) -> list:
-        """A sound's tap as it stands: time, detected_at, velocity, channel, zone, kind."""
+        """A sound's tap as it stands: time, detected_at, velocity, channel, zone, kind, and the zone its
+        own channel heard it on."""
         return [float(record["time"]), float(record["detected_at"]), float(record["velocity"]),
-                int(record["channel"]), int(record["zone"]), int(record["kind"])]
+                int(record["channel"]), int(record["zone"]), int(record["kind"]), int(record["zone"])]
 
     def _emit(self, out: list, audio_id: int, refine: int, zone: int | None = None, kind: int | None = None,
               velocity: float | None = None) -> None:
@@ -153,13 +176,19 @@ class Fuser:
         out.append((tap[0], tap[1], tap[2], audio_id, tap[3], SOURCE_AUDIO, tap[4], tap[5], refine, 0))
 
     @staticmethod
-    def _closest(pending: list, t: float):
-        best = None
-        for candidate in pending:
-            gap = abs(float(candidate["time"]) - t)
-            if gap <= FUSE_WINDOW_S and (best is None or gap < abs(float(best["time"]) - t)):
-                best = candidate
-        return best
+    def _closest(pending: list, t: float, zone: int):
+        """The pending record nearest `t` within the window; of those as near as it give or take TIE_S,
+        the one on `zone` (feet landing together on a multi-channel board: two sounds and two notes
+        within a millisecond or two, each sound's own channel names its note)."""
+        near = [(abs(float(candidate["time"]) - t), candidate) for candidate in pending]
+        near = [(gap, candidate) for gap, candidate in near if gap <= FUSE_WINDOW_S]
+        if not near:
+            return None
+        nearest = min(gap for gap, _ in near)
+        own = [(gap, candidate) for gap, candidate in near
+               if gap <= nearest + TIE_S and int(candidate["zone"]) == zone]
+        best = min(own or near, key=lambda pair: pair[0])  # the first of equals, as they came
+        return best[1]
 
     def _favoured(self, own: int) -> int:
         if not self._last_zones:
