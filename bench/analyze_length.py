@@ -25,7 +25,7 @@ import soundfile
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dessins_de_planche.listen.analyze import analyze_file  # noqa: E402
+from dessins_de_planche.inputs.analyze import analyze_file  # noqa: E402
 from dessins_de_planche.listen.synth import podorhythm  # noqa: E402
 
 SR = 48_000

@@ -35,7 +35,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
 from dessins_de_planche.events import KIND_HEEL, KIND_TOE, RECORD_REFINE, RECORD_WITHDRAW  # noqa: E402
 from dessins_de_planche.listen import detector_settings  # noqa: E402
-from dessins_de_planche.listen.analyze import analyze_file  # noqa: E402
+from dessins_de_planche.inputs.analyze import analyze_file  # noqa: E402
 from dessins_de_planche.listen.detector import TapDetector  # noqa: E402
 from dessins_de_planche.listen.synth import match_onsets  # noqa: E402
 

@@ -54,7 +54,7 @@ def detector_word(seconds: float) -> tuple[str, np.ndarray, np.ndarray, int]:
     import soundfile
 
     from dessins_de_planche.events import RECORD_FIRST, RECORD_WITHDRAW
-    from dessins_de_planche.listen.analyze import analyze_file
+    from dessins_de_planche.inputs.analyze import analyze_file
     from dessins_de_planche.listen.detector_settings import DETECTOR_VERSION
     from dessins_de_planche.listen.synth import podorhythm
 

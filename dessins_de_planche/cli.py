@@ -6,40 +6,19 @@ never a traceback.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import sys
 
-from dessins_de_planche import __version__
 from dessins_de_planche.errors import UserError
 
 log = logging.getLogger("dessins_de_planche")
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # our log says what matters
 
 
-
-def build_parser() -> tuple[argparse.ArgumentParser, dict]:
-    from dessins_de_planche.commands import command_modules
-    from dessins_de_planche.settings import Parser
-
-    parser = Parser(  # an ArgumentParser that lists its options, for the configuration file
-        prog="dessins-de-planche",
-        description="Live drawings from podorhythm: foot taps heard by a board mic or a MIDI trigger board.",
-    )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],
-                        help="how much to log on stderr (default: info)")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands = {}
-    for module in command_modules():
-        sub = subparsers.add_parser(module.NAME, help=module.HELP, description=module.DESCRIPTION)
-        module.add_arguments(sub)
-        commands[module.NAME] = module
-    return parser, commands
-
-
 def main(argv: list[str] | None = None) -> int:
+    from dessins_de_planche.commands import build_parser
+
     parser, commands = build_parser()
     from dessins_de_planche import settings
 

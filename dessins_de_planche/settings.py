@@ -120,7 +120,7 @@ def options(parser: Parser) -> dict[str, argparse.Action]:
 
 
 def _formatters():
-    from dessins_de_planche.commands import _options as opt
+    from dessins_de_planche import options as opt
 
     def midi_map(value):
         return ",".join(f"{note}={m.zone}:{m.kind}" for note, m in value.items())
@@ -151,7 +151,7 @@ def _convert(action: argparse.Action, value, where: str, appending: bool = False
         items = value if isinstance(value, list) else [value]
         return [_convert_one(action, parse, item, where) for item in items]
     if isinstance(value, list):  # size = [1920, 1080], channels = [1, 2]
-        from dessins_de_planche.commands import _options as opt
+        from dessins_de_planche import options as opt
 
         value = ("x" if parse is opt.size else ",").join(str(v) for v in value)
     return _convert_one(action, parse, value, where)

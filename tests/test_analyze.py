@@ -10,7 +10,7 @@ import soundfile
 
 from dessins_de_planche.events import (KIND_HEEL, KIND_TOE, RECORD_FIRST, RECORD_REFINE, RECORD_WITHDRAW,
                                        TAP_DTYPE)
-from dessins_de_planche.listen.analyze import Analysis, analyze_file
+from dessins_de_planche.inputs.analyze import Analysis, analyze_file
 from dessins_de_planche.listen.detector_settings import DETECTOR_VERSION
 from dessins_de_planche.listen.synth import match_onsets, podorhythm
 
@@ -108,7 +108,7 @@ def test_withdrawn_taps_are_counted_not_listed(capsys, monkeypatch):
                                                                                   (1.5, 1.504, "heel")]
 
     from dessins_de_planche.commands import analyze as command
-    from dessins_de_planche.listen import analyze as listen
+    from dessins_de_planche.inputs import analyze as listen
 
     monkeypatch.setattr(listen, "analyze_file", lambda *args, **kwargs: result)
     monkeypatch.setattr(command.opt, "check_readable", lambda path: None)

@@ -195,8 +195,8 @@ def test_the_flow_learns_from_a_recording_as_it_comes(tmp_path):
 
 
 def test_run_fuses_a_boards_mic_and_sensors_given_together_unless_told_not_to(tmp_path, monkeypatch):
-    from dessins_de_planche.cli import build_parser
-    from dessins_de_planche.commands import _options as opt
+    from dessins_de_planche.commands import build_parser
+    from dessins_de_planche import options as opt
     from dessins_de_planche.commands.run import input_spec_from_args
 
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))

@@ -19,7 +19,7 @@ import soundfile
 
 from dessins_de_planche.inputs import board_table
 from dessins_de_planche.listen import calibration
-from dessins_de_planche.listen.analyze import analyze_file
+from dessins_de_planche.inputs.analyze import analyze_file
 from sim_audio_board import CHANNELS, SimulatedAudioBoard, events, listen, score
 from test_audio_board import learned, zone_channel
 

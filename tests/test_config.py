@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from dessins_de_planche import settings
-from dessins_de_planche.cli import build_parser
+from dessins_de_planche.commands import build_parser
 
 
 def parse(tmp_path, text, *argv):

@@ -192,7 +192,7 @@ def test_kiosk_mode_runs_on_the_defaults_when_its_config_cannot_be_read(tmp_path
     """Nobody is at the keyboard of an installation: drawing on the defaults beats a black screen.
     The supervisor and the app both go on, and keep the reason for the log."""
     from dessins_de_planche import settings
-    from dessins_de_planche.cli import build_parser
+    from dessins_de_planche.commands import build_parser
 
     config = unreadable("pipe", tmp_path / "config.toml")
     for argv in (["run", "--kiosk", "--config", str(config)], ["kiosk", "--config", str(config)]):

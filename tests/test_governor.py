@@ -202,7 +202,7 @@ def test_the_render_scale_option():
 
 
 def test_run_refuses_a_scale_out_of_range(capsys):
-    from dessins_de_planche.cli import build_parser
+    from dessins_de_planche.commands import build_parser
 
     with pytest.raises(SystemExit) as stop:
         build_parser()[0].parse_args(["run", "--render-scale", "0.2"])

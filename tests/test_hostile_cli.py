@@ -18,8 +18,8 @@ import soundfile
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dessins_de_planche.commands import _options as opt
-from dessins_de_planche.listen.analyze import analyze_file
+from dessins_de_planche import options as opt
+from dessins_de_planche.inputs.analyze import analyze_file
 from dessins_de_planche.listen.synth import match_onsets, podorhythm
 
 ENV = {**os.environ, "LANGUAGE": "en"}
@@ -41,7 +41,7 @@ def one_clear_line(run) -> str:
 
 # -- option values at and beyond their limits (parsed in-process: fast) ---------------------------
 def parse_run(*args):
-    from dessins_de_planche.cli import build_parser
+    from dessins_de_planche.commands import build_parser
 
     parser, _ = build_parser()
     return parser.parse_args(["run", *args])

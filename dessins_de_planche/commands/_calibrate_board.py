@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 import time
 
-from dessins_de_planche.commands import _options as opt
+from dessins_de_planche import options as opt
 from dessins_de_planche.inputs import board_learn, board_table
 
 SETTLE_S = 0.4  # after the last strike asked for, so its latest bleed is heard

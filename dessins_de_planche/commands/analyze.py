@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from dessins_de_planche.commands import _options as opt
+from dessins_de_planche import options as opt
 from dessins_de_planche.config import DEFAULT_BLOCK_SIZE
 
 NAME = "analyze"
@@ -30,7 +30,7 @@ def add_arguments(parser) -> None:
 
 def main(args) -> int:
     opt.check_readable(args.file)
-    from dessins_de_planche.listen.analyze import analyze_file
+    from dessins_de_planche.inputs.analyze import analyze_file
 
     result = analyze_file(args.file, block_size=args.block_size, channels=args.channels, bar_beats=args.bar_beats,
                           board=False if args.no_board_calibration else None)

@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from dessins_de_planche.commands import _options as opt
+from dessins_de_planche import options as opt
 from dessins_de_planche.config import DEFAULT_BLOCK_SIZE, DEFAULT_SAMPLE_RATE
 
 NAME = "calibrate"
@@ -108,7 +108,8 @@ class BoardTaps:
     amplitude); `read` hears what was recorded since the last call (the board flow's note source)."""
 
     def __init__(self, sample_rate: int, channels, block_size: int, recorder=None):
-        from dessins_de_planche.listen.detector import DetectorSettings, TapDetector
+        from dessins_de_planche.listen.detector import TapDetector
+        from dessins_de_planche.listen.detector_settings import DetectorSettings
 
         self.detector = TapDetector(sample_rate, [c - 1 for c in channels], block_size=block_size,
                                     settings=DetectorSettings(crosstalk_s=0.0))

@@ -38,7 +38,7 @@ def resolved(parser) -> dict:
 
 def main(args) -> int:
     from dessins_de_planche import settings
-    from dessins_de_planche.cli import build_parser
+    from dessins_de_planche.commands import build_parser
 
     path, _named = settings.resolved_path(sys.argv[1:])
     if args.config:

@@ -6,7 +6,7 @@ import argparse
 import shlex
 import sys
 
-from dessins_de_planche.commands import _options as opt
+from dessins_de_planche import options as opt
 
 NAME = "kiosk"
 ORDER = 20

@@ -6,7 +6,7 @@ import logging
 import re
 from pathlib import Path
 
-from dessins_de_planche.commands import _options as opt
+from dessins_de_planche import options as opt
 from dessins_de_planche.preset.shapes import SHAPES
 
 NAME = "new-preset"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from dessins_de_planche.commands import _options as opt
+from dessins_de_planche import options as opt
 
 NAME = "render"
 ORDER = 40

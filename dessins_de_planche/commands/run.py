@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dessins_de_planche.commands import _options as opt
+from dessins_de_planche import options as opt
 from dessins_de_planche.config import DEFAULT_BLOCK_SIZE, DEFAULT_SAMPLE_RATE, GeneratorSpec, InputSpec
 
 NAME = "run"

@@ -323,7 +323,8 @@ def board_detector(sample_rate: int, channels, block_size: int, tuned=(), board=
     """The detector for these 1-based channels, and a multi-channel board's filter (None without a
     calibration): with one, the detector hears each channel on its own and the filter decides
     which taps are strikes (inputs/board.py `AudioBoardFilter`)."""
-    from dessins_de_planche.listen.detector import DetectorSettings, TapDetector
+    from dessins_de_planche.listen.detector import TapDetector
+    from dessins_de_planche.listen.detector_settings import DetectorSettings
 
     settings = DetectorSettings(crosstalk_s=0.0) if board is not None else None
     detector = TapDetector(sample_rate, [c - 1 for c in channels], block_size=block_size, calibration=tuned,

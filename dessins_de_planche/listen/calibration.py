@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from dessins_de_planche.events import RECORD_REFINE
-from dessins_de_planche.listen.detector import DetectorSettings, TapDetector
+from dessins_de_planche.listen.detector import TapDetector
+from dessins_de_planche.listen.detector_settings import DetectorSettings
 
 FILE_NAME = "calibration.toml"
 FORMAT = 1

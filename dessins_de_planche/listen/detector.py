@@ -44,8 +44,6 @@ from threadpoolctl import threadpool_limits
 from dessins_de_planche.events import KIND_HEEL, KIND_TOE, RECORD_FIRST, RECORD_REFINE, RECORD_WITHDRAW
 from dessins_de_planche.listen import confirm, detector_settings
 from dessins_de_planche.listen.detector_settings import DetectorSettings
-# (listen.analyze still imports DETECTOR_VERSION from here; it belongs to listen.detector_settings)
-from dessins_de_planche.listen.detector_settings import DETECTOR_VERSION  # noqa: F401
 from dessins_de_planche.listen.front_end import FrontEnd
 
 # The detector's matrix products are small (a block's bands, a candidate's spectra): a BLAS

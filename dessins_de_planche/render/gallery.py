@@ -33,7 +33,7 @@ def demo_performance(part_seconds: float = PART_SECONDS):
     """The demo through the live detector path: an `Analysis` with .taps and .duration."""
     import soundfile
 
-    from dessins_de_planche.listen.analyze import analyze_file
+    from dessins_de_planche.inputs.analyze import analyze_file
 
     with tempfile.TemporaryDirectory(prefix="dessins-demo-") as folder:
         path = Path(folder) / "demo.wav"

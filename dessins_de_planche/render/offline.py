@@ -38,7 +38,7 @@ def load_performance(path, analyze=None):
     if path.lower().endswith(".json"):
         return performance_from_json(path)
     if analyze is None:
-        from dessins_de_planche.listen.analyze import analyze_file as analyze
+        from dessins_de_planche.inputs.analyze import analyze_file as analyze
     return analyze(path)
 
 

@@ -22,7 +22,7 @@ from dessins_de_planche.config import InputSpec
 from dessins_de_planche.events import FEATURE_DTYPE, TAP_DTYPE, final_taps, tap_to_dict
 from dessins_de_planche.inputs.audio import BlockHandler
 from dessins_de_planche.inputs.board import A_BLEED, A_SHIFT, A_TAP, board_detector, usable_audio_board
-from dessins_de_planche.listen.detector import DETECTOR_VERSION
+from dessins_de_planche.listen.detector_settings import DETECTOR_VERSION
 from dessins_de_planche.listen.tempo import TempoTracker
 from dessins_de_planche.ring import Ring
 
