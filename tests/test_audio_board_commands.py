@@ -143,3 +143,20 @@ def test_without_a_known_board_calibrate_hears_as_before(board):
     one = sim.render(sim.strikes_alone(0, 3, 0.3, 0.5), 2.0)[:, :1]
     assert calibration.count_taps(one, SR, (1,)) == len(calibration.heard_taps(one, SR, (1,))) == 3
     assert np.isfinite([v for _c, v, _s, _h in calibration.heard_taps(one, SR, (1,))]).all()
+
+
+def test_calibrate_with_no_board_hears_the_steps_through_the_board_kept_from_before(tmp_path, board):
+    """`calibrate --no-board` with several channels: the board an earlier calibration learned (the
+    file's [audio_board] table) filters the heel and toe steps, as `run` would; one channel, or no
+    table: the detector's own rule."""
+    from dessins_de_planche.commands.calibrate import board_filter, kept_board
+
+    output = tmp_path / "calibration.toml"
+    assert kept_board(CHANNELS, output) is None  # nothing kept yet
+    board_table.save_audio(board, output)
+    kept = kept_board(CHANNELS, output)
+    assert kept is not None and kept_board((1,), output) is None
+    sim = SimulatedAudioBoard(seed=5)
+    heels = sim.render(sim.strikes_alone(0, 6, 0.3, 0.6), 4.5)
+    heard = calibration.heard_taps(heels, SR, CHANNELS, board_filter=board_filter(kept, CHANNELS, SR))
+    assert [c for c, *_ in heard] == [0] * 6  # channel 1's strikes only, no bleed on channel 3

@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -161,6 +162,17 @@ def _calibrate_audio_board(recorder: Recorder, args):
     return learned
 
 
+def kept_board(channels, output=None):
+    """With several channels and `--no-board`, the board an earlier calibration learned (the file's
+    [audio_board] table), so the heel and toe steps still hear each channel through its bleed, as `run`
+    would; None with one channel or no table."""
+    from dessins_de_planche.inputs import board_table
+
+    if len(channels) < 2:
+        return None
+    return board_table.AUDIO.load(Path(output) if output else None)
+
+
 def board_filter(learned, channels, sample_rate: int):
     """Fresh filters of the board just learned (given the detector's velocity floor), for the channels'
     own heel and toe steps (each channel then counts only the strikes on it, not the others' bleed, as
@@ -239,13 +251,15 @@ def main(args) -> int:
         heels = _record_taps(recorder, args, "heel")
         toes = _record_taps(recorder, args, "toe")
         learned = _calibrate_audio_board(recorder, args) if multi else None
-    strikes_only = board_filter(learned, args.channels, args.sample_rate) if learned is not None else None
+    board = learned if learned is not None else kept_board(args.channels, args.output)
+    strikes_only = board_filter(board, args.channels, args.sample_rate) if board is not None else None
     table = calibration.measure(quiet, heels, toes, args.sample_rate, args.channels, args.block_size,
                                 board_filter=strikes_only)
     existing = calibration.load(args.output) if args.output else calibration.load()
     existing.update(table)
     path = calibration.save(existing, args.output)
-    print(f"calibration saved to {path}" + (" (heel and toe taps heard through the board's bleed just learned)"
+    heard_through = "just learned" if learned is not None else "kept from an earlier calibration"
+    print(f"calibration saved to {path}" + (f" (heel and toe taps heard through the board's bleed {heard_through})"
                                             if strikes_only is not None else ""))
     for channel, tuned in sorted(table.items()):
         print(f"  channel {channel}: {tuned.taps} taps, floor {tuned.floor_dbfs:.1f} dBFS, {_heel_toe_said(tuned)}")
