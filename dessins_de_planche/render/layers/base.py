@@ -110,16 +110,28 @@ class LayerRenderer:
 
     def _placed(self, attrs: np.ndarray, aspect: float):
         """Centre (angle/radius around x/y) and the outward direction (with tilt) of each tap."""
+        outward, direction = self._bearing(attrs, aspect)
+        return self._centre(attrs, aspect, outward), direction
+
+    def _bearing(self, attrs: np.ndarray, aspect: float):
+        """Each tap's way out from the centre (its angle) and its direction (the angle turned by the
+        tilt), as unit vectors."""
         m = self.model
         env = {"aspect": aspect}
         angle = np.radians(evaluate(m.map.angle, attrs, m.angle, env, "angle") + m.spin * attrs["tune_time"])
-        radius = evaluate(m.map.radius, attrs, m.radius, env, "radius")
         outward = np.stack([np.sin(angle), np.cos(angle)], axis=1).astype(np.float32)
-        centre = np.stack([evaluate(m.map.x, attrs, m.x, env, "x"), evaluate(m.map.y, attrs, m.y, env, "y")], axis=1)
-        centre += outward * radius[:, None]
         heading = angle + np.radians(evaluate(m.map.tilt, attrs, m.tilt, env, "tilt"))
         direction = np.stack([np.sin(heading), np.cos(heading)], axis=1).astype(np.float32)
-        return centre, direction
+        return outward, direction
+
+    def _centre(self, attrs: np.ndarray, aspect: float, outward: np.ndarray) -> np.ndarray:
+        """Where each tap lands: x/y, then `radius` the way out."""
+        m = self.model
+        env = {"aspect": aspect}
+        radius = evaluate(m.map.radius, attrs, m.radius, env, "radius")
+        centre = np.stack([evaluate(m.map.x, attrs, m.x, env, "x"), evaluate(m.map.y, attrs, m.y, env, "y")], axis=1)
+        centre += outward * radius[:, None]
+        return centre
 
     def marks_for(self, attrs: np.ndarray, epoch: float, aspect: float) -> tuple[np.ndarray, np.ndarray]:
         """Marks for new taps, and for each mark the id of the tap it belongs to."""
