@@ -16,6 +16,19 @@ from dessins_de_planche.events import WORD_TIMEOUT
 from dessins_de_planche.render.marks import HELD, SHOWN, MarkPainter, MarkStore
 
 STAMP_DELAY = 0.030  # s after detection: a refine (≤ 20 ms) or withdraw (≤ 25 ms) record still changes the live mark
+FEW = 4  # taps: up to this many, `among` compares them one by one
+
+
+def among(values: np.ndarray, ids) -> np.ndarray:
+    """Which of `values` are in `ids` (tap ids), as np.isin says: for the few taps a frame brings
+    (a burst's marks all carry the same one), a comparison per tap costs less than isin's sort."""
+    wanted = set(ids.tolist() if isinstance(ids, np.ndarray) else ids)
+    if len(wanted) > FEW:
+        return np.isin(values, np.fromiter(wanted, np.int64, len(wanted)))
+    found = np.zeros(len(values), bool)
+    for tap_id in wanted:
+        found |= values == tap_id
+    return found
 
 
 class LiveMarks:
@@ -43,7 +56,7 @@ class LiveMarks:
         store = self.store
         self.dirty_from = min(self.dirty_from, store.count)
         held = self.held
-        pending = np.isin(ids, np.fromiter(held, np.uint32, len(held))) if held else False
+        pending = among(ids, held) if held else False
         marks = marks.copy()
         marks["t_show"] = np.where(pending, seen if grow else HELD, SHOWN)
         store.append(marks, ids, layer, seen, pending)
@@ -54,11 +67,11 @@ class LiveMarks:
         may take their place (a tap with a mark already stamped keeps its old ones: the canvas cannot
         be redrawn)."""
         store = self.store
-        old = (store.layer[: store.count] == code) & np.isin(store.tap_id[: store.count], ids)
+        old = (store.layer[: store.count] == code) & among(store.tap_id[: store.count], ids)
         stamped = old & (store.live["stamped"] != 0)
         if stamped.any():
-            fresh = ~np.isin(ids, store.tap_id[: store.count][stamped])
-            old &= np.isin(store.tap_id[: store.count], ids[fresh])
+            fresh = ~among(ids, store.tap_id[: store.count][stamped])
+            old &= among(store.tap_id[: store.count], ids[fresh])
             marks, ids = marks[fresh], ids[fresh]
         store.keep(~old)
         self.dirty_from = 0
@@ -73,7 +86,7 @@ class LiveMarks:
         for tap_id in ids:
             del self.held[tap_id]
         store = self.store
-        mine = store.pending[: store.count] & np.isin(store.tap_id[: store.count], ids)
+        mine = store.pending[: store.count] & among(store.tap_id[: store.count], ids)
         if mine.any():
             store.pending[: store.count][mine] = False
             store.live["t_show"][mine] = store.seen[: store.count][mine]
@@ -87,7 +100,7 @@ class LiveMarks:
         for tap_id in held:
             del self.held[tap_id]
         store = self.store
-        live = np.isin(store.tap_id[: store.count], ids)
+        live = among(store.tap_id[: store.count], ids)
         stamped = live & (store.live["stamped"] != 0)  # too late (the word came after STAMP_DELAY): it stays
         gone = np.setdiff1d(ids, np.unique(store.tap_id[: store.count][stamped]))
         if held or len(gone):

@@ -12,9 +12,10 @@ the background layer's light, the live marks and their glow, the layers' overlay
 (the figure), custom shaders drawn over, and a crossfade from the previous look.
 
 A new tap's attributes (its place in the tune, the beat and the bar) come from `render/tune.py`;
-what custom shaders see of the newest taps is kept in `render/shader_taps.py`; the live marks' books
-(which tap a mark is of, the taps held back for the detector's word, which marks are due to be
-stamped, what the GPU has not seen) in `render/live.py`.
+what custom shaders see of the newest taps is kept in `render/shader_taps.py`; the last taps'
+attributes, which the detector's word changes, in `render/recent.py`; the live marks' books (which
+tap a mark is of, the taps held back for the detector's word, which marks are due to be stamped,
+what the GPU has not seen) in `render/live.py`.
 """
 
 from __future__ import annotations
@@ -24,9 +25,7 @@ import math
 import moderngl
 import numpy as np
 
-from dessins_de_planche.events import (CONFIRM_WINDOW, RECORD_FIRST, RECORD_REFINE, RECORD_WITHDRAW, SOURCE_AUDIO,
-                                       ZONE_UNCHANGED)
-from dessins_de_planche.preset.mapping import TAP_ATTRS_DTYPE
+from dessins_de_planche.events import CONFIRM_WINDOW, RECORD_FIRST, RECORD_REFINE, RECORD_WITHDRAW, SOURCE_AUDIO
 from dessins_de_planche.preset.palettes import parse_colour
 from dessins_de_planche.render import shader_layer  # its import registers the "shader" layer kind
 from dessins_de_planche.render.canvas import Canvas, release_framebuffer
@@ -34,6 +33,7 @@ from dessins_de_planche.render.glsl import ProgramCache
 from dessins_de_planche.render.layers import Frame, renderer_for
 from dessins_de_planche.render.live import LiveMarks
 from dessins_de_planche.render.marks import NO_TAP, MarkPainter
+from dessins_de_planche.render.recent import RecentTaps
 from dessins_de_planche.render.shader_taps import ShaderTaps
 from dessins_de_planche.render.steady import steady_taps
 from dessins_de_planche.render.transition import Crossfade
@@ -45,7 +45,6 @@ from dessins_de_planche.render.tune import TuneCounter
 # (a refine record, or the window passed without a word), then drawn whole.
 PROVISIONAL = ("grow", "confirm")
 GROW_TIME = CONFIRM_WINDOW
-RECENT_TAPS = 64  # attributes kept for refine records
 SHADER_TAPS = shader_layer.MAX_TAPS  # recent taps handed to custom shaders
 
 
@@ -67,7 +66,7 @@ class Scene:
         self.drawing = None  # a `render.svg.Drawing` to record every mark into (for SVG export), or None
         self.take: tuple[float, float] | None = None  # first and last tap time of a recorded take (tune_fraction)
         self.provisional = "confirm"  # see PROVISIONAL
-        self._recent = np.zeros(0, TAP_ATTRS_DTYPE)
+        self.recent = RecentTaps()  # the last taps' attributes, for the detector's word on them
         self.shader_taps = ShaderTaps(SHADER_TAPS)
         self.counter = TuneCounter()
         self._layer_base = 0  # layer codes of older presets stay apart from the current one's
@@ -178,9 +177,9 @@ class Scene:
         if len(firsts):
             audio = firsts["source"] == SOURCE_AUDIO
             self.live.hold(firsts["tap_id"][audio].tolist(), (firsts["detected_at"][audio] - self.epoch).tolist())
-            attrs = self.counter.attributes(np.sort(firsts, order="time"), rhythm, self.level, self.brightness,
-                                            self.take)
-            self._remember(attrs)
+            in_order = firsts if len(firsts) == 1 else np.sort(firsts, order="time")
+            attrs = self.counter.attributes(in_order, rhythm, self.level, self.brightness, self.take)
+            self.recent.remember(attrs)
             aspect = self.canvas.aspect
             placed = False
             for index, layer in enumerate(self.layers):
@@ -203,9 +202,6 @@ class Scene:
         """Whether this tap may show yet: not held back waiting for the detector's word on it."""
         return self.provisional == "grow" or int(tap_id) not in self.live.held
 
-    def _remember(self, attrs: np.ndarray) -> None:
-        self._recent = np.concatenate([self._recent, attrs])[-RECENT_TAPS:]
-
     def _note_for_shaders(self, attrs, marks, ids) -> None:
         """The newest taps and where their first mark landed, for custom shaders' u_taps/u_tap_pos."""
         self.shader_taps.note(attrs, marks, ids, self.live.held if self.provisional == "confirm" else ())
@@ -214,19 +210,10 @@ class Scene:
         """(SHADER_TAPS x 4: age, kind, velocity, zone), (SHADER_TAPS x 2: x, y), how many are real."""
         return self.shader_taps.recent(now)
 
-    def _seen(self, ids: np.ndarray) -> np.ndarray:
-        """Detection times (scene seconds) of recent taps by id."""
-        if len(self._recent) == 0:
-            return np.full(len(ids), self.time or 0.0)
-        order = np.argsort(self._recent["tap_id"], kind="stable")
-        sorted_ids = self._recent["tap_id"][order]
-        where = np.clip(np.searchsorted(sorted_ids, ids), 0, len(order) - 1)
-        return self._recent["detected_at"][order][where] - self.epoch
-
     def _append(self, marks: np.ndarray, ids: np.ndarray, layer: int, seen: np.ndarray | None = None,
                 replace: bool = False) -> None:
         if len(marks):
-            seen = self._seen(ids) if seen is None else seen
+            seen = self.recent.seen(ids, self.epoch, self.time or 0.0) if seen is None else seen
             marks = self.live.add(marks, ids, layer, seen, grow=self.provisional == "grow")
             if self.drawing is not None:
                 self.drawing.add(layer - self._layer_base, marks, ids, replace=replace)
@@ -234,25 +221,14 @@ class Scene:
     def _refine(self, refines: np.ndarray) -> None:
         """The detector's word on taps: their kind, velocity and zone as it heard them at last. A layer
         redraws a tap's marks only if it reads what the word changed (a word that changes nothing: none)."""
-        recent = self._recent
-        words: dict[int, frozenset[str]] = {}  # row of recent -> the attributes the word changed
-        for record in refines:  # a few per frame at most
-            heard = {"kind": record["kind"], "velocity": record["velocity"]}
-            if record["zone"] != ZONE_UNCHANGED:
-                heard["zone"] = record["zone"]
-            for row in np.flatnonzero(recent["tap_id"] == record["tap_id"]).tolist():
-                word = frozenset(name for name, value in heard.items() if recent[name][row] != np.float32(value))
-                for name, value in heard.items():
-                    recent[name][row] = value
-                if word:
-                    words[row] = words.get(row, frozenset()) | word
+        words = self.recent.hear(refines)  # row of recent -> the attributes the word changed
         if not words:
             return
         self.shader_taps.rekind(refines)
         for index, layer in enumerate(self.layers):
             rows = sorted(row for row, word in words.items() if layer.moved_by(word))
             if rows:
-                marks, ids = layer.refine(recent[rows], self.epoch, self.canvas.aspect)
+                marks, ids = layer.refine(self.recent.attrs[rows], self.epoch, self.canvas.aspect)
                 self._replace(self._layer_base + index, marks, ids)
 
     def _replace(self, code: int, marks: np.ndarray, ids: np.ndarray) -> None:
@@ -267,8 +243,7 @@ class Scene:
         """These taps are final: their marks may be stamped, and show whole if they were held back."""
         ids = self.live.confirm(tap_ids)
         if ids and self.provisional == "confirm":
-            recent = self._recent
-            self.shader_taps.set_valid(recent["time"][np.isin(recent["tap_id"], ids)], 1.0)
+            self.shader_taps.set_valid(self.recent.times(ids), 1.0)
 
     def _withdraw(self, records: np.ndarray) -> None:
         """These taps were not feet: their marks go before they are stamped, and every layer forgets them."""
@@ -277,14 +252,10 @@ class Scene:
             return
         if self.drawing is not None:
             self.drawing.remove(gone)
-        recent = self._recent
-        lost = np.isin(recent["tap_id"], gone)
-        self.shader_taps.set_valid(recent["time"][lost], 0.0)  # by the tap's own time (a forwarded record has none)
-        if lost.any():
-            latest = recent["time"][lost].max() >= recent["time"].max()
-            self._recent = recent = recent[~lost]
-            if latest:  # the newest tap went: the next one counts on from the one before it
-                self.counter.withdrawn(recent["time"], int(lost.sum()))
+        times, latest = self.recent.forget(gone)
+        self.shader_taps.set_valid(times, 0.0)  # by the tap's own time (a forwarded record has none)
+        if latest:  # the newest tap went: the next one counts on from the one before it
+            self.counter.withdrawn(self.recent.attrs["time"], len(times))
         for index, layer in enumerate(self.layers):
             marks, marks_ids = layer.withdraw(gone, self.epoch, self.canvas.aspect)
             if len(marks):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from dessins_de_planche.render.live import among
+
 
 class ShaderTaps:
     """Rows of (time, kind, velocity, zone, x, y, valid), newest valid ones first."""
@@ -25,7 +27,7 @@ class ShaderTaps:
         rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3] = attrs["time"], attrs["kind"], attrs["velocity"], attrs["zone"]
         rows[:, 6] = 1.0
         if hidden:  # held back from custom shaders too, until confirmed
-            rows[np.isin(attrs["tap_id"], np.fromiter(hidden, np.uint32, len(hidden))), 6] = 0.0
+            rows[among(attrs["tap_id"], hidden), 6] = 0.0
         if marks is not None:
             centres = 0.5 * (marks["p0"] + marks["p1"])
             unique, first = np.unique(ids, return_index=True)
