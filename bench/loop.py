@@ -3,7 +3,7 @@ from its telemetry and its process's CPU time, governed (`--render-scale auto`, 
 finishes the GL work of each frame the governor measures before the swap) against
 `--render-scale 1` (the baseline: no finish), interleaved in the same run; `--against DIR` adds the
 code of another checkout (a git worktree of an older commit) as a third configuration, run with its
-own defaults.
+own defaults, and prints this code's frames that bring taps against that code's (both governed).
 
 Per configuration, over the frames after the first 3 s:
 
@@ -155,6 +155,15 @@ def main() -> None:
               f"a tap frame's render {tap - base_tap:+.2f} ms, "
               f"drawing {percentile(m['drawing'], 50) - percentile(base['drawing'], 50):+.2f} ms, cpu/frame "
               f"{m['cpu'] - base['cpu']:+.2f} ms")
+    if args.against:  # the two codes side by side: what a change did to the frames that bring taps
+        label = configurations[-1][0]
+        mine, theirs = merged["governed"], merged[label]
+        for name, key in (("a tap frame's drawing", "tap drawing"), ("a tap frame's render", "tap render"),
+                          ("every frame's drawing", "drawing")):
+            a, b = percentile(mine[key], 50), percentile(theirs[key], 50)
+            a99, b99 = percentile(mine[key], 99), percentile(theirs[key], 99)
+            print(f"  this code against {label}: {name} median {a:.2f} / {b:.2f} ms (x{a / b:.2f}), "
+                  f"p99 {a99:.2f} / {b99:.2f} (x{a99 / b99:.2f})")
     print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 

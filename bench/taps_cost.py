@@ -14,11 +14,17 @@ scene and tracker carry everything an hour of taps leaves them. Per tap, median 
     no tap        render of a frame without taps (the baseline)
 
 `--against DIR` runs the same show in another checkout (a git worktree of an older commit) right
-after, each in its own process, so the two are measured on the same machine in the same state:
+after, each in its own process, so the two are measured on the same machine in the same state;
+`--rounds N` runs the two in turn N times (this, against, against, this, ...) and prints, per call,
+the median over the rounds of each round's median and the ratio this / against; `--clock cpu` times
+the calling thread's CPU instead of the wall clock (on a machine shared with other work, the wait
+for a core is most of the noise; GL's own threads are not counted, so `no tap` is then only the
+scene's Python and the driver's calls):
 
     .venv/bin/python bench/taps_cost.py                         # ~1-2 min: an hour's show, sparks
     git worktree add --detach /tmp/ddp-old HEAD~3
     .venv/bin/python bench/taps_cost.py --against /tmp/ddp-old --minutes 10 --preset ink
+    .venv/bin/python bench/taps_cost.py --against /tmp/ddp-old --minutes 5 --rounds 4 --clock cpu
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import os
 import subprocess
 import sys
 import time
+from statistics import median
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FPS, QUIET_FPS = 60.0, 20.0
@@ -54,7 +61,11 @@ def stream(minutes: int):
     return records[np.argsort(records["detected_at"], kind="stable")]
 
 
-def measure(preset_name: str, minutes: int) -> dict:
+CLOCKS = {"wall": time.perf_counter, "cpu": time.thread_time}  # cpu: this thread's CPU time (not the time
+# it waited for a core, which on a machine shared with other work is most of the noise; nor GL's own threads)
+
+
+def measure(preset_name: str, minutes: int, clock_name: str = "wall") -> dict:
     """One show of `minutes` minutes in this process's code; the timings of its first and last minute."""
     import moderngl
     import numpy as np
@@ -74,7 +85,7 @@ def measure(preset_name: str, minutes: int) -> dict:
     end = float(records["detected_at"][-1]) + 0.5
     timed = ((0.0, 60.0), (max(60.0, 60.0 * (minutes - 1)), end))
     out = {span: {"tempo.add": [], "first": [], "refine": [], "no tap": []} for span in ("minute 1", "last")}
-    now, fed, clock = 0.0, 0, time.perf_counter
+    now, fed, clock = 0.0, 0, CLOCKS[clock_name]
     while now < end:
         span = "minute 1" if now < timed[0][1] else "last" if now >= timed[1][0] else None
         now += 1.0 / (FPS if span else QUIET_FPS)
@@ -104,13 +115,13 @@ def measure(preset_name: str, minutes: int) -> dict:
             "state": state}
 
 
-def run_in(code: str, preset: str, minutes: int) -> dict:
+def run_in(code: str, preset: str, minutes: int, clock: str) -> dict:
     env = dict(os.environ, PYTHONPATH=os.path.abspath(code))
     done = subprocess.run([sys.executable, os.path.abspath(__file__), "--measure", "--preset", preset,
-                           "--minutes", str(minutes)], cwd=os.path.abspath(code), env=env,
+                           "--minutes", str(minutes), "--clock", clock], cwd=os.path.abspath(code), env=env,
                           capture_output=True, text=True)
     if done.returncode:
-        raise SystemExit(f"{code}: the measurement failed:\n{done.stderr[-2000:]}")
+        raise SystemExit(f"{code}: the measurement failed (exit status {done.returncode}):\n{done.stderr[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -119,21 +130,35 @@ def main() -> None:
     parser.add_argument("--preset", default="sparks")
     parser.add_argument("--minutes", type=int, default=60)
     parser.add_argument("--against", help="another checkout (a git worktree) to measure in the same run")
+    parser.add_argument("--rounds", type=int, default=1, help="with --against: run the two in turn this many times")
+    parser.add_argument("--clock", choices=tuple(CLOCKS), default="wall",
+                        help="wall time per call, or the calling thread's CPU time (a machine busy with other work)")
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
-        print(json.dumps(measure(args.preset, args.minutes)))
+        print(json.dumps(measure(args.preset, args.minutes, args.clock)))
         return
     codes = {"this": os.path.dirname(HERE)}
     if args.against:
         codes["against"] = args.against
-    print(f"{args.preset}, 64x36, the demo's taps ({args.minutes} min of show), µs per call: median / p99 (n)")
-    for label, code in codes.items():
-        result = run_in(code, args.preset, args.minutes)
-        print(f"  {label} ({code}); at the end: {result['state']}")
-        for span, values in result["spans"].items():
-            cells = "   ".join(f"{what} {m:7.0f} /{p:6.0f} ({n})" for what, (m, p, n) in values.items())
-            print(f"    {span:9s} {cells}")
+    print(f"{args.preset}, 64x36, the demo's taps ({args.minutes} min of show), µs per call ({args.clock} time): "
+          "median / p99 (n)")
+    medians: dict[str, dict[tuple[str, str], list[float]]] = {label: {} for label in codes}
+    for round_ in range(max(args.rounds, 1)):
+        order = list(codes.items()) if round_ % 2 == 0 else list(codes.items())[::-1]
+        for label, code in order:
+            result = run_in(code, args.preset, args.minutes, args.clock)
+            print(f"  {label} ({code}); at the end: {result['state']}")
+            for span, values in result["spans"].items():
+                cells = "   ".join(f"{what} {m:7.0f} /{p:6.0f} ({n})" for what, (m, p, n) in values.items())
+                print(f"    {span:9s} {cells}")
+                for what, (m, _, _) in values.items():
+                    medians[label].setdefault((span, what), []).append(m)
+    if args.against:
+        print(f"median of the {max(args.rounds, 1)} rounds' medians, µs: this / against (ratio)")
+        for key, values in medians["this"].items():
+            this, against = median(values), median(medians["against"].get(key, [float("nan")]))
+            print(f"    {key[0]:9s} {key[1]:10s} {this:7.0f} / {against:7.0f}  ({this / against:.2f})")
 
 
 if __name__ == "__main__":
