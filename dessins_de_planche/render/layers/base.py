@@ -36,6 +36,14 @@ def mapped_attributes(mappings) -> frozenset[str]:
     return frozenset(names)
 
 
+def unit_vectors(angle: np.ndarray, dtype=np.float64) -> np.ndarray:
+    """(sin, cos) of each angle (radians, 0 = up, clockwise) along a new last axis."""
+    out = np.empty((*angle.shape, 2), dtype)
+    out[..., 0] = np.sin(angle)
+    out[..., 1] = np.cos(angle)
+    return out
+
+
 class Frame(NamedTuple):
     """What a layer may know about the frame being drawn."""
 
@@ -119,17 +127,17 @@ class LayerRenderer:
         m = self.model
         env = {"aspect": aspect}
         angle = np.radians(evaluate(m.map.angle, attrs, m.angle, env, "angle") + m.spin * attrs["tune_time"])
-        outward = np.stack([np.sin(angle), np.cos(angle)], axis=1).astype(np.float32)
         heading = angle + np.radians(evaluate(m.map.tilt, attrs, m.tilt, env, "tilt"))
-        direction = np.stack([np.sin(heading), np.cos(heading)], axis=1).astype(np.float32)
-        return outward, direction
+        return unit_vectors(angle, np.float32), unit_vectors(heading, np.float32)
 
     def _centre(self, attrs: np.ndarray, aspect: float, outward: np.ndarray) -> np.ndarray:
         """Where each tap lands: x/y, then `radius` the way out."""
         m = self.model
         env = {"aspect": aspect}
         radius = evaluate(m.map.radius, attrs, m.radius, env, "radius")
-        centre = np.stack([evaluate(m.map.x, attrs, m.x, env, "x"), evaluate(m.map.y, attrs, m.y, env, "y")], axis=1)
+        centre = np.empty((len(attrs), 2), np.float32)  # (not np.stack: a few µs a call, several a tap)
+        centre[:, 0] = evaluate(m.map.x, attrs, m.x, env, "x")
+        centre[:, 1] = evaluate(m.map.y, attrs, m.y, env, "y")
         centre += outward * radius[:, None]
         return centre
 

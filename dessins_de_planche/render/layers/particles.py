@@ -7,7 +7,7 @@ import numpy as np
 from dessins_de_planche.preset.expr import stable_hash
 from dessins_de_planche.preset.mapping import evaluate
 from dessins_de_planche.preset.shapes import SHAPES
-from dessins_de_planche.render.layers.base import WORD, LayerRenderer, mapped_attributes
+from dessins_de_planche.render.layers.base import WORD, LayerRenderer, mapped_attributes, unit_vectors
 
 
 class ParticlesLayerRenderer(LayerRenderer):
@@ -47,8 +47,8 @@ class ParticlesLayerRenderer(LayerRenderer):
         seed = attrs["tap_id"].astype(np.float64)[:, None] * 97.0 + np.arange(m.count)[None, :] * 13.0
         base = np.arctan2(direction[:, 0], direction[:, 1])[:, None]
         heading = base + np.radians(m.spread) * (stable_hash(seed) - 0.5)
-        unit = np.stack([np.sin(heading), np.cos(heading)], axis=2)
-        return outward, unit, 0.35 + 0.65 * stable_hash(seed + 5.0), 0.35 + 0.65 * stable_hash(seed + 11.0)
+        reach, width = 0.35 + 0.65 * stable_hash(seed + 5.0), 0.35 + 0.65 * stable_hash(seed + 11.0)
+        return outward, unit_vectors(heading), reach, width
 
     def _burst(self, attrs, epoch, aspect, fan):
         m = self.model
