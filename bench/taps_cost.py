@@ -10,7 +10,7 @@ scene and tracker carry everything an hour of taps leaves them. Per tap, median 
 
     tempo.add     the tracker hears a tap (the app calls it for every tap that stands)
     first         add_taps of a frame that brings new taps: attributes, the layers' marks
-    refine        add_taps of a frame that brings the detector's word: the marks redone and confirmed
+    refine        add_taps of a frame that brings the detector's word: the marks it changed redone, all confirmed
     no tap        render of a frame without taps (the baseline)
 
 `--against DIR` runs the same show in another checkout (a git worktree of an older commit) right
@@ -25,6 +25,7 @@ scene's Python and the driver's calls):
     git worktree add --detach /tmp/ddp-old HEAD~3
     .venv/bin/python bench/taps_cost.py --against /tmp/ddp-old --minutes 10 --preset ink
     .venv/bin/python bench/taps_cost.py --against /tmp/ddp-old --minutes 5 --rounds 4 --clock cpu
+    .venv/bin/python bench/taps_cost.py --first-kind final      # the first record already right: the word only confirms
 """
 
 from __future__ import annotations
@@ -41,8 +42,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 FPS, QUIET_FPS = 60.0, 20.0
 
 
-def stream(minutes: int):
-    """The demo's taps for `minutes` minutes, as the audio detector's first and refine records."""
+def stream(minutes: int, first_kind: str = "unknown"):
+    """The demo's taps for `minutes` minutes, as the audio detector's first and refine records; the first
+    record's kind is unknown (the word names it) or already the word's ("final": the word changes nothing)."""
     import numpy as np
 
     from dessins_de_planche.events import KIND_UNKNOWN, RECORD_FIRST, RECORD_REFINE, SOURCE_AUDIO, TAP_DTYPE
@@ -54,7 +56,8 @@ def stream(minutes: int):
         for tap in truth:
             when = float(tap["time"]) + 60.0 * minute
             velocity = float(tap["velocity"])
-            rows.append((when, when + 0.008, velocity, tap_id, 1, SOURCE_AUDIO, 0, KIND_UNKNOWN, RECORD_FIRST, 0))
+            kind = int(tap["kind"]) if first_kind == "final" else KIND_UNKNOWN
+            rows.append((when, when + 0.008, velocity, tap_id, 1, SOURCE_AUDIO, 0, kind, RECORD_FIRST, 0))
             rows.append((when, when + 0.020, velocity, tap_id, 1, SOURCE_AUDIO, 0, int(tap["kind"]), RECORD_REFINE, 0))
             tap_id += 1
     records = np.array(rows, TAP_DTYPE)
@@ -65,7 +68,7 @@ CLOCKS = {"wall": time.perf_counter, "cpu": time.thread_time}  # cpu: this threa
 # it waited for a core, which on a machine shared with other work is most of the noise; nor GL's own threads)
 
 
-def measure(preset_name: str, minutes: int, clock_name: str = "wall") -> dict:
+def measure(preset_name: str, minutes: int, clock_name: str = "wall", first_kind: str = "unknown") -> dict:
     """One show of `minutes` minutes in this process's code; the timings of its first and last minute."""
     import moderngl
     import numpy as np
@@ -81,7 +84,7 @@ def measure(preset_name: str, minutes: int, clock_name: str = "wall") -> dict:
     scene = Scene(ctx, preset, (64, 36))
     target = ctx.simple_framebuffer((64, 36))
     tracker = TempoTracker(bar_beats=preset.bar_beats)
-    records = stream(minutes)
+    records = stream(minutes, first_kind)
     end = float(records["detected_at"][-1]) + 0.5
     timed = ((0.0, 60.0), (max(60.0, 60.0 * (minutes - 1)), end))
     out = {span: {"tempo.add": [], "first": [], "refine": [], "no tap": []} for span in ("minute 1", "last")}
@@ -115,10 +118,11 @@ def measure(preset_name: str, minutes: int, clock_name: str = "wall") -> dict:
             "state": state}
 
 
-def run_in(code: str, preset: str, minutes: int, clock: str) -> dict:
+def run_in(code: str, preset: str, minutes: int, clock: str, first_kind: str) -> dict:
     env = dict(os.environ, PYTHONPATH=os.path.abspath(code))
     done = subprocess.run([sys.executable, os.path.abspath(__file__), "--measure", "--preset", preset,
-                           "--minutes", str(minutes), "--clock", clock], cwd=os.path.abspath(code), env=env,
+                           "--minutes", str(minutes), "--clock", clock, "--first-kind", first_kind],
+                          cwd=os.path.abspath(code), env=env,
                           capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(f"{code}: the measurement failed (exit status {done.returncode}):\n{done.stderr[-2000:]}")
@@ -133,10 +137,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="with --against: run the two in turn this many times")
     parser.add_argument("--clock", choices=tuple(CLOCKS), default="wall",
                         help="wall time per call, or the calling thread's CPU time (a machine busy with other work)")
+    parser.add_argument("--first-kind", choices=("unknown", "final"), default="unknown",
+                        help="the first record's kind: unknown (the word names it) or the word's already")
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
-        print(json.dumps(measure(args.preset, args.minutes, args.clock)))
+        print(json.dumps(measure(args.preset, args.minutes, args.clock, args.first_kind)))
         return
     codes = {"this": os.path.dirname(HERE)}
     if args.against:
@@ -147,7 +153,7 @@ def main() -> None:
     for round_ in range(max(args.rounds, 1)):
         order = list(codes.items()) if round_ % 2 == 0 else list(codes.items())[::-1]
         for label, code in order:
-            result = run_in(code, args.preset, args.minutes, args.clock)
+            result = run_in(code, args.preset, args.minutes, args.clock, args.first_kind)
             print(f"  {label} ({code}); at the end: {result['state']}")
             for span, values in result["spans"].items():
                 cells = "   ".join(f"{what} {m:7.0f} /{p:6.0f} ({n})" for what, (m, p, n) in values.items())
