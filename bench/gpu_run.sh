@@ -4,7 +4,7 @@
 # (.whl/), the GL loaders as Debian packages (.gl/, unpacked over /), JACK and PortAudio as
 # Debian packages (.jack/, unpacked under a private prefix, never over /). See bench/README.md.
 #
-#   bash bench/gpu_run.sh [STEP ...]      # steps: looks stress scale photon pictures (default: all)
+#   bash bench/gpu_run.sh [STEP ...]      # steps: looks stress scale photon pictures cost loop (default: the first five)
 #
 # Prepared here by `bash bench/gpu_carry.sh`; on the device tool: run with carry [".whl", ".gl", ".jack"],
 # command `bash bench/gpu_run.sh 2>&1 | tee $OUT/run.log`, timeout_s 580 (each step's limit below adds up
@@ -78,6 +78,11 @@ step scale 150 python3 bench/render_scale.py --offscreen --size "${SCALE_SIZE:-3
 step photon 120 python3 bench/tap_to_photon.py --offscreen --sizes "${PHOTON_SIZES:-1920x1080}" --seconds "${PHOTON_SECONDS:-15}" \
     --pixel-seconds 6
 step pictures 60 python3 -m pytest -q -p no:cacheprovider tests/test_look_references.py
+# against another checkout's code carried as AGAINST (default .old/, e.g. `git archive REV dessins_de_planche presets
+# shaders bench tests/rig.py pyproject.toml | tar -x -C .old`): the tap frame's cost and the live loop, in the same run
+AGAINST=${AGAINST:-$ROOT/.old}
+step cost 150 python3 bench/taps_cost.py --against "$AGAINST" --minutes 5 --rounds 3 --clock cpu
+step loop 150 python3 bench/loop.py --size 1920x1080 --preset sparks --seconds 5 --passes 2 --against "$AGAINST"
 say "done"
 for name in $STEPS; do
     [ -f "$OUT/$name.log" ] || continue
