@@ -119,7 +119,10 @@ def measure(preset_name: str, minutes: int, clock_name: str = "wall", first_kind
 
 
 def run_in(code: str, preset: str, minutes: int, clock: str, first_kind: str) -> dict:
-    env = dict(os.environ, PYTHONPATH=os.path.abspath(code))
+    # the checkout's package first; the rest of PYTHONPATH kept (where the packages are installed elsewhere,
+    # as on the GPU machine: bench/gpu_run.sh)
+    kept = [part for part in os.environ.get("PYTHONPATH", "").split(os.pathsep) if part]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.abspath(code), *kept]))
     done = subprocess.run([sys.executable, os.path.abspath(__file__), "--measure", "--preset", preset,
                            "--minutes", str(minutes), "--clock", clock, "--first-kind", first_kind],
                           cwd=os.path.abspath(code), env=env,
