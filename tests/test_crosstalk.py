@@ -70,3 +70,27 @@ def test_separate_strikes_on_two_zones_at_once_keep_both_when_apart():
     taps = detect(audio)
     assert sorted(c for _, c, _ in taps) == sorted(c for _, c in truth)
     assert len(taps) == len(truth)
+
+
+def test_a_channel_that_lost_a_strike_hears_its_own_tap_right_after():
+    """A sound both channels hear (the band's onset, a little louder in the band's mic) is won by the
+    band's channel; the board's channel heard no tap of its own and must hear the tap on it 6 ms later,
+    not stay deaf through stage B's window (20 ms)."""
+    rng = np.random.default_rng(3)
+    audio = (rng.standard_normal((SR, 2)) * 1e-4).astype(np.float32)
+    heard, missed = 0, []
+    for i, start in enumerate(np.arange(0.1, 0.9, 0.2)):
+        shared = heel_sound(rng, SR) * 0.3
+        at = int(start * SR)
+        audio[at : at + len(shared), 0] += shared
+        audio[at : at + len(shared), 1] += shared * 0.8
+        tap = toe_sound(rng, SR) * 0.5
+        own = at + int(0.006 * SR)
+        audio[own : own + len(tap), 1] += tap  # then a tap on the second channel alone
+        truth = (own + true_onset(tap)) / SR
+        taps = [t for t, channel, _ in detect(audio[: at + int(0.05 * SR)]) if channel == 1]
+        if any(abs(t - truth) < 0.003 for t in taps):
+            heard += 1
+        else:
+            missed.append((round(truth, 4), [round(t, 4) for t in taps]))
+    assert heard == 4, missed

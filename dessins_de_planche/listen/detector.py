@@ -103,6 +103,9 @@ class TapDetector:
         self.withdrawn = 0  # taps stage B took back since reset
 
         self._xt_n = (max(1, int(round(s.crosstalk_s * sr / hop))) if c > 1 and s.crosstalk_s > 0 else 0)
+        # a channel whose candidate another channel won heard no tap of its own: deaf only until the
+        # strike's rise is behind it (its tail then measures over it), not through stage B's window
+        self._xt_deaf = max(1, int(round((s.rise_span_s + s.crosstalk_s) * sr / hop)))
         # the rules' final kind: energy below low_cut_hz over kind_window_s, by projection on slow sinusoids
         n = self._kind_n = max(16, int(round(s.kind_window_s * sr)))
         t = np.arange(n) / sr
@@ -152,6 +155,7 @@ class TapDetector:
         self._deaf_until = [-1] * c
         self._pending = [None] * c  # the tap waiting for its final word, per channel
         self._won = [-(1 << 40)] * c  # crosstalk: start hop of the last tap emitted
+        self._lost_to = [None] * c  # crosstalk: (the channel, its start hop) that last won a strike heard here
         self._next_id = 1
         self._count = 0
         self.withdrawn = 0
@@ -335,18 +339,34 @@ class TapDetector:
         onset = int(p[_ONSET])
         now = k * self.hop
         strength = self._peak_since(ch, onset, now) * self._gain[ch]
+        lost_to = self._lost_to[ch]
+        if lost_to is not None and start - lost_to[1] < self._gap:
+            # listening again inside the strike this channel lost: a tap of its own only if it is louder
+            # here than on the winner's channel over the same samples (else the strike's own body again)
+            other = lost_to[0]
+            if self._peak_since(other, onset, now) * self._gain[other] >= strength:
+                return self._lost(ch, start, other, lost_to[1])
         for other in range(self.channels):
             if other == ch:
                 continue
             if abs(self._won[other] - start) <= window:
-                self._pending[ch] = None
-                return None
+                return self._lost(ch, start, other, self._won[other])
             rival = self._pending[other]
             if rival is not None and not rival[_EMITTED] and abs(rival[_HOP] - start) <= window:
                 rival_strength = self._peak_since(other, int(rival[_ONSET]), now) * self._gain[other]
                 if rival_strength > strength or (rival_strength == strength and other < ch):
-                    self._pending[ch] = None
-                    return None
+                    return self._lost(ch, start, other, int(rival[_HOP]))
         self._first(ch, p, now)
         self._won[ch] = start
         return p
+
+    def _lost(self, ch: int, start: int, winner: int, winner_start: int) -> None:
+        """Another channel heard this strike louder: no tap here, and the channel listens again once the
+        strike's rise is past (a music onset won by the band's channel must not hide a tap 6 ms later on
+        the board's own channel, whatever stage B then says of the winner); until the winner's deaf span
+        ends, what it hears counts only where it is louder than on the winner's channel."""
+        self._pending[ch] = None
+        self._deaf_until[ch] = min(self._deaf_until[ch], start + self._xt_deaf)
+        if self._lost_to[ch] is None or self._lost_to[ch][1] != winner_start:
+            self._lost_to[ch] = (winner, winner_start)
+        return None
