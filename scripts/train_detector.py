@@ -125,8 +125,183 @@ def steady_audio(seconds: float, seed: int, sr: int = 48_000) -> np.ndarray:
     return np.clip(audio, -1, 1).astype(np.float32)[:, None]
 
 
+RANDOMIZED_SEED = 30_000
+
+
+def randomized_clips(count: int) -> list[dict]:
+    """Clips of taps of widely random timbre (part of the family `generated`, never scored): so
+    that both stages learn "a broadband transient" rather than the corpus families' sounds.
+    Every sixth is music alone, with pitched attacks among its notes (negatives)."""
+    return [{"name": f"randomized-{i:03d}", "family": "generated", "music_family": "generated",
+             "music_only": i % 6 == 5, "randomized": {"seconds": 8.0, "seed": RANDOMIZED_SEED + i, "version": 1}}
+            for i in range(count)]
+
+
+def _shaped_noise(rng, n: int, sr: int, centre: float, octaves: float, tilt: float) -> np.ndarray:
+    """White noise whose spectrum is a bell `octaves` wide (log frequency) around `centre`,
+    tilted by `tilt` dB an octave, peak 1."""
+    spectrum = np.fft.rfft(rng.standard_normal(n))
+    f = np.maximum(np.fft.rfftfreq(n, 1.0 / sr), 1.0)
+    lf = np.log2(f / centre)
+    spectrum *= np.exp(-0.5 * (lf / (octaves / 2.355)) ** 2) * 10 ** (tilt * lf / 20)
+    spectrum[f < 20] = 0.0
+    out = np.fft.irfft(spectrum, n)
+    return out / (np.abs(out).max() + 1e-12)
+
+
+def randomized_hit(rng, sr: int, centre: float, decay: float) -> np.ndarray:
+    """A transient of random timbre, peak 1: a noise burst shaped around `centre` Hz and/or a
+    few damped modes near it, a 0-3 ms attack, an exponential decay of `decay` s."""
+    attack = rng.uniform(0.0, 0.003)
+    n = int((attack + min(6 * decay, 0.6) + 0.002) * sr)
+    t = np.arange(n) / sr
+    env = np.minimum(1.0, t / attack) if attack > 1e-4 else np.ones(n)
+    env = env * np.exp(-np.maximum(t - attack, 0) / decay)
+    mix = rng.uniform(0, 1) if rng.random() < 0.6 else float(rng.random() < 0.5)
+    hit = np.zeros(n)
+    if mix < 1:
+        hit += (1 - mix) * _shaped_noise(rng, n, sr, centre, rng.uniform(0.5, 4.0), rng.uniform(-6, 3))
+    if mix > 0:
+        modes = np.zeros(n)
+        for _ in range(int(rng.integers(1, 7))):
+            f = min(centre * 2 ** rng.normal(0, 0.8), 0.45 * sr)
+            modes += rng.uniform(0.2, 1) * np.sin(2 * np.pi * f * t + rng.uniform(0, 2 * np.pi)) \
+                * np.exp(-t / (decay * rng.uniform(0.3, 1.5)))
+        hit += mix * modes / (np.abs(modes).max() + 1e-12)
+    hit *= env
+    tail = min(n, int(0.004 * sr))
+    hit[n - tail :] *= np.linspace(1, 0, tail)
+    return hit / (np.abs(hit).max() + 1e-12)
+
+
+def _harmonic(rng, freq: float, n: int, sr: int) -> np.ndarray:
+    t = np.arange(n) / sr
+    out = np.zeros(n)
+    rolloff = rng.uniform(0.7, 2.0)
+    for k in range(1, int(rng.integers(3, 16)) + 1):
+        if k * freq >= 0.45 * sr:
+            break
+        out += np.sin(2 * np.pi * k * freq * t * (1 + 0.0005 * rng.standard_normal())) / k ** rolloff
+    return out
+
+
+def randomized_music(rng, n: int, sr: int, pitched: bool) -> np.ndarray:
+    """Fiddle-like bowed notes (soft attacks, vibrato-free), a boom-chick, and (`pitched`) notes
+    of hard pitched attacks (piano, guitar, a plucked string): harmonic, 1-5 ms attacks."""
+    out = np.zeros(n)
+    bpm = rng.uniform(90, 160)
+    beat = 60 / bpm
+    if rng.random() < 0.8:  # bowed
+        step = beat / rng.choice([2, 4])
+        for j in range(int(n / sr / step) + 1):
+            at = int(j * step * sr)
+            m = min(int((step + 0.03) * sr), n - at)
+            if m <= 0 or rng.random() < 0.1:
+                continue
+            tt = np.arange(m) / sr
+            env = np.minimum(1, tt / rng.uniform(0.005, 0.03)) * np.minimum(1, (m - np.arange(m)) / (0.02 * sr))
+            out[at : at + m] += _harmonic(rng, 440 * 2 ** ((rng.integers(55, 88) - 69) / 12), m, sr) * env
+    if rng.random() < 0.7:  # boom-chick
+        for j in range(int(n / sr / (beat / 2)) + 1):
+            at = int(j * beat / 2 * sr)
+            m = min(int(0.6 * sr), n - at)
+            if m <= 0:
+                continue
+            tt = np.arange(m) / sr
+            midi = rng.integers(33, 48) if j % 2 == 0 else rng.integers(50, 70)
+            env = np.minimum(1, tt / rng.uniform(0.002, 0.006)) * np.exp(-tt / rng.uniform(0.1, 0.4))
+            out[at : at + m] += _harmonic(rng, 440 * 2 ** ((midi - 69) / 12), m, sr) * env * rng.uniform(0.3, 0.9)
+    if pitched or rng.random() < 0.3:  # hard pitched attacks at random times
+        for _ in range(int(rng.uniform(1, 6) * n / sr)):
+            at = int(rng.uniform(0, n / sr) * sr)
+            m = min(int(rng.uniform(0.2, 1.2) * sr), n - at)
+            tt = np.arange(m) / sr
+            env = np.minimum(1, tt / rng.uniform(0.0005, 0.005)) * np.exp(-tt / rng.uniform(0.08, 0.8))
+            note = sum(_harmonic(rng, 440 * 2 ** ((rng.integers(40, 96) - 69) / 12), m, sr)
+                       for _ in range(int(rng.integers(1, 4))))
+            out[at : at + m] += note * env * rng.uniform(0.3, 1.0)
+    return out
+
+
+def randomized_audio(spec: dict, sr: int = 48_000, music_only: bool = False):
+    """(audio (frames, 1) float32, true taps [{time, kind}]) of one randomized clip.
+
+    Heel and toe as the corpus defines them (docs/corpus.md): a heel is the low, longer thump
+    of the pair, a toe the bright, short one. Each clip draws its own two timbres (centres
+    150 Hz-1.2 kHz and 0.8-8 kHz, the toe at least an octave above the heel) and each tap
+    varies around them; accents -14..0 dB, flams 25-60 ms, music at -10..+20 dB under the
+    taps, a room (exponential noise tail, RT60 0.1-1.2 s), a gain, a noise floor, hum, DC."""
+    from dessins_de_planche.listen.synth import true_onset
+
+    rng = np.random.default_rng(spec["seed"])
+    n = int(spec["seconds"] * sr)
+    taps = np.zeros(n + sr)
+    truth = []
+    if not music_only:
+        heel_c = float(np.exp(rng.uniform(np.log(150), np.log(1200))))
+        toe_c = float(np.exp(rng.uniform(np.log(max(800, 2 * heel_c)), np.log(8000))))
+        heel_d, toe_d = rng.uniform(0.02, 0.15), rng.uniform(0.005, 0.06)
+        spread = rng.uniform(0.0, 0.5)  # octaves a tap strays from its kind's timbre
+        p_toe = rng.uniform(0.2, 0.8)
+        step = 1 / rng.uniform(4, 10)
+        quiet = rng.uniform(-14, -2)  # unaccented taps under the accented ones
+        when = rng.uniform(0.3, 1.5)
+        i = 0
+        while when < spec["seconds"] - 0.05:
+            if rng.random() > 0.12:  # a rest now and then
+                kind = "toe" if rng.random() < p_toe else "heel"
+                centre = (toe_c if kind == "toe" else heel_c) * 2 ** rng.normal(0, spread)
+                decay = (toe_d if kind == "toe" else heel_d) * rng.uniform(0.7, 1.4)
+                gain_db = rng.uniform(-2, 0) if i % int(rng.integers(2, 5)) == 0 else quiet + rng.uniform(-2, 2)
+                hits = [(when, kind, centre, decay, gain_db)]
+                if rng.random() < 0.1:  # a flam or a double
+                    k2 = kind if rng.random() < 0.5 else ("heel" if kind == "toe" else "toe")
+                    hits.append((when + rng.uniform(0.025, 0.06), k2, (toe_c if k2 == "toe" else heel_c),
+                                 decay, gain_db + rng.uniform(-8, 2)))
+                for t0, k, c, d, g in hits:
+                    hit = randomized_hit(rng, sr, float(np.clip(c, 100, 12000)), float(np.clip(d, 0.004, 0.2)))
+                    at = int(t0 * sr)
+                    m = min(len(hit), len(taps) - at)
+                    taps[at : at + m] += hit[:m] * 10 ** (min(g, 0) / 20)
+                    if t0 < spec["seconds"]:
+                        truth.append({"time": (at + true_onset(hit)) / sr, "kind": k})
+            when += step * (1 + rng.normal(0, 0.04))
+            i += 1
+    taps = taps[:n]
+    music = randomized_music(rng, n, sr, pitched=music_only or rng.random() < 0.5)
+    if music_only:
+        audio = music
+    else:
+        audio = taps
+        if rng.random() < 0.85:  # taps over music at -10..+20 dB (RMS over the clip)
+            scale = np.sqrt(np.mean(taps ** 2) / (np.mean(music ** 2) + 1e-24)) / 10 ** (rng.uniform(-10, 20) / 20)
+            audio = taps + music * scale
+    if rng.random() < 0.5:  # a room: the direct sound, then an exponential tail of noise
+        rt60 = rng.uniform(0.1, 1.2)
+        m = int(min(rt60, 1.0) * sr)
+        t = np.arange(m) / sr
+        ir = rng.standard_normal(m) * np.exp(-6.9 * t / rt60) * np.minimum(1, t / 0.005)
+        ir *= 10 ** (rng.uniform(-12, 6) / 20) / np.sqrt(np.sum(ir ** 2))
+        ir[0] = 1.0
+        size = 1 << int(np.ceil(np.log2(n + m)))
+        audio = np.fft.irfft(np.fft.rfft(audio, size) * np.fft.rfft(ir, size), size)[:n]
+    audio = audio / (np.abs(audio).max() + 1e-12) * 10 ** (rng.uniform(-40, -1) / 20)
+    t = np.arange(n) / sr
+    audio += 10 ** (rng.uniform(-90, -45) / 20) * rng.standard_normal(n)
+    if rng.random() < 0.4:
+        f0 = rng.choice([50.0, 60.0])
+        audio += sum(10 ** (rng.uniform(-70, -35) / 20) / h * np.sin(2 * np.pi * f0 * h * t + rng.uniform(0, 6.3))
+                     for h in range(1, int(rng.integers(1, 6)) + 1))
+    if rng.random() < 0.3:
+        audio += rng.uniform(-0.1, 0.1)
+    return np.clip(audio, -1, 1).astype(np.float32)[:, None], sorted(truth, key=lambda x: x["time"])
+
+
 def clip_audio(clip: dict):
     """(audio (frames, 1) float32, sample rate, true taps [{time, kind}])."""
+    if "randomized" in clip:
+        audio, truth = randomized_audio(clip["randomized"], music_only=clip["music_only"])
+        return audio, 48_000, truth
     if "steady" in clip:
         return steady_audio(clip["steady"]["seconds"], clip["steady"]["seed"]), 48_000, []
     if "generated" in clip:
@@ -419,6 +594,8 @@ def main(argv=None) -> int:
                         help="clips of the app's own synthesizer added as the family 'generated'")
     parser.add_argument("--steady", type=int, default=0,
                         help="clips of steady hum, buzz, tones and DC with no tap (negatives, family 'generated')")
+    parser.add_argument("--randomized", type=int, default=0,
+                        help="clips of taps of widely random timbre over music (family 'generated')")
     parser.add_argument("--stage-a", type=Path, default=None,
                         help="stage A's weights whose candidates the shipped stage B learns (default: the shipped ones)")
     parser.add_argument("--seed", type=int, default=13)
@@ -434,8 +611,9 @@ def main(argv=None) -> int:
         more, version = corpus_clips(corpus)
         clips += more
         versions.append(version)
-    clips += generated_clips(args.generated) + steady_clips(args.steady)
-    version = "+".join(versions) + f"+g{args.generated}" + (f"+s{args.steady}" if args.steady else "")
+    clips += generated_clips(args.generated) + steady_clips(args.steady) + randomized_clips(args.randomized)
+    version = "+".join(versions) + f"+g{args.generated}" + (f"+s{args.steady}" if args.steady else "") \
+        + (f"+r{args.randomized}" if args.randomized else "")
     cache = args.cache or ROOT / "out" / "detector" / f"{'+'.join(c.name for c in corpora)}-candidates.npz"
     corpus_families = sorted({c["family"] for c in clips if c["family"] != "generated"})
     models = stage_a_models(args.folds_dir, corpus_families, args.stage_a)

@@ -35,7 +35,8 @@ from dessins_de_planche.listen import onset  # noqa: E402
 from dessins_de_planche.listen.detector import TapDetector  # noqa: E402
 from dessins_de_planche.listen.detector_settings import DetectorSettings  # noqa: E402
 from dessins_de_planche.listen.synth import match_onsets  # noqa: E402
-from train_detector import BLOCK, clip_audio, corpus_clips, generated_clips, init, map_clips, steady_clips  # noqa: E402
+from train_detector import (BLOCK, clip_audio, corpus_clips, generated_clips, init, map_clips,  # noqa: E402
+                            randomized_clips, steady_clips)
 
 TRAIN_VERSION = "a2"  # a2: one logit more sensitive than its own best F1
 HOPS_DIR = ROOT / "out" / "detector" / "hops"
@@ -63,7 +64,8 @@ def hops_of(job) -> str:
         stat = Path(clip["path"]).stat()
         key = f"{key}-{clip['path']}-{stat.st_size}-{stat.st_mtime_ns}"
     else:
-        key = f"{key}-{sorted(clip.get('generated', clip.get('steady', {})).items())}"
+        spec = clip.get("generated") or clip.get("steady") or clip.get("randomized") or {}
+        key = f"{key}-{sorted(spec.items())}"
     path = HOPS_DIR / f"{clip['name']}.npz"
     if path.exists():
         with np.load(path, allow_pickle=False) as data:
@@ -254,6 +256,7 @@ def main(argv=None) -> int:
     parser.add_argument("--corpus", type=Path, default=ROOT / "out" / "corpus")
     parser.add_argument("--generated", type=int, default=120)
     parser.add_argument("--steady", type=int, default=0, help="clips of steady hum, buzz, tones and DC (no tap)")
+    parser.add_argument("--randomized", type=int, default=0, help="clips of taps of random timbre (family 'generated')")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--every", type=int, default=1, help="only every Nth clip (a quick look)")
     parser.add_argument("--folds", action="store_true", help="every leave-one-family-out fold too")
@@ -266,7 +269,7 @@ def main(argv=None) -> int:
                         help="fire this much (in logits) under the threshold of stage A's own best F1")
     args = parser.parse_args(argv)
     clips, version = corpus_clips(args.corpus)
-    clips += generated_clips(args.generated) + steady_clips(args.steady)
+    clips += generated_clips(args.generated) + steady_clips(args.steady) + randomized_clips(args.randomized)
     clips = clips[:: args.every]
     paths = collect(clips, args.jobs)
     rng = np.random.default_rng(args.seed)
@@ -276,7 +279,7 @@ def main(argv=None) -> int:
         d.update(name=clip["name"], family=clip["family"], music_family=clip.get("music_family") or "",
                  music_only=bool(clip["music_only"]))
         data.append(d)
-    steady = f"+s{args.steady}" if args.steady else ""
+    steady = (f"+s{args.steady}" if args.steady else "") + (f"+r{args.randomized}" if args.randomized else "")
     stamp_base = f"corpus-{version}+g{args.generated}{steady}.train-{TRAIN_VERSION}.seed-{args.seed}"
     families = sorted({c["family"] for c in data if c["family"] != "generated"})
     todo = families if args.folds else []

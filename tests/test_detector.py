@@ -338,6 +338,25 @@ def test_training_replays_the_live_candidates():
     assert np.allclose(x, replayed["x"], atol=1e-4)
 
 
+
+def test_randomized_training_clips_are_seeded_and_labelled():
+    """The randomized training taps (`train_detector.py --randomized`): the same seed gives the
+    same clip; a clip with taps has heels and toes at 4-10 a second, a music-only one none."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    import train_detector
+
+    clips = train_detector.randomized_clips(6)
+    audio, sr, truth = train_detector.clip_audio(clips[0])
+    again, _, truth_again = train_detector.clip_audio(train_detector.randomized_clips(1)[0])
+    assert np.array_equal(audio, again) and truth == truth_again
+    assert np.isfinite(audio).all() and 0 < np.abs(audio).max() <= 1
+    kinds = {t["kind"] for t in truth}
+    assert kinds == {"heel", "toe"} and 4 <= len(truth) / (len(audio) / sr) <= 12
+    assert clips[5]["music_only"] and train_detector.clip_audio(clips[5])[2] == []
+
 def _pitched(kind, rng, f0):
     """A struck string (piano-like: harmonics with a 1 ms attack) or a plucked one (Karplus-Strong)."""
     n = int(0.6 * SR)
