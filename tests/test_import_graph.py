@@ -8,60 +8,14 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from package_graph import MODULES, PACKAGE, ROOT, base_of, imports, package_of
 
-import dessins_de_planche
-
-PACKAGE = Path(dessins_de_planche.__file__).parent
-ROOT = PACKAGE.name
 SCENE = f"{ROOT}.render.scene"
 ABOVE_THE_SCENE = [f"{ROOT}.render.{name}" for name in ("gallery", "offline", "printing")]
 
-
-def _modules() -> dict[str, Path]:
-    modules = {}
-    for path in PACKAGE.rglob("*.py"):
-        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
-        if parts[-1] == "__init__":
-            parts = parts[:-1]
-        modules[".".join(parts)] = path
-    return modules
-
-
-MODULES = _modules()
-
-
-def _package(name: str, path: Path) -> str:
-    """The package a module's relative imports start from."""
-    return name if path.name == "__init__.py" else name.rpartition(".")[0]
-
-
-def _base(node: ast.ImportFrom, package: str) -> str:
-    """The absolute module a `from ... import` reads from."""
-    base = node.module or ""
-    if node.level:
-        anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
-        base = ".".join(anchor + ([base] if base else []))
-    return base
-
-
-def _imports(name: str, path: Path) -> set[str]:
-    """The package's modules that `name` imports anywhere in its source (at the top or in a function)."""
-    package = _package(name, path)
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = _base(node, package)
-            found.add(base)
-            found.update(f"{base}.{alias.name}" for alias in node.names)  # `from pkg import module`
-    return {module for module in found if module in MODULES and module != name}
-
-
-GRAPH = {name: _imports(name, path) for name, path in MODULES.items()}
+GRAPH = {name: imports(name, path) for name, path in MODULES.items()}
 
 
 def _reach(start: str) -> dict[str, str]:
@@ -177,7 +131,7 @@ def _private_crossings(name: str, source: str, package: str, modules) -> list[st
                     else:
                         bound[ROOT] = ROOT
         elif isinstance(node, ast.ImportFrom):
-            base = _base(node, package)
+            base = base_of(node, package)
             if base.split(".")[0] != ROOT:
                 continue
             for alias in node.names:
@@ -231,5 +185,5 @@ def test_the_private_name_check_sees_each_way_in():
 def test_no_private_name_crosses_modules():
     found = []
     for name, path in sorted(MODULES.items()):
-        found += _private_crossings(name, path.read_text(encoding="utf-8"), _package(name, path), MODULES)
+        found += _private_crossings(name, path.read_text(encoding="utf-8"), package_of(name, path), MODULES)
     assert not found, "private names read from another module:\n" + "\n".join(found)

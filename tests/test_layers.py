@@ -7,13 +7,7 @@ functions count (`tests/test_import_graph.py` reads them the same way)."""
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
-
-import dessins_de_planche
-
-PACKAGE = Path(dessins_de_planche.__file__).parent
-ROOT = PACKAGE.name
+from package_graph import MODULES, ROOT, imports
 
 # Bottom first. Each entry is one layer: the names in it may import one another.
 LAYERS = [
@@ -38,53 +32,11 @@ def _part(module: str) -> str:
     return parts[1] if len(parts) > 1 else "__init__"
 
 
-def _modules() -> dict[str, Path]:
-    found = {}
-    for path in PACKAGE.rglob("*.py"):
-        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
-        if parts[-1] == "__init__":
-            parts = parts[:-1]
-        found[".".join(parts)] = path
-    return found
-
-
-MODULES = _modules()
-
-
-def _type_checking_blocks(tree: ast.AST) -> set[int]:
-    """The ids of the import nodes under `if TYPE_CHECKING:`."""
-    inside = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.If) and getattr(node.test, "id", getattr(node.test, "attr", None)) == "TYPE_CHECKING":
-            inside.update(id(child) for child in ast.walk(node))
-    return inside
-
-
-def _imports(name: str, path: Path) -> set[str]:
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
-    skip = _type_checking_blocks(tree)
-    found = set()
-    for node in ast.walk(tree):
-        if id(node) in skip:
-            continue
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
-                base = ".".join(anchor + ([base] if base else []))
-            found.add(base)
-            found.update(f"{base}.{alias.name}" for alias in node.names)
-    return {module for module in found if module in MODULES and module != name}
-
-
 def upward_imports() -> list[str]:
     wrong = []
     for name, path in sorted(MODULES.items()):
         own = LAYER_OF[_part(name)]
-        for imported in sorted(_imports(name, path)):
+        for imported in sorted(imports(name, path, annotations=False)):
             if imported == ROOT:
                 continue  # the package's own __init__ (its version): a name, not a layer
             if LAYER_OF[_part(imported)] > own:
