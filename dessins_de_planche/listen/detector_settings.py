@@ -83,4 +83,4 @@ class DetectorSettings:
     # stage B: the learned confirm/withdraw, heard `confirm.SPAN_S` (16 ms) after the onset
     learned_onset: bool = True  # stage A's learned score fires taps (False, or no weights: onset_db's rule)
     stage_b: bool = True  # False: every candidate is confirmed by the rules alone
-    withdraw_below: float | None = None  # a foot's probability under this withdraws (None: the weights' own)
+    withdraw_below: float | None = 0.3  # a foot's probability under this withdraws (None: the weights' own, 0.5)
