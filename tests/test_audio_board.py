@@ -341,3 +341,23 @@ def test_a_single_mic_s_sounds_keep_the_note_nearest_in_time():
     taps = merge_refinements(fuser.fuse(sounds, notes, 1.02))
     drawn = {int(t["tap_id"]): int(t["zone"]) for t in taps}
     assert drawn == {11: 1, 12: 2} and fuser.uncrossed == 0
+
+
+def test_joins_whose_notes_lie_apart_are_not_uncrossed():
+    """A sound joined to another zone's note is moved to its own zone only when the other join truly
+    mirrors it: each note within the window of the other sound. Two sounds 12 ms apart whose notes lie
+    18 ms before the first and 18 ms after the second (30 ms from the other sound) are no mirror."""
+    from dessins_de_planche.events import KIND_HEEL, KIND_TOE, SOURCE_AUDIO, SOURCE_MIDI, TAP_DTYPE, merge_refinements
+    from dessins_de_planche.inputs.fuse import Fuser
+
+    empty = np.zeros(0, TAP_DTYPE)
+    fuser = Fuser()
+    note3 = np.array([(0.982, 0.983, 0.7, 1 << 30, 44, SOURCE_MIDI, 3, 0, RECORD_FIRST, 0)], TAP_DTYPE)
+    first = np.array([(1.000, 1.004, 0.9, 11, 3, SOURCE_AUDIO, 2, KIND_HEEL, RECORD_FIRST, 0)], TAP_DTYPE)
+    later = np.array([(1.012, 1.016, 0.5, 12, 4, SOURCE_AUDIO, 3, KIND_TOE, RECORD_FIRST, 0)], TAP_DTYPE)
+    note2 = np.array([(1.030, 1.031, 0.8, (1 << 30) + 1, 40, SOURCE_MIDI, 2, 0, RECORD_FIRST, 0)], TAP_DTYPE)
+    out = [fuser.fuse(empty, note3, 0.99), fuser.fuse(first, empty, 1.005), fuser.fuse(later, empty, 1.017),
+           fuser.fuse(empty, note2, 1.032)]
+    taps = merge_refinements(np.concatenate(out))
+    assert {int(t["tap_id"]): int(t["zone"]) for t in taps} == {11: 3, 12: 2}
+    assert fuser.uncrossed == 0

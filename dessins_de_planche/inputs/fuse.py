@@ -40,7 +40,7 @@ class Fuser:
         self._fused: set[int] = set()  # audio tap ids a sensor note joined
         self._midi_to_audio: dict[int, int] = {}  # a joined note's tap id -> its sound's
         self._last_zones: deque = deque(maxlen=FAVOURED_FROM)
-        self._joins: deque = deque(maxlen=8)  # the last joins: (audio tap id, sound's zone, note's zone, time)
+        self._joins: deque = deque(maxlen=8)  # the last joins: (audio tap id, sound's zone, note's zone, their times)
         self._heard_until = float("-inf")  # master time up to which the mic's stream has been listened to
         self.fused = 0  # strikes heard by both
         self.sound_only = 0  # sounds no sensor note joined (put on the favoured zone)
@@ -134,28 +134,34 @@ class Fuser:
         self._last_zones.append(zone)
         self.fused += 1
         time, sound_zone = self._taps[audio_id][0], self._taps[audio_id][6]
+        note_time = float(note["time"])
         self._emit(out, audio_id, zone=zone, refine=RECORD_REFINE)
         if sound_zone != zone:
-            self._crossed(audio_id, sound_zone, zone, time, out)
-        self._joins.append((audio_id, sound_zone, zone, time))
-
-    def _crossed(self, audio_id: int, sound_zone: int, note_zone: int, time: float, out: list) -> None:
-        """Feet landing together on a multi-channel board: two sounds and two notes, and the second
-        strike's sound held for its word, so a note may have joined the one sound there was. When this
-        join and an earlier one within the window are each other's mirror (each sound on the zone of the
-        other's note), the sounds' own channels are right: each tap moves to its own sound's zone. A
-        single mic's sounds all share one zone and are never a mirror."""
-        for index, (other, other_sound, other_note, other_time) in enumerate(self._joins):
-            if (other_sound == note_zone and other_note == sound_zone and abs(other_time - time) <= FUSE_WINDOW_S
-                    and other in self._taps):
-                self._emit(out, other, zone=other_sound, refine=RECORD_REFINE)
-                self._emit(out, audio_id, zone=sound_zone, refine=RECORD_REFINE)
-                self._joins[index] = (other, other_sound, other_sound, other_time)
-                self.uncrossed += 1
-                return
+            taken = self._crossed(audio_id, sound_zone, zone, time, note_time, out)
+            if taken is not None:  # uncrossed: this sound has the other's note now
+                zone, note_time = sound_zone, taken
+        self._joins.append((audio_id, sound_zone, zone, time, note_time))
         if len(self._midi_to_audio) > 4096:  # a long show: forget the oldest (dicts keep insertion order)
             for key in list(self._midi_to_audio)[:2048]:
                 del self._midi_to_audio[key]
+
+    def _crossed(self, audio_id: int, sound_zone: int, note_zone: int, time: float, note_time: float,
+                 out: list) -> float | None:
+        """Feet landing together on a multi-channel board: two sounds and two notes, and the second
+        strike's sound held for its word, so a note may have joined the one sound there was. When this
+        join and an earlier one are each other's mirror (each sound on the zone of the other's note, and
+        each note within the window of the other sound), the sounds' own channels are right: each tap
+        moves to its own sound's zone. A single mic's sounds all share one zone and are never a mirror.
+        Returns the time of the note this sound takes over, None when nothing was uncrossed."""
+        for index, (other, other_sound, other_note, other_time, other_note_time) in enumerate(self._joins):
+            if (other_sound == note_zone and other_note == sound_zone and other in self._taps
+                    and abs(other_note_time - time) <= FUSE_WINDOW_S and abs(note_time - other_time) <= FUSE_WINDOW_S):
+                self._emit(out, other, zone=other_sound, refine=RECORD_REFINE)
+                self._emit(out, audio_id, zone=sound_zone, refine=RECORD_REFINE)
+                self._joins[index] = (other, other_sound, other_sound, other_time, note_time)
+                self.uncrossed += 1
+                return other_note_time  # the note this sound now has
+        return None
 
     @staticmethod
     def _values(record) -> list:
