@@ -71,7 +71,7 @@ class RecentTaps:
     def forget(self, gone: np.ndarray) -> tuple[np.ndarray, bool]:
         """These taps were withdrawn. Returns their times, and whether the newest tap was among them."""
         recent = self.attrs
-        lost = np.isin(recent["tap_id"], gone)
+        lost = among(recent["tap_id"], gone)
         times = recent["time"][lost]
         latest = bool(lost.any()) and times.max() >= recent["time"].max()
         if lost.any():
