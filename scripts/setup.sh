@@ -84,7 +84,7 @@ fi
 
 log=.venv/setup.log
 target=.
-[ "$purpose" = test ] && target='.[test]'
+[ "$purpose" = test ] && target='.[test,corpus]'  # the corpus's own tests (tests/test_corpus.py) are part of the suite
 say "installing the Python packages into .venv (log: $log)"
 .venv/bin/python -m pip install -q -e "$target" >"$log" 2>&1 \
   || fail "pip could not install the app's Python packages (see $log): the first setup needs the network (PyPI)."
