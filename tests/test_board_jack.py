@@ -337,7 +337,8 @@ def test_a_boards_mic_and_sensors_fused_draw_each_strike_once_on_its_zone_at_the
     if not lost:  # a lost block shifts the mic's stream clock for the strikes after it, not for one alone:
         # then the checks above (each sound and each note against what the other source heard) are the test
         assert fuser.fused >= sum(s is not None for s in sensors) - late
-    assert drawn_on_shifts == 0, "a sensor note with no sound is no tap"
+    # (a lost block's click is a sound: by a weight shift's note it is one strike heard by both, as fusion should)
+    assert drawn_on_shifts <= lost, "a sensor note with no sound is no tap"
     assert fuser.weight_shifts >= len(shifts) - lost, "a lost block's click may join a weight shift's note"
     heel_strikes = [i for i in range(strikes) if i % 2 == 0]
     heels = sum(1 for i in heel_strikes if (np.abs(taps["time"] - truth[i]) <= 0.03).any() and
