@@ -371,7 +371,7 @@ def candidates_of(job) -> dict:
             pairs, _, _ = match_onsets(onsets / sr, times, TOLERANCE)
             for got, true in pairs:
                 label[got] = KINDS.get(truth[true]["kind"], 1)
-        out[name] = {"x": x, "label": label}
+        out[name] = {"x": x, "label": label, "time": onsets / sr}
     return out
 
 
@@ -417,6 +417,7 @@ def collect(clips: list[dict], cache: Path, version: str, jobs: int, models: dic
         tag = name or "all"
         out[f"x.{tag}"] = np.concatenate([r[name]["x"] for r in results])
         out[f"label.{tag}"] = np.concatenate([r[name]["label"] for r in results])
+        out[f"time.{tag}"] = np.concatenate([r[name]["time"] for r in results])  # each candidate's onset (s)
         out[f"clip.{tag}"] = np.concatenate([np.full(len(r[name]["label"]), i, np.int32)
                                              for i, r in enumerate(results)])
     cache.parent.mkdir(parents=True, exist_ok=True)

@@ -45,6 +45,7 @@ from dessins_de_planche.events import KIND_HEEL, KIND_TOE, RECORD_FIRST, RECORD_
 from dessins_de_planche.listen import confirm, detector_settings
 from dessins_de_planche.listen.detector_settings import DetectorSettings
 from dessins_de_planche.listen.front_end import FrontEnd
+from dessins_de_planche.listen.grid import TapGrid
 
 # The detector's matrix products are small (a block's bands, a candidate's spectra): a BLAS
 # thread pool only adds wake-ups, and on a busy machine a product waiting for its threads
@@ -98,6 +99,8 @@ class TapDetector:
         self.version = detector_settings.version(onset_weights, weights)
         self._withdraw_below = (s.withdraw_below if s.withdraw_below is not None else
                                 (self.stage_b.threshold if weights is not None and s.stage_b else 0.0))
+        self._withdraw_on_grid = self._withdraw_below if s.withdraw_on_grid is None else s.withdraw_on_grid
+        self.grid = TapGrid(sr, memory_s=s.grid_memory_s, tolerance_s=s.grid_tolerance_s)
         self.collect = None  # a list: each stage B decision's (channel, onset, features, ...) (training)
         self.collect_hops = None  # a list: channel 0's band state at every hop (training stage A)
         self.withdrawn = 0  # taps stage B took back since reset
@@ -159,6 +162,7 @@ class TapDetector:
         self._next_id = 1
         self._count = 0
         self.withdrawn = 0
+        self.grid.reset()
 
     # -- output ------------------------------------------------------------
     def _velocity(self, peak: float) -> float:
@@ -247,10 +251,12 @@ class TapDetector:
         # stage B never sees the level (a quiet board and a loud one are the same feet), so it can
         # confirm a rise in the room's noise: a hit whose peak stays under the velocity floor is
         # too faint to be a foot on a board's mic, whatever its shape
-        if foot < self._withdraw_below or self._velocity(p[_PEAK]) <= 0.0:
+        below = self._withdraw_on_grid if self.grid.on_grid(onset) else self._withdraw_below
+        if foot < below or self._velocity(p[_PEAK]) <= 0.0:
             self.withdrawn += 1
             self._emit(channel, p, RECORD_WITHDRAW, p[_KIND])
             return
+        self.grid.add(onset)
         if self._kind_calibrated[channel]:
             kind = self._rules_kind(channel, p)
         else:

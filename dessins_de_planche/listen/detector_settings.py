@@ -83,4 +83,8 @@ class DetectorSettings:
     # stage B: the learned confirm/withdraw, heard `confirm.SPAN_S` (16 ms) after the onset
     learned_onset: bool = True  # stage A's learned score fires taps (False, or no weights: onset_db's rule)
     stage_b: bool = True  # False: every candidate is confirmed by the rules alone
-    withdraw_below: float | None = 0.3  # a foot's probability under this withdraws (None: the weights' own, 0.5)
+    withdraw_below: float | None = 0.5  # a foot's probability under this withdraws (None: the weights' own)
+    # ... but under this only, on the grid the confirmed taps have set (`grid.TapGrid`; None: no grid)
+    withdraw_on_grid: float | None = 0.02
+    grid_tolerance_s: float = 0.015  # on the grid: this near one of the recent gaps after the last tap
+    grid_memory_s: float = 3.0  # the recent gaps: between the confirmed taps of the last this long (9 at most)
