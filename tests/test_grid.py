@@ -24,9 +24,11 @@ def test_a_gap_the_pattern_has_played_is_on_the_grid():
     # a heel-toe-toe pattern: gaps of 0.25 and 0.125 s
     grid = grid_of(0.0, 0.25, 0.375, 0.5, 0.75, 0.875)
     assert grid.on_grid(int((0.875 + 0.125) * SR))
-    assert grid.on_grid(int((0.875 + 0.25 + 0.010) * SR)), "within the tolerance"
+    assert grid.on_grid(int((0.875 + 0.125 + 0.014) * SR)), "within 15 ms"
+    assert not grid.on_grid(int((0.875 + 0.125 + 0.017) * SR)), "past 15 ms"
+    assert grid.on_grid(int((0.875 + 0.25 + 0.022) * SR)), "a longer gap: within a tenth of it"
+    assert not grid.on_grid(int((0.875 + 0.25 + 0.028) * SR)), "past a tenth of it"
     assert not grid.on_grid(int((0.875 + 0.19) * SR)), "between the gaps"
-    assert not grid.on_grid(int((0.875 + 0.25 + 0.020) * SR)), "past the tolerance"
 
 
 def test_no_grid_before_three_taps_nor_after_a_long_silence():

@@ -100,7 +100,8 @@ class TapDetector:
         self._withdraw_below = (s.withdraw_below if s.withdraw_below is not None else
                                 (self.stage_b.threshold if weights is not None and s.stage_b else 0.0))
         self._withdraw_on_grid = self._withdraw_below if s.withdraw_on_grid is None else s.withdraw_on_grid
-        self.grid = TapGrid(sr, memory_s=s.grid_memory_s, tolerance_s=s.grid_tolerance_s)
+        self.grid = TapGrid(sr, memory_s=s.grid_memory_s, tolerance_s=s.grid_tolerance_s,
+                            tolerance_share=s.grid_tolerance_share)
         self.collect = None  # a list: each stage B decision's (channel, onset, features, ...) (training)
         self.collect_hops = None  # a list: channel 0's band state at every hop (training stage A)
         self.withdrawn = 0  # taps stage B took back since reset

@@ -86,5 +86,6 @@ class DetectorSettings:
     withdraw_below: float | None = 0.5  # a foot's probability under this withdraws (None: the weights' own)
     # ... but under this only, on the grid the confirmed taps have set (`grid.TapGrid`; None: no grid)
     withdraw_on_grid: float | None = 0.02
-    grid_tolerance_s: float = 0.015  # on the grid: this near one of the recent gaps after the last tap
+    grid_tolerance_s: float = 0.015  # on the grid: this near one of the recent gaps after the last tap,
+    grid_tolerance_share: float = 0.1  # ... or this share of that gap where more
     grid_memory_s: float = 3.0  # the recent gaps: between the confirmed taps of the last this long (9 at most)
