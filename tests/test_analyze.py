@@ -55,8 +55,7 @@ def test_a_44k1_jig_file(tmp_path):
 
 @pytest.mark.xfail(strict=True, reason="open (issue 13): the band's bass onset 12 ms after a tap, heard on the band's "
                    "channel while the board's is deaf after its tap, is confirmed as a heel by stage B: one tap on the "
-                   "band's channel (precision 0.95; every tap of the board's channel is heard since a channel that "
-                   "loses a strike to another listens again once its rise is past)")
+                   "band's channel (docs/corpus.md, What limits it)")
 def test_a_stereo_file_puts_the_taps_on_their_channel(tmp_path):
     mix, truth = podorhythm(6.0, 48_000, 112, 2, ("heel", "toe"), seed=13, level_db=-12.0)
     dry, _ = podorhythm(6.0, 48_000, 112, 2, ("heel", "toe"), seed=13, level_db=-12.0, music=False, noise_db=None)
