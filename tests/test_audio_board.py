@@ -327,6 +327,29 @@ def test_feet_together_whose_second_sound_comes_late_are_uncrossed():
     assert fuser.fused == 2 and fuser.uncrossed == 1
 
 
+def test_feet_together_whose_first_sound_the_board_moves_to_its_own_zone_are_uncrossed():
+    """As through JACK under load: the board's filter first names a sound by the channel that heard its
+    bleed first (zone 0) and moves it with its word; meanwhile that sound took the other foot's note (the
+    two notes tie). When the second sound then joins the note left, the joins mirror each other by the
+    sounds' own zones as they stand: each tap moves to its own sound's zone."""
+    from dessins_de_planche.events import KIND_HEEL, KIND_TOE, SOURCE_AUDIO, SOURCE_MIDI, TAP_DTYPE, merge_refinements
+    from dessins_de_planche.inputs.fuse import Fuser
+
+    first = np.array([(2.9986, 3.0006, 0.9, 44, 1, SOURCE_AUDIO, 0, KIND_HEEL, RECORD_FIRST, 0)], TAP_DTYPE)
+    notes = np.array([(3.0054, 3.0060, 0.6, 1 << 30, 40, SOURCE_MIDI, 2, 0, RECORD_FIRST, 0),
+                      (3.0054, 3.0060, 0.8, (1 << 30) + 1, 38, SOURCE_MIDI, 1, 0, RECORD_FIRST, 0)], TAP_DTYPE)
+    word_and_second = np.array([(2.9986, 3.0190, 0.9, 44, 1, SOURCE_AUDIO, 1, KIND_HEEL, RECORD_REFINE, 0),
+                                (2.9973, 3.0190, 0.5, 43, 2, SOURCE_AUDIO, 2, KIND_TOE, RECORD_FIRST, 0),
+                                (2.9973, 3.0190, 0.5, 43, 2, SOURCE_AUDIO, 2, KIND_TOE, RECORD_REFINE, 0)], TAP_DTYPE)
+    fuser = Fuser()
+    empty = np.zeros(0, TAP_DTYPE)
+    out = [fuser.fuse(first, empty, 3.001), fuser.fuse(empty, notes, 3.007), fuser.fuse(word_and_second, empty, 3.020)]
+    taps = merge_refinements(np.concatenate(out))
+    drawn = {int(t["tap_id"]): (int(t["zone"]), int(t["kind"])) for t in taps}
+    assert drawn == {44: (1, KIND_HEEL), 43: (2, KIND_TOE)}
+    assert fuser.fused == 2 and fuser.uncrossed == 1
+
+
 def test_a_single_mic_s_sounds_keep_the_note_nearest_in_time():
     """A board's one mic hears every zone on one channel: its sounds take the note nearest in time and are
     never moved to the mic's own zone, even when two strikes' joins land within the window."""

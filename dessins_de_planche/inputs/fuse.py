@@ -114,6 +114,9 @@ class Fuser:
         elif kind == RECORD_REFINE:
             if tap_id not in self._taps:
                 return
+            moved = int(record["zone"])
+            if moved != ZONE_UNCHANGED and moved != self._taps[tap_id][6]:
+                self._moved(tap_id, moved, out)
             self._emit(out, tap_id, kind=int(record["kind"]), velocity=float(record["velocity"]),
                        refine=RECORD_REFINE)
         elif kind == RECORD_WITHDRAW:
@@ -144,6 +147,25 @@ class Fuser:
         if len(self._midi_to_audio) > 4096:  # a long show: forget the oldest (dicts keep insertion order)
             for key in list(self._midi_to_audio)[:2048]:
                 del self._midi_to_audio[key]
+
+    def _moved(self, audio_id: int, zone: int, out: list) -> None:
+        """A multi-channel board's filter moved a sound to another channel's zone (a bleed heard before
+        its strike): its own zone is that one now, for the notes still to come and for a join it has
+        made, which may now mirror another (feet together: the sound first heard as the bleed took the
+        other foot's note)."""
+        self._taps[audio_id][6] = zone
+        for sound in self._sounds:
+            if int(sound["tap_id"]) == audio_id:
+                sound["zone"] = zone
+        for index, (joined, _, note_zone, time, note_time) in enumerate(self._joins):
+            if joined != audio_id:
+                continue
+            self._joins[index] = (joined, zone, note_zone, time, note_time)
+            if zone != note_zone:
+                taken = self._crossed(audio_id, zone, note_zone, time, note_time, out)
+                if taken is not None:
+                    self._joins[index] = (joined, zone, zone, time, taken)
+            return
 
     def _crossed(self, audio_id: int, sound_zone: int, note_zone: int, time: float, note_time: float,
                  out: list) -> float | None:
