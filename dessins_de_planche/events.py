@@ -145,6 +145,23 @@ def merge_refinements(taps: np.ndarray) -> np.ndarray:
     return final_taps(taps)[0]
 
 
+class TapRecordsHeld:
+    """What keeps every tap record as it came (`taps`: first emissions, refines, withdraws) — an
+    analysis, a recorded session — and so knows the final word on each."""
+
+    taps: np.ndarray
+
+    @property
+    def final_taps(self) -> np.ndarray:
+        """One record per tap that stood, with its final kind and velocity (`detected_at`: its first emission)."""
+        return final_taps(self.taps)[0]
+
+    @property
+    def withdrawn(self) -> int:
+        """Taps the detector emitted and then took back (not feet after all)."""
+        return final_taps(self.taps)[1]
+
+
 class TapSettler:
     """The live counterpart of `final_taps`: each tap handed on once the word on it is final.
 

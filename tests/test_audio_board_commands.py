@@ -82,7 +82,8 @@ def test_a_board_that_does_not_know_a_channel_is_not_used(tmp_path, board):
     partial = board_table.BoardCalibration(sensors={c: s for c, s in board.sensors.items() if c != 4},
                                            bleed={k: b for k, b in board.bleed.items() if 4 not in k})
     assert analyze_file(path, calibration={}, board=partial).board is None
-    assert analyze_file(path, channels=[1, 2, 3], calibration={}, board=partial).board is not None
+    known = analyze_file(path, channels=[1, 2, 3], calibration={}, board=partial).board
+    assert known is not None and len(known) == 3, known  # the channels it knows: heard through it, counted each
     assert analyze_file(path, channels=[2], calibration={}, board=board).board is None  # one channel: no board
 
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from dessins_de_planche.clock import FileClock
 from dessins_de_planche.config import InputSpec
-from dessins_de_planche.events import FEATURE_DTYPE, TAP_DTYPE, final_taps, tap_to_dict
+from dessins_de_planche.events import FEATURE_DTYPE, TAP_DTYPE, TapRecordsHeld, final_taps, tap_to_dict
 from dessins_de_planche.inputs.audio import BlockHandler
 from dessins_de_planche.inputs.board import A_BLEED, A_SHIFT, A_TAP, board_detector, usable_audio_board
 from dessins_de_planche.listen.detector_settings import DETECTOR_VERSION
@@ -30,7 +30,7 @@ TEMPO_SETTLE_S = 4.0  # `tempo_bpm` is the tempo heard after the first 4 s of ta
 
 
 @dataclass
-class Analysis:
+class Analysis(TapRecordsHeld):
     file: str
     sample_rate: int
     duration: float
@@ -45,25 +45,16 @@ class Analysis:
     nonfinite_blocks: int = 0  # blocks that held NaN or infinity (heard as silence)
     board: list | None = None  # a calibrated multi-channel board: per channel [strikes, bleed, weight shifts]
 
-    @property
-    def final_taps(self) -> np.ndarray:
-        """One record per tap that stood, with its refined kind and velocity (`detected_at`: its first emission)."""
-        return final_taps(self.taps)[0]
-
-    @property
-    def withdrawn(self) -> int:
-        """Taps the detector emitted and then took back (not feet after all)."""
-        return final_taps(self.taps)[1]
-
     def to_json(self) -> dict:
+        final, withdrawn = final_taps(self.taps)
         return {
             "file": self.file,
             "sample_rate": self.sample_rate,
             "duration": round(self.duration, 6),
             "channels": list(self.channels),
             "detector": DETECTOR_VERSION,
-            "taps": [tap_to_dict(tap, self.zone_names) for tap in self.final_taps],
-            "withdrawn": self.withdrawn,
+            "taps": [tap_to_dict(tap, self.zone_names) for tap in final],
+            "withdrawn": withdrawn,
             "tempo_bpm": None if self.tempo_bpm is None else round(self.tempo_bpm, 2),
             "tempo_track": [[round(t, 4), round(b, 2)] for t, b in self.tempo_track],
             "pattern": self.pattern,

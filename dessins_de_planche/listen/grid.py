@@ -13,6 +13,9 @@ Once per candidate, never per block: a few Python numbers, no array is made.
 
 from __future__ import annotations
 
+from collections import deque
+from itertools import islice
+
 
 class TapGrid:
     """The last confirmed taps of a detector (all its channels: two feet on two channels keep one
@@ -20,8 +23,7 @@ class TapGrid:
 
     def __init__(self, sr: int, taps: int = 9, memory_s: float = 3.0, tolerance_s: float = 0.015,
                  tolerance_share: float = 0.1, shortest_s: float = 0.06, longest_s: float = 1.2, least: int = 3):
-        self._times = [0] * taps  # a ring of sample positions, oldest overwritten
-        self._count = 0
+        self._times: deque[int] = deque(maxlen=taps)  # the oldest falls out
         self._memory = int(round(memory_s * sr))
         self._tolerance = int(round(tolerance_s * sr))
         self._share = tolerance_share  # ... or this share of the gap, where more (a slow pattern's looser feet)
@@ -30,35 +32,25 @@ class TapGrid:
         self._least = least
 
     def reset(self) -> None:
-        self._count = 0
+        self._times.clear()
 
     def add(self, onset: int) -> None:
         """A confirmed tap at stream sample `onset` (taps come in time order, give or take crosstalk)."""
-        self._times[self._count % len(self._times)] = onset
-        self._count += 1
+        self._times.append(onset)
 
     def on_grid(self, onset: int) -> bool:
         """Whether a tap at `onset` would lie one of the recent gaps after the last confirmed tap."""
-        size = len(self._times)
-        held = min(self._count, size)
-        if held < self._least:
+        times = self._times
+        if len(times) < self._least or onset - times[-1] > self._memory:
             return False
-        newest = (self._count - 1) % size
-        last = self._times[newest]
-        since = onset - last
-        if since > self._memory:
-            return False
-        recent = 1  # confirmed taps within memory of the candidate, the last one first
-        later = last
-        tolerance, shortest, longest = self._tolerance, self._shortest, self._longest
-        hit = False
-        for back in range(1, held):
-            earlier = self._times[(newest - back) % size]
+        since = onset - times[-1]
+        recent, hit, later = 1, False, times[-1]  # recent: confirmed taps within memory of the candidate
+        for earlier in islice(reversed(times), 1, None):
             if onset - earlier > self._memory:
                 break
             recent += 1
             gap = later - earlier
-            if shortest <= gap <= longest and abs(since - gap) < max(tolerance, gap * self._share):
+            if self._shortest <= gap <= self._longest and abs(since - gap) < max(self._tolerance, gap * self._share):
                 hit = True
             later = earlier
         return hit and recent >= self._least

@@ -29,9 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from dessins_de_planche.events import (CONTROL_DTYPE, KIND_NAMES, RECORD_NAMES, SOURCE_NAMES, TAP_DTYPE, final_taps,
-                                       tap_to_dict)
-from dessins_de_planche.events import ZONE_UNCHANGED
+from dessins_de_planche.events import (CONTROL_DTYPE, KIND_NAMES, RECORD_NAMES, SOURCE_NAMES, TAP_DTYPE, ZONE_UNCHANGED,
+                                       TapRecordsHeld, tap_to_dict)
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +141,7 @@ class SessionWriter:
 
 
 @dataclass
-class Session:
+class Session(TapRecordsHeld):
     """A recorded session: its header, its taps (times from the session start) and controls."""
 
     header: dict
@@ -154,16 +153,6 @@ class Session:
     @property
     def zone_names(self) -> tuple[str, ...]:
         return tuple(self.header.get("zones", ()))
-
-    @property
-    def final_taps(self) -> np.ndarray:
-        """The taps that stood, with their final kind and velocity."""
-        return final_taps(self.taps)[0]
-
-    @property
-    def withdrawn(self) -> int:
-        """Taps the detector took back during the session."""
-        return final_taps(self.taps)[1]
 
 
 def load_session(folder, zone_names=None) -> Session:
