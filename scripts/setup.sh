@@ -34,6 +34,32 @@ python=python3
 say() { echo "setup: $*"; }
 fail() { echo "setup: $*" >&2; exit 1; }
 
+as_root() {  # a command as root: directly when we are root, through sudo otherwise
+  if [ "$(id -u)" -eq 0 ]; then "$@"
+  elif command -v sudo >/dev/null 2>&1; then sudo "$@"
+  else fail "installing system packages needs root: run this as root, or install sudo."
+  fi
+}
+
+install_missing() {  # the Debian packages named that are not installed yet, in one apt-get run
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -gt 0 ] || return 0
+  command -v apt-get >/dev/null 2>&1 \
+    || fail "not a Debian/Ubuntu system: install the equivalents of ${missing[*]} yourself."
+  say "installing system packages: ${missing[*]}"
+  as_root apt-get update -qq \
+    || fail "apt-get could not update its package lists (no network?); needed: ${missing[*]}"
+  # jackd2 asks about real-time priority unless told not to; env passes that through sudo,
+  # which may refuse -E
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" \
+    >/dev/null || fail "apt-get could not install ${missing[*]} (no network?)"
+}
+
+# a minimal image may have no Python at all: it comes first, the rest depends on its version
+command -v "$python" >/dev/null 2>&1 || install_missing python3 "${venv_packages[@]}"
 command -v "$python" >/dev/null 2>&1 || fail "python3 is not installed (apt-get install python3)."
 "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
   || fail "Dessins de Planche needs Python 3.11 or newer; python3 is $("$python" -V 2>&1)."
@@ -45,28 +71,7 @@ packages=("${run_packages[@]}")
 [ "$new_python" = 1 ] && packages+=("${midi_build_packages[@]}")
 "$python" -c 'import ensurepip, venv' >/dev/null 2>&1 || packages+=("${venv_packages[@]}")
 
-as_root() {  # a command as root: directly when we are root, through sudo otherwise
-  if [ "$(id -u)" -eq 0 ]; then "$@"
-  elif command -v sudo >/dev/null 2>&1; then sudo "$@"
-  else fail "installing system packages needs root: run this as root, or install sudo."
-  fi
-}
-
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  command -v apt-get >/dev/null 2>&1 \
-    || fail "not a Debian/Ubuntu system: install the equivalents of ${missing[*]} yourself."
-  say "installing system packages: ${missing[*]}"
-  as_root apt-get update -qq \
-    || fail "apt-get could not update its package lists (no network?); needed: ${missing[*]}"
-  # jackd2 asks about real-time priority unless told not to; env passes that through sudo,
-  # which may refuse -E
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" \
-    >/dev/null || fail "apt-get could not install ${missing[*]} (no network?)"
-fi
+install_missing "${packages[@]}"
 [ "$system_only" = 1 ] && exit 0
 
 # What this install is made of: when it matches the stamp, nothing needs the package index.

@@ -26,8 +26,10 @@ def _setup_packages(purpose: str) -> list[str]:
     return out.stdout.split()
 
 
-def _stand_ins(folder: Path, uid: int, installed: set[str], apt_fails: bool = False) -> Path:
-    """A bin folder of stand-ins; each appends its arguments (and DEBIAN_FRONTEND) to calls.log."""
+def _stand_ins(folder: Path, uid: int, installed: set[str], apt_fails: bool = False,
+               python_from_apt: str | None = None) -> Path:
+    """A bin folder of stand-ins; each appends its arguments (and DEBIAN_FRONTEND) to calls.log.
+    `python_from_apt`: a Python that apt-get's install of python3 links into the folder."""
     folder.mkdir()
     log = folder / "calls.log"
     (folder / "id").write_text(f'#!/bin/sh\n[ "$1" = -u ] && echo {uid} && exit 0\nexec /usr/bin/id "$@"\n')
@@ -37,7 +39,9 @@ def _stand_ins(folder: Path, uid: int, installed: set[str], apt_fails: bool = Fa
         "exit 1\n")
     (folder / "apt-get").write_text(
         f'#!/bin/sh\necho "apt-get DEBIAN_FRONTEND=$DEBIAN_FRONTEND $*" >> {log}\n'
-        + ('[ "$1" = update ] && exit 100\n' if apt_fails else "") + "exit 0\n")
+        + ('[ "$1" = update ] && exit 100\n' if apt_fails else "")
+        + (f'case " $* " in *" python3 "*) ln -sf {python_from_apt} {folder}/python3;; esac\n' if python_from_apt else "")
+        + "exit 0\n")
     (folder / "sudo").write_text(f'#!/bin/sh\necho "sudo $*" >> {log}\ncase "$1" in -*) exit 1;; esac\nexec "$@"\n')
     for tool in folder.iterdir():
         tool.chmod(0o755)
@@ -71,6 +75,30 @@ def test_setup_asks_for_every_missing_package_as_root_or_through_sudo(tmp_path, 
         assert not through_sudo, "root needs no sudo"
     else:
         assert len(through_sudo) == 2 and all("apt-get" in c for c in through_sudo), calls
+
+
+def test_setup_on_a_machine_with_no_python_installs_it_first(tmp_path):
+    """A minimal image has no python3 at all: setup installs it (with venv and pip) before anything that
+    needs it, through sudo as a user, then goes on. Here apt-get's stand-in "installs" it by linking the
+    Python running these tests, and the PATH holds the system's tools but no Python."""
+    system = tmp_path / "system"
+    system.mkdir()
+    for folder in ("/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin"):
+        for tool in Path(folder).iterdir():
+            if not tool.name.startswith("python") and not (system / tool.name).exists():
+                (system / tool.name).symlink_to(tool)
+    bin_dir = tmp_path / "bin"
+    log = _stand_ins(bin_dir, 1000, set(_setup_packages("test")), python_from_apt=sys.executable)
+    env = {"PATH": f"{bin_dir}:{system}", "HOME": str(tmp_path), "LANG": "C.UTF-8"}
+    assert subprocess.run(["bash", "-c", "command -v python3"], env=env).returncode != 0, "no Python on the PATH"
+    result = subprocess.run(["bash", str(REPO / "scripts/setup.sh"), "test", "--system-only"], capture_output=True,
+                            text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    installs = [c for c in log.read_text().splitlines() if c.startswith("apt-get") and " install " in c]
+    assert len(installs) == 1, installs  # every other package was there already
+    asked = installs[0].split("--no-install-recommends", 1)[1].split()
+    assert sorted(asked) == ["python3", "python3-pip", "python3-venv"]
+    assert (bin_dir / "python3").exists(), "installed"
 
 
 def test_setup_installs_nothing_when_every_package_is_there(tmp_path):
