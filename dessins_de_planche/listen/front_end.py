@@ -83,6 +83,10 @@ class FrontEnd:
         self._dft_cos = np.ascontiguousarray(np.vstack([pad, cos]) - np.vstack([cos, pad]), np.float32)
         self._dft_sin = np.ascontiguousarray(np.vstack([pad, sin]) - np.vstack([sin, pad]), np.float32)
         self._band_matrix_t = np.ascontiguousarray(self._band_matrix[:, :bins].T)
+        # the hop's spectrum as one product: cosine and sine parts side by side, squared in
+        # place, and each band summing its bins' two parts (one product and one square fewer)
+        self._dft = np.ascontiguousarray(np.hstack([self._dft_cos, self._dft_sin]))
+        self._band_matrix_2 = np.ascontiguousarray(np.vstack([self._band_matrix_t, self._band_matrix_t]))
         # each band's level for white noise of unit power: the level floors are set from it
         self._band_gain_db = (10 * np.log10(((self._dft_cos ** 2 + self._dft_sin ** 2).sum(axis=0))
                                             @ self._band_matrix_t)).tolist()
@@ -138,13 +142,14 @@ class FrontEnd:
             np.zeros(c, np.float32) for _ in range(6))
         self._dc_ramp_index = np.arange(1, frames + 1, dtype=np.float32)
         self._dc_ramp = np.zeros(frames, np.float32)
+        self._dc_ramp_n = 0
         self._dc_offset = np.zeros((frames, c), np.float32)
         hops = frames // self.hop + 2
         self._widx = np.zeros((hops, self.window + 1), np.intp)
         self._warange = np.arange(self.window + 1, dtype=np.intp)
-        bins = self._dft_cos.shape[1]
+        bins = self._dft.shape[1]  # cosine and sine parts
         self._wx = np.zeros((c * hops, self.window + 1), np.float32)  # rows: channel-major, then hop
-        self._re, self._im, self._pow = (np.zeros((c * hops, bins), np.float32) for _ in range(3))
+        self._pow = np.zeros((c * hops, bins), np.float32)
         self._level = np.zeros((c * hops, b), np.float32)
         self._hop_ends = np.zeros(hops, np.intp)
         hist_n = 1 << int(math.ceil(math.log2(self._reach + frames + self.window)))
@@ -194,16 +199,15 @@ class FrontEnd:
             np.abs(signal, out=self._abs[:n])
             np.maximum.reduce(self._abs[:n], axis=0, out=self._peak_c)
             np.add.reduce(signal, axis=0, out=self._sum)
-        peaks = self._peak_c.tolist()
-        sums = self._sum.tolist()
-        bad = None
-        for ch in range(c):
-            if not (peaks[ch] <= _BAD_LEVEL) or not (abs(sums[ch]) < _BAD_LEVEL * n):
-                if bad is None:
-                    bad = [False] * c
-                bad[ch] = True
-                signal[:, ch] = 0.0  # a gap: silence in the history, and relearn after it
-        with np.errstate(all="ignore"):
+            peaks = self._peak_c.tolist()
+            sums = self._sum.tolist()
+            bad = None
+            for ch in range(c):
+                if not (peaks[ch] <= _BAD_LEVEL) or not (abs(sums[ch]) < _BAD_LEVEL * n):
+                    if bad is None:
+                        bad = [False] * c
+                    bad[ch] = True
+                    signal[:, ch] = 0.0  # a gap: silence in the history, and relearn after it
             # the DC estimate (set by a channel's first good block) moves through the block as a
             # ramp from the last block's to this one's: a step at each block's edge would be a
             # click, as loud as the block is long
@@ -216,7 +220,9 @@ class FrontEnd:
                     self._dc_list[ch] += self._dc_alpha * (sums[ch] - n * self._dc_list[ch])
             self._dc_new[:] = self._dc_list
             np.subtract(self._dc_new, self._dc, out=self._dc_new)
-            np.multiply(self._dc_ramp_index[:n], 1.0 / n, out=self._dc_ramp[:n])
+            if n != self._dc_ramp_n:  # the ramp's steps, for this block length (kept while it holds)
+                np.multiply(self._dc_ramp_index[:n], 1.0 / n, out=self._dc_ramp[:n])
+                self._dc_ramp_n = n
             offset = self._dc_offset[:n]
             np.multiply(self._dc_ramp[:n, None], self._dc_new, out=offset)
             np.add(offset, self._dc, out=offset)
@@ -262,14 +268,11 @@ class FrontEnd:
         wx = self._wx[:rows]
         for ch in range(c):
             np.take(self.history[ch], idx, out=wx[ch * count : (ch + 1) * count], mode="clip")
-        re, im, power = self._re[:rows], self._im[:rows], self._pow[:rows]
-        np.dot(wx, self._dft_cos, out=re)
-        np.dot(wx, self._dft_sin, out=im)
-        np.multiply(re, re, out=power)
-        np.multiply(im, im, out=im)
-        np.add(power, im, out=power)
+        power = self._pow[:rows]
+        np.dot(wx, self._dft, out=power)
+        np.multiply(power, power, out=power)
         levels = self._level[:rows]
-        np.dot(power, self._band_matrix_t, out=levels)
+        np.dot(power, self._band_matrix_2, out=levels)
         np.add(levels, 1e-20, out=levels)
         np.log10(levels, out=levels)
         np.multiply(levels, 10.0, out=levels)
@@ -306,8 +309,7 @@ class FrontEnd:
         # the loudest of the `hold` hops before those (a low tone's level beats with its phase)
         lagged = ring[(k - self._span) % len(ring)]
         np.subtract(ref, self._ref_decay, out=ref)
-        np.maximum(ref, lagged, out=ref)
-        self._held[k % self._hold_n] = lagged
+        self._held[k % self._hold_n] = lagged  # (the held hops hold `lagged` too: one maximum serves both)
         np.maximum.reduce(self._held, axis=0, out=self._held_max)
         np.maximum(ref, self._held_max, out=ref)
         score = self.onset
@@ -349,8 +351,6 @@ class FrontEnd:
         np.multiply(self._mask, self._up + self._down, out=self._tmp)
         np.subtract(self._tmp, self._down, out=self._tmp)
         np.add(bg, self._tmp, out=bg)
-        np.minimum(bg, self._smooth, out=self._tmp)  # ... never above the level itself for long
-        np.maximum(bg, self._tmp, out=bg)
         self._ring[k % len(self._ring)] = level
         # a channel learning (reset, gap): its floor and tail follow the level at once
         for ch in range(self.channels):

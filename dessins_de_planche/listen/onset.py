@@ -125,7 +125,8 @@ class OnsetScore:
         np.subtract(level, ref, out=self._tail_now)
         np.subtract(level, bg, out=self._floor_now)
         np.subtract(level, floor, out=self._level_now)
-        np.clip(self._fresh, self._fresh_low, self._fresh_high, out=self._fresh)
+        np.maximum(self._fresh, self._fresh_low, out=self._fresh)  # (np.clip's wrapper costs as much as both)
+        np.minimum(self._fresh, self._fresh_high, out=self._fresh)
         # the rises that count toward the gate: of bands within reach of the level floor (far
         # under it, a loud hum's leakage beats with the hop grid by a dB or two in every band)
         np.greater(self._level_now, LEVEL_RANGE[0], out=self._near)
