@@ -293,6 +293,25 @@ def test_stage_b_weights_ship_small_and_stamped():
     assert TapDetector(SR, [0]).version == detector_settings.DETECTOR_VERSION
 
 
+def test_stage_b_features_of_a_hit_in_digital_silence_stay_in_the_range_it_was_trained_on():
+    """Over zeros, "the hit over what came before" was 10·log10(energy / 1e-12), over 100 dB where
+    no training hit reached 55: the model's word on a heel there was its extrapolation (a heel
+    in silence withdrawn). The features of a hit after silence and after a noise floor agree."""
+    from dessins_de_planche.listen import confirm
+
+    stage_b = confirm.StageB(SR, None)
+    hit = 0.5 * heel_sound(np.random.default_rng(0), SR)
+    history = np.zeros(1 << 16, np.float32)
+    onset = 20_000
+    history[onset : onset + len(hit)] = hit[: len(history) - onset]
+    silent = stage_b.features(history, len(history) - 1, onset).copy()
+    noisy_history = history + (np.random.default_rng(1).standard_normal(len(history)) * 1e-4).astype(np.float32)
+    noisy = stage_b.features(noisy_history, len(noisy_history) - 1, onset).copy()
+    assert np.isfinite(silent).all() and np.abs(silent).max() <= 60.0
+    assert abs(silent[confirm.FRAMES * confirm.BANDS + confirm.BANDS + 4] - 60.0) < 1e-3  # the hit over before, at its cap
+    assert np.abs(noisy).max() <= 60.0
+
+
 def test_stage_a_weights_ship_small_and_stamped():
     from dessins_de_planche.listen import detector_settings, onset
 

@@ -210,7 +210,9 @@ class StageB:
             lo, hi = self._flat[0][0], self._flat[1][1]
             x[k] = math.log(float(self._diff[lo:hi].max()) / float(self._diff[lo:hi].mean()))  # peakiness
             total_pre = float(pre.sum()) + TINY
-            x[k + 1] = 10.0 * math.log10(total_post / total_pre)  # the hit over what came before
+            # the hit over what came before, up to 60 dB: over digital silence it is 100 dB and more,
+            # a value no training hit has (their most is 55), where the model's word is anyone's guess
+            x[k + 1] = min(60.0, max(-30.0, 10.0 * math.log10(total_post / total_pre)))
             x[k + 2] = float(post[self._hf_bin:].sum()) / total_post  # high-frequency share
             # crest factor of the hit's window (dB): a click or a knock is peaky, a bowed note is not
             post_x = self._long_x[0]
