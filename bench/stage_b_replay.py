@@ -54,6 +54,8 @@ def replay(times, foot, clip, below: float, on_grid: float | None) -> np.ndarray
 def score(data: dict, args) -> dict:
     families = [str(f) for f in data["families"]]
     family_of = data["family"]
+    # clips played at other speeds (`train_detector.py --speeds`) are trained on, never scored
+    played = data["speed"] != 1.0 if "speed" in data else np.zeros(len(family_of), bool)
     rows = {}
     for family in families:
         if family == "generated":
@@ -63,7 +65,8 @@ def score(data: dict, args) -> dict:
         fold = train_detector.for_model(data, family)
         clip = fold["clip"]
         train = (~held)[clip]
-        test = (family_of == index)[clip]
+        scored = (family_of == index) & ~played
+        test = scored[clip]
         x = fold["x"][train].astype(np.float64)
         mean = x.mean(axis=0)
         scale = 1.0 / np.maximum(x.std(axis=0), 1e-3)
@@ -73,11 +76,11 @@ def score(data: dict, args) -> dict:
         foot, heel = train_detector.predict(params, (fold["x"][test] - mean) * scale)
         label = fold["label"][test]
         keep = replay(data[f"time.{family}"][test], foot, clip[test], args.below, args.on_grid)
-        truth = int(data["truth"][family_of == index].sum())
+        truth = int(data["truth"][scored].sum())
         tp, fp = int((keep & (label > 0)).sum()), int((keep & (label == 0)).sum())
         right = (heel >= 0.5) == (label == 1)
         rows[family] = {"tp": tp, "fp": fp, "truth": truth, "withdrawn": int((~keep).sum()),
-                        "seconds": float(data["seconds"][family_of == index].sum()),
+                        "seconds": float(data["seconds"][scored].sum()),
                         "f1": 2 * tp / max(tp + fp + truth, 1),
                         "heel_toe": float(right[keep & (label > 0)].mean()) if (keep & (label > 0)).any() else None}
         if args.details:

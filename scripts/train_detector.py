@@ -15,7 +15,12 @@ entropy, seeded: the same corpus and seed give the same weights, bit for bit, on
 The withdraw threshold is the one that gives the best F1 on the training families, out of
 fold (each half of the clips scored by a model trained on the other half).
 
-Dependencies: numpy and soundfile only (the `train` extra names them); nothing here is needed
+Every clip of the corpus is also heard played at 0.8 and 1.25 times its speed (`--speeds`,
+`played_at`): each tap and note a third lower or higher, longer or shorter — sounds the corpus
+does not have, for training only; a family's fold leaves out its clips at every speed, and only
+the clips as recorded are scored.
+
+Dependencies: numpy, soundfile and scipy (the `train` extra names them); nothing here is needed
 to run the app. Candidates are cached per corpus in out/detector/candidates.npz.
 """
 
@@ -27,6 +32,7 @@ import json
 import os
 import sys
 import time
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +45,13 @@ from dessins_de_planche.listen import confirm  # noqa: E402
 from dessins_de_planche.listen.detector import TapDetector  # noqa: E402
 from dessins_de_planche.listen.synth import match_onsets  # noqa: E402
 
-TRAIN_VERSION = "t2"  # t2: candidates of the learned stage A, per fold
+TRAIN_VERSION = "t3"  # t2: candidates of the learned stage A, per fold; t3: the corpus played at other speeds too
+SPEEDS = "0.8,1.25"  # the corpus is also played at these speeds (`played_at`)
+
+
+def speeds_tag(speeds) -> str:
+    """The speeds in a weights stamp: '+speed0.8+speed1.25' ('' for the corpus alone)."""
+    return "".join(f"+speed{v:g}" for v in speeds if v != 1.0)
 HIDDEN = (64, 32)
 BLOCK = 128
 TOLERANCE = 0.025
@@ -316,7 +328,32 @@ def clip_audio(clip: dict):
     import soundfile
 
     audio, sr = soundfile.read(clip["path"], dtype="float32", always_2d=True)
-    return np.ascontiguousarray(audio[:, :1]), sr, clip.get("taps", [])
+    audio, taps = np.ascontiguousarray(audio[:, :1]), clip.get("taps", [])
+    if clip.get("speed", 1.0) != 1.0:
+        from scipy.signal import resample_poly
+
+        up, down = speed_ratio(clip["speed"])
+        audio = np.ascontiguousarray(resample_poly(audio[:, 0], up, down)[:, None], np.float32)
+        taps = [{**t, "time": float(t["time"]) * up / down} for t in taps]
+    return audio, sr, taps
+
+
+def speed_ratio(speed: float) -> tuple[int, int]:
+    """A clip played at `speed` is resampled by up / down (its length times 1 / speed)."""
+    ratio = Fraction(1.0 / speed).limit_denominator(40)
+    return ratio.numerator, ratio.denominator
+
+
+def played_at(clips: list[dict], speeds) -> list[dict]:
+    """Every clip of the corpus played faster or slower as well: every tap and every note
+    higher and shorter, or lower and longer — drums and instruments the corpus does not have,
+    for training only (a family's clips at every speed stay out of its fold, and only the
+    clips as recorded are scored). Speed 1.0 is the corpus itself."""
+    out = list(clips)
+    for speed in speeds:
+        if float(speed) != 1.0:
+            out += [{**c, "name": f"{c['name']}@{float(speed):g}", "speed": float(speed)} for c in clips]
+    return out
 
 
 def stage_a_models(folds_dir: Path, families: list[str], shipped=None) -> dict:
@@ -410,6 +447,7 @@ def collect(clips: list[dict], cache: Path, version: str, jobs: int, models: dic
         "families": np.array(families),
         "music_family": np.array([c.get("music_family") or "" for c in clips]),
         "music_only": np.array([c["music_only"] for c in clips]),
+        "speed": np.array([c.get("speed", 1.0) for c in clips]),  # not 1: trained on, never scored
         "seconds": np.array([r["seconds"] for r in results]),
         "truth": np.array([r["truth"] for r in results]),
     }
@@ -591,7 +629,9 @@ def main(argv=None) -> int:
     parser.add_argument("--folds", action="store_true", help="every leave-one-family-out fold, then all")
     parser.add_argument("--exclude", action="append", default=[], metavar="FAMILY",
                         help="never train on this family (repeatable)")
-    parser.add_argument("--generated", type=int, default=120,
+    # 300: with the corpus played at two more speeds, 120 of the app's own clips were too few for
+    # stage B to keep its heels in digital silence (docs/corpus.md, attempt 34)
+    parser.add_argument("--generated", type=int, default=300,
                         help="clips of the app's own synthesizer added as the family 'generated'")
     parser.add_argument("--steady", type=int, default=0,
                         help="clips of steady hum, buzz, tones and DC with no tap (negatives, family 'generated')")
@@ -599,6 +639,7 @@ def main(argv=None) -> int:
                         help="clips of taps of widely random timbre over music (family 'generated')")
     parser.add_argument("--stage-a", type=Path, default=None,
                         help="stage A's weights whose candidates the shipped stage B learns (default: the shipped ones)")
+    parser.add_argument("--speeds", default=SPEEDS, help="the corpus also played at these speeds (training only)")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--jobs", type=int, default=2)
@@ -612,8 +653,10 @@ def main(argv=None) -> int:
         more, version = corpus_clips(corpus)
         clips += more
         versions.append(version)
+    speeds = [float(v) for v in args.speeds.split(",") if v.strip()]
+    clips = played_at(clips, speeds)
     clips += generated_clips(args.generated) + steady_clips(args.steady) + randomized_clips(args.randomized)
-    version = "+".join(versions) + f"+g{args.generated}" + (f"+s{args.steady}" if args.steady else "") \
+    version = "+".join(versions) + speeds_tag(speeds) + f"+g{args.generated}" + (f"+s{args.steady}" if args.steady else "") \
         + (f"+r{args.randomized}" if args.randomized else "")
     cache = args.cache or ROOT / "out" / "detector" / f"{'+'.join(c.name for c in corpora)}-candidates.npz"
     corpus_families = sorted({c["family"] for c in clips if c["family"] != "generated"})
@@ -642,7 +685,7 @@ def main(argv=None) -> int:
         params, mean, scale, threshold = fit(fold, allowed & ~held, args.seed, args.epochs, args.threshold)
         save(args.folds_dir / f"{family}.npz", params, mean, scale, threshold, f"{stamp_base}.without-{family}")
         report(fold, allowed & ~held, params, mean, scale, threshold, f"fold {family} (train)")
-        test = family_of == families.index(family)
+        test = (family_of == families.index(family)) & (data["speed"] == 1.0)  # scored as recorded
         report(fold, test, params, mean, scale, threshold, f"fold {family} (held out)")
     if not args.leave_out:
         shipped = for_model(data, "")

@@ -13,7 +13,8 @@ the two before it; it is trained to score high on the hops whose window newly ho
 tap's onset, and low away from any tap. Leave-one-family-out folds as
 `scripts/corpus/splits.py` (a family's fold trains without its clips and its music).
 
-Dependencies: numpy and soundfile only (the `train` extra); nothing here runs in the app.
+The corpus is also heard played at other speeds (`train_detector.played_at`, `--speeds`), as
+stage B is. Dependencies: numpy, soundfile and scipy (the `train` extra); nothing here runs in the app.
 """
 
 from __future__ import annotations
@@ -35,10 +36,10 @@ from dessins_de_planche.listen import onset  # noqa: E402
 from dessins_de_planche.listen.detector import TapDetector  # noqa: E402
 from dessins_de_planche.listen.detector_settings import DetectorSettings  # noqa: E402
 from dessins_de_planche.listen.synth import match_onsets  # noqa: E402
-from train_detector import (BLOCK, clip_audio, corpus_clips, generated_clips, init, map_clips,  # noqa: E402
-                            randomized_clips, steady_clips)
+from train_detector import (BLOCK, SPEEDS, clip_audio, corpus_clips, generated_clips, init, map_clips,  # noqa: E402
+                            played_at, randomized_clips, speeds_tag, steady_clips)
 
-TRAIN_VERSION = "a2"  # a2: one logit more sensitive than its own best F1
+TRAIN_VERSION = "a3"  # a2: one logit more sensitive than its own best F1; a3: the corpus played at other speeds too
 HOPS_DIR = ROOT / "out" / "detector" / "hops"
 # a hop is a positive when the true onset lies in the newest part of its window: firing there
 # places the tap within a few ms of the truth
@@ -63,6 +64,8 @@ def hops_of(job) -> str:
     if "path" in clip:
         stat = Path(clip["path"]).stat()
         key = f"{key}-{clip['path']}-{stat.st_size}-{stat.st_mtime_ns}"
+        if clip.get("speed", 1.0) != 1.0:
+            key += f"@{clip['speed']}"
     else:
         spec = clip.get("generated") or clip.get("steady") or clip.get("randomized") or {}
         key = f"{key}-{sorted(spec.items())}"
@@ -255,7 +258,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", type=Path, default=ROOT / "out" / "corpus")
     parser.add_argument("--generated", type=int, default=120)
-    parser.add_argument("--steady", type=int, default=0, help="clips of steady hum, buzz, tones and DC (no tap)")
+    parser.add_argument("--steady", type=int, default=60,
+                        help="clips of steady hum, buzz, tones and DC (no tap): what stage A must never fire on")
     parser.add_argument("--randomized", type=int, default=0, help="clips of taps of random timbre (family 'generated')")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--every", type=int, default=1, help="only every Nth clip (a quick look)")
@@ -263,12 +267,16 @@ def main(argv=None) -> int:
     parser.add_argument("--folds-only", action="store_true", help="the folds, not the shipped weights")
     parser.add_argument("--folds-dir", type=Path, default=ROOT / "out" / "detector" / "folds")
     parser.add_argument("--out", type=Path, default=onset.WEIGHTS_PATH)
+    parser.add_argument("--speeds", default=SPEEDS, help="the corpus also played at these speeds (training only)")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--sensitivity", type=float, default=1.0,
                         help="fire this much (in logits) under the threshold of stage A's own best F1")
     args = parser.parse_args(argv)
     clips, version = corpus_clips(args.corpus)
+    speeds = [float(v) for v in args.speeds.split(",") if v.strip()]
+    clips = played_at(clips, speeds)
+    version += speeds_tag(speeds)
     clips += generated_clips(args.generated) + steady_clips(args.steady) + randomized_clips(args.randomized)
     clips = clips[:: args.every]
     paths = collect(clips, args.jobs)
@@ -277,7 +285,7 @@ def main(argv=None) -> int:
     for clip, path in zip(clips, paths):
         d = load_clip(path, rng)
         d.update(name=clip["name"], family=clip["family"], music_family=clip.get("music_family") or "",
-                 music_only=bool(clip["music_only"]))
+                 music_only=bool(clip["music_only"]), speed=clip.get("speed", 1.0))
         data.append(d)
     steady = (f"+s{args.steady}" if args.steady else "") + (f"+r{args.randomized}" if args.randomized else "")
     stamp_base = f"corpus-{version}+g{args.generated}{steady}.train-{TRAIN_VERSION}.seed-{args.seed}"
@@ -285,7 +293,7 @@ def main(argv=None) -> int:
     todo = families if args.folds else []
     for family in todo:
         train = [c for c in data if c["family"] != family and c["music_family"] != family]
-        test = [c for c in data if c["family"] == family]
+        test = [c for c in data if c["family"] == family and c["speed"] == 1.0]  # scored as recorded
         started = time.monotonic()
         weights = fit(train, args.seed, args.epochs, f"{stamp_base}.without-{family}", args.sensitivity)
         args.folds_dir.mkdir(parents=True, exist_ok=True)

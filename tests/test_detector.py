@@ -359,6 +359,44 @@ def test_training_replays_the_live_candidates():
 
 
 
+def test_a_clip_played_faster_or_slower_keeps_its_taps_on_their_sounds(tmp_path):
+    """Training also hears the corpus played at other speeds (`train_detector.played_at`): a
+    clip at 0.8 is 1.25 times as long and each true tap still lies on its own hit (a tap time
+    scaled the wrong way would teach both stages that every hit is no foot)."""
+    import sys
+    from pathlib import Path
+
+    import soundfile
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    import train_detector
+
+    rng = np.random.default_rng(3)
+    audio = np.zeros(2 * SR, np.float32)
+    times = [0.31, 0.77, 1.24, 1.52]
+    for t in times:
+        at = int(t * SR)
+        audio[at : at + 480] += (rng.standard_normal(480) * np.exp(-np.arange(480) / 60)).astype(np.float32) * 0.5
+    path = tmp_path / "clicks.flac"
+    soundfile.write(path, audio, SR)
+    clip = {"name": "clicks", "path": str(path), "family": "test", "music_family": "", "music_only": False,
+            "taps": [{"time": t, "kind": "heel"} for t in times]}
+    played = train_detector.played_at([clip], [1.0, 0.8, 1.25])
+    assert [c.get("speed", 1.0) for c in played] == [1.0, 0.8, 1.25]
+    assert len({c["name"] for c in played}) == 3
+    for c in played:
+        sound, sr, truth = train_detector.clip_audio(c)
+        speed = c.get("speed", 1.0)
+        assert sr == SR and abs(len(sound) - len(audio) / speed) <= 2
+        envelope = np.abs(sound[:, 0])
+        for tap, t in zip(truth, times):
+            assert tap["time"] == pytest.approx(t / speed, abs=1e-6)
+            at = int(round(tap["time"] * sr))
+            # the hit starts at the tap: loud in the 2 ms after it, silent in the 5 ms before
+            assert envelope[at : at + 96].max() > 0.2
+            assert envelope[at - 240 : at - 24].max() < 0.01
+
+
 def test_randomized_training_clips_are_seeded_and_labelled():
     """The randomized training taps (`train_detector.py --randomized`): the same seed gives the
     same clip; a clip with taps has heels and toes at 4-10 a second, a music-only one none."""
