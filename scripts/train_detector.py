@@ -47,11 +47,6 @@ from dessins_de_planche.listen.synth import match_onsets  # noqa: E402
 
 TRAIN_VERSION = "t3"  # t2: candidates of the learned stage A, per fold; t3: the corpus played at other speeds too
 SPEEDS = "0.8,1.25"  # the corpus is also played at these speeds (`played_at`)
-
-
-def speeds_tag(speeds) -> str:
-    """The speeds in a weights stamp: '+speed0.8+speed1.25' ('' for the corpus alone)."""
-    return "".join(f"+speed{v:g}" for v in speeds if v != 1.0)
 HIDDEN = (64, 32)
 BLOCK = 128
 TOLERANCE = 0.025
@@ -342,6 +337,16 @@ def speed_ratio(speed: float) -> tuple[int, int]:
     """A clip played at `speed` is resampled by up / down (its length times 1 / speed)."""
     ratio = Fraction(1.0 / speed).limit_denominator(40)
     return ratio.numerator, ratio.denominator
+
+
+def speeds_of(text: str) -> list[float]:
+    """`--speeds` ("0.8,1.25") as numbers; "" for the corpus alone."""
+    return [float(v) for v in text.split(",") if v.strip()]
+
+
+def speeds_tag(speeds) -> str:
+    """The speeds in a weights stamp: '+speed0.8+speed1.25' ('' for the corpus alone)."""
+    return "".join(f"+speed{v:g}" for v in speeds if v != 1.0)
 
 
 def played_at(clips: list[dict], speeds) -> list[dict]:
@@ -653,11 +658,11 @@ def main(argv=None) -> int:
         more, version = corpus_clips(corpus)
         clips += more
         versions.append(version)
-    speeds = [float(v) for v in args.speeds.split(",") if v.strip()]
+    speeds = speeds_of(args.speeds)
     clips = played_at(clips, speeds)
     clips += generated_clips(args.generated) + steady_clips(args.steady) + randomized_clips(args.randomized)
-    version = "+".join(versions) + speeds_tag(speeds) + f"+g{args.generated}" + (f"+s{args.steady}" if args.steady else "") \
-        + (f"+r{args.randomized}" if args.randomized else "")
+    version = "+".join(versions) + speeds_tag(speeds) + f"+g{args.generated}" \
+        + (f"+s{args.steady}" if args.steady else "") + (f"+r{args.randomized}" if args.randomized else "")
     cache = args.cache or ROOT / "out" / "detector" / f"{'+'.join(c.name for c in corpora)}-candidates.npz"
     corpus_families = sorted({c["family"] for c in clips if c["family"] != "generated"})
     models = stage_a_models(args.folds_dir, corpus_families, args.stage_a)

@@ -37,7 +37,7 @@ from dessins_de_planche.listen.detector import TapDetector  # noqa: E402
 from dessins_de_planche.listen.detector_settings import DetectorSettings  # noqa: E402
 from dessins_de_planche.listen.synth import match_onsets  # noqa: E402
 from train_detector import (BLOCK, SPEEDS, clip_audio, corpus_clips, generated_clips, init, map_clips,  # noqa: E402
-                            played_at, randomized_clips, speeds_tag, steady_clips)
+                            played_at, randomized_clips, speeds_of, speeds_tag, steady_clips)
 
 TRAIN_VERSION = "a3"  # a2: one logit more sensitive than its own best F1; a3: the corpus played at other speeds too
 HOPS_DIR = ROOT / "out" / "detector" / "hops"
@@ -274,7 +274,7 @@ def main(argv=None) -> int:
                         help="fire this much (in logits) under the threshold of stage A's own best F1")
     args = parser.parse_args(argv)
     clips, version = corpus_clips(args.corpus)
-    speeds = [float(v) for v in args.speeds.split(",") if v.strip()]
+    speeds = speeds_of(args.speeds)
     clips = played_at(clips, speeds)
     version += speeds_tag(speeds)
     clips += generated_clips(args.generated) + steady_clips(args.steady) + randomized_clips(args.randomized)

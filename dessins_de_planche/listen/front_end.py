@@ -67,7 +67,7 @@ class FrontEnd:
                 bands.append(column)
         # (bin 0 counts: the first difference below leaves no DC, and a heel's thump lies near it)
         self.bands = b = len(bands)
-        self._band_matrix = np.ascontiguousarray(np.stack(bands))  # (bands, bins)
+        band_matrix = np.stack(bands)  # (bands, bins)
         centres = np.array([float((col * freqs).sum() / col.sum()) for col in bands])
         self._centres = centres.tolist()
         self._win = np.hanning(win + 2)[1:-1].astype(np.float32)
@@ -75,21 +75,21 @@ class FrontEnd:
         # the last band's bins, as matrices, window and difference folded in. Each band is
         # measured against its own past, so the difference's tilt changes nothing there; what it
         # removes is a low tone's leakage into the upper bands (a hum's level beats with its phase)
-        bins = int(np.flatnonzero(self._band_matrix.any(axis=0)).max()) + 1
+        bins = int(np.flatnonzero(band_matrix.any(axis=0)).max()) + 1
         phase = 2 * np.pi * np.outer(np.arange(win), freqs[:bins]) / sr
         cos = np.cos(phase) * self._win[:, None]
         sin = np.sin(phase) * self._win[:, None]
         pad = np.zeros((1, bins))
-        self._dft_cos = np.ascontiguousarray(np.vstack([pad, cos]) - np.vstack([cos, pad]), np.float32)
-        self._dft_sin = np.ascontiguousarray(np.vstack([pad, sin]) - np.vstack([sin, pad]), np.float32)
-        self._band_matrix_t = np.ascontiguousarray(self._band_matrix[:, :bins].T)
+        dft_cos = np.vstack([pad, cos]) - np.vstack([cos, pad])
+        dft_sin = np.vstack([pad, sin]) - np.vstack([sin, pad])
+        band_matrix_t = np.ascontiguousarray(band_matrix[:, :bins].T)
         # the hop's spectrum as one product: cosine and sine parts side by side, squared in
-        # place, and each band summing its bins' two parts (one product and one square fewer)
-        self._dft = np.ascontiguousarray(np.hstack([self._dft_cos, self._dft_sin]))
-        self._band_matrix_2 = np.ascontiguousarray(np.vstack([self._band_matrix_t, self._band_matrix_t]))
+        # place, and each band summing its bins' two parts
+        self._dft = np.ascontiguousarray(np.hstack([dft_cos, dft_sin]), np.float32)
+        self._band_matrix_2 = np.ascontiguousarray(np.vstack([band_matrix_t, band_matrix_t]))
         # each band's level for white noise of unit power: the level floors are set from it
-        self._band_gain_db = (10 * np.log10(((self._dft_cos ** 2 + self._dft_sin ** 2).sum(axis=0))
-                                            @ self._band_matrix_t)).tolist()
+        white = self._dft[:, :bins] ** 2 + self._dft[:, bins:] ** 2
+        self._band_gain_db = (10 * np.log10(white.sum(axis=0) @ band_matrix_t)).tolist()
         # the level floor, per channel and band: white noise at that RMS level never starts a tap
         self.band_floor = np.array([[f + g for g in self._band_gain_db] for f in floors], np.float32)
         # the learned onset score where its weights are, else the summed-rise rule
