@@ -45,7 +45,8 @@ from dessins_de_planche.listen import confirm  # noqa: E402
 from dessins_de_planche.listen.detector import TapDetector  # noqa: E402
 from dessins_de_planche.listen.synth import match_onsets  # noqa: E402
 
-TRAIN_VERSION = "t3"  # t2: candidates of the learned stage A, per fold; t3: the corpus played at other speeds too
+TRAIN_VERSION = "t4"  # t2: candidates of the learned stage A, per fold; t3: the corpus played at other speeds
+# too; t4: the app's taps alone, in digital silence or nearly (`alone_clips`)
 SPEEDS = "0.8,1.25"  # the corpus is also played at these speeds (`played_at`)
 HIDDEN = (64, 32)
 BLOCK = 128
@@ -97,6 +98,28 @@ def generated_clips(count: int) -> list[dict]:
                                     "level_db": float(rng.uniform(-45, -1)),
                                     "ratio_db": float(rng.uniform(-8, 14)),
                                     "noise_db": float(rng.uniform(-90, -55))}})
+    return clips
+
+
+ALONE_SEED = 40_000
+
+
+def alone_clips(count: int) -> list[dict]:
+    """Clips of the app's own taps with nothing else (part of the family `generated`): half of
+    them in digital silence (a file, a noise gate, a silent JACK port), half over a floor far
+    under the corpus's. Every training clip had music or a floor at -90 dBFS or more, so over
+    zeros everything before a hit was new to stage B, and it withdrew toes there."""
+    clips = []
+    for i in range(count):
+        rng = np.random.default_rng([ALONE_SEED, i])
+        per_beat = int(rng.choice([2, 3, 4]))
+        pattern = [("heel", "toe"), ("Heel", "toe", "toe"), ("Heel", "toe", "heel", "toe")][per_beat - 2]
+        clips.append({"name": f"alone-{i:03d}", "family": "generated", "music_family": "generated",
+                      "music_only": False,
+                      "generated": {"seconds": 8.0, "bpm": float(rng.uniform(90, 160)), "per_beat": per_beat,
+                                    "pattern": pattern, "seed": ALONE_SEED + i, "music": False,
+                                    "level_db": float(rng.uniform(-45, -1)), "ratio_db": 0.0,
+                                    "noise_db": None if i % 2 == 0 else float(rng.uniform(-120, -90))}})
     return clips
 
 
@@ -316,7 +339,8 @@ def clip_audio(clip: dict):
 
         g = clip["generated"]
         audio, truth = podorhythm(g["seconds"], 48_000, g["bpm"], g["per_beat"], g["pattern"], seed=g["seed"],
-                                  level_db=g["level_db"], tap_to_music_db=g["ratio_db"], noise_db=g["noise_db"],
+                                  music=g.get("music", True), level_db=g["level_db"],
+                                  tap_to_music_db=g["ratio_db"], noise_db=g["noise_db"],
                                   taps_from=(g["seconds"] + 1) if clip["music_only"] else 1.0)
         names = {1: "heel", 2: "toe"}
         return audio, 48_000, [{"time": float(t["time"]), "kind": names[int(t["kind"])]} for t in truth]
@@ -638,6 +662,8 @@ def main(argv=None) -> int:
     # stage B to keep its heels in digital silence (docs/corpus.md, attempt 34)
     parser.add_argument("--generated", type=int, default=300,
                         help="clips of the app's own synthesizer added as the family 'generated'")
+    parser.add_argument("--alone", type=int, default=60,
+                        help="clips of the app's own taps alone, half in digital silence (family 'generated')")
     parser.add_argument("--steady", type=int, default=0,
                         help="clips of steady hum, buzz, tones and DC with no tap (negatives, family 'generated')")
     parser.add_argument("--randomized", type=int, default=0,
@@ -660,9 +686,10 @@ def main(argv=None) -> int:
         versions.append(version)
     speeds = speeds_of(args.speeds)
     clips = played_at(clips, speeds)
-    clips += generated_clips(args.generated) + steady_clips(args.steady) + randomized_clips(args.randomized)
+    clips += (generated_clips(args.generated) + alone_clips(args.alone) + steady_clips(args.steady)
+              + randomized_clips(args.randomized))
     version = "+".join(versions) + speeds_tag(speeds) + f"+g{args.generated}" \
-        + (f"+s{args.steady}" if args.steady else "") + (f"+r{args.randomized}" if args.randomized else "")
+        + (f"+q{args.alone}" if args.alone else "") + (f"+s{args.steady}" if args.steady else "") + (f"+r{args.randomized}" if args.randomized else "")
     cache = args.cache or ROOT / "out" / "detector" / f"{'+'.join(c.name for c in corpora)}-candidates.npz"
     corpus_families = sorted({c["family"] for c in clips if c["family"] != "generated"})
     models = stage_a_models(args.folds_dir, corpus_families, args.stage_a)

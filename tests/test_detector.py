@@ -173,7 +173,7 @@ def test_a_loud_mains_hum_does_not_keep_stage_a_busy(hum):
 
 
 @pytest.mark.xfail(strict=True, reason="over a loud hum and the generator's fiddle and boom-chick, stage B confirms "
-                   "bass onsets as heels (precision 0.875 with stop 17's weights, 0.87 with stop 16's): docs/corpus.md "
+                   "bass onsets as heels (precision 0.848 with t4's weights, 0.875 with t3's): docs/corpus.md "
                    "attempt 19")
 def test_taps_over_a_loud_mains_hum_are_heard_and_nothing_else():
     audio, truth = podorhythm(6.0, SR, 112, 3, ("Heel", "toe", "toe"), seed=21, level_db=-12.0)
@@ -233,10 +233,30 @@ def test_other_sample_rates_and_channel_selection():
         assert recall >= 0.9
         matched += len(pairs)
     assert matched / len(taps) >= 0.9  # (a music onset taken for a tap is one in 18 on a channel)
-    # only the second device channel, as detector channel 0
+    # only the second device channel, as detector channel 0: its taps, and none of the first's. The
+    # music 20 dB under the taps: what is checked is which channel is heard (music onsets in time
+    # with a channel that hears half the feet: the strict xfail below)
+    audio, truth = podorhythm(10.0, 44_100, 112, 2, ("heel", "toe"), seed=8, level_db=-12.0, channels=2,
+                              tap_to_music_db=20.0)
     second = listen(audio, sample_rate=44_100, columns=[1])
     _, precision, recall = match_onsets(second["time"], truth[truth["channel"] == 1]["time"], 0.025)
     assert precision >= 0.9 and recall >= 0.9 and set(second["channel"]) == {0}
+
+
+@pytest.mark.xfail(strict=True, reason="issue 13, open: a channel that hears every other tap, under music in "
+                   "time with the feet: the grid it sets (one tap a beat) puts the music's beats on it, where "
+                   "stage B's word counts for less (mean precision over 6 clips 0.818 with t4's weights, "
+                   "0.820 with t3's; recall 1.0)")
+def test_a_channel_hearing_half_the_feet_takes_no_music_onset_for_a_tap():
+    precisions = []
+    for seed in range(1, 7):
+        audio, truth = podorhythm(10.0, 44_100, 112, 2, ("heel", "toe"), seed=seed, level_db=-12.0, channels=2,
+                                  tap_to_music_db=9.0)
+        heard = listen(audio, sample_rate=44_100, columns=[1])
+        _, precision, recall = match_onsets(heard["time"], truth[truth["channel"] == 1]["time"], 0.025)
+        assert recall >= 0.9
+        precisions.append(precision)
+    assert np.mean(precisions) >= 0.95, np.round(precisions, 2)
 
 
 def test_levels_for_the_sound_check():
@@ -310,6 +330,30 @@ def test_stage_b_features_of_a_hit_in_digital_silence_stay_in_the_range_it_was_t
     assert np.isfinite(silent).all() and np.abs(silent).max() <= 60.0
     assert abs(silent[confirm.FRAMES * confirm.BANDS + confirm.BANDS + 4] - 60.0) < 1e-3  # the hit over before, at its cap
     assert np.abs(noisy).max() <= 60.0
+
+
+@pytest.mark.parametrize("phase", [0, 24, 72, 100])
+def test_the_apps_own_heels_and_toes_in_digital_silence_are_all_kept(phase):
+    """A board's mic into a file, a noise gate or a silent JACK port: each tap over zeros. Stage B,
+    which never heard a hit over zeros, withdrew one toe of 24 at two hop phases in three (the
+    fused board test over JACK). Here the grid does not help: every tap kept on stage B's word."""
+    from dessins_de_planche.listen.detector_settings import DetectorSettings
+
+    rng = np.random.default_rng(5)
+    gap, taps = 0.3, 32
+    audio = np.zeros((phase + int((taps * gap + 1.0) * SR), 1), np.float32)
+    truth = []
+    for k in range(taps):
+        at = phase + int((0.5 + k * gap) * SR)
+        hit = (heel_sound if k % 2 == 0 else toe_sound)(rng, SR) * 10 ** (rng.uniform(-30, -3) / 20)
+        audio[at : at + len(hit), 0] += hit
+        truth.append(at / SR)
+    withdrawn = []
+    detector = TapDetector(SR, [0], settings=DetectorSettings(withdraw_on_grid=0.5))
+    heard = listen(audio, withdrawn=withdrawn, detector=detector)
+    _, precision, recall = match_onsets(heard["time"], np.array(truth), 0.025)
+    assert not withdrawn, [round((w[0] - 0.5 - phase / SR) / gap, 1) for w in withdrawn]
+    assert recall == 1.0 and precision == 1.0
 
 
 def test_stage_a_weights_ship_small_and_stamped():
@@ -397,6 +441,31 @@ def test_a_clip_played_faster_or_slower_keeps_its_taps_on_their_sounds(tmp_path)
             assert envelope[at - 240 : at - 24].max() < 0.01
 
 
+def test_taps_alone_for_training_are_over_digital_silence_or_a_faint_floor():
+    """Stage B also learns the app's taps with nothing else (`train_detector.alone_clips`): half over
+    zeros, the rest over a floor far under the corpus's; every true tap on its own hit."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    import train_detector
+
+    clips = train_detector.alone_clips(4)
+    assert [c["name"] for c in clips] == [c["name"] for c in train_detector.alone_clips(4)]
+    for i, clip in enumerate(clips):
+        audio, sr, truth = train_detector.clip_audio(clip)
+        again, _, _ = train_detector.clip_audio(clip)
+        assert np.array_equal(audio, again) and len(truth) >= 10
+        first = int(truth[0]["time"] * sr)
+        assert (np.abs(audio[: first - int(0.005 * sr)]) == 0.0).all() == (i % 2 == 0)
+        assert np.abs(audio[: first - int(0.005 * sr)]).max() < 1e-4  # no music, no floor above -80 dBFS
+        span = int(0.01 * sr)
+        for tap in truth:  # a rise: more energy in the 10 ms from its onset than in the 10 ms before
+            at = int(tap["time"] * sr)
+            after, before = audio[at : at + span, 0], audio[at - span - int(0.002 * sr) : at - int(0.002 * sr), 0]
+            assert np.sum(after.astype(np.float64) ** 2) > 2 * np.sum(before.astype(np.float64) ** 2), tap
+
+
 def test_randomized_training_clips_are_seeded_and_labelled():
     """The randomized training taps (`train_detector.py --randomized`): the same seed gives the
     same clip; a clip with taps has heels and toes at 4-10 a second, a music-only one none."""
@@ -434,8 +503,9 @@ def _pitched(kind, rng, f0):
 
 
 @pytest.mark.xfail(strict=True, reason="issue 13, open: stage B trained on the corpus keeps many of these "
-                   "synthetic struck and plucked notes, every 0.35 s (stop 17's weights: piano 12 of 26, guitar 26 of "
-                   "26; stop 16's 14 of 34 and 25 of 26, 12 and 23 without the grid, whose rhythm they keep; "
+                   "synthetic struck and plucked notes, every 0.35 s (t4's weights: piano 14 of 26, guitar 26 of 26; "
+                   "t3's 12 and 26 of 26; stop 16's 14 of 34 and 25 of 26, 12 and 23 without the grid, whose "
+                   "rhythm they keep; "
                    "docs/corpus.md)")
 @pytest.mark.parametrize("kind", ["piano", "guitar"])
 def test_stage_b_withdraws_pitched_attacks_that_stage_a_fired_on(kind):
