@@ -35,7 +35,7 @@ SEED = 1313
 TAP_PATTERNS = ["en deux", "en trois", "ti-galop", "en quatre", "en quatre toes", "jig 6/8"]
 LEVELS_DB = [-40.0, -32.0, -24.0, -18.0, -12.0, -6.0, -3.0, -1.0, 2.0, 6.0]  # mix peak; > 0 clips
 RATIOS_DB = [-10.0, -6.0, -3.0, 0.0, 3.0, 6.0, 10.0, 15.0, 20.0]  # taps over music, RMS over the clip
-MUSIC_FONTS = ["timgm6mb", "musescore"]
+MUSIC_FONTS = ["timgm6mb", "musescore", "csound"]
 S = sounds
 MELODIES = [S.FIDDLE, S.VIOLIN, S.FIDDLE, S.ACCORDION, S.CHOIR, S.VOICE]
 BACKINGS = [S.PIANO, S.STEEL_GUITAR, S.NYLON_GUITAR, None, S.PIANO]
@@ -265,7 +265,7 @@ def write_clip(folder: Path, record: dict, audio, truth) -> dict:
     return record
 
 
-def make(out: Path, source: str = "packages", taps_per_family: int = 36, music_clips: int = 20,
+def make(out: Path, source: str = "packages", taps_per_family: int = 36, music_clips: int = 30,
          seconds: float = 11.0, sample_rate: int = 48_000, families=None, cache: Path | None = None,
          rt60s=rooms.RT60S, log=print) -> list[dict]:
     """Write the corpus into `out`; returns the index's clip records."""
@@ -319,7 +319,7 @@ def main(argv=None) -> int:
                              "synthetic: the app's synthesizer only (tests, no package needed)")
     parser.add_argument("--quick", action="store_true", help="3 tap clips per family and 4 music-only clips")
     parser.add_argument("--taps", type=int, default=36, help="tap clips per family")
-    parser.add_argument("--music", type=int, default=20, help="music-only clips")
+    parser.add_argument("--music", type=int, default=30, help="music-only clips (shared by the soundfonts)")
     parser.add_argument("--seconds", type=float, default=11.0, help="tap clip length (±1 s)")
     parser.add_argument("--family", action="append", help="only this tap family (repeatable)")
     parser.add_argument("--cache", type=Path, help="room impulse responses (default: next to --out)")

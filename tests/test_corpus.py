@@ -153,5 +153,5 @@ def test_a_link_to_a_reserved_soundfont_is_refused_and_allowed_sources_pass(tmp_
         sounds.ensure_installed(["fluid-soundfont-gm"])
     for allowed in ("/usr/share/hydrogen/data/drumkits/circAfrique v4/Djembe1 Bass.flac",
                     "/usr/share/sounds/sf2/TimGM6mb.sf2", "/usr/share/midi/freepats/Drum_000/075_Claves.pat",
-                    sounds.SOUNDFONTS["musescore"][0], *taps.AVLDRUMS):
+                    sounds.SOUNDFONTS["musescore"][0], taps.CSOUND, *taps.AVLDRUMS):
         assert reserved.reason(allowed) is None, allowed

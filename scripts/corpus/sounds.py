@@ -28,12 +28,13 @@ SOUNDFONTS = {
     "timgm6mb": ("/usr/share/sounds/sf2/TimGM6mb.sf2", "timgm6mb-soundfont", "GPL-2 (Tim Brechbill)"),
     "musescore": ("/usr/share/sounds/sf3/MuseScore_General_Full.sf3", "musescore-general-soundfont",
                   "MIT; piano Public Domain; parts CC0 (S. Christian Collins; Fluid R3 Mono, Michael Cowgill)"),
+    "csound": ("/usr/share/sounds/sf2/sf_GMbank.sf2", "csound-soundfont", "Public Domain (the bank's copyright field)"),
 }
 
 # every Debian package a full build reads (fluidsynth without its recommends: it would pull
 # fluid-soundfont-gm, which is reserved)
 PACKAGES = ("fluidsynth", "hydrogen-drumkits", "avldrums.lv2-soundfont", "freepats", "timgm6mb-soundfont",
-            "musescore-general-soundfont")
+            "musescore-general-soundfont", "csound-soundfont")
 
 
 def render_file(path: str, events, seconds: float, sample_rate: int) -> np.ndarray:

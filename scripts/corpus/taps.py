@@ -27,6 +27,7 @@ HYDROGEN_KITS = reserved.HYDROGEN_KITS
 FREEPATS = "/usr/share/midi/freepats/Drum_000"
 AVLDRUMS = ("/usr/share/sounds/sf2/Black_Pearl_4_LV2.sf2", "/usr/share/sounds/sf2/Red_Zeppelin_4_LV2.sf2")
 TIMGM6MB = "/usr/share/sounds/sf2/TimGM6mb.sf2"
+CSOUND = "/usr/share/sounds/sf2/sf_GMbank.sf2"
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,9 @@ FAMILIES = {f.name: f for f in [
            ("freepats",), "GPL-2+ with composition exception"),
     Family("timgm6mb", "TimGM6mb GM drum kits (Standard, Room, Power, Jazz, Brush): kicks, floor toms; "
            "side stick, claves, wood blocks", ("timgm6mb-soundfont", "fluidsynth"), "GPL-2 (Tim Brechbill)"),
+    Family("csound", "Csound's GM/GS bank (an EMU8000-era bank) drum kits (Standard, Room, Power, Electronic, "
+           "TR-808, Jazz, Brush): kicks, floor toms; side stick, claves, wood blocks",
+           ("csound-soundfont", "fluidsynth"), "Public Domain (the bank's copyright field)"),
 ]}
 
 # hydrogen kits of each family, and which instruments (drumkit.xml names) are heels and toes
@@ -89,6 +93,7 @@ _AVL_KEYS = {"heel": {36: "kick", 41: "floor tom", 43: "floor tom edge"}, "toe":
 _GM_KEYS = {"heel": {35: "acoustic bass drum", 36: "bass drum 1", 41: "low floor tom", 43: "high floor tom"},
             "toe": {37: "side stick", 75: "claves", 76: "hi wood block", 77: "low wood block"}}
 _GM_KITS = {0: "standard", 8: "room", 16: "power", 32: "jazz", 40: "brush"}
+_CSOUND_KITS = {**_GM_KITS, 24: "electronic", 25: "tr-808"}
 _LAYER_VELOCITIES = (24, 48, 72, 96, 120)
 
 _FREEPATS = {"heel": ["035_Kick_1", "036_Kick_2", "041_Tom_Low_2", "043_Tom_Low_1"],
@@ -333,6 +338,8 @@ def hits(family: str, sample_rate: int) -> list[Hit]:
             "avldrums:" + os.path.basename(path).split("_4_")[0], path, _AVL_KEYS, {0: "kit"}, 0, sample_rate)]
     if family == "timgm6mb":
         return soundfont_hits("timgm6mb", TIMGM6MB, _GM_KEYS, _GM_KITS, 9, sample_rate)
+    if family == "csound":
+        return soundfont_hits("csound", CSOUND, _GM_KEYS, _CSOUND_KITS, 9, sample_rate)
     if family == "plank":
         return plank_hits(sample_rate)
     if family == "synthetic":
