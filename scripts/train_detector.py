@@ -89,16 +89,21 @@ def generated_clips(count: int) -> list[dict]:
     clips = []
     for i in range(count):
         rng = np.random.default_rng([GENERATED_SEED, i])
-        per_beat = int(rng.choice([2, 3, 4]))
-        pattern = [("heel", "toe"), ("Heel", "toe", "toe"), ("Heel", "toe", "heel", "toe")][per_beat - 2]
         clips.append({"name": f"generated-{i:03d}", "family": "generated", "music_family": "generated",
                       "music_only": i % 6 == 5,
-                      "generated": {"seconds": 8.0, "bpm": float(rng.uniform(90, 160)), "per_beat": per_beat,
-                                    "pattern": pattern, "seed": GENERATED_SEED + i,
+                      "generated": {**_rhythm(rng), "seed": GENERATED_SEED + i,
                                     "level_db": float(rng.uniform(-45, -1)),
                                     "ratio_db": float(rng.uniform(-8, 14)),
                                     "noise_db": float(rng.uniform(-90, -55))}})
     return clips
+
+
+def _rhythm(rng) -> dict:
+    """Eight seconds of the app's podorhythm at a random tempo, two, three or four taps a beat
+    (a synthesized clip's first draws from its own seed)."""
+    per_beat = int(rng.choice([2, 3, 4]))
+    pattern = [("heel", "toe"), ("Heel", "toe", "toe"), ("Heel", "toe", "heel", "toe")][per_beat - 2]
+    return {"seconds": 8.0, "bpm": float(rng.uniform(90, 160)), "per_beat": per_beat, "pattern": pattern}
 
 
 ALONE_SEED = 40_000
@@ -112,12 +117,9 @@ def alone_clips(count: int) -> list[dict]:
     clips = []
     for i in range(count):
         rng = np.random.default_rng([ALONE_SEED, i])
-        per_beat = int(rng.choice([2, 3, 4]))
-        pattern = [("heel", "toe"), ("Heel", "toe", "toe"), ("Heel", "toe", "heel", "toe")][per_beat - 2]
         clips.append({"name": f"alone-{i:03d}", "family": "generated", "music_family": "generated",
                       "music_only": False,
-                      "generated": {"seconds": 8.0, "bpm": float(rng.uniform(90, 160)), "per_beat": per_beat,
-                                    "pattern": pattern, "seed": ALONE_SEED + i, "music": False,
+                      "generated": {**_rhythm(rng), "seed": ALONE_SEED + i, "music": False,
                                     "level_db": float(rng.uniform(-45, -1)), "ratio_db": 0.0,
                                     "noise_db": None if i % 2 == 0 else float(rng.uniform(-120, -90))}})
     return clips
@@ -689,7 +691,8 @@ def main(argv=None) -> int:
     clips += (generated_clips(args.generated) + alone_clips(args.alone) + steady_clips(args.steady)
               + randomized_clips(args.randomized))
     version = "+".join(versions) + speeds_tag(speeds) + f"+g{args.generated}" \
-        + (f"+q{args.alone}" if args.alone else "") + (f"+s{args.steady}" if args.steady else "") + (f"+r{args.randomized}" if args.randomized else "")
+        + (f"+q{args.alone}" if args.alone else "") + (f"+s{args.steady}" if args.steady else "") \
+        + (f"+r{args.randomized}" if args.randomized else "")
     cache = args.cache or ROOT / "out" / "detector" / f"{'+'.join(c.name for c in corpora)}-candidates.npz"
     corpus_families = sorted({c["family"] for c in clips if c["family"] != "generated"})
     models = stage_a_models(args.folds_dir, corpus_families, args.stage_a)

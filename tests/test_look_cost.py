@@ -38,4 +38,6 @@ def test_validate_says_what_each_look_costs_a_frame():
     for line in lines:
         found = re.search(r"; (\d+\.\d) ms a frame at 1280×720 on this machine, (a|over a) 60 fps frame", line)
         assert found, line
-        assert (found.group(2) == "a") == (float(found.group(1)) <= 1000 / 60), line
+        shown = float(found.group(1))  # to a tenth of a ms: 16.7 may be either side of 16.67
+        if abs(shown - 1000 / 60) >= 0.05:
+            assert (found.group(2) == "a") == (shown <= 1000 / 60), line
