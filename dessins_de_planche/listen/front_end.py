@@ -104,6 +104,7 @@ class FrontEnd:
         frame_rate = sr / hop
         self._up = up = s.background_up_db_per_s / frame_rate
         self._down = up * (1.0 - s.background_quantile) / s.background_quantile
+        self._up_and_down = up + self._down
         self._smooth_a = 1.0 - math.exp(-1.0 / (s.background_smooth_s * frame_rate))
         self._learn_n = int(round(s.learn_s * frame_rate))
         self._warmup_n = max(self._span + 2, int(round(s.warmup_s * frame_rate)))
@@ -146,12 +147,12 @@ class FrontEnd:
         self._dc_offset = np.zeros((frames, c), np.float32)
         hops = frames // self.hop + 2
         self._widx = np.zeros((hops, self.window + 1), np.intp)
-        self._warange = np.arange(self.window + 1, dtype=np.intp)
+        # each hop's window, as offsets from the first hop's: hop j reads from j * hop on
+        self._warange = np.arange(hops, dtype=np.intp)[:, None] * self.hop + np.arange(self.window + 1, dtype=np.intp)
         bins = self._dft.shape[1]  # cosine and sine parts
         self._wx = np.zeros((c * hops, self.window + 1), np.float32)  # rows: channel-major, then hop
         self._pow = np.zeros((c * hops, bins), np.float32)
         self._level = np.zeros((c * hops, b), np.float32)
-        self._hop_ends = np.zeros(hops, np.intp)
         hist_n = 1 << int(math.ceil(math.log2(self._reach + frames + self.window)))
         if hist_n > self._hist_n:  # (a larger block than announced starts it afresh)
             # DC-removed samples by channel, then by stream frame (a channel's row is contiguous,
@@ -194,56 +195,57 @@ class FrontEnd:
         raw = self._raw[: n + 2]
         signal = raw[2:]
         clean = self.clean[:n]
-        with np.errstate(all="ignore"):  # NaN/Inf input is handled below, silently (no I/O here)
-            np.take(block, self.columns, axis=1, out=signal, mode="clip")
-            np.abs(signal, out=self._abs[:n])
-            np.maximum.reduce(self._abs[:n], axis=0, out=self._peak_c)
-            np.add.reduce(signal, axis=0, out=self._sum)
-            peaks = self._peak_c.tolist()
-            sums = self._sum.tolist()
-            bad = None
+        # NaN/Inf input: its channel is a gap, zeroed before any arithmetic that could warn
+        # (abs and max pass NaN on silently; no I/O here)
+        block.take(self.columns, axis=1, out=signal, mode="clip")
+        np.abs(signal, out=self._abs[:n])
+        np.maximum.reduce(self._abs[:n], axis=0, out=self._peak_c)
+        peaks = self._peak_c.tolist()
+        bad = None
+        for ch in range(c):
+            if not (peaks[ch] <= _BAD_LEVEL):
+                if bad is None:
+                    bad = [False] * c
+                bad[ch] = True
+                signal[:, ch] = 0.0  # a gap: silence in the history, and relearn after it
+        np.add.reduce(signal, axis=0, out=self._sum)
+        sums = self._sum.tolist()
+        # the DC estimate (set by a channel's first good block) moves through the block as a
+        # ramp from the last block's to this one's: a step at each block's edge would be a
+        # click, as loud as the block is long
+        for ch in range(c):
+            if bad is None or not bad[ch]:
+                if not self._started[ch]:
+                    self._dc_list[ch] = sums[ch] / n
+                    self._dc[ch] = self._dc_list[ch]
+                    self._started[ch] = True
+                self._dc_list[ch] += self._dc_alpha * (sums[ch] - n * self._dc_list[ch])
+        self._dc_new[:] = self._dc_list
+        np.subtract(self._dc_new, self._dc, out=self._dc_new)
+        if n != self._dc_ramp_n:  # the ramp's steps, for this block length (kept while it holds)
+            np.multiply(self._dc_ramp_index[:n], 1.0 / n, out=self._dc_ramp[:n])
+            self._dc_ramp_n = n
+        offset = self._dc_offset[:n]
+        np.multiply(self._dc_ramp[:n, None], self._dc_new, out=offset)
+        np.add(offset, self._dc, out=offset)
+        np.subtract(signal, offset, out=clean)
+        if bad is not None:
             for ch in range(c):
-                if not (peaks[ch] <= _BAD_LEVEL) or not (abs(sums[ch]) < _BAD_LEVEL * n):
-                    if bad is None:
-                        bad = [False] * c
-                    bad[ch] = True
-                    signal[:, ch] = 0.0  # a gap: silence in the history, and relearn after it
-            # the DC estimate (set by a channel's first good block) moves through the block as a
-            # ramp from the last block's to this one's: a step at each block's edge would be a
-            # click, as loud as the block is long
-            for ch in range(c):
-                if bad is None or not bad[ch]:
-                    if not self._started[ch]:
-                        self._dc_list[ch] = sums[ch] / n
-                        self._dc[ch] = self._dc_list[ch]
-                        self._started[ch] = True
-                    self._dc_list[ch] += self._dc_alpha * (sums[ch] - n * self._dc_list[ch])
-            self._dc_new[:] = self._dc_list
-            np.subtract(self._dc_new, self._dc, out=self._dc_new)
-            if n != self._dc_ramp_n:  # the ramp's steps, for this block length (kept while it holds)
-                np.multiply(self._dc_ramp_index[:n], 1.0 / n, out=self._dc_ramp[:n])
-                self._dc_ramp_n = n
-            offset = self._dc_offset[:n]
-            np.multiply(self._dc_ramp[:n, None], self._dc_new, out=offset)
-            np.add(offset, self._dc, out=offset)
-            np.subtract(signal, offset, out=clean)
-            if bad is not None:
-                for ch in range(c):
-                    if bad[ch]:
-                        clean[:, ch] = 0.0
-            np.subtract(signal, raw[:-2], out=self._diff[:n])
-            # the history (DC removed), indexed by stream frame modulo its length
-            size = self._hist_n
-            at = start_frame & (size - 1)
-            part = min(n, size - at)
-            self.history[:, at : at + part] = clean[:part].T
-            if part < n:
-                self.history[:, : n - part] = clean[part:n].T
-            # level, peak and brightness for the sound check
-            np.multiply(clean, clean, out=self._abs[:n])
-            np.add.reduce(self._abs[:n], axis=0, out=self._lo_c)
-            np.multiply(self._diff[:n], self._diff[:n], out=self._abs[:n])
-            np.add.reduce(self._abs[:n], axis=0, out=self._hi_c)
+                if bad[ch]:
+                    clean[:, ch] = 0.0
+        np.subtract(signal, raw[:-2], out=self._diff[:n])
+        # the history (DC removed), indexed by stream frame modulo its length
+        size = self._hist_n
+        at = start_frame & (size - 1)
+        part = min(n, size - at)
+        self.history[:, at : at + part] = clean[:part].T
+        if part < n:
+            self.history[:, : n - part] = clean[part:n].T
+        # level, peak and brightness for the sound check
+        np.multiply(clean, clean, out=self._abs[:n])
+        np.add.reduce(self._abs[:n], axis=0, out=self._lo_c)
+        np.multiply(self._diff[:n], self._diff[:n], out=self._abs[:n])
+        np.add.reduce(self._abs[:n], axis=0, out=self._hi_c)
         self._peaks = peaks
         return bad
 
@@ -260,14 +262,12 @@ class FrontEnd:
             return first_hop, None
         mask = self.history_mask
         idx = self._widx[:count]
-        ends = self._hop_ends[:count]
-        ends[:] = range(first_hop * hop - win - 1, (first_hop + count) * hop - win - 1, hop)
-        np.add(ends[:, None], self._warange, out=idx)
+        np.add(self._warange[:count], first_hop * hop - win - 1, out=idx)
         np.bitwise_and(idx, mask, out=idx)
         rows = c * count
         wx = self._wx[:rows]
         for ch in range(c):
-            np.take(self.history[ch], idx, out=wx[ch * count : (ch + 1) * count], mode="clip")
+            self.history[ch].take(idx, out=wx[ch * count : (ch + 1) * count], mode="clip")
         power = self._pow[:rows]
         np.dot(wx, self._dft, out=power)
         np.multiply(power, power, out=power)
@@ -347,10 +347,9 @@ class FrontEnd:
         np.subtract(level, self._smooth, out=self._tmp)
         np.multiply(self._tmp, self._smooth_a, out=self._tmp)
         np.add(self._smooth, self._tmp, out=self._smooth)
-        np.greater(self._smooth, bg, out=self._mask)
-        np.multiply(self._mask, self._up + self._down, out=self._tmp)
-        np.subtract(self._tmp, self._down, out=self._tmp)
-        np.add(bg, self._tmp, out=bg)
+        np.greater(self._smooth, bg, out=self._mask)  # up where over it, down elsewhere
+        np.subtract(bg, self._down, out=bg)
+        np.add(bg, self._up_and_down, out=bg, where=self._mask)
         self._ring[k % len(self._ring)] = level
         # a channel learning (reset, gap): its floor and tail follow the level at once
         for ch in range(self.channels):
