@@ -27,7 +27,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "scripts"), str(ROOT)]
 
-from corpus import mix, patterns, rooms, sounds, taps  # noqa: E402
+from corpus import mix, patterns, rooms, sounds, strums, taps  # noqa: E402
 from dessins_de_planche.listen.synth import true_onset  # noqa: E402
 
 FORMAT = 2
@@ -35,7 +35,7 @@ SEED = 1313
 TAP_PATTERNS = ["en deux", "en trois", "ti-galop", "en quatre", "en quatre toes", "jig 6/8"]
 LEVELS_DB = [-40.0, -32.0, -24.0, -18.0, -12.0, -6.0, -3.0, -1.0, 2.0, 6.0]  # mix peak; > 0 clips
 RATIOS_DB = [-10.0, -6.0, -3.0, 0.0, 3.0, 6.0, 10.0, 15.0, 20.0]  # taps over music, RMS over the clip
-MUSIC_FONTS = ["timgm6mb", "musescore", "csound"]
+MUSIC_FONTS = ["timgm6mb", "musescore", "csound", "strums"]  # strums: recorded guitar (corpus/strums.py)
 S = sounds
 MELODIES = [S.FIDDLE, S.VIOLIN, S.FIDDLE, S.ACCORDION, S.CHOIR, S.VOICE]
 BACKINGS = [S.PIANO, S.STEEL_GUITAR, S.NYLON_GUITAR, None, S.PIANO]
@@ -265,7 +265,7 @@ def write_clip(folder: Path, record: dict, audio, truth) -> dict:
     return record
 
 
-def make(out: Path, source: str = "packages", taps_per_family: int = 36, music_clips: int = 30,
+def make(out: Path, source: str = "packages", taps_per_family: int = 36, music_clips: int = 40,
          seconds: float = 11.0, sample_rate: int = 48_000, families=None, cache: Path | None = None,
          rt60s=rooms.RT60S, log=print) -> list[dict]:
     """Write the corpus into `out`; returns the index's clip records."""
@@ -305,6 +305,9 @@ def make(out: Path, source: str = "packages", taps_per_family: int = 36, music_c
                                        "packages": [sounds.SOUNDFONTS[font][1], "fluidsynth"],
                                        "licence": sounds.SOUNDFONTS[font][2]}
                      for font in fonts if font in sounds.SOUNDFONTS})
+    if "strums" in fonts:
+        licences["music-strums"] = {"what": "recorded guitar strums (belofilms_GuitarStrums) under the additive "
+                                            "synth's melody", "packages": [strums.PACKAGE], "licence": strums.LICENCE}
     (out / "index.json").write_text(json.dumps({"format": FORMAT, "source": source, "sample_rate": sample_rate,
                                                 "families": licences, "clips": index}, indent=1))
     log(f"{len(index)} clips in {time.monotonic() - started:.0f} s")
@@ -319,7 +322,7 @@ def main(argv=None) -> int:
                              "synthetic: the app's synthesizer only (tests, no package needed)")
     parser.add_argument("--quick", action="store_true", help="3 tap clips per family and 4 music-only clips")
     parser.add_argument("--taps", type=int, default=36, help="tap clips per family")
-    parser.add_argument("--music", type=int, default=30, help="music-only clips (shared by the soundfonts)")
+    parser.add_argument("--music", type=int, default=40, help="music-only clips (shared by the music families)")
     parser.add_argument("--seconds", type=float, default=11.0, help="tap clip length (±1 s)")
     parser.add_argument("--family", action="append", help="only this tap family (repeatable)")
     parser.add_argument("--cache", type=Path, help="room impulse responses (default: next to --out)")

@@ -142,6 +142,13 @@ def test_the_reserved_packages_are_never_read(path):
         reserved.check(path)
 
 
+def strums_kit_take():
+    """A take of the guitar-strum kit, which shares hydrogen's kit folder with reserved kits."""
+    from corpus import strums
+
+    return os.path.join(strums.KIT, "Amajor_DOWN_00.flac")
+
+
 def test_a_link_to_a_reserved_soundfont_is_refused_and_allowed_sources_pass(tmp_path):
     link = tmp_path / "default-GM.sf2"
     os.symlink("/usr/share/sounds/sf2/FluidR3_GM.sf2", link)
@@ -153,5 +160,56 @@ def test_a_link_to_a_reserved_soundfont_is_refused_and_allowed_sources_pass(tmp_
         sounds.ensure_installed(["fluid-soundfont-gm"])
     for allowed in ("/usr/share/hydrogen/data/drumkits/circAfrique v4/Djembe1 Bass.flac",
                     "/usr/share/sounds/sf2/TimGM6mb.sf2", "/usr/share/midi/freepats/Drum_000/075_Claves.pat",
-                    sounds.SOUNDFONTS["musescore"][0], taps.CSOUND, *taps.AVLDRUMS):
+                    sounds.SOUNDFONTS["musescore"][0], taps.CSOUND, taps.UFOAI_SOUNDS, taps.OPENARENA_PAK,
+                    taps.MINETEST_SOUNDS + "/default_wood_footstep.1.ogg", strums_kit_take(), *taps.AVLDRUMS):
         assert reserved.reason(allowed) is None, allowed
+
+
+def test_a_recorded_step_is_cut_into_its_heel_and_toe_strikes():
+    """A step recorded as one file (a heel, then its toe 40 ms later, over a faint room): two
+    strikes, each found within a millisecond, and no strike in the heel's ring-down."""
+    rate = 44_100
+    rng = np.random.default_rng(5)
+    t = np.arange(int(0.3 * rate)) / rate
+    step = 1e-3 * rng.standard_normal(len(t))
+    for at, size, ring in ((0.010, 1.0, 0.012), (0.050, 0.5, 0.01)):
+        n = int(at * rate)
+        step[n:] += size * rng.standard_normal(len(t) - n) * np.exp(-(t[: len(t) - n]) / ring)
+    found = taps.strike_onsets(step, rate)
+    assert len(found) == 2
+    assert abs(found[0] / rate - 0.010) <= 0.0015 and abs(found[1] / rate - 0.050) <= 0.0015
+    assert taps.strike_onsets(step[: int(0.045 * rate)], rate) == found[:1]
+
+
+def test_a_strummed_backing_strums_down_on_each_boom_and_up_on_each_chick(monkeypatch):
+    """Recorded strums stand in for the boom-chick: one take starts at each backing onset, in the
+    chord the chick plays (a boom's bass note alone names no chord), and rings until 20 ms past
+    the next one. Stand-in takes (a long ring, tagged by chord and stroke) keep it package-free."""
+    from corpus import strums
+
+    rate = 8_000
+    library = {}
+    for root in range(12):
+        for quality in ("major", "minor"):
+            for stroke in ("down", "up", "plain"):
+                library[(root, quality, stroke)] = [f"{root}-{quality}-{stroke}"]
+    monkeypatch.setattr(strums, "takes", lambda: library)
+    heard = []
+
+    def take(path, sample_rate):
+        heard.append(path)
+        return np.ones(2 * sample_rate, np.float32)
+
+    monkeypatch.setattr(strums, "_take", take)
+    events = patterns.tune_events(np.random.default_rng(3), "reel", 120.0, 4.0, None, sounds.STEEL_GUITAR)
+    audio = strums.backing(np.random.default_rng(4), events, 4.0, rate)
+    onsets = sorted({round(e[0], 4) for e in events if e[1] & 0xF0 == 0x90})
+    assert len(heard) == len(onsets) == 16  # a boom and a chick a beat, 8 beats
+    booms, chicks = heard[0::2], heard[1::2]
+    assert all(h.split("-")[2] in ("down", "plain") for h in booms)
+    assert all(h.endswith("-up") or h.endswith("-down") for h in chicks)
+    assert [b.rsplit("-", 1)[0] for b in booms] == [c.rsplit("-", 1)[0] for c in chicks]  # the chick's chord
+    assert booms[0].startswith("2-major")  # the tune is in D: D major first
+    ringing = np.abs(audio) > 1e-6
+    first_gap = int(round(onsets[1] * rate)) + int(0.02 * rate)
+    assert ringing[int(onsets[0] * rate) : first_gap - int(0.01 * rate)].all()  # rings until the next

@@ -12,11 +12,12 @@ import os
 import shutil
 import subprocess
 import tempfile
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
 
-from corpus import midi_file, reserved
+from corpus import midi_file, reserved, strums
 
 # General MIDI programs of the music
 FIDDLE, VIOLIN, PIANO, NYLON_GUITAR, STEEL_GUITAR, ACCORDION, CHOIR, VOICE = 110, 40, 0, 24, 25, 21, 52, 53
@@ -34,7 +35,8 @@ SOUNDFONTS = {
 # every Debian package a full build reads (fluidsynth without its recommends: it would pull
 # fluid-soundfont-gm, which is reserved)
 PACKAGES = ("fluidsynth", "hydrogen-drumkits", "avldrums.lv2-soundfont", "freepats", "timgm6mb-soundfont",
-            "musescore-general-soundfont", "csound-soundfont")
+            "musescore-general-soundfont", "csound-soundfont", "ufoai-sound",
+            "openarena-data", "minetest-data", strums.PACKAGE)
 
 
 def render_file(path: str, events, seconds: float, sample_rate: int) -> np.ndarray:
@@ -110,10 +112,19 @@ class SyntheticMusic:
         return out[:n].astype(np.float32)
 
 
+def render_strummed(events, seconds: float, sample_rate: int) -> np.ndarray:
+    """The melody (channel 0) from the additive synth, the backing as recorded guitar strums."""
+    rng = np.random.default_rng(zlib.crc32(repr(events[:64]).encode()) + int(seconds * 1000))
+    melody = SyntheticMusic(sample_rate).render([e for e in events if e[1] & 0x0F == 0], seconds)
+    return melody + strums.backing(rng, events, seconds, sample_rate)
+
+
 def render_pieces(font: str, pieces, sample_rate: int) -> list[np.ndarray]:
     if font == "synthetic":
         synth = SyntheticMusic(sample_rate)
         return [synth.render(events, seconds) for events, seconds in pieces]
+    if font == "strums":
+        return [render_strummed(events, seconds, sample_rate) for events, seconds in pieces]
     return render_many(font, pieces, sample_rate)
 
 

@@ -28,6 +28,9 @@ FREEPATS = "/usr/share/midi/freepats/Drum_000"
 AVLDRUMS = ("/usr/share/sounds/sf2/Black_Pearl_4_LV2.sf2", "/usr/share/sounds/sf2/Red_Zeppelin_4_LV2.sf2")
 TIMGM6MB = "/usr/share/sounds/sf2/TimGM6mb.sf2"
 CSOUND = "/usr/share/sounds/sf2/sf_GMbank.sf2"
+UFOAI_SOUNDS = "/usr/share/games/ufoai/base/0snd.pk3"
+OPENARENA_PAK = "/usr/share/games/openarena/baseoa/pak0.pk3"
+MINETEST_SOUNDS = "/usr/share/games/minetest/games/minetest_game/mods/default/sounds"
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,10 @@ FAMILIES = {f.name: f for f in [
     Family("csound", "Csound's GM/GS bank (an EMU8000-era bank) drum kits (Standard, Room, Power, Electronic, "
            "TR-808, Jazz, Brush): kicks, floor toms; side stick, claves, wood blocks",
            ("csound-soundfont", "fluidsynth"), "Public Domain (the bank's copyright field)"),
+    Family("footsteps", "recorded footsteps of three games (UFO: Alien Invasion, OpenArena, Minetest) on wood, "
+           "tile, stone, linoleum, metal, glass, hard ground and carpet, each heel and toe strike apart",
+           ("ufoai-sound", "openarena-data", "minetest-data"),
+           "CC-BY-SA-3.0 (UFO:AI's sound credits; Minetest's default sounds), GPL-2+ (OpenArena)"),
 ]}
 
 # hydrogen kits of each family, and which instruments (drumkit.xml names) are heels and toes
@@ -222,6 +229,80 @@ def freepats_hits(sample_rate: int) -> list[Hit]:
     return out
 
 
+# recorded footsteps on hard floors, by package: (archive or folder, member pattern, names);
+# soft ground, snow, water, gravel crunch and many-strike rattles left out (no single strike)
+_FOOTSTEPS = [
+    (UFOAI_SOUNDS, "sound/footsteps/{}.ogg",
+     ("wood1", "wood2", "wood3", "wood4", "tile1", "tile2", "tile3", "tile4", "stone1", "stone2", "stone3",
+      "stone4", "linoleum", "metal1", "metal3", "hitground2", "hitground3", "hitground4", "carpet2", "carpet3",
+      "carpet4")),
+    (OPENARENA_PAK, "sound/player/footsteps/{}.wav",
+     ("boot1", "boot2", "boot3", "boot4", "step1", "step2", "step3", "step4", "mech1", "mech2", "mech3",
+      "mech4", "clank2")),
+    (MINETEST_SOUNDS, "default_{}.ogg",
+     ("wood_footstep.1", "wood_footstep.2", "hard_footstep.1", "hard_footstep.2", "hard_footstep.3",
+      "metal_footstep.1", "metal_footstep.2", "metal_footstep.3", "glass_footstep", "place_node.1",
+      "place_node.2", "place_node.3", "place_node_hard.1", "place_node_hard.2", "dug_node.1", "dug_node.2")),
+]
+
+
+def strike_onsets(audio: np.ndarray, rate: int) -> list[int]:
+    """Sample indices where a step's strikes begin: 1 ms peaks rising 10 dB over the 5 ms before,
+    to within 15 dB of the recording's peak, 25 ms apart at least (a heel, then its toe)."""
+    hop = max(1, int(0.001 * rate))
+    n = len(audio) // hop
+    level = 20 * np.log10(np.abs(audio[: n * hop]).reshape(n, hop).max(axis=1) + 1e-9)
+    onsets: list[int] = []
+    for i in range(1, n):
+        before = level[max(0, i - 6) : i - 1] if i > 1 else level[:1]
+        if level[i] >= level.max() - 15 and level[i] - before.min() >= 10 and (not onsets or i - onsets[-1] >= 25):
+            onsets.append(i)
+    return [i * hop for i in onsets]
+
+
+def _recordings(source: str, member: str, names):
+    """(name, mono float64, rate) of each recording, from a game's .pk3 (a zip) or a folder."""
+    import io
+    import zipfile
+
+    import soundfile
+
+    def mono(data):
+        audio, rate = soundfile.read(data, dtype="float64")
+        return (audio.mean(axis=1) if audio.ndim == 2 else audio), rate
+
+    if source.endswith(".pk3"):
+        with zipfile.ZipFile(reserved.check(source)) as pack:
+            for name in names:
+                yield (name, *mono(io.BytesIO(pack.read(member.format(name)))))
+    else:
+        for name in names:
+            yield (name, *mono(reserved.check(os.path.join(source, member.format(name)))))
+
+
+def footstep_hits(sample_rate: int) -> list[Hit]:
+    """Each strike of each recorded step on its own (cut 3 ms before the next), heel if dull and
+    toe if bright (`_bright`), and each played 300 cents off, as a bigger or smaller shoe."""
+    out = []
+    for source, member, names in _FOOTSTEPS:
+        game = os.path.basename(source.rstrip("/")).split(".")[0] if source.endswith(".pk3") else "minetest"
+        game = {"0snd": "ufoai", "pak0": "openarena"}.get(game, game)
+        for name, audio, rate in _recordings(source, member, names):
+            onsets = strike_onsets(audio, rate)
+            for k, onset in enumerate(onsets):
+                end = onsets[k + 1] - int(0.003 * rate) if k + 1 < len(onsets) else len(audio)
+                strike = audio[max(0, onset - int(0.002 * rate)) : end].copy()
+                if k + 1 < len(onsets):  # cut before the next strike: fade, not a step to zero
+                    fade = min(len(strike) // 4, int(0.003 * rate))
+                    strike[len(strike) - fade :] *= np.linspace(1.0, 0.0, fade)
+                for cents in (0, -300, 300):
+                    hit = prepare(strike, int(round(rate * 2 ** (cents / 1200))), sample_rate)
+                    if hit is not None:
+                        kind = "toe" if _bright(hit, sample_rate) else "heel"
+                        out.append(Hit(f"footsteps:{game} {name} strike {k + 1}:{cents:+d}c", kind, hit))
+    return out
+
+
 def soundfont_hits(name: str, path: str, keys: dict, programs: dict, channel: int,
                    sample_rate: int) -> list[Hit]:
     """One-shots of `keys` at each layer velocity, rendered by fluidsynth from `path`."""
@@ -340,6 +421,8 @@ def hits(family: str, sample_rate: int) -> list[Hit]:
         return soundfont_hits("timgm6mb", TIMGM6MB, _GM_KEYS, _GM_KITS, 9, sample_rate)
     if family == "csound":
         return soundfont_hits("csound", CSOUND, _GM_KEYS, _CSOUND_KITS, 9, sample_rate)
+    if family == "footsteps":
+        return footstep_hits(sample_rate)
     if family == "plank":
         return plank_hits(sample_rate)
     if family == "synthetic":
