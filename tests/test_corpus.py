@@ -213,3 +213,34 @@ def test_a_strummed_backing_strums_down_on_each_boom_and_up_on_each_chick(monkey
     ringing = np.abs(audio) > 1e-6
     first_gap = int(round(onsets[1] * rate)) + int(0.02 * rate)
     assert ringing[int(onsets[0] * rate) : first_gap - int(0.01 * rate)].all()  # rings until the next
+
+
+def test_a_package_file_is_unpacked_from_its_deb_without_installing_it(tmp_path, monkeypatch):
+    """A package whose dependencies would install far more than the one file read (OpenArena's
+    footsteps): `apt-get download` (here a stand-in that logs its call and hands over a .deb
+    built by dpkg-deb) fetches it once into the user's cache, and the file comes out of it."""
+    import subprocess
+
+    root = tmp_path / "package"
+    (root / "DEBIAN").mkdir(parents=True)
+    (root / "DEBIAN" / "control").write_text("Package: steps-data\nVersion: 1\nArchitecture: all\n"
+                                             "Maintainer: Nobody <nobody@example.org>\nDescription: steps\n")
+    inside = "/usr/share/games/steps/pak0.pk3"
+    (root / inside.lstrip("/")).parent.mkdir(parents=True)
+    (root / inside.lstrip("/")).write_bytes(b"heel, then toe")
+    deb = tmp_path / "steps-data_1_all.deb"
+    subprocess.run(["dpkg-deb", "--root-owner-group", "--build", str(root), str(deb)], check=True, capture_output=True)
+    calls = tmp_path / "calls"
+    fake = tmp_path / "bin" / "apt-get"
+    fake.parent.mkdir()
+    fake.write_text(f'#!/bin/sh\necho "$@" >> "{calls}"\ncp "{deb}" .\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+
+    got = sounds.unpacked("steps-data", inside)
+    assert got.startswith(str(tmp_path / "cache")) and Path(got).read_bytes() == b"heel, then toe"
+    assert sounds.unpacked("steps-data", inside) == got
+    assert calls.read_text().splitlines() == ["download steps-data"]  # fetched once, never installed
+    with pytest.raises(reserved.ReservedSource):
+        sounds.unpacked("hydrogen-data", "/usr/share/hydrogen/data/drumkits/GMRockKit/drumkit.xml")

@@ -8,11 +8,14 @@ without them. Every soundfont path goes through `reserved.check`.
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
+import tarfile
 import tempfile
 import zlib
+from pathlib import Path
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,7 +39,7 @@ SOUNDFONTS = {
 # fluid-soundfont-gm, which is reserved)
 PACKAGES = ("fluidsynth", "hydrogen-drumkits", "avldrums.lv2-soundfont", "freepats", "timgm6mb-soundfont",
             "musescore-general-soundfont", "csound-soundfont", "ufoai-sound",
-            "openarena-data", "minetest-data", strums.PACKAGE)
+            "minetest-data", strums.PACKAGE)  # (and openarena-data's footsteps, unpacked: `unpacked`)
 
 
 def render_file(path: str, events, seconds: float, sample_rate: int) -> np.ndarray:
@@ -133,6 +136,36 @@ def _installed(package: str) -> bool:
         return False
     done = subprocess.run(["dpkg-query", "-W", "-f", "${Status}", package], capture_output=True, text=True)
     return done.returncode == 0 and "install ok installed" in done.stdout
+
+
+def debs_cache() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "dessins-de-planche" / "debs"
+
+
+def unpacked(package: str, path: str) -> str:
+    """One file of a Debian package without installing the package or what it depends on
+    (OpenArena's footsteps lie in a 44 MB package that pulls 300 MB of maps in): the installed
+    file where the package is installed; otherwise the .deb, fetched once by `apt-get download`
+    (any user may) into the cache, and that one file taken out of it."""
+    if package in reserved.RESERVED_PACKAGES:
+        raise reserved.ReservedSource(f"{package}: reserved for independent scoring")
+    if os.path.exists(path) and _installed(package):
+        return path
+    folder = debs_cache() / package
+    out = folder / path.lstrip("/")
+    if not out.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        if not list(folder.glob("*.deb")):
+            print(f"fetching {package} (apt-get download; nothing installed) ...", flush=True)
+            subprocess.run(["apt-get", "download", package], cwd=folder, check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deb = sorted(folder.glob("*.deb"))[-1]
+        data = subprocess.run(["dpkg-deb", "--fsys-tarfile", str(deb)], check=True, capture_output=True).stdout
+        with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+            member = archive.extractfile("./" + path.lstrip("/"))
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_bytes(member.read())
+    return str(out)
 
 
 def ensure_installed(packages=PACKAGES) -> None:

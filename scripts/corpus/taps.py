@@ -271,6 +271,10 @@ def _recordings(source: str, member: str, names):
         audio, rate = soundfile.read(data, dtype="float64")
         return (audio.mean(axis=1) if audio.ndim == 2 else audio), rate
 
+    if source == OPENARENA_PAK:  # its package would pull 300 MB of maps in: read it unpacked
+        from corpus import sounds
+
+        source = sounds.unpacked("openarena-data", source)
     if source.endswith(".pk3"):
         with zipfile.ZipFile(reserved.check(source)) as pack:
             for name in names:
