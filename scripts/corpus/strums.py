@@ -69,8 +69,12 @@ def backing(rng, events, seconds: float, sample_rate: int) -> np.ndarray:
     for k, at in enumerate(times):
         notes = onsets[at]
         boom = len(notes) == 1
-        chord = _chord([key for key, _ in onsets[times[k + 1]]]) if boom and k + 1 < len(times) else \
-            (last_chord if boom and last_chord else _chord([key for key, _ in notes]))
+        if not boom:
+            chord = _chord([key for key, _ in notes])
+        elif k + 1 < len(times):  # a boom's bass note names no chord: the chick after it does
+            chord = _chord([key for key, _ in onsets[times[k + 1]]])
+        else:
+            chord = last_chord or _chord([key for key, _ in notes])
         last_chord = chord
         strokes = ("down", "plain") if boom else ("up", "up", "down")
         stroke = strokes[int(rng.integers(len(strokes)))]

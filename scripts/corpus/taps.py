@@ -229,17 +229,17 @@ def freepats_hits(sample_rate: int) -> list[Hit]:
     return out
 
 
-# recorded footsteps on hard floors, by package: (archive or folder, member pattern, names);
+# recorded footsteps on hard floors, by game: (game, archive or folder, member pattern, names);
 # soft ground, snow, water, gravel crunch and many-strike rattles left out (no single strike)
 _FOOTSTEPS = [
-    (UFOAI_SOUNDS, "sound/footsteps/{}.ogg",
+    ("ufoai", UFOAI_SOUNDS, "sound/footsteps/{}.ogg",
      ("wood1", "wood2", "wood3", "wood4", "tile1", "tile2", "tile3", "tile4", "stone1", "stone2", "stone3",
       "stone4", "linoleum", "metal1", "metal3", "hitground2", "hitground3", "hitground4", "carpet2", "carpet3",
       "carpet4")),
-    (OPENARENA_PAK, "sound/player/footsteps/{}.wav",
+    ("openarena", OPENARENA_PAK, "sound/player/footsteps/{}.wav",
      ("boot1", "boot2", "boot3", "boot4", "step1", "step2", "step3", "step4", "mech1", "mech2", "mech3",
       "mech4", "clank2")),
-    (MINETEST_SOUNDS, "default_{}.ogg",
+    ("minetest", MINETEST_SOUNDS, "default_{}.ogg",
      ("wood_footstep.1", "wood_footstep.2", "hard_footstep.1", "hard_footstep.2", "hard_footstep.3",
       "metal_footstep.1", "metal_footstep.2", "metal_footstep.3", "glass_footstep", "place_node.1",
       "place_node.2", "place_node.3", "place_node_hard.1", "place_node_hard.2", "dug_node.1", "dug_node.2")),
@@ -288,9 +288,7 @@ def footstep_hits(sample_rate: int) -> list[Hit]:
     """Each strike of each recorded step on its own (cut 3 ms before the next), heel if dull and
     toe if bright (`_bright`), and each played 300 cents off, as a bigger or smaller shoe."""
     out = []
-    for source, member, names in _FOOTSTEPS:
-        game = os.path.basename(source.rstrip("/")).split(".")[0] if source.endswith(".pk3") else "minetest"
-        game = {"0snd": "ufoai", "pak0": "openarena"}.get(game, game)
+    for game, source, member, names in _FOOTSTEPS:
         for name, audio, rate in _recordings(source, member, names):
             onsets = strike_onsets(audio, rate)
             for k, onset in enumerate(onsets):
