@@ -42,8 +42,9 @@ def corpus(tmp_path_factory):
 
 
 def test_the_same_arguments_give_the_same_clips(corpus, tmp_path):
+    """... on another machine too: its rooms simulated afresh (no cache), ray tracing included."""
     base, index = corpus
-    again = build(tmp_path / "b", base / "cache")
+    again = build(tmp_path / "b", tmp_path / "cache")
     assert [c["name"] for c in again] == [c["name"] for c in index]
     for clip in index:
         a, rate = soundfile.read(base / "a" / clip["clip"], dtype="float32")
