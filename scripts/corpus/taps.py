@@ -229,20 +229,21 @@ def freepats_hits(sample_rate: int) -> list[Hit]:
     return out
 
 
-# recorded footsteps on hard floors, by game: (game, archive or folder, member pattern, names);
+# recorded footsteps on hard floors, by game: (game, archive or folder, member pattern, names,
+# the package to read it unpacked from rather than install: OpenArena's would pull 300 MB of maps in);
 # soft ground, snow, water, gravel crunch and many-strike rattles left out (no single strike)
 _FOOTSTEPS = [
     ("ufoai", UFOAI_SOUNDS, "sound/footsteps/{}.ogg",
      ("wood1", "wood2", "wood3", "wood4", "tile1", "tile2", "tile3", "tile4", "stone1", "stone2", "stone3",
       "stone4", "linoleum", "metal1", "metal3", "hitground2", "hitground3", "hitground4", "carpet2", "carpet3",
-      "carpet4")),
+      "carpet4"), None),
     ("openarena", OPENARENA_PAK, "sound/player/footsteps/{}.wav",
      ("boot1", "boot2", "boot3", "boot4", "step1", "step2", "step3", "step4", "mech1", "mech2", "mech3",
-      "mech4", "clank2")),
+      "mech4", "clank2"), "openarena-data"),
     ("minetest", MINETEST_SOUNDS, "default_{}.ogg",
      ("wood_footstep.1", "wood_footstep.2", "hard_footstep.1", "hard_footstep.2", "hard_footstep.3",
       "metal_footstep.1", "metal_footstep.2", "metal_footstep.3", "glass_footstep", "place_node.1",
-      "place_node.2", "place_node.3", "place_node_hard.1", "place_node_hard.2", "dug_node.1", "dug_node.2")),
+      "place_node.2", "place_node.3", "place_node_hard.1", "place_node_hard.2", "dug_node.1", "dug_node.2"), None),
 ]
 
 
@@ -271,10 +272,6 @@ def _recordings(source: str, member: str, names):
         audio, rate = soundfile.read(data, dtype="float64")
         return (audio.mean(axis=1) if audio.ndim == 2 else audio), rate
 
-    if source == OPENARENA_PAK:  # its package would pull 300 MB of maps in: read it unpacked
-        from corpus import sounds
-
-        source = sounds.unpacked("openarena-data", source)
     if source.endswith(".pk3"):
         with zipfile.ZipFile(reserved.check(source)) as pack:
             for name in names:
@@ -288,7 +285,11 @@ def footstep_hits(sample_rate: int) -> list[Hit]:
     """Each strike of each recorded step on its own (cut 3 ms before the next), heel if dull and
     toe if bright (`_bright`), and each played 300 cents off, as a bigger or smaller shoe."""
     out = []
-    for game, source, member, names in _FOOTSTEPS:
+    for game, source, member, names, unpack_from in _FOOTSTEPS:
+        if unpack_from:
+            from corpus import sounds
+
+            source = sounds.unpacked(unpack_from, source)
         for name, audio, rate in _recordings(source, member, names):
             onsets = strike_onsets(audio, rate)
             for k, onset in enumerate(onsets):
