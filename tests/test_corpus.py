@@ -245,3 +245,27 @@ def test_a_package_file_is_unpacked_from_its_deb_without_installing_it(tmp_path,
     assert calls.read_text().splitlines() == ["download steps-data"]  # fetched once, never installed
     with pytest.raises(reserved.ReservedSource):
         sounds.unpacked("hydrogen-data", "/usr/share/hydrogen/data/drumkits/GMRockKit/drumkit.xml")
+
+
+def test_a_package_file_that_cannot_be_fetched_says_why_in_one_line(tmp_path, monkeypatch):
+    """No apt-get (not Debian), or a download that fails (no network): a plain message naming the
+    package and the file, never a traceback from deep in subprocess."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    inside = "/usr/share/games/steps/pak0.pk3"
+    system_path = os.environ["PATH"]
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    monkeypatch.setenv("PATH", str(bare))  # neither apt-get nor dpkg-deb
+    with pytest.raises(SystemExit) as stop:
+        sounds.unpacked("steps-data", inside)
+    assert "steps-data" in str(stop.value) and "apt-get and dpkg-deb" in str(stop.value) and inside in str(stop.value)
+
+    failing = tmp_path / "bin" / "apt-get"
+    failing.parent.mkdir()
+    failing.write_text('#!/bin/sh\necho "E: Failed to fetch steps-data_1_all.deb  Temporary failure resolving" >&2\n'
+                       "exit 100\n")
+    failing.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{failing.parent}{os.pathsep}{system_path}")
+    with pytest.raises(SystemExit) as stop:
+        sounds.unpacked("steps-data", inside)
+    assert "apt-get download failed" in str(stop.value) and "Temporary failure resolving" in str(stop.value)

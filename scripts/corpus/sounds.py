@@ -154,11 +154,19 @@ def unpacked(package: str, path: str) -> str:
     folder = debs_cache() / package
     out = folder / path.lstrip("/")
     if not out.exists():
+        missing = [tool for tool in ("apt-get", "dpkg-deb") if shutil.which(tool) is None]
+        if missing:
+            raise SystemExit(f"{path}: read from the Debian package {package}, which takes {' and '.join(missing)} "
+                             f"(Debian or Ubuntu); install {package}, or put the file at {out}, and run again")
         folder.mkdir(parents=True, exist_ok=True)
         if not list(folder.glob("*.deb")):
             print(f"fetching {package} (apt-get download; nothing installed) ...", flush=True)
-            subprocess.run(["apt-get", "download", package], cwd=folder, check=True,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            fetched = subprocess.run(["apt-get", "download", package], cwd=folder,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            if fetched.returncode or not list(folder.glob("*.deb")):
+                why = (fetched.stderr or "").strip().splitlines()
+                raise SystemExit(f"{package}: apt-get download failed ({why[-1] if why else 'no .deb'}); "
+                                 f"{path} is read from it: check the network and apt's sources, and run again")
         deb = sorted(folder.glob("*.deb"))[-1]
         data = subprocess.run(["dpkg-deb", "--fsys-tarfile", str(deb)], check=True, capture_output=True).stdout
         with tarfile.open(fileobj=io.BytesIO(data)) as archive:
