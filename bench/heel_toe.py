@@ -4,7 +4,8 @@ On each clip of the corpus, a family scored with the stage B trained without it 
 `scripts/train_detector.py --folds`): the clip's first N confirmed heels and N confirmed toes
 play the calibration's taps (`listen.calibration.fine_tune_heel`, as `calibrate` does), and
 heel/toe is scored on the clip's other confirmed taps, beside the untuned word of the same
-model on the same taps. A clip is one board and one pair of shoes; clips with fewer than N + 2
+model on the same taps and the live word without calibration, whose split follows the clip's
+own feet (`listen.kinds`). A clip is one board and one pair of shoes; clips with fewer than N + 2
 of either are left out.
 
     .venv/bin/python scripts/train_detector.py --folds     # once: the folds and the candidates' cache
@@ -27,6 +28,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 import train_detector as training  # noqa: E402
 from dessins_de_planche.listen import confirm  # noqa: E402
 from dessins_de_planche.listen.calibration import fine_tune_heel  # noqa: E402
+from dessins_de_planche.listen.kinds import KindSplit  # noqa: E402
 
 TARGET = 0.92
 
@@ -49,7 +51,7 @@ def main() -> int:
         data = {key: cached[key] for key in cached.files}
     families = [str(f) for f in data["families"]]
     n = args.taps
-    total = np.zeros(3)
+    total = np.zeros(4)
     print(f"heel/toe right, the clip's first {n} heels and {n} toes as the calibration, its other taps scored")
     for family in families:
         weights = confirm.load_weights(args.folds / f"{family}.npz")
@@ -59,31 +61,38 @@ def main() -> int:
         for i in range(int(weights["layers"])):
             params += [weights[f"w{i}"].astype(np.float64), weights[f"b{i}"].astype(np.float64)]
         fold = training.for_model(data, family)
-        feet = (data["family"] == families.index(family))[fold["clip"]] & (fold["label"] > 0)
-        foot, heel = training.predict(params, (fold["x"][feet] - weights["mean"]) * weights["scale"])
-        kind, clip = fold["label"][feet], fold["clip"][feet]
+        mine = (data["family"] == families.index(family))[fold["clip"]]
+        foot, heel = training.predict(params, (fold["x"][mine] - weights["mean"]) * weights["scale"])
+        kind, clip, time = fold["label"][mine], fold["clip"][mine], data[f"time.{family}"][mine]
         confirmed = foot >= float(weights["threshold"])
-        counts = np.zeros(3)
+        counts = np.zeros(4)
         for c in np.unique(clip):
             heels = np.flatnonzero((clip == c) & confirmed & (kind == 1))
             toes = np.flatnonzero((clip == c) & confirmed & (kind == 2))
             if len(heels) < n + 2 or len(toes) < n + 2:
                 continue
+            # the live word without calibration: every confirmed candidate in time order, music too
+            followed = np.zeros(len(kind), bool)
+            split = KindSplit()
+            for i in sorted(np.flatnonzero((clip == c) & confirmed), key=lambda i: time[i]):
+                followed[i] = split.is_heel(float(heel[i]))
             shift, _ = fine_tune_heel(list(heel[heels[:n]]), list(heel[toes[:n]]))
             rest = np.concatenate([heels[n:], toes[n:]])
             is_heel = kind[rest] == 1
             word = logits(heel[rest])
-            counts += [len(rest), ((word >= 0) == is_heel).sum(), ((word + shift >= 0) == is_heel).sum()]
+            counts += [len(rest), ((word >= 0) == is_heel).sum(), (followed[rest] == is_heel).sum(),
+                       ((word + shift >= 0) == is_heel).sum()]
         total += counts
         if counts[0]:
             print(f"  {family:<16} {int(counts[0]):>6} taps   untuned {counts[1] / counts[0]:.3f}   "
-                  f"tuned {counts[2] / counts[0]:.3f}")
+                  f"following the feet {counts[2] / counts[0]:.3f}   tuned {counts[3] / counts[0]:.3f}")
     if not total[0]:
         print("no clip had enough confirmed heels and toes", file=sys.stderr)
         return 1
-    tuned = total[2] / total[0]
-    print(f"  {'all':<16} {int(total[0]):>6} taps   untuned {total[1] / total[0]:.3f}   tuned {tuned:.3f}   "
-          f"(target >= {TARGET}: {'ok' if tuned >= TARGET else 'MISSED'}; tuned/untuned {tuned / (total[1] / total[0]):.3f})")
+    untuned, followed, tuned = total[1] / total[0], total[2] / total[0], total[3] / total[0]
+    print(f"  {'all':<16} {int(total[0]):>6} taps   untuned {untuned:.3f}   following the feet {followed:.3f}   "
+          f"tuned {tuned:.3f}   (target >= {TARGET}: {'ok' if tuned >= TARGET else 'MISSED'}; "
+          f"following/untuned {followed / untuned:.3f}, tuned/untuned {tuned / untuned:.3f})")
     return 0
 
 

@@ -46,6 +46,7 @@ from dessins_de_planche.listen import confirm, detector_settings
 from dessins_de_planche.listen.detector_settings import DetectorSettings
 from dessins_de_planche.listen.front_end import FrontEnd
 from dessins_de_planche.listen.grid import TapGrid
+from dessins_de_planche.listen.kinds import KindSplit
 
 # The detector's matrix products are small (a block's bands, a candidate's spectra): a BLAS
 # thread pool only adds wake-ups, and on a busy machine a product waiting for its threads
@@ -84,6 +85,7 @@ class TapDetector:
                            for t in tuned]
         self._kind_calibrated = [t is not None and t.heel_low_share is not None and t.heel_bias is None
                                  for t in tuned]
+        self._shoes_tuned = [t is not None and t.heel_bias is not None for t in tuned]
         shared, shared_onset = detector_settings.shared_weights()
         weights = None if weights is False else (weights if weights is not None else shared)
         onset_weights = shared_onset if s.learned_onset else None
@@ -102,6 +104,7 @@ class TapDetector:
         self._withdraw_on_grid = self._withdraw_below if s.withdraw_on_grid is None else s.withdraw_on_grid
         self.grid = TapGrid(sr, memory_s=s.grid_memory_s, tolerance_s=s.grid_tolerance_s,
                             tolerance_share=s.grid_tolerance_share)
+        self.kinds = [KindSplit() for _ in range(c)]  # heel or toe by the player's own feet, per channel
         self.collect = None  # a list: each stage B decision's (channel, onset, features, ...) (training)
         self.collect_hops = None  # a list: channel 0's band state at every hop (training stage A)
         self.withdrawn = 0  # taps stage B took back since reset
@@ -164,6 +167,8 @@ class TapDetector:
         self._count = 0
         self.withdrawn = 0
         self.grid.reset()
+        for split in self.kinds:
+            split.reset()
 
     # -- output ------------------------------------------------------------
     def _velocity(self, peak: float) -> float:
@@ -260,8 +265,10 @@ class TapDetector:
         self.grid.add(onset)
         if self._kind_calibrated[channel]:
             kind = self._rules_kind(channel, p)
-        else:
+        elif self._shoes_tuned[channel]:  # stage B tuned to the player's shoes: its split
             kind = KIND_HEEL if heel >= self._heel_from[channel] else KIND_TOE
+        else:
+            kind = KIND_HEEL if self.kinds[channel].is_heel(heel) else KIND_TOE
         self._emit(channel, p, RECORD_REFINE, kind)
 
     # -- the block ----------------------------------------------------------
