@@ -587,14 +587,22 @@ def fit(data, keep_clip, seed, epochs, fixed_threshold=None):
     scale = 1.0 / np.maximum(x.std(axis=0), 1e-3)
     xn = (x - mean) * scale
     weight = class_weights(y)
-    # the threshold: fit on one half of the clips, score the other, and the other way round
+    threshold = fixed_threshold
+    if threshold is None:  # (a fixed one spares the two half models; the weights are the same)
+        threshold = out_of_fold_threshold(data, keep_clip, rows, xn, y, weight, seed, epochs)
+    params = train(xn, y, weight, seed, epochs)
+    return params, mean, scale, threshold
+
+
+def out_of_fold_threshold(data, keep_clip, rows, xn, y, weight, seed, epochs) -> float:
+    """The withdraw threshold of the best F1 out of fold: a model trained on one half of the
+    clips scores the other half, and the other way round (taps stage A missed count as missed)."""
     clips = np.flatnonzero(keep_clip)
     half = np.isin(data["clip"][rows], clips[::2])
     foot_oof = np.zeros(len(y))
     for part in (half, ~half):
         params = train(xn[~part], y[~part], weight[~part], seed + 1, max(4, epochs // 2))
         foot_oof[part] = predict(params, xn[part])[0]
-    # the threshold that gives the best F1 out of fold (taps stage A missed count as missed)
     truth = int(data["truth"][keep_clip].sum())
     best, threshold = -1.0, 0.5
     for t in np.linspace(0.05, 0.95, 91):
@@ -604,10 +612,7 @@ def fit(data, keep_clip, seed, epochs, fixed_threshold=None):
         f1 = 2 * tp / max(tp + fp + truth, 1)
         if f1 > best + 1e-9:
             best, threshold = f1, float(t)
-    if fixed_threshold is not None:
-        threshold = fixed_threshold
-    params = train(xn, y, weight, seed, epochs)
-    return params, mean, scale, threshold
+    return threshold
 
 
 def save(path: Path, params, mean, scale, threshold, stamp: str) -> None:
