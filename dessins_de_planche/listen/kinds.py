@@ -5,8 +5,9 @@ it has never heard, its heel-over-toe logits still fall in two clusters, the pla
 their toes, but the boundary between them is not always where it learned it. The split here lies
 halfway between stage B's own (a logit of 0) and the midpoint of the two clusters (two-means) of
 the channel's last 24 confirmed taps, once there are 6 and the clusters stand more than 2 logits
-apart. Left out family by family on the listening corpus, heel/toe right went from 0.870 to 0.886
-(docs/corpus.md, attempt 44). A channel that `calibrate` tuned keeps its calibration's split.
+apart. Left out family by family on the listening corpus, heel/toe right went from 0.882 to 0.900
+(`bench/heel_toe.py`, every family up; the analyze path 0.860 -> 0.874; docs/corpus.md, attempt
+44). A channel that `calibrate` tuned keeps its calibration's split.
 
 Once per confirmed tap, never per block: a sort and a few sums of at most 24 Python floats.
 """
