@@ -9,13 +9,15 @@ apart. Left out family by family on the listening corpus, heel/toe right went fr
 (`bench/heel_toe.py`, every family up; the analyze path 0.860 -> 0.874; docs/corpus.md, attempt
 44). A channel that `calibrate` tuned keeps its calibration's split.
 
-Once per confirmed tap, never per block: a sort and a few sums of at most 24 Python floats.
+Once per confirmed tap, never per block: a sort of at most 24 Python floats and their running sums.
 """
 
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections import deque
+from itertools import accumulate
 
 
 class KindSplit:
@@ -45,14 +47,13 @@ class KindSplit:
         n = len(values)
         if n < self._least:
             return 0.0
+        sums = list(accumulate(values, initial=0.0))  # sums[k]: the k lowest together
         low, high = values[n // 4], values[(3 * n) // 4]
         for _ in range(self._rounds):
-            middle = 0.5 * (low + high)
-            below = [v for v in values if v <= middle]
-            if len(below) in (0, n):
+            k = bisect_right(values, 0.5 * (low + high))  # the values at or under the middle
+            if k in (0, n):
                 return 0.0
-            low = sum(below) / len(below)
-            high = (sum(values) - sum(below)) / (n - len(below))
+            low, high = sums[k] / k, (sums[n] - sums[k]) / (n - k)
         if high - low <= self._apart:
             return 0.0
         return self._trust * 0.5 * (low + high)
