@@ -57,12 +57,9 @@ def main() -> int:
         weights = confirm.load_weights(args.folds / f"{family}.npz")
         if family.startswith("music-") or family == "generated" or weights is None:
             continue
-        params = []
-        for i in range(int(weights["layers"])):
-            params += [weights[f"w{i}"].astype(np.float64), weights[f"b{i}"].astype(np.float64)]
         fold = training.for_model(data, family)
         mine = (data["family"] == families.index(family))[fold["clip"]]
-        foot, heel = training.predict(params, (fold["x"][mine] - weights["mean"]) * weights["scale"])
+        foot, heel = training.predict(training.params_of(weights), training.inputs_for(weights, fold)[mine])
         kind, clip, time = fold["label"][mine], fold["clip"][mine], data[f"time.{family}"][mine]
         confirmed = foot >= float(weights["threshold"])
         counts = np.zeros(4)

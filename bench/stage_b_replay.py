@@ -6,9 +6,9 @@ cached candidates and its word replayed with the grid, clip by clip.
 
 Reads the candidates `scripts/train_detector.py --folds` cached (out/detector/*-candidates.npz:
 every fold's stage A candidates with stage B's features, label and onset). For each family, a
-stage B is trained as `train_detector.py` trains that fold's (without the family and its music),
-and its word on the family's clips is replayed in time order with `listen.grid.TapGrid`, as the
-live detector gives it. No audio is heard again, so a recipe for stage B is scored in about a
+stage B is trained as `train_detector.py` trains that fold's (without the family and its music,
+each candidate beside its clip's recent ones), and its word on the family's clips is replayed in
+time order with `listen.grid.TapGrid`, as the live detector gives it. No audio is heard again, so a recipe for stage B is scored in about a
 minute instead of the live bench's three; the figures run about 0.01 over `bench/listening.py`'s
 (no crosstalk, no block edges, the candidates as stage A fired them without stage B's deafness
 after a withdrawn one).
@@ -62,7 +62,7 @@ def score(data: dict, args) -> dict:
             continue
         index = families.index(family)
         held = (family_of == index) | (data["music_family"] == family)
-        fold = train_detector.for_model(data, family)
+        fold = train_detector.remembering(train_detector.for_model(data, family), ~held)
         clip = fold["clip"]
         train = (~held)[clip]
         scored = (family_of == index) & ~played

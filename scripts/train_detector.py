@@ -9,9 +9,12 @@ Stage A (the rules of `listen.detector`) runs over every clip of the corpus exac
 live; each candidate it fires is matched to the true taps (within +-25 ms, one to one): a
 match is a foot with its true kind, anything else is a false alarm. Stage B's features are the
 ones the live detector computes at its decision (`listen.confirm`), recorded by the detector
-itself, so training and the show see the same numbers. The model: a perceptron (features ->
-64 -> 32 -> none/heel/toe, ReLU), trained in numpy with Adam on a class-balanced cross
-entropy, seeded: the same corpus and seed give the same weights, bit for bit, on any CPU.
+itself, so training and the show see the same numbers. Each candidate's spectral features are
+read twice over: as they are, and less their mean over its clip's last 32 candidates
+(`listen.memory`: what this board, room and mic sound like, as the live detector remembers
+them). The model: a perceptron (180 inputs -> 56 -> 32 -> none/heel/toe, ReLU), trained in
+numpy with Adam on a class-balanced cross entropy, seeded: the same corpus and seed give the
+same weights, bit for bit, on any CPU.
 The withdraw threshold is the one that gives the best F1 on the training families, out of
 fold (each half of the clips scored by a model trained on the other half).
 
@@ -41,14 +44,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from dessins_de_planche.listen import confirm  # noqa: E402
+from dessins_de_planche.listen import confirm, memory  # noqa: E402
 from dessins_de_planche.listen.detector import TapDetector  # noqa: E402
 from dessins_de_planche.listen.synth import match_onsets  # noqa: E402
 
-TRAIN_VERSION = "t4"  # t2: candidates of the learned stage A, per fold; t3: the corpus played at other speeds
-# too; t4: the app's taps alone, in digital silence or nearly (`alone_clips`)
+TRAIN_VERSION = "t5"  # t2: candidates of the learned stage A, per fold; t3: the corpus played at other speeds
+# too; t4: the app's taps alone, in digital silence or nearly (`alone_clips`); t5: each candidate also
+# beside the channel's recent ones (`listen.memory`)
 SPEEDS = "0.8,1.25"  # the corpus is also played at these speeds (`played_at`)
-HIDDEN = (64, 32)
+HIDDEN = (56, 32)
 BLOCK = 128
 TOLERANCE = 0.025
 KINDS = {"heel": 1, "toe": 2}
@@ -123,6 +127,42 @@ def alone_clips(count: int) -> list[dict]:
                                     "level_db": float(rng.uniform(-45, -1)), "ratio_db": 0.0,
                                     "noise_db": None if i % 2 == 0 else float(rng.uniform(-120, -90))}})
     return clips
+
+
+DOUBLED_SEED = 50_000
+
+
+def doubled_clips(count: int) -> list[dict]:
+    """Clips of the app's own heels and toes in flams and doubles, 25-60 ms apart, between single
+    taps (part of the family `generated`), over digital silence or a low floor. Stage B reads a
+    hit beside the channel's recent ones (`listen.memory`); where every other hit was a clean
+    single tap, the second of a double sounded new, and it was withdrawn."""
+    return [{"name": f"doubled-{i:03d}", "family": "generated", "music_family": "generated", "music_only": False,
+             "doubled": {"seconds": 8.0, "seed": DOUBLED_SEED + i}} for i in range(count)]
+
+
+def doubled_audio(seconds: float, seed: int, sr: int = 48_000):
+    from dessins_de_planche.listen.synth import heel_sound, toe_sound, true_onset
+
+    rng = np.random.default_rng(seed)
+    n = int(seconds * sr)
+    audio = np.zeros(n + sr, np.float32)
+    if rng.random() < 0.5:
+        audio += (10 ** (rng.uniform(-120, -60) / 20) * rng.standard_normal(len(audio))).astype(np.float32)
+    level = 10 ** (rng.uniform(-40, -3) / 20)
+    gap = 60.0 / rng.uniform(90, 160) / int(rng.choice([2, 3, 4]))  # the grid's slot
+    truth, at = [], float(rng.uniform(0.2, 0.6))
+    while at < seconds - 0.3:
+        hits = [(at, rng.random() < 0.5, 1.0)]
+        if rng.random() < 0.4:  # a flam or a double: a second hit, maybe softer, of either kind
+            hits.append((at + rng.uniform(0.025, 0.060), rng.random() < 0.5, rng.uniform(0.5, 1.0)))
+        for when, heel, gain in hits:
+            hit = (heel_sound if heel else toe_sound)(rng, sr) * level * gain * rng.uniform(0.6, 1.0)
+            start = int(when * sr)
+            audio[start : start + len(hit)] += hit
+            truth.append({"time": (start + true_onset(hit)) / sr, "kind": "heel" if heel else "toe"})
+        at += gap * int(rng.integers(1, 3))
+    return np.clip(audio[:n], -1, 1)[:, None], truth
 
 
 STEADY_SEED = 20_000
@@ -336,6 +376,9 @@ def clip_audio(clip: dict):
         return audio, 48_000, truth
     if "steady" in clip:
         return steady_audio(clip["steady"]["seconds"], clip["steady"]["seed"]), 48_000, []
+    if "doubled" in clip:
+        audio, truth = doubled_audio(clip["doubled"]["seconds"], clip["doubled"]["seed"])
+        return audio, 48_000, truth
     if "generated" in clip:
         from dessins_de_planche.listen.synth import podorhythm
 
@@ -499,7 +542,38 @@ def collect(clips: list[dict], cache: Path, version: str, jobs: int, models: dic
 def for_model(data: dict, name: str) -> dict:
     """The candidates of one stage A model, as fit() and report() read them."""
     tag = name or "all"
-    return {**data, "x": data[f"x.{tag}"], "label": data[f"label.{tag}"], "clip": data[f"clip.{tag}"]}
+    return {**data, "x": data[f"x.{tag}"], "label": data[f"label.{tag}"], "clip": data[f"clip.{tag}"],
+            "time": data[f"time.{tag}"]}
+
+
+def remembering(fold: dict, keep_clip) -> dict:
+    """The fold with each candidate's features beside its remembered ones' difference from its
+    clip's recent candidates (`confirm.REMEMBERED`), as the live detector gives them to stage B
+    (`listen.memory`). The memory's prior is the training candidates' mean, which the weights'
+    `mean` holds and the live detector's memory starts from."""
+    x = fold["x"]
+    picked = x[:, confirm.REMEMBERED]
+    prior = picked[keep_clip[fold["clip"]]].mean(axis=0, dtype=np.float64)
+    recent = memory.recent_means(picked, fold["clip"], fold["time"], prior)
+    return {**fold, "x": np.hstack([x, picked - recent])}
+
+
+def inputs_for(weights: dict, fold: dict) -> np.ndarray:
+    """Stage B's normalised inputs for the fold's candidates as `weights` read them live: beside
+    the memory they were trained with (its prior theirs), or alone for weights without one."""
+    x = fold["x"]
+    if "memory_features" in weights:
+        remembered = weights["memory_features"]
+        picked = x[:, remembered]
+        recent = memory.recent_means(picked, fold["clip"], fold["time"], weights["mean"][remembered],
+                                     int(weights["memory_size"]), float(weights["memory_prior_weight"]))
+        x = np.hstack([x, picked - recent])
+    return (x - weights["mean"]) * weights["scale"]
+
+
+def params_of(weights: dict) -> list:
+    """The layers of a weights file as `train` and `predict` hold them."""
+    return [weights[f"{p}{i}"].astype(np.float64) for i in range(int(weights["layers"])) for p in "wb"]
 
 
 # -- the model -------------------------------------------------------------------
@@ -622,7 +696,9 @@ def save(path: Path, params, mean, scale, threshold, stamp: str) -> None:
     tmp = path.with_name(path.stem + ".tmp.npz")
     np.savez_compressed(tmp, layers=np.array(len(params) // 2), mean=mean.astype(np.float32),
                         scale=scale.astype(np.float32), threshold=np.array(threshold, np.float32),
-                        stamp=np.array(stamp), **arrays)
+                        stamp=np.array(stamp), memory_size=np.array(memory.SIZE),
+                        memory_features=confirm.REMEMBERED.astype(np.int16),
+                        memory_prior_weight=np.array(memory.PRIOR_WEIGHT, np.float32), **arrays)
     os.replace(tmp, path)
 
 
@@ -671,6 +747,8 @@ def main(argv=None) -> int:
                         help="clips of the app's own synthesizer added as the family 'generated'")
     parser.add_argument("--alone", type=int, default=60,
                         help="clips of the app's own taps alone, half in digital silence (family 'generated')")
+    parser.add_argument("--doubled", type=int, default=60,
+                        help="clips of the app's own taps in flams and doubles 25-60 ms apart (family 'generated')")
     parser.add_argument("--steady", type=int, default=0,
                         help="clips of steady hum, buzz, tones and DC with no tap (negatives, family 'generated')")
     parser.add_argument("--randomized", type=int, default=0,
@@ -693,10 +771,11 @@ def main(argv=None) -> int:
         versions.append(version)
     speeds = speeds_of(args.speeds)
     clips = played_at(clips, speeds)
-    clips += (generated_clips(args.generated) + alone_clips(args.alone) + steady_clips(args.steady)
-              + randomized_clips(args.randomized))
+    clips += (generated_clips(args.generated) + alone_clips(args.alone) + doubled_clips(args.doubled)
+              + steady_clips(args.steady) + randomized_clips(args.randomized))
     version = "+".join(versions) + speeds_tag(speeds) + f"+g{args.generated}" \
-        + (f"+q{args.alone}" if args.alone else "") + (f"+s{args.steady}" if args.steady else "") \
+        + (f"+q{args.alone}" if args.alone else "") + (f"+d{args.doubled}" if args.doubled else "") \
+        + (f"+s{args.steady}" if args.steady else "") \
         + (f"+r{args.randomized}" if args.randomized else "")
     cache = args.cache or ROOT / "out" / "detector" / f"{'+'.join(c.name for c in corpora)}-candidates.npz"
     corpus_families = sorted({c["family"] for c in clips if c["family"] != "generated"})
@@ -721,14 +800,14 @@ def main(argv=None) -> int:
         held = (family_of == families.index(family)) | (data["music_family"] == family)
         if family not in models:
             parser.error(f"no stage A fold for {family}: run scripts/train_stage_a.py --folds first")
-        fold = for_model(data, family)  # the candidates of the fold's own stage A
+        fold = remembering(for_model(data, family), allowed & ~held)  # the fold's own stage A's candidates
         params, mean, scale, threshold = fit(fold, allowed & ~held, args.seed, args.epochs, args.threshold)
         save(args.folds_dir / f"{family}.npz", params, mean, scale, threshold, f"{stamp_base}.without-{family}")
         report(fold, allowed & ~held, params, mean, scale, threshold, f"fold {family} (train)")
         test = (family_of == families.index(family)) & (data["speed"] == 1.0)  # scored as recorded
         report(fold, test, params, mean, scale, threshold, f"fold {family} (held out)")
     if not args.leave_out:
-        shipped = for_model(data, "")
+        shipped = remembering(for_model(data, ""), allowed)
         params, mean, scale, threshold = fit(shipped, allowed, args.seed, args.epochs, args.threshold)
         save(args.out, params, mean, scale, threshold, stamp_base)
         report(shipped, allowed, params, mean, scale, threshold, "all families (train)")

@@ -82,8 +82,8 @@ def test_stage_b_needs_less_on_the_grid_than_off_it():
         detector = TapDetector(SR, [0], block_size=128, settings=settings)
         predict, calls = detector.stage_b.predict, []
 
-        def unsure_after_four(x, predict=predict, calls=calls):
-            foot, heel = predict(x)
+        def unsure_after_four(x, recent=None, predict=predict, calls=calls):
+            foot, heel = predict(x, recent)
             calls.append(foot)
             return (max(foot, 0.9) if len(calls) <= 4 else 0.3), heel
 

@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from dessins_de_planche.listen import weights_file
+from dessins_de_planche.listen.memory import PRIOR_WEIGHT, SIZE, CandidateMemory
 
 WEIGHTS_PATH = Path(__file__).resolve().parent / "weights" / "stage_b.npz"
 
@@ -49,6 +50,10 @@ FLAT_RANGES_HZ = ((100, 1000), (1000, 4000), (4000, 12000))
 FLOOR_DB = -60.0  # relative log energies are clipped here
 PITCH_RANGES_HZ = ((70, 300), (300, 1200))  # periodicity looked for in these pitch ranges
 FEATURES = FRAMES * BANDS + BANDS + len(FLAT_RANGES_HZ) + 5 + len(PITCH_RANGES_HZ)
+# the features a channel's memory holds (`listen.memory`): the hit's spectrum as a whole (what it
+# added per band, flatness, peakiness, high-frequency share, crest, sustain, periodicity), the
+# board's, room's and mic's colour; not the frames' course in time, which moves with the onset
+REMEMBERED = np.arange(FRAMES * BANDS, FEATURES)
 CLASSES = ("none", "heel", "toe")
 TINY = 1e-12
 
@@ -141,16 +146,33 @@ class StageB:
         self.x = np.zeros(FEATURES, np.float32)
         self.weights = weights
         self.stamp = None if weights is None else weights["stamp"]
+        self.remembers = False
         if weights is not None:
             self._mean = weights["mean"].astype(np.float32)
             self._scale = weights["scale"].astype(np.float32)
             self._layers = [(weights[f"w{i}"].astype(np.float32), weights[f"b{i}"].astype(np.float32))
                             for i in range(int(weights["layers"]))]
             self._acts = [np.zeros(w.shape[1], np.float32) for w, _ in self._layers]
-            self._xn = np.zeros(FEATURES, np.float32)
             self.threshold = float(weights["threshold"])
-            if self._mean.shape[0] != FEATURES:
-                raise ValueError(f"stage B weights expect {self._mean.shape[0]} features, the code makes {FEATURES}")
+            # weights that read each hit beside the channel's recent ones (`listen.memory`) take
+            # the features, then the remembered ones' difference from that memory's mean
+            remembered = weights.get("memory_features")
+            self.remembers = remembered is not None
+            self._remembered = None if remembered is None else remembered.astype(np.intp)
+            inputs = FEATURES + (0 if remembered is None else len(remembered))
+            if self._mean.shape[0] != inputs:
+                raise ValueError(f"stage B weights expect {self._mean.shape[0]} inputs, the code makes {inputs}")
+            self._xn = np.zeros(inputs, np.float32)
+            self._picked = np.zeros(inputs - FEATURES, np.float32)
+
+    def memory(self) -> CandidateMemory | None:
+        """A fresh memory of recent candidates for one channel, as these weights were trained
+        with (its prior the training candidates' mean); None for weights without one."""
+        if self.weights is None or not self.remembers:
+            return None
+        w = self.weights
+        return CandidateMemory(w["mean"][self._remembered], int(w.get("memory_size", SIZE)),
+                               float(w.get("memory_prior_weight", PRIOR_WEIGHT)), self._remembered)
 
     # -- features ----------------------------------------------------------
     def features(self, column: np.ndarray, mask: int, onset: int) -> np.ndarray:
@@ -231,10 +253,17 @@ class StageB:
         return x
 
     # -- the model ---------------------------------------------------------
-    def predict(self, x: np.ndarray) -> tuple[float, float]:
-        """(probability that it is a foot, probability that a foot is a heel)."""
+    def predict(self, x: np.ndarray, recent: np.ndarray | None = None) -> tuple[float, float]:
+        """(probability that it is a foot, probability that a foot is a heel); `recent` is the
+        channel's memory mean (`CandidateMemory.mean`) for weights that remember."""
         h = self._xn
-        np.subtract(x, self._mean, out=h)
+        if self.remembers:
+            h[:FEATURES] = x
+            np.take(x, self._remembered, out=self._picked)
+            np.subtract(self._picked, recent, out=h[FEATURES:])
+            np.subtract(h, self._mean, out=h)
+        else:
+            np.subtract(x, self._mean, out=h)
         np.multiply(h, self._scale, out=h)
         last = len(self._layers) - 1
         for i, (w, b) in enumerate(self._layers):

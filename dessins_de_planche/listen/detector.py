@@ -106,6 +106,8 @@ class TapDetector:
         self.grid = TapGrid(sr, memory_s=s.grid_memory_s, tolerance_s=s.grid_tolerance_s,
                             tolerance_share=s.grid_tolerance_share)
         self.kinds = [KindSplit() for _ in range(c)]  # heel or toe by the player's own feet, per channel
+        # what each channel's candidates sounded like lately: stage B reads each hit beside them
+        self.memories = [self.stage_b.memory() if self.stage_b is not None else None for _ in range(c)]
         self.collect = None  # a list: each stage B decision's (channel, onset, features, ...) (training)
         self.collect_hops = None  # a list: channel 0's band state at every hop (training stage A)
         self.withdrawn = 0  # taps stage B took back since reset
@@ -170,6 +172,9 @@ class TapDetector:
         self.grid.reset()
         for split in self.kinds:
             split.reset()
+        for memory in self.memories:
+            if memory is not None:
+                memory.reset()
 
     # -- output ------------------------------------------------------------
     def _velocity(self, peak: float) -> float:
@@ -252,7 +257,12 @@ class TapDetector:
                 self.collect.append((channel, onset, x.copy(), 1.0, 0.5, self._velocity(p[_PEAK])))
             self._emit(channel, p, RECORD_REFINE, self._rules_kind(channel, p))
             return
-        foot, heel = stage_b.predict(x)
+        memory = self.memories[channel]
+        if memory is None:
+            foot, heel = stage_b.predict(x)
+        else:
+            foot, heel = stage_b.predict(x, memory.mean())
+            memory.add(x)
         if self.collect is not None:
             self.collect.append((channel, onset, x.copy(), foot, heel, self._velocity(p[_PEAK])))
         # stage B never sees the level (a quiet board and a loud one are the same feet), so it can
