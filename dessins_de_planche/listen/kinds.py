@@ -6,8 +6,9 @@ their toes, but the boundary between them is not always where it learned it. The
 halfway between stage B's own (a logit of 0) and the midpoint of the two clusters (two-means) of
 the channel's last 24 confirmed taps, once there are 6 and the clusters stand more than 2 logits
 apart. Left out family by family on the listening corpus, heel/toe right went from 0.882 to 0.900
-(`bench/heel_toe.py`, every family up; the analyze path 0.860 -> 0.874; docs/corpus.md, attempt
-44). A channel that `calibrate` tuned keeps its calibration's split.
+with stop 20's stage B (`bench/heel_toe.py`, every family up; the analyze path 0.860 -> 0.874;
+docs/corpus.md, attempt 44), and from 0.904 to 0.913 with stop 21's, which already hears each hit
+beside the channel's recent ones. A channel that `calibrate` tuned keeps its calibration's split.
 
 Once per confirmed tap, never per block: a sort of at most 24 Python floats and their running sums.
 """
