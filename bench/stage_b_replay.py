@@ -8,8 +8,9 @@ Reads the candidates `scripts/train_detector.py --folds` cached (out/detector/*-
 every fold's stage A candidates with stage B's features, label and onset). For each family, a
 stage B is trained as `train_detector.py` trains that fold's (without the family and its music,
 each candidate beside its clip's recent ones), and its word on the family's clips is replayed in
-time order with `listen.grid.TapGrid`, as the live detector gives it. No audio is heard again, so a recipe for stage B is scored in about a
-minute instead of the live bench's three; the figures run about 0.01 over `bench/listening.py`'s
+time order with `listen.grid.TapGrid`, as the live detector gives it. No audio is heard again, so
+a recipe for stage B is scored with no corpus replayed (2-3 minutes, training fifteen folds); the
+figures run about 0.01 over `bench/listening.py`'s
 (no crosstalk, no block edges, the candidates as stage A fired them without stage B's deafness
 after a withdrawn one).
 """
