@@ -546,16 +546,22 @@ def for_model(data: dict, name: str) -> dict:
             "time": data[f"time.{tag}"]}
 
 
-def remembering(fold: dict, keep_clip) -> dict:
-    """The fold with each candidate's features beside its remembered ones' difference from its
-    clip's recent candidates (`confirm.REMEMBERED`), as the live detector gives them to stage B
-    (`listen.memory`). The memory's prior is the training candidates' mean, which the weights'
-    `mean` holds and the live detector's memory starts from."""
+def with_memory(fold: dict, remembered, prior, size: int = memory.SIZE,
+                prior_weight: float = memory.PRIOR_WEIGHT) -> np.ndarray:
+    """The fold's candidates' features beside their `remembered` ones' difference from their
+    clip's recent candidates, as the live detector gives them to stage B (`listen.memory`)."""
     x = fold["x"]
-    picked = x[:, confirm.REMEMBERED]
-    prior = picked[keep_clip[fold["clip"]]].mean(axis=0, dtype=np.float64)
-    recent = memory.recent_means(picked, fold["clip"], fold["time"], prior)
-    return {**fold, "x": np.hstack([x, picked - recent])}
+    picked = x[:, remembered]
+    return np.hstack([x, picked - memory.recent_means(picked, fold["clip"], fold["time"], prior, size,
+                                                      prior_weight)])
+
+
+def remembering(fold: dict, keep_clip) -> dict:
+    """The fold as training reads it (`with_memory`, `confirm.REMEMBERED`). The memory's prior is
+    the training candidates' mean, which the weights' `mean` holds and the live detector's memory
+    starts from."""
+    prior = fold["x"][keep_clip[fold["clip"]]][:, confirm.REMEMBERED].mean(axis=0, dtype=np.float64)
+    return {**fold, "x": with_memory(fold, confirm.REMEMBERED, prior)}
 
 
 def inputs_for(weights: dict, fold: dict) -> np.ndarray:
@@ -564,10 +570,8 @@ def inputs_for(weights: dict, fold: dict) -> np.ndarray:
     x = fold["x"]
     if "memory_features" in weights:
         remembered = weights["memory_features"]
-        picked = x[:, remembered]
-        recent = memory.recent_means(picked, fold["clip"], fold["time"], weights["mean"][remembered],
-                                     int(weights["memory_size"]), float(weights["memory_prior_weight"]))
-        x = np.hstack([x, picked - recent])
+        x = with_memory(fold, remembered, weights["mean"][remembered], int(weights["memory_size"]),
+                        float(weights["memory_prior_weight"]))
     return (x - weights["mean"]) * weights["scale"]
 
 

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from dessins_de_planche.listen import weights_file
-from dessins_de_planche.listen.memory import PRIOR_WEIGHT, SIZE, CandidateMemory
+from dessins_de_planche.listen.memory import CandidateMemory
 
 WEIGHTS_PATH = Path(__file__).resolve().parent / "weights" / "stage_b.npz"
 
@@ -168,11 +168,11 @@ class StageB:
     def memory(self) -> CandidateMemory | None:
         """A fresh memory of recent candidates for one channel, as these weights were trained
         with (its prior the training candidates' mean); None for weights without one."""
-        if self.weights is None or not self.remembers:
+        if not self.remembers:
             return None
-        w = self.weights
-        return CandidateMemory(w["mean"][self._remembered], int(w.get("memory_size", SIZE)),
-                               float(w.get("memory_prior_weight", PRIOR_WEIGHT)), self._remembered)
+        w = self.weights  # training writes the memory's size and prior weight beside its features
+        return CandidateMemory(w["mean"][self._remembered], int(w["memory_size"]),
+                               float(w["memory_prior_weight"]), self._remembered)
 
     # -- features ----------------------------------------------------------
     def features(self, column: np.ndarray, mask: int, onset: int) -> np.ndarray:

@@ -4,8 +4,8 @@ A board, its shoes, the room and the mic colour every hit on a channel alike, an
 learned on other boards, reads that colour as much as the hit. So each candidate's spectral
 features are also given to stage B as their difference from the mean of the channel's last
 `size` candidates (taps and whatever else rose, as stage A fired them) — what per-speaker
-normalisation does for speech. The mean starts at what training heard on average (`prior`, weighted as `prior_weight`
-candidates), so the first candidates of a stream are read as a model without memory reads them.
+normalisation does for speech. The mean starts at what training heard on average (`prior`,
+weighted as `prior_weight` candidates), so a stream's first candidates are read as in training.
 
 `CandidateMemory` is the live form (one per channel, preallocated, a few µs a candidate, never
 growing); `recent_means` gives the same means for a whole recording at once (training, benches).
