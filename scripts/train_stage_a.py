@@ -9,7 +9,7 @@ detector computes them) is recorded at every hop of every clip by the detector i
 (`TapDetector.collect_hops`) and cached per clip in out/detector/hops/. Those states do not
 depend on where taps were fired, so one pass serves every model and every fold. The model
 (`listen.onset`) sees the rises of the band levels over their tails and floors at the hop and
-the two before it; it is trained to score high on the hops whose window newly holds a true
+the two before it, and over each band's recent mean; it is trained to score high on the hops whose window newly holds a true
 tap's onset, and low away from any tap. Leave-one-family-out folds as
 `scripts/corpus/splits.py` (a family's fold trains without its clips and its music).
 
@@ -39,12 +39,15 @@ from dessins_de_planche.listen.synth import match_onsets  # noqa: E402
 from train_detector import (BLOCK, SPEEDS, clip_audio, corpus_clips, generated_clips, init, map_clips,  # noqa: E402
                             played_at, randomized_clips, speeds_of, speeds_tag, steady_clips)
 
-TRAIN_VERSION = "a3"  # a2: one logit more sensitive than its own best F1; a3: the corpus played at other speeds too
+TRAIN_VERSION = "a5"  # a2: one logit more sensitive than its own best F1; a3: the corpus played at other speeds too;
+# a4: each band's rise over its recent mean too (`onset.MEAN_HOPS`); a5: hops 5-25 ms before a tap are negatives
 HOPS_DIR = ROOT / "out" / "detector" / "hops"
 # a hop is a positive when the true onset lies in the newest part of its window: firing there
 # places the tap within a few ms of the truth
 POSITIVE_S = (-0.0015, 0.0045)  # detector's onset estimate minus the true onset
-IGNORE_S = (-0.025, 0.021)  # around a tap, other hops are neither (deaf after a tap, or early)
+# around a tap, other hops are neither (deaf after it, or a few ms early); hops before that are
+# negatives: a candidate fired on what precedes a tap keeps stage A deaf through its onset
+IGNORE_S = (-0.005, 0.021)
 
 
 def _code_key() -> str:
@@ -227,7 +230,7 @@ def as_weights(params, mean, scale, threshold, bands, stamp) -> dict:
     weights.update({f"b{i}": params[2 * i + 1].astype(np.float32) for i in range(len(params) // 2)})
     weights.update(layers=np.array(len(params) // 2), mean=mean.astype(np.float32),
                    scale=scale.astype(np.float32), threshold=np.array(threshold, np.float32),
-                   bands=np.array(bands), stamp=np.array(stamp))
+                   bands=np.array(bands), stamp=np.array(stamp), mean_hops=np.array(onset.MEAN_HOPS))
     return weights
 
 
@@ -241,7 +244,7 @@ def fit(clips: list[dict], seed: int, epochs: int, stamp: str, sensitivity: floa
     weight = np.where(y > 0, 1.0, 1.0 / NEGATIVE_KEEP)
     weight[y > 0] *= weight[y == 0].sum() / max(pos, 1) / 4
     params = train_binary((x - mean) * scale, y, weight, seed, epochs)
-    weights = as_weights(params, mean, scale, 0.0, clips[0]["x"].shape[1] // (onset.CONTEXT + 2), stamp)
+    weights = as_weights(params, mean, scale, 0.0, clips[0]["x"].shape[1] // onset.group_count(onset.MEAN_HOPS), stamp)
     scores = [onset.scores(weights, c["x"]) for c in clips]
     best, threshold = -1.0, 0.0
     for t in np.linspace(-4, 6, 41):

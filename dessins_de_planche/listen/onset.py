@@ -6,7 +6,8 @@ floor. A foot fills many bands at once, fast; a new fiddle note, a piano's hamme
 beat rise in a few, or slowly, or only over a floor they keep. One summed-rise rule cannot
 tell those apart in every room (it lost a third of the taps); this small perceptron looks at
 the rises over the tail at this hop and the two before it, the rise over the noise floor and
-over the level floor, and scores the hop. Trained by `scripts/train_stage_a.py` on the
+over the level floor, and the rise over the band's mean of the 43 ms before (the tail follows
+a held note's peaks; a tap under it rises over its mean), and scores the hop. Trained by `scripts/train_stage_a.py` on the
 corpus's band states, recorded by the detector itself, so training and the show see the same
 numbers.
 
@@ -30,22 +31,29 @@ CONTEXT = 3  # hops whose rises over the tail are looked at: this one and the tw
 TAIL_RANGE = (-12.0, 24.0)  # dB over the expected tail
 FLOOR_RANGE = (-12.0, 40.0)  # dB over the band's noise floor
 LEVEL_RANGE = (-20.0, 40.0)  # dB over the channel's level floor
+MEAN_RANGE = (-12.0, 24.0)  # dB over the band's recent mean
+MEAN_HOPS = 32  # the recent mean: of 32 hops (43 ms) ...
+MEAN_LAG = 3  # ... up to 3 hops back (the window of this hop and the two before overlap it)
 GATE_DB = 1.0  # a hop whose bands rose less than this over their tails (summed) is not scored
 
 
-def feature_count(bands: int) -> int:
-    return bands * (CONTEXT + 2)
+def group_count(mean_hops: int) -> int:
+    """Feature groups of `bands` columns each: the rise over the tail two hops back, one hop
+    back, at this hop; the rise over the noise floor; the level over the level floor; and,
+    where `mean_hops`, the rise over the recent mean (weights from before it have none)."""
+    return CONTEXT + 2 + (1 if mean_hops else 0)
 
 
-# the features, a group of `bands` columns each: the rise over the tail two hops back, one hop
-# back, at this hop; the rise over the noise floor; the level over the level floor
-_LOW = np.array([TAIL_RANGE[0]] * CONTEXT + [FLOOR_RANGE[0], LEVEL_RANGE[0]], np.float32)
-_HIGH = np.array([TAIL_RANGE[1]] * CONTEXT + [FLOOR_RANGE[1], LEVEL_RANGE[1]], np.float32)
+_LOW = np.array([TAIL_RANGE[0]] * CONTEXT + [FLOOR_RANGE[0], LEVEL_RANGE[0], MEAN_RANGE[0]], np.float32)
+_HIGH = np.array([TAIL_RANGE[1]] * CONTEXT + [FLOOR_RANGE[1], LEVEL_RANGE[1], MEAN_RANGE[1]], np.float32)
 
 
-def features(level: np.ndarray, ref: np.ndarray, bg: np.ndarray, floor: np.ndarray) -> np.ndarray:
+def features(level: np.ndarray, ref: np.ndarray, bg: np.ndarray, floor: np.ndarray,
+             mean_hops: int = MEAN_HOPS) -> np.ndarray:
     """Every hop's features of one channel at once (training): arrays (hops, bands) in dB ->
-    (hops, features). Hops before the first are taken as silent tails (no rise)."""
+    (hops, features). Hops before the first are taken as silent tails (no rise) and, for the
+    recent mean, as loud as the first. The mean is summed in the live order (oldest first, in
+    float32), so training and the show compute the same numbers."""
     tail = np.clip(level - ref, *TAIL_RANGE)
     rows = []
     for back in range(CONTEXT - 1, 0, -1):
@@ -56,6 +64,15 @@ def features(level: np.ndarray, ref: np.ndarray, bg: np.ndarray, floor: np.ndarr
     rows.append(tail)
     rows.append(np.clip(level - bg, *FLOOR_RANGE))
     rows.append(np.clip(level - floor[None, :], *LEVEL_RANGE))
+    if mean_hops:
+        level = np.asarray(level, np.float32)
+        # padded row p is hop p - (mean_hops + MEAN_LAG); hop k's mean is of padded rows k+1 ..
+        padded = np.concatenate([np.repeat(level[:1], mean_hops + MEAN_LAG, axis=0), level])
+        total = np.zeros_like(level)
+        for i in range(mean_hops):
+            total += padded[1 + i : 1 + i + len(level)]
+        total *= np.float32(1.0 / mean_hops)
+        rows.append(np.clip(level - total, *MEAN_RANGE))
     return np.concatenate(rows, axis=1).astype(np.float32)
 
 
@@ -94,28 +111,47 @@ class OnsetScore:
             self._w.append(np.ascontiguousarray(weights[f"w{i}"], np.float32))
             self._b.append(np.asarray(weights[f"b{i}"], np.float32))
         self.channels, self.bands, self._stride = channels, bands, trained
-        self.x = np.zeros((channels, feature_count(trained)), np.float32)
-        self._low = np.repeat(_LOW, trained)[None, :]
-        self._high = np.repeat(_HIGH, trained)[None, :]
+        self.mean_hops = hops = int(weights.get("mean_hops", 0))
+        groups = group_count(hops)
+        self.x = np.zeros((channels, groups * trained), np.float32)
+        self._low = np.repeat(_LOW[:groups], trained)[None, :]
+        self._high = np.repeat(_HIGH[:groups], trained)[None, :]
         s = trained
         now = (CONTEXT - 1) * s
         self._tail_now = self.x[:, now : now + bands]
         self._floor_now = self.x[:, now + s : now + s + bands]
         self._level_now = self.x[:, now + 2 * s : now + 2 * s + bands]
-        self._fresh = self.x[:, now:]  # this hop's three groups, clipped at once
-        self._fresh_low = np.ascontiguousarray(self._low[:, now:])
-        self._fresh_high = np.ascontiguousarray(self._high[:, now:])
-        self._level_group = self.x[:, now + 2 * s :]
+        self._fresh = self.x[:, now : now + 3 * s]  # this hop's three groups, clipped at once
+        self._fresh_low = np.ascontiguousarray(self._low[:, now : now + 3 * s])
+        self._fresh_high = np.ascontiguousarray(self._high[:, now : now + 3 * s])
+        self._level_group = self.x[:, now + 2 * s : now + 3 * s]
         self._h = [np.zeros((channels, w.shape[1]), np.float32) for w in self._w]
         self._rise = np.zeros((channels, bands), np.float32)
         self._near = np.zeros((channels, bands), bool)
         self.rises = np.zeros(channels, np.float32)
         self.loudest = np.zeros(channels, np.float32)  # the band most over the level floor (dB)
         self.score = np.zeros(channels, np.float32)
+        if hops:
+            # the levels of the last `hops + MEAN_LAG` hops, a ring; the mean is summed at the hops
+            # scored only, oldest first (`_order[slot]`: the ring rows of the window, in time order)
+            span = hops + MEAN_LAG
+            self._past = np.zeros((span, channels, bands), np.float32)
+            self._order = np.array([[(slot + 1 + i) % span for i in range(hops)] for slot in range(span)], np.intp)
+            self._window = np.zeros((hops, channels, bands), np.float32)
+            self._mean = np.zeros((channels, bands), np.float32)
+            self._inverse = np.float32(1.0 / hops)
+            at = groups - 1
+            self._over_mean = self.x[:, at * s : at * s + bands]
+            self._mean_group = self.x[:, at * s :]
+            self._mean_low = np.ascontiguousarray(self._low[:, at * s :])
+            self._mean_high = np.ascontiguousarray(self._high[:, at * s :])
         self.reset()
 
     def reset(self) -> None:
         self.x[:] = self._low
+        if self.mean_hops:
+            self.x[:, -self._stride :] = 0.0  # a band that never sounds is at its mean
+            self._slot = -1  # the ring row of the newest hop; none yet
 
     def update(self, level: np.ndarray, ref: np.ndarray, bg: np.ndarray, floor: np.ndarray) -> None:
         """This hop's features for every channel (the older tails move back a group); `rises`
@@ -133,9 +169,21 @@ class OnsetScore:
         np.maximum(self._tail_now, 0.0, out=self._rise)
         np.add.reduce(self._rise, axis=1, out=self.rises, where=self._near)
         np.maximum.reduce(self._level_group, axis=1, out=self.loudest)
+        if self.mean_hops:
+            if self._slot < 0:  # the first hop: those before it count as loud as it
+                self._past[:] = level
+            self._slot = (self._slot + 1) % len(self._past)
+            self._past[self._slot] = level
 
     def evaluate(self) -> np.ndarray:
         """The score (a logit) of every channel's current features."""
+        if self.mean_hops:
+            np.take(self._past, self._order[self._slot], axis=0, out=self._window)
+            np.add.reduce(self._window, axis=0, out=self._mean)
+            np.multiply(self._mean, self._inverse, out=self._mean)
+            np.subtract(self._past[self._slot], self._mean, out=self._over_mean)
+            np.maximum(self._mean_group, self._mean_low, out=self._mean_group)
+            np.minimum(self._mean_group, self._mean_high, out=self._mean_group)
         h = self.x
         last = len(self._w) - 1
         for i, (w, bias, out) in enumerate(zip(self._w, self._b, self._h)):
@@ -151,7 +199,7 @@ class OnsetScore:
 def scores(weights: dict, x: np.ndarray) -> np.ndarray:
     """The score of many feature rows at once (training, analysis)."""
     mean, scale = weights["mean"], weights["scale"]
-    h = (x - mean) * scale
+    h = (x[:, : len(mean)] - mean) * scale  # weights from before the recent mean read the groups before it
     layers = int(weights["layers"])
     for i in range(layers):
         h = h @ weights[f"w{i}"] + weights[f"b{i}"]
