@@ -17,6 +17,7 @@ A multi-channel audio board is filtered the same way in the audio callback (`Aud
 from __future__ import annotations
 
 from dessins_de_planche.inputs.board_table import BoardCalibration
+from dessins_de_planche.listen.detector_settings import VELOCITY_FLOOR_DBFS
 
 # -- a sensor board ------------------------------------------------------------------------------------
 # Margins over what calibration saw: a few strikes show most of the spread, not all of it.
@@ -136,7 +137,7 @@ AUDIO_DECIDE_S = 0.005  # a strike is decided once no later tap can join it: thi
 AUDIO_WORD_WAIT_S = 0.1  # and its taps' word has come (the detector's, 16-20 ms after each onset), or this long more
 
 
-def amplitude(velocity: float, floor_dbfs: float = -50.0) -> float:
+def amplitude(velocity: float, floor_dbfs: float = VELOCITY_FLOOR_DBFS) -> float:
     """The detector's velocity (a log scale, floor_dbfs -> 0, 0 dBFS -> 1) as a peak amplitude."""
     return 10.0 ** ((1.0 - float(velocity)) * floor_dbfs / 20.0)
 
@@ -165,7 +166,8 @@ class AudioBoardFilter:
     (onset frame, channel index, velocity, kind, tap id, record kind, zone channel index).
     Channels are detector channel indices; the calibration's are 1-based device channels."""
 
-    def __init__(self, board: BoardCalibration, channel_numbers, sample_rate: float, floor_dbfs: float = -50.0):
+    def __init__(self, board: BoardCalibration, channel_numbers, sample_rate: float,
+                 floor_dbfs: float = VELOCITY_FLOOR_DBFS):
         self.sample_rate = sr = float(sample_rate)
         numbers = [int(c) for c in channel_numbers]
         n = self.channels = len(numbers)

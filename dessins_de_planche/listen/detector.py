@@ -19,7 +19,7 @@ sound in the window's newest samples, at least `min_gap_s` after that channel's 
 The tap is emitted at once with a provisional kind (where its new energy lies) and velocity
 (the peak heard so far); stage B's refine carries the final ones, heel or toe split where the
 channel's own recent taps put it (`listen.kinds`). Velocity: the hit's peak
-over `velocity_window_s`, on a log scale, `velocity_floor_dbfs` (-50 dBFS) -> 0, 0 dBFS -> 1.
+over `velocity_window_s`, on a log scale, `velocity_floor_dbfs` (-60 dBFS) -> 0, 0 dBFS -> 1.
 Without stage B's weights (or on a channel whose heel/toe split `calibrate` measured) the
 final kind is the share of the hit's energy below `low_cut_hz` over `kind_window_s`, the same
 length before the onset subtracted: a heel's body is a low thump, a toe's click has almost

@@ -28,6 +28,7 @@ def version(onset_weights, weights) -> str:
 
 
 DETECTOR_VERSION = version(_ONSET_WEIGHTS, _WEIGHTS)
+VELOCITY_FLOOR_DBFS = -60.0  # (`DetectorSettings.velocity_floor_dbfs`; a board's filter reads it too)
 
 
 def shared_weights() -> tuple[dict | None, dict | None]:
@@ -70,7 +71,10 @@ class DetectorSettings:
     background_smooth_s: float = 0.01
     background_up_db_per_s: float = 60.0  # it rises at most this fast
     velocity_window_s: float = 0.010
-    velocity_floor_dbfs: float = -50.0
+    # velocity 0 here, and a hit whose peak stays under it is withdrawn (too faint for a foot): a
+    # board gain-staged to -40 dBFS peaks puts its softest toes at -57 (accents 4-14 dB under, toes
+    # 3 more); at -50 dBFS those were all withdrawn (docs/corpus.md, attempt 55)
+    velocity_floor_dbfs: float = VELOCITY_FLOOR_DBFS
     heel_toe_split_hz: float = 1900.0  # the provisional kind: the new energy's centroid
     heel_low_share: float = 0.3  # the rules' final kind: a heel puts this share of its energy below low_cut_hz
     low_cut_hz: float = 300.0
