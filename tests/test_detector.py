@@ -355,6 +355,29 @@ def test_the_apps_own_heels_and_toes_in_digital_silence_are_all_kept(phase):
     assert recall == 1.0 and precision == 1.0
 
 
+
+def test_the_softest_toes_of_a_board_gain_staged_low_are_kept():
+    """A board whose accented heels peak at -40 dBFS, the quietest gain staging the detector is
+    built for, puts unaccented toes 12-16 dB under them, near -55 dBFS, well over a -80 dBFS
+    room. Stage B never sees the level, so the detector withdraws what is too faint for a foot;
+    with that floor at -50 dBFS every one of these toes was withdrawn."""
+    rng = np.random.default_rng(9)
+    gap, taps = 0.25, 32
+    audio = (rng.standard_normal((int((taps * gap + 1.0) * SR), 1)) * 10 ** (-80 / 20)).astype(np.float32)
+    heels, toes = [], []
+    for k in range(taps):
+        at = int((0.5 + k * gap) * SR)
+        heel = k % 2 == 0
+        hit = (heel_sound if heel else toe_sound)(rng, SR) * 10 ** (rng.uniform(-41, -39) / 20 if heel
+                                                                    else rng.uniform(-56, -52) / 20)
+        audio[at : at + len(hit), 0] += hit
+        (heels if heel else toes).append(at / SR)
+    withdrawn = []
+    heard = listen(audio, withdrawn=withdrawn)
+    _, _, toe_recall = match_onsets(heard["time"], np.array(toes), 0.025)
+    _, precision, recall = match_onsets(heard["time"], np.array(heels + toes), 0.025)
+    assert toe_recall >= 0.9 and recall >= 0.9 and precision >= 0.95, (toe_recall, recall, precision, len(withdrawn))
+
 def test_stage_a_weights_ship_small_and_stamped():
     from dessins_de_planche.listen import detector_settings, onset
 
