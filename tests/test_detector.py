@@ -355,7 +355,6 @@ def test_the_apps_own_heels_and_toes_in_digital_silence_are_all_kept(phase):
     assert recall == 1.0 and precision == 1.0
 
 
-
 def test_the_softest_toes_of_a_board_gain_staged_low_are_kept():
     """A board whose accented heels peak at -40 dBFS, the quietest gain staging the detector is
     built for, puts unaccented toes 12-16 dB under them, near -55 dBFS, well over a -80 dBFS
@@ -377,6 +376,7 @@ def test_the_softest_toes_of_a_board_gain_staged_low_are_kept():
     _, _, toe_recall = match_onsets(heard["time"], np.array(toes), 0.025)
     _, precision, recall = match_onsets(heard["time"], np.array(heels + toes), 0.025)
     assert toe_recall >= 0.9 and recall >= 0.9 and precision >= 0.95, (toe_recall, recall, precision, len(withdrawn))
+
 
 def test_stage_a_weights_ship_small_and_stamped():
     from dessins_de_planche.listen import detector_settings, onset
