@@ -9,8 +9,8 @@ detector computes them) is recorded at every hop of every clip by the detector i
 (`TapDetector.collect_hops`) and cached per clip in out/detector/hops/. Those states do not
 depend on where taps were fired, so one pass serves every model and every fold. The model
 (`listen.onset`) sees the rises of the band levels over their tails and floors at the hop and
-the two before it, and over each band's recent mean; it is trained to score high on the hops whose window newly holds a true
-tap's onset, and low away from any tap. Leave-one-family-out folds as
+the two before it, and over each band's recent mean; it is trained to score high on the hops
+whose window newly holds a true tap's onset, and low away from any tap. Leave-one-family-out folds as
 `scripts/corpus/splits.py` (a family's fold trains without its clips and its music).
 
 The corpus is also heard played at other speeds (`train_detector.played_at`, `--speeds`), as
@@ -244,7 +244,8 @@ def fit(clips: list[dict], seed: int, epochs: int, stamp: str, sensitivity: floa
     weight = np.where(y > 0, 1.0, 1.0 / NEGATIVE_KEEP)
     weight[y > 0] *= weight[y == 0].sum() / max(pos, 1) / 4
     params = train_binary((x - mean) * scale, y, weight, seed, epochs)
-    weights = as_weights(params, mean, scale, 0.0, clips[0]["x"].shape[1] // onset.group_count(onset.MEAN_HOPS), stamp)
+    bands = clips[0]["x"].shape[1] // onset.group_count(onset.MEAN_HOPS)
+    weights = as_weights(params, mean, scale, 0.0, bands, stamp)
     scores = [onset.scores(weights, c["x"]) for c in clips]
     best, threshold = -1.0, 0.0
     for t in np.linspace(-4, 6, 41):

@@ -7,13 +7,13 @@ beat rise in a few, or slowly, or only over a floor they keep. One summed-rise r
 tell those apart in every room (it lost a third of the taps); this small perceptron looks at
 the rises over the tail at this hop and the two before it, the rise over the noise floor and
 over the level floor, and the rise over the band's mean of the 43 ms before (the tail follows
-a held note's peaks; a tap under it rises over its mean), and scores the hop. Trained by `scripts/train_stage_a.py` on the
-corpus's band states, recorded by the detector itself, so training and the show see the same
-numbers.
+a held note's peaks; a tap under it rises over its mean), and scores the hop. Trained by
+`scripts/train_stage_a.py` on the corpus's band states, recorded by the detector itself, so
+training and the show see the same numbers.
 
 Runs in the audio callback, once per hop and channel where anything rose at all: every
 buffer is allocated here, numpy writes with `out=`, the normalisation folded into the first
-layer. The weights (`weights/stage_a.npz`, about 2,300 of them) carry their threshold and a
+layer. The weights (`weights/stage_a.npz`, about 2,700 of them) carry their threshold and a
 stamp (corpus, training version, seed).
 """
 
@@ -136,7 +136,8 @@ class OnsetScore:
             # scored only, oldest first (`_order[slot]`: the ring rows of the window, in time order)
             span = hops + MEAN_LAG
             self._past = np.zeros((span, channels, bands), np.float32)
-            self._order = np.array([[(slot + 1 + i) % span for i in range(hops)] for slot in range(span)], np.intp)
+            self._order = np.array([[(slot + 1 + i) % span for i in range(hops)] for slot in range(span)],
+                                   np.intp)
             self._window = np.zeros((hops, channels, bands), np.float32)
             self._mean = np.zeros((channels, bands), np.float32)
             self._inverse = np.float32(1.0 / hops)
