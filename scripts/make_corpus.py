@@ -27,7 +27,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "scripts"), str(ROOT)]
 
-from corpus import mix, patterns, rooms, sounds, strums, taps  # noqa: E402
+from corpus import mix, patterns, rooms, sampler, sounds, strums, taps  # noqa: E402
 from dessins_de_planche.listen.synth import true_onset  # noqa: E402
 
 FORMAT = 2
@@ -36,6 +36,10 @@ TAP_PATTERNS = ["en deux", "en trois", "ti-galop", "en quatre", "en quatre toes"
 LEVELS_DB = [-40.0, -32.0, -24.0, -18.0, -12.0, -6.0, -3.0, -1.0, 2.0, 6.0]  # mix peak; > 0 clips
 RATIOS_DB = [-10.0, -6.0, -3.0, 0.0, 3.0, 6.0, 10.0, 15.0, 20.0]  # taps over music, RMS over the clip
 MUSIC_FONTS = ["timgm6mb", "musescore", "csound", "strums"]  # strums: recorded guitar (corpus/strums.py)
+# FreePats' recorded instruments (corpus/sampler.py), only when asked for (--music-from): the shipped
+# weights were not trained with them (docs/corpus.md, attempt 59)
+EXTRA_MUSIC_FONTS = ["freepats"]
+MUSIC_A_FAMILY = 10  # music-only clips a music family
 S = sounds
 MELODIES = [S.FIDDLE, S.VIOLIN, S.FIDDLE, S.ACCORDION, S.CHOIR, S.VOICE]
 BACKINGS = [S.PIANO, S.STEEL_GUITAR, S.NYLON_GUITAR, None, S.PIANO]
@@ -267,14 +271,15 @@ def write_clip(folder: Path, record: dict, audio, truth) -> dict:
 
 def make(out: Path, source: str = "packages", taps_per_family: int = 36, music_clips: int = 40,
          seconds: float = 11.0, sample_rate: int = 48_000, families=None, cache: Path | None = None,
-         rt60s=rooms.RT60S, log=print) -> list[dict]:
-    """Write the corpus into `out`; returns the index's clip records."""
+         rt60s=rooms.RT60S, log=print, music_fonts=None) -> list[dict]:
+    """Write the corpus into `out`; returns the index's clip records. `music_fonts`: what renders
+    the music (default `MUSIC_FONTS`)."""
     started = time.monotonic()
     synthetic = source == "synthetic"
     if not synthetic:
         sounds.ensure_installed()
     families = list(families or (["synthetic"] if synthetic else taps.FAMILIES))
-    fonts = ["synthetic"] if synthetic else MUSIC_FONTS
+    fonts = ["synthetic"] if synthetic else list(music_fonts or MUSIC_FONTS)
     out.mkdir(parents=True, exist_ok=True)
     bank = rooms.room_bank(cache or out.parent / "corpus-cache", sample_rate, rt60s) if rt60s else []
     log(f"{len(bank)} rooms ({time.monotonic() - started:.0f} s)")
@@ -305,6 +310,10 @@ def make(out: Path, source: str = "packages", taps_per_family: int = 36, music_c
                                        "packages": [sounds.SOUNDFONTS[font][1], "fluidsynth"],
                                        "licence": sounds.SOUNDFONTS[font][2]}
                      for font in fonts if font in sounds.SOUNDFONTS})
+    if "freepats" in fonts:
+        licences["music-freepats"] = {"what": "FreePats' sampled piano, guitars, violin, accordion and voices "
+                                              "(corpus/sampler.py)", "packages": [sampler.PACKAGE],
+                                      "licence": sampler.LICENCE}
     if "strums" in fonts:
         licences["music-strums"] = {"what": "recorded guitar strums (belofilms_GuitarStrums) under the additive "
                                             "synth's melody", "packages": [strums.PACKAGE], "licence": strums.LICENCE}
@@ -322,14 +331,25 @@ def main(argv=None) -> int:
                              "synthetic: the app's synthesizer only (tests, no package needed)")
     parser.add_argument("--quick", action="store_true", help="3 tap clips per family and 4 music-only clips")
     parser.add_argument("--taps", type=int, default=36, help="tap clips per family")
-    parser.add_argument("--music", type=int, default=40, help="music-only clips (shared by the music families)")
+    parser.add_argument("--music", type=int, help=f"music-only clips, shared by the music families "
+                                                  f"(default {MUSIC_A_FAMILY} a family)")
+    parser.add_argument("--music-from", default=",".join(MUSIC_FONTS),
+                        help=f"what renders the music, comma-separated (default: %(default)s; "
+                             f"also: {', '.join(EXTRA_MUSIC_FONTS)})")
     parser.add_argument("--seconds", type=float, default=11.0, help="tap clip length (±1 s)")
     parser.add_argument("--family", action="append", help="only this tap family (repeatable)")
     parser.add_argument("--cache", type=Path, help="room impulse responses (default: next to --out)")
     parser.add_argument("--sample-rate", type=int, default=48_000)
     args = parser.parse_args(argv)
-    taps_n, music_n = (3, 4) if args.quick else (args.taps, args.music)
-    index = make(args.out, args.source, taps_n, music_n, args.seconds, args.sample_rate, args.family, args.cache)
+    fonts = [f for f in args.music_from.split(",") if f]
+    unknown = set(fonts) - set(MUSIC_FONTS + EXTRA_MUSIC_FONTS)
+    if unknown:
+        parser.error(f"--music-from: no {', '.join(sorted(unknown))}; "
+                     f"choose from {', '.join(MUSIC_FONTS + EXTRA_MUSIC_FONTS)}")
+    music = args.music if args.music is not None else MUSIC_A_FAMILY * len(fonts)
+    taps_n, music_n = (3, 4) if args.quick else (args.taps, music)
+    index = make(args.out, args.source, taps_n, music_n, args.seconds, args.sample_rate, args.family, args.cache,
+                 music_fonts=fonts)
     print(f"{len(index)} clips in {os.path.relpath(args.out)}")
     return 0
 

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import make_corpus  # noqa: E402
-from corpus import patterns, reserved, sounds, splits, taps  # noqa: E402
+from corpus import patterns, reserved, sampler, sounds, splits, taps  # noqa: E402
 
 import pyroomacoustics  # noqa: E402,F401  (the corpus extra: scripts/setup.sh test installs it, never skipped)
 import scipy  # noqa: E402,F401
@@ -128,6 +128,19 @@ def test_leave_one_family_out_holds_out_taps_and_music(corpus):
     assert all(c["music_family"] != "music-synthetic" for c in train) and train
     with pytest.raises(ValueError):
         splits.leave_one_out(both, "nope")
+
+
+def test_leaving_a_tap_family_out_also_holds_out_music_from_its_package(corpus):
+    _, index = corpus
+    drums = [dict(c, name=c["name"] + "-d", family="freepats") for c in index if not c["music_only"]]
+    tunes = [dict(c, name=c["name"] + "-m", family="music-freepats", music_family="music-freepats")
+             for c in index if c["music_only"]]
+    over = [dict(c, name=c["name"] + "-o", music_family="music-freepats") for c in index if not c["music_only"]]
+    train, test = splits.leave_one_out(index + drums + tunes + over, "freepats")
+    assert {c["name"] for c in test} == {c["name"] for c in drums}
+    assert train and all(c.get("music_family") != "music-freepats" for c in train)
+    train, _ = splits.leave_one_out(index + drums + tunes + over, "synthetic")
+    assert {c["name"] for c in tunes} <= {c["name"] for c in train}
 
 
 @pytest.mark.parametrize("path", [
@@ -269,3 +282,44 @@ def test_a_package_file_that_cannot_be_fetched_says_why_in_one_line(tmp_path, mo
     with pytest.raises(SystemExit) as stop:
         sounds.unpacked("steps-data", inside)
     assert "apt-get download failed" in str(stop.value) and "Temporary failure resolving" in str(stop.value)
+
+
+def _gus_patch(path, wave: np.ndarray, rate: int, root_hz: float, loop: tuple[int, int]) -> None:
+    """A one-wave GUS patch (16-bit signed, looped) as FreePats writes them."""
+    import struct
+
+    data = (np.clip(wave, -1, 1) * 32767).astype("<i2").tobytes()
+    header = b"GF1PATCH110\0ID#000002\0".ljust(129, b"\0")
+    instrument = bytearray(63)
+    layer = bytearray(47)
+    layer[6] = 1  # one wave
+    sample = bytearray(96)
+    struct.pack_into("<III", sample, 8, len(data), 2 * loop[0], 2 * loop[1])
+    struct.pack_into("<H", sample, 20, rate)
+    struct.pack_into("<III", sample, 22, 20_000, 8_000_000, int(root_hz * 1000))
+    sample[55] = 1 | 4  # 16-bit, looping
+    path.write_bytes(header + bytes(instrument) + bytes(layer) + bytes(sample) + data)
+
+
+def test_the_sampler_plays_a_patch_at_the_note_s_pitch_for_as_long_as_it_is_held(tmp_path, monkeypatch):
+    rate = 32_000
+    t = np.arange(rate // 4) / rate
+    _gus_patch(tmp_path / "040_Violin.pat", 0.5 * np.sin(2 * np.pi * 440.0 * t), rate, 440.0,
+               (rate // 8, rate // 8 + 2 * 73 * 4))  # a loop of whole periods (73 samples a period at 32 kHz ~ 440 Hz)
+    monkeypatch.setattr(sampler, "FREEPATS_TONES", str(tmp_path))
+    sampler.patch.cache_clear()
+    try:
+        sr = 48_000
+        # the violin's A5 (880 Hz), held 1.5 s: six times the patch's own length
+        audio = sampler.render([(0.0, 0xC0, 40), (0.2, 0x90, 81, 100), (1.7, 0x80, 81, 0)], 2.5, sr)
+    finally:
+        sampler.patch.cache_clear()
+    assert audio.dtype == np.float32 and len(audio) == int(2.5 * sr)
+    loud = np.abs(audio) > 0.05
+    first, last = np.flatnonzero(loud)[[0, -1]] / sr
+    assert abs(first - 0.2) < 0.005
+    assert 1.7 <= last <= 1.7 + sampler.RELEASE_S[True] + 0.005  # held, then a short release
+    middle = audio[int(0.8 * sr) : int(1.2 * sr)].astype(np.float64)
+    spectrum = np.abs(np.fft.rfft(middle * np.hanning(len(middle))))
+    peak_hz = np.argmax(spectrum) * sr / len(middle)
+    assert abs(peak_hz - 880.0) < 10.0

@@ -2,7 +2,7 @@
 
 Music is rendered by fluidsynth (reverb and chorus off: the room is added by `rooms.py`) from the
 allowed General MIDI soundfonts, one fluidsynth run per soundfont for a whole build
-(`render_many`), or by an additive synthesizer (`SyntheticMusic`) for tests on a machine
+(`render_many`), by a sampler of FreePats' recorded instruments (`sampler.py`), or by an additive synthesizer (`SyntheticMusic`) for tests on a machine
 without them. Every soundfont path goes through `reserved.check`.
 """
 
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from corpus import midi_file, reserved, strums
+from corpus import midi_file, reserved, sampler, strums
 
 # General MIDI programs of the music
 FIDDLE, VIOLIN, PIANO, NYLON_GUITAR, STEEL_GUITAR, ACCORDION, CHOIR, VOICE = 110, 40, 0, 24, 25, 21, 52, 53
@@ -128,6 +128,8 @@ def render_pieces(font: str, pieces, sample_rate: int) -> list[np.ndarray]:
         return [synth.render(events, seconds) for events, seconds in pieces]
     if font == "strums":
         return [render_strummed(events, seconds, sample_rate) for events, seconds in pieces]
+    if font == "freepats":
+        return [sampler.render(events, seconds, sample_rate) for events, seconds in pieces]
     return render_many(font, pieces, sample_rate)
 
 
