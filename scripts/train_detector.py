@@ -44,6 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
+from corpus import splits  # noqa: E402
 from dessins_de_planche.listen import confirm, memory  # noqa: E402
 from dessins_de_planche.listen.detector import TapDetector  # noqa: E402
 from dessins_de_planche.listen.synth import match_onsets  # noqa: E402
@@ -801,7 +802,8 @@ def main(argv=None) -> int:
     for family in todo:
         # as scripts/corpus/splits.py's leave_one_out: the family's clips are the test set, and
         # nothing carrying its taps or its music is trained on
-        held = (family_of == families.index(family)) | (data["music_family"] == family)
+        held = ((family_of == families.index(family)) | (data["music_family"] == family)
+                | (data["music_family"] == splits.MUSIC_PREFIX + family))
         if family not in models:
             parser.error(f"no stage A fold for {family}: run scripts/train_stage_a.py --folds first")
         fold = remembering(for_model(data, family), allowed & ~held)  # the fold's own stage A's candidates

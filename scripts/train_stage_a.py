@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
+from corpus import splits  # noqa: E402
 from dessins_de_planche.listen import onset  # noqa: E402
 from dessins_de_planche.listen.detector import TapDetector  # noqa: E402
 from dessins_de_planche.listen.detector_settings import DetectorSettings  # noqa: E402
@@ -296,7 +297,7 @@ def main(argv=None) -> int:
     families = sorted({c["family"] for c in data if c["family"] != "generated"})
     todo = families if args.folds else []
     for family in todo:
-        train = [c for c in data if c["family"] != family and c["music_family"] != family]
+        train = [c for c in data if not splits.held_out(c, family)]
         test = [c for c in data if c["family"] == family and c["speed"] == 1.0]  # scored as recorded
         started = time.monotonic()
         weights = fit(train, args.seed, args.epochs, f"{stamp_base}.without-{family}", args.sensitivity)

@@ -47,5 +47,13 @@ def leave_one_out(index, family: str) -> tuple[list[dict], list[dict]]:
     if family not in {c["family"] for c in every}:
         raise ValueError(f"no family {family!r} in this corpus: {', '.join(families(every))}")
     test = [c for c in every if c["family"] == family]
-    train = [c for c in every if c["family"] != family and c.get("music_family") != family]
+    train = [c for c in every if not held_out(c, family)]
     return train, test
+
+
+def held_out(clip: dict, family: str) -> bool:
+    """Whether a fold that leaves `family` out must not train on `clip`: the family's own clips,
+    the clips over its music, and for a tap family the music of the same package (FreePats'
+    instruments, `music-freepats`, when the `freepats` drums are scored)."""
+    music = clip.get("music_family")
+    return clip["family"] == family or music == family or music == MUSIC_PREFIX + family
