@@ -46,5 +46,20 @@ def note(time: float, length: float, channel: int, key: int, velocity: int):
             (time + length, 0x80 | channel, key, 0)]
 
 
+def notes(events):
+    """Every note of (time, status, data...) events, as (begin, end, program, key, velocity), in
+    the order the notes end: what a renderer plays."""
+    programs, starts = {}, {}
+    for time, status, *data in sorted(events, key=lambda e: e[0]):
+        kind, channel = status & 0xF0, status & 0x0F
+        if kind == 0xC0:
+            programs[channel] = data[0]
+        elif kind == 0x90 and data[1] > 0:
+            starts[(channel, data[0])] = (time, data[1])
+        elif kind in (0x80, 0x90) and (channel, data[0]) in starts:
+            begin, velocity = starts.pop((channel, data[0]))
+            yield begin, time, programs.get(channel, 0), data[0], velocity
+
+
 def control(time: float, channel: int, number: int, value: int):
     return (time, 0xB0 | channel, number, value)

@@ -18,7 +18,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from corpus import reserved
+from corpus import midi_file, reserved
 
 FREEPATS_TONES = "/usr/share/midi/freepats/Tone_000"
 PACKAGE = "freepats"
@@ -76,9 +76,9 @@ def patch(program: int) -> tuple[Wave, ...]:
         return tuple(_waves(f.read(), path))
 
 
-def _positions(wave: Wave, step: float, held: int, total: int) -> np.ndarray:
-    """Read positions (fractional samples) for `total` output samples, the loop repeated after
-    `held` samples too (the release plays on in the loop) and the wave's end otherwise."""
+def _positions(wave: Wave, step: float, total: int) -> np.ndarray:
+    """Read positions (fractional samples) for `total` output samples, the sustain loop repeated
+    for as long as they last (the release too plays on in the loop)."""
     pos = np.arange(total) * step
     if wave.loop is not None:
         start, end = wave.loop
@@ -92,36 +92,27 @@ def render(events, seconds: float, sample_rate: int) -> np.ndarray:
     """(time, status, data...) MIDI events -> mono float32 of `seconds`."""
     n = int(round(seconds * sample_rate))
     out = np.zeros(n + sample_rate, np.float64)
-    programs, starts = {}, {}
-    for time, status, *data in sorted(events, key=lambda e: e[0]):
-        kind, channel = status & 0xF0, status & 0x0F
-        if kind == 0xC0:
-            programs[channel] = data[0]
-        elif kind == 0x90 and data[1] > 0:
-            starts[(channel, data[0])] = (time, data[1])
-        elif kind in (0x80, 0x90) and (channel, data[0]) in starts:
-            begin, velocity = starts.pop((channel, data[0]))
-            program = programs.get(channel, 0)
-            freq = 440.0 * 2 ** ((data[0] - 69) / 12)
-            waves = patch(program)
-            wave = next((w for w in waves if w.low_hz <= freq <= w.high_hz), waves[-1])
-            step = freq / wave.root_hz * wave.rate / sample_rate
-            held = max(1, int(round((time - begin) * sample_rate)))
-            release = int(RELEASE_S[program in SUSTAINED] * sample_rate)
-            total = held + release
-            if wave.loop is None:
-                total = min(total, int((len(wave.audio) - 1) / step))
-            pos = _positions(wave, step, held, total)
-            base = pos.astype(np.int64)
-            frac = pos - base
-            nxt = np.minimum(base + 1, len(wave.audio) - 1)
-            note = wave.audio[base] * (1 - frac) + wave.audio[nxt] * frac
-            env = np.ones(total)
-            tail = total - held
-            if tail > 0:
-                env[held:] = np.linspace(1.0, 0.0, tail)
-            at = int(round(begin * sample_rate))
-            end = min(len(out), at + total)
-            if at < len(out):
-                out[at:end] += (note * env)[: end - at] * (velocity / 127.0) ** 2 * 0.3
+    for begin, end_s, program, key, velocity in midi_file.notes(events):
+        freq = 440.0 * 2 ** ((key - 69) / 12)
+        waves = patch(program)
+        wave = next((w for w in waves if w.low_hz <= freq <= w.high_hz), waves[-1])
+        step = freq / wave.root_hz * wave.rate / sample_rate
+        held = max(1, int(round((end_s - begin) * sample_rate)))
+        release = int(RELEASE_S[program in SUSTAINED] * sample_rate)
+        total = held + release
+        if wave.loop is None:
+            total = min(total, int((len(wave.audio) - 1) / step))
+        pos = _positions(wave, step, total)
+        base = pos.astype(np.int64)
+        frac = pos - base
+        nxt = np.minimum(base + 1, len(wave.audio) - 1)
+        note = wave.audio[base] * (1 - frac) + wave.audio[nxt] * frac
+        env = np.ones(total)
+        tail = total - held
+        if tail > 0:
+            env[held:] = np.linspace(1.0, 0.0, tail)
+        at = int(round(begin * sample_rate))
+        end = min(len(out), at + total)
+        if at < len(out):
+            out[at:end] += (note * env)[: end - at] * (velocity / 127.0) ** 2 * 0.3
     return out[:n].astype(np.float32)

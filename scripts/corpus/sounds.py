@@ -89,29 +89,21 @@ class SyntheticMusic:
         sr = self.sample_rate
         n = int(round(seconds * sr))
         out = np.zeros(n + sr, np.float64)
-        programs, starts = {}, {}
-        for time, status, *data in sorted(events, key=lambda e: e[0]):
-            kind, channel = status & 0xF0, status & 0x0F
-            if kind == 0xC0:
-                programs[channel] = data[0]
-            elif kind == 0x90:
-                starts[(channel, data[0])] = (time, data[1])
-            elif kind == 0x80 and (channel, data[0]) in starts:
-                begin, velocity = starts.pop((channel, data[0]))
-                bowed = programs.get(channel, 0) in (FIDDLE, VIOLIN, ACCORDION, CHOIR, VOICE)
-                length = int(((time - begin) + (0.03 if bowed else 0.6)) * sr)
-                t = np.arange(length) / sr
-                freq = 440.0 * 2 ** ((data[0] - 69) / 12)
-                harmonics = np.arange(1, 1 + max(1, min(12, int(0.45 * sr / freq))))
-                wave = (np.sin(2 * np.pi * freq * harmonics[:, None] * t[None, :]) / harmonics[:, None]).sum(0)
-                if bowed:
-                    env = np.minimum(1.0, t / 0.012) * np.minimum(1.0, (length - np.arange(length)) / (0.03 * sr))
-                else:
-                    env = np.minimum(1.0, t / 0.003) * np.exp(-t / 0.25)
-                at = int(round(begin * sr))
-                end = min(len(out), at + length)
-                if at < len(out):
-                    out[at:end] += (wave * env)[: end - at] * velocity / 127.0 * 0.2
+        for begin, end_s, program, key, velocity in midi_file.notes(events):
+            bowed = program in (FIDDLE, VIOLIN, ACCORDION, CHOIR, VOICE)
+            length = int(((end_s - begin) + (0.03 if bowed else 0.6)) * sr)
+            t = np.arange(length) / sr
+            freq = 440.0 * 2 ** ((key - 69) / 12)
+            harmonics = np.arange(1, 1 + max(1, min(12, int(0.45 * sr / freq))))
+            wave = (np.sin(2 * np.pi * freq * harmonics[:, None] * t[None, :]) / harmonics[:, None]).sum(0)
+            if bowed:
+                env = np.minimum(1.0, t / 0.012) * np.minimum(1.0, (length - np.arange(length)) / (0.03 * sr))
+            else:
+                env = np.minimum(1.0, t / 0.003) * np.exp(-t / 0.25)
+            at = int(round(begin * sr))
+            end = min(len(out), at + length)
+            if at < len(out):
+                out[at:end] += (wave * env)[: end - at] * velocity / 127.0 * 0.2
         return out[:n].astype(np.float32)
 
 
