@@ -802,8 +802,7 @@ def main(argv=None) -> int:
     for family in todo:
         # as scripts/corpus/splits.py's leave_one_out: the family's clips are the test set, and
         # nothing carrying its taps or its music is trained on
-        held = ((family_of == families.index(family)) | (data["music_family"] == family)
-                | (data["music_family"] == splits.MUSIC_PREFIX + family))
+        held = (family_of == families.index(family)) | np.isin(data["music_family"], splits.held_music(family))
         if family not in models:
             parser.error(f"no stage A fold for {family}: run scripts/train_stage_a.py --folds first")
         fold = remembering(for_model(data, family), allowed & ~held)  # the fold's own stage A's candidates

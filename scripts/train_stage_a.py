@@ -10,8 +10,8 @@ detector computes them) is recorded at every hop of every clip by the detector i
 depend on where taps were fired, so one pass serves every model and every fold. The model
 (`listen.onset`) sees the rises of the band levels over their tails and floors at the hop and
 the two before it, and over each band's recent mean; it is trained to score high on the hops
-whose window newly holds a true tap's onset, and low away from any tap. Leave-one-family-out folds as
-`scripts/corpus/splits.py` (a family's fold trains without its clips and its music).
+whose window newly holds a true tap's onset, and low away from any tap. Leave-one-family-out
+folds as `scripts/corpus/splits.py` (a family's fold trains without its clips and its music).
 
 The corpus is also heard played at other speeds (`train_detector.played_at`, `--speeds`), as
 stage B is. Dependencies: numpy, soundfile and scipy (the `train` extra); nothing here runs in the app.

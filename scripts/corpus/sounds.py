@@ -2,8 +2,9 @@
 
 Music is rendered by fluidsynth (reverb and chorus off: the room is added by `rooms.py`) from the
 allowed General MIDI soundfonts, one fluidsynth run per soundfont for a whole build
-(`render_many`), by a sampler of FreePats' recorded instruments (`sampler.py`), or by an additive synthesizer (`SyntheticMusic`) for tests on a machine
-without them. Every soundfont path goes through `reserved.check`.
+(`render_many`), by a sampler of FreePats' recorded instruments (`sampler.py`), or by an
+additive synthesizer (`SyntheticMusic`) for tests on a machine without them. Every soundfont
+path goes through `reserved.check`.
 """
 
 from __future__ import annotations

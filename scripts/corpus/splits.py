@@ -52,8 +52,13 @@ def leave_one_out(index, family: str) -> tuple[list[dict], list[dict]]:
 
 
 def held_out(clip: dict, family: str) -> bool:
-    """Whether a fold that leaves `family` out must not train on `clip`: the family's own clips,
-    the clips over its music, and for a tap family the music of the same package (FreePats'
-    instruments, `music-freepats`, when the `freepats` drums are scored)."""
-    music = clip.get("music_family")
-    return clip["family"] == family or music == family or music == MUSIC_PREFIX + family
+    """Whether a fold that leaves `family` out must not train on `clip`: the family's own clips
+    and the clips over any of `held_music(family)`."""
+    return clip["family"] == family or clip.get("music_family") in held_music(family)
+
+
+def held_music(family: str) -> tuple[str, str]:
+    """The music families a fold leaving `family` out holds out: its own (a music family), and
+    for a tap family the music of the same package (FreePats' instruments, `music-freepats`,
+    when the `freepats` drums are scored)."""
+    return family, MUSIC_PREFIX + family
