@@ -108,7 +108,16 @@ class FrontEnd:
         self._smooth_a = 1.0 - math.exp(-1.0 / (s.background_smooth_s * frame_rate))
         self._learn_n = int(round(s.learn_s * frame_rate))
         self._warmup_n = max(self._span + 2, int(round(s.warmup_s * frame_rate)))
+        # the DC estimate moves on the stream's own grid of chunks (16 hops), never on block
+        # edges: it ramps through each chunk from the estimate before it to the one after, so any
+        # block size gives the same samples, bit for bit (a ramp that turned at block edges put
+        # steps of about -90 dB in the difference where the blocks happened to end)
         self._dc_alpha = 1.0 / (s.dc_s * sr)
+        self._dc_chunk = chunk = 16 * hop
+        self._dc_ramp = (np.arange(1, chunk + 1, dtype=np.float32) / np.float32(chunk))[:, None]
+        self._chunk_raw = np.zeros((chunk, c), np.float32)  # the chunk's samples so far
+        self._chunk_sum = np.zeros(c, np.float32)
+        self._dc_from, self._dc_step = np.zeros(c, np.float32), np.zeros(c, np.float32)
 
         # the sound check, per channel, of the last block
         self.level, self.peak, self.brightness = (np.zeros(c, np.float32) for _ in range(3))
@@ -138,13 +147,8 @@ class FrontEnd:
         self.clean = np.zeros((frames, c), np.float32)  # DC removed
         self._diff = np.zeros((frames, c), np.float32)
         self._abs = np.zeros((frames, c), np.float32)
-        # per channel: the block's peak, energy, difference's energy, sum; the DC estimate and the next
-        self._peak_c, self._lo_c, self._hi_c, self._sum, self._dc, self._dc_new = (
-            np.zeros(c, np.float32) for _ in range(6))
-        self._dc_ramp_index = np.arange(1, frames + 1, dtype=np.float32)
-        self._dc_ramp = np.zeros(frames, np.float32)
-        self._dc_ramp_n = 0
-        self._dc_offset = np.zeros((frames, c), np.float32)
+        # per channel: the block's peak, energy, difference's energy
+        self._peak_c, self._lo_c, self._hi_c = (np.zeros(c, np.float32) for _ in range(3))
         hops = frames // self.hop + 2
         self._widx = np.zeros((hops, self.window + 1), np.intp)
         # each hop's window, as offsets from the first hop's: hop j reads from j * hop on
@@ -164,8 +168,13 @@ class FrontEnd:
     def reset(self) -> None:
         c = self.channels
         self._raw[:2] = 0.0
-        self._dc[:] = 0.0
-        self._dc_list = [0.0] * c
+        self._chunk_raw[:] = 0.0
+        self._dc_from[:] = 0.0
+        self._dc_step[:] = 0.0
+        self._dc_list = [0.0] * c  # the running estimate, at the last chunk's end
+        self._dc_to = [0.0] * c  # where this chunk's ramp ends
+        self._dc_first = [-1] * c  # a channel's first chunk: where in it its first good sample was
+        self._chunk_gap = [False] * c
         self._started = [False] * c
         self.warm = [self._warmup_n] * c  # hops each channel still learns before it may fire
         self._hops_seen = [0] * c
@@ -184,9 +193,9 @@ class FrontEnd:
         into the history, DC removed; returns which channels' blocks are gaps (None: none)."""
         n = block.shape[0]
         if n > self._capacity:  # a larger block than announced: grow once (not in steady state)
-            prev, dc = self._raw[:2].copy(), self._dc.copy()
+            prev = self._raw[:2].copy()
             self.allocate(n)
-            self._raw[:2], self._dc[:] = prev, dc
+            self._raw[:2] = prev
         if block.dtype != np.float32:
             block = block.astype(np.float32)
         if block.ndim == 1:
@@ -208,27 +217,7 @@ class FrontEnd:
                     bad = [False] * c
                 bad[ch] = True
                 signal[:, ch] = 0.0  # a gap: silence in the history, and relearn after it
-        np.add.reduce(signal, axis=0, out=self._sum)
-        sums = self._sum.tolist()
-        # the DC estimate (set by a channel's first good block) moves through the block as a
-        # ramp from the last block's to this one's: a step at each block's edge would be a
-        # click, as loud as the block is long
-        for ch in range(c):
-            if bad is None or not bad[ch]:
-                if not self._started[ch]:
-                    self._dc_list[ch] = sums[ch] / n
-                    self._dc[ch] = self._dc_list[ch]
-                    self._started[ch] = True
-                self._dc_list[ch] += self._dc_alpha * (sums[ch] - n * self._dc_list[ch])
-        self._dc_new[:] = self._dc_list
-        np.subtract(self._dc_new, self._dc, out=self._dc_new)
-        if n != self._dc_ramp_n:  # the ramp's steps, for this block length (kept while it holds)
-            np.multiply(self._dc_ramp_index[:n], 1.0 / n, out=self._dc_ramp[:n])
-            self._dc_ramp_n = n
-        offset = self._dc_offset[:n]
-        np.multiply(self._dc_ramp[:n, None], self._dc_new, out=offset)
-        np.add(offset, self._dc, out=offset)
-        np.subtract(signal, offset, out=clean)
+        self._remove_dc(signal, clean, start_frame, bad)
         if bad is not None:
             for ch in range(c):
                 if bad[ch]:
@@ -248,6 +237,54 @@ class FrontEnd:
         np.add.reduce(self._abs[:n], axis=0, out=self._hi_c)
         self._peaks = peaks
         return bad
+
+    def _remove_dc(self, signal: np.ndarray, clean: np.ndarray, start_frame: int, bad) -> None:
+        """`clean` = `signal` less the DC estimate, ramped through the stream's chunks; a
+        channel's estimate starts at its first good sample, takes its first chunk's mean, then
+        moves `dc_s` slowly. A chunk with a gap leaves its channel's estimate where it was."""
+        c = self.channels
+        for ch in range(c):
+            if bad is not None and bad[ch]:
+                self._chunk_gap[ch] = True
+            elif not self._started[ch]:
+                first = float(signal[0, ch])
+                self._dc_list[ch] = self._dc_to[ch] = first
+                self._dc_from[ch], self._dc_step[ch] = first, 0.0
+                self._dc_first[ch] = start_frame % self._dc_chunk
+                self._started[ch] = True
+        chunk, n = self._dc_chunk, signal.shape[0]
+        at, done = start_frame % chunk, 0
+        while done < n:
+            take = min(n - done, chunk - at)
+            part, out = signal[done : done + take], clean[done : done + take]
+            self._chunk_raw[at : at + take] = part
+            np.multiply(self._dc_ramp[at : at + take], self._dc_step, out=out)
+            np.add(out, self._dc_from, out=out)
+            np.subtract(part, out, out=out)
+            at, done = at + take, done + take
+            if at == chunk:
+                self._end_chunk()
+                at = 0
+
+    def _end_chunk(self) -> None:
+        """A chunk is complete: each channel's estimate moves on from its samples (the sum of
+        the whole chunk at once, so block edges never change its rounding) and the next
+        chunk's ramp runs from this chunk's end to it."""
+        chunk = self._dc_chunk
+        np.add.reduce(self._chunk_raw, axis=0, out=self._chunk_sum)
+        sums = self._chunk_sum.tolist()
+        for ch in range(self.channels):
+            start = self._dc_to[ch]
+            if self._started[ch] and not self._chunk_gap[ch]:
+                first = self._dc_first[ch]
+                if first >= 0:  # the channel's first chunk: its mean, from its first sample on
+                    self._dc_list[ch] = sums[ch] / (chunk - first)
+                    self._dc_first[ch] = -1
+                else:
+                    self._dc_list[ch] += self._dc_alpha * (sums[ch] - chunk * self._dc_list[ch])
+            self._dc_to[ch] = self._dc_list[ch]
+            self._dc_from[ch], self._dc_step[ch] = start, self._dc_to[ch] - start
+            self._chunk_gap[ch] = False
 
     def spectra(self, start_frame: int, n: int) -> tuple[int, np.ndarray | None]:
         """The hops that end in the block `begin` took (hop k's window ends at stream frame
@@ -295,7 +332,6 @@ class FrontEnd:
             f = _frequency(hi_c[ch], lo_c[ch], self.sample_rate)
             self.brightness[ch] = 0.0 if f <= 100.0 else min(1.0, math.log(f / 100.0) / math.log(80.0))
         self._raw[:2] = self._raw[n : n + 2]
-        self._dc[:] = self._dc_list
 
     # -- one hop -----------------------------------------------------------
     def rises(self, k: int, level: np.ndarray, bad, deaf_until: list[int]) -> tuple[list[float], float]:
