@@ -143,6 +143,27 @@ def test_blocks_of_the_wrong_size_give_the_same_taps(kind):
     np.testing.assert_allclose(taps[:, 0], reference[:, 0], atol=0.002)
 
 
+def test_a_16_bit_recording_is_heard_as_the_sound_it_holds():
+    """Heels over digital silence in a 16-bit file: each hit's tail ends in its last bits,
+    about 90 dB down, far under anything a foot makes. The taps are the float signal's, at its
+    times (those last bits once read as rises out of silence: heels heard up to 2.6 ms late,
+    or not at all)."""
+    signal = np.zeros(int(1.9 * RATE), np.float32)
+    onsets = []
+    for i, at in enumerate(np.arange(0.1, 1.5, 0.25)):
+        hit = 0.5 * heel_sound(np.random.default_rng(i), RATE)
+        hit[-480:] *= np.linspace(1.0, 0.0, 480)
+        start = int(at * RATE)
+        signal[start: start + len(hit)] = hit
+        onsets.append((start + true_onset(hit)) / RATE)
+    whole = (np.round(signal * 32768.0) / 32768.0).astype(np.float32)
+    taps, _ = run_blocks(whole)
+    reference, _ = run_blocks(signal)
+    assert_heard(reference, np.array(onsets), 0.0)
+    assert len(taps) == len(reference) == len(onsets), (taps[:, 0], reference[:, 0])
+    np.testing.assert_allclose(taps[:, 0], reference[:, 0], atol=0.0005)
+
+
 def test_any_block_sizes_give_the_same_samples_and_spectra_over_a_drifting_dc():
     """The DC estimate moves on the stream's grid, not on block edges: what stage A and stage
     B read is the same whatever blocks the device delivers (a DC ramp that turned at block

@@ -92,6 +92,10 @@ class FrontEnd:
         self._band_gain_db = (10 * np.log10(white.sum(axis=0) @ band_matrix_t)).tolist()
         # the level floor, per channel and band: white noise at that RMS level never starts a tap
         self.band_floor = np.array([[f + g for g in self._band_gain_db] for f in floors], np.float32)
+        # and 20 dB under it, where every band level stops: under it nothing counts, and what is
+        # there (digital silence, a 16-bit file's last bit, a DC estimate's steps) would read as
+        # rises of 100 dB over silence, the context of the next tap's hops
+        self._level_clamp = (self.band_floor + onset.LEVEL_RANGE[0])[:, None, :]
         # the learned onset score where its weights are, else the summed-rise rule
         self.onset = None if onset_weights is None else onset.OnsetScore(onset_weights, c, b)
         self._no_rise = [-1.0] * c
@@ -282,6 +286,8 @@ class FrontEnd:
                     self._dc_first[ch] = -1
                 else:
                     self._dc_list[ch] += self._dc_alpha * (sums[ch] - chunk * self._dc_list[ch])
+            elif self._dc_first[ch] > 0:  # a gap in its first chunk: the next one's mean, whole
+                self._dc_first[ch] = 0
             self._dc_to[ch] = self._dc_list[ch]
             self._dc_from[ch], self._dc_step[ch] = start, self._dc_to[ch] - start
             self._chunk_gap[ch] = False
@@ -313,7 +319,9 @@ class FrontEnd:
         np.add(levels, 1e-20, out=levels)
         np.log10(levels, out=levels)
         np.multiply(levels, 10.0, out=levels)
-        return first_hop, levels.reshape(c, count, self.bands)
+        levels = levels.reshape(c, count, self.bands)
+        np.maximum(levels, self._level_clamp, out=levels)
+        return first_hop, levels
 
     def finish(self, n: int, bad) -> None:
         """After the block's hops: the sound check, the relearning after a gap, and the samples
