@@ -35,10 +35,8 @@ SEED = 1313
 TAP_PATTERNS = ["en deux", "en trois", "ti-galop", "en quatre", "en quatre toes", "jig 6/8"]
 LEVELS_DB = [-40.0, -32.0, -24.0, -18.0, -12.0, -6.0, -3.0, -1.0, 2.0, 6.0]  # mix peak; > 0 clips
 RATIOS_DB = [-10.0, -6.0, -3.0, 0.0, 3.0, 6.0, 10.0, 15.0, 20.0]  # taps over music, RMS over the clip
-MUSIC_FONTS = ["timgm6mb", "musescore", "csound", "strums"]  # strums: recorded guitar (corpus/strums.py)
-# FreePats' recorded instruments (corpus/sampler.py), only when asked for (--music-from): the shipped
-# weights were not trained with them (docs/corpus.md, attempt 59)
-EXTRA_MUSIC_FONTS = ["freepats"]
+# strums: recorded guitar (corpus/strums.py); freepats: recorded instruments (corpus/sampler.py)
+MUSIC_FONTS = ["timgm6mb", "musescore", "csound", "strums", "freepats"]
 MUSIC_A_FAMILY = 10  # music-only clips a music family
 S = sounds
 MELODIES = [S.FIDDLE, S.VIOLIN, S.FIDDLE, S.ACCORDION, S.CHOIR, S.VOICE]
@@ -334,18 +332,16 @@ def main(argv=None) -> int:
     parser.add_argument("--music", type=int, help=f"music-only clips, shared by the music families "
                                                   f"(default {MUSIC_A_FAMILY} a family)")
     parser.add_argument("--music-from", default=",".join(MUSIC_FONTS),
-                        help=f"what renders the music, comma-separated (default: %(default)s; "
-                             f"also: {', '.join(EXTRA_MUSIC_FONTS)})")
+                        help="what renders the music, comma-separated (default: %(default)s)")
     parser.add_argument("--seconds", type=float, default=11.0, help="tap clip length (±1 s)")
     parser.add_argument("--family", action="append", help="only this tap family (repeatable)")
     parser.add_argument("--cache", type=Path, help="room impulse responses (default: next to --out)")
     parser.add_argument("--sample-rate", type=int, default=48_000)
     args = parser.parse_args(argv)
     fonts = [f for f in args.music_from.split(",") if f]
-    unknown = set(fonts) - set(MUSIC_FONTS + EXTRA_MUSIC_FONTS)
+    unknown = set(fonts) - set(MUSIC_FONTS)
     if unknown:
-        parser.error(f"--music-from: no {', '.join(sorted(unknown))}; "
-                     f"choose from {', '.join(MUSIC_FONTS + EXTRA_MUSIC_FONTS)}")
+        parser.error(f"--music-from: no {', '.join(sorted(unknown))}; choose from {', '.join(MUSIC_FONTS)}")
     music = args.music if args.music is not None else MUSIC_A_FAMILY * len(fonts)
     taps_n, music_n = (3, 4) if args.quick else (args.taps, music)
     index = make(args.out, args.source, taps_n, music_n, args.seconds, args.sample_rate, args.family, args.cache,

@@ -747,14 +747,16 @@ def main(argv=None) -> int:
     parser.add_argument("--exclude", action="append", default=[], metavar="FAMILY",
                         help="never train on this family (repeatable)")
     # 300: with the corpus played at two more speeds, 120 of the app's own clips were too few for
-    # stage B to keep its heels in digital silence (docs/corpus.md, attempt 34)
-    parser.add_argument("--generated", type=int, default=300,
+    # stage B to keep its heels in digital silence (docs/corpus.md, attempt 34); 600 since FreePats'
+    # music: fewer of the generator's music onsets on the beat confirmed (attempt 60)
+    parser.add_argument("--generated", type=int, default=600,
                         help="clips of the app's own synthesizer added as the family 'generated'")
     parser.add_argument("--alone", type=int, default=60,
                         help="clips of the app's own taps alone, half in digital silence (family 'generated')")
     parser.add_argument("--doubled", type=int, default=60,
                         help="clips of the app's own taps in flams and doubles 25-60 ms apart (family 'generated')")
-    parser.add_argument("--steady", type=int, default=0,
+    # 60 since stop 25: a loud mains hum's beats were confirmed as heels (attempts 19, 59 and 60)
+    parser.add_argument("--steady", type=int, default=60,
                         help="clips of steady hum, buzz, tones and DC with no tap (negatives, family 'generated')")
     parser.add_argument("--randomized", type=int, default=0,
                         help="clips of taps of widely random timbre over music (family 'generated')")
