@@ -590,7 +590,7 @@ def _pitched(kind, rng, f0):
 
 
 @pytest.mark.xfail(strict=True, reason="issue 13, open: stage B trained on the corpus keeps many of these "
-                   "synthetic struck and plucked notes, every 0.35 s (stop 22's weights: piano 8 of 27, guitar 19 of 25; "
+                   "synthetic struck and plucked notes, every 0.35 s (stop 25's weights: piano 6 of 27, guitar 12 of 23; stop 22's: piano 8 of 27, guitar 19 of 25; "
                    "stop 21's, with a memory of the channel's recent hits: piano 17 of 27, guitar 18 of 25; stop 19's, eleven families: piano 16 of 27, guitar 23 of 25; stop 18's, ten: piano 11 of 25, "
                    "guitar 22 of 25; nine families, t4: 14 and 26 of 26, t3: 12 and 26 of 26; stop 16's 14 of 34 and 25 of 26, 12 and 23 without the grid, whose "
                    "rhythm they keep; "
