@@ -267,17 +267,20 @@ def write_clip(folder: Path, record: dict, audio, truth) -> dict:
     return record
 
 
-def make(out: Path, source: str = "packages", taps_per_family: int = 36, music_clips: int = 40,
+def make(out: Path, source: str = "packages", taps_per_family: int = 36, music_clips: int | None = None,
          seconds: float = 11.0, sample_rate: int = 48_000, families=None, cache: Path | None = None,
          rt60s=rooms.RT60S, log=print, music_fonts=None) -> list[dict]:
     """Write the corpus into `out`; returns the index's clip records. `music_fonts`: what renders
-    the music (default `MUSIC_FONTS`)."""
+    the music (default `MUSIC_FONTS`); `music_clips`: music-only clips (default `MUSIC_A_FAMILY` a
+    music family)."""
     started = time.monotonic()
     synthetic = source == "synthetic"
     if not synthetic:
         sounds.ensure_installed()
     families = list(families or (["synthetic"] if synthetic else taps.FAMILIES))
     fonts = ["synthetic"] if synthetic else list(music_fonts or MUSIC_FONTS)
+    if music_clips is None:
+        music_clips = MUSIC_A_FAMILY * len(fonts)
     out.mkdir(parents=True, exist_ok=True)
     bank = rooms.room_bank(cache or out.parent / "corpus-cache", sample_rate, rt60s) if rt60s else []
     log(f"{len(bank)} rooms ({time.monotonic() - started:.0f} s)")
@@ -342,8 +345,7 @@ def main(argv=None) -> int:
     unknown = set(fonts) - set(MUSIC_FONTS)
     if unknown:
         parser.error(f"--music-from: no {', '.join(sorted(unknown))}; choose from {', '.join(MUSIC_FONTS)}")
-    music = args.music if args.music is not None else MUSIC_A_FAMILY * len(fonts)
-    taps_n, music_n = (3, 4) if args.quick else (args.taps, music)
+    taps_n, music_n = (3, 4) if args.quick else (args.taps, args.music)
     index = make(args.out, args.source, taps_n, music_n, args.seconds, args.sample_rate, args.family, args.cache,
                  music_fonts=fonts)
     print(f"{len(index)} clips in {os.path.relpath(args.out)}")

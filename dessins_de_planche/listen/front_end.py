@@ -175,8 +175,7 @@ class FrontEnd:
         self._chunk_raw[:] = 0.0
         self._dc_from[:] = 0.0
         self._dc_step[:] = 0.0
-        self._dc_list = [0.0] * c  # the running estimate, at the last chunk's end
-        self._dc_to = [0.0] * c  # where this chunk's ramp ends
+        self._dc_list = [0.0] * c  # the running estimate, at the last chunk's end: where this chunk's ramp ends
         self._dc_first = [-1] * c  # a channel's first chunk: where in it its first good sample was
         self._chunk_gap = [False] * c
         self._started = [False] * c
@@ -252,7 +251,7 @@ class FrontEnd:
                 self._chunk_gap[ch] = True
             elif not self._started[ch]:
                 first = float(signal[0, ch])
-                self._dc_list[ch] = self._dc_to[ch] = first
+                self._dc_list[ch] = first
                 self._dc_from[ch], self._dc_step[ch] = first, 0.0
                 self._dc_first[ch] = start_frame % self._dc_chunk
                 self._started[ch] = True
@@ -278,7 +277,7 @@ class FrontEnd:
         np.add.reduce(self._chunk_raw, axis=0, out=self._chunk_sum)
         sums = self._chunk_sum.tolist()
         for ch in range(self.channels):
-            start = self._dc_to[ch]
+            start = self._dc_list[ch]
             if self._started[ch] and not self._chunk_gap[ch]:
                 first = self._dc_first[ch]
                 if first >= 0:  # the channel's first chunk: its mean, from its first sample on
@@ -288,8 +287,7 @@ class FrontEnd:
                     self._dc_list[ch] += self._dc_alpha * (sums[ch] - chunk * self._dc_list[ch])
             elif self._dc_first[ch] > 0:  # a gap in its first chunk: the next one's mean, whole
                 self._dc_first[ch] = 0
-            self._dc_to[ch] = self._dc_list[ch]
-            self._dc_from[ch], self._dc_step[ch] = start, self._dc_to[ch] - start
+            self._dc_from[ch], self._dc_step[ch] = start, self._dc_list[ch] - start
             self._chunk_gap[ch] = False
 
     def spectra(self, start_frame: int, n: int) -> tuple[int, np.ndarray | None]:
