@@ -1,4 +1,4 @@
-"""Listening bench: the `analyze` path scored leave-one-family-out, with aubio and librosa beside it.
+"""Listening bench: the `analyze` path scored leave-one-family-out, with aubio, librosa and madmom beside it.
 
     .venv/bin/python scripts/make_corpus.py                  # once: out/corpus
     .venv/bin/python scripts/train_detector.py --folds       # stage B per fold: out/detector/folds/
@@ -9,7 +9,11 @@ that family (nor its music) — `out/detector/folds/<family>.npz` from `train_de
 --folds`; a family without a fold file is scored with the shipped weights and marked so.
 Tap families give precision/recall/F1 at +-25 ms (and +-50), heel/toe, delay, tempo and
 pattern; music families (music-only clips) give false alarms a minute. aubio (streaming, hfc,
-256/128) and librosa (offline onset_detect, hop 128) hear the same clips in the same run.
+256/128), librosa (offline onset_detect, hop 128) and, where it is installed, madmom (offline,
+its CNN onset model and peak picking at the settings of its own `CNNOnsetDetector`) hear the
+same clips in the same run. madmom's last release (0.16.1) builds only without build isolation:
+
+    .venv/bin/pip install cython setuptools wheel && .venv/bin/pip install --no-build-isolation madmom
 
 Figures, each beside its target: the mean over tap families of the per-family F1 and the
 worst family; F1 pooled per condition (room, noise floor, tap-to-music, source family) and
@@ -207,6 +211,40 @@ def run_librosa(audio, sr, clip, tally):
     tally.score(clip, np.asarray(times))
 
 
+def load_madmom():
+    """madmom's CNN onset model and its peak picking. Its last release predates Python 3.10 and
+    numpy 1.24, so the names it imports from `collections` and numpy's removed scalar aliases are
+    put back first (in this bench process only)."""
+    import collections
+    import collections.abc
+
+    for name in ("MutableSequence", "MutableMapping", "Sequence", "Iterable", "Mapping"):
+        if not hasattr(collections, name):
+            setattr(collections, name, getattr(collections.abc, name))
+    for name, kind in (("float", float), ("int", int), ("complex", complex)):
+        if name not in np.__dict__:
+            setattr(np, name, kind)
+    from madmom.features.onsets import CNNOnsetProcessor, OnsetPeakPickingProcessor
+
+    return CNNOnsetProcessor(), OnsetPeakPickingProcessor(threshold=0.54, smooth=0.05, pre_max=0.01,
+                                                          post_max=0.01, combine=0.03, fps=100)
+
+
+def run_madmom(audio, sr, clip, tally, model):
+    from madmom.audio.signal import Signal
+    from scipy.signal import resample_poly
+
+    network, picking = model
+    mono = audio.mean(axis=1)
+    start = time.process_time()
+    if sr != 44_100:  # its model hears 44.1 kHz (madmom would resample through ffmpeg)
+        g = np.gcd(44_100, int(sr))
+        mono = resample_poly(mono, 44_100 // g, int(sr) // g)
+    times = picking(network(Signal(mono.astype(np.float32), sample_rate=44_100, num_channels=1)))
+    tally.cpu += time.process_time() - start
+    tally.score(clip, np.asarray(times))
+
+
 def detector_cpu(audio: np.ndarray, sr: int, channels: int) -> float:
     """Process time per audio second of the detector alone, `channels` copies of the clip."""
     wide = np.ascontiguousarray(np.repeat(audio[:, :1], channels, axis=1), dtype=np.float32)
@@ -252,7 +290,7 @@ def main() -> int:
     parser.add_argument("--folds", type=Path, default=ROOT / "out" / "detector" / "folds",
                         help="stage B weights per left-out family (<family>.npz)")
     parser.add_argument("--family", action="append", help="score only these families (repeatable)")
-    parser.add_argument("--no-references", action="store_true", help="skip aubio and librosa")
+    parser.add_argument("--no-references", action="store_true", help="skip aubio, librosa and madmom")
     parser.add_argument("--details", action="store_true", help="every condition, missed tempo and pattern")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
@@ -269,6 +307,11 @@ def main() -> int:
                 references[name] = (runner, Tally())
             except ImportError:
                 print(f"{name}: not installed (pip install -e '.[bench]'); its column is left out")
+        try:
+            model = load_madmom()
+            references["madmom"] = (lambda audio, sr, clip, tally: run_madmom(audio, sr, clip, tally, model), Tally())
+        except ImportError:
+            print("madmom: not installed (see this bench's docstring); its column is left out")
     ours = Tally()
     extra = defaultdict(list)
     stamps, unfolded = {}, []
