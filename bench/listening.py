@@ -231,15 +231,13 @@ def load_madmom():
 
 
 def run_madmom(audio, sr, clip, tally, model):
+    from corpus.taps import resample
     from madmom.audio.signal import Signal
-    from scipy.signal import resample_poly
 
     network, picking = model
-    mono = audio.mean(axis=1)
     start = time.process_time()
-    if sr != 44_100:  # its model hears 44.1 kHz (madmom would resample through ffmpeg)
-        g = np.gcd(44_100, int(sr))
-        mono = resample_poly(mono, 44_100 // g, int(sr) // g)
+    # its model hears 44.1 kHz (madmom itself would resample through ffmpeg)
+    mono = resample(audio.mean(axis=1), sr, 44_100)
     times = picking(network(Signal(mono.astype(np.float32), sample_rate=44_100, num_channels=1)))
     tally.cpu += time.process_time() - start
     tally.score(clip, np.asarray(times))
