@@ -40,8 +40,9 @@ from dessins_de_planche.listen.synth import match_onsets  # noqa: E402
 from train_detector import (BLOCK, SPEEDS, clip_audio, corpus_clips, generated_clips, init, map_clips,  # noqa: E402
                             played_at, randomized_clips, speeds_of, speeds_tag, steady_clips)
 
-TRAIN_VERSION = "a5"  # a2: one logit more sensitive than its own best F1; a3: the corpus played at other speeds too;
-# a4: each band's rise over its recent mean too (`onset.MEAN_HOPS`); a5: hops 5-25 ms before a tap are negatives
+TRAIN_VERSION = "a6"  # a2: one logit more sensitive than its own best F1; a3: the corpus played at other speeds too;
+# a4: each band's rise over its recent mean too (`onset.MEAN_HOPS`); a5: hops 5-25 ms before a tap are negatives;
+# a6: the lowest band's longer view (`onset.LOW_WINDOWS`)
 HOPS_DIR = ROOT / "out" / "detector" / "hops"
 # a hop is a positive when the true onset lies in the newest part of its window: firing there
 # places the tap within a few ms of the truth
@@ -92,7 +93,7 @@ def hops_of(job) -> str:
         k=np.array([r[0] for r in rows], np.int64),
         level=np.array([r[1] for r in rows], np.float32), ref=np.array([r[2] for r in rows], np.float32),
         bg=np.array([r[3] for r in rows], np.float32), learning=np.array([r[4] for r in rows], bool),
-        sounding=np.array([r[5] for r in rows], bool),
+        sounding=np.array([r[5] for r in rows], bool), low=np.array([r[6] for r in rows], np.float32),
         truth=np.array([t["time"] for t in truth], np.float64),
         heel=np.array([t["kind"] == "heel" for t in truth], bool), seconds=np.array(len(audio) / sr))
     os.replace(tmp, path)
@@ -113,11 +114,11 @@ HIDDEN = (32, 16)
 GAP_S = DetectorSettings().min_gap_s
 
 
-def _state(level, ref, bg, floor, k, learning, sounding, sr, hop, back, truth) -> dict:
+def _state(level, ref, bg, floor, k, learning, sounding, low, sr, hop, back, truth) -> dict:
     """A clip's gated hops: features, labels (1 foot onset, 0 none, -1 neither), and what the
     firing replay (`fire`) needs."""
     ok = onset.gate(level, ref, floor) & sounding & ~learning
-    x = onset.features(level, ref, bg, floor)[ok]
+    x = onset.features(level, ref, bg, floor, low=low)[ok]
     k = k[ok]
     est = (k * hop - back) / sr
     label = np.zeros(len(k), np.int8)
@@ -140,7 +141,8 @@ def hop_state(rows, detector, truth) -> dict:
     return _state(np.array([r[1] for r in rows], np.float32), np.array([r[2] for r in rows], np.float32),
                   np.array([r[3] for r in rows], np.float32), detector.front.band_floor[0],
                   np.array([r[0] for r in rows], np.int64), np.array([r[4] for r in rows], bool),
-                  np.array([r[5] for r in rows], bool), int(detector.sample_rate), detector.hop,
+                  np.array([r[5] for r in rows], bool), np.array([r[6] for r in rows], np.float32),
+                  int(detector.sample_rate), detector.hop,
                   detector.onset_back, np.sort(np.array([t["time"] for t in truth], np.float64)))
 
 
@@ -148,7 +150,7 @@ def load_clip(path: str, rng) -> dict:
     """A cached clip's `_state`, with the training sample (every positive, a share of the negatives)."""
     with np.load(path, allow_pickle=False) as d:
         state = _state(d["level"], d["ref"], d["bg"], d["band_floor"], d["k"], d["learning"], d["sounding"],
-                       int(d["sr"]), int(d["hop"]), int(d["onset_back"]), np.sort(d["truth"]))
+                       d["low"], int(d["sr"]), int(d["hop"]), int(d["onset_back"]), np.sort(d["truth"]))
         state["seconds"] = float(d["seconds"])
     label = state["label"]
     state["keep"] = (label == 1) | ((label == 0) & (rng.random(len(label)) < NEGATIVE_KEEP))
@@ -231,7 +233,8 @@ def as_weights(params, mean, scale, threshold, bands, stamp) -> dict:
     weights.update({f"b{i}": params[2 * i + 1].astype(np.float32) for i in range(len(params) // 2)})
     weights.update(layers=np.array(len(params) // 2), mean=mean.astype(np.float32),
                    scale=scale.astype(np.float32), threshold=np.array(threshold, np.float32),
-                   bands=np.array(bands), stamp=np.array(stamp), mean_hops=np.array(onset.MEAN_HOPS))
+                   bands=np.array(bands), stamp=np.array(stamp), mean_hops=np.array(onset.MEAN_HOPS),
+                   low_band=np.array(1))
     return weights
 
 
@@ -245,7 +248,7 @@ def fit(clips: list[dict], seed: int, epochs: int, stamp: str, sensitivity: floa
     weight = np.where(y > 0, 1.0, 1.0 / NEGATIVE_KEEP)
     weight[y > 0] *= weight[y == 0].sum() / max(pos, 1) / 4
     params = train_binary((x - mean) * scale, y, weight, seed, epochs)
-    bands = clips[0]["x"].shape[1] // onset.group_count(onset.MEAN_HOPS)
+    bands = (clips[0]["x"].shape[1] - onset.LOW_FEATURES) // onset.group_count(onset.MEAN_HOPS)
     weights = as_weights(params, mean, scale, 0.0, bands, stamp)
     scores = [onset.scores(weights, c["x"]) for c in clips]
     best, threshold = -1.0, 0.0

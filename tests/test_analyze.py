@@ -53,11 +53,6 @@ def test_a_44k1_jig_file(tmp_path):
     assert result.tempo_bpm == pytest.approx(120, rel=0.03)
 
 
-@pytest.mark.xfail(strict=True, reason="open (issue 13): the band's bass onset 12 ms after a tap, heard on the band's "
-                   "channel while the board's is deaf after its tap, is confirmed as a heel by stage B: one tap on the "
-                   "band's channel (stop 19: passes with one training of the same corpus, fails with the next; stop 21's "
-                   "weights, with the memory of recent hits, fail it too, and stop 22's; "
-                   "docs/corpus.md, What limits it)")
 def test_a_stereo_file_puts_the_taps_on_their_channel(tmp_path):
     mix, truth = podorhythm(6.0, 48_000, 112, 2, ("heel", "toe"), seed=13, level_db=-12.0)
     dry, _ = podorhythm(6.0, 48_000, 112, 2, ("heel", "toe"), seed=13, level_db=-12.0, music=False, noise_db=None)

@@ -425,6 +425,71 @@ def test_stage_a_reads_each_band_over_its_recent_mean_as_training_does():
     assert onset.OnsetScore(shipped, 1, int(shipped["bands"])).x.shape[1] == len(shipped["mean"])
 
 
+def test_stage_a_reads_the_lowest_bands_longer_view_as_training_does():
+    """Stage A's view of the energy under 300 Hz (a heel's thump, over 5 to 32 ms): the live
+    features, from the energies the front end measures at each hop, are training's (to a
+    thousandth of a dB), a thump rises over the silence before it, and the energies are those
+    of the signal through a 4th-order Butterworth low-pass at 300 Hz."""
+    from dessins_de_planche.listen import onset
+    from dessins_de_planche.listen.detector_settings import DetectorSettings
+    from dessins_de_planche.listen.front_end import low_pass_response
+
+    sr, block = 48000, 256
+    rng = np.random.default_rng(5)
+    audio = (rng.standard_normal(48128) * 1e-2).astype(np.float32)  # (whole blocks)
+    t = np.arange(2400) / sr
+    thump = (0.5 * np.sin(2 * np.pi * 90 * t) * np.exp(-t * 60)).astype(np.float32)
+    click = np.diff(0.3 * rng.standard_normal(241) * np.exp(-np.arange(241) / 30.0)).astype(np.float32)
+    audio[24000:26400] += thump  # a heel
+    audio[36000:36240] += click  # a toe: no low band to speak of
+    detector = TapDetector(sr, [0], block_size=block, weights=False,
+                           settings=DetectorSettings(stage_b=False, learned_onset=False, onset_db=1e9))
+    detector.collect_hops = rows = []
+    clean = np.zeros_like(audio)
+    for start in range(0, len(audio), block):
+        detector.process(audio[start : start + block], start)
+        clean[start : start + block] = detector.front.clean[:block, 0]
+    k = np.array([r[0] for r in rows])
+    low = np.array([r[6] for r in rows], np.float32)
+    # the energies: the DC-removed signal through the low-pass, read 4 times a hop
+    response = low_pass_response(sr, 1024)
+    filtered = np.convolve(clean.astype(np.float64), response)[: len(clean)]
+    hop = detector.hop
+    reads = (k * hop - 1)[:, None] - np.arange(4)[None, :] * (hop // 4)
+    direct = (filtered[np.maximum(reads, 0)] ** 2).mean(axis=1)
+    later = k > 40
+    np.testing.assert_allclose(low[later], direct[later], rtol=0.01, atol=1e-3 * direct.max())
+
+    trained = onset.low_features(low)
+    heel_hop, toe_hop = 24000 // hop + 2, 36000 // hop + 2
+    heel, toe = trained[k == heel_hop][0], trained[k == toe_hop][0]
+    assert heel[0] > 15.0  # the thump's first 5 ms over the 21 ms before
+    assert (heel[:2] - toe[:2]).min() > 12.0  # a click barely stirs the low band
+
+    bands = detector.bands
+    groups = onset.group_count(onset.MEAN_HOPS)
+    width = groups * bands + onset.LOW_FEATURES
+    weights = {"bands": np.array(bands), "threshold": np.array(0.0, np.float32), "stamp": "test",
+               "layers": np.array(1), "mean": np.zeros(width, np.float32), "scale": np.ones(width, np.float32),
+               "b0": np.zeros(1, np.float32), "w0": rng.standard_normal((width, 1)).astype(np.float32),
+               "mean_hops": np.array(onset.MEAN_HOPS), "low_band": np.array(1)}
+    live = onset.OnsetScore(weights, 1, bands)
+    level = np.array([r[1] for r in rows], np.float32)
+    ref = np.array([r[2] for r in rows], np.float32)
+    bg = np.array([r[3] for r in rows], np.float32)
+    floor = detector.front.band_floor[0]
+    offline = onset.features(level, ref, bg, floor, low=low)
+    assert offline.shape[1] == width
+    shipped = onset.load_weights()
+    assert int(shipped["low_band"]) == 1 and len(shipped["mean"]) == width  # the shipped stage A reads it
+    for i in range(len(k)):
+        live.update(level[i][None], ref[i][None], bg[i][None], floor, low[i : i + 1])
+        if i % 5 == 0 or heel_hop - 3 <= k[i] <= heel_hop + 3:
+            live.evaluate()
+            np.testing.assert_array_equal(live.x[0, : groups * bands], offline[i, : groups * bands])
+            np.testing.assert_allclose(live.x[0, groups * bands :], offline[i, groups * bands :], atol=1e-3)
+
+
 def test_the_rules_alone_still_hear_the_generated_taps():
     """Without stage A's weights (a build without them) the summed-rise rule fires."""
     from dessins_de_planche.listen.detector_settings import DetectorSettings

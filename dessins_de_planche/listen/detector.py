@@ -318,7 +318,8 @@ class TapDetector:
         rises, bar = front.rises(k, level, bad, self._deaf_until)
         if self.collect_hops is not None:  # training: offline only, never in a live callback
             self.collect_hops.append((k, level[0].copy(), front.ref[0].copy(), front.bg[0].copy(),
-                                      front.warm[0] > 0 or (bad is not None and bad[0]), front.sounding(0, k)))
+                                      front.warm[0] > 0 or (bad is not None and bad[0]), front.sounding(0, k),
+                                      float(front.low_at(k)[0])))
         warm = front.warm
         for ch in range(self.channels):
             if bad is not None and bad[ch]:

@@ -15,7 +15,8 @@ a hit's own ringing stays under it, and a quiet tap 25 ms after a loud one still
 the loud one's tail in the bands it fills (never a raised threshold or a deaf spell). A
 **noise floor** per band (a running low quantile of the level), under which nothing counts.
 The onset score is stage A's learned score (`listen.onset`, a small perceptron on those rises
-at this hop and the two before it: a foot fills many bands at once, a new note a few); without
+at this hop and the two before it: a foot fills many bands at once, a new note a few; and on
+the energy under 300 Hz at each hop, `low_at`, for a longer view of a heel's thump); without
 its weights (or `learned_onset=False`) the rule of old: the bands' summed rise over the larger
 of tail and floor, over `onset_db`. Non-finite or absurd samples (|x| > 8) make a channel's
 block a gap: silence in the history, and its bands learn their levels again after it.
@@ -34,6 +35,29 @@ from dessins_de_planche.listen.detector_settings import DetectorSettings
 _BAD_LEVEL = 8.0  # |sample| above this (or NaN/Inf) marks a broken block
 _BIN_HZ = 375.0  # the analysis spectrum's bin spacing (a 128-point DFT at 48 kHz)
 _BAND_EDGES_HZ = (0, 400, 750, 1100, 1500, 2200, 3000, 4000, 5200, 7000, 9400, 12800, 24000)
+# the lowest band's longer view (stage A's heels): a 4th-order Butterworth low-pass at 300 Hz,
+# its impulse response cut at 10.7 ms (where it has fallen 60 dB), read 4 times a hop
+_LOW_HZ, _LOW_S, _LOW_READS = 300.0, 0.0107, 4
+
+
+def low_pass_response(sample_rate: float, length: int) -> np.ndarray:
+    """The first `length` samples of a 4th-order Butterworth low-pass's impulse response (two
+    biquads by the bilinear transform, prewarped: scipy's `butter(4, _LOW_HZ)`, without scipy)."""
+    k = math.tan(math.pi * _LOW_HZ / sample_rate)
+    x = np.zeros(length)
+    x[0] = 1.0
+    for q in (1 / (2 * math.cos(math.pi / 8)), 1 / (2 * math.cos(3 * math.pi / 8))):
+        norm = 1.0 / (1.0 + k / q + k * k)
+        b0 = k * k * norm
+        a1, a2 = 2.0 * (k * k - 1.0) * norm, (1.0 - k / q + k * k) * norm
+        y = np.zeros(length)
+        x1 = x2 = y1 = y2 = 0.0
+        for n, v in enumerate(x.tolist()):
+            out = b0 * (v + 2.0 * x1 + x2) - a1 * y1 - a2 * y2
+            x2, x1, y2, y1 = x1, v, y1, out
+            y[n] = out
+        x = y
+    return x
 
 
 def _frequency(hi: float, lo: float, sample_rate: float) -> float:
@@ -99,6 +123,20 @@ class FrontEnd:
         # the learned onset score where its weights are, else the summed-rise rule
         self.onset = None if onset_weights is None else onset.OnsetScore(onset_weights, c, b)
         self._no_rise = [-1.0] * c
+        # the lowest band's energy at every hop (`spectra`), for the learned score that reads it
+        # (and for training, which records it from the rules' detector)
+        self.measure_low = self.onset is None or self.onset.low_band
+        step = max(1, hop // _LOW_READS)
+        length = max(8, int(round(_LOW_S * sr)))
+        self._low_span = span = length + (_LOW_READS - 1) * step
+        # the filter's outputs at the hop's last sample and `step`, 2 `step`... before it, as a
+        # matrix on the hop's last `span` samples
+        response = low_pass_response(sr, length)
+        taps = np.zeros((span, _LOW_READS))
+        for j in range(_LOW_READS):
+            end = span - 1 - j * step
+            taps[end - length + 1 : end + 1, j] = response[::-1]
+        self._low_taps = np.ascontiguousarray(taps * math.sqrt(1.0 / _LOW_READS), np.float32)
 
         # a quarter window's samples (`sounding`)
         self._q_arange, self._q_idx = np.arange(win // 4, dtype=np.intp), np.zeros(win // 4, np.intp)
@@ -161,7 +199,14 @@ class FrontEnd:
         self._wx = np.zeros((c * hops, self.window + 1), np.float32)  # rows: channel-major, then hop
         self._pow = np.zeros((c * hops, bins), np.float32)
         self._level = np.zeros((c * hops, b), np.float32)
-        hist_n = 1 << int(math.ceil(math.log2(self._reach + frames + self.window)))
+        if self.measure_low:
+            span = self._low_span
+            self._lidx = np.zeros((hops, span), np.intp)
+            self._larange = np.arange(hops, dtype=np.intp)[:, None] * self.hop + np.arange(span, dtype=np.intp)
+            self._lx = np.zeros((c * hops, span), np.float32)
+            self._lout = np.zeros((c * hops, _LOW_READS), np.float32)
+            self._low_energy = np.zeros(c * hops, np.float32)
+        hist_n = 1 << int(math.ceil(math.log2(self._reach + frames + max(self.window, self._low_span))))
         if hist_n > self._hist_n:  # (a larger block than announced starts it afresh)
             # DC-removed samples by channel, then by stream frame (a channel's row is contiguous,
             # so gathering from it copies nothing), indexed by stream frame & history_mask
@@ -301,14 +346,13 @@ class FrontEnd:
         count = (start_frame + n) // hop - first_hop + 1
         if count <= 0:
             return first_hop, None
-        mask = self.history_mask
-        idx = self._widx[:count]
-        np.add(self._warange[:count], first_hop * hop - win - 1, out=idx)
-        np.bitwise_and(idx, mask, out=idx)
         rows = c * count
-        wx = self._wx[:rows]
-        for ch in range(c):
-            self.history[ch].take(idx, out=wx[ch * count : (ch + 1) * count], mode="clip")
+        if self.measure_low:  # one gather serves both: the spectra read the low view's last samples
+            wx = self._gather(self._lidx[:count], self._larange[:count], first_hop * hop - self._low_span,
+                              self._lx[:rows], count)[:, self._low_span - win - 1 :]
+        else:
+            wx = self._gather(self._widx[:count], self._warange[:count], first_hop * hop - win - 1,
+                              self._wx[:rows], count)
         power = self._pow[:rows]
         np.dot(wx, self._dft, out=power)
         np.multiply(power, power, out=power)
@@ -319,7 +363,29 @@ class FrontEnd:
         np.multiply(levels, 10.0, out=levels)
         levels = levels.reshape(c, count, self.bands)
         np.maximum(levels, self._level_clamp, out=levels)
+        if self.measure_low:
+            self._low_hops(first_hop, count)
         return first_hop, levels
+
+    def _gather(self, idx: np.ndarray, offsets: np.ndarray, start: int, out: np.ndarray, count: int) -> np.ndarray:
+        """Every channel's samples of `count` hops' windows (`offsets` from stream frame `start`)
+        into `out`, rows channel-major, from the history."""
+        np.add(offsets, start, out=idx)
+        np.bitwise_and(idx, self.history_mask, out=idx)
+        for ch in range(self.channels):
+            self.history[ch].take(idx, out=out[ch * count : (ch + 1) * count], mode="clip")
+        return out
+
+    def _low_hops(self, first_hop: int, count: int) -> None:
+        """Each hop's energy under 300 Hz (the mean square of 4 low-pass outputs through its
+        last samples; the 1/4 is in the taps, halved), every channel at once, from the samples
+        `spectra` gathered: `low_at(k)` reads it."""
+        rows = self.channels * count
+        out = self._lout[:rows]
+        np.dot(self._lx[:rows], self._low_taps, out=out)
+        np.multiply(out, out, out=out)
+        np.add.reduce(out, axis=1, out=self._low_energy[:rows])
+        self._low_first, self._low_count = first_hop, count
 
     def finish(self, n: int, bad) -> None:
         """After the block's hops: the sound check, the relearning after a gap, and the samples
@@ -366,7 +432,7 @@ class FrontEnd:
         # the learned score, on the same band state: scored only where the bands rose at all
         # over their tails and one is over the level floor (most hops of silence or a held
         # note are not), and only when a channel may fire; it fires over its threshold
-        score.update(level, ref, bg, self.band_floor)
+        score.update(level, ref, bg, self.band_floor, self.low_at(k) if score.low_band else None)
         worth = [r > onset.GATE_DB and loud > 0.0
                  for r, loud in zip(score.rises.tolist(), score.loudest.tolist())]
         ready = False
@@ -377,6 +443,11 @@ class FrontEnd:
             return self._no_rise, 0.0
         threshold = score.threshold
         return [sc - threshold if w else -1.0 for sc, w in zip(score.evaluate().tolist(), worth)], 0.0
+
+    def low_at(self, k: int) -> np.ndarray:
+        """Hop `k`'s energy under 300 Hz per channel (a view; k: a hop of the last `spectra`)."""
+        count = self._low_count
+        return self._low_energy[k - self._low_first : count * self.channels : count]
 
     def learn(self, k: int, level: np.ndarray, bad) -> None:
         """After hop `k`'s taps: a hop less to learn for each channel still learning, the noise

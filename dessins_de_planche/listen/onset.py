@@ -6,14 +6,16 @@ floor. A foot fills many bands at once, fast; a new fiddle note, a piano's hamme
 beat rise in a few, or slowly, or only over a floor they keep. One summed-rise rule cannot
 tell those apart in every room (it lost a third of the taps); this small perceptron looks at
 the rises over the tail at this hop and the two before it, the rise over the noise floor and
-over the level floor, and the rise over the band's mean of the 43 ms before (the tail follows
-a held note's peaks; a tap under it rises over its mean), and scores the hop. Trained by
-`scripts/train_stage_a.py` on the corpus's band states, recorded by the detector itself, so
-training and the show see the same numbers.
+over the level floor, the rise over the band's mean of the 43 ms before (the tail follows
+a held note's peaks; a tap under it rises over its mean) and, where the weights read it, a
+longer view of the lowest band (the energy under 300 Hz of the last 5 and 11 ms over the 21 ms
+before: a heel's thump outlasts the 2.7 ms window; docs/corpus.md, attempts 67-68), and
+scores the hop. Trained by `scripts/train_stage_a.py` on the corpus's band states, recorded
+by the detector itself, so training and the show see the same numbers.
 
 Runs in the audio callback, once per hop and channel where anything rose at all: every
 buffer is allocated here, numpy writes with `out=`, the normalisation folded into the first
-layer. The weights (`weights/stage_a.npz`, about 2,700 of them) carry their threshold and a
+layer. The weights (`weights/stage_a.npz`, about 2,800 of them) carry their threshold and a
 stamp (corpus, training version, seed).
 """
 
@@ -35,6 +37,15 @@ MEAN_RANGE = (-12.0, 24.0)  # dB over the band's recent mean
 MEAN_HOPS = 32  # the recent mean: of 32 hops (43 ms) ...
 MEAN_LAG = 3  # ... up to 3 hops back (the window of this hop and the two before overlap it)
 GATE_DB = 1.0  # a hop whose bands rose less than this over their tails (summed) is not scored
+# the lowest band's longer view (a heel's thump outlasts the 2.7 ms window): the energy under
+# 300 Hz (`FrontEnd.low_at`) of the last 4 and 8 hops (5.3, 10.7 ms), each over the 16 hops
+# (21 ms) before it, and the last 8 hops' over those 2 hops back
+LOW_WINDOWS = ((0, 4), (4, 20), (0, 8), (8, 24), (2, 10))  # hops back: [from, to)
+LOW_HISTORY = 24
+LOW_RANGE = (-12.0, 24.0)  # dB
+LOW_FEATURES = 3
+_LOW_EPS = np.float32(1e-12)  # (energy of a full-scale signal: 0.5)
+_LOW_PAIRS = ((0, 1), (2, 3), (2, 4))  # the features: window a's mean over window b's (dB)
 
 
 def group_count(mean_hops: int) -> int:
@@ -48,12 +59,37 @@ _LOW = np.array([TAIL_RANGE[0]] * CONTEXT + [FLOOR_RANGE[0], LEVEL_RANGE[0], MEA
 _HIGH = np.array([TAIL_RANGE[1]] * CONTEXT + [FLOOR_RANGE[1], LEVEL_RANGE[1], MEAN_RANGE[1]], np.float32)
 
 
+def low_features(low: np.ndarray) -> np.ndarray:
+    """The lowest band's longer view of every hop at once (training): the energies under 300 Hz
+    (hops,) -> (hops, LOW_FEATURES), summed in the live order (oldest first, float32) from
+    silence before the first hop."""
+    low = np.asarray(low, np.float32)
+    padded = np.concatenate([np.zeros(LOW_HISTORY - 1, np.float32), low])
+    sums = []
+    for start, end in LOW_WINDOWS:
+        total = np.zeros_like(low)
+        for back in range(end - 1, start - 1, -1):  # oldest first
+            at = LOW_HISTORY - 1 - back
+            total += padded[at : at + len(low)]
+        sums.append(total)
+    return _low_ratios(np.stack(sums, axis=1))
+
+
+def _low_ratios(sums: np.ndarray) -> np.ndarray:
+    """(rows, windows) summed energies -> (rows, LOW_FEATURES) clipped dB ratios."""
+    means = sums * np.array([1.0 / (end - start) for start, end in LOW_WINDOWS], np.float32) + _LOW_EPS
+    db = np.log10(means) * np.float32(10.0)
+    out = np.stack([db[:, a] - db[:, b] for a, b in _LOW_PAIRS], axis=1)
+    return np.clip(out, *LOW_RANGE).astype(np.float32)
+
+
 def features(level: np.ndarray, ref: np.ndarray, bg: np.ndarray, floor: np.ndarray,
-             mean_hops: int = MEAN_HOPS) -> np.ndarray:
+             mean_hops: int = MEAN_HOPS, low: np.ndarray | None = None) -> np.ndarray:
     """Every hop's features of one channel at once (training): arrays (hops, bands) in dB ->
-    (hops, features). Hops before the first are taken as silent tails (no rise) and, for the
-    recent mean, as loud as the first. The mean is summed in the live order (oldest first, in
-    float32), so training and the show compute the same numbers."""
+    (hops, features); with `low` (hops,), the lowest band's longer view after them. Hops before
+    the first are taken as silent tails (no rise) and, for the recent mean, as loud as the first.
+    The mean is summed in the live order (oldest first, in float32), so training and the show
+    compute the same numbers."""
     tail = np.clip(level - ref, *TAIL_RANGE)
     rows = []
     for back in range(CONTEXT - 1, 0, -1):
@@ -73,6 +109,8 @@ def features(level: np.ndarray, ref: np.ndarray, bg: np.ndarray, floor: np.ndarr
             total += padded[1 + i : 1 + i + len(level)]
         total *= np.float32(1.0 / mean_hops)
         rows.append(np.clip(level - total, *MEAN_RANGE))
+    if low is not None:
+        rows.append(low_features(low))
     return np.concatenate(rows, axis=1).astype(np.float32)
 
 
@@ -112,8 +150,10 @@ class OnsetScore:
             self._b.append(np.asarray(weights[f"b{i}"], np.float32))
         self.channels, self.bands, self._stride = channels, bands, trained
         self.mean_hops = hops = int(weights.get("mean_hops", 0))
+        self.low_band = bool(int(weights.get("low_band", 0)))
         groups = group_count(hops)
-        self.x = np.zeros((channels, groups * trained), np.float32)
+        low_n = LOW_FEATURES if self.low_band else 0
+        self.x = np.zeros((channels, groups * trained + low_n), np.float32)
         self._low = np.repeat(_LOW[:groups], trained)[None, :]
         self._high = np.repeat(_HIGH[:groups], trained)[None, :]
         s = trained
@@ -143,20 +183,45 @@ class OnsetScore:
             self._inverse = np.float32(1.0 / hops)
             at = groups - 1
             self._over_mean = self.x[:, at * s : at * s + bands]
-            self._mean_group = self.x[:, at * s :]
+            self._mean_group = self.x[:, at * s : (at + 1) * s]
             self._mean_low = np.ascontiguousarray(self._low[:, at * s :])
             self._mean_high = np.ascontiguousarray(self._high[:, at * s :])
+        if self.low_band:
+            # the last LOW_HISTORY hops' energies, a ring (a row a hop); each window's mean and
+            # the dB differences as two small matrix products, the first turned with the ring
+            # (`_low_means[slot]`: row `slot` is the newest hop)
+            self._low_past = np.zeros((LOW_HISTORY, channels), np.float32)
+            means = np.zeros((LOW_HISTORY, len(LOW_WINDOWS), LOW_HISTORY), np.float32)
+            for slot in range(LOW_HISTORY):
+                for i, (start, end) in enumerate(LOW_WINDOWS):
+                    for back in range(start, end):
+                        means[slot, i, (slot - back) % LOW_HISTORY] = 1.0 / (end - start)
+            self._low_means = means
+            diff = np.zeros((LOW_FEATURES, len(LOW_WINDOWS)), np.float32)
+            for row, (a, b) in enumerate(_LOW_PAIRS):
+                diff[row, a], diff[row, b] = 10.0, -10.0
+            self._low_diff = diff
+            self._low_db = np.zeros((len(LOW_WINDOWS), channels), np.float32)
+            self._low_out = np.zeros((LOW_FEATURES, channels), np.float32)
+            self._low_x = self.x[:, groups * trained :]
+            self._low_lo, self._low_hi = np.float32(LOW_RANGE[0]), np.float32(LOW_RANGE[1])
         self.reset()
 
     def reset(self) -> None:
-        self.x[:] = self._low
+        self.x[:, : self._low.shape[1]] = self._low
         if self.mean_hops:
-            self.x[:, -self._stride :] = 0.0  # a band that never sounds is at its mean
+            self._mean_group[:] = 0.0  # a band that never sounds is at its mean
             self._slot = -1  # the ring row of the newest hop; none yet
+        if self.low_band:
+            self._low_past[:] = 0.0
+            self._low_slot = 0
+            self._low_x[:] = 0.0  # silence over silence
 
-    def update(self, level: np.ndarray, ref: np.ndarray, bg: np.ndarray, floor: np.ndarray) -> None:
+    def update(self, level: np.ndarray, ref: np.ndarray, bg: np.ndarray, floor: np.ndarray,
+               low: np.ndarray | None = None) -> None:
         """This hop's features for every channel (the older tails move back a group); `rises`
-        and `loudest` say which channels are worth scoring."""
+        and `loudest` say which channels are worth scoring. `low`: each channel's energy under
+        300 Hz at this hop (where the weights read it)."""
         x, s = self.x, self._stride
         x[:, : (CONTEXT - 1) * s] = x[:, s : CONTEXT * s]  # one copy (numpy minds the overlap)
         np.subtract(level, ref, out=self._tail_now)
@@ -175,6 +240,9 @@ class OnsetScore:
                 self._past[:] = level
             self._slot = (self._slot + 1) % len(self._past)
             self._past[self._slot] = level
+        if self.low_band:
+            self._low_slot = (self._low_slot + 1) % LOW_HISTORY
+            self._low_past[self._low_slot] = low
 
     def evaluate(self) -> np.ndarray:
         """The score (a logit) of every channel's current features."""
@@ -185,6 +253,8 @@ class OnsetScore:
             np.subtract(self._past[self._slot], self._mean, out=self._over_mean)
             np.maximum(self._mean_group, self._mean_low, out=self._mean_group)
             np.minimum(self._mean_group, self._mean_high, out=self._mean_group)
+        if self.low_band:
+            self._low_view()
         h = self.x
         last = len(self._w) - 1
         for i, (w, bias, out) in enumerate(zip(self._w, self._b, self._h)):
@@ -195,6 +265,18 @@ class OnsetScore:
             h = out
         self.score[:] = h[:, 0]
         return self.score
+
+
+    def _low_view(self) -> None:
+        """The lowest band's longer view of every channel, into its features (as `low_features`)."""
+        db, out = self._low_db, self._low_out
+        np.dot(self._low_means[self._low_slot], self._low_past, out=db)
+        np.add(db, _LOW_EPS, out=db)
+        np.log10(db, out=db)
+        np.dot(self._low_diff, db, out=out)
+        np.maximum(out, self._low_lo, out=out)
+        np.minimum(out, self._low_hi, out=out)
+        self._low_x[:] = out.T
 
 
 def scores(weights: dict, x: np.ndarray) -> np.ndarray:
