@@ -178,9 +178,11 @@ class FrontEnd:
         self._reach = 0
 
     # -- buffers -----------------------------------------------------------
-    def allocate(self, frames: int, reach: int | None = None) -> None:
+    def allocate(self, frames: int, reach: int | None = None, at: int | None = None) -> None:
         """Buffers for blocks of up to `frames`; the history keeps `reach` samples (the tap
-        logic's look back: stage B, velocity, kind) beyond a block and a window."""
+        logic's look back: stage B, velocity, kind) beyond a block and a window. `at`: the
+        stream frame of the block that grows them, before which a larger history keeps the
+        samples it had."""
         if reach is not None:
             self._reach = reach
         c, b = self.channels, self.bands
@@ -207,10 +209,14 @@ class FrontEnd:
             self._lout = np.zeros((c * hops, _LOW_READS), np.float32)
             self._low_energy = np.zeros(c * hops, np.float32)
         hist_n = 1 << int(math.ceil(math.log2(self._reach + frames + max(self.window, self._low_span))))
-        if hist_n > self._hist_n:  # (a larger block than announced starts it afresh)
+        if hist_n > self._hist_n:
             # DC-removed samples by channel, then by stream frame (a channel's row is contiguous,
             # so gathering from it copies nothing), indexed by stream frame & history_mask
-            self.history = np.zeros((c, hist_n), np.float32)
+            history = np.zeros((c, hist_n), np.float32)
+            if at is not None and self._hist_n:  # a larger block than announced: the past moves over
+                frames_before = np.arange(max(0, at - self._hist_n), at)
+                history[:, frames_before & (hist_n - 1)] = self.history[:, frames_before & self.history_mask]
+            self.history = history
             self._hist_n = hist_n
             self.history_mask = hist_n - 1
 
@@ -242,7 +248,7 @@ class FrontEnd:
         n = block.shape[0]
         if n > self._capacity:  # a larger block than announced: grow once (not in steady state)
             prev = self._raw[:2].copy()
-            self.allocate(n)
+            self.allocate(n, at=start_frame)
             self._raw[:2] = prev
         if block.dtype != np.float32:
             block = block.astype(np.float32)
