@@ -187,9 +187,9 @@ class OnsetScore:
             self._mean_low = np.ascontiguousarray(self._low[:, at * s :])
             self._mean_high = np.ascontiguousarray(self._high[:, at * s :])
         if self.low_band:
-            # the last LOW_HISTORY hops' energies, a ring (a row a hop); each window's mean and
-            # the dB differences as two small matrix products, the first turned with the ring
-            # (`_low_means[slot]`: row `slot` is the newest hop)
+            # the last LOW_HISTORY hops' energies, a ring (a row a hop); each window's mean as one
+            # small matrix product, turned with the ring (`_low_means[slot]`: row `slot` is the
+            # newest hop)
             self._low_past = np.zeros((LOW_HISTORY, channels), np.float32)
             means = np.zeros((LOW_HISTORY, len(LOW_WINDOWS), LOW_HISTORY), np.float32)
             for slot in range(LOW_HISTORY):
@@ -197,12 +197,8 @@ class OnsetScore:
                     for back in range(start, end):
                         means[slot, i, (slot - back) % LOW_HISTORY] = 1.0 / (end - start)
             self._low_means = means
-            diff = np.zeros((LOW_FEATURES, len(LOW_WINDOWS)), np.float32)
-            for row, (a, b) in enumerate(_LOW_PAIRS):
-                diff[row, a], diff[row, b] = 10.0, -10.0
-            self._low_diff = diff
             self._low_db = np.zeros((len(LOW_WINDOWS), channels), np.float32)
-            self._low_out = np.zeros((LOW_FEATURES, channels), np.float32)
+            self._low_cols = [self.x[:, groups * trained + i] for i in range(LOW_FEATURES)]
             self._low_x = self.x[:, groups * trained :]
             self._low_lo, self._low_hi = np.float32(LOW_RANGE[0]), np.float32(LOW_RANGE[1])
         self.reset()
@@ -268,15 +264,18 @@ class OnsetScore:
 
 
     def _low_view(self) -> None:
-        """The lowest band's longer view of every channel, into its features (as `low_features`)."""
-        db, out = self._low_db, self._low_out
+        """The lowest band's longer view of every channel, into its features (as `low_features`;
+        the differences as ufuncs, not a product: a BLAS kernel may raise a spurious invalid-value
+        flag, and a warning is I/O)."""
+        db, x = self._low_db, self._low_x
         np.dot(self._low_means[self._low_slot], self._low_past, out=db)
         np.add(db, _LOW_EPS, out=db)
         np.log10(db, out=db)
-        np.dot(self._low_diff, db, out=out)
-        np.maximum(out, self._low_lo, out=out)
-        np.minimum(out, self._low_hi, out=out)
-        self._low_x[:] = out.T
+        np.multiply(db, np.float32(10.0), out=db)
+        for (a, b), column in zip(_LOW_PAIRS, self._low_cols):
+            np.subtract(db[a], db[b], out=column)
+        np.maximum(x, self._low_lo, out=x)
+        np.minimum(x, self._low_hi, out=x)
 
 
 def scores(weights: dict, x: np.ndarray) -> np.ndarray:
