@@ -108,6 +108,29 @@ def test_names_the_footwork_and_its_tempo(pattern, name, bpm):
     assert tracker.bpm == pytest.approx(bpm, rel=0.04)
 
 
+@pytest.mark.parametrize("pattern", ["en deux", "en trois", "ti-galop", "en quatre"])
+@pytest.mark.parametrize("seed", range(5))
+def test_names_the_footwork_when_half_the_quiet_taps_go_unheard(pattern, seed):
+    """A quiet board: the unaccented taps (the plan's softer ones) are missed one time in two,
+    and a music onset lands in a rest now and then; the footwork is still named by the slots
+    that hold taps (a fifth of the busiest slot's share; at half of it, as before stop 27, 7 of
+    these 20 were misnamed), not emptied by the misses."""
+    rng = np.random.default_rng(seed)
+    taps = _pattern_taps(pattern, 118, seed=seed)
+    loudest = max(velocity for _, _, velocity, _ in taps)
+    heard = [(when, kind, velocity) for when, kind, velocity, _ in taps
+             if velocity >= 0.8 * loudest or rng.random() > 0.5]
+    rest = {"en trois": 0.75, "ti-galop": 0.25, "en deux": 0.25}.get(pattern)
+    if rest is not None:  # an odd false alarm in the rest, one beat in twenty
+        heard += [(60.0 / 118 * (beat + rest), "toe", 0.3) for beat in (1, 21)]
+    heard.sort()
+    tracker = TempoTracker(bar_beats=2)
+    for when, kind, velocity in heard:
+        tracker.add(when, 1 if kind == "heel" else 2, 1 + 20 * np.log10(velocity) / 50)
+    assert tracker.pattern == pattern
+    assert tracker.bpm == pytest.approx(118, rel=0.04)
+
+
 def test_finds_the_downbeat_of_the_ti_galop_strong_right_heel():
     taps = _pattern_taps("ti-galop", 118)
     tracker = TempoTracker(bar_beats=2)
