@@ -384,8 +384,8 @@ class FrontEnd:
 
     def _low_hops(self, first_hop: int, count: int) -> None:
         """Each hop's energy under 300 Hz (the mean square of 4 low-pass outputs through its
-        last samples; the 1/4 is in the taps, halved), every channel at once, from the samples
-        `spectra` gathered: `low_at(k)` reads it."""
+        last samples: the taps carry the mean's 1/4 as a factor 1/2, exact in floats), every
+        channel at once, from the samples `spectra` gathered: `low_at(k)` reads it."""
         rows = self.channels * count
         out = self._lout[:rows]
         np.dot(self._lx[:rows], self._low_taps, out=out)

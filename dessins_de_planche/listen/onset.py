@@ -262,7 +262,6 @@ class OnsetScore:
         self.score[:] = h[:, 0]
         return self.score
 
-
     def _low_view(self) -> None:
         """The lowest band's longer view of every channel, into its features (as `low_features`;
         the differences as ufuncs, not a product: a BLAS kernel may raise a spurious invalid-value
