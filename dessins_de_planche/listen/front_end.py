@@ -194,18 +194,17 @@ class FrontEnd:
         # per channel: the block's peak, energy, difference's energy
         self._peak_c, self._lo_c, self._hi_c = (np.zeros(c, np.float32) for _ in range(3))
         hops = frames // self.hop + 2
-        self._widx = np.zeros((hops, self.window + 1), np.intp)
-        # each hop's window, as offsets from the first hop's: hop j reads from j * hop on
-        self._warange = np.arange(hops, dtype=np.intp)[:, None] * self.hop + np.arange(self.window + 1, dtype=np.intp)
+        # each hop's samples: its window or, where the low view is measured, the low-pass's longer
+        # span, whose last window + 1 samples are the window (one gather serves both); as offsets
+        # from the first hop's (hop j reads from j * hop on), the indices, and the samples
+        span = self._low_span if self.measure_low else self.window + 1
+        self._widx = np.zeros((hops, span), np.intp)
+        self._warange = np.arange(hops, dtype=np.intp)[:, None] * self.hop + np.arange(span, dtype=np.intp)
+        self._wx = np.zeros((c * hops, span), np.float32)  # rows: channel-major, then hop
         bins = self._dft.shape[1]  # cosine and sine parts
-        self._wx = np.zeros((c * hops, self.window + 1), np.float32)  # rows: channel-major, then hop
         self._pow = np.zeros((c * hops, bins), np.float32)
         self._level = np.zeros((c * hops, b), np.float32)
         if self.measure_low:
-            span = self._low_span
-            self._lidx = np.zeros((hops, span), np.intp)
-            self._larange = np.arange(hops, dtype=np.intp)[:, None] * self.hop + np.arange(span, dtype=np.intp)
-            self._lx = np.zeros((c * hops, span), np.float32)
             self._lout = np.zeros((c * hops, _LOW_READS), np.float32)
             self._low_energy = np.zeros(c * hops, np.float32)
         hist_n = 1 << int(math.ceil(math.log2(self._reach + frames + max(self.window, self._low_span))))
@@ -352,13 +351,14 @@ class FrontEnd:
         count = (start_frame + n) // hop - first_hop + 1
         if count <= 0:
             return first_hop, None
-        rows = c * count
-        if self.measure_low:  # one gather serves both: the spectra read the low view's last samples
-            wx = self._gather(self._lidx[:count], self._larange[:count], first_hop * hop - self._low_span,
-                              self._lx[:rows], count)[:, self._low_span - win - 1 :]
-        else:
-            wx = self._gather(self._widx[:count], self._warange[:count], first_hop * hop - win - 1,
-                              self._wx[:rows], count)
+        rows, span = c * count, self._wx.shape[1]
+        idx = self._widx[:count]
+        np.add(self._warange[:count], first_hop * hop - span, out=idx)
+        np.bitwise_and(idx, self.history_mask, out=idx)
+        samples = self._wx[:rows]
+        for ch in range(c):
+            self.history[ch].take(idx, out=samples[ch * count : (ch + 1) * count], mode="clip")
+        wx = samples[:, span - win - 1 :]
         power = self._pow[:rows]
         np.dot(wx, self._dft, out=power)
         np.multiply(power, power, out=power)
@@ -373,22 +373,13 @@ class FrontEnd:
             self._low_hops(first_hop, count)
         return first_hop, levels
 
-    def _gather(self, idx: np.ndarray, offsets: np.ndarray, start: int, out: np.ndarray, count: int) -> np.ndarray:
-        """Every channel's samples of `count` hops' windows (`offsets` from stream frame `start`)
-        into `out`, rows channel-major, from the history."""
-        np.add(offsets, start, out=idx)
-        np.bitwise_and(idx, self.history_mask, out=idx)
-        for ch in range(self.channels):
-            self.history[ch].take(idx, out=out[ch * count : (ch + 1) * count], mode="clip")
-        return out
-
     def _low_hops(self, first_hop: int, count: int) -> None:
         """Each hop's energy under 300 Hz (the mean square of 4 low-pass outputs through its
         last samples: the taps carry the mean's 1/4 as a factor 1/2, exact in floats), every
         channel at once, from the samples `spectra` gathered: `low_at(k)` reads it."""
         rows = self.channels * count
         out = self._lout[:rows]
-        np.dot(self._lx[:rows], self._low_taps, out=out)
+        np.dot(self._wx[:rows], self._low_taps, out=out)
         np.multiply(out, out, out=out)
         np.add.reduce(out, axis=1, out=self._low_energy[:rows])
         self._low_first, self._low_count = first_hop, count

@@ -59,26 +59,22 @@ _LOW = np.array([TAIL_RANGE[0]] * CONTEXT + [FLOOR_RANGE[0], LEVEL_RANGE[0], MEA
 _HIGH = np.array([TAIL_RANGE[1]] * CONTEXT + [FLOOR_RANGE[1], LEVEL_RANGE[1], MEAN_RANGE[1]], np.float32)
 
 
+def _window_means() -> np.ndarray:
+    """(windows, LOW_HISTORY): each `LOW_WINDOWS` window's mean over the last LOW_HISTORY hops'
+    energies, oldest first (the newest hop is the last column)."""
+    means = np.zeros((len(LOW_WINDOWS), LOW_HISTORY), np.float32)
+    for i, (start, end) in enumerate(LOW_WINDOWS):
+        means[i, LOW_HISTORY - end : LOW_HISTORY - start] = 1.0 / (end - start)
+    return means
+
+
 def low_features(low: np.ndarray) -> np.ndarray:
     """The lowest band's longer view of every hop at once (training): the energies under 300 Hz
-    (hops,) -> (hops, LOW_FEATURES), summed in the live order (oldest first, float32) from
-    silence before the first hop."""
-    low = np.asarray(low, np.float32)
-    padded = np.concatenate([np.zeros(LOW_HISTORY - 1, np.float32), low])
-    sums = []
-    for start, end in LOW_WINDOWS:
-        total = np.zeros_like(low)
-        for back in range(end - 1, start - 1, -1):  # oldest first
-            at = LOW_HISTORY - 1 - back
-            total += padded[at : at + len(low)]
-        sums.append(total)
-    return _low_ratios(np.stack(sums, axis=1))
-
-
-def _low_ratios(sums: np.ndarray) -> np.ndarray:
-    """(rows, windows) summed energies -> (rows, LOW_FEATURES) clipped dB ratios."""
-    means = sums * np.array([1.0 / (end - start) for start, end in LOW_WINDOWS], np.float32) + _LOW_EPS
-    db = np.log10(means) * np.float32(10.0)
+    (hops,) -> (hops, LOW_FEATURES), from silence before the first hop; the window means as the
+    live score takes them (`_window_means`)."""
+    padded = np.concatenate([np.zeros(LOW_HISTORY - 1, np.float32), np.asarray(low, np.float32)])
+    history = np.lib.stride_tricks.sliding_window_view(padded, LOW_HISTORY)  # (hops, LOW_HISTORY)
+    db = np.log10(history @ _window_means().T + _LOW_EPS) * np.float32(10.0)
     out = np.stack([db[:, a] - db[:, b] for a, b in _LOW_PAIRS], axis=1)
     return np.clip(out, *LOW_RANGE).astype(np.float32)
 
@@ -191,12 +187,8 @@ class OnsetScore:
             # small matrix product, turned with the ring (`_low_means[slot]`: row `slot` is the
             # newest hop)
             self._low_past = np.zeros((LOW_HISTORY, channels), np.float32)
-            means = np.zeros((LOW_HISTORY, len(LOW_WINDOWS), LOW_HISTORY), np.float32)
-            for slot in range(LOW_HISTORY):
-                for i, (start, end) in enumerate(LOW_WINDOWS):
-                    for back in range(start, end):
-                        means[slot, i, (slot - back) % LOW_HISTORY] = 1.0 / (end - start)
-            self._low_means = means
+            means = _window_means()
+            self._low_means = np.stack([np.roll(means, slot + 1, axis=1) for slot in range(LOW_HISTORY)])
             self._low_db = np.zeros((len(LOW_WINDOWS), channels), np.float32)
             self._low_cols = [self.x[:, groups * trained + i] for i in range(LOW_FEATURES)]
             self._low_x = self.x[:, groups * trained :]
