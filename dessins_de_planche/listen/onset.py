@@ -46,6 +46,7 @@ LOW_RANGE = (-12.0, 24.0)  # dB
 LOW_FEATURES = 3
 _LOW_EPS = np.float32(1e-12)  # (energy of a full-scale signal: 0.5)
 _LOW_PAIRS = ((0, 1), (2, 3), (2, 4))  # the features: window a's mean over window b's (dB)
+_LOW_ROWS = tuple(a for a, _ in _LOW_PAIRS) + tuple(b for _, b in _LOW_PAIRS)  # every a, then every b
 
 
 def group_count(mean_hops: int) -> int:
@@ -60,10 +61,12 @@ _HIGH = np.array([TAIL_RANGE[1]] * CONTEXT + [FLOOR_RANGE[1], LEVEL_RANGE[1], ME
 
 
 def _window_means() -> np.ndarray:
-    """(windows, LOW_HISTORY): each `LOW_WINDOWS` window's mean over the last LOW_HISTORY hops'
-    energies, oldest first (the newest hop is the last column)."""
-    means = np.zeros((len(LOW_WINDOWS), LOW_HISTORY), np.float32)
-    for i, (start, end) in enumerate(LOW_WINDOWS):
+    """(2 * LOW_FEATURES, LOW_HISTORY): the means over the last LOW_HISTORY hops' energies, oldest
+    first (the newest hop is the last column), of each feature's window a, then of each one's
+    window b (`_LOW_ROWS`), so that one subtraction gives every feature."""
+    means = np.zeros((len(_LOW_ROWS), LOW_HISTORY), np.float32)
+    for i, window in enumerate(_LOW_ROWS):
+        start, end = LOW_WINDOWS[window]
         means[i, LOW_HISTORY - end : LOW_HISTORY - start] = 1.0 / (end - start)
     return means
 
@@ -75,8 +78,7 @@ def low_features(low: np.ndarray) -> np.ndarray:
     padded = np.concatenate([np.zeros(LOW_HISTORY - 1, np.float32), np.asarray(low, np.float32)])
     history = np.lib.stride_tricks.sliding_window_view(padded, LOW_HISTORY)  # (hops, LOW_HISTORY)
     db = np.log10(history @ _window_means().T + _LOW_EPS) * np.float32(10.0)
-    out = np.stack([db[:, a] - db[:, b] for a, b in _LOW_PAIRS], axis=1)
-    return np.clip(out, *LOW_RANGE).astype(np.float32)
+    return np.clip(db[:, :LOW_FEATURES] - db[:, LOW_FEATURES:], *LOW_RANGE).astype(np.float32)
 
 
 def features(level: np.ndarray, ref: np.ndarray, bg: np.ndarray, floor: np.ndarray,
@@ -138,18 +140,28 @@ class OnsetScore:
         layers = int(weights["layers"])
         mean, scale = weights["mean"].astype(np.float64), weights["scale"].astype(np.float64)
         w0 = weights["w0"].astype(np.float64)
-        # the normalisation folded into the first layer: (x - mean) * scale @ w0 + b0
-        self._w = [np.ascontiguousarray((w0 * scale[:, None]).astype(np.float32))]
-        self._b = [(weights["b0"].astype(np.float64) - (mean * scale) @ w0).astype(np.float32)]
-        for i in range(1, layers):
-            self._w.append(np.ascontiguousarray(weights[f"w{i}"], np.float32))
-            self._b.append(np.asarray(weights[f"b{i}"], np.float32))
+        # the normalisation folded into the first layer: (x - mean) * scale @ w0 + b0; and each
+        # layer's bias folded into its product, as the row of an input that is always 1, which
+        # each hidden layer passes on as its last output (one call a layer, not two)
+        w = [w0 * scale[:, None]] + [weights[f"w{i}"] for i in range(1, layers)]
+        b = [weights["b0"].astype(np.float64) - (mean * scale) @ w0] + [weights[f"b{i}"] for i in range(1, layers)]
+        self._w = []
+        for i, (wi, bi) in enumerate(zip(w, b)):
+            hidden = i < layers - 1
+            full = np.zeros((wi.shape[0] + 1, wi.shape[1] + hidden), np.float32)
+            full[:-1, : wi.shape[1]] = wi
+            full[-1, : wi.shape[1]] = bi
+            if hidden:
+                full[-1, -1] = 1.0
+            self._w.append(full)
         self.channels, self.bands, self._stride = channels, bands, trained
         self.mean_hops = hops = int(weights.get("mean_hops", 0))
         self.low_band = bool(int(weights.get("low_band", 0)))
         groups = group_count(hops)
         low_n = LOW_FEATURES if self.low_band else 0
-        self.x = np.zeros((channels, groups * trained + low_n), np.float32)
+        width = groups * trained + low_n
+        self._x1 = np.zeros((channels, width + 1), np.float32)  # the features, then a constant 1
+        self.x = self._x1[:, :width]
         self._low = np.repeat(_LOW[:groups], trained)[None, :]
         self._high = np.repeat(_HIGH[:groups], trained)[None, :]
         s = trained
@@ -157,16 +169,19 @@ class OnsetScore:
         self._tail_now = self.x[:, now : now + bands]
         self._floor_now = self.x[:, now + s : now + s + bands]
         self._level_now = self.x[:, now + 2 * s : now + 2 * s + bands]
-        self._fresh = self.x[:, now : now + 3 * s]  # this hop's three groups, clipped at once
-        self._fresh_low = np.ascontiguousarray(self._low[:, now : now + 3 * s])
-        self._fresh_high = np.ascontiguousarray(self._high[:, now : now + 3 * s])
+        # every feature's range, as one row: the features are clipped to it when scored (a
+        # clipped value clips to itself, so the groups moved back unclipped come out the same)
+        low_range = np.full((1, low_n), LOW_RANGE[0], np.float32), np.full((1, low_n), LOW_RANGE[1], np.float32)
+        self._lowest = np.concatenate([self._low, low_range[0]], axis=1)
+        self._highest = np.concatenate([self._high, low_range[1]], axis=1)
         self._level_group = self.x[:, now + 2 * s : now + 3 * s]
         self._h = [np.zeros((channels, w.shape[1]), np.float32) for w in self._w]
+        self._last = len(self._w) - 1
+        self.score = self._h[-1][:, 0]  # (a view: the last layer's one output)
         self._rise = np.zeros((channels, bands), np.float32)
         self._near = np.zeros((channels, bands), bool)
         self.rises = np.zeros(channels, np.float32)
         self.loudest = np.zeros(channels, np.float32)  # the band most over the level floor (dB)
-        self.score = np.zeros(channels, np.float32)
         if hops:
             # the levels of the last `hops + MEAN_LAG` hops, a ring; the mean is summed at the hops
             # scored only, oldest first (`_order[slot]`: the ring rows of the window, in time order)
@@ -180,8 +195,6 @@ class OnsetScore:
             at = groups - 1
             self._over_mean = self.x[:, at * s : at * s + bands]
             self._mean_group = self.x[:, at * s : (at + 1) * s]
-            self._mean_low = np.ascontiguousarray(self._low[:, at * s :])
-            self._mean_high = np.ascontiguousarray(self._high[:, at * s :])
         if self.low_band:
             # the last LOW_HISTORY hops' energies, a ring (a row a hop); each window's mean as one
             # small matrix product, turned with the ring (`_low_means[slot]`: row `slot` is the
@@ -189,13 +202,14 @@ class OnsetScore:
             self._low_past = np.zeros((LOW_HISTORY, channels), np.float32)
             means = _window_means()
             self._low_means = np.stack([np.roll(means, slot + 1, axis=1) for slot in range(LOW_HISTORY)])
-            self._low_db = np.zeros((len(LOW_WINDOWS), channels), np.float32)
-            self._low_cols = [self.x[:, groups * trained + i] for i in range(LOW_FEATURES)]
-            self._low_x = self.x[:, groups * trained :]
-            self._low_lo, self._low_hi = np.float32(LOW_RANGE[0]), np.float32(LOW_RANGE[1])
+            self._low_db = np.zeros((len(_LOW_ROWS), channels), np.float32)
+            self._low_x = self.x[:, groups * trained : width]
+            self._low_xt = self._low_x.T  # (LOW_FEATURES, channels), as the means come
+            self._low_a, self._low_b = self._low_db[:LOW_FEATURES], self._low_db[LOW_FEATURES:]
         self.reset()
 
     def reset(self) -> None:
+        self._x1[:, -1] = 1.0
         self.x[:, : self._low.shape[1]] = self._low
         if self.mean_hops:
             self._mean_group[:] = 0.0  # a band that never sounds is at its mean
@@ -215,12 +229,12 @@ class OnsetScore:
         np.subtract(level, ref, out=self._tail_now)
         np.subtract(level, bg, out=self._floor_now)
         np.subtract(level, floor, out=self._level_now)
-        np.maximum(self._fresh, self._fresh_low, out=self._fresh)  # (np.clip's wrapper costs as much as both)
-        np.minimum(self._fresh, self._fresh_high, out=self._fresh)
-        # the rises that count toward the gate: of bands within reach of the level floor (far
-        # under it, a loud hum's leakage beats with the hop grid by a dB or two in every band)
+        # the rises that count toward the gate (as clipped): of bands within reach of the level
+        # floor (far under it, a loud hum's leakage beats with the hop grid by a dB or two in
+        # every band)
         np.greater(self._level_now, LEVEL_RANGE[0], out=self._near)
         np.maximum(self._tail_now, 0.0, out=self._rise)
+        np.minimum(self._rise, TAIL_RANGE[1], out=self._rise)
         np.add.reduce(self._rise, axis=1, out=self.rises, where=self._near)
         np.maximum.reduce(self._level_group, axis=1, out=self.loudest)
         if self.mean_hops:
@@ -239,34 +253,28 @@ class OnsetScore:
             np.add.reduce(self._window, axis=0, out=self._mean)
             np.multiply(self._mean, self._inverse, out=self._mean)
             np.subtract(self._past[self._slot], self._mean, out=self._over_mean)
-            np.maximum(self._mean_group, self._mean_low, out=self._mean_group)
-            np.minimum(self._mean_group, self._mean_high, out=self._mean_group)
         if self.low_band:
             self._low_view()
-        h = self.x
-        last = len(self._w) - 1
-        for i, (w, bias, out) in enumerate(zip(self._w, self._b, self._h)):
+        np.maximum(self.x, self._lowest, out=self.x)  # (np.clip's wrapper costs as much as both)
+        np.minimum(self.x, self._highest, out=self.x)
+        h, last = self._x1, self._last
+        for i, (w, out) in enumerate(zip(self._w, self._h)):
             np.dot(h, w, out=out)
-            np.add(out, bias, out=out)
             if i < last:
                 np.maximum(out, 0.0, out=out)
             h = out
-        self.score[:] = h[:, 0]
         return self.score
 
     def _low_view(self) -> None:
-        """The lowest band's longer view of every channel, into its features (as `low_features`;
-        the differences as ufuncs, not a product: a BLAS kernel may raise a spurious invalid-value
+        """The lowest band's longer view of every channel, into its features, unclipped (as
+        `low_features`; the differences as ufuncs, not a product: a BLAS kernel may raise a spurious invalid-value
         flag, and a warning is I/O)."""
-        db, x = self._low_db, self._low_x
+        db = self._low_db
         np.dot(self._low_means[self._low_slot], self._low_past, out=db)
         np.add(db, _LOW_EPS, out=db)
         np.log10(db, out=db)
         np.multiply(db, np.float32(10.0), out=db)
-        for (a, b), column in zip(_LOW_PAIRS, self._low_cols):
-            np.subtract(db[a], db[b], out=column)
-        np.maximum(x, self._low_lo, out=x)
-        np.minimum(x, self._low_hi, out=x)
+        np.subtract(self._low_a, self._low_b, out=self._low_xt)
 
 
 def scores(weights: dict, x: np.ndarray) -> np.ndarray:
