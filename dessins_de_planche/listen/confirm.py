@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from dessins_de_planche.listen import weights_file
+from dessins_de_planche.listen.dft import RealDft
 from dessins_de_planche.listen.memory import CandidateMemory
 
 WEIGHTS_PATH = Path(__file__).resolve().parent / "weights" / "stage_b.npz"
@@ -104,9 +105,13 @@ class StageB:
         self._short_win = np.hanning(short + 2)[1:-1].astype(np.float32)
         self._long_win = np.hanning(long + 2)[1:-1].astype(np.float32)
         self._short_x = np.zeros((FRAMES, short), np.float32)
-        self._long_x = np.zeros((2, long), np.float32)
-        # DFTs as matrix products (window folded in): numpy's FFT keeps scratch buffers of its
-        # own, a product into `out=` allocates nothing
+        # the longer window's DFT in two small stages (`listen.dft`); its samples gathered, then
+        # windowed into the DFT's input, whose padding stays zero
+        self._long_raw = np.zeros((2, long), np.float32)
+        self._long_dft = RealDft(nfft_long, 2)
+        self._long_x = self._long_dft.input[:, :long]
+        # the short frames' DFTs as matrix products (window folded in): numpy's FFT keeps scratch
+        # buffers of its own, a product into `out=` allocates nothing
         def dft(length, size):
             window = np.hanning(length + 2)[1:-1]
             phase = 2 * np.pi * np.outer(np.arange(length), np.arange(size // 2 + 1)) / size
@@ -114,9 +119,7 @@ class StageB:
                     np.ascontiguousarray(np.sin(phase) * window[:, None], np.float32))
 
         self._short_cos, self._short_sin = dft(short, nfft)
-        self._long_cos, self._long_sin = dft(long, nfft_long)
         self._short_im = np.zeros((FRAMES, nfft // 2 + 1), np.float32)
-        self._long_im = np.zeros((2, nfft_long // 2 + 1), np.float32)
         self._short_pow = np.zeros((FRAMES, nfft // 2 + 1), np.float32)
         self._long_pow = np.zeros((2, nfft_long // 2 + 1), np.float32)
         f_short = np.fft.rfftfreq(nfft, 1.0 / sr)
@@ -134,15 +137,15 @@ class StageB:
         # periodicity: the autocorrelation of what the hit added (post power minus pre, floored),
         # its largest value at lags of each pitch range, over the value at lag 0
         self._lags = [(max(1, int(sr / hi)), min(nfft_long // 2, int(sr / lo) + 1)) for lo, hi in PITCH_RANGES_HZ]
-        # the autocorrelation at lags 0 .. the longest looked at: a cosine transform of the power
+        # the autocorrelation at lags 0 .. the longest looked at: the real part of the DFT of the
+        # power spectrum made whole (bins nfft_long - k = bins k), times nfft_long (only its
+        # ratios are read)
         most = max(hi for _, hi in self._lags)
-        bins = nfft_long // 2 + 1
-        weight = np.full(bins, 2.0)
-        weight[0] = weight[-1] = 1.0
-        self._acf_basis = np.ascontiguousarray(
-            np.cos(2 * np.pi * np.outer(np.arange(bins), np.arange(most)) / nfft_long) * weight[:, None] / nfft_long,
-            np.float32)
-        self._acf = np.zeros(most, np.float32)
+        self._acf_dft = RealDft(nfft_long, 1)
+        k = np.arange(nfft_long)
+        self._whole = np.minimum(k, nfft_long - k)
+        self._acf_2d = np.zeros((1, most), np.float32)
+        self._acf = self._acf_2d[0]
         self.x = np.zeros(FEATURES, np.float32)
         self.weights = weights
         self.stamp = None if weights is None else weights["stamp"]
@@ -191,13 +194,9 @@ class StageB:
 
             np.add(self._long_off, onset, out=self._long_idx)
             np.bitwise_and(self._long_idx, mask, out=self._long_idx)
-            np.take(column, self._long_idx, out=self._long_x, mode="clip")
-            np.dot(self._long_x, self._long_cos, out=self._long_pow)
-            np.dot(self._long_x, self._long_sin, out=self._long_im)
-            np.multiply(self._long_pow, self._long_pow, out=self._long_pow)
-            np.multiply(self._long_im, self._long_im, out=self._long_im)
-            np.add(self._long_pow, self._long_im, out=self._long_pow)
-            np.multiply(self._long_x, self._long_win, out=self._long_x)  # (the crest factor, below)
+            np.take(column, self._long_idx, out=self._long_raw, mode="clip")
+            np.multiply(self._long_raw, self._long_win, out=self._long_x)  # (the crest factor reads it too)
+            self._long_dft.power(self._long_pow)
             np.dot(self._long_pow, self._long_bands, out=self._lb)
 
             x = self.x
@@ -243,7 +242,8 @@ class StageB:
             x[k + 3] = 10.0 * math.log10(peak * peak / energy + TINY)
             x[k + 4] = float(self._sb[FRAMES - 1].sum() + TINY) / float(self._sb[FRAMES_BEFORE:].sum(axis=None) + TINY)
             k += 5
-            np.dot(self._diff, self._acf_basis, out=self._acf)
+            self._diff.take(self._whole, out=self._acf_dft.input[0], mode="clip")
+            self._acf_dft.real(self._acf_2d)
             zero = float(self._acf[0]) + TINY
             for lo, hi in self._lags:
                 x[k] = float(self._acf[lo:hi].max()) / zero  # 1: periodic (a string), ~0: a knock
