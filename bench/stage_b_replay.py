@@ -33,9 +33,10 @@ from dessins_de_planche.listen.detector_settings import DetectorSettings  # noqa
 from dessins_de_planche.listen.grid import TapGrid  # noqa: E402
 
 
-def replay(times, foot, clip, below: float, on_grid: float | None) -> np.ndarray:
-    """Which candidates stand: each clip's in time order, under `below` withdrawn, under
-    `on_grid` only where they fall on the grid of the taps confirmed before them."""
+def replay(times, foot, clip, below: float, on_grid: float | None, bars: dict | None = None) -> np.ndarray:
+    """Which candidates stand: each clip's in time order, under `below` withdrawn (`bars`: a clip's
+    own, where it has one), under `on_grid` only where they fall on the grid of the taps confirmed
+    before them."""
     s = DetectorSettings()
     keep = np.zeros(len(foot), bool)
     for c in np.unique(clip):
@@ -43,9 +44,10 @@ def replay(times, foot, clip, below: float, on_grid: float | None) -> np.ndarray
         idx = idx[np.argsort(times[idx], kind="stable")]
         grid = TapGrid(48_000.0, memory_s=s.grid_memory_s, tolerance_s=s.grid_tolerance_s,
                        tolerance_share=s.grid_tolerance_share)
+        off_grid = below if bars is None else bars.get(int(c), below)
         for i in idx:
             at = int(round(times[i] * 48_000))
-            bar = on_grid if on_grid is not None and grid.on_grid(at) else below
+            bar = on_grid if on_grid is not None and grid.on_grid(at) else off_grid
             if foot[i] >= bar:
                 keep[i] = True
                 grid.add(at)

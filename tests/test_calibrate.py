@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 
 from fixtures_jack import wait_for
-from dessins_de_planche.events import KIND_HEEL, KIND_TOE, RECORD_REFINE
+from dessins_de_planche.events import KIND_HEEL, KIND_TOE, RECORD_REFINE, RECORD_WITHDRAW
 from dessins_de_planche.listen import calibration
 from dessins_de_planche.listen.calibration import ChannelCalibration
 from dessins_de_planche.listen.detector import TapDetector
-from dessins_de_planche.listen.synth import heel_sound, toe_sound
+from dessins_de_planche.listen.synth import heel_sound, match_onsets, podorhythm, toe_sound
 
 SR = 48_000
 
@@ -41,6 +41,50 @@ def test_measures_a_split_between_the_players_heels_and_toes():
     assert tuned.taps == 12
     assert tuned.toe_share < tuned.heel_low_share < tuned.heel_share
     assert -70 < tuned.floor_dbfs < -30  # above this room's noise (-70 dBFS RMS), under the taps
+
+
+def _final_times(audio, calibration_=None):
+    """The onsets of the taps the detector draws (confirmed, never withdrawn)."""
+    detector = TapDetector(SR, [0], calibration=calibration_)
+    first, final = {}, {}
+    for start in range(0, len(audio), 128):
+        for k in range(detector.process(audio[start : start + 128], start)):
+            tap_id, record = int(detector.out_tap_id[k]), int(detector.out_refine[k])
+            if record == RECORD_WITHDRAW:
+                final.pop(tap_id, None)
+            elif record == RECORD_REFINE:
+                final[tap_id] = first[tap_id]
+            else:
+                first[tap_id] = final[tap_id] = detector.out_onset[k] / SR
+    return np.array(sorted(final.values()))
+
+
+@pytest.mark.parametrize("tap_to_music_db", [-3.0, 3.0])
+def test_a_soundcheck_of_the_bands_music_keeps_its_onsets_off_the_drawing(tap_to_music_db):
+    """The band's fiddle and boom-chick heard alone for 19 s: another tune of the same band draws far
+    fewer marks before the feet come in, and every tap once they do."""
+    def tune(seed):  # 19 s of music alone, then taps over it
+        return podorhythm(40.0, SR, 112, 2, ("heel", "toe"), seed=seed, level_db=-18.0,
+                          tap_to_music_db=tap_to_music_db, taps_from=20.0)
+
+    soundcheck, _ = tune(5)
+    table = calibration.measure(quiet(), taps(heel_sound), taps(toe_sound, seed=1), SR, (1,), music=soundcheck[: 19 * SR])
+    tuned = table[1]
+    assert tuned.music_onsets >= 30 and 0.5 < tuned.foot_bar <= calibration.FOOT_BAR_CAP
+    show, truth = tune(15)
+    before, after = _final_times(show), _final_times(show, (tuned,))
+    music_alone = (before < 19.5).sum(), (after < 19.5).sum()
+    assert music_alone[0] >= 10 and music_alone[1] <= music_alone[0] / 3, music_alone
+    for found in (before, after):
+        pairs, precision, recall = match_onsets(found[found >= 19.5], truth["time"], 0.025)
+        assert recall == 1.0 and precision >= 0.95
+
+
+def test_a_soundcheck_never_asks_more_than_the_players_own_taps_give():
+    assert calibration.foot_bar([0.2, 0.97, 0.99], []) == calibration.FOOT_BAR_CAP
+    assert calibration.foot_bar([0.2, 0.97, 0.99], [0.99, 0.9, 0.8, 0.99]) < 0.9  # their softest tap stays drawn
+    assert calibration.foot_bar([0.1, 0.3], [0.99]) is None  # the music's onsets are withdrawn already
+    assert calibration.foot_bar([], [0.99]) is None
 
 
 def test_saved_calibration_reads_back(tmp_path):
@@ -124,12 +168,13 @@ def test_the_detector_uses_the_calibrated_floor():
 
 @pytest.mark.jack
 def test_calibrate_through_jack_stores_the_players_split(jack_server, jack_player, tmp_path):
-    """Heel taps, then toe taps, played into the app's input while `calibrate --yes` runs."""
+    """Heel taps, then toe taps, then the band's music (a soundcheck), played into the app's input
+    while `calibrate --yes` runs."""
     output = tmp_path / "calibration.toml"
     env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "config"))
     process = subprocess.Popen(
         [sys.executable, "-m", "dessins_de_planche", "calibrate", "--audio-device", "system", "--channels", "1",
-         "--yes", "--taps", "5", "--timeout", "40", "--output", str(output)],
+         "--yes", "--taps", "5", "--timeout", "40", "--music", "5", "--output", str(output)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in process.stderr], daemon=True).start()
@@ -150,6 +195,10 @@ def test_calibrate_through_jack_stores_the_players_split(jack_server, jack_playe
         player.play(taps(heel_sound, count=5, seed=6, gain=0.4)[:, :1])
         wait_for(prompted("TOE"), deadline=60, what="the toe prompt")
         player.play(taps(toe_sound, count=5, seed=7, gain=0.4)[:, :1])
+        wait_for(prompted("PLAY"), deadline=60, what="the soundcheck's prompt")
+        band, _ = podorhythm(26.0, SR, 112, 2, ("heel", "toe"), seed=5, level_db=-12.0, tap_to_music_db=0.0,
+                             taps_from=20.0)
+        player.play(band[: 6 * SR, :1])
         out, _ = process.communicate(timeout=90)
     finally:
         if process.poll() is None:
@@ -162,4 +211,5 @@ def test_calibrate_through_jack_stores_the_players_split(jack_server, jack_playe
     assert tuned.toe_share < tuned.heel_low_share < tuned.heel_share
     assert tuned.kinds_right == tuned.taps and tuned.heel_bias is not None
     assert "heel/toe by the learned model tuned to your shoes" in out
+    assert tuned.music_onsets >= 3 and "soundcheck:" in out  # the band's onsets were heard and judged
     assert not (tmp_path / "config").exists() or not any((tmp_path / "config").rglob("calibration.toml"))

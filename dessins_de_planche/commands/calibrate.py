@@ -1,8 +1,9 @@
 """`calibrate`: measure the player's board and shoes, so the detector fits them.
 
 Asks for a moment of quiet, then heel taps, then toe taps, on the board the show will
-use; stores per-channel level floors and heel/toe splits in the user's config folder
-(`calibration.toml`), which `run` and `analyze` then use. This command records in its
+use, and with `--music` a soundcheck: the band's music heard alone, whose onsets the detector
+then asks more of before it draws them; stores per-channel level floors, heel/toe splits and
+that bar in the user's config folder (`calibration.toml`), which `run` and `analyze` then use. This command records in its
 own short-lived process, so it reads the device directly (the show's input process
 is not running).
 """
@@ -40,6 +41,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--taps", type=opt.positive(int), default=6, help="taps asked for each of heel and toe")
     parser.add_argument("--timeout", type=opt.positive(float), default=30.0,
                         help="seconds to wait for each step before giving up")
+    parser.add_argument("--music", type=opt.bounded(float, 0.0, 120.0, "s"), default=0.0, metavar="SECONDS",
+                        help="a soundcheck last: record the band's music (or its recording played in the room) "
+                             "this long with no tapping, so that its onsets are not drawn as taps (0: none; "
+                             "20 is a good length)")
     parser.add_argument("--yes", action="store_true",
                         help="do not wait for Enter between steps (prompts still go to stderr)")
     parser.add_argument("--output", metavar="FILE", help="where to store it (default: your config folder)")
@@ -234,7 +239,7 @@ def main(args) -> int:
         raise opt.UsageError("name the board's input with --audio-device, or its sensors' MIDI port with --midi-port "
                              "(see `dessins-de-planche devices`)")
     multi = len(args.channels) > 1 and not args.no_board
-    seconds = QUIET_S + 2 * args.timeout + 10.0
+    seconds = QUIET_S + 2 * args.timeout + 10.0 + args.music
     if multi:
         seconds += len(args.channels) * args.timeout + args.shift_seconds + 5.0
     with Recorder(args.audio_device, max(args.channels), args.sample_rate, args.block_size, seconds) as recorder:
@@ -250,11 +255,12 @@ def main(args) -> int:
         quiet = recorder.since(start).copy()
         heels = _record_taps(recorder, args, "heel")
         toes = _record_taps(recorder, args, "toe")
+        music = _record_music(recorder, args) if args.music > 0 else None
         learned = _calibrate_audio_board(recorder, args) if multi else None
     board = learned if learned is not None else kept_board(args.channels, args.output)
     strikes_only = board_filter(board, args.channels, args.sample_rate) if board is not None else None
     table = calibration.measure(quiet, heels, toes, args.sample_rate, args.channels, args.block_size,
-                                board_filter=strikes_only)
+                                board_filter=strikes_only, music=music)
     existing = calibration.load(args.output) if args.output else calibration.load()
     existing.update(table)
     path = calibration.save(existing, args.output)
@@ -262,8 +268,30 @@ def main(args) -> int:
     print(f"calibration saved to {path}" + (f" (heel and toe taps heard through the board's bleed {heard_through})"
                                             if strikes_only is not None else ""))
     for channel, tuned in sorted(table.items()):
-        print(f"  channel {channel}: {tuned.taps} taps, floor {tuned.floor_dbfs:.1f} dBFS, {_heel_toe_said(tuned)}")
+        print(f"  channel {channel}: {tuned.taps} taps, floor {tuned.floor_dbfs:.1f} dBFS, {_heel_toe_said(tuned)}"
+              + _music_said(tuned))
     return 0
+
+
+def _record_music(recorder: Recorder, args) -> np.ndarray:
+    _wait_enter(args, "play the band's music")
+    say(f"Let the band PLAY (or play its recording into the room) for {args.music:.0f} s; do not tap ...")
+    start = recorder.frames
+    deadline = time.monotonic() + args.music + args.timeout
+    while recorder.frames - start < args.music * args.sample_rate:
+        if time.monotonic() > deadline:
+            raise opt.UsageError(f"the audio device delivered no sound for {args.timeout:.0f} s")
+        time.sleep(0.05)
+    return recorder.since(start).copy()
+
+
+def _music_said(tuned) -> str:
+    if tuned.music_onsets is None:
+        return ""
+    if tuned.foot_bar is None:
+        return f"; soundcheck: {tuned.music_onsets} onsets in the music, none the detector would draw"
+    return (f"; soundcheck: {tuned.music_onsets} onsets in the music, the detector now asks {tuned.foot_bar:.2f} "
+            "of a foot before it draws one off the beat")
 
 
 def _heel_toe_said(tuned) -> str:

@@ -1,8 +1,9 @@
 """Calibration of a real board: per-channel level floor, gain and heel/toe split, measured on
 the player's own board and shoes, kept in the user's config folder.
 
-`dessins-de-planche calibrate` records a moment of quiet, then heel taps, then toe taps;
-`measure` turns those recordings into a `ChannelCalibration` per channel (on a multi-channel
+`dessins-de-planche calibrate` records a moment of quiet, then heel taps, then toe taps, and
+(`--music`) the band's music heard alone, a soundcheck; `measure` turns those recordings into a
+`ChannelCalibration` per channel (on a multi-channel
 board whose bleed was learned in the same calibration, only the taps its filter calls strikes
 count: a bleed is no tap of its channel); `save`/`load`
 keep them in `calibration.toml` (platformdirs' user config folder). The detector takes
@@ -40,6 +41,10 @@ class ChannelCalibration:
     taps: int = 0  # taps the calibration heard on this channel
     heel_bias: float | None = None  # stage B's heel logit moved by this on the player's shoes (over the split)
     kinds_right: int | None = None  # of the calibration's taps, those whose kind the tuned detector calls right
+    # the soundcheck: stage B's bar off the grid, raised over what it said of the band's music
+    # heard alone (None: the default bar), and how many of the music's onsets it judged
+    foot_bar: float | None = None
+    music_onsets: int | None = None
 
 
 def config_path() -> Path:
@@ -100,6 +105,14 @@ def for_channels(table: dict[int, ChannelCalibration], channels) -> tuple:
     return tuple(table.get(int(c)) for c in channels)
 
 
+# the soundcheck's bar: this quantile of stage B's foot probability on the band's music alone, at
+# most FOOT_BAR_CAP, and never over this quantile of the player's own calibration taps' (on the
+# corpus, each clip's bar from another tune of its band: music false alarms 34.1 -> 22.4 a minute,
+# F1 0.818 -> 0.817; docs/corpus.md, attempt 71)
+MUSIC_QUANTILE = 0.99
+FOOT_BAR_CAP = 0.95
+TAPS_KEPT_QUANTILE = 0.05
+
 BoardFilter = Callable[[float], object]  # the detector's velocity floor (dBFS) -> a fresh multi-channel board's
 # filter (inputs/board.py `AudioBoardFilter`)
 STRIKE_APART_S = 0.06  # several channels: taps closer than this are one strike heard on several (counting)
@@ -112,11 +125,11 @@ def heard_taps(audio: np.ndarray, sample_rate: int, channels, block_size: int = 
     detector's own history when it refines; the probability is stage B's word on that tap.
     `board_filter`: several channels of a board whose bleed is known: the detector hears each
     channel on its own and only the taps that filter calls strikes are kept, as `run` decides."""
-    return [tap[1:] for tap in _heard(audio, sample_rate, channels, block_size, settings, board_filter)]
+    return [tap[1:5] for tap in _heard(audio, sample_rate, channels, block_size, settings, board_filter)]
 
 
 def _heard(audio, sample_rate, channels, block_size, settings, board_filter):
-    """`heard_taps`, each tap with its onset (frames) first."""
+    """`heard_taps`, each tap with its onset (frames) first and stage B's foot probability last."""
     if board_filter is not None:  # the board's filter decides between channels, as in `run`
         settings = dataclasses.replace(settings or DetectorSettings(), crosstalk_s=0.0)
     detector = TapDetector(sample_rate, [c - 1 for c in channels], block_size=block_size, settings=settings)
@@ -128,7 +141,7 @@ def _heard(audio, sample_rate, channels, block_size, settings, board_filter):
     found = {}
     for start in range(0, len(audio), block_size):
         count = detector.process(audio[start : start + block_size], start)
-        words = {(int(c), int(onset)): heel for c, onset, _x, _foot, heel, _v in detector.collect}
+        words = {(int(c), int(onset)): (foot, heel) for c, onset, _x, foot, heel, _v in detector.collect}
         detector.collect.clear()
         for k in range(count):
             if board is not None:
@@ -136,12 +149,13 @@ def _heard(audio, sample_rate, channels, block_size, settings, board_filter):
                            int(detector.out_kind[k]), int(detector.out_tap_id[k]), int(detector.out_refine[k]))
             if detector.out_refine[k] == RECORD_REFINE:  # a confirmed tap (never one withdrawn)
                 channel = int(detector.out_channel[k])
-                heel = words.get((channel, int(detector.out_onset[k])))
-                heel = None if heel is None or detector.stage_b.weights is None else float(heel)
+                word = words.get((channel, int(detector.out_onset[k])))
+                learned = word is not None and detector.stage_b.weights is not None
+                foot, heel = (float(word[0]), float(word[1])) if learned else (None, None)
                 onset = int(detector.out_onset[k] - 0.5 * detector.hop)
                 found[int(detector.out_tap_id[k])] = (int(detector.out_onset[k]), channel,
                                                       float(detector.out_velocity[k]),
-                                                      detector.low_share(channel, onset), heel)
+                                                      detector.low_share(channel, onset), heel, foot)
         if board is not None:
             board.decide(start + block_size)
     if board is None:
@@ -149,6 +163,34 @@ def _heard(audio, sample_rate, channels, block_size, settings, board_filter):
     board.decide(float("inf"))  # the recording's end: what is left, on what was heard
     strikes = set(board.struck)
     return [tap for tap_id, tap in found.items() if tap_id in strikes]
+
+
+def music_feet(music: np.ndarray, sample_rate: int, channels, block_size: int = 128) -> list[list[float]]:
+    """Stage B's foot probability of every onset stage A fired on in the band's music heard alone,
+    per channel (confirmed or withdrawn alike); empty lists without stage B's weights."""
+    detector = TapDetector(sample_rate, [c - 1 for c in channels], block_size=block_size)
+    detector.collect = []
+    feet = [[] for _ in channels]
+    for start in range(0, len(music), block_size):
+        detector.process(music[start : start + block_size], start)
+        if detector.stage_b is not None and detector.stage_b.weights is not None:
+            for channel, _onset, _x, foot, _heel, _v in detector.collect:
+                feet[channel].append(float(foot))
+        detector.collect.clear()
+    return feet
+
+
+def foot_bar(music: list[float], taps: list[float]) -> float | None:
+    """The soundcheck's bar for one channel: over what stage B said of the band's music
+    (`MUSIC_QUANTILE`, at most `FOOT_BAR_CAP`), never over what it said of the player's own taps
+    (`TAPS_KEPT_QUANTILE`); None where it would not raise the default bar."""
+    if not music:
+        return None
+    default = DetectorSettings().withdraw_below
+    bar = min(float(np.quantile(music, MUSIC_QUANTILE)), FOOT_BAR_CAP)
+    if taps:
+        bar = min(bar, float(np.quantile(taps, TAPS_KEPT_QUANTILE)))
+    return round(bar, 3) if bar > default else None
 
 
 def _logit(p: float) -> float:
@@ -178,12 +220,16 @@ def fine_tune_heel(heels: list[float], toes: list[float]) -> tuple[float, int]:
 
 
 def measure(quiet: np.ndarray, heels: np.ndarray, toes: np.ndarray, sample_rate: int, channels,
-            block_size: int = 128, board_filter: BoardFilter | None = None) -> dict[int, ChannelCalibration]:
+            block_size: int = 128, board_filter: BoardFilter | None = None,
+            music: np.ndarray | None = None) -> dict[int, ChannelCalibration]:
     """Calibration per 1-based channel from a quiet moment, heel taps and toe taps (`board_filter`:
-    see `heard_taps`; a channel then counts only the strikes on it, not other channels' bleed)."""
+    see `heard_taps`; a channel then counts only the strikes on it, not other channels' bleed), and
+    the band's music heard alone where there was a soundcheck."""
     defaults = DetectorSettings()
-    heel_taps = heard_taps(heels, sample_rate, channels, block_size, board_filter=board_filter)
-    toe_taps = heard_taps(toes, sample_rate, channels, block_size, board_filter=board_filter)
+    heard_heels = _heard(heels, sample_rate, channels, block_size, None, board_filter)
+    heard_toes = _heard(toes, sample_rate, channels, block_size, None, board_filter)
+    heel_taps, toe_taps = [tap[1:5] for tap in heard_heels], [tap[1:5] for tap in heard_toes]
+    by_music = music_feet(music, sample_rate, channels, block_size) if music is not None else None
     table = {}
     for index, channel in enumerate(channels):
         signal = quiet[:, channel - 1].astype(np.float64)
@@ -205,11 +251,15 @@ def measure(quiet: np.ndarray, heels: np.ndarray, toes: np.ndarray, sample_rate:
             low_heel, high_toe = float(np.percentile(heel, 20)), float(np.percentile(toe, 80))
             split = 0.5 * (low_heel + high_toe) if low_heel > high_toe else None
         bias, right = _stage_b_bias(heel_taps, toe_taps, index, split)
+        bar = None
+        if by_music is not None:
+            bar = foot_bar(by_music[index], [t[5] for t in heard_heels + heard_toes if t[1] == index and t[5] is not None])
         table[channel] = ChannelCalibration(
             gain=1.0, floor_dbfs=round(floor, 1), heel_low_share=None if split is None else round(split, 3),
             heel_share=round(float(np.median(heel)), 3) if heel else None,
             toe_share=round(float(np.median(toe)), 3) if toe else None, taps=len(heel) + len(toe),
-            heel_bias=None if bias is None else round(bias, 3), kinds_right=right)
+            heel_bias=None if bias is None else round(bias, 3), kinds_right=right, foot_bar=bar,
+            music_onsets=None if by_music is None else len(by_music[index]))
     return table
 
 

@@ -28,7 +28,8 @@ Crosstalk: with several channels, a tap is held `crosstalk_s` before its first e
 strike heard by several sensors comes out once, on the channel whose hit is loudest (scaled
 by each channel's calibrated gain).
 Calibration (`listen.calibration`): per channel, a gain, a level floor and the heel share
-split, measured on the player's own board.
+split, measured on the player's own board, and stage B's bar off the grid raised by a soundcheck
+of the band's music.
 A channel's block that is a gap (non-finite or absurd samples) closes its pending tap by the
 rules and fires nothing until the bands have learnt their levels again.
 The settings and the shared weights: `listen.detector_settings`.
@@ -100,9 +101,12 @@ class TapDetector:
         # measures its features but the rules have the final word
         self.stage_b = confirm.StageB(sr, weights) if s.stage_b else None
         self.version = detector_settings.version(onset_weights, weights)
-        self._withdraw_below = (s.withdraw_below if s.withdraw_below is not None else
-                                (self.stage_b.threshold if weights is not None and s.stage_b else 0.0))
-        self._withdraw_on_grid = self._withdraw_below if s.withdraw_on_grid is None else s.withdraw_on_grid
+        below = (s.withdraw_below if s.withdraw_below is not None else
+                 (self.stage_b.threshold if weights is not None and s.stage_b else 0.0))
+        self._withdraw_on_grid = below if s.withdraw_on_grid is None else s.withdraw_on_grid
+        # off the grid, per channel: raised where a soundcheck heard what stage B says of the band
+        self._withdraw_below = [below if t is None or t.foot_bar is None else max(below, float(t.foot_bar))
+                                for t in tuned]
         self.grid = TapGrid(sr, memory_s=s.grid_memory_s, tolerance_s=s.grid_tolerance_s,
                             tolerance_share=s.grid_tolerance_share)
         self.kinds = [KindSplit() for _ in range(c)]  # heel or toe by the player's own feet, per channel
@@ -268,7 +272,7 @@ class TapDetector:
         # stage B never sees the level (a quiet board and a loud one are the same feet), so it can
         # confirm a rise in the room's noise: a hit whose peak stays under the velocity floor is
         # too faint to be a foot on a board's mic, whatever its shape
-        below = self._withdraw_on_grid if self.grid.on_grid(onset) else self._withdraw_below
+        below = self._withdraw_on_grid if self.grid.on_grid(onset) else self._withdraw_below[channel]
         if foot < below or self._velocity(p[_PEAK]) <= 0.0:
             self.withdrawn += 1
             self._emit(channel, p, RECORD_WITHDRAW, p[_KIND])
