@@ -3,9 +3,9 @@
 Asks for a moment of quiet, then heel taps, then toe taps, on the board the show will
 use, and with `--music` a soundcheck: the band's music heard alone, whose onsets the detector
 then asks more of before it draws them; stores per-channel level floors, heel/toe splits and
-that bar in the user's config folder (`calibration.toml`), which `run` and `analyze` then use. This command records in its
-own short-lived process, so it reads the device directly (the show's input process
-is not running).
+that bar in the user's config folder (`calibration.toml`), which `run` and `analyze` then
+use. This command records in its own short-lived process, so it reads the device directly
+(the show's input process is not running).
 """
 
 from __future__ import annotations

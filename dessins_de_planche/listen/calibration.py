@@ -3,10 +3,9 @@ the player's own board and shoes, kept in the user's config folder.
 
 `dessins-de-planche calibrate` records a moment of quiet, then heel taps, then toe taps, and
 (`--music`) the band's music heard alone, a soundcheck; `measure` turns those recordings into a
-`ChannelCalibration` per channel (on a multi-channel
-board whose bleed was learned in the same calibration, only the taps its filter calls strikes
-count: a bleed is no tap of its channel); `save`/`load`
-keep them in `calibration.toml` (platformdirs' user config folder). The detector takes
+`ChannelCalibration` per channel (on a multi-channel board whose bleed was learned in the same
+calibration, only the taps its filter calls strikes count: a bleed is no tap of its channel);
+`save`/`load` keep them in `calibration.toml` (platformdirs' user config folder). The detector takes
 one per channel (`TapDetector(calibration=...)`) live and in `analyze`; a channel without
 one uses the defaults, which meet the targets on the corpus by themselves.
 """
@@ -253,7 +252,8 @@ def measure(quiet: np.ndarray, heels: np.ndarray, toes: np.ndarray, sample_rate:
         bias, right = _stage_b_bias(heel_taps, toe_taps, index, split)
         bar = None
         if by_music is not None:
-            bar = foot_bar(by_music[index], [t[5] for t in heard_heels + heard_toes if t[1] == index and t[5] is not None])
+            own = [tap[5] for tap in heard_heels + heard_toes if tap[1] == index and tap[5] is not None]
+            bar = foot_bar(by_music[index], own)
         table[channel] = ChannelCalibration(
             gain=1.0, floor_dbfs=round(floor, 1), heel_low_share=None if split is None else round(split, 3),
             heel_share=round(float(np.median(heel)), 3) if heel else None,
