@@ -87,6 +87,42 @@ def test_a_soundcheck_never_asks_more_than_the_players_own_taps_give():
     assert calibration.foot_bar([], [0.99]) is None
 
 
+def _band_alone(seconds=19, seed=5):
+    band, _ = podorhythm(seconds + 21.0, SR, 112, 2, ("heel", "toe"), seed=seed, level_db=-18.0, tap_to_music_db=0.0,
+                         taps_from=seconds + 1.0)
+    return band[: seconds * SR]
+
+
+def test_a_soundcheck_on_a_board_hears_every_channel_on_its_own():
+    """A multi-channel board's filter decides between channels in `run` (each channel then hears every
+    onset): the soundcheck too, or the quieter channel's bar would be set on a few onsets only."""
+    one = _band_alone()[:, 0]
+    two = np.zeros((len(one), 2), np.float32)
+    two[:, 0], two[24:, 1] = one, 0.7 * one[:-24]  # the second sensor 0.5 ms later, 3 dB quieter
+    alone = calibration.music_feet(two, SR, (1, 2))
+    on_board = calibration.music_feet(two, SR, (1, 2), board=True)
+    assert len(alone[1]) < 0.5 * len(alone[0])  # the detector's own rule: one strike, the loudest channel
+    assert len(on_board[1]) >= 0.8 * len(on_board[0]) >= 30
+
+
+def test_without_stage_b_there_is_no_soundcheck_to_keep(monkeypatch):
+    from dessins_de_planche.listen import detector_settings
+
+    monkeypatch.setattr(detector_settings, "_WEIGHTS", None)
+    tuned = calibration.measure(quiet(), taps(heel_sound), taps(toe_sound, seed=1), SR, (1,), music=_band_alone())[1]
+    assert tuned.music_onsets is None and tuned.foot_bar is None
+
+
+def test_a_new_calibration_without_music_keeps_the_last_soundcheck():
+    from dessins_de_planche.commands.calibrate import _soundcheck_kept
+
+    new = ChannelCalibration(floor_dbfs=-60.0, taps=12)
+    earlier = ChannelCalibration(floor_dbfs=-55.0, taps=12, foot_bar=0.9, music_onsets=70)
+    kept = _soundcheck_kept(new, earlier)
+    assert (kept.floor_dbfs, kept.foot_bar, kept.music_onsets) == (-60.0, 0.9, 70)
+    assert _soundcheck_kept(new, None) == new and _soundcheck_kept(new, ChannelCalibration()) == new
+
+
 def test_saved_calibration_reads_back(tmp_path):
     table = {1: ChannelCalibration(floor_dbfs=-58.0, heel_low_share=0.2, heel_share=0.8, toe_share=0.01, taps=12),
              3: ChannelCalibration(gain=2.0)}

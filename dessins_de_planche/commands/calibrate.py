@@ -10,6 +10,7 @@ use. This command records in its own short-lived process, so it reads the device
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import threading
 import time
@@ -262,6 +263,8 @@ def main(args) -> int:
     table = calibration.measure(quiet, heels, toes, args.sample_rate, args.channels, args.block_size,
                                 board_filter=strikes_only, music=music)
     existing = calibration.load(args.output) if args.output else calibration.load()
+    if music is None:  # no soundcheck this time: an earlier one's bar stays (the same band, most often)
+        table = {channel: _soundcheck_kept(tuned, existing.get(channel)) for channel, tuned in table.items()}
     existing.update(table)
     path = calibration.save(existing, args.output)
     heard_through = "just learned" if learned is not None else "kept from an earlier calibration"
@@ -269,7 +272,7 @@ def main(args) -> int:
                                             if strikes_only is not None else ""))
     for channel, tuned in sorted(table.items()):
         print(f"  channel {channel}: {tuned.taps} taps, floor {tuned.floor_dbfs:.1f} dBFS, {_heel_toe_said(tuned)}"
-              + _music_said(tuned))
+              + _music_said(tuned, music is not None))
     return 0
 
 
@@ -285,9 +288,19 @@ def _record_music(recorder: Recorder, args) -> np.ndarray:
     return recorder.since(start).copy()
 
 
-def _music_said(tuned) -> str:
+def _soundcheck_kept(tuned, earlier):
+    """A new calibration of the taps, with the earlier calibration's soundcheck where it had one (its
+    bar as measured then, against the taps of then; `calibrate --music` measures it anew)."""
+    if earlier is None or earlier.music_onsets is None:
+        return tuned
+    return dataclasses.replace(tuned, foot_bar=earlier.foot_bar, music_onsets=earlier.music_onsets)
+
+
+def _music_said(tuned, asked: bool) -> str:
     if tuned.music_onsets is None:
-        return ""
+        return "; soundcheck: not used (this build's detector has no learned stage B to ask)" if asked else ""
+    if not asked:
+        return _music_said(tuned, True) + " (the last soundcheck's, kept)"
     if tuned.foot_bar is None:
         return f"; soundcheck: {tuned.music_onsets} onsets in the music, none the detector would draw"
     return (f"; soundcheck: {tuned.music_onsets} onsets in the music, the detector now asks {tuned.foot_bar:.2f} "

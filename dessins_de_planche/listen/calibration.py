@@ -164,17 +164,22 @@ def _heard(audio, sample_rate, channels, block_size, settings, board_filter):
     return [tap for tap_id, tap in found.items() if tap_id in strikes]
 
 
-def music_feet(music: np.ndarray, sample_rate: int, channels, block_size: int = 128) -> list[list[float]]:
+def music_feet(music: np.ndarray, sample_rate: int, channels, block_size: int = 128,
+               board: bool = False) -> list[list[float]] | None:
     """Stage B's foot probability of every onset stage A fired on in the band's music heard alone,
-    per channel (confirmed or withdrawn alike); empty lists without stage B's weights."""
-    detector = TapDetector(sample_rate, [c - 1 for c in channels], block_size=block_size)
+    per channel (confirmed or withdrawn alike); None without stage B's weights (the rules confirm
+    every onset then, and there is no bar to raise). `board`: a multi-channel board whose filter
+    decides between channels, so that each channel hears every onset on its own, as in `run`."""
+    settings = DetectorSettings(crosstalk_s=0.0) if board else None
+    detector = TapDetector(sample_rate, [c - 1 for c in channels], block_size=block_size, settings=settings)
+    if detector.stage_b is None or detector.stage_b.weights is None:
+        return None
     detector.collect = []
     feet = [[] for _ in channels]
     for start in range(0, len(music), block_size):
         detector.process(music[start : start + block_size], start)
-        if detector.stage_b is not None and detector.stage_b.weights is not None:
-            for channel, _onset, _x, foot, _heel, _v in detector.collect:
-                feet[channel].append(float(foot))
+        for channel, _onset, _x, foot, _heel, _v in detector.collect:
+            feet[channel].append(float(foot))
         detector.collect.clear()
     return feet
 
@@ -228,7 +233,8 @@ def measure(quiet: np.ndarray, heels: np.ndarray, toes: np.ndarray, sample_rate:
     heard_heels = _heard(heels, sample_rate, channels, block_size, None, board_filter)
     heard_toes = _heard(toes, sample_rate, channels, block_size, None, board_filter)
     heel_taps, toe_taps = [tap[1:5] for tap in heard_heels], [tap[1:5] for tap in heard_toes]
-    by_music = music_feet(music, sample_rate, channels, block_size) if music is not None else None
+    by_music = None if music is None else music_feet(music, sample_rate, channels, block_size,
+                                                     board=board_filter is not None)
     table = {}
     for index, channel in enumerate(channels):
         signal = quiet[:, channel - 1].astype(np.float64)

@@ -26,39 +26,37 @@ class RealDft:
         self._x = self.input.reshape(rows, n1, n2)
         a = np.arange(n1)
         first = 2 * np.pi * np.outer(a, a) / n1
-        self._first = np.concatenate([np.cos(first), np.sin(first)]).astype(np.float32)  # (2 n1, n1)
+        # (every array is (2, rows, n1, n2), a real part then a minus imaginary one, so that each
+        # half is one block: numpy iterates over those without a buffer of its own, where a
+        # broadcast or a cut within the rows allocates one)
+        self._first = np.stack([np.cos(first), np.sin(first)]).astype(np.float32)[:, None]  # (2, 1, n1, n1)
         twiddle = 2 * np.pi * np.outer(a, np.arange(n2)) / size  # (bin c, sample b)
         cos, sin = np.cos(twiddle), np.sin(twiddle)
-        # (every operand of a ufunc is whole or cut along its second axis only: numpy iterates
-        # over those without a buffer, where a broadcast or a cut in the last axis allocates one)
-        self._tw_same = np.tile(np.concatenate([cos, sin]).astype(np.float32), (rows, 1, 1))  # (rows, 2 n1, n2)
-        self._tw_swap = np.tile(np.concatenate([sin, cos]).astype(np.float32), (rows, 1, 1))
+        self._tw_same = np.ascontiguousarray(np.broadcast_to(np.stack([cos, sin])[:, None], (2, rows, n1, n2)),
+                                             np.float32)
+        self._tw_swap = np.ascontiguousarray(np.broadcast_to(np.stack([sin, cos])[:, None], (2, rows, n1, n2)),
+                                             np.float32)
         b = np.arange(n2)
         second = 2 * np.pi * np.outer(b, b) / n2
         self._cos2, self._sin2 = np.cos(second).astype(np.float32), np.sin(second).astype(np.float32)
-        self._a = np.zeros((rows, 2 * n1, n2), np.float32)  # the first stage: real part, then minus imaginary
-        self._m = np.zeros((rows, 2 * n1, n2), np.float32)
-        self._b = np.zeros((rows, 2 * n1, n2), np.float32)  # twiddled, the same layout
-        self._yc = np.zeros((rows, 2 * n1, n2), np.float32)  # the second stage: [br cos; bs cos]
-        self._ys = np.zeros((rows, 2 * n1, n2), np.float32)  # ... [br sin; bs sin]
-        self._z = np.zeros((2, rows, n1, n2), np.float32)  # the result: real part, minus imaginary
+        self._a, self._m, self._b, self._yc, self._ys, self._z = (np.zeros((2, rows, n1, n2), np.float32)
+                                                                 for _ in range(6))
         self._sum = np.zeros((rows, n1, n2), np.float32)
         k = np.arange(size)
         self._order = (k % n1) * n2 + k // n1  # bin k's place in the result's grid
 
     def _transform(self) -> None:
-        n1 = self._n1
         a, m, b, yc, ys, z = self._a, self._m, self._b, self._yc, self._ys, self._z
-        np.matmul(self._first, self._x, out=a)  # [ar; as]: x's DFT over a is ar - i as
+        np.matmul(self._first, self._x, out=a)  # [ar, as]: x's DFT over a is ar - i as
         # twiddled by cos - i sin: br = ar cos - as sin, bs = ar sin + as cos
         np.multiply(a, self._tw_same, out=m)
-        np.subtract(m[:, :n1], m[:, n1:], out=b[:, :n1])
+        np.subtract(m[0], m[1], out=b[0])
         np.multiply(a, self._tw_swap, out=m)
-        np.add(m[:, :n1], m[:, n1:], out=b[:, n1:])
-        np.matmul(b, self._cos2, out=yc)
-        np.matmul(b, self._sin2, out=ys)
-        np.subtract(yc[:, :n1], ys[:, n1:], out=z[0])  # br cos - bs sin
-        np.add(ys[:, :n1], yc[:, n1:], out=z[1])  # br sin + bs cos
+        np.add(m[0], m[1], out=b[1])
+        np.matmul(b, self._cos2, out=yc)  # [br cos, bs cos]
+        np.matmul(b, self._sin2, out=ys)  # [br sin, bs sin]
+        np.subtract(yc[0], ys[1], out=z[0])  # br cos - bs sin
+        np.add(ys[0], yc[1], out=z[1])  # br sin + bs cos
 
     def power(self, out: np.ndarray) -> np.ndarray:
         """|X[k]|^2 for k = 0 .. size / 2, into `out` (rows, size // 2 + 1)."""
