@@ -119,3 +119,37 @@ def test_withdrawn_taps_are_counted_not_listed(capsys, monkeypatch):
             assert json.loads(out)["withdrawn"] == 1
         else:
             assert "2 taps" in out and "1 withdrawn" in out and DETECTOR_VERSION in out
+
+
+def test_a_soundcheck_in_the_calibration_is_heard_and_reported(tmp_path, capsys, monkeypatch):
+    """`calibrate --music`'s bar reaches `analyze`: fewer of the band's onsets drawn before the feet
+    come in, every tap after, and the report says which bar it used."""
+    from dessins_de_planche.commands import analyze as command
+    from dessins_de_planche.listen import calibration
+    from dessins_de_planche.listen.calibration import ChannelCalibration
+
+    def tune(seed):  # 19 s of the band alone, then taps over it
+        return podorhythm(40.0, 48_000, 112, 2, ("heel", "toe"), seed=seed, level_db=-18.0, tap_to_music_db=0.0,
+                          taps_from=20.0)
+
+    soundcheck, _ = tune(5)
+    feet = calibration.music_feet(soundcheck[: 19 * 48_000], 48_000, (1,))
+    tuned = ChannelCalibration(foot_bar=calibration.foot_bar(feet[0], []), music_onsets=len(feet[0]))
+    show, truth = tune(15)
+    path = write(tmp_path, "show.wav", show, 48_000)
+    plain, checked = analyze_file(path, calibration={}), analyze_file(path, calibration={1: tuned})
+    assert plain.to_json()["soundcheck"] is None and checked.to_json()["soundcheck"] == {"1": tuned.foot_bar}
+    before, after = (r.final_taps["time"] for r in (plain, checked))
+    assert (before < 19.5).sum() >= 10 and (after < 19.5).sum() <= (before < 19.5).sum() / 3
+    _, precision, recall = match_onsets(after[after >= 19.5], truth["time"], 0.025)
+    assert recall == 1.0 and precision >= 0.95
+
+    from dessins_de_planche.inputs import analyze as listen
+
+    real = listen.analyze_file  # as if `calibrate --music` had written this bar to the user's file
+    monkeypatch.setattr(listen, "analyze_file",
+                        lambda *args, **kwargs: real(*args, **{**kwargs, "calibration": {1: tuned}}))
+    args = type("Args", (), {"file": str(path), "block_size": 128, "channels": None, "bar_beats": 2,
+                             "no_board_calibration": False, "json": False})
+    assert command.main(args) == 0
+    assert f"the soundcheck's bar (calibrate --music): ch1 {tuned.foot_bar:.2f}" in capsys.readouterr().out

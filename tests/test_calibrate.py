@@ -68,7 +68,8 @@ def test_a_soundcheck_of_the_bands_music_keeps_its_onsets_off_the_drawing(tap_to
                           tap_to_music_db=tap_to_music_db, taps_from=20.0)
 
     soundcheck, _ = tune(5)
-    table = calibration.measure(quiet(), taps(heel_sound), taps(toe_sound, seed=1), SR, (1,), music=soundcheck[: 19 * SR])
+    table = calibration.measure(quiet(), taps(heel_sound), taps(toe_sound, seed=1), SR, (1,),
+                                music=soundcheck[: 19 * SR])
     tuned = table[1]
     assert tuned.music_onsets >= 30 and 0.5 < tuned.foot_bar <= calibration.FOOT_BAR_CAP
     show, truth = tune(15)

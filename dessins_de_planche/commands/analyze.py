@@ -48,6 +48,10 @@ def main(args) -> int:
         print(f"  the board's calibration: {sum(c['strikes'] for c in counts)} strikes, "
               f"{sum(c['bleed'] for c in counts)} bleed suppressed, "
               f"{sum(c['weight_shifts'] for c in counts)} weight shifts ignored")
+    if report["soundcheck"]:
+        print("  the soundcheck's bar (calibrate --music): " + ", ".join(
+            f"ch{channel} {bar:.2f}" for channel, bar in report["soundcheck"].items())
+              + " of a foot for a hit off the beat")
     for tap in report["taps"]:
         print(f"  {tap['time']:9.4f} s  ch{tap['channel']} {tap['zone']:<8} {tap['kind']:<7} "
               f"velocity {tap['velocity']:.2f}")

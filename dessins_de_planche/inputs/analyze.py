@@ -44,6 +44,7 @@ class Analysis(TapRecordsHeld):
     bar_period: float | None = None  # seconds per bar
     nonfinite_blocks: int = 0  # blocks that held NaN or infinity (heard as silence)
     board: list | None = None  # a calibrated multi-channel board: per channel [strikes, bleed, weight shifts]
+    soundcheck: dict | None = None  # {1-based file channel: stage B's bar off the grid}, from `calibrate --music`
 
     def to_json(self) -> dict:
         final, withdrawn = final_taps(self.taps)
@@ -59,6 +60,7 @@ class Analysis(TapRecordsHeld):
             "tempo_track": [[round(t, 4), round(b, 2)] for t, b in self.tempo_track],
             "pattern": self.pattern,
             "downbeat": None if self.downbeat is None else round(self.downbeat, 4),
+            "soundcheck": None if not self.soundcheck else {str(c): bar for c, bar in self.soundcheck.items()},
             "board": None if self.board is None else {
                 str(channel): {"strikes": c[A_TAP], "bleed": c[A_BLEED], "weight_shifts": c[A_SHIFT]}
                 for channel, c in zip(self.channels, self.board)},
@@ -149,9 +151,11 @@ def analyze_file(path, block_size: int = 128, channels=None, bar_beats: int = 2,
         if tracker.downbeat_found:
             last = float(taps["time"].max())
             downbeat = last - tracker.bar_phase(last) * bar_period
+    bars = {c: calibration[c].foot_bar for c in chosen if calibration.get(c) is not None
+            and calibration[c].foot_bar is not None}
     return Analysis(path, sample_rate, frames / sample_rate, chosen, zone_names, taps, bpm,
                     list(tracker.track), tracker.pattern, downbeat, bar_period, handler.nonfinite_blocks,
-                    None if board_filter is None else [list(c) for c in board_filter.counts])
+                    None if board_filter is None else [list(c) for c in board_filter.counts], bars or None)
 
 
 def _tempo(final: np.ndarray, bar_beats: int):
