@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import queue
 import subprocess
@@ -72,6 +73,7 @@ def test_a_soundcheck_of_the_bands_music_keeps_its_onsets_off_the_drawing(tap_to
                                 music=soundcheck[: 19 * SR])
     tuned = table[1]
     assert tuned.music_onsets >= 30 and 0.5 < tuned.foot_bar <= calibration.FOOT_BAR_CAP
+    assert tuned.foot_bar <= tuned.own_feet <= 1.0  # what a later soundcheck alone is capped by
     show, truth = tune(15)
     before, after = _final_times(show), _final_times(show, (tuned,))
     music_alone = (before < 19.5).sum(), (after < 19.5).sum()
@@ -112,6 +114,20 @@ def test_without_stage_b_there_is_no_soundcheck_to_keep(monkeypatch):
     monkeypatch.setattr(detector_settings, "_WEIGHTS", None)
     tuned = calibration.measure(quiet(), taps(heel_sound), taps(toe_sound, seed=1), SR, (1,), music=_band_alone())[1]
     assert tuned.music_onsets is None and tuned.foot_bar is None
+
+
+def test_a_soundcheck_alone_keeps_the_board_and_shoes_and_their_cap():
+    """`calibrate --music-only` at a new venue: the floors and heel/toe split stay; the bar never
+    asks more than the player's taps gave when they were calibrated."""
+    band = _band_alone()
+    free = calibration.soundcheck(band, SR, (1,), {})[1]
+    assert free.foot_bar is not None and free.music_onsets >= 30
+    assert free == dataclasses.replace(ChannelCalibration(), foot_bar=free.foot_bar, music_onsets=free.music_onsets)
+    earlier = ChannelCalibration(floor_dbfs=-58.0, heel_low_share=0.4, taps=12, own_feet=0.7, foot_bar=0.9,
+                                 music_onsets=12)
+    again = calibration.soundcheck(band, SR, (1,), {1: earlier})[1]
+    assert (again.floor_dbfs, again.heel_low_share, again.taps) == (-58.0, 0.4, 12)
+    assert again.foot_bar == min(free.foot_bar, 0.7) and again.music_onsets == free.music_onsets
 
 
 def test_a_new_calibration_without_music_keeps_the_last_soundcheck():
@@ -250,3 +266,40 @@ def test_calibrate_through_jack_stores_the_players_split(jack_server, jack_playe
     assert "heel/toe by the learned model tuned to your shoes" in out
     assert tuned.music_onsets >= 3 and "soundcheck:" in out  # the band's onsets were heard and judged
     assert not (tmp_path / "config").exists() or not any((tmp_path / "config").rglob("calibration.toml"))
+
+
+@pytest.mark.jack
+def test_a_soundcheck_alone_through_jack_keeps_the_rest(jack_server, jack_player, tmp_path):
+    """`calibrate --music-only --music 5 --yes`: the band played into the app's input, the player's
+    earlier calibration kept beside the new bar."""
+    output = tmp_path / "calibration.toml"
+    calibration.save({1: ChannelCalibration(floor_dbfs=-58.0, heel_low_share=0.4, taps=12, own_feet=0.97)}, output)
+    env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "config"))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dessins_de_planche", "calibrate", "--audio-device", "system", "--channels", "1",
+         "--yes", "--music-only", "--music", "5", "--timeout", "40", "--output", str(output)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    said: list[str] = []
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stderr], daemon=True).start()
+
+    def prompted():
+        while not lines.empty():
+            said.append(lines.get())
+        return any("PLAY" in line for line in said)
+
+    try:
+        wait_for(prompted, deadline=60, what="the soundcheck's prompt")
+        player = jack_player(channels=1, name="ddp-soundcheck-player")
+        player.connect()
+        player.play(_band_alone(6)[:, :1])
+        out, _ = process.communicate(timeout=90)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, "".join(said)
+    assert "soundcheck saved" in out and "channel 1: soundcheck:" in out
+    tuned = calibration.load(output)[1]
+    assert (tuned.floor_dbfs, tuned.heel_low_share, tuned.taps, tuned.own_feet) == (-58.0, 0.4, 12, 0.97)
+    assert tuned.music_onsets >= 3

@@ -46,6 +46,9 @@ def add_arguments(parser) -> None:
                         help="a soundcheck last: record the band's music (or its recording played in the room) "
                              "this long with no tapping, so that its onsets are not drawn as taps (0: none; "
                              "20 is a good length)")
+    parser.add_argument("--music-only", action="store_true",
+                        help="only the soundcheck (with --music): the board and shoes as calibrated before, "
+                             "for a new band or venue")
     parser.add_argument("--yes", action="store_true",
                         help="do not wait for Enter between steps (prompts still go to stderr)")
     parser.add_argument("--output", metavar="FILE", help="where to store it (default: your config folder)")
@@ -239,6 +242,8 @@ def main(args) -> int:
     if args.audio_device is None:
         raise opt.UsageError("name the board's input with --audio-device, or its sensors' MIDI port with --midi-port "
                              "(see `dessins-de-planche devices`)")
+    if args.music_only:
+        return _soundcheck_only(args)
     multi = len(args.channels) > 1 and not args.no_board
     seconds = QUIET_S + 2 * args.timeout + 10.0 + args.music
     if multi:
@@ -273,6 +278,28 @@ def main(args) -> int:
     for channel, tuned in sorted(table.items()):
         print(f"  channel {channel}: {tuned.taps} taps, floor {tuned.floor_dbfs:.1f} dBFS, {_heel_toe_said(tuned)}"
               + _music_said(tuned, music is not None))
+    return 0
+
+
+def _soundcheck_only(args) -> int:
+    """`--music-only`: the band's music alone, the rest of the calibration kept."""
+    from dessins_de_planche.listen import calibration
+
+    if args.music <= 0:
+        raise opt.UsageError("--music-only needs --music SECONDS (20 is a good length)")
+    with Recorder(args.audio_device, max(args.channels), args.sample_rate, args.block_size,
+                  args.music + args.timeout + 5.0) as recorder:
+        say(f"Soundcheck on {recorder.device_name}, channel(s) {','.join(map(str, args.channels))}.")
+        music = _record_music(recorder, args)
+    existing = calibration.load(args.output) if args.output else calibration.load()
+    board = kept_board(args.channels, args.output)
+    usable = board is not None and board_filter(board, args.channels, args.sample_rate) is not None
+    table = calibration.soundcheck(music, args.sample_rate, args.channels, existing, args.block_size, board=usable)
+    existing.update(table)
+    path = calibration.save(existing, args.output)
+    print(f"soundcheck saved to {path} (the board's and shoes' calibration kept)")
+    for channel, tuned in sorted(table.items()):
+        print(f"  channel {channel}: " + _music_said(tuned, True).removeprefix("; "))
     return 0
 
 

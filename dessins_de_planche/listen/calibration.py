@@ -44,6 +44,9 @@ class ChannelCalibration:
     # heard alone (None: the default bar), and how many of the music's onsets it judged
     foot_bar: float | None = None
     music_onsets: int | None = None
+    # what stage B said of the player's softest calibration taps (their TAPS_KEPT_QUANTILE): a
+    # later soundcheck alone (`calibrate --music-only`) never asks more than that
+    own_feet: float | None = None
 
 
 def config_path() -> Path:
@@ -256,16 +259,33 @@ def measure(quiet: np.ndarray, heels: np.ndarray, toes: np.ndarray, sample_rate:
             low_heel, high_toe = float(np.percentile(heel, 20)), float(np.percentile(toe, 80))
             split = 0.5 * (low_heel + high_toe) if low_heel > high_toe else None
         bias, right = _stage_b_bias(heel_taps, toe_taps, index, split)
-        bar = None
-        if by_music is not None:
-            own = [tap[5] for tap in heard_heels + heard_toes if tap[1] == index and tap[5] is not None]
-            bar = foot_bar(by_music[index], own)
+        own = [tap[5] for tap in heard_heels + heard_toes if tap[1] == index and tap[5] is not None]
+        bar = None if by_music is None else foot_bar(by_music[index], own)
         table[channel] = ChannelCalibration(
             gain=1.0, floor_dbfs=round(floor, 1), heel_low_share=None if split is None else round(split, 3),
             heel_share=round(float(np.median(heel)), 3) if heel else None,
             toe_share=round(float(np.median(toe)), 3) if toe else None, taps=len(heel) + len(toe),
             heel_bias=None if bias is None else round(bias, 3), kinds_right=right, foot_bar=bar,
-            music_onsets=None if by_music is None else len(by_music[index]))
+            music_onsets=None if by_music is None else len(by_music[index]),
+            own_feet=round(float(np.quantile(own, TAPS_KEPT_QUANTILE)), 3) if own else None)
+    return table
+
+
+def soundcheck(music: np.ndarray, sample_rate: int, channels, earlier: dict[int, ChannelCalibration],
+               block_size: int = 128, board: bool = False) -> dict[int, ChannelCalibration]:
+    """A soundcheck alone, for a board and shoes calibrated before (`earlier`, {1-based channel:
+    calibration}): each channel's calibration with the new bar, capped by what stage B said of the
+    player's taps then (`own_feet`); a channel never calibrated gets the bar alone."""
+    by_music = music_feet(music, sample_rate, channels, block_size, board=board)
+    table = {}
+    for index, channel in enumerate(channels):
+        tuned = earlier.get(channel) or ChannelCalibration()
+        if by_music is None:
+            table[channel] = dataclasses.replace(tuned, foot_bar=None, music_onsets=None)
+            continue
+        own = [] if tuned.own_feet is None else [tuned.own_feet]
+        table[channel] = dataclasses.replace(tuned, foot_bar=foot_bar(by_music[index], own),
+                                             music_onsets=len(by_music[index]))
     return table
 
 
