@@ -219,45 +219,59 @@ def test_the_detector_uses_the_calibrated_floor():
     assert kinds_heard(soft, ChannelCalibration(floor_dbfs=-20.0)) == []
 
 
+class Calibrating:
+    """`calibrate --audio-device system --channels 1 --yes` and `options` in a process of its own,
+    reading the app's input from JACK; its prompts (stderr) read as they come."""
+
+    def __init__(self, tmp_path, *options: str):
+        env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "config"))
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "dessins_de_planche", "calibrate", "--audio-device", "system", "--channels", "1",
+             "--yes", "--timeout", "40", *options],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        self.said: list[str] = []
+        self._lines: queue.Queue = queue.Queue()
+        threading.Thread(target=lambda: [self._lines.put(line) for line in self.process.stderr], daemon=True).start()
+
+    def prompt(self, word: str, what: str) -> None:
+        """Wait until the command has asked for `word` (a prompt's word in capitals)."""
+        def asked():
+            while not self._lines.empty():
+                self.said.append(self._lines.get())
+            return any(word in line for line in self.said)
+        wait_for(asked, deadline=60, what=what)
+
+    def output(self) -> str:
+        """Its standard output, once it has ended well."""
+        out, _ = self.process.communicate(timeout=90)
+        assert self.process.returncode == 0, "".join(self.said)
+        return out
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
 @pytest.mark.jack
 def test_calibrate_through_jack_stores_the_players_split(jack_server, jack_player, tmp_path):
     """Heel taps, then toe taps, then the band's music (a soundcheck), played into the app's input
     while `calibrate --yes` runs."""
     output = tmp_path / "calibration.toml"
-    env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "config"))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "dessins_de_planche", "calibrate", "--audio-device", "system", "--channels", "1",
-         "--yes", "--taps", "5", "--timeout", "40", "--music", "5", "--output", str(output)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    lines: queue.Queue = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in process.stderr], daemon=True).start()
-    said = []
-
-    def prompted(word):
-        def check():
-            while not lines.empty():
-                said.append(lines.get())
-            return any(word in line for line in said)
-        return check
-
+    command = Calibrating(tmp_path, "--taps", "5", "--music", "5", "--output", str(output))
     try:
-        wait_for(prompted("QUIET"), deadline=60, what="the quiet prompt")
+        command.prompt("QUIET", "the quiet prompt")
         player = jack_player(channels=1, name="ddp-calibrate-player")
         player.connect()
-        wait_for(prompted("HEEL"), deadline=60, what="the heel prompt")
+        command.prompt("HEEL", "the heel prompt")
         player.play(taps(heel_sound, count=5, seed=6, gain=0.4)[:, :1])
-        wait_for(prompted("TOE"), deadline=60, what="the toe prompt")
+        command.prompt("TOE", "the toe prompt")
         player.play(taps(toe_sound, count=5, seed=7, gain=0.4)[:, :1])
-        wait_for(prompted("PLAY"), deadline=60, what="the soundcheck's prompt")
-        band, _ = podorhythm(26.0, SR, 112, 2, ("heel", "toe"), seed=5, level_db=-12.0, tap_to_music_db=0.0,
-                             taps_from=20.0)
-        player.play(band[: 6 * SR, :1])
-        out, _ = process.communicate(timeout=90)
+        command.prompt("PLAY", "the soundcheck's prompt")
+        player.play(_band_alone(6)[:, :1])
+        out = command.output()
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    assert process.returncode == 0, "".join(said)
+        command.close()
     assert "calibration saved" in out
     tuned = calibration.load(output)[1]
     assert tuned.taps >= 8
@@ -274,31 +288,15 @@ def test_a_soundcheck_alone_through_jack_keeps_the_rest(jack_server, jack_player
     earlier calibration kept beside the new bar."""
     output = tmp_path / "calibration.toml"
     calibration.save({1: ChannelCalibration(floor_dbfs=-58.0, heel_low_share=0.4, taps=12, own_feet=0.97)}, output)
-    env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "config"))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "dessins_de_planche", "calibrate", "--audio-device", "system", "--channels", "1",
-         "--yes", "--music-only", "--music", "5", "--timeout", "40", "--output", str(output)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    said: list[str] = []
-    lines: queue.Queue = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in process.stderr], daemon=True).start()
-
-    def prompted():
-        while not lines.empty():
-            said.append(lines.get())
-        return any("PLAY" in line for line in said)
-
+    command = Calibrating(tmp_path, "--music-only", "--music", "5", "--output", str(output))
     try:
-        wait_for(prompted, deadline=60, what="the soundcheck's prompt")
+        command.prompt("PLAY", "the soundcheck's prompt")
         player = jack_player(channels=1, name="ddp-soundcheck-player")
         player.connect()
         player.play(_band_alone(6)[:, :1])
-        out, _ = process.communicate(timeout=90)
+        out = command.output()
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    assert process.returncode == 0, "".join(said)
+        command.close()
     assert "soundcheck saved" in out and "channel 1: soundcheck:" in out
     tuned = calibration.load(output)[1]
     assert (tuned.floor_dbfs, tuned.heel_low_share, tuned.taps, tuned.own_feet) == (-58.0, 0.4, 12, 0.97)
