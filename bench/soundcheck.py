@@ -22,18 +22,16 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-import train_detector  # noqa: E402
-from stage_b_replay import replay  # noqa: E402
+from stage_b_replay import fold_word, played_only, replay  # noqa: E402
 from dessins_de_planche.listen.calibration import foot_bar  # noqa: E402
 from dessins_de_planche.listen.detector_settings import DetectorSettings  # noqa: E402
 
 
 def soundchecks(data: dict) -> dict[str, list[int]]:
     """Each music family's music-only clips (at their own speed): the bands' soundchecks."""
-    played = data["speed"] != 1.0
+    played = played_only(data)
     found: dict[str, list[int]] = {}
     for i, (family, alone) in enumerate(zip(data["music_family"], data["music_only"])):
         if alone and not played[i] and str(family).startswith("music-"):
@@ -45,24 +43,15 @@ def score(data: dict, seed: int) -> dict:
     s = DetectorSettings()
     families = [str(f) for f in data["families"]]
     family_of, music_of = data["family"], data["music_family"]
-    played = data["speed"] != 1.0
+    played = played_only(data)
     checks = soundchecks(data)
     rows = {"default": {}, "soundcheck": {}}
     for family in families:
         if family == "generated":
             continue
-        index = families.index(family)
-        held = (family_of == index) | (music_of == family)
-        fold = train_detector.remembering(train_detector.for_model(data, family), ~held)
+        fold, foot, _ = fold_word(data, family, seed)
         clip = fold["clip"]
-        train = (~held)[clip]
-        x = fold["x"][train].astype(np.float64)
-        mean = x.mean(axis=0)
-        scale = 1.0 / np.maximum(x.std(axis=0), 1e-3)
-        y = fold["label"][train].astype(np.intp)
-        params = train_detector.train((x - mean) * scale, y, train_detector.class_weights(y), seed, 40, l2=1e-3)
-        foot, _ = train_detector.predict(params, (fold["x"] - mean) * scale)
-        scored = (family_of == index) & ~played
+        scored = (family_of == families.index(family)) & ~played
         test = scored[clip]
         bars = {}
         for c in np.flatnonzero(scored):

@@ -54,29 +54,40 @@ def replay(times, foot, clip, below: float, on_grid: float | None, bars: dict | 
     return keep
 
 
+def fold_word(data: dict, family: str, seed: int, epochs: int = 40, l2: float = 1e-3):
+    """One family's fold: its stage A's candidates as stage B reads them, and the word (foot, heel
+    probabilities) on every one of them of a stage B trained without the family and its music."""
+    index = [str(f) for f in data["families"]].index(family)
+    held = (data["family"] == index) | (data["music_family"] == family)
+    fold = train_detector.remembering(train_detector.for_model(data, family), ~held)
+    train = (~held)[fold["clip"]]
+    x = fold["x"][train].astype(np.float64)
+    mean = x.mean(axis=0)
+    scale = 1.0 / np.maximum(x.std(axis=0), 1e-3)
+    y = fold["label"][train].astype(np.intp)
+    params = train_detector.train((x - mean) * scale, y, train_detector.class_weights(y), seed, epochs, l2=l2)
+    foot, heel = train_detector.predict(params, (fold["x"] - mean) * scale)
+    return fold, foot, heel
+
+
+def played_only(data: dict) -> np.ndarray:
+    """The clips played at other speeds (`train_detector.py --speeds`): trained on, never scored."""
+    return data["speed"] != 1.0 if "speed" in data else np.zeros(len(data["family"]), bool)
+
+
 def score(data: dict, args) -> dict:
     families = [str(f) for f in data["families"]]
     family_of = data["family"]
-    # clips played at other speeds (`train_detector.py --speeds`) are trained on, never scored
-    played = data["speed"] != 1.0 if "speed" in data else np.zeros(len(family_of), bool)
+    played = played_only(data)
     rows = {}
     for family in families:
         if family == "generated":
             continue
-        index = families.index(family)
-        held = (family_of == index) | (data["music_family"] == family)
-        fold = train_detector.remembering(train_detector.for_model(data, family), ~held)
+        fold, foot, heel = fold_word(data, family, args.seed, args.epochs, args.l2)
         clip = fold["clip"]
-        train = (~held)[clip]
-        scored = (family_of == index) & ~played
+        scored = (family_of == families.index(family)) & ~played
         test = scored[clip]
-        x = fold["x"][train].astype(np.float64)
-        mean = x.mean(axis=0)
-        scale = 1.0 / np.maximum(x.std(axis=0), 1e-3)
-        y = fold["label"][train].astype(np.intp)
-        params = train_detector.train((x - mean) * scale, y, train_detector.class_weights(y), args.seed,
-                                      args.epochs, l2=args.l2)
-        foot, heel = train_detector.predict(params, (fold["x"][test] - mean) * scale)
+        foot, heel = foot[test], heel[test]
         label = fold["label"][test]
         keep = replay(data[f"time.{family}"][test], foot, clip[test], args.below, args.on_grid)
         truth = int(data["truth"][scored].sum())
