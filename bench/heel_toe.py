@@ -2,10 +2,12 @@
 
 On each clip of the corpus, a family scored with the stage B trained without it (the folds of
 `scripts/train_detector.py --folds`): the clip's first N confirmed heels and N confirmed toes
-play the calibration's taps (`listen.calibration.fine_tune_heel`, as `calibrate` does), and
+play the calibration's taps (`listen.calibration.fine_tune_heel`, as `calibrate` does: on the
+word beside the feet where the fold carries one, then read beside the clip's recent feet), and
 heel/toe is scored on the clip's other confirmed taps, beside the untuned word of the same
-model on the same taps and the live word without calibration, whose split follows the clip's
-own feet (`listen.kinds`). A clip is one board and one pair of shoes; clips with fewer than N + 2
+model on the same taps and the live word without calibration: stage B's read beside the clip's
+recent feet (`listen.foot_kind`, where the fold carries it) and split where they put it
+(`listen.kinds`). A clip is one board and one pair of shoes; clips with fewer than N + 2
 of either are left out.
 
     .venv/bin/python scripts/train_detector.py --folds     # once: the folds and the candidates' cache
@@ -28,6 +30,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 import train_detector as training  # noqa: E402
 from dessins_de_planche.listen import confirm  # noqa: E402
 from dessins_de_planche.listen.calibration import fine_tune_heel  # noqa: E402
+from dessins_de_planche.listen.foot_kind import FootKind  # noqa: E402
 from dessins_de_planche.listen.kinds import KindSplit  # noqa: E402
 
 TARGET = 0.92
@@ -61,6 +64,8 @@ def main() -> int:
         mine = (data["family"] == families.index(family))[fold["clip"]]
         foot, heel = training.predict(training.params_of(weights), training.inputs_for(weights, fold)[mine])
         kind, clip, time = fold["label"][mine], fold["clip"][mine], data[f"time.{family}"][mine]
+        x = fold["x"][mine]
+        head = FootKind.of(weights)  # heel or toe beside the channel's recent feet, where the fold has it
         confirmed = foot >= float(weights["threshold"])
         counts = np.zeros(4)
         for c in np.unique(clip):
@@ -70,15 +75,31 @@ def main() -> int:
                 continue
             # the live word without calibration: every confirmed candidate in time order, music too
             followed = np.zeros(len(kind), bool)
+            beside = heel.copy()  # stage B's word beside the clip's recent feet
             split = KindSplit()
+            feet = head.memory() if head is not None else None
             for i in sorted(np.flatnonzero((clip == c) & confirmed), key=lambda i: time[i]):
-                followed[i] = split.is_heel(float(heel[i]))
-            shift, _ = fine_tune_heel(list(heel[heels[:n]]), list(heel[toes[:n]]))
+                if head is not None:
+                    beside[i] = head.heel(float(heel[i]), x[i], feet.mean())
+                    feet.add(x[i])
+                followed[i] = split.is_heel(float(beside[i]))
             rest = np.concatenate([heels[n:], toes[n:]])
             is_heel = kind[rest] == 1
             word = logits(heel[rest])
+            # calibrate's tune: on the calibration taps' word beside a memory of them all, heels and
+            # toes taken in turn (`calibration._beside_own_feet`); live, beside the recent feet
+            tuned_heel, live_heel = heel, heel
+            if head is not None:
+                calibration = head.memory()
+                for h, t in zip(heels[:n], toes[:n]):
+                    calibration.add(x[h])
+                    calibration.add(x[t])
+                among = calibration.mean().copy()
+                tuned_heel = np.array([head.heel(float(heel[i]), x[i], among) for i in range(len(heel))])
+                live_heel = beside
+            shift, _ = fine_tune_heel(list(tuned_heel[heels[:n]]), list(tuned_heel[toes[:n]]))
             counts += [len(rest), ((word >= 0) == is_heel).sum(), (followed[rest] == is_heel).sum(),
-                       ((word + shift >= 0) == is_heel).sum()]
+                       ((logits(live_heel[rest]) + shift >= 0) == is_heel).sum()]
         total += counts
         if counts[0]:
             print(f"  {family:<16} {int(counts[0]):>6} taps   untuned {counts[1] / counts[0]:.3f}   "

@@ -12,7 +12,9 @@ time order with `listen.grid.TapGrid`, as the live detector gives it. No audio i
 a recipe for stage B is scored with no corpus replayed (2-3 minutes, training fifteen folds); the
 figures run about 0.01 over `bench/listening.py`'s
 (no crosstalk, no block edges, the candidates as stage A fired them without stage B's deafness
-after a withdrawn one).
+after a withdrawn one). Heel or toe as the live detector says it: stage B's word read beside the
+clip's recent feet by a word trained on the fold's feet (`listen.foot_kind`; `--no-foot-kind`
+without it), split where the clip's feet put it (`listen.kinds`).
 """
 
 from __future__ import annotations
@@ -29,8 +31,11 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import train_detector  # noqa: E402
+from dessins_de_planche.listen import confirm  # noqa: E402
 from dessins_de_planche.listen.detector_settings import DetectorSettings  # noqa: E402
+from dessins_de_planche.listen.foot_kind import FootKind  # noqa: E402
 from dessins_de_planche.listen.grid import TapGrid  # noqa: E402
+from dessins_de_planche.listen.kinds import KindSplit  # noqa: E402
 
 
 def replay(times, foot, clip, below: float, on_grid: float | None, bars: dict | None = None) -> np.ndarray:
@@ -54,11 +59,16 @@ def replay(times, foot, clip, below: float, on_grid: float | None, bars: dict | 
     return keep
 
 
+def held_out(data: dict, family: str) -> np.ndarray:
+    """The clips a family's fold never trains on: the family's own and those over its music."""
+    index = [str(f) for f in data["families"]].index(family)
+    return (data["family"] == index) | (data["music_family"] == family)
+
+
 def fold_word(data: dict, family: str, seed: int, epochs: int = 40, l2: float = 1e-3):
     """One family's fold: its stage A's candidates as stage B reads them, and the word (foot, heel
     probabilities) on every one of them of a stage B trained without the family and its music."""
-    index = [str(f) for f in data["families"]].index(family)
-    held = (data["family"] == index) | (data["music_family"] == family)
+    held = held_out(data, family)
     fold = train_detector.remembering(train_detector.for_model(data, family), ~held)
     train = (~held)[fold["clip"]]
     x = fold["x"][train].astype(np.float64)
@@ -68,6 +78,23 @@ def fold_word(data: dict, family: str, seed: int, epochs: int = 40, l2: float = 
     params = train_detector.train((x - mean) * scale, y, train_detector.class_weights(y), seed, epochs, l2=l2)
     foot, heel = train_detector.predict(params, (fold["x"] - mean) * scale)
     return fold, foot, heel
+
+
+def live_heels(x, heel, times, clip, keep, head: FootKind | None) -> np.ndarray:
+    """Heel or toe of the kept candidates as the live detector says it: each clip's in time
+    order, stage B's word read beside the clip's recent feet (`head`, where there is one) and
+    split where they put it (`listen.kinds`)."""
+    said = np.zeros(len(heel), bool)
+    for c in np.unique(clip[keep]):
+        idx = np.flatnonzero((clip == c) & keep)
+        split, feet = KindSplit(), head.memory() if head is not None else None
+        for i in idx[np.argsort(times[idx], kind="stable")]:
+            p = float(heel[i])
+            if head is not None:
+                p = head.heel(p, x[i], feet.mean())
+                feet.add(x[i])
+            said[i] = split.is_heel(p)
+    return said
 
 
 def played_only(data: dict) -> np.ndarray:
@@ -89,10 +116,12 @@ def score(data: dict, args) -> dict:
         test = scored[clip]
         foot, heel = foot[test], heel[test]
         label = fold["label"][test]
-        keep = replay(data[f"time.{family}"][test], foot, clip[test], args.below, args.on_grid)
+        times = data[f"time.{family}"][test]
+        keep = replay(times, foot, clip[test], args.below, args.on_grid)
         truth = int(data["truth"][scored].sum())
         tp, fp = int((keep & (label > 0)).sum()), int((keep & (label == 0)).sum())
-        right = (heel >= 0.5) == (label == 1)
+        head = FootKind(train_detector.fit_kind(fold, ~held_out(data, family))) if args.foot_kind else None
+        right = live_heels(fold["x"][test][:, : confirm.FEATURES], heel, times, clip[test], keep, head) == (label == 1)
         rows[family] = {"tp": tp, "fp": fp, "truth": truth, "withdrawn": int((~keep).sum()),
                         "seconds": float(data["seconds"][scored].sum()),
                         "f1": 2 * tp / max(tp + fp + truth, 1),
@@ -122,6 +151,8 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--below", type=float, default=DetectorSettings().withdraw_below)
     parser.add_argument("--on-grid", type=float, default=DetectorSettings().withdraw_on_grid)
+    parser.add_argument("--no-foot-kind", dest="foot_kind", action="store_false",
+                        help="heel or toe from stage B's word alone, split as the player's feet put it")
     parser.add_argument("--details", action="store_true", help="every family's figures")
     args = parser.parse_args(argv)
     if not args.cache.exists():

@@ -4,6 +4,7 @@
     .venv/bin/python scripts/train_detector.py                       # out/corpus -> the shipped weights
     .venv/bin/python scripts/train_detector.py --leave-out FAMILY    # one fold: out/detector/folds/FAMILY.npz
     .venv/bin/python scripts/train_detector.py --folds               # every fold, then the shipped weights
+    .venv/bin/python scripts/train_detector.py --folds --kind-only   # only the heel/toe word, into them all
 
 Stage A (the rules of `listen.detector`) runs over every clip of the corpus exactly as it does
 live; each candidate it fires is matched to the true taps (within +-25 ms, one to one): a
@@ -16,7 +17,9 @@ them). The model: a perceptron (180 inputs -> 56 -> 32 -> none/heel/toe, ReLU), 
 numpy with Adam on a class-balanced cross entropy, seeded: the same corpus and seed give the
 same weights, bit for bit, on any CPU.
 The withdraw threshold is the one that gives the best F1 on the training families, out of
-fold (each half of the clips scored by a model trained on the other half).
+fold (each half of the clips scored by a model trained on the other half). Beside it, a
+logistic regression reads each true foot beside the feet before it in its clip (`fit_kind`,
+`listen.foot_kind`): its heel-or-toe log-odds are added to the perceptron's.
 
 Every clip of the corpus is also heard played at 0.8 and 1.25 times its speed (`--speeds`,
 `played_at`): each tap and note a third lower or higher, longer or shorter — sounds the corpus
@@ -49,9 +52,10 @@ from dessins_de_planche.listen import confirm, memory  # noqa: E402
 from dessins_de_planche.listen.detector import TapDetector  # noqa: E402
 from dessins_de_planche.listen.synth import match_onsets  # noqa: E402
 
-TRAIN_VERSION = "t5"  # t2: candidates of the learned stage A, per fold; t3: the corpus played at other speeds
+TRAIN_VERSION = "t6"  # t2: candidates of the learned stage A, per fold; t3: the corpus played at other speeds
 # too; t4: the app's taps alone, in digital silence or nearly (`alone_clips`); t5: each candidate also
-# beside the channel's recent ones (`listen.memory`)
+# beside the channel's recent ones (`listen.memory`); t6: heel or toe also beside the channel's recent feet
+# (`listen.foot_kind`)
 SPEEDS = "0.8,1.25"  # the corpus is also played at these speeds (`played_at`)
 HIDDEN = (56, 32)
 BLOCK = 128
@@ -565,6 +569,56 @@ def remembering(fold: dict, keep_clip) -> dict:
     return {**fold, "x": with_memory(fold, confirm.REMEMBERED, prior)}
 
 
+# -- heel or toe beside the channel's recent feet (`listen.foot_kind`) -------------
+KIND_L2 = 1.0  # the word's penalty: |w|^2 / 2 beside the summed log loss of ~100,000 feet
+
+
+def kind_inputs(x: np.ndarray, clip: np.ndarray, time_s: np.ndarray, prior: np.ndarray) -> np.ndarray:
+    """The word's inputs for feet `x` (stage B's features, in any order): the features, then the
+    remembered ones less the mean of the feet before each in its clip (`memory.recent_means`,
+    `prior` weighing as `memory.PRIOR_WEIGHT` of them), as the live detector's memory of its
+    confirmed taps gives them."""
+    picked = x[:, confirm.REMEMBERED]
+    return np.hstack([x, picked - memory.recent_means(picked, clip, time_s, prior, memory.SIZE,
+                                                      memory.PRIOR_WEIGHT)])
+
+
+def fit_kind(fold: dict, keep_clip) -> dict:
+    """The heel-over-toe word on the true feet of the clips where keep_clip is True, each beside
+    the true feet before it in its clip (teacher forced): the `kind_*` arrays of the weights file."""
+    rows = keep_clip[fold["clip"]] & (fold["label"] > 0)
+    x = fold["x"][rows][:, : confirm.FEATURES].astype(np.float64)
+    prior = x[:, confirm.REMEMBERED].mean(axis=0)
+    inputs = kind_inputs(x, fold["clip"][rows], fold["time"][rows], prior)
+    mean = inputs.mean(axis=0)
+    scale = 1.0 / np.maximum(inputs.std(axis=0), 1e-3)
+    w, b = logistic((inputs - mean) * scale, fold["label"][rows] == 1, KIND_L2)
+    return {"kind_w": w.astype(np.float32), "kind_b": np.array(b, np.float32),
+            "kind_mean": mean.astype(np.float32), "kind_scale": scale.astype(np.float32),
+            "kind_prior": prior.astype(np.float32), "kind_features": confirm.REMEMBERED.astype(np.int16),
+            "kind_memory_size": np.array(memory.SIZE), "kind_prior_weight": np.array(memory.PRIOR_WEIGHT, np.float32)}
+
+
+def logistic(inputs: np.ndarray, heel: np.ndarray, l2: float = 1.0, rounds: int = 30):
+    """A logistic regression of `heel` (bool per row) on `inputs` (rows already normalised) by
+    Newton's method, the weights (not the bias) under an L2 penalty of `l2`/2 |w|^2 beside the
+    summed log loss: (weights, bias). Deterministic; a few seconds at 100,000 rows."""
+    x = np.hstack([inputs.astype(np.float64), np.ones((len(inputs), 1))])
+    y = heel.astype(np.float64)
+    penalty = np.full(x.shape[1], float(l2))
+    penalty[-1] = 0.0
+    theta = np.zeros(x.shape[1])
+    for _ in range(rounds):
+        p = 1.0 / (1.0 + np.exp(-np.clip(x @ theta, -60.0, 60.0)))
+        gradient = x.T @ (p - y) + penalty * theta
+        hessian = (x * (p * (1.0 - p))[:, None]).T @ x + np.diag(penalty + 1e-9)
+        step = np.linalg.solve(hessian, gradient)
+        theta -= step
+        if float(np.abs(step).max()) < 1e-8:
+            break
+    return theta[:-1], float(theta[-1])
+
+
 def inputs_for(weights: dict, fold: dict) -> np.ndarray:
     """Stage B's normalised inputs for the fold's candidates as `weights` read them live: beside
     the memory they were trained with (its prior theirs), or alone for weights without one."""
@@ -694,7 +748,7 @@ def out_of_fold_threshold(data, keep_clip, rows, xn, y, weight, seed, epochs) ->
     return threshold
 
 
-def save(path: Path, params, mean, scale, threshold, stamp: str) -> None:
+def save(path: Path, params, mean, scale, threshold, stamp: str, kind: dict | None = None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     arrays = {f"w{i}": params[2 * i].astype(np.float32) for i in range(len(params) // 2)}
     arrays.update({f"b{i}": params[2 * i + 1].astype(np.float32) for i in range(len(params) // 2)})
@@ -703,8 +757,22 @@ def save(path: Path, params, mean, scale, threshold, stamp: str) -> None:
                         scale=scale.astype(np.float32), threshold=np.array(threshold, np.float32),
                         stamp=np.array(stamp), memory_size=np.array(memory.SIZE),
                         memory_features=confirm.REMEMBERED.astype(np.int16),
-                        memory_prior_weight=np.array(memory.PRIOR_WEIGHT, np.float32), **arrays)
+                        memory_prior_weight=np.array(memory.PRIOR_WEIGHT, np.float32), **arrays, **(kind or {}))
     os.replace(tmp, path)
+
+
+def add_kind(path: Path, kind: dict) -> None:
+    """The heel/toe word `kind` written into the stage B weights at `path`, the rest of them kept;
+    their stamp says the word was added by this training version."""
+    weights = confirm.load_weights(path)
+    if weights is None:
+        raise SystemExit(f"{path}: no stage B weights to add the heel/toe word to; train them first")
+    stamp = weights.pop("stamp").split(".kind-")[0] + f".kind-{TRAIN_VERSION}"
+    arrays = {k: v for k, v in weights.items() if not k.startswith("kind_")}
+    tmp = path.with_name(path.stem + ".tmp.npz")
+    np.savez_compressed(tmp, stamp=np.array(stamp), **arrays, **kind)
+    os.replace(tmp, path)
+    print(f"{path}: heel/toe word added, stamp {stamp}", file=sys.stderr)
 
 
 def report(data, keep_clip, params, mean, scale, threshold, label):
@@ -766,6 +834,9 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--kind-only", action="store_true",
+                        help="train only the heel/toe word beside the feet (`listen.foot_kind`) into the "
+                             "stage B weights already there, the folds' and the shipped ones, kept as they are")
     parser.add_argument("--threshold", type=float, default=None,
                         help="withdraw under this foot probability (default: the best out-of-fold F1)")
     args = parser.parse_args(argv)
@@ -808,15 +879,23 @@ def main(argv=None) -> int:
         if family not in models:
             parser.error(f"no stage A fold for {family}: run scripts/train_stage_a.py --folds first")
         fold = remembering(for_model(data, family), allowed & ~held)  # the fold's own stage A's candidates
+        if args.kind_only:
+            add_kind(args.folds_dir / f"{family}.npz", fit_kind(fold, allowed & ~held))
+            continue
         params, mean, scale, threshold = fit(fold, allowed & ~held, args.seed, args.epochs, args.threshold)
-        save(args.folds_dir / f"{family}.npz", params, mean, scale, threshold, f"{stamp_base}.without-{family}")
+        save(args.folds_dir / f"{family}.npz", params, mean, scale, threshold, f"{stamp_base}.without-{family}",
+             fit_kind(fold, allowed & ~held))
         report(fold, allowed & ~held, params, mean, scale, threshold, f"fold {family} (train)")
         test = (family_of == families.index(family)) & (data["speed"] == 1.0)  # scored as recorded
         report(fold, test, params, mean, scale, threshold, f"fold {family} (held out)")
     if not args.leave_out:
         shipped = remembering(for_model(data, ""), allowed)
+        if args.kind_only:
+            add_kind(args.out, fit_kind(shipped, allowed))
+            print(f"trained in {time.monotonic() - started:.0f} s", file=sys.stderr)
+            return 0
         params, mean, scale, threshold = fit(shipped, allowed, args.seed, args.epochs, args.threshold)
-        save(args.out, params, mean, scale, threshold, stamp_base)
+        save(args.out, params, mean, scale, threshold, stamp_base, fit_kind(shipped, allowed))
         report(shipped, allowed, params, mean, scale, threshold, "all families (train)")
         size = args.out.stat().st_size
         print(f"{args.out}: {size} bytes, stamp {stamp_base}, "

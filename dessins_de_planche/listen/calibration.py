@@ -23,8 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from dessins_de_planche.events import RECORD_REFINE
+from dessins_de_planche.listen import detector_settings
 from dessins_de_planche.listen.detector import TapDetector
 from dessins_de_planche.listen.detector_settings import DetectorSettings
+from dessins_de_planche.listen.foot_kind import FootKind
 
 FILE_NAME = "calibration.toml"
 FORMAT = 1
@@ -131,7 +133,8 @@ def heard_taps(audio: np.ndarray, sample_rate: int, channels, block_size: int = 
 
 
 def _heard(audio, sample_rate, channels, block_size, settings, board_filter):
-    """`heard_taps`, each tap with its onset (frames) first and stage B's foot probability last."""
+    """`heard_taps`, each tap with its onset (frames) first, then stage B's foot probability and
+    the features it read (None without stage B's weights)."""
     if board_filter is not None:  # the board's filter decides between channels, as in `run`
         settings = dataclasses.replace(settings or DetectorSettings(), crosstalk_s=0.0)
     detector = TapDetector(sample_rate, [c - 1 for c in channels], block_size=block_size, settings=settings)
@@ -143,7 +146,7 @@ def _heard(audio, sample_rate, channels, block_size, settings, board_filter):
     found = {}
     for start in range(0, len(audio), block_size):
         count = detector.process(audio[start : start + block_size], start)
-        words = {(int(c), int(onset)): (foot, heel) for c, onset, _x, foot, heel, _v in detector.collect}
+        words = {(int(c), int(onset)): (foot, heel, x) for c, onset, x, foot, heel, _v in detector.collect}
         detector.collect.clear()
         for k in range(count):
             if board is not None:
@@ -153,11 +156,11 @@ def _heard(audio, sample_rate, channels, block_size, settings, board_filter):
                 channel = int(detector.out_channel[k])
                 word = words.get((channel, int(detector.out_onset[k])))
                 learned = word is not None and detector.stage_b.weights is not None
-                foot, heel = (float(word[0]), float(word[1])) if learned else (None, None)
+                foot, heel, x = (float(word[0]), float(word[1]), word[2]) if learned else (None, None, None)
                 onset = int(detector.out_onset[k] - 0.5 * detector.hop)
                 found[int(detector.out_tap_id[k])] = (int(detector.out_onset[k]), channel,
                                                       float(detector.out_velocity[k]),
-                                                      detector.low_share(channel, onset), heel, foot)
+                                                      detector.low_share(channel, onset), heel, foot, x)
         if board is not None:
             board.decide(start + block_size)
     if board is None:
@@ -235,7 +238,7 @@ def measure(quiet: np.ndarray, heels: np.ndarray, toes: np.ndarray, sample_rate:
     defaults = DetectorSettings()
     heard_heels = _heard(heels, sample_rate, channels, block_size, None, board_filter)
     heard_toes = _heard(toes, sample_rate, channels, block_size, None, board_filter)
-    heel_taps, toe_taps = [tap[1:5] for tap in heard_heels], [tap[1:5] for tap in heard_toes]
+    heel_taps, toe_taps = _beside_own_feet(heard_heels, heard_toes)
     by_music = None if music is None else music_feet(music, sample_rate, channels, block_size,
                                                      board=board_filter is not None)
     table = {}
@@ -269,6 +272,32 @@ def measure(quiet: np.ndarray, heels: np.ndarray, toes: np.ndarray, sample_rate:
             music_onsets=None if by_music is None else len(by_music[index]),
             own_feet=round(float(np.quantile(own, TAPS_KEPT_QUANTILE)), 3) if own else None)
     return table
+
+
+def _beside_own_feet(heard_heels: list, heard_toes: list) -> tuple[list, list]:
+    """The heel and toe taps as `heard_taps` gives them, stage B's heel probability read beside the
+    player's own feet as the live detector reads a tune's (`listen.foot_kind`): each channel's
+    memory holds its heels and toes alike (taken in turn), so stage B is tuned to the shoes on the
+    word the show will use. Stage B's own where its weights carry no such word."""
+    head = FootKind.of(detector_settings.shared_weights()[0])
+    if head is None:
+        return [tap[1:5] for tap in heard_heels], [tap[1:5] for tap in heard_toes]
+    means = {}
+    for channel in {tap[1] for tap in heard_heels + heard_toes}:
+        memory = head.memory()
+        mine = [[tap[6] for tap in taps if tap[1] == channel and tap[6] is not None]
+                for taps in (heard_heels, heard_toes)]
+        for k in range(max(map(len, mine))):
+            for features in mine:
+                if k < len(features):
+                    memory.add(features[k])
+        means[channel] = memory.mean().copy()
+
+    def read(tap):
+        heel = tap[4] if tap[4] is None else head.heel(tap[4], tap[6], means[tap[1]])
+        return tap[1], tap[2], tap[3], heel
+
+    return [read(tap) for tap in heard_heels], [read(tap) for tap in heard_toes]
 
 
 def soundcheck(music: np.ndarray, sample_rate: int, channels, earlier: dict[int, ChannelCalibration],

@@ -17,8 +17,9 @@ is the tap logic on top of it. A tap starts where a channel's score passes its b
 sound in the window's newest samples, at least `min_gap_s` after that channel's last.
 
 The tap is emitted at once with a provisional kind (where its new energy lies) and velocity
-(the peak heard so far); stage B's refine carries the final ones, heel or toe split where the
-channel's own recent taps put it (`listen.kinds`). Velocity: the hit's peak
+(the peak heard so far); stage B's refine carries the final ones: heel or toe read beside the
+channel's recent feet (`listen.foot_kind`), then split where its own recent taps put it
+(`listen.kinds`). Velocity: the hit's peak
 over `velocity_window_s`, on a log scale, `velocity_floor_dbfs` (-60 dBFS) -> 0, 0 dBFS -> 1.
 Without stage B's weights (or on a channel whose heel/toe split `calibrate` measured) the
 final kind is the share of the hit's energy below `low_cut_hz` over `kind_window_s`, the same
@@ -46,6 +47,7 @@ from threadpoolctl import threadpool_limits
 from dessins_de_planche.events import KIND_HEEL, KIND_TOE, RECORD_FIRST, RECORD_REFINE, RECORD_WITHDRAW
 from dessins_de_planche.listen import confirm, detector_settings
 from dessins_de_planche.listen.detector_settings import DetectorSettings
+from dessins_de_planche.listen.foot_kind import FootKind
 from dessins_de_planche.listen.front_end import FrontEnd
 from dessins_de_planche.listen.grid import TapGrid
 from dessins_de_planche.listen.kinds import KindSplit
@@ -112,6 +114,9 @@ class TapDetector:
         self.kinds = [KindSplit() for _ in range(c)]  # heel or toe by the player's own feet, per channel
         # what each channel's candidates sounded like lately: stage B reads each hit beside them
         self.memories = [self.stage_b.memory() if self.stage_b is not None else None for _ in range(c)]
+        # heel or toe also beside each channel's recent feet, where the weights carry that word
+        self.foot_kind = FootKind.of(weights) if self.stage_b is not None else None
+        self.feet = [self.foot_kind.memory() if self.foot_kind is not None else None for _ in range(c)]
         self.collect = None  # a list: each stage B decision's (channel, onset, features, ...) (training)
         self.collect_hops = None  # a list: channel 0's band state at every hop (training stage A)
         self.withdrawn = 0  # taps stage B took back since reset
@@ -176,7 +181,7 @@ class TapDetector:
         self.grid.reset()
         for split in self.kinds:
             split.reset()
-        for memory in self.memories:
+        for memory in self.memories + self.feet:
             if memory is not None:
                 memory.reset()
 
@@ -278,9 +283,13 @@ class TapDetector:
             self._emit(channel, p, RECORD_WITHDRAW, p[_KIND])
             return
         self.grid.add(onset)
+        feet = self.feet[channel]
+        if feet is not None:  # stage B's word beside this channel's recent feet
+            heel = self.foot_kind.heel(heel, x, feet.mean())
+            feet.add(x)
         if self._kind_calibrated[channel]:
             kind = self._rules_kind(channel, p)
-        elif self._shoes_tuned[channel]:  # stage B tuned to the player's shoes: its split
+        elif self._shoes_tuned[channel]:  # that word tuned to the player's shoes: its split
             kind = KIND_HEEL if heel >= self._heel_from[channel] else KIND_TOE
         else:
             kind = KIND_HEEL if self.kinds[channel].is_heel(heel) else KIND_TOE

@@ -9,6 +9,8 @@ apart. Left out family by family on the listening corpus, heel/toe right went fr
 with stop 20's stage B (`bench/heel_toe.py`, every family up; the analyze path 0.860 -> 0.874;
 docs/corpus.md, attempt 44), and from 0.904 to 0.913 with stop 21's, which already hears each hit
 beside the channel's recent ones. A channel that `calibrate` tuned keeps its calibration's split.
+The probability split is stage B's with the word beside the channel's recent feet added
+(`listen.foot_kind`), where the weights carry one.
 
 Once per confirmed tap, never per block: a sort of at most 24 Python floats and their running sums.
 """
