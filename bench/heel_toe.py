@@ -86,18 +86,15 @@ def main() -> int:
             rest = np.concatenate([heels[n:], toes[n:]])
             is_heel = kind[rest] == 1
             word = logits(heel[rest])
-            # calibrate's tune: on the calibration taps' word beside a memory of them all, heels and
-            # toes taken in turn (`calibration._beside_own_feet`); live, beside the recent feet
-            tuned_heel, live_heel = heel, heel
+            # calibrate's tune: each calibration tap's word beside the other calibration taps
+            # (`calibration._beside_own_feet`); live, each tap beside the clip's recent feet
+            taken = np.concatenate([heels[:n], toes[:n]])
+            tuned, live_heel = heel[taken], heel
             if head is not None:
-                calibration = head.memory()
-                for h, t in zip(heels[:n], toes[:n]):
-                    calibration.add(x[h])
-                    calibration.add(x[t])
-                among = calibration.mean().copy()
-                tuned_heel = np.array([head.heel(float(heel[i]), x[i], among) for i in range(len(heel))])
+                among = head.means_without_each(x[taken])
+                tuned = np.array([head.heel(float(heel[i]), x[i], m) for i, m in zip(taken, among)])
                 live_heel = beside
-            shift, _ = fine_tune_heel(list(tuned_heel[heels[:n]]), list(tuned_heel[toes[:n]]))
+            shift, _ = fine_tune_heel(list(tuned[:n]), list(tuned[n:]))
             counts += [len(rest), ((word >= 0) == is_heel).sum(), (followed[rest] == is_heel).sum(),
                        ((logits(live_heel[rest]) + shift >= 0) == is_heel).sum()]
         total += counts

@@ -148,3 +148,24 @@ def test_the_word_is_added_to_stage_b_weights_that_are_kept_bit_for_bit(tmp_path
     for key in set(bare) - {"stamp"}:
         assert np.array_equal(again[key], bare[key]) and again[key].dtype == bare[key].dtype
     assert FootKind.of(again) is not None
+
+
+def test_calibration_reads_each_tap_beside_the_players_other_taps():
+    """`calibrate` tunes the word on each calibration tap beside the others, as the live memory
+    holds a tune's taps before the next one is read."""
+    head = FootKind(confirm.load_weights())
+    rows = np.random.default_rng(6).normal(size=(9, confirm.FEATURES)).astype(np.float32)
+    means = head.means_without_each(rows)
+    for k in range(len(rows)):
+        memory = head.memory()
+        for other in np.delete(rows, k, axis=0):
+            memory.add(other)
+        assert np.allclose(means[k], memory.mean(), atol=1e-5)
+    assert np.allclose(head.means_without_each(rows[:1])[0], head.memory().mean())  # no other: the prior
+
+
+def test_weights_whose_word_does_not_fit_the_features_are_refused():
+    weights = dict(confirm.load_weights())
+    weights["kind_w"] = weights["kind_w"][:-1]
+    with pytest.raises(ValueError, match="heel/toe word expects"):
+        FootKind(weights)

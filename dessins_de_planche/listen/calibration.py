@@ -40,7 +40,7 @@ class ChannelCalibration:
     heel_share: float | None = None  # what was measured (median over the heel taps)
     toe_share: float | None = None  # (median over the toe taps)
     taps: int = 0  # taps the calibration heard on this channel
-    heel_bias: float | None = None  # stage B's heel logit moved by this on the player's shoes (over the split)
+    heel_bias: float | None = None  # the heel word's logit (stage B's beside the feet) moved by this for their shoes
     kinds_right: int | None = None  # of the calibration's taps, those whose kind the tuned detector calls right
     # the soundcheck: stage B's bar off the grid, raised over what it said of the band's music
     # heard alone (None: the default bar), and how many of the music's onsets it judged
@@ -126,7 +126,8 @@ def heard_taps(audio: np.ndarray, sample_rate: int, channels, block_size: int = 
                settings: DetectorSettings | None = None, board_filter: BoardFilter | None = None):
     """Taps in a recording (frames, device channels) as (channel index, peak, low share, stage B's
     heel probability or None), with the live detector: the low share is measured on the
-    detector's own history when it refines; the probability is stage B's word on that tap.
+    detector's own history when it refines; the probability is stage B's own word on that tap
+    (before `listen.foot_kind` reads it beside the player's feet).
     `board_filter`: several channels of a board whose bleed is known: the detector hears each
     channel on its own and only the taps that filter calls strikes are kept, as `run` decides."""
     return [tap[1:5] for tap in _heard(audio, sample_rate, channels, block_size, settings, board_filter)]
@@ -276,26 +277,26 @@ def measure(quiet: np.ndarray, heels: np.ndarray, toes: np.ndarray, sample_rate:
 
 def _beside_own_feet(heard_heels: list, heard_toes: list) -> tuple[list, list]:
     """The heel and toe taps as `heard_taps` gives them, stage B's heel probability read beside the
-    player's own feet as the live detector reads a tune's (`listen.foot_kind`): each channel's
-    memory holds its heels and toes alike (taken in turn), so stage B is tuned to the shoes on the
-    word the show will use. Stage B's own where its weights carry no such word."""
+    player's own feet as the live detector reads a tune's (`listen.foot_kind`), so that stage B is
+    tuned to the shoes on the word the show will use: each tap beside the channel's other
+    calibration taps, heels and toes together (live, a tap is read before it joins the memory, and
+    a tune's memory holds both). Stage B's own where its weights carry no such word."""
     head = FootKind.of(detector_settings.shared_weights()[0])
     if head is None:
         return [tap[1:5] for tap in heard_heels], [tap[1:5] for tap in heard_toes]
-    means = {}
-    for channel in {tap[1] for tap in heard_heels + heard_toes}:
-        memory = head.memory()
-        mine = [[tap[6] for tap in taps if tap[1] == channel and tap[6] is not None]
-                for taps in (heard_heels, heard_toes)]
-        for k in range(max(map(len, mine))):
-            for features in mine:
-                if k < len(features):
-                    memory.add(features[k])
-        means[channel] = memory.mean().copy()
+    features = {}
+    for tap in heard_heels + heard_toes:
+        if tap[6] is not None:
+            features.setdefault(tap[1], []).append(tap[6])
+    means = {channel: head.means_without_each(np.array(rows)) for channel, rows in features.items()}
+    seen = dict.fromkeys(means, 0)
 
     def read(tap):
-        heel = tap[4] if tap[4] is None else head.heel(tap[4], tap[6], means[tap[1]])
-        return tap[1], tap[2], tap[3], heel
+        if tap[4] is None:
+            return tap[1:5]
+        k = seen[tap[1]]
+        seen[tap[1]] = k + 1
+        return tap[1], tap[2], tap[3], head.heel(tap[4], tap[6], means[tap[1]][k])
 
     return [read(tap) for tap in heard_heels], [read(tap) for tap in heard_toes]
 

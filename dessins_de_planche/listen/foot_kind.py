@@ -21,6 +21,7 @@ import math
 
 import numpy as np
 
+from dessins_de_planche.listen.confirm import FEATURES
 from dessins_de_planche.listen.memory import CandidateMemory
 
 
@@ -36,8 +37,11 @@ class FootKind:
         self._prior = weights["kind_prior"].astype(np.float32)
         self._size = int(weights["kind_memory_size"])
         self._prior_weight = float(weights["kind_prior_weight"])
-        self._inputs = np.zeros(len(self._mean), np.float32)
-        self._hit = len(self._mean) - len(self._features)  # stage B's features come first
+        inputs = FEATURES + len(self._features)  # stage B's features, then the remembered ones' differences
+        if not len(self._mean) == len(self._scale) == len(self._w) == inputs:
+            raise ValueError(f"the heel/toe word expects {len(self._w)} inputs, the code makes {inputs}")
+        self._inputs = np.zeros(inputs, np.float32)
+        self._hit = FEATURES
         self._picked = self._inputs[self._hit:]
 
     @classmethod
@@ -48,6 +52,18 @@ class FootKind:
     def memory(self) -> CandidateMemory:
         """A fresh memory of one channel's confirmed taps, its prior the training feet's mean."""
         return CandidateMemory(self._prior, self._size, self._prior_weight, self._features)
+
+    def means_without_each(self, feet: np.ndarray) -> np.ndarray:
+        """For each of a player's taps (rows of stage B's features), the mean a memory full of their
+        other taps gives (at most its size of them, in the same proportions, with the prior): what
+        the live detector reads a tap beside, once a tune has gone on a while (calibrate)."""
+        picked = feet[:, self._features].astype(np.float64)
+        others = len(picked) - 1
+        if others < 1:
+            return np.repeat(self._prior[None, :], len(picked), axis=0)
+        held = min(others, self._size)
+        rest = (picked.sum(axis=0) - picked) * (held / others)
+        return ((self._prior_weight * self._prior + rest) / (self._prior_weight + held)).astype(np.float32)
 
     def logit(self, x: np.ndarray, feet_mean: np.ndarray) -> float:
         """The head's heel-over-toe log-odds of a hit (stage B's features `x`) beside the mean of
