@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import train_detector  # noqa: E402
+from corpus import splits  # noqa: E402
 from dessins_de_planche.listen import confirm  # noqa: E402
 from dessins_de_planche.listen.detector_settings import DetectorSettings  # noqa: E402
 from dessins_de_planche.listen.foot_kind import FootKind  # noqa: E402
@@ -60,9 +61,10 @@ def replay(times, foot, clip, below: float, on_grid: float | None, bars: dict | 
 
 
 def held_out(data: dict, family: str) -> np.ndarray:
-    """The clips a family's fold never trains on: the family's own and those over its music."""
+    """The clips a family's fold never trains on: the family's own and those over its music (a
+    music family's, and for a tap family the music of the same package), as `train_detector.py`."""
     index = [str(f) for f in data["families"]].index(family)
-    return (data["family"] == index) | (data["music_family"] == family)
+    return (data["family"] == index) | np.isin(data["music_family"], splits.held_music(family))
 
 
 def fold_word(data: dict, family: str, seed: int, epochs: int = 40, l2: float = 1e-3):
