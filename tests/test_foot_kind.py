@@ -165,7 +165,12 @@ def test_calibration_reads_each_tap_beside_the_players_other_taps():
 
 
 def test_weights_whose_word_does_not_fit_the_features_are_refused():
+    for key, cut in (("kind_w", np.s_[:-1]), ("kind_scale", np.s_[1:]), ("kind_prior", np.s_[:-1])):
+        weights = dict(confirm.load_weights())
+        weights[key] = weights[key][cut]
+        with pytest.raises(ValueError, match="heel/toe word does not fit"):
+            FootKind(weights)
     weights = dict(confirm.load_weights())
-    weights["kind_w"] = weights["kind_w"][:-1]
-    with pytest.raises(ValueError, match="heel/toe word expects"):
+    weights["kind_features"] = weights["kind_features"] + confirm.FEATURES
+    with pytest.raises(ValueError, match="heel/toe word does not fit"):
         FootKind(weights)

@@ -38,8 +38,12 @@ class FootKind:
         self._size = int(weights["kind_memory_size"])
         self._prior_weight = float(weights["kind_prior_weight"])
         inputs = FEATURES + len(self._features)  # stage B's features, then the remembered ones' differences
-        if not len(self._mean) == len(self._scale) == len(self._w) == inputs:
-            raise ValueError(f"the heel/toe word expects {len(self._w)} inputs, the code makes {inputs}")
+        shapes = {"kind_mean": len(self._mean), "kind_scale": len(self._scale), "kind_w": len(self._w)}
+        if set(shapes.values()) != {inputs} or len(self._prior) != len(self._features) \
+                or not (0 <= self._features.min() and self._features.max() < FEATURES):
+            raise ValueError(f"the heel/toe word does not fit stage B's {FEATURES} features and its "
+                             f"{len(self._features)} remembered ones ({inputs} inputs): {shapes}, "
+                             f"kind_prior {len(self._prior)}")
         self._inputs = np.zeros(inputs, np.float32)
         self._hit = FEATURES
         self._picked = self._inputs[self._hit:]
