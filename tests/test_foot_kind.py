@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dessins_de_planche.events import KIND_HEEL, RECORD_REFINE
+from dessins_de_planche.events import KIND_HEEL, KIND_TOE, RECORD_REFINE
 from dessins_de_planche.listen import confirm
 from dessins_de_planche.listen.detector import TapDetector
 from dessins_de_planche.listen.foot_kind import FootKind
@@ -83,7 +83,7 @@ def test_the_detector_splits_heel_and_toe_on_stage_bs_word_beside_the_feet(board
         at = int(round(onset))
         if at not in kinds:
             continue  # withdrawn
-        replayed[at] = KIND_HEEL if split.is_heel(head.heel(heel, x, memory.mean())) else 3 - KIND_HEEL
+        replayed[at] = KIND_HEEL if split.is_heel(head.heel(heel, x, memory.mean())) else KIND_TOE
         memory.add(x)
     assert replayed == kinds
     # and the feet are right: the synthesizer's heels and toes, matched by time
@@ -118,7 +118,7 @@ def test_weights_without_the_word_keep_stage_bs_own_split(board):
     detector, rows, kinds = confirmed(audio, weights)
     assert detector.foot_kind is None and detector.feet == [None]
     split = KindSplit()
-    replayed = {int(round(onset)): KIND_HEEL if split.is_heel(heel) else 3 - KIND_HEEL
+    replayed = {int(round(onset)): KIND_HEEL if split.is_heel(heel) else KIND_TOE
                 for _, onset, _, _, heel, _ in rows if int(round(onset)) in kinds}
     assert replayed == kinds and len(kinds) >= 30
 
