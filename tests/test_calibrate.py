@@ -213,22 +213,27 @@ def words_heard(audio):
     return words
 
 
-def test_the_detector_calls_kinds_with_the_tuned_stage_b():
+@pytest.mark.parametrize("beside_feet", [True, None], ids=["tuned-beside-feet", "tuned-before-stop-29"])
+def test_the_detector_calls_kinds_with_the_tuned_stage_b(beside_feet):
+    """A calibration tunes the word the detector decides on: stage B's read beside the player's
+    feet; one stored before that word existed was tuned on stage B's own, and is read so."""
     toes = taps(toe_sound, seed=4)
     assert set(kinds_heard(toes)) == {KIND_TOE}
-    words = words_heard(toes)
+    words = words_heard(toes) if beside_feet else [p for _, _, _, p in calibration.heard_taps(toes, SR, (1,))]
     assert len(words) == 6 and max(words) < 0.5
     # shifted just past the most heel-like of them, every one is a heel: the tuned word decides,
     # not the split (which calls them all toes)
     past = -float(np.log(min(words) / (1 - min(words)))) + 0.5
-    assert set(kinds_heard(toes, ChannelCalibration(heel_low_share=0.999, heel_bias=past))) == {KIND_HEEL}
-    assert set(kinds_heard(toes, ChannelCalibration(heel_low_share=0.999, heel_bias=past - 1.0))) != {KIND_HEEL}
+    for bias, all_heels in ((past, True), (past - 1.0, False)):
+        tuned = ChannelCalibration(heel_low_share=0.999, heel_bias=bias, heel_bias_beside_feet=beside_feet)
+        assert (set(kinds_heard(toes, tuned)) == {KIND_HEEL}) == all_heels
 
 
 def test_calibration_keeps_the_way_that_calls_more_of_the_players_taps_right():
     table = calibration.measure(quiet(), taps(heel_sound), taps(toe_sound, seed=1), SR, (1,))
     tuned = table[1]
     assert tuned.heel_bias is not None and tuned.kinds_right == 12
+    assert tuned.heel_bias_beside_feet is True  # tuned on the word beside the player's feet
     heard = calibration.heard_taps(taps(heel_sound), SR, (1,))
     assert len(heard) == 6 and all(p is not None and p > 0.5 for _, _, _, p in heard)
 

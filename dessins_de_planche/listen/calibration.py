@@ -40,7 +40,10 @@ class ChannelCalibration:
     heel_share: float | None = None  # what was measured (median over the heel taps)
     toe_share: float | None = None  # (median over the toe taps)
     taps: int = 0  # taps the calibration heard on this channel
-    heel_bias: float | None = None  # the heel word's logit (stage B's beside the feet) moved by this for their shoes
+    heel_bias: float | None = None  # the heel word's logit moved by this on the player's shoes (over the split)
+    # that word: stage B's read beside the player's feet (`listen.foot_kind`) when true; stage B's
+    # own when absent (a calibration from before stop 29 is read as it was tuned)
+    heel_bias_beside_feet: bool | None = None
     kinds_right: int | None = None  # of the calibration's taps, those whose kind the tuned detector calls right
     # the soundcheck: stage B's bar off the grid, raised over what it said of the band's music
     # heard alone (None: the default bar), and how many of the music's onsets it judged
@@ -112,7 +115,7 @@ def for_channels(table: dict[int, ChannelCalibration], channels) -> tuple:
 # the soundcheck's bar: this quantile of stage B's foot probability on the band's music alone, at
 # most FOOT_BAR_CAP, and never over this quantile of the player's own calibration taps' (on the
 # corpus, each clip's bar from another tune of its band: music false alarms 34.1 -> 22.4 a minute,
-# F1 0.818 -> 0.817; docs/corpus.md, attempt 71)
+# F1 0.817 -> 0.815; docs/corpus.md, attempts 71 and 73)
 MUSIC_QUANTILE = 0.99
 FOOT_BAR_CAP = 0.95
 TAPS_KEPT_QUANTILE = 0.05
@@ -240,6 +243,7 @@ def measure(quiet: np.ndarray, heels: np.ndarray, toes: np.ndarray, sample_rate:
     heard_heels = _heard(heels, sample_rate, channels, block_size, None, board_filter)
     heard_toes = _heard(toes, sample_rate, channels, block_size, None, board_filter)
     heel_taps, toe_taps = _beside_own_feet(heard_heels, heard_toes)
+    beside_feet = FootKind.of(detector_settings.shared_weights()[0]) is not None
     by_music = None if music is None else music_feet(music, sample_rate, channels, block_size,
                                                      board=board_filter is not None)
     table = {}
@@ -270,6 +274,7 @@ def measure(quiet: np.ndarray, heels: np.ndarray, toes: np.ndarray, sample_rate:
             heel_share=round(float(np.median(heel)), 3) if heel else None,
             toe_share=round(float(np.median(toe)), 3) if toe else None, taps=len(heel) + len(toe),
             heel_bias=None if bias is None else round(bias, 3), kinds_right=right, foot_bar=bar,
+            heel_bias_beside_feet=True if bias is not None and beside_feet else None,
             music_onsets=None if by_music is None else len(by_music[index]),
             own_feet=round(float(np.quantile(own, TAPS_KEPT_QUANTILE)), 3) if own else None)
     return table

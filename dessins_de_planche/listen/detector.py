@@ -90,6 +90,8 @@ class TapDetector:
         self._kind_calibrated = [t is not None and t.heel_low_share is not None and t.heel_bias is None
                                  for t in tuned]
         self._shoes_tuned = [t is not None and t.heel_bias is not None for t in tuned]
+        # a tune on stage B's own word (a calibration from before the word beside the feet) reads that word
+        self._tuned_beside_feet = [t is not None and bool(t.heel_bias_beside_feet) for t in tuned]
         shared, shared_onset = detector_settings.shared_weights()
         weights = None if weights is False else (weights if weights is not None else shared)
         onset_weights = shared_onset if s.learned_onset else None
@@ -284,15 +286,17 @@ class TapDetector:
             return
         self.grid.add(onset)
         feet = self.feet[channel]
+        word = heel
         if feet is not None:  # stage B's word beside this channel's recent feet
-            heel = self.foot_kind.heel(heel, x, feet.mean())
+            word = self.foot_kind.heel(heel, x, feet.mean())
             feet.add(x)
         if self._kind_calibrated[channel]:
             kind = self._rules_kind(channel, p)
-        elif self._shoes_tuned[channel]:  # that word tuned to the player's shoes: its split
-            kind = KIND_HEEL if heel >= self._heel_from[channel] else KIND_TOE
+        elif self._shoes_tuned[channel]:  # the word calibrate tuned to the player's shoes: its split
+            tuned = word if self._tuned_beside_feet[channel] else heel
+            kind = KIND_HEEL if tuned >= self._heel_from[channel] else KIND_TOE
         else:
-            kind = KIND_HEEL if self.kinds[channel].is_heel(heel) else KIND_TOE
+            kind = KIND_HEEL if self.kinds[channel].is_heel(word) else KIND_TOE
         self._emit(channel, p, RECORD_REFINE, kind)
 
     # -- the block ----------------------------------------------------------
