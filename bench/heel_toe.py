@@ -25,13 +25,13 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
+sys.path[:0] = [str(ROOT), str(ROOT / "scripts"), str(ROOT / "bench")]
 
 import train_detector as training  # noqa: E402
 from dessins_de_planche.listen import confirm  # noqa: E402
 from dessins_de_planche.listen.calibration import fine_tune_heel  # noqa: E402
 from dessins_de_planche.listen.foot_kind import FootKind  # noqa: E402
-from dessins_de_planche.listen.kinds import KindSplit  # noqa: E402
+from stage_b_replay import live_heels  # noqa: E402
 
 TARGET = 0.92
 
@@ -67,36 +67,27 @@ def main() -> int:
         x = fold["x"][mine]
         head = FootKind.of(weights)  # heel or toe beside the channel's recent feet, where the fold has it
         confirmed = foot >= float(weights["threshold"])
+        # the live word without calibration: every confirmed candidate in time order, music too
+        followed, beside = live_heels(x, heel, time, clip, confirmed, head)
         counts = np.zeros(4)
         for c in np.unique(clip):
             heels = np.flatnonzero((clip == c) & confirmed & (kind == 1))
             toes = np.flatnonzero((clip == c) & confirmed & (kind == 2))
             if len(heels) < n + 2 or len(toes) < n + 2:
                 continue
-            # the live word without calibration: every confirmed candidate in time order, music too
-            followed = np.zeros(len(kind), bool)
-            beside = heel.copy()  # stage B's word beside the clip's recent feet
-            split = KindSplit()
-            feet = head.memory() if head is not None else None
-            for i in sorted(np.flatnonzero((clip == c) & confirmed), key=lambda i: time[i]):
-                if head is not None:
-                    beside[i] = head.heel(float(heel[i]), x[i], feet.mean())
-                    feet.add(x[i])
-                followed[i] = split.is_heel(float(beside[i]))
             rest = np.concatenate([heels[n:], toes[n:]])
             is_heel = kind[rest] == 1
             word = logits(heel[rest])
             # calibrate's tune: each calibration tap's word beside the other calibration taps
             # (`calibration._beside_own_feet`); live, each tap beside the clip's recent feet
             taken = np.concatenate([heels[:n], toes[:n]])
-            tuned, live_heel = heel[taken], heel
+            tuned = heel[taken]
             if head is not None:
                 among = head.means_without_each(x[taken])
                 tuned = np.array([head.heel(float(heel[i]), x[i], m) for i, m in zip(taken, among)])
-                live_heel = beside
             shift, _ = fine_tune_heel(list(tuned[:n]), list(tuned[n:]))
             counts += [len(rest), ((word >= 0) == is_heel).sum(), (followed[rest] == is_heel).sum(),
-                       ((logits(live_heel[rest]) + shift >= 0) == is_heel).sum()]
+                       ((logits(beside[rest]) + shift >= 0) == is_heel).sum()]
         total += counts
         if counts[0]:
             print(f"  {family:<16} {int(counts[0]):>6} taps   untuned {counts[1] / counts[0]:.3f}   "

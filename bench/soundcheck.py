@@ -57,7 +57,7 @@ def score(data: dict, seed: int) -> dict:
         for c in np.flatnonzero(scored):
             others = [i for i in checks.get(str(music_of[c]), []) if i != c]
             if others:  # another tune of the same band, picked by the clip's number
-                bar = foot_bar(foot[clip == others[c % len(others)]].tolist(), [])
+                bar = foot_bar(foot[clip == others[c % len(others)]].tolist(), None)
                 if bar is not None:
                     bars[int(c)] = bar
         label = fold["label"][test]

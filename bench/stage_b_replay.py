@@ -82,21 +82,20 @@ def fold_word(data: dict, family: str, seed: int, epochs: int = 40, l2: float = 
     return fold, foot, heel
 
 
-def live_heels(x, heel, times, clip, keep, head: FootKind | None) -> np.ndarray:
+def live_heels(x, heel, times, clip, keep, head: FootKind | None) -> tuple[np.ndarray, np.ndarray]:
     """Heel or toe of the kept candidates as the live detector says it: each clip's in time
     order, stage B's word read beside the clip's recent feet (`head`, where there is one) and
-    split where they put it (`listen.kinds`)."""
-    said = np.zeros(len(heel), bool)
+    split where they put it (`listen.kinds`); (heel or not, the word read) per candidate."""
+    said, word = np.zeros(len(heel), bool), np.array(heel, np.float64)
     for c in np.unique(clip[keep]):
         idx = np.flatnonzero((clip == c) & keep)
         split, feet = KindSplit(), head.memory() if head is not None else None
         for i in idx[np.argsort(times[idx], kind="stable")]:
-            p = float(heel[i])
             if head is not None:
-                p = head.heel(p, x[i], feet.mean())
+                word[i] = head.heel(float(heel[i]), x[i], feet.mean())
                 feet.add(x[i])
-            said[i] = split.is_heel(p)
-    return said
+            said[i] = split.is_heel(float(word[i]))
+    return said, word
 
 
 def played_only(data: dict) -> np.ndarray:
@@ -123,7 +122,8 @@ def score(data: dict, args) -> dict:
         truth = int(data["truth"][scored].sum())
         tp, fp = int((keep & (label > 0)).sum()), int((keep & (label == 0)).sum())
         head = FootKind(train_detector.fit_kind(fold, ~held_out(data, family))) if args.foot_kind else None
-        right = live_heels(fold["x"][test][:, : confirm.FEATURES], heel, times, clip[test], keep, head) == (label == 1)
+        said, _ = live_heels(fold["x"][test][:, : confirm.FEATURES], heel, times, clip[test], keep, head)
+        right = said == (label == 1)
         rows[family] = {"tp": tp, "fp": fp, "truth": truth, "withdrawn": int((~keep).sum()),
                         "seconds": float(data["seconds"][scored].sum()),
                         "f1": 2 * tp / max(tp + fp + truth, 1),

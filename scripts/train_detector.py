@@ -573,23 +573,16 @@ def remembering(fold: dict, keep_clip) -> dict:
 KIND_L2 = 1.0  # the word's penalty: |w|^2 / 2 beside the summed log loss of ~100,000 feet
 
 
-def kind_inputs(x: np.ndarray, clip: np.ndarray, time_s: np.ndarray, prior: np.ndarray) -> np.ndarray:
-    """The word's inputs for feet `x` (stage B's features, in any order): the features, then the
-    remembered ones less the mean of the feet before each in its clip (`memory.recent_means`,
-    `prior` weighing as `memory.PRIOR_WEIGHT` of them), as the live detector's memory of its
-    confirmed taps gives them."""
-    picked = x[:, confirm.REMEMBERED]
-    return np.hstack([x, picked - memory.recent_means(picked, clip, time_s, prior, memory.SIZE,
-                                                      memory.PRIOR_WEIGHT)])
-
-
 def fit_kind(fold: dict, keep_clip) -> dict:
     """The heel-over-toe word on the true feet of the clips where keep_clip is True, each beside
     the true feet before it in its clip (teacher forced): the `kind_*` arrays of the weights file."""
     rows = keep_clip[fold["clip"]] & (fold["label"] > 0)
-    x = fold["x"][rows][:, : confirm.FEATURES].astype(np.float64)
-    prior = x[:, confirm.REMEMBERED].mean(axis=0)
-    inputs = kind_inputs(x, fold["clip"][rows], fold["time"][rows], prior)
+    feet = {"x": fold["x"][rows][:, : confirm.FEATURES].astype(np.float64), "clip": fold["clip"][rows],
+            "time": fold["time"][rows]}
+    prior = feet["x"][:, confirm.REMEMBERED].mean(axis=0)
+    # the features, then the remembered ones less the mean of the feet before each in its clip, as
+    # the live detector's memory of its confirmed taps gives them
+    inputs = with_memory(feet, confirm.REMEMBERED, prior)
     mean = inputs.mean(axis=0)
     scale = 1.0 / np.maximum(inputs.std(axis=0), 1e-3)
     w, b = logistic((inputs - mean) * scale, fold["label"][rows] == 1, KIND_L2)

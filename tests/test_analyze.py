@@ -134,7 +134,7 @@ def test_a_soundcheck_in_the_calibration_is_heard_and_reported(tmp_path, capsys,
 
     soundcheck, _ = tune(5)
     feet = calibration.music_feet(soundcheck[: 19 * 48_000], 48_000, (1,))
-    tuned = ChannelCalibration(foot_bar=calibration.foot_bar(feet[0], []), music_onsets=len(feet[0]))
+    tuned = ChannelCalibration(foot_bar=calibration.foot_bar(feet[0], None), music_onsets=len(feet[0]))
     show, truth = tune(15)
     path = write(tmp_path, "show.wav", show, 48_000)
     plain, checked = analyze_file(path, calibration={}), analyze_file(path, calibration={1: tuned})

@@ -84,10 +84,12 @@ def test_a_soundcheck_of_the_bands_music_keeps_its_onsets_off_the_drawing(tap_to
 
 
 def test_a_soundcheck_never_asks_more_than_the_players_own_taps_give():
-    assert calibration.foot_bar([0.2, 0.97, 0.99], []) == calibration.FOOT_BAR_CAP
-    assert calibration.foot_bar([0.2, 0.97, 0.99], [0.99, 0.9, 0.8, 0.99]) < 0.9  # their softest tap stays drawn
-    assert calibration.foot_bar([0.1, 0.3], [0.99]) is None  # the music's onsets are withdrawn already
-    assert calibration.foot_bar([], [0.99]) is None
+    assert calibration.foot_bar([0.2, 0.97, 0.99], None) == calibration.FOOT_BAR_CAP
+    feet = calibration.own_feet([0.99, 0.9, 0.8, 0.99])
+    assert calibration.foot_bar([0.2, 0.97, 0.99], feet) < 0.9  # their softest tap stays drawn
+    assert calibration.foot_bar([0.1, 0.3], 0.99) is None  # the music's onsets are withdrawn already
+    assert calibration.foot_bar([], 0.99) is None
+    assert calibration.own_feet([]) is None
 
 
 def _band_alone(seconds=19, seed=5):

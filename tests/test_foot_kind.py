@@ -53,7 +53,7 @@ def test_newtons_logistic_regression_finds_the_model_that_made_the_labels():
 
 def test_the_shipped_word_reads_each_foot_as_training_taught_it(board):
     """Training reads each true foot beside the feet before it in its clip, all at once
-    (`train_detector.kind_inputs`); the live word keeps its memory tap by tap."""
+    (`train_detector.with_memory`, as `fit_kind` does); the live word keeps its memory tap by tap."""
     weights = confirm.load_weights()
     assert "kind_w" in weights, "the shipped stage B carries no heel/toe word beside the feet"
     audio, _ = board
@@ -61,8 +61,9 @@ def test_the_shipped_word_reads_each_foot_as_training_taught_it(board):
     feet = [row for row in rows if int(round(row[1])) in kinds]
     assert len(feet) >= 30
     x = np.array([row[2] for row in feet], np.float32)
-    inputs = train_detector.kind_inputs(x.astype(np.float64), np.zeros(len(x), np.intp),
-                                        np.array([row[1] for row in feet], float), weights["kind_prior"])
+    inputs = train_detector.with_memory({"x": x.astype(np.float64), "clip": np.zeros(len(x), np.intp),
+                                         "time": np.array([row[1] for row in feet], float)},
+                                        weights["kind_features"], weights["kind_prior"])
     trained = ((inputs - weights["kind_mean"]) * weights["kind_scale"]) @ weights["kind_w"] + weights["kind_b"]
     head = FootKind(weights)
     memory = head.memory()
@@ -76,7 +77,7 @@ def test_the_shipped_word_reads_each_foot_as_training_taught_it(board):
 def test_the_detector_splits_heel_and_toe_on_stage_bs_word_beside_the_feet(board):
     audio, truth = board
     detector, rows, kinds = confirmed(audio)
-    assert detector.foot_kind is not None
+    assert detector.feet[0] is not None  # a channel with no calibration reads heel or toe on the word
     head, memory, split = detector.foot_kind, detector.foot_kind.memory(), KindSplit()
     replayed = {}
     for channel, onset, x, foot, heel, _ in rows:
@@ -147,7 +148,9 @@ def test_the_word_is_added_to_stage_b_weights_that_are_kept_bit_for_bit(tmp_path
     assert set(again) == set(bare) | set(kind)
     for key in set(bare) - {"stamp"}:
         assert np.array_equal(again[key], bare[key]) and again[key].dtype == bare[key].dtype
-    assert FootKind.of(again) is not None
+    row = np.random.default_rng(8).normal(size=confirm.FEATURES).astype(np.float32)
+    prior = shipped["kind_prior"]
+    assert FootKind.of(again).logit(row, prior) == FootKind(shipped).logit(row, prior)  # the word read back
 
 
 def test_calibration_reads_each_tap_beside_the_players_other_taps():
@@ -174,3 +177,14 @@ def test_weights_whose_word_does_not_fit_the_features_are_refused():
     weights["kind_features"] = weights["kind_features"] + confirm.FEATURES
     with pytest.raises(ValueError, match="heel/toe word does not fit"):
         FootKind(weights)
+
+
+def test_only_the_channels_that_read_the_word_keep_a_memory_of_feet():
+    """The rules' split (`heel_low_share`) or a tune on stage B's own word (a calibration from before
+    the word) decide heel or toe without it: nothing is read or remembered for them per tap."""
+    from dessins_de_planche.listen.calibration import ChannelCalibration
+
+    tuned = [None, ChannelCalibration(heel_low_share=0.4), ChannelCalibration(heel_bias=0.5),
+             ChannelCalibration(heel_bias=0.5, heel_bias_beside_feet=True)]
+    detector = TapDetector(SR, [0, 1, 2, 3], calibration=tuned)
+    assert [feet is not None for feet in detector.feet] == [True, False, False, True]

@@ -194,16 +194,22 @@ def music_feet(music: np.ndarray, sample_rate: int, channels, block_size: int = 
     return feet
 
 
-def foot_bar(music: list[float], taps: list[float]) -> float | None:
+def own_feet(taps: list[float]) -> float | None:
+    """What stage B said of the player's softest taps (`TAPS_KEPT_QUANTILE` of its foot
+    probabilities), the most a soundcheck's bar may ask; None without any."""
+    return round(float(np.quantile(taps, TAPS_KEPT_QUANTILE)), 3) if taps else None
+
+
+def foot_bar(music: list[float], feet: float | None) -> float | None:
     """The soundcheck's bar for one channel: over what stage B said of the band's music
     (`MUSIC_QUANTILE`, at most `FOOT_BAR_CAP`), never over what it said of the player's own taps
-    (`TAPS_KEPT_QUANTILE`); None where it would not raise the default bar."""
+    (`feet`: `own_feet`, None where unknown); None where it would not raise the default bar."""
     if not music:
         return None
     default = DetectorSettings().withdraw_below
     bar = min(float(np.quantile(music, MUSIC_QUANTILE)), FOOT_BAR_CAP)
-    if taps:
-        bar = min(bar, float(np.quantile(taps, TAPS_KEPT_QUANTILE)))
+    if feet is not None:
+        bar = min(bar, feet)
     return round(bar, 3) if bar > default else None
 
 
@@ -242,8 +248,8 @@ def measure(quiet: np.ndarray, heels: np.ndarray, toes: np.ndarray, sample_rate:
     defaults = DetectorSettings()
     heard_heels = _heard(heels, sample_rate, channels, block_size, None, board_filter)
     heard_toes = _heard(toes, sample_rate, channels, block_size, None, board_filter)
-    heel_taps, toe_taps = _beside_own_feet(heard_heels, heard_toes)
-    beside_feet = FootKind.of(detector_settings.shared_weights()[0]) is not None
+    head = FootKind.of(detector_settings.shared_weights()[0])  # the word the detector reads heel or toe on
+    heel_taps, toe_taps = _beside_own_feet(heard_heels, heard_toes, head)
     by_music = None if music is None else music_feet(music, sample_rate, channels, block_size,
                                                      board=board_filter is not None)
     table = {}
@@ -267,26 +273,24 @@ def measure(quiet: np.ndarray, heels: np.ndarray, toes: np.ndarray, sample_rate:
             low_heel, high_toe = float(np.percentile(heel, 20)), float(np.percentile(toe, 80))
             split = 0.5 * (low_heel + high_toe) if low_heel > high_toe else None
         bias, right = _stage_b_bias(heel_taps, toe_taps, index, split)
-        own = [tap[5] for tap in heard_heels + heard_toes if tap[1] == index and tap[5] is not None]
-        bar = None if by_music is None else foot_bar(by_music[index], own)
+        feet = own_feet([tap[5] for tap in heard_heels + heard_toes if tap[1] == index and tap[5] is not None])
+        bar = None if by_music is None else foot_bar(by_music[index], feet)
         table[channel] = ChannelCalibration(
             gain=1.0, floor_dbfs=round(floor, 1), heel_low_share=None if split is None else round(split, 3),
             heel_share=round(float(np.median(heel)), 3) if heel else None,
             toe_share=round(float(np.median(toe)), 3) if toe else None, taps=len(heel) + len(toe),
             heel_bias=None if bias is None else round(bias, 3), kinds_right=right, foot_bar=bar,
-            heel_bias_beside_feet=True if bias is not None and beside_feet else None,
-            music_onsets=None if by_music is None else len(by_music[index]),
-            own_feet=round(float(np.quantile(own, TAPS_KEPT_QUANTILE)), 3) if own else None)
+            heel_bias_beside_feet=True if bias is not None and head is not None else None,
+            music_onsets=None if by_music is None else len(by_music[index]), own_feet=feet)
     return table
 
 
-def _beside_own_feet(heard_heels: list, heard_toes: list) -> tuple[list, list]:
+def _beside_own_feet(heard_heels: list, heard_toes: list, head: FootKind | None) -> tuple[list, list]:
     """The heel and toe taps as `heard_taps` gives them, stage B's heel probability read beside the
     player's own feet as the live detector reads a tune's (`listen.foot_kind`), so that stage B is
     tuned to the shoes on the word the show will use: each tap beside the channel's other
     calibration taps, heels and toes together (live, a tap is read before it joins the memory, and
-    a tune's memory holds both). Stage B's own where its weights carry no such word."""
-    head = FootKind.of(detector_settings.shared_weights()[0])
+    a tune's memory holds both). Stage B's own where its weights carry no such word (`head` None)."""
     if head is None:
         return [tap[1:5] for tap in heard_heels], [tap[1:5] for tap in heard_toes]
     features = {}
@@ -318,8 +322,7 @@ def soundcheck(music: np.ndarray, sample_rate: int, channels, earlier: dict[int,
         if by_music is None:
             table[channel] = dataclasses.replace(tuned, foot_bar=None, music_onsets=None)
             continue
-        own = [] if tuned.own_feet is None else [tuned.own_feet]
-        table[channel] = dataclasses.replace(tuned, foot_bar=foot_bar(by_music[index], own),
+        table[channel] = dataclasses.replace(tuned, foot_bar=foot_bar(by_music[index], tuned.own_feet),
                                              music_onsets=len(by_music[index]))
     return table
 

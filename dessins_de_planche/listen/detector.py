@@ -90,8 +90,10 @@ class TapDetector:
         self._kind_calibrated = [t is not None and t.heel_low_share is not None and t.heel_bias is None
                                  for t in tuned]
         self._shoes_tuned = [t is not None and t.heel_bias is not None for t in tuned]
-        # a tune on stage B's own word (a calibration from before the word beside the feet) reads that word
-        self._tuned_beside_feet = [t is not None and bool(t.heel_bias_beside_feet) for t in tuned]
+        # heel or toe read on stage B's word beside the channel's recent feet, except where the
+        # rules' split decides or a tune was made on stage B's own word (a calibration from before)
+        reads_word = [not kind_calibrated and (t is None or t.heel_bias is None or bool(t.heel_bias_beside_feet))
+                      for t, kind_calibrated in zip(tuned, self._kind_calibrated)]
         shared, shared_onset = detector_settings.shared_weights()
         weights = None if weights is False else (weights if weights is not None else shared)
         onset_weights = shared_onset if s.learned_onset else None
@@ -118,7 +120,7 @@ class TapDetector:
         self.memories = [self.stage_b.memory() if self.stage_b is not None else None for _ in range(c)]
         # heel or toe also beside each channel's recent feet, where the weights carry that word
         self.foot_kind = FootKind.of(weights) if self.stage_b is not None else None
-        self.feet = [self.foot_kind.memory() if self.foot_kind is not None else None for _ in range(c)]
+        self.feet = [self.foot_kind.memory() if self.foot_kind is not None and reads else None for reads in reads_word]
         self.collect = None  # a list: each stage B decision's (channel, onset, features, ...) (training)
         self.collect_hops = None  # a list: channel 0's band state at every hop (training stage A)
         self.withdrawn = 0  # taps stage B took back since reset
@@ -286,17 +288,15 @@ class TapDetector:
             return
         self.grid.add(onset)
         feet = self.feet[channel]
-        word = heel
         if feet is not None:  # stage B's word beside this channel's recent feet
-            word = self.foot_kind.heel(heel, x, feet.mean())
+            heel = self.foot_kind.heel(heel, x, feet.mean())
             feet.add(x)
         if self._kind_calibrated[channel]:
             kind = self._rules_kind(channel, p)
         elif self._shoes_tuned[channel]:  # the word calibrate tuned to the player's shoes: its split
-            tuned = word if self._tuned_beside_feet[channel] else heel
-            kind = KIND_HEEL if tuned >= self._heel_from[channel] else KIND_TOE
+            kind = KIND_HEEL if heel >= self._heel_from[channel] else KIND_TOE
         else:
-            kind = KIND_HEEL if self.kinds[channel].is_heel(word) else KIND_TOE
+            kind = KIND_HEEL if self.kinds[channel].is_heel(heel) else KIND_TOE
         self._emit(channel, p, RECORD_REFINE, kind)
 
     # -- the block ----------------------------------------------------------
