@@ -40,7 +40,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
 from dessins_de_planche.events import KIND_HEEL, KIND_TOE, RECORD_REFINE, RECORD_WITHDRAW  # noqa: E402
 from dessins_de_planche.listen import detector_settings  # noqa: E402
-from dessins_de_planche.inputs.analyze import analyze_file  # noqa: E402
+from dessins_de_planche.inputs.analyze import TEMPO_SETTLE_S, analyze_file  # noqa: E402
 from dessins_de_planche.listen.detector import TapDetector  # noqa: E402
 from dessins_de_planche.listen.synth import match_onsets  # noqa: E402
 
@@ -48,8 +48,8 @@ BLOCK = 128
 KINDS = {"heel": KIND_HEEL, "toe": KIND_TOE}
 # a tune under way: the corpus's clips last 10 s, and the channel's memories (32 candidates, 32 feet),
 # its heel/toe split (24 feet) and the grid of its gaps fill in their first seconds; a show's tunes
-# last minutes. Scored from here on as well as over the whole clip (tempo is read after it too).
-SETTLED_S = 4.0
+# last minutes. Scored from here on as well as over the whole clip, as `analyze` reads the tempo.
+SETTLED_S = TEMPO_SETTLE_S
 MUSIC_PREFIX = "music-"
 
 
