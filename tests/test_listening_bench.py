@@ -1,5 +1,5 @@
-"""bench/listening.py's scoring: the taps of a tune under way (from SETTLED_S on) are counted as the
-whole clip's are, found taps by where their true tap lies."""
+"""bench/listening.py's scoring: the taps of a tune under way (from each clip's SETTLED_TAPS-th true
+tap on) are counted as the whole clip's are, a found tap by where its true tap lies."""
 
 import sys
 from pathlib import Path
@@ -12,17 +12,40 @@ import listening  # noqa: E402
 from dessins_de_planche.events import KIND_HEEL, KIND_TOE  # noqa: E402
 
 
-def test_taps_after_the_settling_seconds_are_scored_by_their_true_tap():
-    s = listening.SETTLED_S
-    taps = [{"time": t, "kind": k} for t, k in ((1.0, "heel"), (s - 0.01, "toe"), (s + 1.0, "heel"), (s + 2.0, "toe"))]
-    clip = {"seconds": s + 3.0, "music_only": False, "taps": taps, "family": "plank", "sample_rate": 48_000}
-    # found: the first tap; the second 20 ms late (past SETTLED_S, matched to a tap before it); the
-    # third called a toe; a false alarm before and one after; the fourth missed
-    times = np.array([1.0, s + 0.01, s + 1.0, 2.0, s + 1.5])
-    kinds = np.array([KIND_HEEL, KIND_TOE, KIND_TOE, KIND_HEEL, KIND_HEEL])
+def _clip(times):
+    taps = [{"time": float(t), "kind": "heel" if i % 2 == 0 else "toe"} for i, t in enumerate(times)]
+    return {"seconds": float(times[-1]) + 1.0, "music_only": False, "taps": taps, "family": "plank",
+            "sample_rate": 48_000}
+
+
+def test_taps_from_the_settling_tap_on_are_scored_by_their_true_tap():
+    n = listening.SETTLED_TAPS
+    truth = 0.5 + 0.2 * np.arange(n + 2)  # the settling tap, then two more
+    settle = truth[n - 1]
+    clip = _clip(truth)
+    true_kinds = np.array([KIND_HEEL if i % 2 == 0 else KIND_TOE for i in range(n + 2)])
+    # every tap found on time, but: the settling tap found 10 ms early (before its own time, so
+    # counted by where its true tap lies) and called wrong; the last one missed; a false alarm
+    # before the settling tap and one after it
+    found = truth[:-1].copy()
+    found[n - 1] -= 0.010
+    kinds = true_kinds[:-1].copy()
+    kinds[n - 1] = KIND_TOE if kinds[n - 1] == KIND_HEEL else KIND_HEEL
+    order = np.argsort(np.r_[found, settle - 0.1, settle + 0.1], kind="stable")
+    times = np.r_[found, settle - 0.1, settle + 0.1][order]
+    kinds = np.r_[kinds, KIND_HEEL, KIND_HEEL][order]
     tally = listening.Tally()
     tally.score(clip, times, kinds=kinds)
-    assert tally.family["plank"] == [5, 4, 3]
-    assert tally.settled == [2, 2, 1]  # the third tap and the false alarm after; two true taps, one found
-    assert tally.settled_kinds == [0, 1]  # the one found after SETTLED_S called wrong
-    assert tally.kinds_right == 2 and tally.kinds_total == 3
+    assert tally.family["plank"] == [n + 3, n + 2, n + 1]
+    # found: the settling tap, the one after it, the false alarm after; true: the settling tap and
+    # two more; matched: two; heel or toe right on one of the two
+    assert tally.settled == [3, 3, 2]
+    assert tally.settled_kinds == [1, 2]
+
+
+def test_a_clip_shorter_than_the_settling_tap_counts_only_over_the_whole_clip():
+    truth = 0.5 + 0.2 * np.arange(listening.SETTLED_TAPS - 1)
+    tally = listening.Tally()
+    tally.score(_clip(truth), np.r_[truth, truth[-1] + 0.5], kinds=np.full(len(truth) + 1, KIND_HEEL))
+    assert tally.family["plank"] == [len(truth) + 1, len(truth), len(truth)]
+    assert tally.settled == [0, 0, 0] and tally.settled_kinds == [0, 0]
