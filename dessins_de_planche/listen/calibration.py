@@ -297,15 +297,13 @@ def _beside_own_feet(heard_heels: list, heard_toes: list, head: FootKind | None)
     for tap in heard_heels + heard_toes:
         if tap[6] is not None:
             features.setdefault(tap[1], []).append(tap[6])
-    means = {channel: head.means_without_each(np.array(rows)) for channel, rows in features.items()}
-    seen = dict.fromkeys(means, 0)
+    # each channel's means, in the order its taps come below (heels, then toes)
+    means = {channel: iter(head.means_without_each(np.array(rows))) for channel, rows in features.items()}
 
     def read(tap):
         if tap[4] is None:
             return tap[1:5]
-        k = seen[tap[1]]
-        seen[tap[1]] = k + 1
-        return tap[1], tap[2], tap[3], head.heel(tap[4], tap[6], means[tap[1]][k])
+        return tap[1], tap[2], tap[3], head.heel(tap[4], tap[6], next(means[tap[1]]))
 
     return [read(tap) for tap in heard_heels], [read(tap) for tap in heard_toes]
 

@@ -85,4 +85,3 @@ class FootKind:
         p = min(max(heel_probability, 1e-9), 1.0 - 1e-9)
         z = math.log(p / (1.0 - p)) + self.logit(x, feet_mean)
         return 1.0 / (1.0 + math.exp(-min(max(z, -60.0), 60.0)))
-
