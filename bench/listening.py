@@ -16,8 +16,8 @@ same clips in the same run. madmom's last release (0.16.1) builds only without b
     .venv/bin/pip install cython setuptools wheel && .venv/bin/pip install --no-build-isolation madmom
 
 Figures, each beside its target: the mean over tap families of the per-family F1 and the
-worst family; F1 pooled per condition (room, noise floor, tap-to-music, source family) and
-recall per tap condition (level relative to the loudest neighbour within 0.25 s, the second
+worst family; F1 pooled per condition (room, noise floor, tap-to-music, source family, pattern,
+taps per beat and taps a second) and recall per tap condition (level relative to the loudest neighbour within 0.25 s, the second
 hit of a flam); false alarms a minute on music alone; withdrawn taps a minute (over all
 audio); first-emission delay median/p95 in stream samples (block end minus the true onset),
 the final word's delay; heel/toe; tempo within 4 %; pattern named; CPU. F1 and heel/toe are
@@ -43,6 +43,7 @@ from dessins_de_planche.listen import detector_settings  # noqa: E402
 from dessins_de_planche.inputs.analyze import TEMPO_SETTLE_S, analyze_file  # noqa: E402
 from dessins_de_planche.listen.detector import TapDetector  # noqa: E402
 from dessins_de_planche.listen.synth import match_onsets  # noqa: E402
+from corpus.patterns import PATTERNS  # noqa: E402
 
 BLOCK = 128
 KINDS = {"heel": KIND_HEEL, "toe": KIND_TOE}
@@ -169,7 +170,17 @@ def conditions(clip) -> list[str]:
                                                               ">= -3 dBFS")))
     if clip.get("pattern_name"):
         keys.append(f"pattern {clip['pattern_name']}")
+    if clip.get("pattern") in PATTERNS and clip.get("bpm"):
+        per_beat = taps_per_beat(clip["pattern"])
+        keys.append(f"taps per beat {per_beat}")
+        keys.append("tap rate " + bucket(per_beat * clip["bpm"] / 60.0, (5, 6, 7),
+                                         ("< 5 a second", "5-6 a second", "6-7 a second", ">= 7 a second")))
     return keys
+
+
+def taps_per_beat(pattern: str) -> int:
+    """How many taps a beat of the corpus's `pattern` holds (ti-galop's and en trois's three alike)."""
+    return len(PATTERNS[pattern][2][0])
 
 
 def tap_conditions(tap) -> list[str]:

@@ -49,3 +49,14 @@ def test_a_clip_shorter_than_the_settling_tap_counts_only_over_the_whole_clip():
     tally.score(_clip(truth), np.r_[truth, truth[-1] + 0.5], kinds=np.full(len(truth) + 1, KIND_HEEL))
     assert tally.family["plank"] == [len(truth) + 1, len(truth), len(truth)]
     assert tally.settled == [0, 0, 0] and tally.settled_kinds == [0, 0]
+
+
+def test_a_clip_is_also_scored_by_its_taps_per_beat_and_taps_a_second():
+    clip = {"family": "plank", "room": {"kind": "dry"}, "pattern": "en quatre toes", "pattern_name": "en quatre",
+            "bpm": 120.0}
+    keys = listening.conditions(clip)
+    assert "taps per beat 4" in keys and "tap rate >= 7 a second" in keys  # 4 a beat at 2 beats a second
+    keys = listening.conditions({**clip, "pattern": "ti-galop", "pattern_name": "ti-galop", "bpm": 110.0})
+    assert "taps per beat 3" in keys and "tap rate 5-6 a second" in keys  # 5.5 a second
+    music = listening.conditions({"family": "music-csound", "room": {"kind": "dry"}, "pattern": None, "bpm": None})
+    assert not any(k.startswith(("taps per beat", "tap rate")) for k in music)
