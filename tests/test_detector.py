@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -725,3 +727,33 @@ def test_a_block_allocates_nothing_but_small_objects():
         tracemalloc.stop()
     assert records > 20
     assert worst <= 16_384, worst
+
+
+def test_with_the_feet_at_rest_a_candidate_off_the_grid_needs_the_higher_bar():
+    """No tap confirmed for `idle_s` (a tune not begun, a pause, music alone): stage B must say more
+    than during a tune. Stage B's word is set here (a stand-in for its model) to test the rule."""
+    from dessins_de_planche.listen.detector_settings import DetectorSettings
+
+    rng = np.random.default_rng(3)
+    starts = (0.5, 0.9, 4.0, 4.4, 4.7)  # a rest of 3.1 s after the second tap
+    audio = np.zeros((int(5.5 * SR), 1), np.float32)
+    for at in starts:
+        hit = heel_sound(rng, SR) * 0.3
+        audio[int(at * SR) : int(at * SR) + len(hit), 0] += hit
+    words = [0.9, 0.6, 0.6, 0.6, 0.9]
+    settings = DetectorSettings(withdraw_on_grid=None)  # no grid: the bar is the idle one or the tune's
+
+    def heard_with(settings):
+        detector = TapDetector(SR, [0], settings=settings)
+        said = iter(words)
+        detector.stage_b.predict = lambda x, memory_mean=None: (next(said), 0.9)
+        withdrawn = []
+        heard = listen(audio, withdrawn=withdrawn, detector=detector)
+        return np.round(heard["time"], 1).tolist(), len(withdrawn)
+
+    # the first tap passes 0.8; the second, 0.4 s after it, 0.5; after the rest 0.6 is too little
+    # twice over (nothing confirmed since 0.9 s), until a tap passes 0.8 again
+    assert settings.idle_s == 2.0 and settings.withdraw_when_idle == 0.8
+    assert heard_with(settings) == ([0.5, 0.9, 4.7], 2)
+    assert heard_with(dataclasses.replace(settings, withdraw_when_idle=None)) == ([0.5, 0.9, 4.0, 4.4, 4.7], 0)
+    assert heard_with(dataclasses.replace(settings, idle_s=4.0)) == ([0.5, 0.9, 4.0, 4.4, 4.7], 0)

@@ -122,7 +122,7 @@ class BoardTaps:
         from dessins_de_planche.listen.detector_settings import DetectorSettings
 
         self.detector = TapDetector(sample_rate, [c - 1 for c in channels], block_size=block_size,
-                                    settings=DetectorSettings(crosstalk_s=0.0))
+                                    settings=DetectorSettings(crosstalk_s=0.0, withdraw_when_idle=None))
         self.channels, self.sample_rate, self.block_size = tuple(channels), sample_rate, block_size
         self.recorder = recorder
         self.frame = recorder.frames if recorder is not None else 0

@@ -139,8 +139,10 @@ def heard_taps(audio: np.ndarray, sample_rate: int, channels, block_size: int = 
 def _heard(audio, sample_rate, channels, block_size, settings, board_filter):
     """`heard_taps`, each tap with its onset (frames) first, then stage B's foot probability and
     the features it read (None without stage B's weights)."""
+    # the player taps when asked, with pauses between: every tap is heard as during a tune (no idle bar)
+    settings = dataclasses.replace(settings or DetectorSettings(), withdraw_when_idle=None)
     if board_filter is not None:  # the board's filter decides between channels, as in `run`
-        settings = dataclasses.replace(settings or DetectorSettings(), crosstalk_s=0.0)
+        settings = dataclasses.replace(settings, crosstalk_s=0.0)
     detector = TapDetector(sample_rate, [c - 1 for c in channels], block_size=block_size, settings=settings)
     board = None
     if board_filter is not None:

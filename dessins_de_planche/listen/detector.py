@@ -28,6 +28,9 @@ nothing there.
 Crosstalk: with several channels, a tap is held `crosstalk_s` before its first emission; a
 strike heard by several sensors comes out once, on the channel whose hit is loudest (scaled
 by each channel's calibrated gain).
+Stage B's bar: lower on the grid of the player's recent gaps (`listen.grid`), higher while no
+tap has been confirmed for `idle_s` (the feet at rest, when the music's onsets are most of what
+stage A fires on).
 Calibration (`listen.calibration`): per channel, a gain, a level floor and the heel share
 split, measured on the player's own board, and stage B's bar off the grid raised by a soundcheck
 of the band's music.
@@ -115,6 +118,9 @@ class TapDetector:
                                 for t in tuned]
         self.grid = TapGrid(sr, memory_s=s.grid_memory_s, tolerance_s=s.grid_tolerance_s,
                             tolerance_share=s.grid_tolerance_share)
+        # the feet at rest (no tap confirmed for `idle_s`): off the grid, the higher bar
+        self._withdraw_when_idle = s.withdraw_when_idle
+        self._idle_n = int(round(s.idle_s * sr))
         self.kinds = [KindSplit() for _ in range(c)]  # heel or toe by the player's own feet, per channel
         # what each channel's candidates sounded like lately: stage B reads each hit beside them
         self.memories = [self.stage_b.memory() if self.stage_b is not None else None for _ in range(c)]
@@ -183,6 +189,7 @@ class TapDetector:
         self._count = 0
         self.withdrawn = 0
         self.grid.reset()
+        self._last_confirmed = None  # the stream frame of the last confirmed tap's onset, any channel
         for split in self.kinds:
             split.reset()
         for memory in self.memories + self.feet:
@@ -281,12 +288,20 @@ class TapDetector:
         # stage B never sees the level (a quiet board and a loud one are the same feet), so it can
         # confirm a rise in the room's noise: a hit whose peak stays under the velocity floor is
         # too faint to be a foot on a board's mic, whatever its shape
-        below = self._withdraw_on_grid if self.grid.on_grid(onset) else self._withdraw_below[channel]
+        if self.grid.on_grid(onset):
+            below = self._withdraw_on_grid
+        else:
+            below = self._withdraw_below[channel]
+            last = self._last_confirmed
+            if self._withdraw_when_idle is not None and (last is None or onset - last > self._idle_n):
+                below = max(below, self._withdraw_when_idle)  # the feet at rest: most onsets are the music's
         if foot < below or self._velocity(p[_PEAK]) <= 0.0:
             self.withdrawn += 1
             self._emit(channel, p, RECORD_WITHDRAW, p[_KIND])
             return
         self.grid.add(onset)
+        if self._last_confirmed is None or onset > self._last_confirmed:
+            self._last_confirmed = onset
         feet = self.feet[channel]
         if feet is not None:  # stage B's word beside this channel's recent feet
             heel = self.foot_kind.heel(heel, x, feet.mean())

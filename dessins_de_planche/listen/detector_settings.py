@@ -93,3 +93,8 @@ class DetectorSettings:
     grid_tolerance_s: float = 0.015  # on the grid: this near one of the recent gaps after the last tap,
     grid_tolerance_share: float = 0.1  # ... or this share of that gap where more
     grid_memory_s: float = 3.0  # the recent gaps: between the confirmed taps of the last this long (9 at most)
+    # while no tap has been confirmed for `idle_s` (the feet at rest, a tune not yet begun: music alone,
+    # or nobody at the board), a candidate off the grid must pass `withdraw_when_idle` instead: the
+    # music's onsets are most of what stage A fires on then (docs/corpus.md, attempt 76). None: no such bar
+    idle_s: float = 2.0
+    withdraw_when_idle: float | None = 0.8
