@@ -64,7 +64,8 @@ def score(data: dict, seed: int) -> dict:
         truth = int(data["truth"][scored].sum())
         seconds = float(data["seconds"][scored].sum())
         for way, per_clip in (("default", None), ("soundcheck", bars)):
-            keep = replay(fold["time"][test], foot[test], clip[test], s.withdraw_below, s.withdraw_on_grid, per_clip)
+            keep = replay(fold["time"][test], foot[test], clip[test], s.withdraw_below, s.withdraw_on_grid, per_clip,
+                          when_idle=s.withdraw_when_idle, idle_s=s.idle_s)
             tp, fp = int((keep & (label > 0)).sum()), int((keep & (label == 0)).sum())
             rows[way][family] = {"tp": tp, "fp": fp, "truth": truth, "seconds": seconds,
                                  "f1": 2 * tp / max(tp + fp + truth, 1)}

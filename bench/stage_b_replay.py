@@ -40,12 +40,14 @@ from dessins_de_planche.listen.kinds import KindSplit  # noqa: E402
 
 
 def replay(times, foot, clip, below: float, on_grid: float | None, bars: dict | None = None,
-           when_idle: float | None = DetectorSettings().withdraw_when_idle) -> np.ndarray:
-    """Which candidates stand: each clip's in time order, under `below` withdrawn (`bars`: a clip's
-    own, where it has one), under `on_grid` only where they fall on the grid of the taps confirmed
-    before them, and under `when_idle` (where higher) off the grid while no tap has been confirmed
-    for the settings' `idle_s`, as the live detector decides (`listen.detector`)."""
+           when_idle: float | None = DetectorSettings().withdraw_when_idle,
+           idle_s: float = DetectorSettings().idle_s) -> np.ndarray:
+    """Which candidates stand, as the live detector decides (`TapDetector._bar`): each clip's in time
+    order, under `below` withdrawn (`bars`: a clip's own, where it has one), under `on_grid` only
+    where they fall on the grid of the taps confirmed before them (None: `below` there), and off the
+    grid under `when_idle` (where higher) while no tap has been confirmed for `idle_s`."""
     s = DetectorSettings()
+    idle_n = int(round(idle_s * 48_000))
     keep = np.zeros(len(foot), bool)
     for c in np.unique(clip):
         idx = np.flatnonzero(clip == c)
@@ -53,19 +55,19 @@ def replay(times, foot, clip, below: float, on_grid: float | None, bars: dict | 
         grid = TapGrid(48_000.0, memory_s=s.grid_memory_s, tolerance_s=s.grid_tolerance_s,
                        tolerance_share=s.grid_tolerance_share)
         off_grid = below if bars is None else bars.get(int(c), below)
-        last = None
+        last = None  # the last confirmed candidate's stream frame
         for i in idx:
             at = int(round(times[i] * 48_000))
-            if on_grid is not None and grid.on_grid(at):
-                bar = on_grid
+            if grid.on_grid(at):
+                bar = below if on_grid is None else on_grid
+            elif when_idle is not None and (last is None or at - last > idle_n):
+                bar = max(off_grid, when_idle)
             else:
                 bar = off_grid
-                if when_idle is not None and (last is None or times[i] - last > s.idle_s):
-                    bar = max(bar, when_idle)
             if foot[i] >= bar:
                 keep[i] = True
                 grid.add(at)
-                last = times[i] if last is None else max(last, times[i])
+                last = at
     return keep
 
 
@@ -127,7 +129,8 @@ def score(data: dict, args) -> dict:
         foot, heel = foot[test], heel[test]
         label = fold["label"][test]
         times = data[f"time.{family}"][test]
-        keep = replay(times, foot, clip[test], args.below, args.on_grid, when_idle=args.when_idle)
+        keep = replay(times, foot, clip[test], args.below, args.on_grid, when_idle=args.when_idle,
+                      idle_s=args.idle_s)
         truth = int(data["truth"][scored].sum())
         tp, fp = int((keep & (label > 0)).sum()), int((keep & (label == 0)).sum())
         head = FootKind(train_detector.fit_kind(fold, ~held_out(data, family))) if args.foot_kind else None
@@ -164,7 +167,9 @@ def main(argv=None) -> int:
     parser.add_argument("--on-grid", type=float, default=DetectorSettings().withdraw_on_grid)
     parser.add_argument("--when-idle", type=lambda v: None if v == "none" else float(v),
                         default=DetectorSettings().withdraw_when_idle,
-                        help="the bar off the grid while no tap was confirmed for the settings' idle_s ('none': no such bar)")
+                        help="the bar off the grid while no tap was confirmed for --idle-s ('none': no such bar)")
+    parser.add_argument("--idle-s", type=float, default=DetectorSettings().idle_s,
+                        help="seconds with no tap confirmed: the feet at rest")
     parser.add_argument("--no-foot-kind", dest="foot_kind", action="store_false",
                         help="heel or toe from stage B's word alone, split as the player's feet put it")
     parser.add_argument("--details", action="store_true", help="every family's figures")
@@ -177,7 +182,7 @@ def main(argv=None) -> int:
         data = {k: cached[k] for k in cached.files}
     figures = score(data, args)
     print(f"stage B {args.hidden}, L2 {args.l2}, withdraw under {args.below} ({args.on_grid} on the grid, "
-          f"{args.when_idle} with the feet at rest): "
+          f"{args.when_idle} with the feet at rest {args.idle_s} s): "
           + ", ".join(f"{k} {v:.3f}" for k, v in figures.items()) + f" ({time.monotonic() - started:.0f} s)")
     return 0
 

@@ -76,13 +76,13 @@ def test_a_soundcheck_of_the_bands_music_keeps_its_onsets_off_the_drawing(tap_to
     assert tuned.music_onsets >= 30 and 0.5 < tuned.foot_bar <= calibration.FOOT_BAR_CAP
     assert tuned.foot_bar <= tuned.own_feet <= 1.0  # what a later soundcheck alone is capped by
     show, truth = tune(15)
-    # stage B's bar of a tune under way all through; the detector's own (higher while no tap has come
-    # yet: 23 of 29 drawn at +3 dB); and the soundcheck's
+    # the music alone drawn at a tune's bar all through; at the detector's own (higher off the grid
+    # after 2 s with no tap confirmed: 23 of 29 marks at +3 dB, 22 of 23 at -3 dB); with the soundcheck
     before = _final_times(show, settings=DetectorSettings(withdraw_when_idle=None))
     resting, after = _final_times(show), _final_times(show, (tuned,))
     music_alone = (before < 19.5).sum(), (resting < 19.5).sum(), (after < 19.5).sum()
     assert music_alone[0] >= 10 and music_alone[2] <= music_alone[0] / 3, music_alone
-    assert music_alone[2] <= music_alone[1] <= music_alone[0], music_alone
+    assert music_alone[2] <= music_alone[1] < music_alone[0], music_alone
     for found in (before, resting, after):
         pairs, precision, recall = match_onsets(found[found >= 19.5], truth["time"], 0.025)
         assert recall == 1.0 and precision >= 0.95

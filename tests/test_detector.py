@@ -729,22 +729,23 @@ def test_a_block_allocates_nothing_but_small_objects():
     assert worst <= 16_384, worst
 
 
-def test_with_the_feet_at_rest_a_candidate_off_the_grid_needs_the_higher_bar():
-    """No tap confirmed for `idle_s` (a tune not begun, a pause, music alone): stage B must say more
-    than during a tune. Stage B's word is set here (a stand-in for its model) to test the rule."""
+@pytest.mark.parametrize("channels", [1, 2])
+def test_with_the_feet_at_rest_a_candidate_off_the_grid_needs_the_higher_bar(channels):
+    """No tap confirmed for `idle_s` on any channel (a tune not begun, a pause, music alone): stage B
+    must say more than during a tune. Its word is set here (a stand-in for its model) to test the
+    rule; with two channels the taps alternate between them, and the rest is the detector's."""
     from dessins_de_planche.listen.detector_settings import DetectorSettings
 
     rng = np.random.default_rng(3)
-    starts = (0.5, 0.9, 4.0, 4.4, 4.7)  # a rest of 3.1 s after the second tap
-    audio = np.zeros((int(5.5 * SR), 1), np.float32)
-    for at in starts:
+    starts = (0.5, 0.9, 4.0, 4.4, 4.7)  # a rest of 3.1 s after the second tap; none lies on a grid
+    audio = np.zeros((int(5.5 * SR), channels), np.float32)
+    for i, at in enumerate(starts):
         hit = heel_sound(rng, SR) * 0.3
-        audio[int(at * SR) : int(at * SR) + len(hit), 0] += hit
+        audio[int(at * SR) : int(at * SR) + len(hit), i % channels] += hit
     words = [0.9, 0.6, 0.6, 0.6, 0.9]
-    settings = DetectorSettings(withdraw_on_grid=None)  # no grid: the bar is the idle one or the tune's
 
     def heard_with(settings):
-        detector = TapDetector(SR, [0], settings=settings)
+        detector = TapDetector(SR, list(range(channels)), settings=settings)
         said = iter(words)
         detector.stage_b.predict = lambda x, memory_mean=None: (next(said), 0.9)
         withdrawn = []
@@ -753,7 +754,29 @@ def test_with_the_feet_at_rest_a_candidate_off_the_grid_needs_the_higher_bar():
 
     # the first tap passes 0.8; the second, 0.4 s after it, 0.5; after the rest 0.6 is too little
     # twice over (nothing confirmed since 0.9 s), until a tap passes 0.8 again
+    settings = DetectorSettings()
     assert settings.idle_s == 2.0 and settings.withdraw_when_idle == 0.8
     assert heard_with(settings) == ([0.5, 0.9, 4.7], 2)
     assert heard_with(dataclasses.replace(settings, withdraw_when_idle=None)) == ([0.5, 0.9, 4.0, 4.4, 4.7], 0)
     assert heard_with(dataclasses.replace(settings, idle_s=4.0)) == ([0.5, 0.9, 4.0, 4.4, 4.7], 0)
+
+
+def test_the_bar_at_rest_from_the_last_confirmed_tap_to_a_reset_and_beside_a_calibration():
+    from dessins_de_planche.listen.calibration import ChannelCalibration
+
+    detector = TapDetector(SR, [0, 1])
+    rest = 2 * SR  # idle_s in frames
+    assert detector._bar(0, 0) == 0.8  # nothing confirmed yet
+    detector._last_confirmed = SR
+    assert detector._bar(1, SR + rest) == 0.5, "2 s after a tap on either channel: still the tune's bar"
+    assert detector._bar(1, SR + rest + 1) == 0.8, "past 2 s: the feet at rest"
+    detector.reset()
+    assert detector._bar(0, SR + 10) == 0.8, "a reset forgets the last tap"
+    # a soundcheck's bar over 0.8 holds at rest too; the bar at rest never asks more than stage B
+    # said of a calibrated player's own softest taps
+    calibrated = TapDetector(SR, [0, 1, 2], calibration=[ChannelCalibration(foot_bar=0.9),
+                                                         ChannelCalibration(own_feet=0.6),
+                                                         ChannelCalibration(foot_bar=0.55, own_feet=0.7)])
+    assert [calibrated._bar(ch, 0) for ch in range(3)] == [0.9, 0.6, 0.7]
+    calibrated._last_confirmed = 0
+    assert [calibrated._bar(ch, SR) for ch in range(3)] == [0.9, 0.5, 0.55]

@@ -118,8 +118,11 @@ class TapDetector:
                                 for t in tuned]
         self.grid = TapGrid(sr, memory_s=s.grid_memory_s, tolerance_s=s.grid_tolerance_s,
                             tolerance_share=s.grid_tolerance_share)
-        # the feet at rest (no tap confirmed for `idle_s`): off the grid, the higher bar
-        self._withdraw_when_idle = s.withdraw_when_idle
+        # the feet at rest (no tap confirmed for `idle_s`): off the grid the higher bar, per channel
+        # never over what stage B said of a calibrated player's own softest taps (as a soundcheck's)
+        rest = s.withdraw_when_idle
+        self._withdraw_at_rest = [None if rest is None else (rest if t is None or t.own_feet is None
+                                                             else min(rest, float(t.own_feet))) for t in tuned]
         self._idle_n = int(round(s.idle_s * sr))
         self.kinds = [KindSplit() for _ in range(c)]  # heel or toe by the player's own feet, per channel
         # what each channel's candidates sounded like lately: stage B reads each hit beside them
@@ -195,6 +198,19 @@ class TapDetector:
         for memory in self.memories + self.feet:
             if memory is not None:
                 memory.reset()
+
+    def _bar(self, channel: int, onset: int) -> float:
+        """The foot probability stage B must give a candidate at stream frame `onset`: lower on the
+        grid of the player's recent gaps, higher off it while the feet are at rest (no tap confirmed
+        on any channel for `idle_s`; with the default settings the grid holds gaps of 1.2 s at most,
+        so a candidate on it never comes at rest), else the channel's own."""
+        if self.grid.on_grid(onset):
+            return self._withdraw_on_grid
+        below = self._withdraw_below[channel]
+        rest, last = self._withdraw_at_rest[channel], self._last_confirmed
+        if rest is not None and (last is None or onset - last > self._idle_n):
+            return max(below, rest)  # the feet at rest: most onsets are the music's
+        return below
 
     # -- output ------------------------------------------------------------
     def _velocity(self, peak: float) -> float:
@@ -288,14 +304,7 @@ class TapDetector:
         # stage B never sees the level (a quiet board and a loud one are the same feet), so it can
         # confirm a rise in the room's noise: a hit whose peak stays under the velocity floor is
         # too faint to be a foot on a board's mic, whatever its shape
-        if self.grid.on_grid(onset):
-            below = self._withdraw_on_grid
-        else:
-            below = self._withdraw_below[channel]
-            last = self._last_confirmed
-            if self._withdraw_when_idle is not None and (last is None or onset - last > self._idle_n):
-                below = max(below, self._withdraw_when_idle)  # the feet at rest: most onsets are the music's
-        if foot < below or self._velocity(p[_PEAK]) <= 0.0:
+        if foot < self._bar(channel, onset) or self._velocity(p[_PEAK]) <= 0.0:
             self.withdrawn += 1
             self._emit(channel, p, RECORD_WITHDRAW, p[_KIND])
             return
