@@ -17,8 +17,8 @@ same clips in the same run. madmom's last release (0.16.1) builds only without b
 
 Figures, each beside its target: the mean over tap families of the per-family F1 and the
 worst family; F1 pooled per condition (room, noise floor, tap-to-music, source family, pattern,
-taps per beat and taps a second) and recall per tap condition (level relative to the loudest neighbour within 0.25 s, the second
-hit of a flam); false alarms a minute on music alone; withdrawn taps a minute (over all
+taps per beat and taps a second) and recall per tap condition (level relative to the loudest
+neighbour within 0.25 s, the second hit of a flam); false alarms a minute on music alone; withdrawn taps a minute (over all
 audio); first-emission delay median/p95 in stream samples (block end minus the true onset),
 the final word's delay; heel/toe; tempo within 4 %; pattern named; CPU. F1 and heel/toe are
 also given from each clip's 32nd true tap on (`SETTLED_TAPS`), as a tune under way hears them.

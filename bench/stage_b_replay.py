@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import train_detector  # noqa: E402
 from corpus import splits  # noqa: E402
 from dessins_de_planche.listen import confirm  # noqa: E402
+from dessins_de_planche.listen.detector import stage_b_bar  # noqa: E402
 from dessins_de_planche.listen.detector_settings import DetectorSettings  # noqa: E402
 from dessins_de_planche.listen.foot_kind import FootKind  # noqa: E402
 from dessins_de_planche.listen.grid import TapGrid  # noqa: E402
@@ -42,7 +43,7 @@ from dessins_de_planche.listen.kinds import KindSplit  # noqa: E402
 def replay(times, foot, clip, below: float, on_grid: float | None, bars: dict | None = None,
            when_idle: float | None = DetectorSettings().withdraw_when_idle,
            idle_s: float = DetectorSettings().idle_s) -> np.ndarray:
-    """Which candidates stand, as the live detector decides (`TapDetector._bar`): each clip's in time
+    """Which candidates stand, as the live detector decides (`stage_b_bar`): each clip's in time
     order, under `below` withdrawn (`bars`: a clip's own, where it has one), under `on_grid` only
     where they fall on the grid of the taps confirmed before them (None: `below` there), and off the
     grid under `when_idle` (where higher) while no tap has been confirmed for `idle_s`."""
@@ -58,12 +59,8 @@ def replay(times, foot, clip, below: float, on_grid: float | None, bars: dict | 
         last = None  # the last confirmed candidate's stream frame
         for i in idx:
             at = int(round(times[i] * 48_000))
-            if grid.on_grid(at):
-                bar = below if on_grid is None else on_grid
-            elif when_idle is not None and (last is None or at - last > idle_n):
-                bar = max(off_grid, when_idle)
-            else:
-                bar = off_grid
+            bar = stage_b_bar(grid.on_grid(at), below if on_grid is None else on_grid, off_grid, when_idle,
+                              None if last is None else at - last, idle_n)
             if foot[i] >= bar:
                 keep[i] = True
                 grid.add(at)

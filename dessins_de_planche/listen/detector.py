@@ -66,6 +66,19 @@ threadpool_limits(1, user_api="blas")
 _ID, _ONSET, _HOP, _PEAK, _EMITTED, _KIND = range(6)
 
 
+def stage_b_bar(on_grid: bool, grid_bar: float, own_bar: float, rest_bar: float | None,
+                since_last: int | None, idle_n: int) -> float:
+    """Stage B's bar for a candidate: `grid_bar` on the grid of the player's recent gaps; off it the
+    channel's `own_bar`, or the higher `rest_bar` where no tap was confirmed for more than `idle_n`
+    frames (`since_last`: frames since the last one, None before any). The live detector's rule, and
+    the benches' that replay its word (bench/stage_b_replay.py)."""
+    if on_grid:
+        return grid_bar
+    if rest_bar is not None and (since_last is None or since_last > idle_n):
+        return max(own_bar, rest_bar)  # the feet at rest: most onsets are the music's
+    return own_bar
+
+
 class TapDetector:
     def __init__(self, sample_rate: int, columns: Sequence[int], block_size: int = 128,
                  settings: DetectorSettings | None = None, max_events: int = 64, calibration=None,
@@ -204,13 +217,9 @@ class TapDetector:
         grid of the player's recent gaps, higher off it while the feet are at rest (no tap confirmed
         on any channel for `idle_s`; with the default settings the grid holds gaps of 1.2 s at most,
         so a candidate on it never comes at rest), else the channel's own."""
-        if self.grid.on_grid(onset):
-            return self._withdraw_on_grid
-        below = self._withdraw_below[channel]
-        rest, last = self._withdraw_at_rest[channel], self._last_confirmed
-        if rest is not None and (last is None or onset - last > self._idle_n):
-            return max(below, rest)  # the feet at rest: most onsets are the music's
-        return below
+        last = self._last_confirmed
+        return stage_b_bar(self.grid.on_grid(onset), self._withdraw_on_grid, self._withdraw_below[channel],
+                           self._withdraw_at_rest[channel], None if last is None else onset - last, self._idle_n)
 
     # -- output ------------------------------------------------------------
     def _velocity(self, peak: float) -> float:
