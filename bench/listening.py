@@ -18,8 +18,9 @@ same clips in the same run. madmom's last release (0.16.1) builds only without b
 Figures, each beside its target: the mean over tap families of the per-family F1 and the
 worst family; F1 pooled per condition (room, noise floor, tap-to-music, source family, pattern,
 taps per beat and taps a second) and recall per tap condition (level relative to the loudest
-neighbour within 0.25 s, the second hit of a flam); false alarms a minute on music alone; withdrawn taps a minute (over all
-audio); first-emission delay median/p95 in stream samples (block end minus the true onset),
+neighbour within 0.25 s, the second hit of a flam), each recall also of stage A alone (the taps
+it fired on, the withdrawn ones too: where a tap is lost, stage A or stage B); false alarms a
+minute on music alone; withdrawn taps a minute (over all audio); first-emission delay median/p95 in stream samples (block end minus the true onset),
 the final word's delay; heel/toe; tempo within 4 %; pattern named; CPU. F1 and heel/toe are
 also given from each clip's 32nd true tap on (`SETTLED_TAPS`), as a tune under way hears them.
 """
@@ -38,7 +39,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
-from dessins_de_planche.events import KIND_HEEL, KIND_TOE, RECORD_REFINE, RECORD_WITHDRAW  # noqa: E402
+from dessins_de_planche.events import KIND_HEEL, KIND_TOE, RECORD_FIRST, RECORD_REFINE, RECORD_WITHDRAW  # noqa: E402
 from dessins_de_planche.listen import detector_settings  # noqa: E402
 from dessins_de_planche.inputs.analyze import TEMPO_SETTLE_S, analyze_file  # noqa: E402
 from dessins_de_planche.listen.detector import TapDetector  # noqa: E402
@@ -71,6 +72,10 @@ class Tally:
         self.false_alarms = defaultdict(int)  # music family -> count
         self.music_seconds = defaultdict(float)
         self.withdrawn = 0
+        # ours only: the taps stage A fired on at all (every first emission, the withdrawn too), per
+        # family and per tap condition: truth, matched; where a tap is lost, stage A or stage B
+        self.heard = defaultdict(lambda: [0, 0])
+        self.tap_heard = defaultdict(lambda: [0, 0])
         self.seconds = 0.0
         self.delays, self.final_delays = [], []  # samples at the clip's rate, to ms later
         self.kinds_right = self.kinds_total = 0
@@ -128,6 +133,21 @@ class Tally:
             self.kinds_total += len(pairs)
             self.settled_kinds[0] += int(right[settled_pair].sum())
             self.settled_kinds[1] += int(settled_pair.sum())
+
+    def stage_a(self, clip, times):
+        """The taps of a clip that stage A fired on (`times`: every first emission's onset)."""
+        if clip["music_only"]:
+            return
+        taps = clip["taps"]
+        pairs, _, _ = match_onsets(times, np.array([t["time"] for t in taps]), 0.025)
+        heard = np.zeros(len(taps), bool)
+        heard[pairs[:, 1]] = True
+        self.heard[clip["family"]][0] += len(taps)
+        self.heard[clip["family"]][1] += int(heard.sum())
+        for i, tap in enumerate(taps):
+            for key in tap_conditions(tap):
+                self.tap_heard[key][0] += 1
+                self.tap_heard[key][1] += int(heard[i])
 
     def family_f1(self):
         return {f: prf(*row)[2] for f, row in self.family.items()}
@@ -204,6 +224,7 @@ def run_ours(path, clip, tally, extra):
     records = result.taps
     final = result.final_taps
     tally.withdrawn += int((records["refine"] == RECORD_WITHDRAW).sum())
+    tally.stage_a(clip, records[records["refine"] == RECORD_FIRST]["time"])
     # the final word's time per kept tap: the refine record's emission
     refined = records[records["refine"] == RECORD_REFINE]
     final_at = {int(r["tap_id"]): float(r["detected_at"]) for r in refined}
@@ -429,6 +450,9 @@ def main() -> int:
     for family in music_families:
         row(f"  {family}", ours.alarms_per_minute(family), 5.0, "lower",
             refs(lambda t, family=family: t.alarms_per_minute(family)), "{:.1f}")
+    truth_n, heard_n = (sum(r[i] for r in ours.heard.values()) for i in range(2))
+    figures["stage_a_recall"] = heard_n / truth_n if truth_n else None
+    row("recall of stage A (withdrawn taps too)", figures["stage_a_recall"], None, "higher")
     figures["withdrawn_per_min"] = ours.withdrawn / max(minutes, 1e-9)
     row("withdrawn / min (all audio)", ours.withdrawn / max(minutes, 1e-9), 30.0, "lower", (), "{:.1f}")
     to_ms = lambda samples, q: float(np.percentile(samples, q)) / 48.0 if len(samples) else None  # noqa: E731
@@ -469,7 +493,9 @@ def main() -> int:
         found, n, matched = ours.family[family]
         p, r, f = prf(found, n, matched)
         ref_text = "  ".join(f"{name} {prf(*t.family[family])[2]:.3f}" for name, (_, t) in references.items())
-        print(f"  {family:<24} P {p:.3f} R {r:.3f} F1 {f:.3f}  ({n} taps)  {ref_text}")
+        truth_n, heard_n = ours.heard[family]
+        print(f"  {family:<24} P {p:.3f} R {r:.3f} F1 {f:.3f}  stage A R {heard_n / max(truth_n, 1):.3f}"
+              f"  ({n} taps)  {ref_text}")
     if args.details:
         print("\nF1 +-25 ms by condition (pooled over families):")
         for key in sorted(ours.by):
@@ -480,7 +506,8 @@ def main() -> int:
             n, hit = ours.tap_by[key]
             ref_text = "  ".join(f"{name} {t.tap_by[key][1] / max(t.tap_by[key][0], 1):.3f}"
                                  for name, (_, t) in references.items())
-            print(f"  {key:<36} R {hit / max(n, 1):.3f}  ({n} taps)  {ref_text}")
+            heard = ours.tap_heard[key][1] / max(ours.tap_heard[key][0], 1)
+            print(f"  {key:<36} R {hit / max(n, 1):.3f}  stage A R {heard:.3f}  ({n} taps)  {ref_text}")
         for name, truth_bpm, got in extra["tempo_detail"]:
             if got is None or abs(got / truth_bpm - 1) > 0.04:
                 print(f"  tempo missed: {name} truth {truth_bpm:.1f} got {got}")

@@ -39,7 +39,7 @@ def soundchecks(data: dict) -> dict[str, list[int]]:
     return found
 
 
-def score(data: dict, seed: int) -> dict:
+def score(data: dict, seed: int, learn: dict | None = None) -> dict:
     s = DetectorSettings()
     families = [str(f) for f in data["families"]]
     family_of, music_of = data["family"], data["music_family"]
@@ -49,7 +49,7 @@ def score(data: dict, seed: int) -> dict:
     for family in families:
         if family == "generated":
             continue
-        fold, foot, _ = fold_word(data, family, seed)
+        fold, foot, _, _ = fold_word(data, family, seed, learn=learn)
         clip = fold["clip"]
         scored = (family_of == families.index(family)) & ~played
         test = scored[clip]
@@ -87,13 +87,19 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cache", type=Path, default=ROOT / "out" / "detector" / "corpus-candidates.npz")
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--train-cache", type=Path, default=None,
+                        help="stage B learns this cache's candidates (as bench/stage_b_replay.py's --train-cache)")
     args = parser.parse_args(argv)
     if not args.cache.exists():
         parser.error(f"{args.cache}: no cached candidates; run scripts/train_detector.py --folds first")
     started = time.monotonic()
     with np.load(args.cache, allow_pickle=False) as cached:
         data = {k: cached[k] for k in cached.files}
-    for way, figures in score(data, args.seed).items():
+    learn = None
+    if args.train_cache is not None:
+        with np.load(args.train_cache, allow_pickle=False) as cached:
+            learn = {k: cached[k] for k in cached.files}
+    for way, figures in score(data, args.seed, learn).items():
         print(f"{way:>10}: " + ", ".join(f"{k} {v:.3f}" for k, v in figures.items()))
     print(f"({time.monotonic() - started:.0f} s)")
     return 0

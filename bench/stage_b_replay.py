@@ -75,19 +75,29 @@ def held_out(data: dict, family: str) -> np.ndarray:
     return (data["family"] == index) | np.isin(data["music_family"], splits.held_music(family))
 
 
-def fold_word(data: dict, family: str, seed: int, epochs: int = 40, l2: float = 1e-3):
+def fold_word(data: dict, family: str, seed: int, epochs: int = 40, l2: float = 1e-3, learn: dict | None = None):
     """One family's fold: its stage A's candidates as stage B reads them, and the word (foot, heel
-    probabilities) on every one of them of a stage B trained without the family and its music."""
-    held = held_out(data, family)
-    fold = train_detector.remembering(train_detector.for_model(data, family), ~held)
-    train = (~held)[fold["clip"]]
-    x = fold["x"][train].astype(np.float64)
+    probabilities) on every one of them of a stage B trained without the family and its music;
+    and the fold stage B learnt from (`learn`: another cache of the same clips, whose candidates
+    it learns, as `train_detector.py --train-lower` gives them; by default `data`'s own)."""
+    taught_from = data if learn is None else learn
+    held = held_out(taught_from, family)
+    raw = train_detector.for_model(taught_from, family)
+    # the memory's prior: the mean of the candidates learnt from, as the live detector's starts
+    prior = raw["x"][(~held)[raw["clip"]]][:, confirm.REMEMBERED].mean(axis=0, dtype=np.float64)
+    taught = {**raw, "x": train_detector.with_memory(raw, confirm.REMEMBERED, prior)}
+    fold = taught
+    if learn is not None:
+        scored = train_detector.for_model(data, family)
+        fold = {**scored, "x": train_detector.with_memory(scored, confirm.REMEMBERED, prior)}
+    train = (~held)[taught["clip"]]
+    x = taught["x"][train].astype(np.float64)
     mean = x.mean(axis=0)
     scale = 1.0 / np.maximum(x.std(axis=0), 1e-3)
-    y = fold["label"][train].astype(np.intp)
+    y = taught["label"][train].astype(np.intp)
     params = train_detector.train((x - mean) * scale, y, train_detector.class_weights(y), seed, epochs, l2=l2)
     foot, heel = train_detector.predict(params, (fold["x"] - mean) * scale)
-    return fold, foot, heel
+    return fold, foot, heel, taught
 
 
 def live_heels(x, heel, times, clip, keep, head: FootKind | None) -> tuple[np.ndarray, np.ndarray]:
@@ -111,15 +121,20 @@ def played_only(data: dict) -> np.ndarray:
     return data["speed"] != 1.0 if "speed" in data else np.zeros(len(data["family"]), bool)
 
 
-def score(data: dict, args) -> dict:
+def score(data: dict, args, learn: dict | None = None) -> dict:
+    """Every family left out in turn; `learn`: the cache stage B learns from (default `data`)."""
+    taught_from = data if learn is None else learn
     families = [str(f) for f in data["families"]]
+    if learn is not None and ([str(f) for f in learn["families"]] != families
+                              or not np.array_equal(learn["family"], data["family"])):
+        raise SystemExit("--train-cache: not the same clips as --cache")
     family_of = data["family"]
     played = played_only(data)
     rows = {}
     for family in families:
         if family == "generated":
             continue
-        fold, foot, heel = fold_word(data, family, args.seed, args.epochs, args.l2)
+        fold, foot, heel, taught = fold_word(data, family, args.seed, args.epochs, args.l2, learn)
         clip = fold["clip"]
         scored = (family_of == families.index(family)) & ~played
         test = scored[clip]
@@ -130,7 +145,7 @@ def score(data: dict, args) -> dict:
                       idle_s=args.idle_s)
         truth = int(data["truth"][scored].sum())
         tp, fp = int((keep & (label > 0)).sum()), int((keep & (label == 0)).sum())
-        head = FootKind(train_detector.fit_kind(fold, ~held_out(data, family))) if args.foot_kind else None
+        head = FootKind(train_detector.fit_kind(taught, ~held_out(taught_from, family))) if args.foot_kind else None
         said, _ = live_heels(fold["x"][test][:, : confirm.FEATURES], heel, times, clip[test], keep, head)
         right = said == (label == 1)
         rows[family] = {"tp": tp, "fp": fp, "truth": truth, "withdrawn": int((~keep).sum()),
@@ -170,6 +185,9 @@ def main(argv=None) -> int:
     parser.add_argument("--no-foot-kind", dest="foot_kind", action="store_false",
                         help="heel or toe from stage B's word alone, split as the player's feet put it")
     parser.add_argument("--details", action="store_true", help="every family's figures")
+    parser.add_argument("--train-cache", type=Path, default=None,
+                        help="stage B learns this cache's candidates (the same clips, e.g. those of a stage A "
+                             "`train_detector.py --train-lower` made more sensitive) and is scored on --cache's")
     args = parser.parse_args(argv)
     if not args.cache.exists():
         parser.error(f"{args.cache}: no cached candidates; run scripts/train_detector.py --folds first")
@@ -177,7 +195,11 @@ def main(argv=None) -> int:
     started = time.monotonic()
     with np.load(args.cache, allow_pickle=False) as cached:
         data = {k: cached[k] for k in cached.files}
-    figures = score(data, args)
+    learn = None
+    if args.train_cache is not None:
+        with np.load(args.train_cache, allow_pickle=False) as cached:
+            learn = {k: cached[k] for k in cached.files}
+    figures = score(data, args, learn)
     print(f"stage B {args.hidden}, L2 {args.l2}, withdraw under {args.below} ({args.on_grid} on the grid, "
           f"{args.when_idle} with the feet at rest {args.idle_s} s): "
           + ", ".join(f"{k} {v:.3f}" for k, v in figures.items()) + f" ({time.monotonic() - started:.0f} s)")

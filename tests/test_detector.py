@@ -527,6 +527,29 @@ def test_training_replays_the_live_candidates():
     assert np.allclose(x, replayed["x"], atol=1e-4)
 
 
+def test_a_lowered_stage_a_teaches_stage_b_more_candidates_than_live_fires():
+    """`train_detector.py --train-lower`: stage B may learn the candidates of a stage A more
+    sensitive than the live one; the live weights stay as they are, and the lowered model fires on
+    more hops of the same clip, the live candidates' taps among them."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    import train_detector
+    from dessins_de_planche.listen import onset
+
+    live = {"": onset.load_weights()}
+    threshold = float(live[""]["threshold"])
+    lowered = train_detector.lowered(live, 1.0)
+    assert float(live[""]["threshold"]) == threshold and float(lowered[""]["threshold"]) == threshold - 1.0
+    assert all(np.array_equal(lowered[""][k], live[""][k]) for k in live[""] if k != "threshold")
+    clip = train_detector.generated_clips(2)[1]
+    heard = train_detector.candidates_of((clip, live))[""]
+    taught = train_detector.candidates_of((clip, lowered))[""]
+    assert len(taught["label"]) > len(heard["label"])
+    assert (taught["label"] > 0).sum() >= (heard["label"] > 0).sum()
+
+
 def test_stage_b_hears_each_hit_beside_the_channel_memory_it_was_trained_with():
     """The shipped stage B reads each candidate beside the mean of the channel's recent ones
     (`listen.memory`). Training builds that memory from a clip's cached candidates at once

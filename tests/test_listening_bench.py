@@ -60,3 +60,19 @@ def test_a_clip_is_also_scored_by_its_taps_per_beat_and_taps_a_second():
     assert "taps per beat 3" in keys and "tap rate 5-6 a second" in keys  # 5.5 a second
     music = listening.conditions({"family": "music-csound", "room": {"kind": "dry"}, "pattern": None, "bpm": None})
     assert not any(k.startswith(("taps per beat", "tap rate")) for k in music)
+
+
+def test_the_taps_stage_a_fired_on_count_withdrawn_ones_and_each_tap_once():
+    """Stage A's recall: a tap counts as heard where any first emission (kept or withdrawn later)
+    lies within 25 ms of it, one emission to one tap; music-only clips count nothing."""
+    truth = 0.5 + 0.2 * np.arange(5)
+    clip = _clip(truth)
+    clip["taps"][3]["flam"] = True
+    tally = listening.Tally()
+    # taps 0 and 1 heard (1 twice, 8 ms apart), tap 2 heard 30 ms late (missed), 3 and 4 not at all
+    tally.stage_a(clip, np.array([truth[0], truth[1] - 0.004, truth[1] + 0.004, truth[2] + 0.030]))
+    assert tally.heard["plank"] == [5, 2]
+    assert tally.tap_heard["flam hits"] == [1, 0]
+    assert tally.tap_heard["kind heel"] == [3, 1] and tally.tap_heard["kind toe"] == [2, 1]
+    tally.stage_a({**clip, "music_only": True}, truth)
+    assert tally.heard["plank"] == [5, 2]
