@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from stage_b_replay import fold_word, played_only, replay  # noqa: E402
+from stage_b_replay import check_same_clips, fold_word, played_only, replay  # noqa: E402
 from dessins_de_planche.listen.calibration import foot_bar  # noqa: E402
 from dessins_de_planche.listen.detector_settings import DetectorSettings  # noqa: E402
 
@@ -40,6 +40,7 @@ def soundchecks(data: dict) -> dict[str, list[int]]:
 
 
 def score(data: dict, seed: int, learn: dict | None = None) -> dict:
+    check_same_clips(data, learn)
     s = DetectorSettings()
     families = [str(f) for f in data["families"]]
     family_of, music_of = data["family"], data["music_family"]

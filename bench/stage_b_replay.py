@@ -121,13 +121,18 @@ def played_only(data: dict) -> np.ndarray:
     return data["speed"] != 1.0 if "speed" in data else np.zeros(len(data["family"]), bool)
 
 
-def score(data: dict, args, learn: dict | None = None) -> dict:
-    """Every family left out in turn; `learn`: the cache stage B learns from (default `data`)."""
-    taught_from = data if learn is None else learn
-    families = [str(f) for f in data["families"]]
-    if learn is not None and ([str(f) for f in learn["families"]] != families
+def check_same_clips(data: dict, learn: dict | None) -> None:
+    """A cache stage B learns from must list the scored cache's clips (`--train-cache`)."""
+    if learn is not None and ([str(f) for f in learn["families"]] != [str(f) for f in data["families"]]
                               or not np.array_equal(learn["family"], data["family"])):
         raise SystemExit("--train-cache: not the same clips as --cache")
+
+
+def score(data: dict, args, learn: dict | None = None) -> dict:
+    """Every family left out in turn; `learn`: the cache stage B learns from (default `data`)."""
+    check_same_clips(data, learn)
+    taught_from = data if learn is None else learn
+    families = [str(f) for f in data["families"]]
     family_of = data["family"]
     played = played_only(data)
     rows = {}

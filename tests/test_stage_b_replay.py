@@ -21,6 +21,7 @@ def _cache(rng, foot_where_positive: bool) -> dict:
     clips = np.repeat(np.arange(4), 300)
     x = rng.standard_normal((len(clips), confirm.FEATURES)).astype(np.float32)
     x[:, 1:] = 0.0  # the first feature tells
+    x[:, confirm.REMEMBERED] = 0.0 if foot_where_positive else 1.0  # a colour the memory takes out
     label = ((x[:, 0] > 0) == foot_where_positive).astype(np.int8)
     times = np.tile(np.arange(300) * 0.04, 4)
     data = {"families": np.array(FAMILIES), "family": np.array([0, 0, 1, 1], np.int32),
@@ -42,5 +43,9 @@ def test_stage_b_learns_the_training_cache_and_is_scored_on_the_other(monkeypatc
     fold, foot, _, taught = stage_b_replay.fold_word(scored, "plank", seed=1, epochs=300, learn=learnt)
     assert np.mean(foot[positive] > 0.5) < 0.1 and np.mean(foot[~positive] > 0.5) > 0.9  # the other cache's
     assert np.array_equal(fold["label"], scored["label.plank"]) and np.array_equal(taught["label"], learnt["label.plank"])
+    # the memory starts from the mean of the candidates learnt (as the shipped weights' prior): the
+    # scored clips' first candidate reads its colour (0) beside the learnt one (1)
+    first = np.flatnonzero(fold["clip"] == 2)[0]
+    assert np.allclose(fold["x"][first, confirm.FEATURES:], -1.0)
     with pytest.raises(SystemExit):  # not the same clips
         stage_b_replay.score(scored, None, {**learnt, "family": np.array([1, 1, 0, 0], np.int32)})
