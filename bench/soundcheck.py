@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from stage_b_replay import check_same_clips, fold_word, played_only, replay  # noqa: E402
+from stage_b_replay import check_same_clips, fold_word, load_cache, played_only, replay  # noqa: E402
 from dessins_de_planche.listen.calibration import foot_bar  # noqa: E402
 from dessins_de_planche.listen.detector_settings import DetectorSettings  # noqa: E402
 
@@ -94,13 +94,7 @@ def main(argv=None) -> int:
     if not args.cache.exists():
         parser.error(f"{args.cache}: no cached candidates; run scripts/train_detector.py --folds first")
     started = time.monotonic()
-    with np.load(args.cache, allow_pickle=False) as cached:
-        data = {k: cached[k] for k in cached.files}
-    learn = None
-    if args.train_cache is not None:
-        with np.load(args.train_cache, allow_pickle=False) as cached:
-            learn = {k: cached[k] for k in cached.files}
-    for way, figures in score(data, args.seed, learn).items():
+    for way, figures in score(load_cache(args.cache), args.seed, load_cache(args.train_cache)).items():
         print(f"{way:>10}: " + ", ".join(f"{k} {v:.3f}" for k, v in figures.items()))
     print(f"({time.monotonic() - started:.0f} s)")
     return 0

@@ -83,13 +83,9 @@ def fold_word(data: dict, family: str, seed: int, epochs: int = 40, l2: float = 
     taught_from = data if learn is None else learn
     held = held_out(taught_from, family)
     raw = train_detector.for_model(taught_from, family)
-    # the memory's prior: the mean of the candidates learnt from, as the live detector's starts
-    prior = raw["x"][(~held)[raw["clip"]]][:, confirm.REMEMBERED].mean(axis=0, dtype=np.float64)
-    taught = {**raw, "x": train_detector.with_memory(raw, confirm.REMEMBERED, prior)}
-    fold = taught
-    if learn is not None:
-        scored = train_detector.for_model(data, family)
-        fold = {**scored, "x": train_detector.with_memory(scored, confirm.REMEMBERED, prior)}
+    prior = train_detector.memory_prior(raw, ~held)  # the candidates learnt from, as live starts from
+    taught = train_detector.remembering(raw, ~held, prior)
+    fold = taught if learn is None else train_detector.remembering(train_detector.for_model(data, family), ~held, prior)
     train = (~held)[taught["clip"]]
     x = taught["x"][train].astype(np.float64)
     mean = x.mean(axis=0)
@@ -119,6 +115,14 @@ def live_heels(x, heel, times, clip, keep, head: FootKind | None) -> tuple[np.nd
 def played_only(data: dict) -> np.ndarray:
     """The clips played at other speeds (`train_detector.py --speeds`): trained on, never scored."""
     return data["speed"] != 1.0 if "speed" in data else np.zeros(len(data["family"]), bool)
+
+
+def load_cache(path: Path | None) -> dict | None:
+    """A candidate cache (`train_detector.py`'s npz) as a dict of arrays; None for no path."""
+    if path is None:
+        return None
+    with np.load(path, allow_pickle=False) as cached:
+        return {k: cached[k] for k in cached.files}
 
 
 def check_same_clips(data: dict, learn: dict | None) -> None:
@@ -198,13 +202,7 @@ def main(argv=None) -> int:
         parser.error(f"{args.cache}: no cached candidates; run scripts/train_detector.py --folds first")
     train_detector.HIDDEN = tuple(int(n) for n in args.hidden.split(","))
     started = time.monotonic()
-    with np.load(args.cache, allow_pickle=False) as cached:
-        data = {k: cached[k] for k in cached.files}
-    learn = None
-    if args.train_cache is not None:
-        with np.load(args.train_cache, allow_pickle=False) as cached:
-            learn = {k: cached[k] for k in cached.files}
-    figures = score(data, args, learn)
+    figures = score(load_cache(args.cache), args, load_cache(args.train_cache))
     print(f"stage B {args.hidden}, L2 {args.l2}, withdraw under {args.below} ({args.on_grid} on the grid, "
           f"{args.when_idle} with the feet at rest {args.idle_s} s): "
           + ", ".join(f"{k} {v:.3f}" for k, v in figures.items()) + f" ({time.monotonic() - started:.0f} s)")

@@ -574,11 +574,17 @@ def with_memory(fold: dict, remembered, prior, size: int = memory.SIZE,
                                                       prior_weight)])
 
 
-def remembering(fold: dict, keep_clip) -> dict:
-    """The fold as training reads it (`with_memory`, `confirm.REMEMBERED`). The memory's prior is
-    the training candidates' mean, which the weights' `mean` holds and the live detector's memory
-    starts from."""
-    prior = fold["x"][keep_clip[fold["clip"]]][:, confirm.REMEMBERED].mean(axis=0, dtype=np.float64)
+def memory_prior(fold: dict, keep_clip) -> np.ndarray:
+    """The memory's prior: the training candidates' mean of the remembered features, which the
+    weights' `mean` holds and the live detector's memory starts from."""
+    return fold["x"][keep_clip[fold["clip"]]][:, confirm.REMEMBERED].mean(axis=0, dtype=np.float64)
+
+
+def remembering(fold: dict, keep_clip, prior=None) -> dict:
+    """The fold as training reads it (`with_memory`, `confirm.REMEMBERED`), beside a memory that
+    starts from `prior` (default: `memory_prior` of the clips where keep_clip is True)."""
+    if prior is None:
+        prior = memory_prior(fold, keep_clip)
     return {**fold, "x": with_memory(fold, confirm.REMEMBERED, prior)}
 
 
