@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from stage_b_replay import check_same_clips, fold_word, load_cache, played_only, replay  # noqa: E402
+from stage_b_replay import check_same_clips, fold_word, load_cache, played_only, replay, train_detector  # noqa: E402
 from dessins_de_planche.listen.calibration import foot_bar  # noqa: E402
 from dessins_de_planche.listen.detector_settings import DetectorSettings  # noqa: E402
 
@@ -39,7 +39,7 @@ def soundchecks(data: dict) -> dict[str, list[int]]:
     return found
 
 
-def score(data: dict, seed: int, learn: dict | None = None) -> dict:
+def score(data: dict, seed: int, learn: dict | None = None, lowers=(0.0,)) -> dict:
     check_same_clips(data, learn)
     s = DetectorSettings()
     families = [str(f) for f in data["families"]]
@@ -50,7 +50,7 @@ def score(data: dict, seed: int, learn: dict | None = None) -> dict:
     for family in families:
         if family == "generated":
             continue
-        fold, foot, _, _ = fold_word(data, family, seed, learn=learn)
+        fold, foot, _, _ = fold_word(data, family, seed, learn=learn, lowers=lowers)
         clip = fold["clip"]
         scored = (family_of == families.index(family)) & ~played
         test = scored[clip]
@@ -90,11 +90,18 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--train-cache", type=Path, default=None,
                         help="stage B learns this cache's candidates (as bench/stage_b_replay.py's --train-cache)")
+    parser.add_argument("--train-lower", default="0", metavar="LOGITS",
+                        help="stage B learns the candidates of stage A this many logits lower, several side by "
+                             "side (as bench/stage_b_replay.py's --train-lower)")
     args = parser.parse_args(argv)
+    try:
+        lowers = train_detector.lowerings_of(args.train_lower)
+    except ValueError as error:
+        parser.error(str(error))
     if not args.cache.exists():
         parser.error(f"{args.cache}: no cached candidates; run scripts/train_detector.py --folds first")
     started = time.monotonic()
-    for way, figures in score(load_cache(args.cache), args.seed, load_cache(args.train_cache)).items():
+    for way, figures in score(load_cache(args.cache), args.seed, load_cache(args.train_cache), lowers).items():
         print(f"{way:>10}: " + ", ".join(f"{k} {v:.3f}" for k, v in figures.items()))
     print(f"({time.monotonic() - started:.0f} s)")
     return 0

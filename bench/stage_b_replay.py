@@ -75,25 +75,29 @@ def held_out(data: dict, family: str) -> np.ndarray:
     return (data["family"] == index) | np.isin(data["music_family"], splits.held_music(family))
 
 
-def fold_word(data: dict, family: str, seed: int, epochs: int = 40, l2: float = 1e-3, learn: dict | None = None):
+def fold_word(data: dict, family: str, seed: int, epochs: int = 40, l2: float = 1e-3, learn: dict | None = None,
+              lowers=(0.0,), generated_negatives: float = train_detector.GENERATED_NEGATIVES):
     """One family's fold: its stage A's candidates as stage B reads them, and the word (foot, heel
     probabilities) on every one of them of a stage B trained without the family and its music;
-    and the fold stage B learnt from (`learn`: another cache of the same clips, whose candidates
-    it learns, as `train_detector.py --train-lower` gives them; by default `data`'s own)."""
+    and the candidates the heel/toe word learns (the first of `lowers`). Stage B learns `learn`'s
+    candidates (another cache of the same clips; by default `data`'s own) at each of `lowers`, side
+    by side, as `train_detector.py --train-lower` gives them; the false candidates of the app's own
+    clips weigh `generated_negatives` times another (`--generated-negatives`)."""
     taught_from = data if learn is None else learn
     held = held_out(taught_from, family)
-    raw = train_detector.for_model(taught_from, family)
-    prior = train_detector.memory_prior(raw, ~held)  # the candidates learnt from, as live starts from
-    taught = train_detector.remembering(raw, ~held, prior)
-    fold = taught if learn is None else train_detector.remembering(train_detector.for_model(data, family), ~held, prior)
+    taught = train_detector.taught(taught_from, family, lowers, ~held)
+    prior = train_detector.memory_prior(taught, ~held)  # the candidates learnt from, as live starts from
+    same = learn is None and list(lowers) == [0]
+    fold = taught if same else train_detector.remembering(train_detector.for_model(data, family), ~held, prior)
     train = (~held)[taught["clip"]]
     x = taught["x"][train].astype(np.float64)
     mean = x.mean(axis=0)
     scale = 1.0 / np.maximum(x.std(axis=0), 1e-3)
     y = taught["label"][train].astype(np.intp)
-    params = train_detector.train((x - mean) * scale, y, train_detector.class_weights(y), seed, epochs, l2=l2)
+    weight = train_detector.example_weights(taught, train, y, generated_negatives)
+    params = train_detector.train((x - mean) * scale, y, weight, seed, epochs, l2=l2)
     foot, heel = train_detector.predict(params, (fold["x"] - mean) * scale)
-    return fold, foot, heel, taught
+    return fold, foot, heel, train_detector.for_model(taught_from, train_detector.lowered_name(family, lowers[0]))
 
 
 def live_heels(x, heel, times, clip, keep, head: FootKind | None) -> tuple[np.ndarray, np.ndarray]:
@@ -143,7 +147,8 @@ def score(data: dict, args, learn: dict | None = None) -> dict:
     for family in families:
         if family == "generated":
             continue
-        fold, foot, heel, taught = fold_word(data, family, args.seed, args.epochs, args.l2, learn)
+        fold, foot, heel, taught = fold_word(data, family, args.seed, args.epochs, args.l2, learn, args.lowers,
+                                             args.generated_negatives)
         clip = fold["clip"]
         scored = (family_of == families.index(family)) & ~played
         test = scored[clip]
@@ -197,7 +202,18 @@ def main(argv=None) -> int:
     parser.add_argument("--train-cache", type=Path, default=None,
                         help="stage B learns this cache's candidates (the same clips, e.g. those of a stage A "
                              "`train_detector.py --train-lower` made more sensitive) and is scored on --cache's")
+    parser.add_argument("--train-lower", default="0", metavar="LOGITS",
+                        help="stage B learns the candidates of stage A this many logits under its threshold, "
+                             "several side by side (0,1), as cached by `train_detector.py --train-lower`; "
+                             "it is scored on the live ones (0)")
+    parser.add_argument("--generated-negatives", type=float, default=train_detector.GENERATED_NEGATIVES,
+                        metavar="TIMES", help="each false candidate of the app's own clips weighs this many times "
+                                              "another (as train_detector.py's)")
     args = parser.parse_args(argv)
+    try:
+        args.lowers = train_detector.lowerings_of(args.train_lower)
+    except ValueError as error:
+        parser.error(str(error))
     if not args.cache.exists():
         parser.error(f"{args.cache}: no cached candidates; run scripts/train_detector.py --folds first")
     train_detector.HIDDEN = tuple(int(n) for n in args.hidden.split(","))

@@ -7,9 +7,9 @@
     .venv/bin/python scripts/train_detector.py --folds --kind-only   # only the heel/toe word, into them all
 
 Stage A (the rules of `listen.detector`) runs over every clip of the corpus exactly as it does
-live (`--train-lower N`: N logits more sensitive, so that stage B learns from more of the quiet
-taps and of the music's onsets near stage A's line than live gives it; docs/corpus.md, attempt
-79); each candidate it fires is matched to the true taps (within +-25 ms, one to one): a match is
+live (`--train-lower N[,M...]`: N logits more sensitive, so that stage B learns from more of the
+quiet taps and of the music's onsets near stage A's line than live gives it, the candidates of
+each lowering listed side by side; docs/corpus.md, attempts 79-80); each candidate it fires is matched to the true taps (within +-25 ms, one to one): a match is
 a foot with its true kind, anything else is a false alarm. Stage B's features are the
 ones the live detector computes at its decision (`listen.confirm`), recorded by the detector
 itself, so training and the show see the same numbers. Each candidate's spectral features are
@@ -21,7 +21,9 @@ same weights, bit for bit, on any CPU.
 The withdraw threshold is the one that gives the best F1 on the training families, out of
 fold (each half of the clips scored by a model trained on the other half). Beside it, a
 logistic regression reads each true foot beside the feet before it in its clip (`fit_kind`,
-`listen.foot_kind`): its heel-or-toe log-odds are added to the perceptron's.
+`listen.foot_kind`): its heel-or-toe log-odds are added to the perceptron's. With
+`--generated-negatives W`, each false candidate of the app's own clips (its synthesizer's music,
+hum, buzz) weighs W times another (docs/corpus.md, attempt 80).
 
 Every clip of the corpus is also heard played at 0.8 and 1.25 times its speed (`--speeds`,
 `played_at`): each tap and note a third lower or higher, longer or shorter — sounds the corpus
@@ -59,10 +61,13 @@ TRAIN_VERSION = "t6"  # t2: candidates of the learned stage A, per fold; t3: the
 # beside the channel's recent ones (`listen.memory`); t6: heel or toe also beside the channel's recent feet
 # (`listen.foot_kind`)
 SPEEDS = "0.8,1.25"  # the corpus is also played at these speeds (`played_at`)
-# stage B may learn the candidates of a stage A this many logits more sensitive than the one it
-# hears live (`--train-lower`): one logit gave F1 +0.005 on families left out, but confirmed more of
-# the app's own bass onsets and lost the tempo target (docs/corpus.md, attempt 79); not shipped
-TRAIN_LOWER = 0.0
+# stage B may learn the candidates of stage As this many logits more sensitive than the one it
+# hears live (`--train-lower`, several side by side): one logit alone gave F1 +0.005 on families left
+# out, but confirmed more of the app's own bass onsets and lost the tempo target (docs/corpus.md,
+# attempt 79); not shipped
+TRAIN_LOWER = "0"
+# each false candidate of the app's own clips weighs this many times another (`--generated-negatives`)
+GENERATED_NEGATIVES = 1.0
 HIDDEN = (56, 32)
 BLOCK = 128
 TOLERANCE = 0.025
@@ -455,11 +460,25 @@ def stage_a_models(folds_dir: Path, families: list[str], shipped=None) -> dict:
     return models
 
 
-def lowered(models: dict, logits: float) -> dict:
-    """Stage A's models firing `logits` under their own thresholds (`--train-lower`): stage B's
-    lessons from a more sensitive stage A than the one it hears live. The models are not changed."""
-    return {name: {**weights, "threshold": np.float64(weights["threshold"]) - logits}
-            for name, weights in models.items()}
+def lowerings_of(text: str) -> list[float]:
+    """`--train-lower`'s logits: '0' (the live candidates alone), '1', '0,1' ..."""
+    lowers = [float(v) for v in str(text).split(",") if v.strip()]
+    if not lowers or len(set(lowers)) != len(lowers):
+        raise ValueError(f"--train-lower {text!r}: one or more different logits, as 0 or 0,1")
+    return lowers
+
+
+def lowered_name(name: str, logits: float) -> str:
+    """A stage A model's name in the cache when it fires `logits` under its threshold."""
+    return name if logits == 0 else f"{name}-lower{logits:g}"
+
+
+def lowered(models: dict, lowers) -> dict:
+    """Stage A's models firing each of `lowers` logits under their own thresholds (`--train-lower`):
+    stage B's lessons from a more sensitive stage A than the one it hears live. The models are not
+    changed."""
+    return {lowered_name(name, logits): {**weights, "threshold": np.float64(weights["threshold"]) - logits}
+            for logits in lowers for name, weights in models.items()}
 
 
 def candidates_of(job) -> dict:
@@ -586,6 +605,23 @@ def remembering(fold: dict, keep_clip, prior=None) -> dict:
     if prior is None:
         prior = memory_prior(fold, keep_clip)
     return {**fold, "x": with_memory(fold, confirm.REMEMBERED, prior)}
+
+
+def taught(data: dict, name: str, lowers, keep_clip, prior=None) -> dict:
+    """What stage B learns for stage A model `name`: its candidates at each of `lowers` as
+    `remembering` reads them (each lowering's memory over its own candidates, all from one prior:
+    by default `memory_prior` of them all), side by side. One lowering: `remembering` itself."""
+    folds = [for_model(data, lowered_name(name, logits)) for logits in lowers]
+    if prior is None:
+        prior = memory_prior(stacked(folds), keep_clip)
+    return stacked([remembering(fold, keep_clip, prior) for fold in folds])
+
+
+def stacked(folds: list[dict]) -> dict:
+    """Several sets of candidates of the same clips as one (the per-clip arrays are shared)."""
+    if len(folds) == 1:
+        return folds[0]
+    return {**folds[0], **{k: np.concatenate([f[k] for f in folds]) for k in ("x", "label", "clip", "time")}}
 
 
 # -- heel or toe beside the channel's recent feet (`listen.foot_kind`) -------------
@@ -723,7 +759,19 @@ def class_weights(y):
     return per[y]
 
 
-def fit(data, keep_clip, seed, epochs, fixed_threshold=None):
+def example_weights(data: dict, rows: np.ndarray, y: np.ndarray,
+                    generated_negatives: float = GENERATED_NEGATIVES) -> np.ndarray:
+    """`class_weights` of the candidates in `rows`, the false ones of the app's own clips (family
+    `generated`: its music's onsets, hum, buzz) weighing `generated_negatives` times as much."""
+    weight = class_weights(y)
+    families = [str(f) for f in data["families"]]
+    if generated_negatives != 1.0 and "generated" in families:
+        own = data["family"][data["clip"][rows]] == families.index("generated")
+        weight[own & (y == 0)] *= generated_negatives
+    return weight
+
+
+def fit(data, keep_clip, seed, epochs, fixed_threshold=None, generated_negatives: float = GENERATED_NEGATIVES):
     """Train on the clips where keep_clip is True; the threshold out of fold (two halves)."""
     rows = keep_clip[data["clip"]]
     x = data["x"][rows].astype(np.float64)
@@ -731,7 +779,7 @@ def fit(data, keep_clip, seed, epochs, fixed_threshold=None):
     mean = x.mean(axis=0)
     scale = 1.0 / np.maximum(x.std(axis=0), 1e-3)
     xn = (x - mean) * scale
-    weight = class_weights(y)
+    weight = example_weights(data, rows, y, generated_negatives)
     threshold = fixed_threshold
     if threshold is None:  # (a fixed one spares the two half models; the weights are the same)
         threshold = out_of_fold_threshold(data, keep_clip, rows, xn, y, weight, seed, epochs)
@@ -843,10 +891,13 @@ def main(argv=None) -> int:
     parser.add_argument("--stage-a", type=Path, default=None,
                         help="stage A's weights whose candidates the shipped stage B learns (default: the shipped ones)")
     parser.add_argument("--speeds", default=SPEEDS, help="the corpus also played at these speeds (training only)")
-    parser.add_argument("--train-lower", type=float, default=TRAIN_LOWER, metavar="LOGITS",
+    parser.add_argument("--train-lower", default=TRAIN_LOWER, metavar="LOGITS",
                         help="learn the candidates of each stage A this many logits under its threshold "
-                             "(live, stage A fires at its own; 0: the same candidates as live; the held-out "
-                             "report then reads the lowered candidates too)")
+                             "(live, stage A fires at its own; 0: the same candidates as live; 0,1: both "
+                             "side by side; the heel/toe word and the report read the first listed)")
+    parser.add_argument("--generated-negatives", type=float, default=GENERATED_NEGATIVES, metavar="TIMES",
+                        help="each false candidate of the app's own clips (its music's onsets, hum) weighs this "
+                             "many times another in training")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--jobs", type=int, default=2)
@@ -864,6 +915,11 @@ def main(argv=None) -> int:
         clips += more
         versions.append(version)
     speeds = speeds_of(args.speeds)
+    try:
+        lowers = lowerings_of(args.train_lower)
+    except ValueError as error:
+        parser.error(str(error))
+    lower_tag = "" if lowers == [0] else "+lower" + ",".join(f"{v:g}" for v in lowers)
     clips = played_at(clips, speeds)
     clips += (generated_clips(args.generated) + alone_clips(args.alone) + doubled_clips(args.doubled)
               + steady_clips(args.steady) + randomized_clips(args.randomized))
@@ -871,18 +927,18 @@ def main(argv=None) -> int:
         + (f"+q{args.alone}" if args.alone else "") + (f"+d{args.doubled}" if args.doubled else "") \
         + (f"+s{args.steady}" if args.steady else "") \
         + (f"+r{args.randomized}" if args.randomized else "") \
-        + (f"+lower{args.train_lower:g}" if args.train_lower else "")
-    cache = args.cache or ROOT / "out" / "detector" / f"{'+'.join(c.name for c in corpora)}-candidates.npz"
+        + lower_tag
+    cache = args.cache or ROOT / "out" / "detector" / f"{'+'.join(c.name for c in corpora)}{lower_tag}-candidates.npz"
     corpus_families = sorted({c["family"] for c in clips if c["family"] != "generated"})
     models = stage_a_models(args.folds_dir, corpus_families, args.stage_a)
     if models[""] is None:
         parser.error("no stage A weights: run scripts/train_stage_a.py first")
-    models = lowered(models, args.train_lower)
-    data = collect(clips, cache, version, args.jobs, models)
+    data = collect(clips, cache, version, args.jobs, lowered(models, lowers))
     families = [str(f) for f in data["families"]]
     family_of = data["family"]
     allowed = ~np.isin(np.array(families)[family_of], args.exclude)
-    stamp_base = f"corpus-{version}.train-{TRAIN_VERSION}.seed-{args.seed}"
+    stamp_base = f"corpus-{version}.train-{TRAIN_VERSION}" \
+        + (f"+gn{args.generated_negatives:g}" if args.generated_negatives != 1.0 else "") + f".seed-{args.seed}"
     todo = []
     if args.leave_out:
         if args.leave_out not in families:
@@ -896,25 +952,32 @@ def main(argv=None) -> int:
         held = (family_of == families.index(family)) | np.isin(data["music_family"], splits.held_music(family))
         if family not in models:
             parser.error(f"no stage A fold for {family}: run scripts/train_stage_a.py --folds first")
-        fold = remembering(for_model(data, family), allowed & ~held)  # the fold's own stage A's candidates
+        keep = allowed & ~held
+        fold = taught(data, family, lowers, keep)  # the fold's own stage A's candidates
+        first = fold if len(lowers) == 1 else remembering(for_model(data, lowered_name(family, lowers[0])), keep,
+                                                          memory_prior(fold, keep))
         if args.kind_only:
-            add_kind(args.folds_dir / f"{family}.npz", fit_kind(fold, allowed & ~held))
+            add_kind(args.folds_dir / f"{family}.npz", fit_kind(first, keep))
             continue
-        params, mean, scale, threshold = fit(fold, allowed & ~held, args.seed, args.epochs, args.threshold)
+        params, mean, scale, threshold = fit(fold, keep, args.seed, args.epochs, args.threshold,
+                                             args.generated_negatives)
         save(args.folds_dir / f"{family}.npz", params, mean, scale, threshold, f"{stamp_base}.without-{family}",
-             fit_kind(fold, allowed & ~held))
-        report(fold, allowed & ~held, params, mean, scale, threshold, f"fold {family} (train)")
+             fit_kind(first, keep))
+        report(first, keep, params, mean, scale, threshold, f"fold {family} (train)")
         test = (family_of == families.index(family)) & (data["speed"] == 1.0)  # scored as recorded
-        report(fold, test, params, mean, scale, threshold, f"fold {family} (held out)")
+        report(first, test, params, mean, scale, threshold, f"fold {family} (held out)")
     if not args.leave_out:
-        shipped = remembering(for_model(data, ""), allowed)
+        shipped = taught(data, "", lowers, allowed)
+        first = shipped if len(lowers) == 1 else remembering(for_model(data, lowered_name("", lowers[0])), allowed,
+                                                             memory_prior(shipped, allowed))
         if args.kind_only:
-            add_kind(args.out, fit_kind(shipped, allowed))
+            add_kind(args.out, fit_kind(first, allowed))
             print(f"trained in {time.monotonic() - started:.0f} s", file=sys.stderr)
             return 0
-        params, mean, scale, threshold = fit(shipped, allowed, args.seed, args.epochs, args.threshold)
-        save(args.out, params, mean, scale, threshold, stamp_base, fit_kind(shipped, allowed))
-        report(shipped, allowed, params, mean, scale, threshold, "all families (train)")
+        params, mean, scale, threshold = fit(shipped, allowed, args.seed, args.epochs, args.threshold,
+                                             args.generated_negatives)
+        save(args.out, params, mean, scale, threshold, stamp_base, fit_kind(first, allowed))
+        report(first, allowed, params, mean, scale, threshold, "all families (train)")
         size = args.out.stat().st_size
         print(f"{args.out}: {size} bytes, stamp {stamp_base}, "
               f"{sum(p.size for p in params)} parameters", file=sys.stderr)

@@ -298,7 +298,7 @@ def main(argv=None) -> int:
     steady = (f"+s{args.steady}" if args.steady else "") + (f"+r{args.randomized}" if args.randomized else "")
     stamp_base = f"corpus-{version}+g{args.generated}{steady}.train-{TRAIN_VERSION}.seed-{args.seed}"
     families = sorted({c["family"] for c in data if c["family"] != "generated"})
-    todo = families if args.folds else []
+    todo = families if args.folds or args.folds_only else []
     for family in todo:
         train = [c for c in data if not splits.held_out(c, family)]
         test = [c for c in data if c["family"] == family and c["speed"] == 1.0]  # scored as recorded

@@ -540,12 +540,15 @@ def test_a_lowered_stage_a_teaches_stage_b_more_candidates_than_live_fires():
 
     live = {"": onset.load_weights()}
     threshold = float(live[""]["threshold"])
-    lowered = train_detector.lowered(live, 1.0)
-    assert float(live[""]["threshold"]) == threshold and float(lowered[""]["threshold"]) == threshold - 1.0
-    assert all(np.array_equal(lowered[""][k], live[""][k]) for k in live[""] if k != "threshold")
+    both = train_detector.lowered(live, train_detector.lowerings_of("0,1"))
+    assert sorted(both) == ["", "-lower1"]  # the live model under its own name, the lowered beside it
+    assert float(live[""]["threshold"]) == threshold == float(both[""]["threshold"])
+    assert float(both["-lower1"]["threshold"]) == threshold - 1.0
+    assert all(np.array_equal(both["-lower1"][k], live[""][k]) for k in live[""] if k != "threshold")
     clip = train_detector.generated_clips(2)[1]
-    heard = train_detector.candidates_of((clip, live))[""]
-    taught = train_detector.candidates_of((clip, lowered))[""]
+    fired = train_detector.candidates_of((clip, both))
+    heard, taught = fired[""], fired["-lower1"]
+    assert np.array_equal(heard["x"], train_detector.candidates_of((clip, live))[""]["x"])
     assert len(taught["label"]) > len(heard["label"])
     assert (taught["label"] > 0).sum() >= (heard["label"] > 0).sum()
 

@@ -1,5 +1,6 @@
 """bench/stage_b_replay.py's folds: with `--train-cache` stage B learns one cache's candidates and
-is scored on another's, of the same clips (as `train_detector.py --train-lower` trains it)."""
+is scored on another's, of the same clips; with `--train-lower 0,1` it learns two stage As'
+candidates side by side (as `train_detector.py --train-lower` trains it)."""
 
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
 import stage_b_replay  # noqa: E402
 from dessins_de_planche.listen import confirm  # noqa: E402
+from dessins_de_planche.listen import memory as memory_module  # noqa: E402
 
 FAMILIES = ("footsteps", "plank")
 
@@ -49,3 +51,45 @@ def test_stage_b_learns_the_training_cache_and_is_scored_on_the_other(monkeypatc
     assert np.allclose(fold["x"][first, confirm.FEATURES:], -1.0)
     with pytest.raises(SystemExit):  # not the same clips
         stage_b_replay.score(scored, None, {**learnt, "family": np.array([1, 1, 0, 0], np.int32)})
+
+
+def test_stage_b_learns_two_lowerings_side_by_side_each_beside_its_own_memory(monkeypatch):
+    """`--train-lower 0,1`: the live candidates and a more sensitive stage A's are learnt together;
+    each set's memory runs over its own candidates (a clip's two sets are not one stream), from
+    one prior, and stage B is scored on the live set alone."""
+    monkeypatch.setattr(stage_b_replay.train_detector, "HIDDEN", (8,))
+    rng = np.random.default_rng(4)
+    data = _cache(rng, True)
+    lower = _cache(rng, True)
+    data.update({f"{k}.plank-lower1": lower[f"{k}.plank"] for k in ("x", "label", "time", "clip")})
+    data["x.plank-lower1"] = data["x.plank-lower1"].copy()
+    data["x.plank-lower1"][:, confirm.REMEMBERED] = 1.0  # the lowered set's own colour
+    keep = np.ones(4, bool)
+    both = stage_b_replay.train_detector.taught(data, "plank", [0.0, 1.0], keep)
+    assert len(both["label"]) == 2 * len(data["label.plank"])
+    memory = both["x"][:, confirm.FEATURES:]
+    live_rows, lower_rows = slice(0, len(data["label.plank"])), slice(len(data["label.plank"]), None)
+    # one prior, the mean of both sets (0.5): each clip's first candidate reads its colour beside it
+    firsts = np.flatnonzero(np.diff(np.r_[-1, both["clip"][live_rows]]) != 0)
+    assert np.allclose(memory[live_rows][firsts], -0.5) and np.allclose(memory[lower_rows][firsts], 0.5)
+    # later, each set's memory is its own colour and the prior's share: nothing of the other set
+    share = 0.5 * memory_module.PRIOR_WEIGHT / (memory_module.PRIOR_WEIGHT + memory_module.SIZE)
+    assert np.allclose(memory[live_rows][firsts + 200], -share, atol=1e-4)
+    assert np.allclose(memory[lower_rows][firsts + 200], share, atol=1e-4)
+    fold, foot, _, kind_from = stage_b_replay.fold_word(data, "plank", seed=1, epochs=100, lowers=(0.0, 1.0))
+    assert np.array_equal(fold["label"], data["label.plank"]) and len(foot) == len(data["label.plank"])
+    assert np.array_equal(kind_from["x"], data["x.plank"])  # the heel/toe word learns the live set
+
+
+def test_the_app_own_false_candidates_weigh_more_only_when_asked():
+    """`--generated-negatives W`: the false candidates of the app's own clips (family `generated`)
+    weigh W times the class weight, its feet and every other family's candidates as they were."""
+    td = stage_b_replay.train_detector
+    data = {"families": np.array(["generated", "plank"]), "family": np.array([0, 1], np.int32),
+            "clip": np.array([0, 0, 0, 1, 1, 1], np.int32)}
+    y = np.array([0, 1, 2, 0, 1, 2], np.intp)
+    rows = np.ones(6, bool)
+    plain = td.example_weights(data, rows, y)
+    assert np.array_equal(plain, td.class_weights(y))
+    heavier = td.example_weights(data, rows, y, 3.0)
+    assert heavier[0] == 3 * plain[0] and np.array_equal(heavier[1:], plain[1:])
