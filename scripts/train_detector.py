@@ -580,6 +580,10 @@ def collect(clips: list[dict], cache: Path, version: str, jobs: int, models: dic
 def for_model(data: dict, name: str) -> dict:
     """The candidates of one stage A model, as fit() and report() read them."""
     tag = name or "all"
+    if f"x.{tag}" not in data:
+        held = ", ".join(sorted(k[2:] for k in data if k.startswith("x.")))
+        raise SystemExit(f"no candidates of stage A model {tag!r} in this cache (it holds {held}): "
+                         "collect them with scripts/train_detector.py --train-lower")
     return {**data, "x": data[f"x.{tag}"], "label": data[f"label.{tag}"], "clip": data[f"clip.{tag}"],
             "time": data[f"time.{tag}"]}
 

@@ -78,6 +78,7 @@ def test_stage_b_learns_two_lowerings_side_by_side_each_beside_its_own_memory(mo
     assert np.allclose(memory[lower_rows][firsts + 200], share, atol=1e-4)
     fold, foot, _, kind_from = stage_b_replay.fold_word(data, "plank", seed=1, epochs=100, lowers=(0.0, 1.0))
     assert np.array_equal(fold["label"], data["label.plank"]) and len(foot) == len(data["label.plank"])
+    assert np.allclose(fold["x"][firsts, confirm.FEATURES:], -0.5)  # scored from both sets' prior
     assert np.array_equal(kind_from["x"], data["x.plank"])  # the heel/toe word learns the live set
 
 
