@@ -90,18 +90,14 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--train-cache", type=Path, default=None,
                         help="stage B learns this cache's candidates (as bench/stage_b_replay.py's --train-cache)")
-    parser.add_argument("--train-lower", default="0", metavar="LOGITS",
+    parser.add_argument("--train-lower", type=train_detector.lowerings_of, default="0", metavar="LOGITS",
                         help="stage B learns the candidates of stage A this many logits lower, several side by "
                              "side (as bench/stage_b_replay.py's --train-lower)")
     args = parser.parse_args(argv)
-    try:
-        lowers = train_detector.lowerings_of(args.train_lower)
-    except ValueError as error:
-        parser.error(str(error))
     if not args.cache.exists():
         parser.error(f"{args.cache}: no cached candidates; run scripts/train_detector.py --folds first")
     started = time.monotonic()
-    for way, figures in score(load_cache(args.cache), args.seed, load_cache(args.train_cache), lowers).items():
+    for way, figures in score(load_cache(args.cache), args.seed, load_cache(args.train_cache), args.train_lower).items():
         print(f"{way:>10}: " + ", ".join(f"{k} {v:.3f}" for k, v in figures.items()))
     print(f"({time.monotonic() - started:.0f} s)")
     return 0

@@ -202,7 +202,7 @@ def main(argv=None) -> int:
     parser.add_argument("--train-cache", type=Path, default=None,
                         help="stage B learns this cache's candidates (the same clips, e.g. those of a stage A "
                              "`train_detector.py --train-lower` made more sensitive) and is scored on --cache's")
-    parser.add_argument("--train-lower", default="0", metavar="LOGITS",
+    parser.add_argument("--train-lower", dest="lowers", type=train_detector.lowerings_of, default="0", metavar="LOGITS",
                         help="stage B learns the candidates of stage A this many logits under its threshold, "
                              "several side by side (0,1), as cached by `train_detector.py --train-lower`; "
                              "it is scored on the live ones (0)")
@@ -210,10 +210,6 @@ def main(argv=None) -> int:
                         metavar="TIMES", help="each false candidate of the app's own clips weighs this many times "
                                               "another (as train_detector.py's)")
     args = parser.parse_args(argv)
-    try:
-        args.lowers = train_detector.lowerings_of(args.train_lower)
-    except ValueError as error:
-        parser.error(str(error))
     if not args.cache.exists():
         parser.error(f"{args.cache}: no cached candidates; run scripts/train_detector.py --folds first")
     train_detector.HIDDEN = tuple(int(n) for n in args.hidden.split(","))

@@ -462,10 +462,13 @@ def stage_a_models(folds_dir: Path, families: list[str], shipped=None) -> dict:
 
 
 def lowerings_of(text: str) -> list[float]:
-    """`--train-lower`'s logits: '0' (the live candidates alone), '1', '0,1' ..."""
-    lowers = [float(v) for v in str(text).split(",") if v.strip()]
+    """`--train-lower`'s logits (an argparse type): '0' (the live candidates alone), '1', '0,1' ..."""
+    try:
+        lowers = [float(v) for v in str(text).split(",") if v.strip()]
+    except ValueError:
+        lowers = []
     if not lowers or len(set(lowers)) != len(lowers):
-        raise ValueError(f"--train-lower {text!r}: one or more different logits, as 0 or 0,1")
+        raise argparse.ArgumentTypeError(f"{text!r}: one or more different logits, as 0 or 0,1")
     return lowers
 
 
@@ -904,7 +907,7 @@ def main(argv=None) -> int:
     parser.add_argument("--stage-a", type=Path, default=None,
                         help="stage A's weights whose candidates the shipped stage B learns (default: the shipped ones)")
     parser.add_argument("--speeds", default=SPEEDS, help="the corpus also played at these speeds (training only)")
-    parser.add_argument("--train-lower", default=TRAIN_LOWER, metavar="LOGITS",
+    parser.add_argument("--train-lower", type=lowerings_of, default=TRAIN_LOWER, metavar="LOGITS",
                         help="learn the candidates of each stage A this many logits under its threshold "
                              "(live, stage A fires at its own; 0: the same candidates as live; 0,1: both "
                              "side by side; the heel/toe word and the report read the first listed)")
@@ -928,10 +931,7 @@ def main(argv=None) -> int:
         clips += more
         versions.append(version)
     speeds = speeds_of(args.speeds)
-    try:
-        lowers = lowerings_of(args.train_lower)
-    except ValueError as error:
-        parser.error(str(error))
+    lowers = args.train_lower
     lower_tag = "" if lowers == [0] else "+lower" + ",".join(f"{v:g}" for v in lowers)
     clips = played_at(clips, speeds)
     clips += (generated_clips(args.generated) + alone_clips(args.alone) + doubled_clips(args.doubled)
