@@ -137,6 +137,49 @@ def test_the_gallery_s_shaders_are_well_within_the_bound(ctx):
             scene.release()
 
 
+def test_a_look_one_busy_frame_slowed_is_timed_again_and_a_far_slower_one_is_refused_at_once(
+        ctx, tmp_path, monkeypatch):
+    """The machine stalls the first timed frame (as another program once made a 21 ms look take
+    350 ms): the look is timed again and loads. Stalled far past the limit, it is refused after
+    one frame, as an endless loop is, without paying for more."""
+    from dessins_de_planche.render import probe
+
+    save(tmp_path / "wash.frag.glsl", WASH)
+    save(tmp_path / "wash.toml", PRESET.format(name="wash", file="wash.frag.glsl"))
+    stage = Show(ctx, tmp_path)
+    scene, preset = stage.scene, stage.deck.preset
+    real_layers, drawn = probe._shader_layers, []
+
+    def stalled_once(stall_s):
+        class Stalled:  # the wash layer, its first timed frame held up as a busy machine would
+            def __init__(self, layer):
+                self.layer = layer
+
+            def rewrite_canvas(self, *args):
+                self.layer.rewrite_canvas(*args)
+
+            def draw_over(self, *args):
+                self.layer.draw_over(*args)
+                drawn.append(1)
+                if len(drawn) == 1:
+                    time.sleep(stall_s)
+
+        monkeypatch.setattr(probe, "_shader_layers", lambda layers: [Stalled(x) for x in real_layers(layers)])
+
+    try:
+        to_show = probe.PROBE_SHARE  # the show's pixels over the probe's: a stall counts this many times
+        stalled_once(2 * FRAME_LIMIT_S / to_show)  # twice the limit, once
+        assert probe.check_frame_time(scene, preset, "wash.toml", size=(1280, 720)) < FRAME_LIMIT_S
+        assert len(drawn) == 2
+        drawn.clear()
+        stalled_once(2 * probe.RETIME_BELOW * FRAME_LIMIT_S / to_show)  # far past it: no second frame
+        with pytest.raises(probe.SlowShader, match="wash.toml"):
+            probe.check_frame_time(scene, preset, "wash.toml", size=(1280, 720))
+        assert len(drawn) == 1
+    finally:
+        stage.release()
+
+
 def test_validate_fails_an_endless_loop_and_passes_the_rest(tmp_path):
     import subprocess
     import sys

@@ -5,7 +5,9 @@ took 4.3 s a frame on llvmpipe, and nothing noticed). The designer's shader laye
 are drawn offscreen at a fraction of the show's size (so a pathological one costs a
 fraction of its frame to find out), and the time is scaled by the pixel count to the
 show's size. Above `FRAME_LIMIT_S` the look is refused with a message naming the
-file; the running look stays (build, probe, then swap).
+file; the running look stays (build, probe, then swap). A frame a little over the limit is
+timed again (at most `TRIES` times, the fastest counts): a busy machine once made a 21 ms
+look take 350 ms for one frame; one far over it (an endless loop) is refused at once.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from dessins_de_planche.render.glsl import ShaderError
 
 FRAME_LIMIT_S = 0.2  # estimated seconds a preset's own shaders may take per frame at the show's size
 PROBE_SHARE = 16  # the test frame has 1/16 of the show's pixels (a quarter of its width and height)
+TRIES = 3  # frames timed at most, while the fastest is over the limit but within RETIME_BELOW times it
+RETIME_BELOW = 4.0
 
 
 class SlowShader(ShaderError):
@@ -27,8 +31,9 @@ def _shader_layers(layers) -> list:
     return [layer for layer in layers if layer.model.shader_files]
 
 
-def shader_frame_seconds(scene, preset, size: tuple[int, int]) -> float:
-    """Seconds the preset's shader layers would take per frame at `size` (0: it has none)."""
+def shader_frame_seconds(scene, preset, size: tuple[int, int], limit: float | None = None) -> float:
+    """Seconds the preset's shader layers would take per frame at `size` (0: it has none); with a
+    `limit`, the fastest of up to `TRIES` frames while it stays a little over that limit."""
     from dessins_de_planche.render.canvas import release_framebuffer
     from dessins_de_planche.render.steady import steady_taps
     from dessins_de_planche.render.scene import Scene  # (its import registers the custom shader's kind)
@@ -47,22 +52,27 @@ def shader_frame_seconds(scene, preset, size: tuple[int, int]) -> float:
         scratch.render(0.2, target)
         ctx.finish()
         frame = scratch.frame(probe[0] / probe[1])
-        began = time.perf_counter()
-        for layer in _shader_layers(scratch.layers):
-            layer.rewrite_canvas(scratch, frame, 1 / 60)
-            layer.draw_over(scratch, frame, target, 1 / 60)
-        ctx.finish()
-        spent = time.perf_counter() - began
+        to_show = (width * height) / (probe[0] * probe[1])
+        fastest = float("inf")
+        for _ in range(TRIES if limit is not None else 1):
+            began = time.perf_counter()
+            for layer in _shader_layers(scratch.layers):
+                layer.rewrite_canvas(scratch, frame, 1 / 60)
+                layer.draw_over(scratch, frame, target, 1 / 60)
+            ctx.finish()
+            fastest = min(fastest, (time.perf_counter() - began) * to_show)
+            if limit is None or not limit < fastest <= limit * RETIME_BELOW:
+                break
     finally:
         scratch.release()
         release_framebuffer(ctx, target)
-    return spent * (width * height) / (probe[0] * probe[1])
+    return fastest
 
 
 def check_frame_time(scene, preset, where, size=None, limit: float = FRAME_LIMIT_S) -> float:
     """Raise SlowShader (naming `where`) when the preset's shaders would take over `limit` a frame."""
     size = tuple(size or scene.canvas.size)
-    seconds = shader_frame_seconds(scene, preset, size)
+    seconds = shader_frame_seconds(scene, preset, size, limit)
     if seconds > limit:
         files = ", ".join(preset.shader_files)
         raise SlowShader(f"{where}: its shader ({files}) takes about {seconds:.2f} s a frame at "
