@@ -2,10 +2,10 @@
 grid raised as `listen.calibration.foot_bar` raises it, from stage B's word on a music-only clip of
 the same band (the same music family, another tune), beside the default bar.
 
-    .venv/bin/python bench/soundcheck.py [--cache out/detector/corpus-candidates.npz]
+    .venv/bin/python bench/soundcheck.py [--cache "out/detector/corpus+lower0,1-candidates.npz"]
 
 Reads the candidates `scripts/train_detector.py --folds` cached, and trains and replays each fold's
-stage B as `bench/stage_b_replay.py` does (2-3 minutes). A tap family's stage B has heard that
+stage B as `bench/stage_b_replay.py` does (about 18 minutes). A tap family's stage B has heard that
 band's music in training (a music family's has not: it is left out with it), so its soundcheck's
 bar comes out low: the figures for the taps lean towards the default's. The player's own taps are
 not in the corpus, so the bar is not capped by them here.
@@ -39,7 +39,7 @@ def soundchecks(data: dict) -> dict[str, list[int]]:
     return found
 
 
-def score(data: dict, seed: int, learn: dict | None = None, lowers=(0.0,)) -> dict:
+def score(data: dict, seed: int, learn: dict | None = None, lowers=(0.0,), generated_negatives: float = 1.0) -> dict:
     check_same_clips(data, learn)
     s = DetectorSettings()
     families = [str(f) for f in data["families"]]
@@ -50,7 +50,8 @@ def score(data: dict, seed: int, learn: dict | None = None, lowers=(0.0,)) -> di
     for family in families:
         if family == "generated":
             continue
-        fold, foot, _, _ = fold_word(data, family, seed, learn=learn, lowers=lowers)
+        fold, foot, _, _ = fold_word(data, family, seed, learn=learn, lowers=lowers,
+                                     generated_negatives=generated_negatives)
         clip = fold["clip"]
         scored = (family_of == families.index(family)) & ~played
         test = scored[clip]
@@ -86,18 +87,25 @@ def score(data: dict, seed: int, learn: dict | None = None, lowers=(0.0,)) -> di
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cache", type=Path, default=ROOT / "out" / "detector" / "corpus-candidates.npz")
+    parser.add_argument("--cache", type=Path,
+                        default=train_detector.candidates_cache(["corpus"], train_detector.lowerings_of(
+                            train_detector.TRAIN_LOWER)),
+                        help="the candidates `train_detector.py` cached (default: the shipped recipe's)")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--train-cache", type=Path, default=None,
                         help="stage B learns this cache's candidates (as bench/stage_b_replay.py's --train-cache)")
-    parser.add_argument("--train-lower", type=train_detector.lowerings_of, default="0", metavar="LOGITS",
+    parser.add_argument("--train-lower", type=train_detector.lowerings_of, default=train_detector.TRAIN_LOWER,
+                        metavar="LOGITS",
                         help="stage B learns the candidates of stage A this many logits lower, several side by "
                              "side (as bench/stage_b_replay.py's --train-lower)")
+    parser.add_argument("--generated-negatives", type=float, default=train_detector.GENERATED_NEGATIVES,
+                        metavar="TIMES", help="as bench/stage_b_replay.py's --generated-negatives")
     args = parser.parse_args(argv)
     if not args.cache.exists():
         parser.error(f"{args.cache}: no cached candidates; run scripts/train_detector.py --folds first")
     started = time.monotonic()
-    for way, figures in score(load_cache(args.cache), args.seed, load_cache(args.train_cache), args.train_lower).items():
+    for way, figures in score(load_cache(args.cache), args.seed, load_cache(args.train_cache), args.train_lower,
+                             args.generated_negatives).items():
         print(f"{way:>10}: " + ", ".join(f"{k} {v:.3f}" for k, v in figures.items()))
     print(f"({time.monotonic() - started:.0f} s)")
     return 0

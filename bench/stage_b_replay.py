@@ -9,7 +9,8 @@ every fold's stage A candidates with stage B's features, label and onset). For e
 stage B is trained as `train_detector.py` trains that fold's (without the family and its music,
 each candidate beside its clip's recent ones), and its word on the family's clips is replayed in
 time order with `listen.grid.TapGrid`, as the live detector gives it. No audio is heard again, so
-a recipe for stage B is scored with no corpus replayed (2-3 minutes, training fifteen folds); the
+a recipe for stage B is scored with no corpus replayed (15-18 minutes, training fifteen folds
+on both stage As' candidates; 2-3 on the live ones alone); the
 figures run about 0.01 over `bench/listening.py`'s
 (no crosstalk, no block edges, the candidates as stage A fired them without stage B's deafness
 after a withdrawn one). Heel or toe as the live detector says it: stage B's word read beside the
@@ -76,7 +77,7 @@ def held_out(data: dict, family: str) -> np.ndarray:
 
 
 def fold_word(data: dict, family: str, seed: int, epochs: int = 40, l2: float = 1e-3, learn: dict | None = None,
-              lowers=(0.0,), generated_negatives: float = train_detector.GENERATED_NEGATIVES):
+              lowers=(0.0,), generated_negatives: float = 1.0):
     """One family's fold: its stage A's candidates as stage B reads them, and the word (foot, heel
     probabilities) on every one of them of a stage B trained without the family and its music;
     and the candidates the heel/toe word learns (the first of `lowers`). Stage B learns `learn`'s
@@ -184,7 +185,10 @@ def score(data: dict, args, learn: dict | None = None) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cache", type=Path, default=ROOT / "out" / "detector" / "corpus-candidates.npz")
+    parser.add_argument("--cache", type=Path,
+                        default=train_detector.candidates_cache(["corpus"], train_detector.lowerings_of(
+                            train_detector.TRAIN_LOWER)),
+                        help="the candidates `train_detector.py` cached (default: the shipped recipe's)")
     parser.add_argument("--hidden", default=",".join(map(str, train_detector.HIDDEN)))
     parser.add_argument("--l2", type=float, default=1e-3)
     parser.add_argument("--epochs", type=int, default=40)
@@ -202,7 +206,8 @@ def main(argv=None) -> int:
     parser.add_argument("--train-cache", type=Path, default=None,
                         help="stage B learns this cache's candidates (the same clips, e.g. those of a stage A "
                              "`train_detector.py --train-lower` made more sensitive) and is scored on --cache's")
-    parser.add_argument("--train-lower", dest="lowers", type=train_detector.lowerings_of, default="0", metavar="LOGITS",
+    parser.add_argument("--train-lower", dest="lowers", type=train_detector.lowerings_of, default=train_detector.TRAIN_LOWER,
+                        metavar="LOGITS",
                         help="stage B learns the candidates of stage A this many logits under its threshold, "
                              "several side by side (0,1), as cached by `train_detector.py --train-lower`; "
                              "it is scored on the live ones (0)")

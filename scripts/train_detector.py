@@ -32,7 +32,8 @@ does not have, for training only; a family's fold leaves out its clips at every 
 the clips as recorded are scored.
 
 Dependencies: numpy, soundfile and scipy (the `train` extra names them); nothing here is needed
-to run the app. Candidates are cached per corpus in out/detector/candidates.npz.
+to run the app. Candidates are cached per corpus and lowerings in
+out/detector/<corpus>[+lower0,1]-candidates.npz (`candidates_cache`).
 """
 
 from __future__ import annotations
@@ -62,13 +63,13 @@ TRAIN_VERSION = "t6"  # t2: candidates of the learned stage A, per fold; t3: the
 # beside the channel's recent ones (`listen.memory`); t6: heel or toe also beside the channel's recent feet
 # (`listen.foot_kind`)
 SPEEDS = "0.8,1.25"  # the corpus is also played at these speeds (`played_at`)
-# stage B may learn the candidates of stage As this many logits more sensitive than the one it
-# hears live (`--train-lower`, several side by side), and the app's own false candidates may weigh
-# more (`--generated-negatives`): "0,1" with 3 gave F1 +0.004 and 2.6 fewer false alarms a minute
-# on families left out, live, but two tests' single clips do not fit it yet (docs/corpus.md,
-# attempts 79-80); not shipped
-TRAIN_LOWER = "0"
-GENERATED_NEGATIVES = 1.0
+# stage B learns the candidates of its own stage A and of one a logit more sensitive side by side
+# (`--train-lower`), the app's own false candidates weighing three times another
+# (`--generated-negatives`): F1 +0.004 and 2.6 fewer false alarms a minute on families left out,
+# live, and half the taps drawn on a channel that hears only the app's band (docs/corpus.md,
+# attempts 79-81)
+TRAIN_LOWER = "0,1"
+GENERATED_NEGATIVES = 3.0
 HIDDEN = (56, 32)
 BLOCK = 128
 TOLERANCE = 0.025
@@ -472,6 +473,16 @@ def lowerings_of(text: str) -> list[float]:
     return lowers
 
 
+def lowering_tag(lowers) -> str:
+    """The lowerings' mark in the corpus version and the cache's name ('' for the live candidates alone)."""
+    return "" if list(lowers) == [0] else "+lower" + ",".join(f"{v:g}" for v in lowers)
+
+
+def candidates_cache(corpus_names, lowers) -> Path:
+    """Where the candidates of these corpora at these lowerings are cached (`collect`)."""
+    return ROOT / "out" / "detector" / f"{'+'.join(corpus_names)}{lowering_tag(lowers)}-candidates.npz"
+
+
 def lowered_name(name: str, logits: float) -> str:
     """A stage A model's name in the cache when it fires `logits` under its threshold."""
     return name if logits == 0 else f"{name}-lower{logits:g}"
@@ -775,8 +786,7 @@ def class_weights(y):
     return per[y]
 
 
-def example_weights(data: dict, rows: np.ndarray, y: np.ndarray,
-                    generated_negatives: float = GENERATED_NEGATIVES) -> np.ndarray:
+def example_weights(data: dict, rows: np.ndarray, y: np.ndarray, generated_negatives: float = 1.0) -> np.ndarray:
     """`class_weights` of the candidates in `rows`, the false ones of the app's own clips (family
     `generated`: its music's onsets, hum, buzz) weighing `generated_negatives` times as much."""
     weight = class_weights(y)
@@ -787,7 +797,7 @@ def example_weights(data: dict, rows: np.ndarray, y: np.ndarray,
     return weight
 
 
-def fit(data, keep_clip, seed, epochs, fixed_threshold=None, generated_negatives: float = GENERATED_NEGATIVES):
+def fit(data, keep_clip, seed, epochs, fixed_threshold=None, generated_negatives: float = 1.0):
     """Train on the clips where keep_clip is True; the threshold out of fold (two halves)."""
     rows = keep_clip[data["clip"]]
     x = data["x"][rows].astype(np.float64)
@@ -885,7 +895,7 @@ def main(argv=None) -> int:
                         help="a corpus folder (index.json); repeatable; default out/corpus")
     parser.add_argument("--out", type=Path, default=confirm.WEIGHTS_PATH, help="the shipped weights")
     parser.add_argument("--folds-dir", type=Path, default=ROOT / "out" / "detector" / "folds")
-    parser.add_argument("--cache", type=Path, default=None, help="default: out/detector/<corpus>-candidates.npz")
+    parser.add_argument("--cache", type=Path, default=None, help="default: out/detector/<corpus>+lower<LOGITS>-candidates.npz")
     parser.add_argument("--leave-out", metavar="FAMILY", help="train without this family (one fold)")
     parser.add_argument("--folds", action="store_true", help="every leave-one-family-out fold, then all")
     parser.add_argument("--exclude", action="append", default=[], metavar="FAMILY",
@@ -932,7 +942,6 @@ def main(argv=None) -> int:
         versions.append(version)
     speeds = speeds_of(args.speeds)
     lowers = args.train_lower
-    lower_tag = "" if lowers == [0] else "+lower" + ",".join(f"{v:g}" for v in lowers)
     clips = played_at(clips, speeds)
     clips += (generated_clips(args.generated) + alone_clips(args.alone) + doubled_clips(args.doubled)
               + steady_clips(args.steady) + randomized_clips(args.randomized))
@@ -940,8 +949,8 @@ def main(argv=None) -> int:
         + (f"+q{args.alone}" if args.alone else "") + (f"+d{args.doubled}" if args.doubled else "") \
         + (f"+s{args.steady}" if args.steady else "") \
         + (f"+r{args.randomized}" if args.randomized else "") \
-        + lower_tag
-    cache = args.cache or ROOT / "out" / "detector" / f"{'+'.join(c.name for c in corpora)}{lower_tag}-candidates.npz"
+        + lowering_tag(lowers)
+    cache = args.cache or candidates_cache([c.name for c in corpora], lowers)
     corpus_families = sorted({c["family"] for c in clips if c["family"] != "generated"})
     models = stage_a_models(args.folds_dir, corpus_families, args.stage_a)
     if models[""] is None:

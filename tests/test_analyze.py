@@ -13,6 +13,7 @@ from dessins_de_planche.events import (KIND_HEEL, KIND_TOE, RECORD_FIRST, RECORD
 from dessins_de_planche.inputs.analyze import Analysis, analyze_file
 from dessins_de_planche.listen.detector_settings import DETECTOR_VERSION
 from dessins_de_planche.listen.synth import match_onsets, podorhythm
+from struck_notes import struck_note
 
 
 def write(tmp_path, name, audio, sample_rate):
@@ -54,17 +55,28 @@ def test_a_44k1_jig_file(tmp_path):
 
 
 def test_a_stereo_file_puts_the_taps_on_their_channel(tmp_path):
-    mix, truth = podorhythm(6.0, 48_000, 112, 2, ("heel", "toe"), seed=13, level_db=-12.0)
-    dry, _ = podorhythm(6.0, 48_000, 112, 2, ("heel", "toe"), seed=13, level_db=-12.0, music=False, noise_db=None)
-    stereo = np.concatenate([mix - dry, mix], axis=1)  # left: the band and the room; right: the board too
-    result = analyze_file(write(tmp_path, "stereo.wav", stereo, 48_000))
-    final = result.final_taps
-    assert result.channels == (1, 2) and result.zone_names[:2] == ("left", "right")
-    assert set(final["channel"]) == {2}
-    _, precision, recall = match_onsets(final["time"], truth["time"], 0.025)
-    assert precision >= 0.95 and recall >= 0.95
-    only_left = analyze_file(tmp_path / "stereo.wav", channels=[1])
-    assert len(only_left.final_taps) == 0 and only_left.channels == (1,)
+    """Left: the band and the room; right: the board too. Every tap comes out on the right; the
+    left, hearing only the band, gets a stray onset of the band now and then (one where it falls
+    on the beat the feet set), and next to none heard alone. Over eight tunes, not one."""
+    seconds, beside_the_feet, alone = 0.0, 0, 0
+    for seed in range(13, 21):
+        mix, truth = podorhythm(6.0, 48_000, 112, 2, ("heel", "toe"), seed=seed, level_db=-12.0)
+        dry, _ = podorhythm(6.0, 48_000, 112, 2, ("heel", "toe"), seed=seed, level_db=-12.0, music=False,
+                            noise_db=None)
+        path = write(tmp_path, f"stereo-{seed}.wav", np.concatenate([mix - dry, mix], axis=1), 48_000)
+        result = analyze_file(path)
+        final = result.final_taps
+        assert result.channels == (1, 2) and result.zone_names[:2] == ("left", "right")
+        _, precision, recall = match_onsets(final[final["channel"] == 2]["time"], truth["time"], 0.025)
+        assert precision >= 0.95 and recall >= 0.95, seed
+        only_left = analyze_file(path, channels=[1])
+        assert only_left.channels == (1,)
+        seconds += 6.0
+        beside_the_feet += int((final["channel"] == 1).sum())
+        alone += len(only_left.final_taps)
+    # a minute of the band alone: the issue's bar is 5 false taps; beside the feet, whose beat
+    # asks less of an onset, 12 (the weights of stop 31 drew 15 and 12.5 here)
+    assert 60 * alone / seconds <= 5 and 60 * beside_the_feet / seconds <= 12, (alone, beside_the_feet)
 
 
 def test_block_size_does_not_change_the_taps(tmp_path):
@@ -123,14 +135,23 @@ def test_withdrawn_taps_are_counted_not_listed(capsys, monkeypatch):
 
 def test_a_soundcheck_in_the_calibration_is_heard_and_reported(tmp_path, capsys, monkeypatch):
     """`calibrate --music`'s bar reaches `analyze`: fewer of the band's onsets drawn before the feet
-    come in, every tap after, and the report says which bar it used."""
+    come in, every tap after, and the report says which bar it used. The band: struck-string notes
+    (a piano's hard, pitched attacks, which no training clip holds) twice a beat, off the feet's."""
     from dessins_de_planche.commands import analyze as command
     from dessins_de_planche.listen import calibration
     from dessins_de_planche.listen.calibration import ChannelCalibration
 
-    def tune(seed):  # 19 s of the band alone, then taps over it
-        return podorhythm(40.0, 48_000, 112, 2, ("heel", "toe"), seed=seed, level_db=-18.0, tap_to_music_db=0.0,
-                          taps_from=20.0)
+    def tune(seed):  # 19 s of the band alone, then taps over it, 6 dB over the band (RMS)
+        taps, truth = podorhythm(40.0, 48_000, 112, 2, ("heel", "toe"), seed=seed, level_db=-18.0, music=False,
+                                 taps_from=20.0)
+        rng = np.random.default_rng(seed)
+        band = np.zeros(len(taps) + 48_000)
+        for at in np.arange(0.0, 40.0, 60 / 112 / 2) + 0.13:
+            note = struck_note("piano", rng, 440 * 2 ** (int(rng.integers(-24, 12)) / 12), 48_000)
+            band[int(at * 48_000) : int(at * 48_000) + len(note)] += note * rng.uniform(0.3, 1.0)
+        band = band[: len(taps)] * np.sqrt(np.mean(taps[20 * 48_000 :].astype(np.float64) ** 2)
+                                         / np.mean(band[: len(taps)] ** 2)) / 2
+        return (taps + band[:, None]).astype(np.float32), truth
 
     soundcheck, _ = tune(5)
     feet = calibration.music_feet(soundcheck[: 19 * 48_000], 48_000, (1,))
@@ -142,7 +163,9 @@ def test_a_soundcheck_in_the_calibration_is_heard_and_reported(tmp_path, capsys,
     before, after = (r.final_taps["time"] for r in (plain, checked))
     assert (before < 19.5).sum() >= 10 and (after < 19.5).sum() <= (before < 19.5).sum() / 3
     _, precision, recall = match_onsets(after[after >= 19.5], truth["time"], 0.025)
-    assert recall == 1.0 and precision >= 0.95
+    _, precision_before, _ = match_onsets(before[before >= 19.5], truth["time"], 0.025)
+    assert recall == 1.0 and precision >= precision_before  # (the piano's onsets among the feet: the
+    # strict xfail tests/test_detector.py::test_stage_b_withdraws_pitched_attacks_that_stage_a_fired_on)
 
     from dessins_de_planche.inputs import analyze as listen
 

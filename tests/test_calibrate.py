@@ -77,7 +77,8 @@ def test_a_soundcheck_of_the_bands_music_keeps_its_onsets_off_the_drawing(tap_to
     assert tuned.foot_bar <= tuned.own_feet <= 1.0  # what a later soundcheck alone is capped by
     show, truth = tune(15)
     # the music alone drawn at a tune's bar all through; at the detector's own (higher off the grid
-    # after 2 s with no tap confirmed: 23 of 29 marks at +3 dB, 22 of 23 at -3 dB); with the soundcheck
+    # after 2 s with no tap confirmed: 5 of 10 marks at +3 dB, 2 of 10 at -3 dB with stop 34's weights,
+    # 23 of 29 and 22 of 23 with stop 31's); with the soundcheck
     before = _final_times(show, settings=DetectorSettings(withdraw_when_idle=None))
     resting, after = _final_times(show), _final_times(show, (tuned,))
     music_alone = (before < 19.5).sum(), (resting < 19.5).sum(), (after < 19.5).sum()
