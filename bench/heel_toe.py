@@ -44,7 +44,7 @@ def logits(p: np.ndarray) -> np.ndarray:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--taps", type=int, default=6, help="heels and toes each in the calibration (default 6)")
-    parser.add_argument("--cache", type=Path, default=ROOT / "out" / "detector" / "corpus-candidates.npz")
+    parser.add_argument("--cache", type=Path, default=training.candidates_cache())
     parser.add_argument("--folds", type=Path, default=ROOT / "out" / "detector" / "folds")
     args = parser.parse_args()
     if not args.cache.exists():

@@ -88,8 +88,7 @@ def score(data: dict, seed: int, learn: dict | None = None, lowers=(0.0,), gener
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cache", type=Path,
-                        default=train_detector.candidates_cache(["corpus"], train_detector.lowerings_of(
-                            train_detector.TRAIN_LOWER)),
+                        default=train_detector.candidates_cache(),
                         help="the candidates `train_detector.py` cached (default: the shipped recipe's)")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--train-cache", type=Path, default=None,

@@ -1,5 +1,6 @@
-"""Stage B leave-one-family-out in seconds: each fold's stage B retrained on its own stage A's
-cached candidates and its word replayed with the grid, clip by clip.
+"""Stage B leave-one-family-out with no audio heard again: each fold's stage B retrained on its own
+stage A's cached candidates (and a more sensitive one's, as shipped) and its word replayed with the
+grid, clip by clip.
 
     .venv/bin/python bench/stage_b_replay.py                     # the shipped recipe
     .venv/bin/python bench/stage_b_replay.py --hidden 32,16 --l2 1e-2 --details
@@ -83,7 +84,9 @@ def fold_word(data: dict, family: str, seed: int, epochs: int = 40, l2: float = 
     and the candidates the heel/toe word learns (the first of `lowers`). Stage B learns `learn`'s
     candidates (another cache of the same clips; by default `data`'s own) at each of `lowers`, side
     by side, as `train_detector.py --train-lower` gives them; the false candidates of the app's own
-    clips weigh `generated_negatives` times another (`--generated-negatives`)."""
+    clips weigh `generated_negatives` times another (`--generated-negatives`). The defaults are the
+    plain recipe (the live candidates, every false one weighing as another); the command line's
+    are the shipped one."""
     taught_from = data if learn is None else learn
     held = held_out(taught_from, family)
     taught = train_detector.taught(taught_from, family, lowers, ~held)
@@ -186,8 +189,7 @@ def score(data: dict, args, learn: dict | None = None) -> dict:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cache", type=Path,
-                        default=train_detector.candidates_cache(["corpus"], train_detector.lowerings_of(
-                            train_detector.TRAIN_LOWER)),
+                        default=train_detector.candidates_cache(),
                         help="the candidates `train_detector.py` cached (default: the shipped recipe's)")
     parser.add_argument("--hidden", default=",".join(map(str, train_detector.HIDDEN)))
     parser.add_argument("--l2", type=float, default=1e-3)

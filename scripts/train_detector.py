@@ -9,7 +9,7 @@
 Stage A (the rules of `listen.detector`) runs over every clip of the corpus exactly as it does
 live (`--train-lower N[,M...]`: N logits more sensitive, so that stage B learns from more of the
 quiet taps and of the music's onsets near stage A's line than live gives it, the candidates of
-each lowering listed side by side; docs/corpus.md, attempts 79-80); each candidate it fires is
+each lowering listed side by side; shipped: 0,1; docs/corpus.md, attempts 79-81); each candidate it fires is
 matched to the true taps (within +-25 ms, one to one): a match is a foot with its true kind,
 anything else is a false alarm. Stage B's features are the
 ones the live detector computes at its decision (`listen.confirm`), recorded by the detector
@@ -24,7 +24,7 @@ fold (each half of the clips scored by a model trained on the other half). Besid
 logistic regression reads each true foot beside the feet before it in its clip (`fit_kind`,
 `listen.foot_kind`): its heel-or-toe log-odds are added to the perceptron's. With
 `--generated-negatives W`, each false candidate of the app's own clips (its synthesizer's music,
-hum, buzz) weighs W times another (docs/corpus.md, attempt 80).
+hum, buzz) weighs W times another (shipped: 3; docs/corpus.md, attempts 80-81).
 
 Every clip of the corpus is also heard played at 0.8 and 1.25 times its speed (`--speeds`,
 `played_at`): each tap and note a third lower or higher, longer or shorter — sounds the corpus
@@ -478,8 +478,10 @@ def lowering_tag(lowers) -> str:
     return "" if list(lowers) == [0] else "+lower" + ",".join(f"{v:g}" for v in lowers)
 
 
-def candidates_cache(corpus_names, lowers) -> Path:
-    """Where the candidates of these corpora at these lowerings are cached (`collect`)."""
+def candidates_cache(corpus_names=("corpus",), lowers=None) -> Path:
+    """Where the candidates of these corpora at these lowerings are cached (`collect`); by default,
+    the shipped recipe's: every bench that replays stage B reads its live candidates there."""
+    lowers = lowerings_of(TRAIN_LOWER) if lowers is None else lowers
     return ROOT / "out" / "detector" / f"{'+'.join(corpus_names)}{lowering_tag(lowers)}-candidates.npz"
 
 
@@ -895,7 +897,7 @@ def main(argv=None) -> int:
                         help="a corpus folder (index.json); repeatable; default out/corpus")
     parser.add_argument("--out", type=Path, default=confirm.WEIGHTS_PATH, help="the shipped weights")
     parser.add_argument("--folds-dir", type=Path, default=ROOT / "out" / "detector" / "folds")
-    parser.add_argument("--cache", type=Path, default=None, help="default: out/detector/<corpus>+lower<LOGITS>-candidates.npz")
+    parser.add_argument("--cache", type=Path, default=None, help="default: out/detector/<corpus>[+lower<LOGITS>]-candidates.npz (`candidates_cache`)")
     parser.add_argument("--leave-out", metavar="FAMILY", help="train without this family (one fold)")
     parser.add_argument("--folds", action="store_true", help="every leave-one-family-out fold, then all")
     parser.add_argument("--exclude", action="append", default=[], metavar="FAMILY",
@@ -975,7 +977,7 @@ def main(argv=None) -> int:
         if family not in models:
             parser.error(f"no stage A fold for {family}: run scripts/train_stage_a.py --folds first")
         keep = allowed & ~held
-        fold = taught(data, family, lowers, keep)  # the fold's own stage A's candidates
+        fold = taught(data, family, lowers, keep)  # the fold's own stage A's candidates, at each lowering
         first = first_taught(data, family, lowers, keep, fold)
         if args.kind_only:
             add_kind(args.folds_dir / f"{family}.npz", fit_kind(first, keep))

@@ -75,7 +75,7 @@ def test_a_stereo_file_puts_the_taps_on_their_channel(tmp_path):
         beside_the_feet += int((final["channel"] == 1).sum())
         alone += len(only_left.final_taps)
     # a minute of the band alone: the issue's bar is 5 false taps; beside the feet, whose beat
-    # asks less of an onset, 12 (the weights of stop 31 drew 15 and 12.5 here)
+    # asks less of an onset, 12 (the weights of stop 31 drew 12.5 and 15 here)
     assert 60 * alone / seconds <= 5 and 60 * beside_the_feet / seconds <= 12, (alone, beside_the_feet)
 
 
@@ -135,8 +135,9 @@ def test_withdrawn_taps_are_counted_not_listed(capsys, monkeypatch):
 
 def test_a_soundcheck_in_the_calibration_is_heard_and_reported(tmp_path, capsys, monkeypatch):
     """`calibrate --music`'s bar reaches `analyze`: fewer of the band's onsets drawn before the feet
-    come in, every tap after, and the report says which bar it used. The band: struck-string notes
-    (a piano's hard, pitched attacks, which no training clip holds) twice a beat, off the feet's."""
+    come in, every tap after, and the report says which bar it used. The band: synthetic
+    struck-string notes (a piano's hard, pitched attacks; not in stage B's training set) twice a
+    beat, off the feet's."""
     from dessins_de_planche.commands import analyze as command
     from dessins_de_planche.listen import calibration
     from dessins_de_planche.listen.calibration import ChannelCalibration
@@ -164,8 +165,10 @@ def test_a_soundcheck_in_the_calibration_is_heard_and_reported(tmp_path, capsys,
     assert (before < 19.5).sum() >= 10 and (after < 19.5).sum() <= (before < 19.5).sum() / 3
     _, precision, recall = match_onsets(after[after >= 19.5], truth["time"], 0.025)
     _, precision_before, _ = match_onsets(before[before >= 19.5], truth["time"], 0.025)
-    assert recall == 1.0 and precision >= precision_before  # (the piano's onsets among the feet: the
-    # strict xfail tests/test_detector.py::test_stage_b_withdraws_pitched_attacks_that_stage_a_fired_on)
+    # the piano's onsets among the feet are the plain detector's to withdraw (0.66 with stop 34's weights;
+    # the strict xfail tests/test_detector.py::test_stage_b_withdraws_pitched_attacks_that_stage_a_fired_on):
+    # the soundcheck loses no tap there and draws nothing more
+    assert recall == 1.0 and precision >= precision_before >= 0.6
 
     from dessins_de_planche.inputs import analyze as listen
 

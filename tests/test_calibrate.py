@@ -82,7 +82,7 @@ def test_a_soundcheck_of_the_bands_music_keeps_its_onsets_off_the_drawing(tap_to
     before = _final_times(show, settings=DetectorSettings(withdraw_when_idle=None))
     resting, after = _final_times(show), _final_times(show, (tuned,))
     music_alone = (before < 19.5).sum(), (resting < 19.5).sum(), (after < 19.5).sum()
-    assert music_alone[0] >= 10 and music_alone[2] <= music_alone[0] / 3, music_alone
+    assert music_alone[0] >= 8 and music_alone[2] <= music_alone[0] / 3, music_alone  # (10 with stop 34's)
     assert music_alone[2] <= music_alone[1] < music_alone[0], music_alone
     for found in (before, resting, after):
         pairs, precision, recall = match_onsets(found[found >= 19.5], truth["time"], 0.025)

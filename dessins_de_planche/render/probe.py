@@ -6,7 +6,7 @@ are drawn offscreen at a fraction of the show's size (so a pathological one cost
 fraction of its frame to find out), and the time is scaled by the pixel count to the
 show's size. Above `FRAME_LIMIT_S` the look is refused with a message naming the
 file; the running look stays (build, probe, then swap). A frame a little over the limit is
-timed again (at most `TRIES` times, the fastest counts): a busy machine once made a 21 ms
+timed again (at most `TRIES` frames in all, the fastest counts): a busy machine once made a 21 ms
 look take 350 ms for one frame; one far over it (an endless loop) is refused at once.
 """
 
