@@ -4,14 +4,16 @@ Taps fall on a grid of 2, 3 or 4 per beat (a reel's half note, a jig's dotted
 quarter), so the tap rate is not the tempo. The tracker:
 
 1. finds the tap grid: the common short interval between taps, then a least-squares
-   fit of every recent tap to its grid slot (rests are whole slots);
+   fit of every recent tap to its grid slot (rests are whole slots), the off sixteenths of
+   a swung reel allowed to come late (the fit's swing), and a slot 1.25 times the first
+   guess tried where the taps sit off it (a swung reel's short gaps are 0.8 of the slot);
 2. chooses how many grid slots make a beat (1, 2, 3, 4, 6 or 8): a prior for a
    dancer's beat (~118 BPM, wide) times how strongly the taps' accents (velocity,
    heels) repeat with that period; changes need a clear margin, so it does not flicker;
 3. keeps a continuous beat count across re-estimates, and a bar of `bar_beats`
    beats whose downbeat is the most accented beat of the bar, once there is one.
 
-Cheap per tap (plain arithmetic over the last `max_taps` taps, some 50 µs), so the render
+Cheap per tap (plain arithmetic over the last `max_taps` taps, some 0.15 ms), so the render
 loop can call `add` for every tap; nothing in it grows with the length of a show.
 """
 
@@ -23,6 +25,7 @@ import math
 from dessins_de_planche.events import KIND_HEEL, KIND_TOE
 
 _MULTIPLES = (1, 2, 3, 4, 6, 8)
+SWUNG_MARGIN = 0.8  # a grid 1.25 times the first guess is taken when its taps sit this much nearer their slots
 PATTERN_SHARE = 0.2  # a slot class holds taps when its share is this much of the busiest class's
 
 
@@ -125,11 +128,16 @@ class TempoTracker:
         if fit is None:
             return
         off_grid = _off_grid(times, *fit)
+        # the first guess at the slot is the common short gap: a swung reel's short ones are 0.8
+        # of the slot; where the taps sit off the guessed grid, try the slot 1.25 times as long
+        longer = _fit_grid(times, 1.25 * unit) if _mean(off_grid) > 0.1 else None
+        if longer is not None and _mean(_off_grid(times, *longer)) < SWUNG_MARGIN * _mean(off_grid):
+            fit, off_grid = longer, _off_grid(times, *longer)
         if sum(off > 0.3 for off in off_grid) / len(off_grid) >= 0.2:  # taps between the slots: missed taps hid a finer grid?
             finer = _fit_grid(times, fit[1] / 2)
             if finer is not None and _mean(_off_grid(times, *finer)) < _mean(off_grid):
                 fit = finer
-        slots, slope, intercept = fit
+        slots, slope, intercept, swing = fit
         span = slots[-1] + 1
 
         best, best_score, best_residue = None, -1.0, 0
@@ -155,13 +163,14 @@ class TempoTracker:
         self._multiple = best
 
         period = best * slope
-        anchor = intercept + slope * (best_residue + best * math.floor((slots[-1] - best_residue) / best))
+        beat_slot = best_residue + best * math.floor((slots[-1] - best_residue) / best)
+        anchor = intercept + slope * beat_slot + swing * (beat_slot & 1)
         if self.beat_period is not None:  # keep counting beats across re-estimates
             self._anchor_number = round(self.beat_position(anchor))
         self._anchor, self.beat_period = anchor, period
         self.bpm = 60.0 / period
         if len(times) >= 8 and self._steady >= 3:
-            residual = sum((t - (intercept + slope * slot)) ** 2 for t, slot in zip(times, slots))
+            residual = sum((t - (intercept + slope * slot + swing * (slot & 1))) ** 2 for t, slot in zip(times, slots))
             self.confident = math.sqrt(residual / len(times)) < 0.15 * slope
         else:
             self.confident = False
@@ -235,30 +244,70 @@ def _median(ordered: list[float]) -> float:
 
 
 def _fit_grid(times: list[float], unit: float):
-    """The grid slot of each tap (rests are whole slots) and the least-squares grid: slots,
-    slot length and the time of slot 0; None when the taps span under 3 slots."""
-    for _ in range(2):  # slots from the gaps, then refit the unit
+    """The grid slot of each tap (rests are whole slots) and the least-squares grid through them:
+    slots, slot length, the time of slot 0 and the swing (how much later than the straight grid
+    the odd slots fall, s: a reel's off sixteenths come late by up to a fifth of a slot, which
+    a straight grid fits at 0.8 of the slot); None when the taps span under 3 slots."""
+    slope, swing, best, previous = unit, 0.0, None, None
+    for _ in range(3):  # slots from the gaps, then from the gaps on the fitted (swung) grid
         slots, slot = [0], 0
         for a, b in zip(times, times[1:]):
-            slot += max(round((b - a) / unit), 1)  # round half to even, as numpy's rint
+            gap = b - a
+            step = max(round(gap / slope), 1)  # round half to even, as numpy's rint
+            if swing:  # an odd step moves between an on and an off slot, an even one does not
+                step = min((k for k in (step - 1, step, step + 1) if k >= 1),
+                           key=lambda k: abs(gap - slope * k - swing * (((slot + k) & 1) - (slot & 1))))
+            slot += step
             slots.append(slot)
         if slot < 3:
             return None
-        # the least-squares line through (slot, time), about the means (times may be hours of clock)
-        mean_slot, mean_time = _mean(slots), _mean(times)
-        sxx = sum((s - mean_slot) ** 2 for s in slots)
-        sxy = sum((s - mean_slot) * (t - mean_time) for s, t in zip(slots, times))
-        slope = sxy / sxx
-        intercept = mean_time - slope * mean_slot
-        if not (slope > 0.0 and math.isfinite(slope)):
+        if slots == previous:
+            break
+        fit = _least_squares(times, slots)
+        if fit is None:
             return None
-        unit = slope
-    return slots, slope, intercept
+        slope, intercept, swing = fit
+        miss = _mean(_off_grid(times, slots, *fit))
+        if best is None or miss < best[0]:
+            best = (miss, slots, *fit)
+        previous = slots
+    return best[1:]
 
 
-def _off_grid(times: list[float], slots: list[int], slope: float, intercept: float) -> list[float]:
+def _least_squares(times: list[float], slots: list[int]):
+    """time = intercept + slope * slot + swing * (slot is odd), about the means (times may be
+    hours of clock); no swing where the taps hold slots of one parity only."""
+    n = len(times)
+    odd = [k & 1 for k in slots]
+    mean_slot, mean_time, mean_odd = _mean(slots), _mean(times), _mean(odd)
+    ds = [k - mean_slot for k in slots]
+    dt = [t - mean_time for t in times]
+    sxx = sum(d * d for d in ds)
+    sxy = sum(d * e for d, e in zip(ds, dt))
+    swing = 0.0
+    if 0 < sum(odd) < n:
+        do = [o - mean_odd for o in odd]
+        soo = sum(d * d for d in do)
+        sxo = sum(d * e for d, e in zip(ds, do))
+        soy = sum(d * e for d, e in zip(do, dt))
+        det = sxx * soo - sxo * sxo
+        if det > 1e-9 * sxx * soo:
+            slope = (sxy * soo - soy * sxo) / det
+            swing = (soy * sxx - sxy * sxo) / det
+            if not (slope > 0.0 and abs(swing) < 0.35 * slope):
+                swing = 0.0
+    if swing == 0.0:
+        slope = sxy / sxx if sxx > 0 else 0.0
+        mean_odd = 0.0
+    if not (slope > 0.0 and math.isfinite(slope)):
+        return None
+    intercept = mean_time - slope * mean_slot - swing * mean_odd
+    return slope, intercept, swing
+
+
+def _off_grid(times: list[float], slots: list[int], slope: float, intercept: float, swing: float) -> list[float]:
     """How far each tap sits from its slot, in slots (0 on the slot, 0.5 halfway to the next)."""
-    return [abs((t - intercept) / slope - s) for t, s in zip(times, slots)]
+    return [abs((t - intercept - swing * (s & 1)) / slope - s) for t, s in zip(times, slots)]
 
 
 def _occupancy(slots: list[int], count: int, span: int) -> list[float]:
