@@ -191,7 +191,7 @@ def test_a_swung_reel_with_its_quiet_taps_unheard_is_counted_at_its_beat(pattern
     """A reel swung by a fifth of a slot (its off sixteenths late) under music that hides two quiet
     taps in three: the gaps left are mostly the short ones, 0.8 of the slot, which a straight grid
     took for the slot (the tempo 1.25 times too fast, or a beat of six slots). The tempo after the
-    first 4 s, as `analyze` reports it (the median estimate), is within 4 % of the played one.
+    first 4 s of taps, as `analyze` reports it (the median estimate), is within 4 % of the played one.
     Before the grid fitted the swing, 6 of these 24 missed (docs/corpus.md, attempt 82)."""
     import sys
     from pathlib import Path
@@ -199,17 +199,16 @@ def test_a_swung_reel_with_its_quiet_taps_unheard_is_counted_at_its_beat(pattern
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
     from corpus.patterns import tap_plan
 
+    from dessins_de_planche.inputs.analyze import _tempo
+
     rng = np.random.default_rng(seed)
     bpm = 104 + 6 * seed
     taps = tap_plan(rng, pattern, bpm, 1.0, 16.0, swing=0.2, jitter_s=0.004, flam_rate=0.04, rest_rate=0.03)
-    tracker, said = TempoTracker(bar_beats=2), []
-    for when, kind, velocity, _ in taps:
-        if velocity < 0.8 and rng.random() < 2 / 3:  # a quiet tap, lost
-            continue
-        tracker.add(when, 1 if kind == "heel" else 2, 1 + 20 * np.log10(velocity) / 50)
-        if when > 5.0:
-            said.append(tracker.bpm)
-    assert float(np.median(said)) == pytest.approx(bpm, rel=0.04)
+    heard = [(when, 1 if kind == "heel" else 2, 1 + 20 * np.log10(velocity) / 50)
+             for when, kind, velocity, _ in taps
+             if velocity >= 0.8 or rng.random() >= 2 / 3]  # two quiet taps in three, lost
+    final = np.array(heard, dtype=[("time", "f8"), ("kind", "u1"), ("velocity", "f4")])
+    assert _tempo(final, 2)[0] == pytest.approx(bpm, rel=0.04)
 
 
 # What the tracker said of these taps when it was written with numpy (before it was made cheap): every
@@ -263,7 +262,8 @@ def test_says_what_it_said_before_it_was_made_cheap(pattern):
     for now, before in zip(said, SAID_BEFORE[pattern]):
         assert now[1] == pytest.approx(before[1], rel=0.01 if now[0] < 11 else 5e-4)
         assert now[2:6] == before[2:6]
-        assert now[6] == pytest.approx(before[6], abs=0.01)
+        turn = abs(now[6] - before[6])
+        assert min(turn, 1.0 - turn) < 0.01  # the bar's phase, round the circle
 
 
 def test_hears_the_same_after_days_of_clock():

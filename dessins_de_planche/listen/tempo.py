@@ -25,6 +25,7 @@ import math
 from dessins_de_planche.events import KIND_HEEL, KIND_TOE
 
 _MULTIPLES = (1, 2, 3, 4, 6, 8)
+SWING_TAPS = 3  # a swing is fitted where this many taps hold slots of each parity
 SWUNG_MARGIN = 0.8  # a grid 1.25 times the first guess is taken when its taps sit this much nearer their slots
 PATTERN_SHARE = 0.2  # a slot class holds taps when its share is this much of the busiest class's
 
@@ -134,8 +135,8 @@ class TempoTracker:
         if longer is not None and _mean(_off_grid(times, *longer)) < SWUNG_MARGIN * _mean(off_grid):
             fit, off_grid = longer, _off_grid(times, *longer)
         if sum(off > 0.3 for off in off_grid) / len(off_grid) >= 0.2:  # taps between the slots: missed taps hid a finer grid?
-            finer = _fit_grid(times, fit[1] / 2)
-            if finer is not None and _mean(_off_grid(times, *finer)) < _mean(off_grid):
+            finer = _fit_grid(times, fit[1] / 2)  # kept only where it halves the slot (not a swung reel's 0.4)
+            if finer is not None and abs(finer[1] / fit[1] - 0.5) < 0.05 and _mean(_off_grid(times, *finer)) < _mean(off_grid):
                 fit = finer
         slots, slope, intercept, swing = fit
         span = slots[-1] + 1
@@ -164,7 +165,8 @@ class TempoTracker:
 
         period = best * slope
         beat_slot = best_residue + best * math.floor((slots[-1] - best_residue) / best)
-        anchor = intercept + slope * beat_slot + swing * (beat_slot & 1)
+        # beats of an odd number of slots fall on odd and even slots in turn: half the swing each
+        anchor = intercept + slope * beat_slot + (swing * (beat_slot & 1) if best % 2 == 0 else swing / 2)
         if self.beat_period is not None:  # keep counting beats across re-estimates
             self._anchor_number = round(self.beat_position(anchor))
         self._anchor, self.beat_period = anchor, period
@@ -247,7 +249,8 @@ def _fit_grid(times: list[float], unit: float):
     """The grid slot of each tap (rests are whole slots) and the least-squares grid through them:
     slots, slot length, the time of slot 0 and the swing (how much later than the straight grid
     the odd slots fall, s: a reel's off sixteenths come late by up to a fifth of a slot, which
-    a straight grid fits at 0.8 of the slot); None when the taps span under 3 slots."""
+    a straight grid fits at 0.8 of the slot; negative where the window's first tap is a late
+    one, its parity counted even); None when the taps span under 3 slots."""
     slope, swing, best, previous = unit, 0.0, None, None
     for _ in range(3):  # slots from the gaps, then from the gaps on the fitted (swung) grid
         slots, slot = [0], 0
@@ -276,7 +279,7 @@ def _fit_grid(times: list[float], unit: float):
 
 def _least_squares(times: list[float], slots: list[int]):
     """time = intercept + slope * slot + swing * (slot is odd), about the means (times may be
-    hours of clock); no swing where the taps hold slots of one parity only."""
+    hours of clock); no swing where fewer than SWING_TAPS taps hold slots of either parity."""
     n = len(times)
     odd = [k & 1 for k in slots]
     mean_slot, mean_time, mean_odd = _mean(slots), _mean(times), _mean(odd)
@@ -285,7 +288,7 @@ def _least_squares(times: list[float], slots: list[int]):
     sxx = sum(d * d for d in ds)
     sxy = sum(d * e for d, e in zip(ds, dt))
     swing = 0.0
-    if 0 < sum(odd) < n:
+    if min(sum(odd), n - sum(odd)) >= SWING_TAPS:
         do = [o - mean_odd for o in odd]
         soo = sum(d * d for d in do)
         sxo = sum(d * e for d, e in zip(ds, do))
