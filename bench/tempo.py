@@ -94,7 +94,7 @@ def heard(rng, taps, bpm, pattern):
     beat = 60.0 / bpm
     steps = 3 if PATTERNS[pattern][0] == "jig" else 4
     for _ in range(int(rng.poisson(rate * SECONDS))):
-        if rng.random() < 0.5:  # on the band's grid: beat, off-beat, straight eighths or triplets
+        if rng.random() < 0.5:  # on the band's grid: the beat, the off-beat, the straight sixteenths (a jig's triplets)
             when = beat * (int(rng.integers(int(SECONDS / beat))) + int(rng.integers(steps)) / steps)
             when += rng.normal(0.0, 0.004)
         else:
