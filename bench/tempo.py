@@ -40,12 +40,19 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
 from corpus.patterns import PATTERN_NAME, PATTERNS, tap_plan  # noqa: E402
-from dessins_de_planche.events import KIND_HEEL, KIND_TOE  # noqa: E402
+from dessins_de_planche.events import KIND_HEEL, KIND_TOE, TAP_DTYPE  # noqa: E402
 from dessins_de_planche.inputs.analyze import _tempo  # noqa: E402
 
 SEED = 9_000_000  # the corpus draws its clips from seeds of (family, clip number), far below
 SECONDS = 15.0
-TAPS = np.dtype([("time", "f8"), ("kind", "u1"), ("velocity", "f4")])
+
+
+def final_taps(rows) -> np.ndarray:
+    """(time, kind, velocity) rows as the tap records `analyze` keeps, in time order."""
+    records = np.zeros(len(rows), TAP_DTYPE)
+    for i, (when, kind, velocity) in enumerate(sorted(rows)):
+        records[i]["time"], records[i]["kind"], records[i]["velocity"] = when, kind, velocity
+    return records
 
 
 def plan(rng):
@@ -101,15 +108,14 @@ def heard(rng, taps, bpm, pattern):
             when = float(rng.uniform(0.0, SECONDS))
         out.append((when, KIND_HEEL if rng.random() < 0.5 else KIND_TOE,
                     velocity_heard(-accent_db - rng.uniform(0.0, 10.0))))
-    found = np.array(sorted(out), dtype=TAPS) if out else np.zeros(0, TAPS)
-    return found, accented_recall, quiet_recall, rate
+    return final_taps(out), accented_recall, quiet_recall, rate
 
 
 def played(rng, taps):
     """Every tap as played, at its level, heel or toe right."""
     db, _ = levels(rng, taps)
-    return np.array([(w, KIND_HEEL if k == "heel" else KIND_TOE, velocity_heard(level))
-                     for (w, k, _, _), level in zip(taps, db)], dtype=TAPS)
+    return final_taps([(w, KIND_HEEL if k == "heel" else KIND_TOE, velocity_heard(level))
+                       for (w, k, _, _), level in zip(taps, db)])
 
 
 def right(bpm_heard, bpm) -> bool:

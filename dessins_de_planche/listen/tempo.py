@@ -132,8 +132,10 @@ class TempoTracker:
         # the first guess at the slot is the common short gap: a swung reel's short ones are 0.8
         # of the slot; where the taps sit off the guessed grid, try the slot 1.25 times as long
         longer = _fit_grid(times, 1.25 * unit) if _mean(off_grid) > 0.1 else None
-        if longer is not None and _mean(_off_grid(times, *longer)) < SWUNG_MARGIN * _mean(off_grid):
-            fit, off_grid = longer, _off_grid(times, *longer)
+        if longer is not None:
+            off_longer = _off_grid(times, *longer)
+            if _mean(off_longer) < SWUNG_MARGIN * _mean(off_grid):
+                fit, off_grid = longer, off_longer
         if sum(off > 0.3 for off in off_grid) / len(off_grid) >= 0.2:  # taps between the slots: missed taps hid a finer grid?
             finer = _fit_grid(times, fit[1] / 2)  # kept only where it halves the slot (not a swung reel's 0.4)
             if finer is not None and abs(finer[1] / fit[1] - 0.5) < 0.05 and _mean(_off_grid(times, *finer)) < _mean(off_grid):
