@@ -47,11 +47,12 @@ SEED = 9_000_000  # the corpus draws its clips from seeds of (family, clip numbe
 SECONDS = 15.0
 
 
-def final_taps(rows) -> np.ndarray:
-    """(time, kind, velocity) rows as the tap records `analyze` keeps, in time order."""
+def tap_records(rows) -> np.ndarray:
+    """(time, kind, velocity) rows as the tap records `analyze` keeps once settled
+    (`events.final_taps`), in time order."""
     records = np.zeros(len(rows), TAP_DTYPE)
-    for i, (when, kind, velocity) in enumerate(sorted(rows)):
-        records[i]["time"], records[i]["kind"], records[i]["velocity"] = when, kind, velocity
+    if rows:
+        records["time"], records["kind"], records["velocity"] = np.array(sorted(rows)).T
     return records
 
 
@@ -108,13 +109,13 @@ def heard(rng, taps, bpm, pattern):
             when = float(rng.uniform(0.0, SECONDS))
         out.append((when, KIND_HEEL if rng.random() < 0.5 else KIND_TOE,
                     velocity_heard(-accent_db - rng.uniform(0.0, 10.0))))
-    return final_taps(out), accented_recall, quiet_recall, rate
+    return tap_records(out), accented_recall, quiet_recall, rate
 
 
 def played(rng, taps):
     """Every tap as played, at its level, heel or toe right."""
     db, _ = levels(rng, taps)
-    return final_taps([(w, KIND_HEEL if k == "heel" else KIND_TOE, velocity_heard(level))
+    return tap_records([(w, KIND_HEEL if k == "heel" else KIND_TOE, velocity_heard(level))
                        for (w, k, _, _), level in zip(taps, db)])
 
 
