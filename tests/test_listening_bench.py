@@ -76,3 +76,21 @@ def test_the_taps_stage_a_fired_on_count_withdrawn_ones_and_each_tap_once():
     assert tally.tap_heard["kind heel"] == [3, 1] and tally.tap_heard["kind toe"] == [2, 1]
     tally.stage_a({**clip, "music_only": True}, truth)
     assert tally.heard["plank"] == [5, 2]
+
+
+def test_a_reference_is_read_at_the_false_alarms_ours_raises_between_its_swept_thresholds():
+    """A reference swept over its threshold: its recall where it raises as many false alarms a
+    minute on music alone as ours does, between the two settings around that rate; none outside."""
+    truth = 0.5 + 0.2 * np.arange(10)
+    taps, music = _clip(truth), {"seconds": 60.0, "music_only": True, "family": "music-csound"}
+    tally = listening.Tally()
+    # a low threshold: every tap, 40 false alarms a minute; a high one: 4 of the 10 taps (and 4 more
+    # found 30 ms late, which match none), 10 a minute
+    tally.swept(taps, 0.1, truth)
+    tally.swept(music, 0.1, np.linspace(1, 59, 40))
+    tally.swept(taps, 0.5, np.sort(np.r_[truth[:4], truth[4:8] + 0.030]))
+    tally.swept(music, 0.5, np.linspace(1, 59, 10))
+    assert tally.sweep[0.5] == [4, 10, 10, 60.0]
+    assert abs(tally.recall_at_alarms(25.0) - (0.4 + 1.0) / 2) < 1e-9  # halfway from 10 to 40 a minute
+    assert tally.recall_at_alarms(40.0) == 1.0
+    assert tally.recall_at_alarms(5.0) is None and tally.recall_at_alarms(80.0) is None
