@@ -264,7 +264,9 @@ class Calibrating:
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         self.said: list[str] = []
         self._lines: queue.Queue = queue.Queue()
-        threading.Thread(target=lambda: [self._lines.put(line) for line in self.process.stderr], daemon=True).start()
+        self._reader = threading.Thread(target=lambda: [self._lines.put(line) for line in self.process.stderr],
+                                        daemon=True)
+        self._reader.start()
 
     def prompt(self, word: str, what: str) -> None:
         """Wait until the command has asked for `word` (a prompt's word in capitals)."""
@@ -276,8 +278,12 @@ class Calibrating:
 
     def output(self) -> str:
         """Its standard output, once it has ended well."""
-        out, _ = self.process.communicate(timeout=90)
-        assert self.process.returncode == 0, "".join(self.said)
+        self.process.wait(timeout=90)  # it prints a few lines: the pipe never fills
+        out = self.process.stdout.read()
+        self._reader.join(timeout=10)  # everything it said, a crash's trace included
+        while not self._lines.empty():
+            self.said.append(self._lines.get())
+        assert self.process.returncode == 0, "".join(self.said) + out
         return out
 
     def close(self) -> None:

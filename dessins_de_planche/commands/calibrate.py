@@ -4,8 +4,9 @@ Asks for a moment of quiet, then heel taps, then toe taps, on the board the show
 use, and with `--music` a soundcheck: the band's music heard alone, whose onsets the detector
 then asks more of before it draws them; stores per-channel level floors, heel/toe splits and
 that bar in the user's config folder (`calibration.toml`), which `run` and `analyze` then
-use. This command records in its own short-lived process, so it reads the device directly
-(the show's input process is not running).
+use. The show's input process is not running: this command opens the device itself, in a
+recording process of its own (`inputs.capture`), so a stalled or crashed audio system costs
+it a sentence, never a hang.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import numpy as np
 
 from dessins_de_planche import options as opt
 from dessins_de_planche.config import DEFAULT_BLOCK_SIZE, DEFAULT_SAMPLE_RATE
+from dessins_de_planche.inputs.capture import AudioCapture
 
 NAME = "calibrate"
 ORDER = 35
@@ -72,46 +74,6 @@ def say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-class Recorder:
-    """Records the input into one preallocated buffer (callback: a copy and a counter, no more)."""
-
-    def __init__(self, device, channels: int, sample_rate: int, block_size: int, seconds: float):
-        from dessins_de_planche.inputs import probe
-        from dessins_de_planche.inputs.devices import find_audio_device, list_audio_inputs
-
-        inputs = probe.ask(list_audio_inputs)  # a crash of PortAudio's there becomes a sentence
-        import sounddevice as sd
-        index = find_audio_device(device, inputs)
-        info = next(d for d in inputs if d.index == index)
-        if channels > info.channels:
-            raise opt.UsageError(f"audio device {info.name!r} has {info.channels} input channels; "
-                                 f"channel {channels} was asked for")
-        self.buffer = np.zeros((int(seconds * sample_rate), channels), np.float32)
-        self.frames = 0
-        self.overflows = 0
-        self.sample_rate = sample_rate
-        self.stream = sd.InputStream(device=index, channels=channels, samplerate=sample_rate,
-                                     blocksize=block_size, dtype="float32", callback=self._callback)
-        self.device_name = f"{info.name} ({info.host_api})"
-
-    def _callback(self, indata, frames, time_info, status) -> None:
-        if status.input_overflow:
-            self.overflows += 1
-        end = min(self.frames + frames, len(self.buffer))
-        self.buffer[self.frames : end] = indata[: end - self.frames]
-        self.frames = end
-
-    def __enter__(self):
-        self.stream.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stream.close()
-
-    def since(self, frame: int) -> np.ndarray:
-        return self.buffer[frame : self.frames]
-
-
 class BoardTaps:
     """A multi-channel board's taps as `calibrate` learns from them: every channel heard on its own
     (the detector's winner-take-all off), each confirmed tap as (onset s, 1-based channel, peak
@@ -154,7 +116,7 @@ def board_taps(audio: np.ndarray, sample_rate: int, channels, block_size: int = 
     return BoardTaps(sample_rate, channels, block_size).hear(audio, 0)
 
 
-def _calibrate_audio_board(recorder: Recorder, args):
+def _calibrate_audio_board(recorder: AudioCapture, args):
     """Each channel's zone struck alone, then weight shifts: the board's bleed and floors, saved
     as the file's [audio_board] table; returns what was learned."""
     from dessins_de_planche.commands import _calibrate_board
@@ -205,7 +167,7 @@ def _wait_enter(args, what: str) -> None:
         raise opt.UsageError(f"no answer in {args.timeout:.0f} s (use --yes to run without prompts)")
 
 
-def _record_taps(recorder: Recorder, args, word: str) -> np.ndarray:
+def _record_taps(recorder: AudioCapture, args, word: str) -> np.ndarray:
     from dessins_de_planche.listen.calibration import count_taps
 
     _wait_enter(args, f"tap your {word}")
@@ -248,7 +210,7 @@ def main(args) -> int:
     seconds = QUIET_S + 2 * args.timeout + 10.0 + args.music
     if multi:
         seconds += len(args.channels) * args.timeout + args.shift_seconds + 5.0
-    with Recorder(args.audio_device, max(args.channels), args.sample_rate, args.block_size, seconds) as recorder:
+    with AudioCapture(args.audio_device, max(args.channels), args.sample_rate, args.block_size, seconds) as recorder:
         say(f"Calibrating {recorder.device_name}, channel(s) {','.join(map(str, args.channels))}.")
         _wait_enter(args, "record a moment of quiet")
         say(f"Keep the board QUIET for {QUIET_S:.1f} s ...")
@@ -287,7 +249,7 @@ def _soundcheck_only(args) -> int:
 
     if args.music <= 0:
         raise opt.UsageError("--music-only needs --music SECONDS (20 is a good length)")
-    with Recorder(args.audio_device, max(args.channels), args.sample_rate, args.block_size,
+    with AudioCapture(args.audio_device, max(args.channels), args.sample_rate, args.block_size,
                   args.music + args.timeout + 5.0) as recorder:
         say(f"Soundcheck on {recorder.device_name}, channel(s) {','.join(map(str, args.channels))}.")
         music = _record_music(recorder, args)
@@ -303,7 +265,7 @@ def _soundcheck_only(args) -> int:
     return 0
 
 
-def _record_music(recorder: Recorder, args) -> np.ndarray:
+def _record_music(recorder: AudioCapture, args) -> np.ndarray:
     _wait_enter(args, "play the band's music")
     say(f"Let the band PLAY (or play its recording into the room) for {args.music:.0f} s; do not tap ...")
     start = recorder.frames
