@@ -149,7 +149,10 @@ def _record(name, device, channels, sample_rate, block_size, length, sender, par
                                 dtype="float32", callback=callback)
         stream.start()
     except Exception as error:
-        sender.send((False, error))
+        try:
+            sender.send((False, error))
+        except Exception:  # an error that does not pickle: its text will do
+            sender.send((False, AudioSystemFailed(f"the audio input did not open: {error}")))
         os._exit(0)
     sender.send((True, f"{info.name} ({info.host_api})"))
     while not header[_STOP] and os.getppid() == parent_pid:
