@@ -84,8 +84,8 @@ class AudioCapture:
             raise AudioSystemFailed(f"the audio stream on {self.device_name} stopped while recording "
                                     "(device unplugged or audio server gone)")
         if not self._child.is_alive():
-            raise AudioSystemFailed(crash_text(self._child.exitcode, "a recording of the audio input")
-                                    .replace("while we asked for", "while making"))
+            raise AudioSystemFailed(crash_text(self._child.exitcode, "a recording of the audio input",
+                                               doing="making"))
         return int(self._header[_FRAMES])
 
     @property
@@ -109,7 +109,10 @@ class AudioCapture:
                 self._child.join(5)
         self.buffer = self.buffer.copy()  # the segment goes; the recording stays
         self._header = self._header.copy()
-        self._shm.close()
+        try:
+            self._shm.close()
+        except BufferError:  # a caller still holds a view of it: the mapping goes with that view
+            pass
         self._shm.unlink()
 
     def __enter__(self) -> "AudioCapture":

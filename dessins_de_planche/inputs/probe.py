@@ -59,8 +59,8 @@ def ask(function, *args, what: str = "the audio devices", timeout: float = 20.0)
     return value
 
 
-def crash_text(exitcode: int | None, what: str) -> str:
-    """Why asking for `what` killed the process, with the likely cause when we know it."""
+def crash_text(exitcode: int | None, what: str, doing: str = "we asked for") -> str:
+    """Why asking for (`doing`) `what` killed the process, with the likely cause when we know it."""
     if exitcode is not None and exitcode < 0:
         try:
             how = f"killed by {signal.Signals(-exitcode).name}"
@@ -68,7 +68,7 @@ def crash_text(exitcode: int | None, what: str) -> str:
             how = f"killed by signal {-exitcode}"
     else:
         how = f"exit code {exitcode}"
-    text = f"the audio system (PortAudio) crashed while we asked for {what} ({how})"
+    text = f"the audio system (PortAudio) crashed while {doing} {what} ({how})"
     config = os.environ.get("ALSA_CONFIG_PATH", ALSA_CONFIG)
     if not os.path.exists(config):
         text += (f": ALSA's configuration {config} is missing (Debian and Ubuntu: install libasound2-data"
