@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -276,15 +277,31 @@ class Calibrating:
             return any(word in line for line in self.said)
         wait_for(asked, deadline=60, what=what)
 
-    def output(self) -> str:
-        """Its standard output, once it has ended well."""
+    def ended(self) -> tuple[int, str, str]:
+        """Its exit code, standard output and all it said (a crash's trace included), once ended."""
         self.process.wait(timeout=90)  # it prints a few lines: the pipe never fills
         out = self.process.stdout.read()
-        self._reader.join(timeout=10)  # everything it said, a crash's trace included
+        self._reader.join(timeout=10)
         while not self._lines.empty():
             self.said.append(self._lines.get())
-        assert self.process.returncode == 0, "".join(self.said) + out
+        return self.process.returncode, out, "".join(self.said)
+
+    def output(self) -> str:
+        """Its standard output, once it has ended well."""
+        code, out, said = self.ended()
+        assert code == 0, said + out
         return out
+
+    def recording_process(self) -> int:
+        """The pid of the process that holds its audio stream (`inputs.capture`)."""
+        def spawned():
+            for pid in subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True,
+                                      text=True).stdout.split():
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    if b"spawn_main" in f.read():
+                        return int(pid)
+            return None
+        return wait_for(spawned, deadline=30, what="the recording process")
 
     def close(self) -> None:
         if self.process.poll() is None:
@@ -319,6 +336,24 @@ def test_calibrate_through_jack_stores_the_players_split(jack_server, jack_playe
     assert "heel/toe by the learned model tuned to your shoes" in out
     assert tuned.music_onsets >= 3 and "soundcheck:" in out  # the band's onsets were heard and judged
     assert not (tmp_path / "config").exists() or not any((tmp_path / "config").rglob("calibration.toml"))
+
+
+@pytest.mark.jack
+def test_calibrate_says_in_one_line_when_its_recording_process_crashes(jack_server, tmp_path):
+    """PortAudio crashing under the command (here: its recording process killed by SIGSEGV while
+    the player is asked for heel taps) ends it with a sentence and no calibration written."""
+    output = tmp_path / "calibration.toml"
+    command = Calibrating(tmp_path, "--taps", "5", "--output", str(output))
+    try:
+        command.prompt("HEEL", "the heel prompt")
+        os.kill(command.recording_process(), signal.SIGSEGV)
+        code, out, said = command.ended()
+    finally:
+        command.close()
+    assert code == 1 and "calibration saved" not in out
+    assert ("dessins-de-planche calibrate: the audio system (PortAudio) crashed while making a recording of the "
+            "audio input (killed by SIGSEGV)") in said
+    assert "Traceback" not in said and not output.exists()
 
 
 @pytest.mark.jack

@@ -67,6 +67,8 @@ def test_a_crash_of_the_recording_process_becomes_a_sentence(jack_server):
         with pytest.raises(AudioSystemFailed, match=r"crashed while making a recording of the audio input "
                                                     r"\(killed by SIGSEGV\)"):
             recording.frames  # noqa: B018 (the property is what a polling command reads)
+        with pytest.raises(AudioSystemFailed, match="killed by SIGSEGV"):
+            recording.since(0)
 
 
 def test_the_server_going_away_mid_recording_is_said_so(jack_server):

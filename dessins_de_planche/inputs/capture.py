@@ -93,7 +93,9 @@ class AudioCapture:
         return int(self._header[_OVERFLOWS])
 
     def since(self, frame: int) -> np.ndarray:
-        return self.buffer[frame : int(self._header[_FRAMES])]
+        """What was recorded from `frame` on (a view); raises as `frames` does, so a command
+        polling its recording is told at once when no more will come."""
+        return self.buffer[frame : self.frames]
 
     def close(self) -> None:
         """End the recording (what was recorded stays readable until the object goes), the child
