@@ -17,12 +17,12 @@ from multiprocessing import shared_memory
 
 import numpy as np
 
-from dessins_de_planche.inputs.probe import AudioSystemFailed, crash_text
+from dessins_de_planche.inputs.probe import AudioSystemFailed, await_reply, crash_text, send_reply
 from dessins_de_planche.inputs.shm import SEGMENT_PREFIX, remove_stale_segments
 from dessins_de_planche.ring import attach_untracked
 
-_HEADER = 64  # int64 slots: frames written, overflows, the stream stopped by itself, stop asked
-_FRAMES, _OVERFLOWS, _STOPPED, _STOP = 0, 1, 2, 3
+_HEADER = 64  # int64 slots: frames written, the stream stopped by itself, stop asked
+_FRAMES, _STOPPED, _STOP = 0, 1, 2
 CLOSE_WAIT_S = 2.0  # what a healthy close takes, with room; then the child is killed
 OPEN_TIMEOUT_S = 20.0
 
@@ -54,25 +54,12 @@ class AudioCapture:
         self._child.start()
         sender.close()
         try:
-            self.device_name = self._opened(receiver)
+            self.device_name = await_reply(receiver, self._child, OPEN_TIMEOUT_S, "the audio input")
         except BaseException:
             self.close()
             raise
         finally:
             receiver.close()
-
-    def _opened(self, receiver) -> str:
-        if not receiver.poll(OPEN_TIMEOUT_S):
-            raise AudioSystemFailed(f"the audio system did not open the input within {OPEN_TIMEOUT_S:g} s "
-                                    "(is the audio server stuck?)")
-        try:
-            ok, value = receiver.recv()
-        except EOFError:  # the child died before answering
-            self._child.join(5)
-            raise AudioSystemFailed(crash_text(self._child.exitcode, "the audio input")) from None
-        if not ok:
-            raise value
-        return value
 
     @property
     def frames(self) -> int:
@@ -87,10 +74,6 @@ class AudioCapture:
             raise AudioSystemFailed(crash_text(self._child.exitcode, "a recording of the audio input",
                                                doing="making"))
         return int(self._header[_FRAMES])
-
-    @property
-    def overflows(self) -> int:
-        return int(self._header[_OVERFLOWS])
 
     def since(self, frame: int) -> np.ndarray:
         """What was recorded from `frame` on (a view); raises as `frames` does, so a command
@@ -143,8 +126,6 @@ def _record(name, device, channels, sample_rate, block_size, length, sender, par
                                  f"channel {channels} was asked for")
 
         def callback(indata, frames, time_info, status) -> None:
-            if status.input_overflow:
-                header[_OVERFLOWS] += 1
             start = int(header[_FRAMES])
             end = min(start + frames, length)
             buffer[start:end] = indata[: end - start]
@@ -154,12 +135,9 @@ def _record(name, device, channels, sample_rate, block_size, length, sender, par
                                 dtype="float32", callback=callback)
         stream.start()
     except Exception as error:
-        try:
-            sender.send((False, error))
-        except Exception:  # an error that does not pickle: its text will do
-            sender.send((False, AudioSystemFailed(f"the audio input did not open: {error}")))
+        send_reply(sender, False, error)
         os._exit(0)
-    sender.send((True, f"{info.name} ({info.host_api})"))
+    send_reply(sender, True, f"{info.name} ({info.host_api})")
     while not header[_STOP] and os.getppid() == parent_pid:
         time.sleep(0.05)
         if not stream.active:

@@ -20,16 +20,37 @@ class AudioSystemFailed(UserError):
     """The audio system crashed or stopped answering while we asked it something."""
 
 
+def send_reply(sender, ok: bool, value) -> None:
+    """Send a child's (ok, value) to the asker; an answer or error that does not pickle goes as its text."""
+    try:
+        sender.send((ok, value))
+    except Exception:
+        sender.send((False, RuntimeError(str(value))))
+
+
 def _answer(sender, function, args) -> None:
     try:
         reply = (True, function(*args))
     except Exception as error:  # sent back to be raised in the asker
         reply = (False, error)
-    try:
-        sender.send(reply)
-    except Exception:  # an answer or error that does not pickle: its text will do
-        sender.send((False, RuntimeError(str(reply[1]))))
+    send_reply(sender, *reply)
     sender.close()
+
+
+def await_reply(receiver, child, timeout: float, what: str):
+    """A spawned child's `send_reply`: its value, or its exception raised here, or
+    `AudioSystemFailed` when the child dies or does not answer within `timeout` seconds."""
+    if not receiver.poll(timeout):
+        raise AudioSystemFailed(f"the audio system did not answer within {timeout:g} s while we asked for "
+                                f"{what} (is the audio server stuck?)")
+    try:
+        ok, value = receiver.recv()
+    except EOFError:  # the child died before answering
+        child.join(5)
+        raise AudioSystemFailed(crash_text(child.exitcode, what)) from None
+    if not ok:
+        raise value
+    return value
 
 
 def ask(function, *args, what: str = "the audio devices", timeout: float = 20.0):
@@ -41,22 +62,12 @@ def ask(function, *args, what: str = "the audio devices", timeout: float = 20.0)
     child.start()
     sender.close()
     try:
-        if not receiver.poll(timeout):
-            raise AudioSystemFailed(f"the audio system did not answer within {timeout:g} s while we asked for "
-                                    f"{what} (is the audio server stuck?)")
-        try:
-            ok, value = receiver.recv()
-        except EOFError:  # the child died before answering
-            child.join(5)
-            raise AudioSystemFailed(crash_text(child.exitcode, what)) from None
+        return await_reply(receiver, child, timeout, what)
     finally:
         receiver.close()
         if child.is_alive():
             child.kill()
         child.join(5)
-    if not ok:
-        raise value
-    return value
 
 
 def crash_text(exitcode: int | None, what: str, doing: str = "we asked for") -> str:
