@@ -175,7 +175,8 @@ def test_a_link_to_a_reserved_soundfont_is_refused_and_allowed_sources_pass(tmp_
     for allowed in ("/usr/share/hydrogen/data/drumkits/circAfrique v4/Djembe1 Bass.flac",
                     "/usr/share/sounds/sf2/TimGM6mb.sf2", "/usr/share/midi/freepats/Drum_000/075_Claves.pat",
                     sounds.SOUNDFONTS["musescore"][0], taps.CSOUND, taps.UFOAI_SOUNDS, taps.OPENARENA_PAK,
-                    taps.MINETEST_SOUNDS + "/default_wood_footstep.1.ogg", strums_kit_take(), *taps.AVLDRUMS):
+                    taps.MINETEST_SOUNDS + "/default_wood_footstep.1.ogg", taps.ZERO_AD_PUBLIC,
+                    taps.REDECLIPSE_PLAYER + "/footstep.ogg", strums_kit_take(), *taps.AVLDRUMS):
         assert reserved.reason(allowed) is None, allowed
 
 
@@ -258,6 +259,53 @@ def test_a_package_file_is_unpacked_from_its_deb_without_installing_it(tmp_path,
     assert calls.read_text().splitlines() == ["download steps-data"]  # fetched once, never installed
     with pytest.raises(reserved.ReservedSource):
         sounds.unpacked("hydrogen-data", "/usr/share/hydrogen/data/drumkits/GMRockKit/drumkit.xml")
+
+
+def test_a_game_s_steps_are_read_from_the_archive_inside_its_deb_in_one_pass(tmp_path, monkeypatch):
+    """0 A.D.'s steps lie in a zip inside a 1.4 GB package, Red Eclipse's as files in an 860 MB
+    one: every file wanted comes out of one download, streamed, and the .deb is not kept; a file
+    the package lacks is named."""
+    import io
+    import subprocess
+    import zipfile
+
+    rate = 44_100
+    step = np.zeros(int(0.2 * rate))
+    step[int(0.01 * rate) :] = 0.8 * np.exp(-np.arange(len(step) - int(0.01 * rate)) / (0.01 * rate))
+    ogg = io.BytesIO()
+    soundfile.write(ogg, step, rate, format="OGG")
+    root = tmp_path / "package"
+    (root / "DEBIAN").mkdir(parents=True)
+    (root / "DEBIAN" / "control").write_text("Package: steps-data\nVersion: 1\nArchitecture: all\n"
+                                             "Maintainer: Nobody <nobody@example.org>\nDescription: steps\n")
+    archive = "/usr/share/games/steps/public.zip"
+    folder = "/usr/share/games/steps/player"
+    (root / folder.lstrip("/")).mkdir(parents=True)
+    with zipfile.ZipFile(root / archive.lstrip("/"), "w") as pack:
+        pack.writestr("audio/wood1.ogg", ogg.getvalue())
+    for name in ("stepl", "stepr"):
+        (root / folder.lstrip("/") / f"{name}.ogg").write_bytes(ogg.getvalue())
+    deb = tmp_path / "steps-data_1_all.deb"
+    subprocess.run(["dpkg-deb", "--root-owner-group", "--build", str(root), str(deb)], check=True, capture_output=True)
+    calls = tmp_path / "calls"
+    fake = tmp_path / "bin" / "apt-get"
+    fake.parent.mkdir()
+    fake.write_text(f'#!/bin/sh\necho "$@" >> "{calls}"\ncp "{deb}" .\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+
+    steps = list(taps._recordings(folder, "{}.ogg", ("stepl", "stepr"), "steps-data"))
+    assert [name for name, _, _ in steps] == ["stepl", "stepr"]
+    assert all(got_rate == rate and np.abs(audio).max() > 0.5 for _, audio, got_rate in steps)
+    assert calls.read_text().splitlines() == ["download steps-data"]  # both files from one download
+    assert not list(sounds.debs_cache().rglob("*.deb"))  # not kept: a game's package is large
+    (name, audio, got_rate), = taps._recordings(archive, "audio/{}.ogg", ("wood1",), "steps-data")
+    assert name == "wood1" and got_rate == rate
+    assert taps.strike_onsets(audio, rate) == [int(0.01 * rate) // 44 * 44]  # one strike, where it is
+    assert len(calls.read_text().splitlines()) == 2
+    with pytest.raises(SystemExit, match="has no /usr/share/games/steps/player/jump.ogg"):
+        sounds.unpacked_all("steps-data", [folder + "/jump.ogg"])
 
 
 def test_a_package_file_that_cannot_be_fetched_says_why_in_one_line(tmp_path, monkeypatch):

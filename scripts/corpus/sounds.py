@@ -9,7 +9,6 @@ path goes through `reserved.check`.
 
 from __future__ import annotations
 
-import io
 import os
 import shutil
 import subprocess
@@ -37,10 +36,11 @@ SOUNDFONTS = {
 }
 
 # every Debian package a full build reads (fluidsynth without its recommends: it would pull
-# fluid-soundfont-gm, which is reserved)
+# fluid-soundfont-gm, which is reserved); the footsteps of openarena-data, 0ad-data and
+# redeclipse-data are only fetched and unpacked (`unpacked_all`)
 PACKAGES = ("fluidsynth", "hydrogen-drumkits", "avldrums.lv2-soundfont", "freepats", "timgm6mb-soundfont",
             "musescore-general-soundfont", "csound-soundfont", "ufoai-sound",
-            "minetest-data", strums.PACKAGE)  # (and openarena-data's footsteps, unpacked: `unpacked`)
+            "minetest-data", strums.PACKAGE)
 
 
 def render_file(path: str, events, seconds: float, sample_rate: int) -> np.ndarray:
@@ -138,21 +138,31 @@ def debs_cache() -> Path:
 
 
 def unpacked(package: str, path: str) -> str:
-    """One file of a Debian package without installing the package or what it depends on
-    (OpenArena's footsteps lie in a 44 MB package that pulls 300 MB of maps in): the installed
-    file where the package is installed; otherwise the .deb, fetched once by `apt-get download`
-    (any user may) into the cache, and that one file taken out of it."""
+    """One file of a Debian package without installing the package or what it depends on: see
+    `unpacked_all`."""
+    return unpacked_all(package, [path])[0]
+
+
+def unpacked_all(package: str, paths) -> list[str]:
+    """Files of a Debian package without installing the package or what it depends on (OpenArena's
+    footsteps lie in a 44 MB package that pulls 300 MB of maps in, 0 A.D.'s in 1.4 GB of game):
+    the installed files where the package is installed; otherwise the .deb, fetched by
+    `apt-get download` (any user may) into the cache, the files taken out of it in one streamed
+    pass (never the whole archive in memory), and the .deb deleted."""
     if package in reserved.RESERVED_PACKAGES:
         raise reserved.ReservedSource(f"{package}: reserved for independent scoring")
-    if os.path.exists(path) and _installed(package):
-        return path
+    paths = list(paths)
+    if all(os.path.exists(path) for path in paths) and _installed(package):
+        return paths
     folder = debs_cache() / package
-    out = folder / path.lstrip("/")
-    if not out.exists():
+    outs = [folder / path.lstrip("/") for path in paths]
+    wanted = {"./" + path.lstrip("/"): out for path, out in zip(paths, outs) if not out.exists()}
+    if wanted:
         missing = [tool for tool in ("apt-get", "dpkg-deb") if shutil.which(tool) is None]
         if missing:
-            raise SystemExit(f"{path}: read from the Debian package {package}, which takes {' and '.join(missing)} "
-                             f"(Debian or Ubuntu); install {package}, or put the file at {out}, and run again")
+            raise SystemExit(f"{paths[0]}: read from the Debian package {package}, which takes "
+                             f"{' and '.join(missing)} (Debian or Ubuntu); install {package}, or put the file at "
+                             f"{outs[0]}, and run again")
         folder.mkdir(parents=True, exist_ok=True)
         if not list(folder.glob("*.deb")):
             print(f"fetching {package} (apt-get download; nothing installed) ...", flush=True)
@@ -161,14 +171,30 @@ def unpacked(package: str, path: str) -> str:
             if fetched.returncode or not list(folder.glob("*.deb")):
                 why = (fetched.stderr or "").strip().splitlines()
                 raise SystemExit(f"{package}: apt-get download failed ({why[-1] if why else 'no .deb'}); "
-                                 f"{path} is read from it: check the network and apt's sources, and run again")
+                                 f"{paths[0]} is read from it: check the network and apt's sources, and run again")
         deb = sorted(folder.glob("*.deb"))[-1]
-        data = subprocess.run(["dpkg-deb", "--fsys-tarfile", str(deb)], check=True, capture_output=True).stdout
-        with tarfile.open(fileobj=io.BytesIO(data)) as archive:
-            member = archive.extractfile("./" + path.lstrip("/"))
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_bytes(member.read())
-    return str(out)
+        _extract(deb, wanted)
+        deb.unlink()
+    return [str(out) for out in outs]
+
+
+def _extract(deb: Path, wanted: dict) -> None:
+    """Copy the members `wanted` ({'./usr/...': destination}) out of a .deb's data, streamed."""
+    tar = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(deb)], stdout=subprocess.PIPE)
+    try:
+        with tarfile.open(fileobj=tar.stdout, mode="r|") as archive:
+            for member in archive:
+                out = wanted.get(member.name)
+                if out is not None and member.isfile():
+                    out.parent.mkdir(parents=True, exist_ok=True)
+                    out.write_bytes(archive.extractfile(member).read())
+    finally:
+        tar.stdout.close()
+        tar.kill()
+        tar.wait()
+    absent = [name.lstrip(".") for name, out in wanted.items() if not out.exists()]
+    if absent:
+        raise SystemExit(f"{deb.name}: has no {', '.join(absent)}")
 
 
 def ensure_installed(packages=PACKAGES) -> None:

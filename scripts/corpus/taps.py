@@ -31,6 +31,8 @@ CSOUND = "/usr/share/sounds/sf2/sf_GMbank.sf2"
 UFOAI_SOUNDS = "/usr/share/games/ufoai/base/0snd.pk3"
 OPENARENA_PAK = "/usr/share/games/openarena/baseoa/pak0.pk3"
 MINETEST_SOUNDS = "/usr/share/games/minetest/games/minetest_game/mods/default/sounds"
+ZERO_AD_PUBLIC = "/usr/share/games/0ad/mods/public/public.zip"
+REDECLIPSE_PLAYER = "/usr/share/games/redeclipse/data/sounds/player"
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,9 @@ FAMILIES = {f.name: f for f in [
            "tile, stone, linoleum, metal, glass, hard ground and carpet, each heel and toe strike apart",
            ("ufoai-sound", "openarena-data", "minetest-data"),
            "CC-BY-SA-3.0 (UFO:AI's sound credits; Minetest's default sounds), GPL-2+ (OpenArena)"),
+    Family("footsteps-b", "recorded footsteps of two more games (0 A.D.: single steps and walking and running "
+           "on wood; Red Eclipse: steps on concrete and hard floors, landings), each heel and toe strike apart",
+           ("0ad-data", "redeclipse-data"), "CC-BY-SA-3.0 (Wildfire Games; the Red Eclipse Team)"),
 ]}
 
 # hydrogen kits of each family, and which instruments (drumkit.xml names) are heels and toes
@@ -247,6 +252,19 @@ _FOOTSTEPS = [
 ]
 
 
+# the second family of game footsteps, read unpacked from their packages (1.4 GB and 860 MB of
+# game: installed, they would stay); 0 A.D.'s rock, gravel and dirt steps left out (crunch)
+_FOOTSTEPS_B = [
+    ("0ad", ZERO_AD_PUBLIC, "audio/actor/{}.ogg",
+     ("singlesteps/fs_wood1", "singlesteps/fs_wood2", "singlesteps/fs_wood3", "singlesteps/fs_wood4",
+      "human/movement/Footsteps/Footstep_Wood_Walking", "human/movement/Footsteps/Footstep_Wood_Running"),
+     "0ad-data"),
+    ("redeclipse", REDECLIPSE_PLAYER, "{}.ogg",
+     ("footstep", "footstep2", "footstep3", "footstep4", "footstep5", "concstep", "concstep2", "concstep3",
+      "concstep4", "concstep5", "land", "land2", "land3"), "redeclipse-data"),
+]
+
+
 def strike_onsets(audio: np.ndarray, rate: int) -> list[int]:
     """Sample indices where a step's strikes begin: 1 ms peaks rising 10 dB over the 5 ms before,
     to within 15 dB of the recording's peak, 25 ms apart at least (a heel, then its toe)."""
@@ -261,8 +279,9 @@ def strike_onsets(audio: np.ndarray, rate: int) -> list[int]:
     return [i * hop for i in onsets]
 
 
-def _recordings(source: str, member: str, names):
-    """(name, mono float64, rate) of each recording, from a game's .pk3 (a zip) or a folder."""
+def _recordings(source: str, member: str, names, unpack_from: str | None = None):
+    """(name, mono float64, rate) of each recording, from a game's .pk3 or .zip or a folder; from
+    the package `unpack_from` unpacked (`sounds.unpacked_all`) rather than installed."""
     import io
     import zipfile
 
@@ -272,25 +291,27 @@ def _recordings(source: str, member: str, names):
         audio, rate = soundfile.read(data, dtype="float64")
         return (audio.mean(axis=1) if audio.ndim == 2 else audio), rate
 
-    if source.endswith(".pk3"):
-        with zipfile.ZipFile(reserved.check(source)) as pack:
+    archive = source.endswith((".pk3", ".zip"))
+    paths = [source] if archive else [os.path.join(source, member.format(name)) for name in names]
+    if unpack_from:
+        from corpus import sounds
+
+        paths = sounds.unpacked_all(unpack_from, paths)
+    if archive:
+        with zipfile.ZipFile(reserved.check(paths[0])) as pack:
             for name in names:
                 yield (name, *mono(io.BytesIO(pack.read(member.format(name)))))
     else:
-        for name in names:
-            yield (name, *mono(reserved.check(os.path.join(source, member.format(name)))))
+        for name, path in zip(names, paths):
+            yield (name, *mono(reserved.check(path)))
 
 
-def footstep_hits(sample_rate: int) -> list[Hit]:
+def footstep_hits(sample_rate: int, family: str = "footsteps") -> list[Hit]:
     """Each strike of each recorded step on its own (cut 3 ms before the next), heel if dull and
     toe if bright (`_bright`), and each played 300 cents off, as a bigger or smaller shoe."""
     out = []
-    for game, source, member, names, unpack_from in _FOOTSTEPS:
-        if unpack_from:
-            from corpus import sounds
-
-            source = sounds.unpacked(unpack_from, source)
-        for name, audio, rate in _recordings(source, member, names):
+    for game, source, member, names, unpack_from in (_FOOTSTEPS_B if family == "footsteps-b" else _FOOTSTEPS):
+        for name, audio, rate in _recordings(source, member, names, unpack_from):
             onsets = strike_onsets(audio, rate)
             for k, onset in enumerate(onsets):
                 end = onsets[k + 1] - int(0.003 * rate) if k + 1 < len(onsets) else len(audio)
@@ -302,7 +323,7 @@ def footstep_hits(sample_rate: int) -> list[Hit]:
                     hit = prepare(strike, int(round(rate * 2 ** (cents / 1200))), sample_rate)
                     if hit is not None:
                         kind = "toe" if _bright(hit, sample_rate) else "heel"
-                        out.append(Hit(f"footsteps:{game} {name} strike {k + 1}:{cents:+d}c", kind, hit))
+                        out.append(Hit(f"{family}:{game} {name} strike {k + 1}:{cents:+d}c", kind, hit))
     return out
 
 
@@ -424,8 +445,8 @@ def hits(family: str, sample_rate: int) -> list[Hit]:
         return soundfont_hits("timgm6mb", TIMGM6MB, _GM_KEYS, _GM_KITS, 9, sample_rate)
     if family == "csound":
         return soundfont_hits("csound", CSOUND, _GM_KEYS, _CSOUND_KITS, 9, sample_rate)
-    if family == "footsteps":
-        return footstep_hits(sample_rate)
+    if family in ("footsteps", "footsteps-b"):
+        return footstep_hits(sample_rate, family)
     if family == "plank":
         return plank_hits(sample_rate)
     if family == "synthetic":
