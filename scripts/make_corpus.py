@@ -4,6 +4,8 @@
     .venv/bin/python scripts/make_corpus.py                    # out/corpus (installs Debian packages if missing)
     .venv/bin/python scripts/make_corpus.py --quick --out /tmp/c     # a few clips per family
     .venv/bin/python scripts/make_corpus.py --source synthetic --out /tmp/c   # no package needed (tests)
+    .venv/bin/python scripts/make_corpus.py --family footsteps-b --music 0 --out out/corpus-fb
+        # steps the shipped weights never heard; `bench/listening.py --corpus out/corpus-fb` scores them
 
 Deterministic: the same arguments write the same clips. Every clip is labelled with its tap
 family (music-only clips with their music's family), so a trainer scores leave-one-family-out
@@ -277,7 +279,7 @@ def make(out: Path, source: str = "packages", taps_per_family: int = 36, music_c
     synthetic = source == "synthetic"
     if not synthetic:
         sounds.ensure_installed()
-    families = list(families or (["synthetic"] if synthetic else taps.FAMILIES))
+    families = list(families or (["synthetic"] if synthetic else taps.default_families()))
     fonts = ["synthetic"] if synthetic else list(music_fonts or MUSIC_FONTS)
     if music_clips is None:
         music_clips = MUSIC_A_FAMILY * len(fonts)
@@ -337,7 +339,8 @@ def main(argv=None) -> int:
     parser.add_argument("--music-from", default=",".join(MUSIC_FONTS),
                         help="what renders the music, comma-separated (default: %(default)s)")
     parser.add_argument("--seconds", type=float, default=11.0, help="tap clip length (±1 s)")
-    parser.add_argument("--family", action="append", help="only this tap family (repeatable)")
+    parser.add_argument("--family", action="append",
+                        help="only this tap family (repeatable; footsteps-b is built only when named)")
     parser.add_argument("--cache", type=Path, help="room impulse responses (default: next to --out)")
     parser.add_argument("--sample-rate", type=int, default=48_000)
     args = parser.parse_args(argv)

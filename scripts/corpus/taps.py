@@ -48,6 +48,7 @@ class Family:
     what: str
     packages: tuple[str, ...]
     licence: str
+    built_by_default: bool = True  # False: only with `make_corpus.py --family NAME` (docs/corpus.md)
 
 
 FAMILIES = {f.name: f for f in [
@@ -81,7 +82,8 @@ FAMILIES = {f.name: f for f in [
            "CC-BY-SA-3.0 (UFO:AI's sound credits; Minetest's default sounds), GPL-2+ (OpenArena)"),
     Family("footsteps-b", "recorded footsteps of two more games (0 A.D.: single steps and walking and running "
            "on wood; Red Eclipse: steps on concrete and hard floors, landings), each heel and toe strike apart",
-           ("0ad-data", "redeclipse-data"), "CC-BY-SA-3.0 (Wildfire Games; the Red Eclipse Team)"),
+           ("0ad-data", "redeclipse-data"), "CC-BY-SA-3.0 (Wildfire Games; the Red Eclipse Team)",
+           built_by_default=False),  # a check of steps never heard: attempt 90
 ]}
 
 # hydrogen kits of each family, and which instruments (drumkit.xml names) are heels and toes
@@ -452,6 +454,11 @@ def hits(family: str, sample_rate: int) -> list[Hit]:
     if family == "synthetic":
         return synthetic_hits(sample_rate)
     raise ValueError(f"unknown tap family {family!r}: one of {', '.join(FAMILIES)} or synthetic")
+
+
+def default_families() -> list[str]:
+    """The families of a full build: those the shipped weights were trained and scored on."""
+    return [name for name, family in FAMILIES.items() if family.built_by_default]
 
 
 # --- audience clapping (a hard negative) ----------------------------------------------------------
