@@ -230,19 +230,18 @@ def test_a_strummed_backing_strums_down_on_each_boom_and_up_on_each_chick(monkey
     assert ringing[int(onsets[0] * rate) : first_gap - int(0.01 * rate)].all()  # rings until the next
 
 
-def test_a_package_file_is_unpacked_from_its_deb_without_installing_it(tmp_path, monkeypatch):
-    """A package whose dependencies would install far more than the one file read (OpenArena's
-    footsteps): `apt-get download` (here a stand-in that logs its call and hands over a .deb
-    built by dpkg-deb) fetches it once into the user's cache, and the file comes out of it."""
+def _steps_package(tmp_path, monkeypatch, files: dict) -> Path:
+    """A package `steps-data` holding `files` ({path: bytes}), handed over by a stand-in
+    `apt-get download` that logs its calls; returns the log."""
     import subprocess
 
     root = tmp_path / "package"
     (root / "DEBIAN").mkdir(parents=True)
     (root / "DEBIAN" / "control").write_text("Package: steps-data\nVersion: 1\nArchitecture: all\n"
                                              "Maintainer: Nobody <nobody@example.org>\nDescription: steps\n")
-    inside = "/usr/share/games/steps/pak0.pk3"
-    (root / inside.lstrip("/")).parent.mkdir(parents=True)
-    (root / inside.lstrip("/")).write_bytes(b"heel, then toe")
+    for path, data in files.items():
+        (root / path.lstrip("/")).parent.mkdir(parents=True, exist_ok=True)
+        (root / path.lstrip("/")).write_bytes(data)
     deb = tmp_path / "steps-data_1_all.deb"
     subprocess.run(["dpkg-deb", "--root-owner-group", "--build", str(root), str(deb)], check=True, capture_output=True)
     calls = tmp_path / "calls"
@@ -252,6 +251,15 @@ def test_a_package_file_is_unpacked_from_its_deb_without_installing_it(tmp_path,
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return calls
+
+
+def test_a_package_file_is_unpacked_from_its_deb_without_installing_it(tmp_path, monkeypatch):
+    """A package whose dependencies would install far more than the one file read (OpenArena's
+    footsteps): `apt-get download` (here a stand-in that logs its call and hands over a .deb
+    built by dpkg-deb) fetches it once into the user's cache, and the file comes out of it."""
+    inside = "/usr/share/games/steps/pak0.pk3"
+    calls = _steps_package(tmp_path, monkeypatch, {inside: b"heel, then toe"})
 
     got = sounds.unpacked("steps-data", inside)
     assert got.startswith(str(tmp_path / "cache")) and Path(got).read_bytes() == b"heel, then toe"
@@ -266,7 +274,6 @@ def test_a_game_s_steps_are_read_from_the_archive_inside_its_deb_in_one_pass(tmp
     one: every file wanted comes out of one download, streamed, and the .deb is not kept; a file
     the package lacks is named."""
     import io
-    import subprocess
     import zipfile
 
     rate = 44_100
@@ -274,26 +281,13 @@ def test_a_game_s_steps_are_read_from_the_archive_inside_its_deb_in_one_pass(tmp
     step[int(0.01 * rate) :] = 0.8 * np.exp(-np.arange(len(step) - int(0.01 * rate)) / (0.01 * rate))
     ogg = io.BytesIO()
     soundfile.write(ogg, step, rate, format="OGG")
-    root = tmp_path / "package"
-    (root / "DEBIAN").mkdir(parents=True)
-    (root / "DEBIAN" / "control").write_text("Package: steps-data\nVersion: 1\nArchitecture: all\n"
-                                             "Maintainer: Nobody <nobody@example.org>\nDescription: steps\n")
     archive = "/usr/share/games/steps/public.zip"
     folder = "/usr/share/games/steps/player"
-    (root / folder.lstrip("/")).mkdir(parents=True)
-    with zipfile.ZipFile(root / archive.lstrip("/"), "w") as pack:
+    zipped = io.BytesIO()
+    with zipfile.ZipFile(zipped, "w") as pack:
         pack.writestr("audio/wood1.ogg", ogg.getvalue())
-    for name in ("stepl", "stepr"):
-        (root / folder.lstrip("/") / f"{name}.ogg").write_bytes(ogg.getvalue())
-    deb = tmp_path / "steps-data_1_all.deb"
-    subprocess.run(["dpkg-deb", "--root-owner-group", "--build", str(root), str(deb)], check=True, capture_output=True)
-    calls = tmp_path / "calls"
-    fake = tmp_path / "bin" / "apt-get"
-    fake.parent.mkdir()
-    fake.write_text(f'#!/bin/sh\necho "$@" >> "{calls}"\ncp "{deb}" .\n')
-    fake.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    calls = _steps_package(tmp_path, monkeypatch, {archive: zipped.getvalue(), folder + "/stepl.ogg": ogg.getvalue(),
+                                                   folder + "/stepr.ogg": ogg.getvalue()})
 
     steps = list(taps._recordings(folder, "{}.ogg", ("stepl", "stepr"), "steps-data"))
     assert [name for name, _, _ in steps] == ["stepl", "stepr"]
