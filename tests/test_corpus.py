@@ -271,8 +271,8 @@ def test_a_package_file_is_unpacked_from_its_deb_without_installing_it(tmp_path,
 
 def test_a_game_s_steps_are_read_from_the_archive_inside_its_deb_in_one_pass(tmp_path, monkeypatch):
     """0 A.D.'s steps lie in a zip inside a 1.4 GB package, Red Eclipse's as files in an 860 MB
-    one: every file wanted comes out of one download, streamed, and the .deb is not kept; a file
-    the package lacks is named."""
+    one: every file wanted comes out of one download, streamed; neither the .deb nor the zip is
+    kept, only the steps; a file the package lacks is named."""
     import io
     import zipfile
 
@@ -298,6 +298,9 @@ def test_a_game_s_steps_are_read_from_the_archive_inside_its_deb_in_one_pass(tmp
     assert name == "wood1" and got_rate == rate
     assert taps.strike_onsets(audio, rate) == [int(0.01 * rate) // 44 * 44]  # one strike, where it is
     assert len(calls.read_text().splitlines()) == 2
+    assert not list(sounds.debs_cache().rglob("*.zip"))  # the step kept, not the 3 GB archive around it
+    assert [n for n, _, _ in taps._recordings(archive, "audio/{}.ogg", ("wood1",), "steps-data")] == ["wood1"]
+    assert len(calls.read_text().splitlines()) == 2  # read again from the cache, nothing fetched
     with pytest.raises(SystemExit, match="has no /usr/share/games/steps/player/jump.ogg"):
         sounds.unpacked_all("steps-data", [folder + "/jump.ogg"])
 

@@ -294,18 +294,19 @@ def _recordings(source: str, member: str, names, unpack_from: str | None = None)
         return (audio.mean(axis=1) if audio.ndim == 2 else audio), rate
 
     archive = source.endswith((".pk3", ".zip"))
-    paths = [source] if archive else [os.path.join(source, member.format(name)) for name in names]
+    if archive and not unpack_from:
+        with zipfile.ZipFile(reserved.check(source)) as pack:
+            for name in names:
+                yield (name, *mono(io.BytesIO(pack.read(member.format(name)))))
+        return
+    paths = [os.path.join(source, member.format(name)) for name in names]
     if unpack_from:
         from corpus import sounds
 
-        paths = sounds.unpacked_all(unpack_from, paths)
-    if archive:
-        with zipfile.ZipFile(reserved.check(paths[0])) as pack:
-            for name in names:
-                yield (name, *mono(io.BytesIO(pack.read(member.format(name)))))
-    else:
-        for name, path in zip(names, paths):
-            yield (name, *mono(reserved.check(path)))
+        paths = (sounds.unpacked_members(unpack_from, source, [member.format(name) for name in names]) if archive
+                 else sounds.unpacked_all(unpack_from, paths))
+    for name, path in zip(names, paths):
+        yield (name, *mono(reserved.check(path)))
 
 
 def footstep_hits(sample_rate: int, family: str = "footsteps") -> list[Hit]:
