@@ -472,12 +472,13 @@ def main() -> int:
           f"{len(music_families)} music families ({sum(ours.music_seconds.values()):.0f} s of music alone); "
           f"{BLOCK}-frame blocks; {time.monotonic() - started:.0f} s")
     heard = [f for f in unfolded if f not in NEVER_SHIPPED]
+    unheard = [f for f in unfolded if f in NEVER_SHIPPED]
     if heard:
         print(f"  NOTE: no fold weights for {', '.join(heard)}: scored with the shipped weights "
               f"(not leave-one-out) — run scripts/train_detector.py --folds")
-    if set(unfolded) - set(heard):
-        print(f"  NOTE: {', '.join(sorted(set(unfolded) - set(heard)))} scored with the shipped weights, "
-              f"which never heard it (left out of a full corpus build)")
+    if unheard:
+        print(f"  NOTE: {', '.join(unheard)} scored with the shipped weights, which never heard it "
+              f"(left out of a full corpus build)")
     print(f"  {'figure':<38} {'ours':>9}  {'target':<10} {'':6}  " + "  ".join(f"{n:>16}" for n in references))
     refs = lambda f: [(n, f(t)) for n, (_, t) in references.items()]  # noqa: E731
     figures = {}

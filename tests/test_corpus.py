@@ -261,12 +261,12 @@ def test_a_package_file_is_unpacked_from_its_deb_without_installing_it(tmp_path,
     inside = "/usr/share/games/steps/pak0.pk3"
     calls = _steps_package(tmp_path, monkeypatch, {inside: b"heel, then toe"})
 
-    got = sounds.unpacked("steps-data", inside)
+    (got,) = sounds.unpacked_all("steps-data", [inside])
     assert got.startswith(str(tmp_path / "cache")) and Path(got).read_bytes() == b"heel, then toe"
-    assert sounds.unpacked("steps-data", inside) == got
+    assert sounds.unpacked_all("steps-data", [inside]) == [got]
     assert calls.read_text().splitlines() == ["download steps-data"]  # fetched once, never installed
     with pytest.raises(reserved.ReservedSource):
-        sounds.unpacked("hydrogen-data", "/usr/share/hydrogen/data/drumkits/GMRockKit/drumkit.xml")
+        sounds.unpacked_all("hydrogen-data", ["/usr/share/hydrogen/data/drumkits/GMRockKit/drumkit.xml"])
 
 
 def test_a_game_s_steps_are_read_from_the_archive_inside_its_deb_in_one_pass(tmp_path, monkeypatch):
@@ -315,7 +315,7 @@ def test_a_package_file_that_cannot_be_fetched_says_why_in_one_line(tmp_path, mo
     bare.mkdir()
     monkeypatch.setenv("PATH", str(bare))  # neither apt-get nor dpkg-deb
     with pytest.raises(SystemExit) as stop:
-        sounds.unpacked("steps-data", inside)
+        sounds.unpacked_all("steps-data", [inside])
     assert "steps-data" in str(stop.value) and "apt-get and dpkg-deb" in str(stop.value) and inside in str(stop.value)
 
     failing = tmp_path / "bin" / "apt-get"
@@ -325,7 +325,7 @@ def test_a_package_file_that_cannot_be_fetched_says_why_in_one_line(tmp_path, mo
     failing.chmod(0o755)
     monkeypatch.setenv("PATH", f"{failing.parent}{os.pathsep}{system_path}")
     with pytest.raises(SystemExit) as stop:
-        sounds.unpacked("steps-data", inside)
+        sounds.unpacked_all("steps-data", [inside])
     assert "apt-get download failed" in str(stop.value) and "Temporary failure resolving" in str(stop.value)
 
 

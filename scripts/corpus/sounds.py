@@ -138,10 +138,9 @@ def debs_cache() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "dessins-de-planche" / "debs"
 
 
-def unpacked(package: str, path: str) -> str:
-    """One file of a Debian package without installing the package or what it depends on: see
-    `unpacked_all`."""
-    return unpacked_all(package, [path])[0]
+def _refuse_reserved(package: str) -> None:
+    if package in reserved.RESERVED_PACKAGES:
+        raise reserved.ReservedSource(f"{package}: reserved for independent scoring")
 
 
 def unpacked_all(package: str, paths) -> list[str]:
@@ -150,8 +149,7 @@ def unpacked_all(package: str, paths) -> list[str]:
     the installed files where the package is installed; otherwise the .deb, fetched by
     `apt-get download` (any user may) into the cache, the files taken out of it in one streamed
     pass (never the whole archive in memory), and the .deb deleted."""
-    if package in reserved.RESERVED_PACKAGES:
-        raise reserved.ReservedSource(f"{package}: reserved for independent scoring")
+    _refuse_reserved(package)
     paths = list(paths)
     if all(os.path.exists(path) for path in paths) and _installed(package):
         return paths
@@ -183,8 +181,7 @@ def unpacked_members(package: str, archive: str, members) -> list[str]:
     """Members of a zip (a game's .pk3 or .zip) that lies in a Debian package, as files in the
     cache: the archive comes out of the package (`unpacked_all`), the members are copied out of
     it, and an archive that came into the cache is deleted (0 A.D.'s is 3.2 GB, for six steps)."""
-    if package in reserved.RESERVED_PACKAGES:
-        raise reserved.ReservedSource(f"{package}: reserved for independent scoring")
+    _refuse_reserved(package)
     members = list(members)
     folder = debs_cache() / package / (archive.lstrip("/") + ".members")
     outs = [folder / member for member in members]
