@@ -271,10 +271,11 @@ def write_clip(folder: Path, record: dict, audio, truth) -> dict:
 
 def make(out: Path, source: str = "packages", taps_per_family: int = 36, music_clips: int | None = None,
          seconds: float = 11.0, sample_rate: int = 48_000, families=None, cache: Path | None = None,
-         rt60s=rooms.RT60S, log=print, music_fonts=None) -> list[dict]:
+         rt60s=rooms.RT60S, log=print, music_fonts=None, first_tap_clip: int = 0) -> list[dict]:
     """Write the corpus into `out`; returns the index's clip records. `music_fonts`: what renders
     the music (default `MUSIC_FONTS`); `music_clips`: music-only clips (default `MUSIC_A_FAMILY` a
-    music family)."""
+    music family); `first_tap_clip`: each family's clips numbered from it (each clip is seeded by
+    its family and number, so clips 36–71 are a second batch beside a corpus of 36 a family)."""
     started = time.monotonic()
     synthetic = source == "synthetic"
     if not synthetic:
@@ -286,7 +287,8 @@ def make(out: Path, source: str = "packages", taps_per_family: int = 36, music_c
     out.mkdir(parents=True, exist_ok=True)
     bank = rooms.room_bank(cache or out.parent / "corpus-cache", sample_rate, rt60s) if rt60s else []
     log(f"{len(bank)} rooms ({time.monotonic() - started:.0f} s)")
-    plans = [plan_tap_clip(f, i, seconds, fonts) for f in families for i in range(taps_per_family)]
+    plans = [plan_tap_clip(f, i, seconds, fonts) for f in families
+             for i in range(first_tap_clip, first_tap_clip + taps_per_family)]
     plans += [plan_music_clip(fonts[i % len(fonts)], i // len(fonts), 12.0) for i in range(music_clips)]
     music = {}
     for font in fonts:
@@ -334,6 +336,9 @@ def main(argv=None) -> int:
                              "synthetic: the app's synthesizer only (tests, no package needed)")
     parser.add_argument("--quick", action="store_true", help="3 tap clips per family and 4 music-only clips")
     parser.add_argument("--taps", type=int, default=36, help="tap clips per family")
+    parser.add_argument("--first", type=int, default=0,
+                        help="number each family's clips from this one: --first 36 makes a second batch, "
+                             "none of it the same as a default build's clips")
     parser.add_argument("--music", type=int, help=f"music-only clips, shared by the music families "
                                                   f"(default {MUSIC_A_FAMILY} a family)")
     parser.add_argument("--music-from", default=",".join(MUSIC_FONTS),
@@ -350,7 +355,7 @@ def main(argv=None) -> int:
         parser.error(f"--music-from: no {', '.join(sorted(unknown))}; choose from {', '.join(MUSIC_FONTS)}")
     taps_n, music_n = (3, 4) if args.quick else (args.taps, args.music)
     index = make(args.out, args.source, taps_n, music_n, args.seconds, args.sample_rate, args.family, args.cache,
-                 music_fonts=fonts)
+                 music_fonts=fonts, first_tap_clip=args.first)
     print(f"{len(index)} clips in {os.path.relpath(args.out)}")
     return 0
 

@@ -56,6 +56,24 @@ def test_the_same_arguments_give_the_same_clips(corpus, tmp_path):
             (tmp_path / "b" / clip["clip"]).with_suffix(".json").read_text()
 
 
+def test_a_second_batch_numbered_on_repeats_no_clip_and_matches_a_longer_build(corpus, tmp_path):
+    """`make_corpus.py --first 8`: more clips of each family beside a corpus of 8 a family, none
+    of them one it has, each the clip a build of more clips a family would have made."""
+    base, index = corpus
+    more = make_corpus.make(tmp_path / "more", "synthetic", taps_per_family=2, music_clips=0, seconds=6.0,
+                            cache=base / "cache", rt60s=(0.3,), log=lambda *_: None, first_tap_clip=8)
+    assert [c["name"].split("-")[1] for c in more] == ["08", "09"]
+    assert not {c["name"] for c in more} & {c["name"] for c in index}
+    longer = make_corpus.make(tmp_path / "longer", "synthetic", taps_per_family=9, music_clips=0, seconds=6.0,
+                              cache=base / "cache", rt60s=(0.3,), log=lambda *_: None)
+    ninth = more[0]["clip"]
+    assert longer[8]["clip"] == ninth
+    a, _ = soundfile.read(tmp_path / "more" / ninth, dtype="float32")
+    b, _ = soundfile.read(tmp_path / "longer" / ninth, dtype="float32")
+    first, _ = soundfile.read(base / "a" / index[0]["clip"], dtype="float32")
+    assert np.array_equal(a, b) and not np.array_equal(a[: len(first)], first[: len(a)])
+
+
 def test_every_clip_carries_its_family_conditions_and_truth(corpus):
     base, index = corpus
     listed = json.loads((base / "a" / "index.json").read_text())["clips"]
