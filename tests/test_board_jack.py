@@ -177,6 +177,33 @@ def test_a_simulated_board_calibrated_and_played_through_jack(jack_server, midi_
     assert sum(b for _, b, _ in zones.values()) >= 0.9 * heard["bleed"]
 
 
+def test_calibrating_a_port_that_is_not_there_names_the_ports_that_are_and_leaves_nothing_running(
+        jack_server, midi_sender, tmp_path):
+    """The board's port listens; the player mistypes its name. `calibrate` listens through the show's
+    input process (RtMidi in a child of its own): it says which ports there are, and no child of it
+    outlives it."""
+    midi_sender(PORT)
+    env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path / "config"))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dessins_de_planche", "calibrate", "--midi-port", "no-such-board", "--midi-map",
+         MAP_TEXT, "--yes", "--output", str(tmp_path / "calibration.toml")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+    try:
+        out, err = process.communicate(timeout=90)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode != 0, out + err
+    assert "no MIDI input port matches 'no-such-board'" in err and PORT in err, err
+    assert "Traceback" not in err
+    assert not (tmp_path / "calibration.toml").exists()
+    session = subprocess.run(["ps", "-o", "pid=,stat=,args=", "--sid", str(process.pid)], capture_output=True,
+                             text=True).stdout.splitlines()
+    running = [line for line in session if line.split()[1][0] != "Z"]  # (an orphan's zombie is its reaper's to reap)
+    assert running == [], f"processes of the command still running: {running}"
+
+
 class CycleClock:
     """When each of a JACK client's cycles began on the master clock, so a frame's master time is read
     from the cycles around it (the dummy driver's clock drifts from the wall's over seconds)."""

@@ -2,8 +2,8 @@
 
 The player strikes each zone alone (heel and toe), then stands on the board and shifts weight
 without tapping; `inputs/board_learn.py` learns from the notes heard. The notes are read through the
-show's own MIDI listener (same API choice, same port matching, same timing of each note), with
-every note a tap of its own zone so nothing is merged before it is learned from.
+show's own input process and MIDI listener (same API choice, same port matching, same timing of
+each note), with every note a tap of its own zone so nothing is merged before it is learned from.
 
 The flow takes its notes, clock and prompts from outside, so a test plays a scripted board
 through it without a MIDI system or a wait.
@@ -11,7 +11,6 @@ through it without a MIDI system or a wait.
 
 from __future__ import annotations
 
-import threading
 import time
 
 from dessins_de_planche import options as opt
@@ -23,44 +22,35 @@ READY_S = 10.0  # seconds to wait for the port to open
 
 
 class NoteSource:
-    """The board's note-ons as (time, note, velocity 0..1), read by a MidiListener on its own thread."""
+    """The board's note-ons as (time, note, velocity 0..1), heard by the show's own input process:
+    RtMidi lives in a child, as in the show, so a MIDI system that hangs or crashes on closing takes
+    the child with it, never the command."""
 
     def __init__(self, port: str):
         from dessins_de_planche.config import InputSpec, MidiNote
-        from dessins_de_planche.events import CONTROL_DTYPE, TAP_DTYPE
-        from dessins_de_planche.inputs.midi import MidiListener
-        from dessins_de_planche.ring import Ring
+        from dessins_de_planche.inputs.handle import InputProcess
 
         spec = InputSpec(midi_port=port, midi_notes={n: MidiNote(f"note{n}") for n in range(128)},
                          midi_crosstalk_s=0.0, client_name="dessins-de-planche-calibrate")
-        table = spec.zone_table(0)
-        self.note_of = [int(name[4:]) if name.startswith("note") else -1 for name in table]
-        self.taps, self.controls = Ring.create(TAP_DTYPE, 8192), Ring.create(CONTROL_DTYPE, 1024)
-        self.listener = MidiListener(spec, table, self.taps, self.controls)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self.listener.run, args=(self._stop,), name="calibrate-midi",
-                                        daemon=True)
-        self._thread.start()
+        self.inputs = InputProcess(spec).start()
+        self.note_of = [int(name[4:]) if name.startswith("note") else -1 for name in self.inputs.zone_names]
 
     def wait_ready(self, seconds: float) -> str:
         """The port's name once it is open; UsageError naming why not after `seconds`."""
         end = time.monotonic() + seconds
-        while self.listener.state != "listening":
+        while (status := self.inputs.status).midi_state != "listening":
             if time.monotonic() > end:
-                raise opt.UsageError(self.listener.error or f"the MIDI port did not open in {seconds:.0f} s")
+                raise opt.UsageError(status.last_error or f"the MIDI port did not open in {seconds:.0f} s")
+            self.inputs.poll()  # (a child that died is started again, as in the show)
             time.sleep(POLL_S)
-        return self.listener.port_name
+        return status.midi_port
 
     def read(self) -> list[tuple[float, int, float]]:
-        records = self.taps.pop()
+        records = self.inputs.poll().taps
         return [(float(r["time"]), self.note_of[int(r["zone"])], float(r["velocity"])) for r in records]
 
     def close(self) -> None:
-        self._stop.set()
-        self._thread.join(2.0)
-        self.listener.close()
-        self.taps.close()
-        self.controls.close()
+        self.inputs.stop()
 
 
 def steps_for(notes: dict, sensors: int) -> list[tuple[str, tuple[int, ...]]]:
