@@ -330,9 +330,10 @@ def test_calibrate_through_jack_stores_the_players_split(jack_server, jack_playe
         command.close()
     assert "calibration saved" in out
     tuned = calibration.load(output)[1]
-    assert tuned.taps >= 8
-    assert tuned.toe_share < tuned.heel_low_share < tuned.heel_share
-    assert tuned.kinds_right == tuned.taps and tuned.heel_bias is not None
+    heard = "".join(command.said) + out  # what the command said it heard, prompt by prompt, when one fails
+    assert tuned.taps >= 8, heard
+    assert tuned.toe_share < tuned.heel_low_share < tuned.heel_share, heard
+    assert tuned.kinds_right == tuned.taps and tuned.heel_bias is not None, heard
     assert "heel/toe by the learned model tuned to your shoes" in out
     assert tuned.music_onsets >= 3 and "soundcheck:" in out  # the band's onsets were heard and judged
     assert not (tmp_path / "config").exists() or not any((tmp_path / "config").rglob("calibration.toml"))
