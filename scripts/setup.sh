@@ -19,8 +19,9 @@ for arg in "$@"; do
 done
 
 # Every system package the app and its tests use, in one place.
-# Run: OpenGL through Mesa (EGL/GLX), PortAudio for sounddevice, JACK's client library.
-run_packages=(libegl1 libgl1 libegl-mesa0 libgl1-mesa-dri libglx-mesa0 libgbm1 libportaudio2 libjack-jackd2-0)
+# Run: OpenGL through Mesa (EGL/GLX), PortAudio for sounddevice, JACK's client library, and a C
+# compiler that builds the tap detector's kernels once (dessins_de_planche/listen/hop_kernels.c).
+run_packages=(libegl1 libgl1 libegl-mesa0 libgl1-mesa-dri libglx-mesa0 libgbm1 libportaudio2 libjack-jackd2-0 gcc libc6-dev)
 # Test: a real X server in memory and screenshots (XFixes: the kiosk cursor test), a JACK server
 # with its dummy driver for audio and MIDI, a tiny tmpfs for the disk-full test and setpriv to run
 # the app as an ordinary user, pgrep for the benches.
@@ -98,4 +99,8 @@ if [ "$new_python" = 1 ] && ! .venv/bin/python -c 'import rtmidi' 2>/dev/null; t
   .venv/bin/python -m pip install -q 'python-rtmidi>=1.5' >>"$log" 2>&1 \
     || say "python-rtmidi did not build for $("$python" -V 2>&1) (see $log): MIDI boards are unavailable, audio works."
 fi
+# the tap detector's kernels, built once for this machine: the first show loads them at once
+say "building the tap detector for this machine"
+.venv/bin/python -c 'import dessins_de_planche.listen.hop_kernels' >>"$log" 2>&1 \
+  || fail "the tap detector could not be built (see $log)."
 echo "$purpose $fingerprint" >"$stamp"

@@ -345,8 +345,8 @@ class TapDetector:
         # the hops that end in this block: spectra of all of them, all channels, at once
         first_hop, levels = front.spectra(start_frame, n)
         if levels is not None:
-            for j in range(levels.shape[1]):
-                self._hop(first_hop + j, levels[:, j], bad)
+            for j in range(levels.shape[0]):
+                self._hop(first_hop + j, levels[j], bad)
         end = start_frame + n
         for ch in range(self.channels):
             p = self._pending[ch]

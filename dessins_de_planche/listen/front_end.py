@@ -4,8 +4,8 @@ own recent past over a noise floor, and each hop's onset score per channel.
 Its own module because it never sees a tap: it keeps the sample history, the band state and
 the sound check; the tap logic (`listen.detector.TapDetector`) decides what a rise starts and
 reads the history back for a tap's peak, kind and stage B. It runs in the audio callback,
-called by the tap detector: buffers allocated in `allocate`, numpy writes with `out=`, the
-per-channel logic on Python floats; no I/O, no lock.
+called by the tap detector: buffers allocated in `allocate`, the arithmetic of each block and
+hop in C on them (`listen.hop_kernels`), the per-channel logic on Python floats; no I/O, no lock.
 
 The grid of short spectra is fixed on the stream's frame count (a 2.7 ms Hann window every
 1.33 ms: any block size gives the same hops), 12 bands from the bass to the air, all channels
@@ -30,6 +30,7 @@ from typing import Sequence
 import numpy as np
 
 from dessins_de_planche.listen import onset
+from dessins_de_planche.listen.hop_kernels import ffi, floats, integers, lib
 from dessins_de_planche.listen.detector_settings import DetectorSettings
 
 _BAD_LEVEL = 8.0  # |sample| above this (or NaN/Inf) marks a broken block
@@ -38,6 +39,7 @@ _BAND_EDGES_HZ = (0, 400, 750, 1100, 1500, 2200, 3000, 4000, 5200, 7000, 9400, 1
 # the lowest band's longer view (stage A's heels): a 4th-order Butterworth low-pass at 300 Hz,
 # its impulse response cut at 10.7 ms (where it has fallen 60 dB), read 4 times a hop
 _LOW_HZ, _LOW_S, _LOW_READS = 300.0, 0.0107, 4
+_EPS = np.float32(1e-20)  # a band's power before its level is taken (silence: -200 dB, then clamped)
 
 
 def low_pass_response(sample_rate: float, length: int) -> np.ndarray:
@@ -110,7 +112,8 @@ class FrontEnd:
         # the hop's spectrum as one product: cosine and sine parts side by side, squared in
         # place, and each band summing its bins' two parts
         self._dft = np.ascontiguousarray(np.hstack([dft_cos, dft_sin]), np.float32)
-        self._band_matrix_2 = np.ascontiguousarray(np.vstack([band_matrix_t, band_matrix_t]))
+        self._bin_band = np.array([int(np.argmax(col)) if col.any() else -1 for col in band_matrix_t], np.intp)
+        self._spectrum = np.zeros(self._dft.shape[1], np.float32)
         # each band's level for white noise of unit power: the level floors are set from it
         white = self._dft[:, :bins] ** 2 + self._dft[:, bins:] ** 2
         self._band_gain_db = (10 * np.log10(white.sum(axis=0) @ band_matrix_t)).tolist()
@@ -119,7 +122,7 @@ class FrontEnd:
         # and 20 dB under it, where every band level stops: under it nothing counts, and what is
         # there (digital silence, a 16-bit file's last bit, a DC estimate's steps) would read as
         # rises of 100 dB over silence, the context of the next tap's hops
-        self._level_clamp = (self.band_floor + onset.LEVEL_RANGE[0])[:, None, :]
+        self._band_clamp = self.band_floor + np.float32(onset.LEVEL_RANGE[0])
         # the learned onset score where its weights are, else the summed-rise rule
         self.onset = None if onset_weights is None else onset.OnsetScore(onset_weights, c, b)
         self._no_rise = [-1.0] * c
@@ -137,17 +140,21 @@ class FrontEnd:
             end = span - 1 - j * step
             taps[end - length + 1 : end + 1, j] = response[::-1]
         self._low_taps = np.ascontiguousarray(taps * math.sqrt(1.0 / _LOW_READS), np.float32)
+        if not self.measure_low:
+            self._low_taps = np.zeros((0, 0), np.float32)
+        self._samples = np.zeros(max(win + 1, span), np.float32)  # one hop's samples (scratch)
 
         # a quarter window's samples (`sounding`)
         self._q_arange, self._q_idx = np.arange(win // 4, dtype=np.intp), np.zeros(win // 4, np.intp)
         self._q_buf = np.zeros(win // 4, np.float32)
         self._span = max(1, int(round(s.rise_span_s * sr / hop)))
-        self._ref_decay = s.ref_decay_db_per_ms * 1000.0 * hop / sr
+        # (float32, as numpy took them against float32 arrays: the compiled hop sums in float32 too)
+        self._ref_decay = np.float32(s.ref_decay_db_per_ms * 1000.0 * hop / sr)
         frame_rate = sr / hop
-        self._up = up = s.background_up_db_per_s / frame_rate
-        self._down = up * (1.0 - s.background_quantile) / s.background_quantile
-        self._up_and_down = up + self._down
-        self._smooth_a = 1.0 - math.exp(-1.0 / (s.background_smooth_s * frame_rate))
+        up = s.background_up_db_per_s / frame_rate
+        down = up * (1.0 - s.background_quantile) / s.background_quantile
+        self._down, self._up_and_down = np.float32(down), np.float32(up + down)
+        self._smooth_a = np.float32(1.0 - math.exp(-1.0 / (s.background_smooth_s * frame_rate)))
         self._learn_n = int(round(s.learn_s * frame_rate))
         self._warmup_n = max(self._span + 2, int(round(s.warmup_s * frame_rate)))
         # the DC estimate moves on the stream's own grid of chunks (16 hops), never on block
@@ -171,11 +178,20 @@ class FrontEnd:
         self._ring = np.zeros((self._span + 1, c, b), np.float32)  # the last hops' levels
         self._hold_n = max(1, int(round(s.hold_s * sr / hop)))
         self._held = np.zeros((self._hold_n, c, b), np.float32)  # levels span .. span + hold hops ago
-        self._held_max, self._nov, self._gate, self._tmp = (np.zeros((c, b), np.float32) for _ in range(4))
-        self._mask = np.zeros((c, b), bool)
+        self._nov, self._gate, self._tmp = (np.zeros((c, b), np.float32) for _ in range(3))
         self._dsum = np.zeros(c, np.float32)
         self._hist_n = 0
         self._reach = 0
+        # the memory of the buffers kept for the life of the front end, as the C kernels take it
+        # (`hop_kernels`; those of the block buffers: `allocate`)
+        self._p_ref, self._p_bg, self._p_smooth = floats(self.ref), floats(self.bg), floats(self._smooth)
+        self._p_ring, self._p_held = floats(self._ring), floats(self._held)
+        self._p_chunk_raw, self._p_dc_ramp = floats(self._chunk_raw), floats(self._dc_ramp)
+        self._p_dc_step, self._p_dc_from = floats(self._dc_step), floats(self._dc_from)
+        self._p_dft, self._p_bin_band = floats(self._dft), integers(self._bin_band)
+        self._p_band_clamp, self._p_low_taps = floats(self._band_clamp), floats(self._low_taps)
+        self._p_band_floor = floats(self.band_floor)
+        self._p_samples, self._p_spectrum = floats(self._samples), floats(self._spectrum)
 
     # -- buffers -----------------------------------------------------------
     def allocate(self, frames: int, reach: int | None = None, at: int | None = None) -> None:
@@ -189,24 +205,12 @@ class FrontEnd:
         self._capacity = frames
         self._raw = np.zeros((frames + 2, c), np.float32)  # rows 0, 1: the previous block's last samples
         self.clean = np.zeros((frames, c), np.float32)  # DC removed
-        self._diff = np.zeros((frames, c), np.float32)
-        self._abs = np.zeros((frames, c), np.float32)
-        # per channel: the block's peak, energy, difference's energy
+        # per channel: the block's peak, energy, two-sample difference's energy, and gap
         self._peak_c, self._lo_c, self._hi_c = (np.zeros(c, np.float32) for _ in range(3))
+        self._bad = np.zeros(c, bool)
         hops = frames // self.hop + 2
-        # each hop's samples: its window or, where the low view is measured, the low-pass's longer
-        # span, whose last window + 1 samples are the window (one gather serves both); as offsets
-        # from the first hop's (hop j reads from j * hop on), the indices, and the samples
-        span = self._low_span if self.measure_low else self.window + 1
-        self._widx = np.zeros((hops, span), np.intp)
-        self._warange = np.arange(hops, dtype=np.intp)[:, None] * self.hop + np.arange(span, dtype=np.intp)
-        self._wx = np.zeros((c * hops, span), np.float32)  # rows: channel-major, then hop
-        bins = self._dft.shape[1]  # cosine and sine parts
-        self._pow = np.zeros((c * hops, bins), np.float32)
-        self._level = np.zeros((c * hops, b), np.float32)
-        if self.measure_low:
-            self._lout = np.zeros((c * hops, _LOW_READS), np.float32)
-            self._low_energy = np.zeros(c * hops, np.float32)
+        self._level = np.zeros(c * hops * b, np.float32)  # the block's hops' band levels
+        self._low_energy = np.zeros(c * hops, np.float32)  # and energies under 300 Hz
         hist_n = 1 << int(math.ceil(math.log2(self._reach + frames + max(self.window, self._low_span))))
         if hist_n > self._hist_n:
             # DC-removed samples by channel, then by stream frame (a channel's row is contiguous,
@@ -218,6 +222,11 @@ class FrontEnd:
             self.history = history
             self._hist_n = hist_n
             self.history_mask = hist_n - 1
+        self._p_raw, self._p_clean = floats(self._raw), floats(self.clean)
+        self._p_peak, self._p_bad = floats(self._peak_c), ffi.from_buffer("uint8_t[]", self._bad)
+        self._p_energy, self._p_diff_energy = floats(self._lo_c), floats(self._hi_c)
+        self._p_level, self._p_low_energy = floats(self._level), floats(self._low_energy)
+        self._p_history = floats(self.history)
 
     def reset(self) -> None:
         c = self.channels
@@ -253,42 +262,24 @@ class FrontEnd:
             block = block.astype(np.float32)
         if block.ndim == 1:
             block = block.reshape(-1, 1)
-        c = self.channels
         raw = self._raw[: n + 2]
         signal = raw[2:]
         clean = self.clean[:n]
-        # NaN/Inf input: its channel is a gap, zeroed before any arithmetic that could warn
-        # (abs and max pass NaN on silently; no I/O here)
         block.take(self.columns, axis=1, out=signal, mode="clip")
-        np.abs(signal, out=self._abs[:n])
-        np.maximum.reduce(self._abs[:n], axis=0, out=self._peak_c)
-        peaks = self._peak_c.tolist()
+        c = self.channels
+        # NaN/Inf input: its channel is a gap, zeroed before any arithmetic that could warn
         bad = None
-        for ch in range(c):
-            if not (peaks[ch] <= _BAD_LEVEL):
-                if bad is None:
-                    bad = [False] * c
-                bad[ch] = True
-                signal[:, ch] = 0.0  # a gap: silence in the history, and relearn after it
+        if lib.check_block(self._p_raw + 2 * c, n, c, _BAD_LEVEL, self._p_peak, self._p_bad):
+            bad = self._bad.tolist()  # a gap: silence in the history, and relearn after it
         self._remove_dc(signal, clean, start_frame, bad)
         if bad is not None:
-            for ch in range(c):
+            for ch in range(self.channels):
                 if bad[ch]:
                     clean[:, ch] = 0.0
-        np.subtract(signal, raw[:-2], out=self._diff[:n])
-        # the history (DC removed), indexed by stream frame modulo its length
-        size = self._hist_n
-        at = start_frame & (size - 1)
-        part = min(n, size - at)
-        self.history[:, at : at + part] = clean[:part].T
-        if part < n:
-            self.history[:, : n - part] = clean[part:n].T
-        # level, peak and brightness for the sound check
-        np.multiply(clean, clean, out=self._abs[:n])
-        np.add.reduce(self._abs[:n], axis=0, out=self._lo_c)
-        np.multiply(self._diff[:n], self._diff[:n], out=self._abs[:n])
-        np.add.reduce(self._abs[:n], axis=0, out=self._hi_c)
-        self._peaks = peaks
+        # the history (DC removed), indexed by stream frame modulo its length; the energies of
+        # the level and brightness of the sound check
+        lib.keep_block(self._p_raw, self._p_clean, n, c, self._p_history, self.history_mask, start_frame,
+                       self._p_energy, self._p_diff_energy)
         return bad
 
     def _remove_dc(self, signal: np.ndarray, clean: np.ndarray, start_frame: int, bad) -> None:
@@ -305,15 +296,12 @@ class FrontEnd:
                 self._dc_from[ch], self._dc_step[ch] = first, 0.0
                 self._dc_first[ch] = start_frame % self._dc_chunk
                 self._started[ch] = True
-        chunk, n = self._dc_chunk, signal.shape[0]
+        chunk, n, c = self._dc_chunk, signal.shape[0], self.channels
         at, done = start_frame % chunk, 0
         while done < n:
             take = min(n - done, chunk - at)
-            part, out = signal[done : done + take], clean[done : done + take]
-            self._chunk_raw[at : at + take] = part
-            np.multiply(self._dc_ramp[at : at + take], self._dc_step, out=out)
-            np.add(out, self._dc_from, out=out)
-            np.subtract(part, out, out=out)
+            lib.less_dc(self._p_raw + (2 + done) * c, self._p_clean + done * c, take, c, self._p_chunk_raw, at,
+                        self._p_dc_ramp, self._p_dc_step, self._p_dc_from)
             at, done = at + take, done + take
             if at == chunk:
                 self._end_chunk()
@@ -342,54 +330,30 @@ class FrontEnd:
 
     def spectra(self, start_frame: int, n: int) -> tuple[int, np.ndarray | None]:
         """The hops that end in the block `begin` took (hop k's window ends at stream frame
-        k * hop): the first one's number and their band levels (channels, hops, bands) in dB;
-        None where no hop ends in it. A windowed DFT of every hop and channel at once, as two
-        matrix products (numpy's FFT keeps scratch buffers of its own; a product into `out=`
-        allocates nothing)."""
-        hop, win, c = self.hop, self.window, self.channels
+        k * hop): the first one's number and their band levels (hops, channels, bands) in dB;
+        None where no hop ends in it. A windowed DFT of every hop and channel, compiled
+        (`hop_kernels.band_levels`), with the low view's energies where it is measured
+        (`low_at`)."""
+        hop, c = self.hop, self.channels
         first_hop = start_frame // hop + 1
         count = (start_frame + n) // hop - first_hop + 1
         if count <= 0:
             return first_hop, None
-        rows, span = c * count, self._wx.shape[1]
-        idx = self._widx[:count]
-        np.add(self._warange[:count], first_hop * hop - span, out=idx)
-        np.bitwise_and(idx, self.history_mask, out=idx)
-        samples = self._wx[:rows]
-        for ch in range(c):
-            self.history[ch].take(idx, out=samples[ch * count : (ch + 1) * count], mode="clip")
-        wx = samples[:, span - win - 1 :]
-        power = self._pow[:rows]
-        np.dot(wx, self._dft, out=power)
-        np.multiply(power, power, out=power)
-        levels = self._level[:rows]
-        np.dot(power, self._band_matrix_2, out=levels)
-        np.add(levels, 1e-20, out=levels)
-        np.log10(levels, out=levels)
-        np.multiply(levels, 10.0, out=levels)
-        levels = levels.reshape(c, count, self.bands)
-        np.maximum(levels, self._level_clamp, out=levels)
-        if self.measure_low:
-            self._low_hops(first_hop, count)
+        levels = self._level[: c * count * self.bands].reshape(count, c, self.bands)
+        taps, columns = self._dft.shape
+        span, reads = self._low_taps.shape
+        lib.band_levels(self._p_history, self.history_mask, c, first_hop * hop, hop, count, self._p_dft, taps,
+                        columns, self._p_bin_band, self.bands, _EPS, self._p_band_clamp, self._p_level,
+                        self._p_samples, self._p_spectrum, self._p_low_taps, span, reads, self._p_low_energy)
+        self._first_hop, self._hop_count = first_hop, count
         return first_hop, levels
-
-    def _low_hops(self, first_hop: int, count: int) -> None:
-        """Each hop's energy under 300 Hz (the mean square of 4 low-pass outputs through its
-        last samples: the taps carry the mean's 1/4 as a factor 1/2, exact in floats), every
-        channel at once, from the samples `spectra` gathered: `low_at(k)` reads it."""
-        rows = self.channels * count
-        out = self._lout[:rows]
-        np.dot(self._wx[:rows], self._low_taps, out=out)
-        np.multiply(out, out, out=out)
-        np.add.reduce(out, axis=1, out=self._low_energy[:rows])
-        self._low_first, self._low_count = first_hop, count
 
     def finish(self, n: int, bad) -> None:
         """After the block's hops: the sound check, the relearning after a gap, and the samples
         the next block's difference starts from."""
         lo_c = self._lo_c.tolist()
         hi_c = self._hi_c.tolist()
-        peaks = self._peaks
+        peaks = self._peak_c.tolist()
         for ch in range(self.channels):
             if bad is not None and bad[ch]:
                 self.warm[ch] = self._warmup_n
@@ -412,11 +376,10 @@ class FrontEnd:
         ring = self._ring
         # the expected tail: the decaying peak of the hops `span` and more ago, and at least
         # the loudest of the `hold` hops before those (a low tone's level beats with its phase)
-        lagged = ring[(k - self._span) % len(ring)]
-        np.subtract(ref, self._ref_decay, out=ref)
-        self._held[k % self._hold_n] = lagged  # (the held hops hold `lagged` too: one maximum serves both)
-        np.maximum.reduce(self._held, axis=0, out=self._held_max)
-        np.maximum(ref, self._held_max, out=ref)
+        # (the held hops hold `lagged` too: one maximum serves both)
+        cells = ref.size
+        lib.move_tails(self._p_ref, self._p_held, self._hold_n, cells, k % self._hold_n,
+                       self._p_ring + ((k - self._span) % len(ring)) * cells, self._ref_decay)
         score = self.onset
         if score is None:
             # the rules: the rise of each band over the larger of that tail and the noise floor,
@@ -429,7 +392,9 @@ class FrontEnd:
         # the learned score, on the same band state: scored only where the bands rose at all
         # over their tails and one is over the level floor (most hops of silence or a held
         # note are not), and only when a channel may fire; it fires over its threshold
-        score.update(level, ref, bg, self.band_floor, self.low_at(k) if score.low_band else None)
+        at = (k - self._first_hop) * cells
+        score.update_from(level, self._p_level + at, self._p_ref, self._p_bg, self._p_band_floor,
+                          self._p_low_energy + (k - self._first_hop), self._hop_count)
         worth = [r > onset.GATE_DB and loud > 0.0
                  for r, loud in zip(score.rises.tolist(), score.loudest.tolist())]
         ready = False
@@ -443,8 +408,8 @@ class FrontEnd:
 
     def low_at(self, k: int) -> np.ndarray:
         """Hop `k`'s energy under 300 Hz per channel (a view; k: a hop of the last `spectra`)."""
-        count = self._low_count
-        return self._low_energy[k - self._low_first : count * self.channels : count]
+        count = self._hop_count
+        return self._low_energy[k - self._first_hop : count * self.channels : count]
 
     def learn(self, k: int, level: np.ndarray, bad) -> None:
         """After hop `k`'s taps: a hop less to learn for each channel still learning, the noise
@@ -452,15 +417,10 @@ class FrontEnd:
         for ch in range(self.channels):
             if self.warm[ch] > 0 and (bad is None or not bad[ch]):
                 self.warm[ch] -= 1
-        bg = self.bg
         # the noise floor (a running low quantile of the smoothed level, per band)
-        np.subtract(level, self._smooth, out=self._tmp)
-        np.multiply(self._tmp, self._smooth_a, out=self._tmp)
-        np.add(self._smooth, self._tmp, out=self._smooth)
-        np.greater(self._smooth, bg, out=self._mask)  # up where over it, down elsewhere
-        np.subtract(bg, self._down, out=bg)
-        np.add(bg, self._up_and_down, out=bg, where=self._mask)
-        self._ring[k % len(self._ring)] = level
+        cells = level.size
+        lib.follow_floor(self._p_level + (k - self._first_hop) * cells, self._p_smooth, self._p_bg, cells,
+                         self._smooth_a, self._down, self._up_and_down, self._p_ring + (k % len(self._ring)) * cells)
         # a channel learning (reset, gap): its floor and tail follow the level at once
         for ch in range(self.channels):
             if self.warm[ch] > 0 or (bad is not None and bad[ch]):

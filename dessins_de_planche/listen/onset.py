@@ -14,8 +14,8 @@ scores the hop. Trained by `scripts/train_stage_a.py` on the corpus's band state
 by the detector itself, so training and the show see the same numbers.
 
 Runs in the audio callback, once per hop and channel where anything rose at all: every
-buffer is allocated here, numpy writes with `out=`, the normalisation folded into the first
-layer. The weights (`weights/stage_a.npz`, about 2,800 of them) carry their threshold and a
+buffer is allocated here, the arithmetic is C (`listen.hop_kernels`), the normalisation folded
+into the first layer. The weights (`weights/stage_a.npz`, about 2,800 of them) carry their threshold and a
 stamp (corpus, training version, seed).
 """
 
@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from dessins_de_planche.listen import weights_file
+from dessins_de_planche.listen.hop_kernels import ffi, floats, integers, lib
 
 WEIGHTS_PATH = Path(__file__).resolve().parent / "weights" / "stage_a.npz"
 
@@ -47,6 +48,7 @@ LOW_FEATURES = 3
 _LOW_EPS = np.float32(1e-12)  # (energy of a full-scale signal: 0.5)
 _LOW_PAIRS = ((0, 1), (2, 3), (2, 4))  # the features: window a's mean over window b's (dB)
 _LOW_ROWS = tuple(a for a, _ in _LOW_PAIRS) + tuple(b for _, b in _LOW_PAIRS)  # every a, then every b
+_NEAR_DB, _CAP_DB = np.float32(LEVEL_RANGE[0]), np.float32(TAIL_RANGE[1])  # the gate's rises: bands near the level floor, clipped
 
 
 def group_count(mean_hops: int) -> int:
@@ -165,47 +167,44 @@ class OnsetScore:
         self._low = np.repeat(_LOW[:groups], trained)[None, :]
         self._high = np.repeat(_HIGH[:groups], trained)[None, :]
         s = trained
-        now = (CONTEXT - 1) * s
-        self._tail_now = self.x[:, now : now + bands]
-        self._floor_now = self.x[:, now + s : now + s + bands]
-        self._level_now = self.x[:, now + 2 * s : now + 2 * s + bands]
         # every feature's range, as one row: the features are clipped to it when scored (a
         # clipped value clips to itself, so the groups moved back unclipped come out the same)
         low_range = np.full((1, low_n), LOW_RANGE[0], np.float32), np.full((1, low_n), LOW_RANGE[1], np.float32)
         self._lowest = np.concatenate([self._low, low_range[0]], axis=1)
         self._highest = np.concatenate([self._high, low_range[1]], axis=1)
-        self._level_group = self.x[:, now + 2 * s : now + 3 * s]
         self._h = [np.zeros((channels, w.shape[1]), np.float32) for w in self._w]
-        self._last = len(self._w) - 1
         self.score = self._h[-1][:, 0]  # (a view: the last layer's one output)
-        self._rise = np.zeros((channels, bands), np.float32)
-        self._near = np.zeros((channels, bands), bool)
         self.rises = np.zeros(channels, np.float32)
         self.loudest = np.zeros(channels, np.float32)  # the band most over the level floor (dB)
+        # the levels of the last `hops + MEAN_LAG` hops, a ring; the mean is summed at the hops
+        # scored only, oldest first (`_order[slot]`: the ring rows of the window, in time order);
+        # weights without the recent mean: empty
+        span = hops + MEAN_LAG if hops else 0
+        self._past = np.zeros((span, channels, bands), np.float32)
+        self._order = np.array([[(slot + 1 + i) % span for i in range(hops)] for slot in range(max(1, span))],
+                               np.intp)
+        self._inverse = np.float32(1.0 / hops) if hops else np.float32(0.0)
+        self._mean_at = (groups - 1) * s
         if hops:
-            # the levels of the last `hops + MEAN_LAG` hops, a ring; the mean is summed at the hops
-            # scored only, oldest first (`_order[slot]`: the ring rows of the window, in time order)
-            span = hops + MEAN_LAG
-            self._past = np.zeros((span, channels, bands), np.float32)
-            self._order = np.array([[(slot + 1 + i) % span for i in range(hops)] for slot in range(span)],
-                                   np.intp)
-            self._window = np.zeros((hops, channels, bands), np.float32)
-            self._mean = np.zeros((channels, bands), np.float32)
-            self._inverse = np.float32(1.0 / hops)
-            at = groups - 1
-            self._over_mean = self.x[:, at * s : at * s + bands]
-            self._mean_group = self.x[:, at * s : (at + 1) * s]
-        if self.low_band:
-            # the last LOW_HISTORY hops' energies, a ring (a row a hop); each window's mean as one
-            # small matrix product, turned with the ring (`_low_means[slot]`: row `slot` is the
-            # newest hop)
-            self._low_past = np.zeros((LOW_HISTORY, channels), np.float32)
-            means = _window_means()
-            self._low_means = np.stack([np.roll(means, slot + 1, axis=1) for slot in range(LOW_HISTORY)])
-            self._low_db = np.zeros((len(_LOW_ROWS), channels), np.float32)
-            self._low_x = self.x[:, groups * trained : width]
-            self._low_xt = self._low_x.T  # (LOW_FEATURES, channels), as the means come
-            self._low_a, self._low_b = self._low_db[:LOW_FEATURES], self._low_db[LOW_FEATURES:]
+            self._mean_group = self.x[:, self._mean_at : self._mean_at + s]
+        # the last LOW_HISTORY hops' energies under 300 Hz, a ring (a row a hop); each window's
+        # mean as a row of `_low_means[slot]`, turned with the ring (row `slot` is the newest
+        # hop); weights without the low view: empty
+        self._low_past = np.zeros((LOW_HISTORY, channels), np.float32)
+        means = _window_means() if self.low_band else np.zeros((0, LOW_HISTORY), np.float32)
+        self._low_means = np.stack([np.roll(means, slot + 1, axis=1) for slot in range(LOW_HISTORY)])
+        self._low_at = groups * trained
+        self._low_x = self.x[:, self._low_at : width]
+        # the memory of every buffer, as the C kernels take it (`hop_kernels`)
+        self._p_x1, self._p_rises, self._p_loudest = floats(self._x1), floats(self.rises), floats(self.loudest)
+        self._p_lowest, self._p_highest = floats(self._lowest), floats(self._highest)
+        self._p_past, self._p_order = floats(self._past), integers(self._order)
+        self._p_low_means, self._p_low_past = floats(self._low_means), floats(self._low_past)
+        self._layer_memory = [floats(a) for a in self._w + self._h]  # (kept: the pointers below point into it)
+        self._p_weights = ffi.new("float *[]", self._layer_memory[: len(self._w)])
+        self._p_hidden = ffi.new("float *[]", self._layer_memory[len(self._w) :])
+        self._shapes = np.array([w.shape for w in self._w], np.int64).T.copy()  # inputs, then outputs
+        self._p_inputs, self._p_outputs = integers(self._shapes[0]), integers(self._shapes[1])
         self.reset()
 
     def reset(self) -> None:
@@ -214,67 +213,55 @@ class OnsetScore:
         if self.mean_hops:
             self._mean_group[:] = 0.0  # a band that never sounds is at its mean
             self._slot = -1  # the ring row of the newest hop; none yet
+        self._low_slot = 0
         if self.low_band:
             self._low_past[:] = 0.0
-            self._low_slot = 0
             self._low_x[:] = 0.0  # silence over silence
 
     def update(self, level: np.ndarray, ref: np.ndarray, bg: np.ndarray, floor: np.ndarray,
                low: np.ndarray | None = None) -> None:
         """This hop's features for every channel (the older tails move back a group); `rises`
         and `loudest` say which channels are worth scoring. `low`: each channel's energy under
-        300 Hz at this hop (where the weights read it)."""
-        x, s = self.x, self._stride
-        x[:, : (CONTEXT - 1) * s] = x[:, s : CONTEXT * s]  # one copy (numpy minds the overlap)
-        np.subtract(level, ref, out=self._tail_now)
-        np.subtract(level, bg, out=self._floor_now)
-        np.subtract(level, floor, out=self._level_now)
-        # the rises that count toward the gate (as clipped): of bands within reach of the level
-        # floor (far under it, a loud hum's leakage beats with the hop grid by a dB or two in
-        # every band)
-        np.greater(self._level_now, LEVEL_RANGE[0], out=self._near)
-        np.maximum(self._tail_now, 0.0, out=self._rise)
-        np.minimum(self._rise, TAIL_RANGE[1], out=self._rise)
-        np.add.reduce(self._rise, axis=1, out=self.rises, where=self._near)
-        np.maximum.reduce(self._level_group, axis=1, out=self.loudest)
+        300 Hz at this hop (where the weights read it). Arrays (channels, bands), C-contiguous
+        float32; `floor` may be one row for every channel."""
+        if floor.ndim == 1:
+            floor = np.ascontiguousarray(np.broadcast_to(floor, level.shape))
+        low_memory = floats(np.ascontiguousarray(low, np.float32)) if self.low_band else ffi.NULL
+        self.update_from(level, floats(level), floats(ref), floats(bg), floats(floor), low_memory, 1)
+
+    def update_from(self, level: np.ndarray, level_memory, ref_memory, bg_memory, floor_memory, low_memory,
+                    low_stride: int) -> None:
+        """`update` from the memory of the arrays (`hop_kernels.floats`, or a pointer into it: the
+        front end's own buffers, no conversion at each hop); `level` itself too, and the energies
+        under 300 Hz a channel every `low_stride` floats."""
         if self.mean_hops:
             if self._slot < 0:  # the first hop: those before it count as loud as it
                 self._past[:] = level
             self._slot = (self._slot + 1) % len(self._past)
-            self._past[self._slot] = level
         if self.low_band:
             self._low_slot = (self._low_slot + 1) % LOW_HISTORY
-            self._low_past[self._low_slot] = low
+        # (the rises that count toward the gate, as clipped: of bands within reach of the level
+        # floor; far under it, a loud hum's leakage beats with the hop grid by a dB or two in
+        # every band)
+        cells = self.channels * self.bands
+        lib.onset_features(self._p_x1, self._x1.shape[1], self._stride, CONTEXT - 1, self.channels, self.bands,
+                           level_memory, ref_memory, bg_memory, floor_memory, _NEAR_DB, _CAP_DB,
+                           self._p_rises, self._p_loudest,
+                           self._p_past + self._slot * cells if self.mean_hops else ffi.NULL,
+                           low_memory if self.low_band else ffi.NULL, low_stride,
+                           self._p_low_past + self._low_slot * self.channels)
 
     def evaluate(self) -> np.ndarray:
-        """The score (a logit) of every channel's current features."""
-        if self.mean_hops:
-            np.take(self._past, self._order[self._slot], axis=0, out=self._window)
-            np.add.reduce(self._window, axis=0, out=self._mean)
-            np.multiply(self._mean, self._inverse, out=self._mean)
-            np.subtract(self._past[self._slot], self._mean, out=self._over_mean)
-        if self.low_band:
-            self._low_view()
-        np.maximum(self.x, self._lowest, out=self.x)  # (np.clip's wrapper costs as much as both)
-        np.minimum(self.x, self._highest, out=self.x)
-        h, last = self._x1, self._last
-        for i, (w, out) in enumerate(zip(self._w, self._h)):
-            np.dot(h, w, out=out)
-            if i < last:
-                np.maximum(out, 0.0, out=out)
-            h = out
+        """The score (a logit) of every channel's current features (in C: `hop_kernels`)."""
+        slot = self._slot if self.mean_hops else 0
+        window = self._order.shape[1]
+        rows, history = self._low_means.shape[1:]
+        lib.onset_scores(self._p_x1, self.channels, self._x1.shape[1], self.x.shape[1], self._p_lowest,
+                         self._p_highest, self._p_past, self.bands, self._p_order + slot * window, window, slot,
+                         self._inverse, self._mean_at, self._p_low_means + self._low_slot * rows * history, rows,
+                         history, self._p_low_past, _LOW_EPS, self._low_at, len(self._w), self._p_weights,
+                         self._p_inputs, self._p_outputs, self._p_hidden)
         return self.score
-
-    def _low_view(self) -> None:
-        """The lowest band's longer view of every channel, into its features, unclipped (as
-        `low_features`; the differences as ufuncs, not a product: a BLAS kernel may raise a spurious invalid-value
-        flag, and a warning is I/O)."""
-        db = self._low_db
-        np.dot(self._low_means[self._low_slot], self._low_past, out=db)
-        np.add(db, _LOW_EPS, out=db)
-        np.log10(db, out=db)
-        np.multiply(db, np.float32(10.0), out=db)
-        np.subtract(self._low_a, self._low_b, out=self._low_xt)
 
 
 def scores(weights: dict, x: np.ndarray) -> np.ndarray:
