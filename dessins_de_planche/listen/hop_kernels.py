@@ -34,6 +34,8 @@ import cffi
 import numpy as np
 import platformdirs
 
+from dessins_de_planche.errors import UserError
+
 SOURCE = Path(__file__).with_suffix(".c")
 FLAGS = ("-O3", "-fPIC", "-shared", "-std=c99", "-fno-fast-math", "-ffp-contract=off")
 # this CPU's vector instructions where the compiler knows them (the sums keep their order: the
@@ -68,8 +70,9 @@ void onset_scores(float *x, int64_t channels, int64_t row, int64_t width, const 
 """
 
 
-class KernelsUnavailable(RuntimeError):
-    """No built library and no C compiler to build one."""
+class KernelsUnavailable(UserError):
+    """No built library and no C compiler to build one (a command says so in one line; the
+    input process listens to MIDI without audio and shows it)."""
 
 
 def _this_cpu() -> str:
