@@ -8,8 +8,16 @@ lets it be, and one clear line where there is no compiler."""
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
+import soundfile
 
 from dessins_de_planche.listen import hop_kernels, onset
 from dessins_de_planche.listen.hop_kernels import floats, integers, lib
@@ -158,3 +166,32 @@ def test_with_no_library_and_no_compiler_it_says_so_in_one_line(tmp_path, monkey
     with pytest.raises(hop_kernels.KernelsUnavailable, match=r"could not build the tap detector.*no input files"):
         hop_kernels.build()
     assert not list((tmp_path / "kernels").iterdir()), "a failed build left a file"
+
+
+def test_a_command_on_a_machine_with_no_compiler_says_so_in_one_line_and_with_one_it_listens(tmp_path):
+    """The package as a wheel would put it elsewhere, with no library built yet: `analyze` with no
+    compiler exits with one line that names what to install; with the machine's compiler it
+    builds the library on first use and hears the taps."""
+    repo = Path(__file__).resolve().parents[1]
+    site = tmp_path / "site"
+    shutil.copytree(repo / "dessins_de_planche", site / "dessins_de_planche",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    audio, truth = podorhythm(4.0, SR, seed=9)
+    soundfile.write(tmp_path / "taps.wav", audio, SR)
+    env = {**os.environ, "PYTHONPATH": str(site), "XDG_CACHE_HOME": str(tmp_path / "cache"), "LANGUAGE": "en"}
+    command = [sys.executable, "-m", "dessins_de_planche", "analyze", "--json", str(tmp_path / "taps.wav")]
+
+    refused = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                             env={**env, "CC": str(tmp_path / "no-such-cc")})
+    assert refused.returncode != 0
+    lines = refused.stderr.strip().splitlines()
+    assert len(lines) == 1 and "C compiler" in lines[0] and "apt-get install gcc" in lines[0], refused.stderr
+    assert not list((site / "dessins_de_planche" / "listen").glob("__pycache__/hop_kernels-*"))
+
+    env.pop("CC", None)
+    heard = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
+    assert heard.returncode == 0, heard.stderr
+    assert list((site / "dessins_de_planche" / "listen").glob("__pycache__/hop_kernels-*.so"))
+    taps = json.loads(heard.stdout)["taps"]
+    assert len(taps) == len(truth), (len(taps), len(truth))
+    assert np.abs(np.array([t["time"] for t in taps]) - np.sort(truth["time"])).max() < 0.025

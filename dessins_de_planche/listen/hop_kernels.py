@@ -102,25 +102,30 @@ def build() -> Path:
     for folder in _folders():
         if (folder / name).is_file():
             return folder / name
-    compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+    wanted = os.environ.get("CC")
+    compiler = shutil.which(wanted) if wanted else shutil.which("cc") or shutil.which("gcc")
     if not compiler:
-        raise KernelsUnavailable("the tap detector is built once by a C compiler, and there is none "
-                                 "(scripts/setup.sh installs one; or: apt-get install gcc libc6-dev)")
+        raise KernelsUnavailable("the tap detector is built once by a C compiler, and there is none"
+                                 + (f" ({wanted}, from CC, was not found)" if wanted else "")
+                                 + " (scripts/setup.sh installs one; or: apt-get install gcc libc6-dev)")
     errors = []
     for folder in _folders():
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            partial = folder / f".{name}.{os.getpid()}"
-            for native in (NATIVE, ()):  # (a compiler that does not know this CPU: the plain build)
-                done = subprocess.run([compiler, *FLAGS, *native, "-o", str(partial), str(SOURCE), "-lm"],
-                                      capture_output=True, text=True, timeout=120)
-                if done.returncode == 0:
-                    break
         except OSError as error:  # a read-only folder: the next one
             errors.append(f"{folder}: {error.strerror or error}")
             continue
+        partial = folder / f".{name}.{os.getpid()}"
+        for native in (NATIVE, ()):  # (a compiler that does not know this CPU: the plain build)
+            done = subprocess.run([compiler, *FLAGS, *native, "-o", str(partial), str(SOURCE), "-lm"],
+                                  capture_output=True, text=True, timeout=120)
+            if done.returncode == 0:
+                break
         if done.returncode != 0:
             partial.unlink(missing_ok=True)
+            if not os.access(folder, os.W_OK):  # (the compiler could not write there: the next one)
+                errors.append(f"{folder}: not writable")
+                continue
             raise KernelsUnavailable(f"{compiler} could not build the tap detector ({SOURCE.name}): "
                                      + (done.stderr.strip().splitlines() or ["no message"])[-1])
         os.replace(partial, folder / name)  # whole or not at all, whoever builds it at the same time
