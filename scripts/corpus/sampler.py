@@ -88,13 +88,14 @@ def _positions(wave: Wave, step: float, total: int) -> np.ndarray:
     return pos
 
 
-def render(events, seconds: float, sample_rate: int) -> np.ndarray:
-    """(time, status, data...) MIDI events -> mono float32 of `seconds`."""
+def render(events, seconds: float, sample_rate: int, waves_of=patch) -> np.ndarray:
+    """(time, status, data...) MIDI events -> mono float32 of `seconds`; `waves_of(program)`: the
+    instrument's waves (FreePats' patches by default)."""
     n = int(round(seconds * sample_rate))
     out = np.zeros(n + sample_rate, np.float64)
     for begin, end_s, program, key, velocity in midi_file.notes(events):
         freq = 440.0 * 2 ** ((key - 69) / 12)
-        waves = patch(program)
+        waves = waves_of(program)
         wave = next((w for w in waves if w.low_hz <= freq <= w.high_hz), waves[-1])
         step = freq / wave.root_hz * wave.rate / sample_rate
         held = max(1, int(round((end_s - begin) * sample_rate)))

