@@ -478,6 +478,14 @@ def lowering_tag(lowers) -> str:
     return "" if list(lowers) == [0] else "+lower" + ",".join(f"{v:g}" for v in lowers)
 
 
+def not_excluded(data: dict, exclude) -> np.ndarray:
+    """Which clips of the candidates' cache (`collect`) `--exclude` leaves to train on: none of an
+    excluded family's own, and, for an excluded music family, none of the taps over its music
+    either (a run as if its soundfont had never been built, on the same cache)."""
+    families = np.array([str(f) for f in data["families"]])
+    return ~np.isin(families[data["family"]], list(exclude)) & ~np.isin(data["music_family"], list(exclude))
+
+
 def candidates_cache(corpus_names=("corpus",), lowers=None) -> Path:
     """Where the candidates of these corpora at these lowerings are cached (`collect`); by default,
     the shipped recipe's: every bench that replays stage B reads its live candidates there."""
@@ -901,7 +909,8 @@ def main(argv=None) -> int:
     parser.add_argument("--leave-out", metavar="FAMILY", help="train without this family (one fold)")
     parser.add_argument("--folds", action="store_true", help="every leave-one-family-out fold, then all")
     parser.add_argument("--exclude", action="append", default=[], metavar="FAMILY",
-                        help="never train on this family (repeatable)")
+                        help="never train on this family, nor on the taps over it where it is music "
+                             "(repeatable)")
     # 300: with the corpus played at two more speeds, 120 of the app's own clips were too few for
     # stage B to keep its heels in digital silence (docs/corpus.md, attempt 34); 600 since FreePats'
     # music: fewer of the generator's music onsets on the beat confirmed (attempt 60)
@@ -960,7 +969,7 @@ def main(argv=None) -> int:
     data = collect(clips, cache, version, args.jobs, lowered(models, lowers))
     families = [str(f) for f in data["families"]]
     family_of = data["family"]
-    allowed = ~np.isin(np.array(families)[family_of], args.exclude)
+    allowed = not_excluded(data, args.exclude)
     stamp_base = f"corpus-{version}.train-{TRAIN_VERSION}" \
         + (f"+gn{args.generated_negatives:g}" if args.generated_negatives != 1.0 else "") + f".seed-{args.seed}"
     todo = []

@@ -787,3 +787,20 @@ def test_the_bar_at_rest_from_the_last_confirmed_tap_to_a_reset_and_beside_a_cal
     assert [calibrated._bar(ch, 0) for ch in range(3)] == [0.9, 0.6, 0.7]
     calibrated._last_confirmed = 0
     assert [calibrated._bar(ch, SR) for ch in range(3)] == [0.9, 0.5, 0.55]
+
+
+def test_excluding_a_music_family_leaves_out_its_music_and_the_taps_over_it():
+    """`train_detector.py --exclude music-X`: a baseline trained as if that music had never been
+    built, from the same cache of candidates (docs/corpus.md, attempt 93)."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    import train_detector
+
+    data = {"families": np.array(["music-a", "music-b", "plank"]),
+            "family": np.array([2, 2, 0, 1, 2], np.int32),
+            "music_family": np.array(["music-a", "music-b", "music-a", "music-b", ""])}
+    assert train_detector.not_excluded(data, ["music-a"]).tolist() == [False, True, False, True, True]
+    assert train_detector.not_excluded(data, ["plank"]).tolist() == [False, False, True, True, False]
+    assert train_detector.not_excluded(data, []).all()
