@@ -3,8 +3,10 @@
 Music is rendered by fluidsynth (reverb and chorus off: the room is added by `rooms.py`) from the
 allowed General MIDI soundfonts, one fluidsynth run per soundfont for a whole build
 (`render_many`), by a sampler of FreePats' recorded instruments (`sampler.py`), or by an
-additive synthesizer (`SyntheticMusic`) for tests on a machine without them. Every soundfont
-path goes through `reserved.check`.
+additive synthesizer (`SyntheticMusic`) for tests on a machine without them. Two sources built
+only when named come from the npm registry instead (`npm_packages.py`): SONiVOX's bank, read
+here, and tonejs-instruments' recorded notes (`tonejs.py`). Every soundfont path goes through
+`reserved.check`.
 """
 
 from __future__ import annotations
