@@ -168,6 +168,25 @@ def test_with_no_library_and_no_compiler_it_says_so_in_one_line(tmp_path, monkey
     assert not list((tmp_path / "kernels").iterdir()), "a failed build left a file"
 
 
+def test_a_compiler_that_hangs_or_cannot_run_is_told_in_one_line(tmp_path, monkeypatch):
+    monkeypatch.setattr(hop_kernels, "_folders", lambda: [tmp_path / "kernels"])
+    monkeypatch.setattr(hop_kernels, "BUILD_SECONDS", 1)
+    (tmp_path / "bin").mkdir()
+    hung = tmp_path / "bin" / "hung-cc"
+    hung.write_text("#!/bin/sh\nexec sleep 30\n")
+    hung.chmod(0o755)
+    monkeypatch.setenv("CC", str(hung))
+    with pytest.raises(hop_kernels.KernelsUnavailable, match=r"hung-cc gave no answer in 1 s while building"):
+        hop_kernels.build()
+    broken = tmp_path / "bin" / "broken-cc"
+    broken.write_text("#!/nonexistent/interpreter\n")
+    broken.chmod(0o755)
+    monkeypatch.setenv("CC", str(broken))
+    with pytest.raises(hop_kernels.KernelsUnavailable, match=r"broken-cc could not be run"):
+        hop_kernels.build()
+    assert not list((tmp_path / "kernels").iterdir()), "a failed build left a file"
+
+
 def test_a_command_on_a_machine_with_no_compiler_says_so_in_one_line_and_with_one_it_listens(tmp_path):
     """The package as a wheel would put it elsewhere, with no library built yet: `analyze` with no
     compiler exits with one line that names what to install; with the machine's compiler it

@@ -42,6 +42,7 @@ FLAGS = ("-O3", "-fPIC", "-shared", "-std=c99", "-fno-fast-math", "-ffp-contract
 # same numbers, a third faster); the library's name carries the CPU's, so a copy of the folder
 # on another machine builds its own
 NATIVE = ("-march=native",)
+BUILD_SECONDS = 120  # a compiler that hangs is told in one line, not waited on for ever
 
 _DECLARATIONS = """
 int64_t check_block(float *signal, int64_t frames, int64_t channels, float bad_level, float *peaks, uint8_t *bad);
@@ -117,8 +118,15 @@ def build() -> Path:
             continue
         partial = folder / f".{name}.{os.getpid()}"
         for native in (NATIVE, ()):  # (a compiler that does not know this CPU: the plain build)
-            done = subprocess.run([compiler, *FLAGS, *native, "-o", str(partial), str(SOURCE), "-lm"],
-                                  capture_output=True, text=True, timeout=120)
+            try:
+                done = subprocess.run([compiler, *FLAGS, *native, "-o", str(partial), str(SOURCE), "-lm"],
+                                      capture_output=True, text=True, timeout=BUILD_SECONDS)
+            except (OSError, subprocess.TimeoutExpired) as error:  # not runnable, or hung
+                partial.unlink(missing_ok=True)
+                said = f"gave no answer in {BUILD_SECONDS} s" if isinstance(error, subprocess.TimeoutExpired) \
+                    else f"could not be run ({error.strerror or error})"
+                raise KernelsUnavailable(f"{compiler} {said} while building the tap detector ({SOURCE.name})"
+                                         " (scripts/setup.sh installs gcc; or set CC to a working compiler)") from None
             if done.returncode == 0:
                 break
         if done.returncode != 0:
