@@ -966,25 +966,26 @@ def main(argv=None) -> int:
     models = stage_a_models(args.folds_dir, corpus_families, args.stage_a)
     if models[""] is None:
         parser.error("no stage A weights: run scripts/train_stage_a.py first")
+    if args.leave_out and args.leave_out not in corpus_families:
+        parser.error(f"--leave-out {args.leave_out}: no such family; the corpus has {', '.join(corpus_families)}")
+    todo = [args.leave_out] if args.leave_out else []
+    if args.folds and not args.leave_out:
+        todo = [f for f in corpus_families if f not in args.exclude]
+    unfolded = [f for f in todo if f not in models]
+    if unfolded:  # (told before the candidates are collected: that takes half an hour)
+        corpus_args = " ".join(f"--corpus {c}" for c in corpora)
+        parser.error(f"no stage A fold for {', '.join(unfolded)} in {args.folds_dir}: run "
+                     f"scripts/train_stage_a.py --folds {corpus_args} --folds-dir {args.folds_dir} first")
     data = collect(clips, cache, version, args.jobs, lowered(models, lowers))
     families = [str(f) for f in data["families"]]
     family_of = data["family"]
     allowed = not_excluded(data, args.exclude)
     stamp_base = f"corpus-{version}.train-{TRAIN_VERSION}" \
         + (f"+gn{args.generated_negatives:g}" if args.generated_negatives != 1.0 else "") + f".seed-{args.seed}"
-    todo = []
-    if args.leave_out:
-        if args.leave_out not in families:
-            parser.error(f"--leave-out {args.leave_out}: no such family; the corpus has {', '.join(families)}")
-        todo.append(args.leave_out)
-    elif args.folds:
-        todo.extend(f for f in corpus_families if f not in args.exclude)
     for family in todo:
         # as scripts/corpus/splits.py's leave_one_out: the family's clips are the test set, and
         # nothing carrying its taps or its music is trained on
         held = (family_of == families.index(family)) | np.isin(data["music_family"], splits.held_music(family))
-        if family not in models:
-            parser.error(f"no stage A fold for {family}: run scripts/train_stage_a.py --folds first")
         keep = allowed & ~held
         fold = taught(data, family, lowers, keep)  # the fold's own stage A's candidates, at each lowering
         first = first_taught(data, family, lowers, keep, fold)

@@ -264,7 +264,9 @@ def fit(clips: list[dict], seed: int, epochs: int, stamp: str, sensitivity: floa
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--corpus", type=Path, default=ROOT / "out" / "corpus")
+    parser.add_argument("--corpus", type=Path, action="append",
+                        help="a corpus folder (index.json); repeatable, as train_detector.py's: every family of "
+                             "each gets its fold; default out/corpus")
     parser.add_argument("--generated", type=int, default=120)
     parser.add_argument("--steady", type=int, default=60,
                         help="clips of steady hum, buzz, tones and DC (no tap): what stage A must never fire on")
@@ -281,7 +283,12 @@ def main(argv=None) -> int:
     parser.add_argument("--sensitivity", type=float, default=1.0,
                         help="fire this much (in logits) under the threshold of stage A's own best F1")
     args = parser.parse_args(argv)
-    clips, version = corpus_clips(args.corpus)
+    clips, versions = [], []
+    for corpus in args.corpus or [ROOT / "out" / "corpus"]:
+        more, version = corpus_clips(corpus)
+        clips += more
+        versions.append(version)
+    version = "+".join(versions)  # (as train_detector.py stamps several corpora)
     speeds = speeds_of(args.speeds)
     clips = played_at(clips, speeds)
     version += speeds_tag(speeds)

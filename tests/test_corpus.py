@@ -386,3 +386,47 @@ def test_the_sampler_plays_a_patch_at_the_note_s_pitch_for_as_long_as_it_is_held
     spectrum = np.abs(np.fft.rfft(middle * np.hanning(len(middle))))
     peak_hz = np.argmax(spectrum) * sr / len(middle)
     assert abs(peak_hz - 880.0) < 10.0
+
+
+def _renamed_corpus(base: Path, index: list[dict], out: Path) -> Path:
+    """A second corpus: the same clips as families `other` and `music-other` (as a corpus of
+    another source, built beside the first, names them)."""
+    out.mkdir()
+    clips = []
+    for clip in index:
+        for suffix in (".flac", ".json"):
+            name = Path(clip["clip"]).with_suffix(suffix).name
+            (out / name).write_bytes((base / "a" / name).read_bytes())
+        music = "music-other" if clip["music_family"] else None
+        clips.append(dict(clip, family="music-other" if clip["music_only"] else "other", music_family=music))
+    (out / "index.json").write_text(json.dumps({"clips": clips}))
+    return out
+
+
+def test_stage_a_folds_of_two_corpora_and_stage_b_told_of_a_missing_fold_before_collecting(corpus, tmp_path,
+                                                                                             monkeypatch, capsys):
+    """A corpus built beside the shipped one (`make_corpus.py --music-from ... --out out/corpus-npm`)
+    adds families: `train_detector.py --folds` with both says at once which stage A folds are
+    missing and the command that trains them (not after half an hour of collecting candidates),
+    and `train_stage_a.py --folds` with both corpora trains a fold for every family of each."""
+    import train_detector
+    import train_stage_a
+
+    base, index = corpus
+    second = _renamed_corpus(base, index, tmp_path / "b")
+    folds, cache = tmp_path / "folds", tmp_path / "candidates.npz"
+    first = base / "a"
+    with pytest.raises(SystemExit):
+        train_detector.main(["--corpus", str(first), "--corpus", str(second), "--folds", "--folds-dir", str(folds),
+                             "--cache", str(cache), "--generated", "0", "--alone", "0", "--doubled", "0",
+                             "--steady", "0", "--speeds", ""])
+    said = capsys.readouterr().err
+    assert "no stage A fold for music-other, music-synthetic, other, synthetic" in said
+    assert f"train_stage_a.py --folds --corpus {first} --corpus {second} --folds-dir {folds}" in said
+    assert not cache.exists()
+    monkeypatch.setattr(train_stage_a, "HOPS_DIR", tmp_path / "hops")
+    train_stage_a.main(["--corpus", str(first), "--corpus", str(second), "--folds-only", "--folds-dir", str(folds),
+                        "--generated", "0", "--steady", "0", "--speeds", "", "--epochs", "1", "--jobs", "1"])
+    assert sorted(p.name for p in folds.iterdir()) == [
+        f"{family}.stage_a.npz" for family in ("music-other", "music-synthetic", "other", "synthetic")]
+    assert len(list((tmp_path / "hops").glob("*.npz"))) == len(index)  # (each clip's hops once: the names are the same)
