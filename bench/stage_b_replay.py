@@ -78,13 +78,14 @@ def held_out(data: dict, family: str) -> np.ndarray:
 
 
 def fold_word(data: dict, family: str, seed: int, epochs: int = 40, l2: float = 1e-3, learn: dict | None = None,
-              lowers=(0.0,), generated_negatives: float = 1.0):
+              lowers=(0.0,), generated_negatives: float = 1.0, family_balanced: bool = False):
     """One family's fold: its stage A's candidates as stage B reads them, and the word (foot, heel
     probabilities) on every one of them of a stage B trained without the family and its music;
     and the candidates the heel/toe word learns (the first of `lowers`). Stage B learns `learn`'s
     candidates (another cache of the same clips; by default `data`'s own) at each of `lowers`, side
     by side, as `train_detector.py --train-lower` gives them; the false candidates of the app's own
-    clips weigh `generated_negatives` times another (`--generated-negatives`). The defaults are the
+    clips weigh `generated_negatives` times another (`--generated-negatives`), and with
+    `family_balanced` each family's candidates together as much as another's. The defaults are the
     plain recipe (the live candidates, every false one weighing as another); the command line's
     are the shipped one."""
     taught_from = data if learn is None else learn
@@ -98,7 +99,7 @@ def fold_word(data: dict, family: str, seed: int, epochs: int = 40, l2: float = 
     mean = x.mean(axis=0)
     scale = 1.0 / np.maximum(x.std(axis=0), 1e-3)
     y = taught["label"][train].astype(np.intp)
-    weight = train_detector.example_weights(taught, train, y, generated_negatives)
+    weight = train_detector.example_weights(taught, train, y, generated_negatives, family_balanced)
     params = train_detector.train((x - mean) * scale, y, weight, seed, epochs, l2=l2)
     foot, heel = train_detector.predict(params, (fold["x"] - mean) * scale)
     return fold, foot, heel, train_detector.for_model(taught_from, train_detector.lowered_name(family, lowers[0]))
@@ -152,7 +153,7 @@ def score(data: dict, args, learn: dict | None = None) -> dict:
         if family == "generated":
             continue
         fold, foot, heel, taught = fold_word(data, family, args.seed, args.epochs, args.l2, learn, args.lowers,
-                                             args.generated_negatives)
+                                             args.generated_negatives, args.family_balanced)
         clip = fold["clip"]
         scored = (family_of == families.index(family)) & ~played
         test = scored[clip]
@@ -216,6 +217,8 @@ def main(argv=None) -> int:
     parser.add_argument("--generated-negatives", type=float, default=train_detector.GENERATED_NEGATIVES,
                         metavar="TIMES", help="each false candidate of the app's own clips weighs this many times "
                                               "another (as train_detector.py's)")
+    parser.add_argument("--family-balanced", action="store_true",
+                        help="each family's candidates together weigh as much as another's (as train_detector.py's)")
     args = parser.parse_args(argv)
     if not args.cache.exists():
         parser.error(f"{args.cache}: no cached candidates; run scripts/train_detector.py --folds first")

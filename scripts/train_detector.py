@@ -796,18 +796,28 @@ def class_weights(y):
     return per[y]
 
 
-def example_weights(data: dict, rows: np.ndarray, y: np.ndarray, generated_negatives: float = 1.0) -> np.ndarray:
+def example_weights(data: dict, rows: np.ndarray, y: np.ndarray, generated_negatives: float = 1.0,
+                    family_balanced: bool = False) -> np.ndarray:
     """`class_weights` of the candidates in `rows`, the false ones of the app's own clips (family
-    `generated`: its music's onsets, hum, buzz) weighing `generated_negatives` times as much."""
+    `generated`: its music's onsets, hum, buzz) weighing `generated_negatives` times as much; with
+    `family_balanced`, then each family of the corpus weighing as much as another (a music family's
+    150 s as a tap family's 460 s), the app's own clips keeping their share (docs/corpus.md,
+    attempt 94)."""
     weight = class_weights(y)
     families = [str(f) for f in data["families"]]
-    if generated_negatives != 1.0 and "generated" in families:
-        own = data["family"][data["clip"][rows]] == families.index("generated")
+    family = data["family"][data["clip"][rows]]
+    own = family == (families.index("generated") if "generated" in families else -1)
+    if generated_negatives != 1.0:
         weight[own & (y == 0)] *= generated_negatives
+    if family_balanced and (~own).any():
+        _, group = np.unique(family[~own], return_inverse=True)
+        per_family = np.bincount(group, weights=weight[~own])
+        weight[~own] = weight[~own] / per_family[group] * weight[~own].sum() / len(per_family)
     return weight
 
 
-def fit(data, keep_clip, seed, epochs, fixed_threshold=None, generated_negatives: float = 1.0):
+def fit(data, keep_clip, seed, epochs, fixed_threshold=None, generated_negatives: float = 1.0,
+        family_balanced: bool = False):
     """Train on the clips where keep_clip is True; the threshold out of fold (two halves)."""
     rows = keep_clip[data["clip"]]
     x = data["x"][rows].astype(np.float64)
@@ -815,7 +825,7 @@ def fit(data, keep_clip, seed, epochs, fixed_threshold=None, generated_negatives
     mean = x.mean(axis=0)
     scale = 1.0 / np.maximum(x.std(axis=0), 1e-3)
     xn = (x - mean) * scale
-    weight = example_weights(data, rows, y, generated_negatives)
+    weight = example_weights(data, rows, y, generated_negatives, family_balanced)
     threshold = fixed_threshold
     if threshold is None:  # (a fixed one spares the two half models; the weights are the same)
         threshold = out_of_fold_threshold(data, keep_clip, rows, xn, y, weight, seed, epochs)
@@ -935,6 +945,8 @@ def main(argv=None) -> int:
     parser.add_argument("--generated-negatives", type=float, default=GENERATED_NEGATIVES, metavar="TIMES",
                         help="each false candidate of the app's own clips (its music's onsets, hum) weighs this "
                              "many times another in training")
+    parser.add_argument("--family-balanced", action="store_true",
+                        help="each family's candidates together weigh as much as another's (attempt 94; not shipped)")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--jobs", type=int, default=2)
@@ -981,7 +993,8 @@ def main(argv=None) -> int:
     family_of = data["family"]
     allowed = not_excluded(data, args.exclude)
     stamp_base = f"corpus-{version}.train-{TRAIN_VERSION}" \
-        + (f"+gn{args.generated_negatives:g}" if args.generated_negatives != 1.0 else "") + f".seed-{args.seed}"
+        + (f"+gn{args.generated_negatives:g}" if args.generated_negatives != 1.0 else "") \
+        + ("+fb" if args.family_balanced else "") + f".seed-{args.seed}"
     for family in todo:
         # as scripts/corpus/splits.py's leave_one_out: the family's clips are the test set, and
         # nothing carrying its taps or its music is trained on
@@ -993,7 +1006,7 @@ def main(argv=None) -> int:
             add_kind(args.folds_dir / f"{family}.npz", fit_kind(first, keep))
             continue
         params, mean, scale, threshold = fit(fold, keep, args.seed, args.epochs, args.threshold,
-                                             args.generated_negatives)
+                                             args.generated_negatives, args.family_balanced)
         save(args.folds_dir / f"{family}.npz", params, mean, scale, threshold, f"{stamp_base}.without-{family}",
              fit_kind(first, keep))
         report(first, keep, params, mean, scale, threshold, f"fold {family} (train)")
@@ -1007,7 +1020,7 @@ def main(argv=None) -> int:
             print(f"trained in {time.monotonic() - started:.0f} s", file=sys.stderr)
             return 0
         params, mean, scale, threshold = fit(shipped, allowed, args.seed, args.epochs, args.threshold,
-                                             args.generated_negatives)
+                                             args.generated_negatives, args.family_balanced)
         save(args.out, params, mean, scale, threshold, stamp_base, fit_kind(first, allowed))
         report(first, allowed, params, mean, scale, threshold, "all families (train)")
         size = args.out.stat().st_size

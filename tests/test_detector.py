@@ -804,3 +804,28 @@ def test_excluding_a_music_family_leaves_out_its_music_and_the_taps_over_it():
     assert train_detector.not_excluded(data, ["music-a"]).tolist() == [False, True, False, True, True]
     assert train_detector.not_excluded(data, ["plank"]).tolist() == [False, False, True, True, False]
     assert train_detector.not_excluded(data, []).all()
+
+
+def test_family_balanced_weights_give_every_corpus_family_the_same_share():
+    """`train_detector.py --family-balanced` (attempt 94): each family of the corpus weighs as much
+    as another, the classes within a family as before; the app's own clips (`generated`) keep their
+    weight, and the total is unchanged."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    import train_detector
+
+    data = {"families": np.array(["generated", "music-a", "plank"]),
+            "family": np.array([2, 2, 1, 0], np.int32), "clip": np.array([0, 0, 0, 1, 1, 2, 3, 3])}
+    rows = np.ones(8, bool)
+    y = np.array([1, 2, 0, 1, 0, 0, 0, 2])
+    plain = train_detector.example_weights(data, rows, y, 3.0)
+    balanced = train_detector.example_weights(data, rows, y, 3.0, family_balanced=True)
+    family = data["family"][data["clip"]]
+    assert np.isclose(plain[6], 3 * plain[5])  # (a false candidate of the app's own clips, and one over music)
+    assert np.array_equal(balanced[family == 0], plain[family == 0]) and np.isclose(balanced.sum(), plain.sum())
+    assert np.isclose(balanced[family == 1].sum(), balanced[family == 2].sum())
+    for f in (1, 2):  # within a family, the same ratios
+        ratio = balanced[family == f] / plain[family == f]
+        assert np.allclose(ratio, ratio[0])
