@@ -24,6 +24,7 @@ import hashlib
 import os
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -289,6 +290,10 @@ def main(argv=None) -> int:
         clips += more
         versions.append(version)
     version = "+".join(versions)  # (as train_detector.py stamps several corpora)
+    repeated = sorted(name for name, n in Counter(c["name"] for c in clips).items() if n > 1)
+    if repeated:  # each clip's hops are cached by its name (`hops_of`)
+        parser.error(f"clip names repeat across the corpora ({', '.join(repeated[:3])}"
+                     f"{', ...' if len(repeated) > 3 else ''}): build the second with make_corpus.py --first N")
     speeds = speeds_of(args.speeds)
     clips = played_at(clips, speeds)
     version += speeds_tag(speeds)

@@ -394,11 +394,12 @@ def _renamed_corpus(base: Path, index: list[dict], out: Path) -> Path:
     out.mkdir()
     clips = []
     for clip in index:
+        name = clip["name"] + "-b"
         for suffix in (".flac", ".json"):
-            name = Path(clip["clip"]).with_suffix(suffix).name
-            (out / name).write_bytes((base / "a" / name).read_bytes())
+            (out / (name + suffix)).write_bytes((base / "a" / Path(clip["clip"]).with_suffix(suffix).name).read_bytes())
         music = "music-other" if clip["music_family"] else None
-        clips.append(dict(clip, family="music-other" if clip["music_only"] else "other", music_family=music))
+        clips.append(dict(clip, name=name, clip=name + ".flac", family="music-other" if clip["music_only"] else "other",
+                          music_family=music))
     (out / "index.json").write_text(json.dumps({"clips": clips}))
     return out
 
@@ -425,8 +426,12 @@ def test_stage_a_folds_of_two_corpora_and_stage_b_told_of_a_missing_fold_before_
     assert f"train_stage_a.py --folds --corpus {first} --corpus {second} --folds-dir {folds}" in said
     assert not cache.exists()
     monkeypatch.setattr(train_stage_a, "HOPS_DIR", tmp_path / "hops")
-    train_stage_a.main(["--corpus", str(first), "--corpus", str(second), "--folds-only", "--folds-dir", str(folds),
-                        "--generated", "0", "--steady", "0", "--speeds", "", "--epochs", "1", "--jobs", "1"])
+    quick = ["--folds-only", "--folds-dir", str(folds), "--generated", "0", "--steady", "0", "--speeds", "",
+             "--epochs", "1", "--jobs", "1"]
+    with pytest.raises(SystemExit):  # each clip's hops are cached by its name
+        train_stage_a.main(["--corpus", str(first), "--corpus", str(first), *quick])
+    assert "clip names repeat across the corpora" in capsys.readouterr().err
+    train_stage_a.main(["--corpus", str(first), "--corpus", str(second), *quick])
     assert sorted(p.name for p in folds.iterdir()) == [
         f"{family}.stage_a.npz" for family in ("music-other", "music-synthetic", "other", "synthetic")]
-    assert len(list((tmp_path / "hops").glob("*.npz"))) == len(index)  # (each clip's hops once: the names are the same)
+    assert len(list((tmp_path / "hops").glob("*.npz"))) == 2 * len(index)

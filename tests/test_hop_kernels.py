@@ -152,17 +152,22 @@ def test_the_library_is_built_where_a_folder_lets_it_and_found_there_after(tmp_p
     assert peaks[0] == 0.5
 
 
+def _compiler(tmp_path, name: str, script: str) -> str:
+    """A stand-in C compiler: an executable script in tmp_path/bin."""
+    (tmp_path / "bin").mkdir(exist_ok=True)
+    path = tmp_path / "bin" / name
+    path.write_text(script)
+    path.chmod(0o755)
+    return str(path)
+
+
 def test_with_no_library_and_no_compiler_it_says_so_in_one_line(tmp_path, monkeypatch):
     monkeypatch.setattr(hop_kernels, "_folders", lambda: [tmp_path / "kernels"])
     monkeypatch.delenv("CC", raising=False)
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     with pytest.raises(hop_kernels.KernelsUnavailable, match=r"C compiler.*apt-get install gcc libc6-dev"):
         hop_kernels.build()
-    (tmp_path / "bin").mkdir()
-    broken = tmp_path / "bin" / "cc"
-    broken.write_text("#!/bin/sh\necho 'cc: fatal error: no input files' >&2\nexit 1\n")
-    broken.chmod(0o755)
-    monkeypatch.setenv("CC", str(broken))
+    monkeypatch.setenv("CC", _compiler(tmp_path, "cc", "#!/bin/sh\necho 'cc: fatal error: no input files' >&2\nexit 1\n"))
     with pytest.raises(hop_kernels.KernelsUnavailable, match=r"could not build the tap detector.*no input files"):
         hop_kernels.build()
     assert not list((tmp_path / "kernels").iterdir()), "a failed build left a file"
@@ -171,17 +176,10 @@ def test_with_no_library_and_no_compiler_it_says_so_in_one_line(tmp_path, monkey
 def test_a_compiler_that_hangs_or_cannot_run_is_told_in_one_line(tmp_path, monkeypatch):
     monkeypatch.setattr(hop_kernels, "_folders", lambda: [tmp_path / "kernels"])
     monkeypatch.setattr(hop_kernels, "BUILD_SECONDS", 1)
-    (tmp_path / "bin").mkdir()
-    hung = tmp_path / "bin" / "hung-cc"
-    hung.write_text("#!/bin/sh\nexec sleep 30\n")
-    hung.chmod(0o755)
-    monkeypatch.setenv("CC", str(hung))
+    monkeypatch.setenv("CC", _compiler(tmp_path, "hung-cc", "#!/bin/sh\nexec sleep 30\n"))
     with pytest.raises(hop_kernels.KernelsUnavailable, match=r"hung-cc gave no answer in 1 s while building"):
         hop_kernels.build()
-    broken = tmp_path / "bin" / "broken-cc"
-    broken.write_text("#!/nonexistent/interpreter\n")
-    broken.chmod(0o755)
-    monkeypatch.setenv("CC", str(broken))
+    monkeypatch.setenv("CC", _compiler(tmp_path, "broken-cc", "#!/nonexistent/interpreter\n"))
     with pytest.raises(hop_kernels.KernelsUnavailable, match=r"broken-cc could not be run"):
         hop_kernels.build()
     assert not list((tmp_path / "kernels").iterdir()), "a failed build left a file"
