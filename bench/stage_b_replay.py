@@ -85,7 +85,7 @@ def fold_word(data: dict, family: str, seed: int, epochs: int = 40, l2: float = 
     candidates (another cache of the same clips; by default `data`'s own) at each of `lowers`, side
     by side, as `train_detector.py --train-lower` gives them; the false candidates of the app's own
     clips weigh `generated_negatives` times another (`--generated-negatives`), and with
-    `family_balanced` each family's candidates together as much as another's. The defaults are the
+    `family_balanced` each family of the corpus as much as another (`--family-balanced`). The defaults are the
     plain recipe (the live candidates, every false one weighing as another); the command line's
     are the shipped one."""
     taught_from = data if learn is None else learn
@@ -218,7 +218,8 @@ def main(argv=None) -> int:
                         metavar="TIMES", help="each false candidate of the app's own clips weighs this many times "
                                               "another (as train_detector.py's)")
     parser.add_argument("--family-balanced", action="store_true",
-                        help="each family's candidates together weigh as much as another's (as train_detector.py's)")
+                        help="each family of the corpus weighs as much as another, the app's own clips keeping "
+                             "their share (as train_detector.py's)")
     args = parser.parse_args(argv)
     if not args.cache.exists():
         parser.error(f"{args.cache}: no cached candidates; run scripts/train_detector.py --folds first")

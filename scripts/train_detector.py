@@ -946,7 +946,8 @@ def main(argv=None) -> int:
                         help="each false candidate of the app's own clips (its music's onsets, hum) weighs this "
                              "many times another in training")
     parser.add_argument("--family-balanced", action="store_true",
-                        help="each family's candidates together weigh as much as another's (attempt 94; not shipped)")
+                        help="each family of the corpus weighs as much as another, the app's own clips keeping "
+                             "their share (attempt 94; not shipped)")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--jobs", type=int, default=2)
