@@ -39,7 +39,8 @@ def soundchecks(data: dict) -> dict[str, list[int]]:
     return found
 
 
-def score(data: dict, seed: int, learn: dict | None = None, lowers=(0.0,), generated_negatives: float = 1.0) -> dict:
+def score(data: dict, seed: int, learn: dict | None = None, lowers=(0.0,), generated_negatives: float = 1.0,
+          family_balanced: bool = False) -> dict:
     check_same_clips(data, learn)
     s = DetectorSettings()
     families = [str(f) for f in data["families"]]
@@ -51,7 +52,7 @@ def score(data: dict, seed: int, learn: dict | None = None, lowers=(0.0,), gener
         if family == "generated":
             continue
         fold, foot, _, _ = fold_word(data, family, seed, learn=learn, lowers=lowers,
-                                     generated_negatives=generated_negatives)
+                                     generated_negatives=generated_negatives, family_balanced=family_balanced)
         clip = fold["clip"]
         scored = (family_of == families.index(family)) & ~played
         test = scored[clip]
@@ -99,12 +100,14 @@ def main(argv=None) -> int:
                              "side (as bench/stage_b_replay.py's --train-lower)")
     parser.add_argument("--generated-negatives", type=float, default=train_detector.GENERATED_NEGATIVES,
                         metavar="TIMES", help="as bench/stage_b_replay.py's --generated-negatives")
+    parser.add_argument("--family-balanced", action=argparse.BooleanOptionalAction,
+                        default=train_detector.FAMILY_BALANCED, help="as bench/stage_b_replay.py's --family-balanced")
     args = parser.parse_args(argv)
     if not args.cache.exists():
         parser.error(f"{args.cache}: no cached candidates; run scripts/train_detector.py --folds first")
     started = time.monotonic()
     for way, figures in score(load_cache(args.cache), args.seed, load_cache(args.train_cache), args.train_lower,
-                             args.generated_negatives).items():
+                             args.generated_negatives, args.family_balanced).items():
         print(f"{way:>10}: " + ", ".join(f"{k} {v:.3f}" for k, v in figures.items()))
     print(f"({time.monotonic() - started:.0f} s)")
     return 0

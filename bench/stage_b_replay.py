@@ -217,7 +217,8 @@ def main(argv=None) -> int:
     parser.add_argument("--generated-negatives", type=float, default=train_detector.GENERATED_NEGATIVES,
                         metavar="TIMES", help="each false candidate of the app's own clips weighs this many times "
                                               "another (as train_detector.py's)")
-    parser.add_argument("--family-balanced", action="store_true",
+    parser.add_argument("--family-balanced", action=argparse.BooleanOptionalAction,
+                        default=train_detector.FAMILY_BALANCED,
                         help="each family of the corpus weighs as much as another, the app's own clips keeping "
                              "their share (as train_detector.py's)")
     args = parser.parse_args(argv)
