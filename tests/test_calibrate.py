@@ -64,8 +64,10 @@ def _final_times(audio, calibration_=None, settings=None):
 
 @pytest.mark.parametrize("tap_to_music_db", [-3.0, 3.0])
 def test_a_soundcheck_of_the_bands_music_keeps_its_onsets_off_the_drawing(tap_to_music_db):
-    """The band's fiddle and boom-chick heard alone for 19 s: another tune of the same band draws far
-    fewer marks before the feet come in, and every tap once they do."""
+    """The band's fiddle and boom-chick heard alone for 19 s: four other tunes of the same band draw
+    far fewer marks before the feet come in than the player's calibration alone lets through, and
+    every tap once they do. (Four tunes: one tune's few onsets over the bar come and go with each
+    training of stage B; docs/corpus.md, attempt 94.)"""
     def tune(seed):  # 19 s of music alone, then taps over it
         return podorhythm(40.0, SR, 112, 2, ("heel", "toe"), seed=seed, level_db=-18.0,
                           tap_to_music_db=tap_to_music_db, taps_from=20.0)
@@ -76,18 +78,21 @@ def test_a_soundcheck_of_the_bands_music_keeps_its_onsets_off_the_drawing(tap_to
     tuned = table[1]
     assert tuned.music_onsets >= 30 and 0.5 < tuned.foot_bar <= calibration.FOOT_BAR_CAP
     assert tuned.foot_bar <= tuned.own_feet <= 1.0  # what a later soundcheck alone is capped by
-    show, truth = tune(15)
-    # the music alone drawn at a tune's bar all through; at the detector's own (higher off the grid
-    # after 2 s with no tap confirmed: 5 of 10 marks at +3 dB, 2 of 10 at -3 dB with stop 34's weights,
-    # 23 of 29 and 22 of 23 with stop 31's); with the soundcheck
-    before = _final_times(show, settings=DetectorSettings(withdraw_when_idle=None))
-    resting, after = _final_times(show), _final_times(show, (tuned,))
-    music_alone = (before < 19.5).sum(), (resting < 19.5).sum(), (after < 19.5).sum()
-    assert music_alone[0] >= 8 and music_alone[2] <= music_alone[0] / 3, music_alone  # (10 with stop 34's)
+    calibrated = dataclasses.replace(tuned, foot_bar=None, music_onsets=None)  # `calibrate` without --music
+    music_alone = np.zeros(3, int)
+    for seed in (15, 25, 35, 45):
+        show, truth = tune(seed)
+        # the music alone drawn at a tune's bar all through; at the detector's own (higher off the grid
+        # after 2 s with no tap confirmed); with the soundcheck (stop 34's weights: 17, 7, 1 marks at
+        # -3 dB, 15, 7, 4 at +3 dB; attempt 94's: 23, 8, 2 and 24, 10, 7)
+        found = (_final_times(show, (calibrated,), DetectorSettings(withdraw_when_idle=None)),
+                 _final_times(show, (calibrated,)), _final_times(show, (tuned,)))
+        music_alone += [(times < 19.5).sum() for times in found]
+        for times in found:
+            pairs, precision, recall = match_onsets(times[times >= 19.5], truth["time"], 0.025)
+            assert recall == 1.0 and precision >= 0.95, (seed, recall, precision)
+    assert music_alone[0] >= 8 and music_alone[2] <= music_alone[0] / 3, music_alone
     assert music_alone[2] <= music_alone[1] < music_alone[0], music_alone
-    for found in (before, resting, after):
-        pairs, precision, recall = match_onsets(found[found >= 19.5], truth["time"], 0.025)
-        assert recall == 1.0 and precision >= 0.95
 
 
 def test_a_soundcheck_never_asks_more_than_the_players_own_taps_give():
