@@ -108,6 +108,17 @@ def corpus_clips(corpus: Path) -> tuple[list[dict], str]:
     return clips, version
 
 
+def corpora_clips(corpora=None) -> tuple[list[dict], str]:
+    """`corpus_clips` of several corpora (default: out/corpus alone), one after another; their
+    versions joined with '+' (how the weights' stamp names them)."""
+    clips, versions = [], []
+    for corpus in corpora or [ROOT / "out" / "corpus"]:
+        more, version = corpus_clips(corpus)
+        clips += more
+        versions.append(version)
+    return clips, "+".join(versions)
+
+
 GENERATED_SEED = 10_000  # the app's own generator (`listen.synth`), seeds no test uses
 
 
@@ -972,17 +983,13 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     started = time.monotonic()
     corpora = args.corpus or [ROOT / "out" / "corpus"]
-    clips, versions = [], []
-    for corpus in corpora:
-        more, version = corpus_clips(corpus)
-        clips += more
-        versions.append(version)
+    clips, corpus_version = corpora_clips(corpora)
     speeds = speeds_of(args.speeds)
     lowers = args.train_lower
     clips = played_at(clips, speeds)
     clips += (generated_clips(args.generated) + alone_clips(args.alone) + doubled_clips(args.doubled)
               + steady_clips(args.steady) + randomized_clips(args.randomized))
-    version = "+".join(versions) + speeds_tag(speeds) + f"+g{args.generated}" \
+    version = corpus_version + speeds_tag(speeds) + f"+g{args.generated}" \
         + (f"+q{args.alone}" if args.alone else "") + (f"+d{args.doubled}" if args.doubled else "") \
         + (f"+s{args.steady}" if args.steady else "") \
         + (f"+r{args.randomized}" if args.randomized else "") \

@@ -38,7 +38,7 @@ from dessins_de_planche.listen import onset  # noqa: E402
 from dessins_de_planche.listen.detector import TapDetector  # noqa: E402
 from dessins_de_planche.listen.detector_settings import DetectorSettings  # noqa: E402
 from dessins_de_planche.listen.synth import match_onsets  # noqa: E402
-from train_detector import (BLOCK, SPEEDS, clip_audio, corpus_clips, generated_clips, init, map_clips,  # noqa: E402
+from train_detector import (BLOCK, SPEEDS, clip_audio, corpora_clips, generated_clips, init, map_clips,  # noqa: E402
                             played_at, randomized_clips, speeds_of, speeds_tag, steady_clips)
 
 TRAIN_VERSION = "a6"  # a2: one logit more sensitive than its own best F1; a3: the corpus played at other speeds too;
@@ -284,12 +284,7 @@ def main(argv=None) -> int:
     parser.add_argument("--sensitivity", type=float, default=1.0,
                         help="fire this much (in logits) under the threshold of stage A's own best F1")
     args = parser.parse_args(argv)
-    clips, versions = [], []
-    for corpus in args.corpus or [ROOT / "out" / "corpus"]:
-        more, version = corpus_clips(corpus)
-        clips += more
-        versions.append(version)
-    version = "+".join(versions)  # (as train_detector.py stamps several corpora)
+    clips, version = corpora_clips(args.corpus)
     repeated = sorted(name for name, n in Counter(c["name"] for c in clips).items() if n > 1)
     if repeated:  # each clip's hops are cached by its name (`hops_of`)
         parser.error(f"clip names repeat across the corpora ({', '.join(repeated[:3])}"
