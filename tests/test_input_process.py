@@ -99,6 +99,23 @@ def test_a_killed_input_process_is_restarted_and_taps_flow_again():
         assert inputs.status.restarts == 1
 
 
+def test_a_crash_in_native_code_leaves_every_threads_python_stack_in_the_log(capfd):
+    """A segfault in PortAudio, libjack or RtMidi kills the input process; the handle restarts it,
+    and the log names the call each thread was in, so a rare crash in a kiosk can be traced."""
+    with InputProcess(InputSpec()) as inputs:
+        taps_arrive(inputs, what="demo taps before the crash")
+        first = inputs.pid
+        os.kill(first, signal.SIGSEGV)
+        wait_for(lambda: inputs.poll() is not None and inputs.restarts == 1 and inputs.running,
+                 what="the input process to be restarted")
+        assert "SIGSEGV" in inputs.status.last_error
+        taps_arrive(inputs, what="demo taps after the restart")
+    log = capfd.readouterr().err
+    assert "Fatal Python error: Segmentation fault" in log
+    assert "dessins_de_planche/inputs/" in log  # a thread's stack, down to the input code it was in
+    assert log.count("Thread 0x") >= 2  # every thread's, not only the one the signal landed on
+
+
 def test_a_missing_device_is_waited_for_without_a_crash():
     with InputProcess(InputSpec(audio_device="No Such Card")) as inputs:
         wait_for(lambda: inputs.poll() is not None and inputs.status.audio_state == "waiting for device"

@@ -9,6 +9,7 @@ ends when asked, when its parent is gone, or at once when its device or audio se
 
 from __future__ import annotations
 
+import faulthandler
 import gc
 import logging
 import os
@@ -128,6 +129,9 @@ def log_to_stderr(level: int) -> None:
     stream's "listening to", a warning) must not vanish with the noise."""
     stream = os.fdopen(os.dup(2), "w", buffering=1, encoding="utf-8", errors="replace")
     logging.basicConfig(level=level, format="%(asctime)s input %(levelname)s %(message)s", stream=stream)
+    # a crash in a native library (PortAudio, libjack, RtMidi) leaves every thread's Python stack in
+    # the log before the process dies and is restarted: the log then says which call it was
+    faulthandler.enable(stream, all_threads=True)
 
 
 def input_process_main(spec: InputSpec, ring_names: dict, status_name: str, parent_pid: int,
