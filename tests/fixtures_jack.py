@@ -104,6 +104,32 @@ class MidiSender:
             self.out = None
 
 
+class XrunWatch:
+    """Counts the JACK server's xruns from now on. In a cycle a client misses, the MIDI events
+    sent to it are gone: on this shared machine the dummy server sees bursts of hundreds of xruns
+    in a run, and then a JACK MIDI client (ours or any other) loses a few notes of hundreds."""
+
+    def __init__(self, server: JackServer):
+        self.count = 0
+        self.client = server.client("ddp-xrun-watch")
+        self.client.set_xrun_callback(self._xrun)
+        self.client.activate()
+
+    def _xrun(self, _delay_us: float) -> None:
+        self.count += 1
+
+    def close(self) -> None:
+        self.client.deactivate()
+        self.client.close()
+
+
+@pytest.fixture
+def jack_xruns(jack_server):
+    watch = XrunWatch(jack_server)
+    yield watch
+    watch.close()
+
+
 @pytest.fixture
 def jack_player(jack_server):
     players = []

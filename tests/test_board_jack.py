@@ -128,7 +128,7 @@ def heard_until_marker(inputs: InputProcess, player: Player):
     return taps[taps["zone"] != midi_zone]
 
 
-def test_a_simulated_board_calibrated_and_played_through_jack(jack_server, midi_sender, tmp_path):
+def test_a_simulated_board_calibrated_and_played_through_jack(jack_server, midi_sender, jack_xruns, tmp_path):
     sender = midi_sender(PORT)
     player = Player(sender)
     sim = SimulatedBoard(seed=11)
@@ -143,13 +143,20 @@ def test_a_simulated_board_calibrated_and_played_through_jack(jack_server, midi_
         wait_for(lambda: inputs.status.midi_state == "listening", what="the board's port to open")
         # a dance: 200 strikes 80 ms apart, 40 % of them two sensors at once
         player.sent.clear()
+        xruns_before = jack_xruns.count
         player.play(sim.performance(200, start=0.0, gap=0.08, together=0.4))
         taps = heard_until_marker(inputs, player)
         played = [n for n in player.sent if n.truth != "marker"]
         heard = score(played, taps, lambda t: note_of[inputs.zone_names[t["zone"]], KIND_NAMES[t["kind"]]],
                       tolerance=0.02)
         counted = lambda: sum(sum(z[1:]) for z in inputs.status.midi_zones)  # noqa: E731
-        wait_for(lambda: counted() == len(player.sent), what="the status block to count every note of the dance")
+        # every note the port received is counted; where the server had xruns meanwhile, JACK itself
+        # dropped a few notes before they reached the port (a second JACK MIDI client listening beside
+        # ours lost 1-8 of the 791 in the same runs, none in runs without an xrun)
+        xruns = jack_xruns.count - xruns_before
+        lost_to_xruns = max(2, len(player.sent) // 50) if xruns else 0
+        wait_for(lambda: len(player.sent) - lost_to_xruns <= counted() <= len(player.sent),
+                 what=f"the status block to count every note of the dance ({xruns} JACK xruns meanwhile)")
         assert inputs.status.midi_calibrated
         dance_status = inputs.status
         # then the player stands and shifts weight: three simulated minutes, 20 times faster
