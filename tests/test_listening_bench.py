@@ -94,3 +94,18 @@ def test_a_reference_is_read_at_the_false_alarms_ours_raises_between_its_swept_t
     assert abs(tally.recall_at_alarms(25.0) - (0.4 + 1.0) / 2) < 1e-9  # halfway from 10 to 40 a minute
     assert tally.recall_at_alarms(40.0) == 1.0
     assert tally.recall_at_alarms(5.0) is None and tally.recall_at_alarms(80.0) is None
+
+
+def test_audience_clapping_is_reported_beside_music_alone_not_counted_in_it():
+    """The issue's target is music alone; clapping along is a hard negative reported on its own."""
+    tally = listening.Tally()
+    music = {"seconds": 30.0, "music_only": True, "family": "music-x", "negative": None}
+    clapping = {**music, "negative": "clapping"}
+    tally.score(music, np.array([1.0, 2.0]))  # 2 in 30 s of music alone
+    tally.score(clapping, np.arange(12) + 0.5)  # 12 in 30 s of clapping
+    assert tally.alarms_per_minute() == 4.0 and tally.alarms_per_minute("music-x") == 4.0
+    assert tally.clapping_per_minute() == 24.0
+    assert tally.music_only_per_minute() == 14.0  # both, as given until stop 50
+    tally.swept(clapping, 0.5, np.arange(30.0))  # a reference's sweep reads music alone too
+    tally.swept(music, 0.5, np.array([1.0]))
+    assert tally.sweep[0.5][2:] == [1, 30.0]
