@@ -85,15 +85,20 @@ def test_a_recording_is_replayed_in_real_time_through_the_detector(tmp_path):
     assert inputs.exitcode == 0
 
 
+def killed_and_restarted(inputs: InputProcess, sig: signal.Signals) -> None:
+    """Taps flow; the input process dies of `sig`; a new one runs and the status names the signal."""
+    taps_arrive(inputs, what="demo taps before the signal")
+    first = inputs.pid
+    os.kill(first, sig)
+    wait_for(lambda: inputs.poll() is not None and inputs.restarts == 1 and inputs.running,
+             what="the input process to be restarted")
+    assert inputs.pid != first
+    assert sig.name in inputs.status.last_error
+
+
 def test_a_killed_input_process_is_restarted_and_taps_flow_again():
     with InputProcess(InputSpec()) as inputs:
-        taps_arrive(inputs, what="demo taps before the kill")
-        first = inputs.pid
-        os.kill(first, signal.SIGKILL)
-        wait_for(lambda: inputs.poll() is not None and inputs.restarts == 1 and inputs.running,
-                 what="the input process to be restarted")
-        assert inputs.pid != first
-        assert "SIGKILL" in inputs.status.last_error
+        killed_and_restarted(inputs, signal.SIGKILL)
         taps = taps_arrive(inputs, what="demo taps after the restart")
         assert (taps["source"] == SOURCE_AUDIO).all()
         assert inputs.status.restarts == 1
@@ -103,12 +108,7 @@ def test_a_crash_in_native_code_leaves_every_threads_python_stack_in_the_log(cap
     """A segfault in PortAudio, libjack or RtMidi kills the input process; the handle restarts it,
     and the log names the call each thread was in, so a rare crash in a kiosk can be traced."""
     with InputProcess(InputSpec()) as inputs:
-        taps_arrive(inputs, what="demo taps before the crash")
-        first = inputs.pid
-        os.kill(first, signal.SIGSEGV)
-        wait_for(lambda: inputs.poll() is not None and inputs.restarts == 1 and inputs.running,
-                 what="the input process to be restarted")
-        assert "SIGSEGV" in inputs.status.last_error
+        killed_and_restarted(inputs, signal.SIGSEGV)
         taps_arrive(inputs, what="demo taps after the restart")
     log = capfd.readouterr().err
     assert "Fatal Python error: Segmentation fault" in log
