@@ -82,6 +82,8 @@ class Tally:
         # audience clapping over the music: a hard negative, reported beside it with no target
         self.clapping_alarms = defaultdict(int)
         self.clapping_seconds = defaultdict(float)
+        # music-only clips by arrangement over every music family ("steel guitar boom-chick"): count, seconds
+        self.arrangement = defaultdict(lambda: [0, 0.0])
         self.withdrawn = 0
         # ours only: the taps stage A fired on at all (every first emission, the withdrawn too), per
         # family and per tap condition: truth, matched; where a tap is lost, stage A or stage B
@@ -105,6 +107,9 @@ class Tally:
             clapping = clip.get("negative") == "clapping"
             (self.clapping_alarms if clapping else self.false_alarms)[clip["family"]] += len(times)
             (self.clapping_seconds if clapping else self.music_seconds)[clip["family"]] += clip["seconds"]
+            row = self.arrangement[arrangement(clip)]
+            row[0] += len(times)
+            row[1] += clip["seconds"]
             return
         taps = clip["taps"]
         truth = np.array([t["time"] for t in taps])
@@ -214,6 +219,12 @@ class Tally:
         """Over every clip without taps, clapping included: the figure as given until stop 50."""
         return ((sum(self.false_alarms.values()) + sum(self.clapping_alarms.values()))
                 / max(sum(self.music_seconds.values()) + sum(self.clapping_seconds.values()), 1e-9) * 60)
+
+
+def arrangement(clip) -> str:
+    """What a music-only clip plays, whichever music family renders it ("freepats: steel guitar
+    boom-chick" -> "steel guitar boom-chick")."""
+    return str(clip.get("music") or "?").split(": ", 1)[-1]
 
 
 def bucket(value, edges, names):
@@ -596,6 +607,12 @@ def main() -> int:
         truth_n, heard_n = ours.heard[family]
         print(f"  {family:<24} P {p:.3f} R {r:.3f} F1 {f:.3f}  stage A R {heard_n / max(truth_n, 1):.3f}"
               f"  ({n} taps)  {ref_text}")
+    print("\nFalse alarms a minute on the music-only clips, by arrangement over the music families:")
+    for name in sorted(ours.arrangement):
+        count, seconds = ours.arrangement[name]
+        ref_text = "  ".join(f"{ref} {t.arrangement[name][0] / max(t.arrangement[name][1], 1e-9) * 60:.1f}"
+                             for ref, (_, t) in references.items())
+        print(f"  {name:<36} {count / max(seconds, 1e-9) * 60:6.1f}  ({seconds:.0f} s)  {ref_text}")
     if args.details:
         print("\nF1 +-25 ms by condition (pooled over families):")
         for key in sorted(ours.by):

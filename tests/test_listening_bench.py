@@ -99,13 +99,16 @@ def test_a_reference_is_read_at_the_false_alarms_ours_raises_between_its_swept_t
 def test_audience_clapping_is_reported_beside_music_alone_not_counted_in_it():
     """The issue's target is music alone; clapping along is a hard negative reported on its own."""
     tally = listening.Tally()
-    music = {"seconds": 30.0, "music_only": True, "family": "music-x", "negative": None}
-    clapping = {**music, "negative": "clapping"}
+    music = {"seconds": 30.0, "music_only": True, "family": "music-x", "negative": None,
+             "music": "x: piano boom-chick"}
+    clapping = {**music, "negative": "clapping", "music": "x: clapping, fiddle and piano"}
     tally.score(music, np.array([1.0, 2.0]))  # 2 in 30 s of music alone
     tally.score(clapping, np.arange(12) + 0.5)  # 12 in 30 s of clapping
     assert tally.alarms_per_minute() == 4.0 and tally.alarms_per_minute("music-x") == 4.0
     assert tally.clapping_per_minute() == 24.0
     assert tally.music_only_per_minute() == 14.0  # both, as given until stop 50
+    # and by what the clip plays, whichever soundfont renders it
+    assert tally.arrangement == {"piano boom-chick": [2, 30.0], "clapping, fiddle and piano": [12, 30.0]}
     tally.swept(clapping, 0.5, np.arange(30.0))  # a reference's sweep reads music alone too
     tally.swept(music, 0.5, np.array([1.0]))
     assert tally.sweep[0.5][2:] == [1, 30.0]
