@@ -83,7 +83,7 @@ class Tally:
         self.clapping_alarms = defaultdict(int)
         self.clapping_seconds = defaultdict(float)
         # music-only clips by arrangement over every music family ("steel guitar boom-chick"): count, seconds
-        self.arrangement = defaultdict(lambda: [0, 0.0])
+        self.by_arrangement = defaultdict(lambda: [0, 0.0])
         self.withdrawn = 0
         # ours only: the taps stage A fired on at all (every first emission, the withdrawn too), per
         # family and per tap condition: truth, matched; where a tap is lost, stage A or stage B
@@ -107,7 +107,7 @@ class Tally:
             clapping = clip.get("negative") == "clapping"
             (self.clapping_alarms if clapping else self.false_alarms)[clip["family"]] += len(times)
             (self.clapping_seconds if clapping else self.music_seconds)[clip["family"]] += clip["seconds"]
-            row = self.arrangement[arrangement(clip)]
+            row = self.by_arrangement[arrangement(clip)]
             row[0] += len(times)
             row[1] += clip["seconds"]
             return
@@ -608,9 +608,9 @@ def main() -> int:
         print(f"  {family:<24} P {p:.3f} R {r:.3f} F1 {f:.3f}  stage A R {heard_n / max(truth_n, 1):.3f}"
               f"  ({n} taps)  {ref_text}")
     print("\nFalse alarms a minute on the music-only clips, by arrangement over the music families:")
-    for name in sorted(ours.arrangement):
-        count, seconds = ours.arrangement[name]
-        ref_text = "  ".join(f"{ref} {t.arrangement[name][0] / max(t.arrangement[name][1], 1e-9) * 60:.1f}"
+    for name in sorted(ours.by_arrangement):
+        count, seconds = ours.by_arrangement[name]
+        ref_text = "  ".join(f"{ref} {t.by_arrangement[name][0] / max(t.by_arrangement[name][1], 1e-9) * 60:.1f}"
                              for ref, (_, t) in references.items())
         print(f"  {name:<36} {count / max(seconds, 1e-9) * 60:6.1f}  ({seconds:.0f} s)  {ref_text}")
     if args.details:

@@ -108,7 +108,7 @@ def test_audience_clapping_is_reported_beside_music_alone_not_counted_in_it():
     assert tally.clapping_per_minute() == 24.0
     assert tally.music_only_per_minute() == 14.0  # both, as given until stop 50
     # and by what the clip plays, whichever soundfont renders it
-    assert tally.arrangement == {"piano boom-chick": [2, 30.0], "clapping, fiddle and piano": [12, 30.0]}
+    assert tally.by_arrangement == {"piano boom-chick": [2, 30.0], "clapping, fiddle and piano": [12, 30.0]}
     tally.swept(clapping, 0.5, np.arange(30.0))  # a reference's sweep reads music alone too
     tally.swept(music, 0.5, np.array([1.0]))
     assert tally.sweep[0.5][2:] == [1, 30.0]

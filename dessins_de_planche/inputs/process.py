@@ -15,6 +15,7 @@ import logging
 import os
 import sys
 import threading
+from typing import TextIO
 
 from dessins_de_planche.clock import master_time
 from dessins_de_planche.config import InputSpec
@@ -123,22 +124,23 @@ def ask_for_priority() -> str:
         return "normal (the system allows no higher priority)"
 
 
-def log_to_stderr(level: int) -> None:
+def log_to_stderr(level: int) -> TextIO:
     """The input process's log, on a copy of its stderr: `quiet_stderr` points file descriptor 2
     at /dev/null while libjack complains, and a line another thread logs meanwhile (the audio
     stream's "listening to", a warning) must not vanish with the noise."""
     stream = os.fdopen(os.dup(2), "w", buffering=1, encoding="utf-8", errors="replace")
     logging.basicConfig(level=level, format="%(asctime)s input %(levelname)s %(message)s", stream=stream)
-    # a crash in a native library (PortAudio, libjack, RtMidi) leaves every thread's Python stack in
-    # the log before the process dies and is restarted: the log then says which call it was
-    faulthandler.enable(stream, all_threads=True)
+    return stream
 
 
 def input_process_main(spec: InputSpec, ring_names: dict, status_name: str, parent_pid: int,
                        log_level: int = logging.INFO, generation: int = 0) -> None:
     """The input process: start the sources, publish status, stop when asked or orphaned.
     `generation`: how many times it was restarted before (each start numbers its taps anew)."""
-    log_to_stderr(log_level)
+    log_stream = log_to_stderr(log_level)
+    # a crash in a native library (PortAudio, libjack, RtMidi) leaves every thread's Python stack in
+    # the log before the process dies and is restarted: the log then says which call it was
+    faulthandler.enable(log_stream, all_threads=True)
     log.info("input process priority: %s", ask_for_priority())  # a show's log says whether audio came first
     # A thread that wants the GIL waits this long before the holder is made to let go (5 ms by
     # default, more than a 128-frame period): any Python the other threads run costs the audio
