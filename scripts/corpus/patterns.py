@@ -80,9 +80,11 @@ _PROGRESSION = ["D", "D", "G", "A", "D", "Bm", "A", "D"]
 
 
 def tune_events(rng, metre: str, bpm: float, seconds: float, fiddle: int | None,
-                backing: int | None, fiddle_velocity=(70, 110)):
+                backing: int | None, fiddle_velocity=(70, 110), picked: bool = False):
     """MIDI events of a fiddle line (eighth notes, ornaments, held notes) over a
-    "boom-chick" (bass on the beat, chord on the off-beat) on piano or guitar."""
+    "boom-chick" (bass on the beat, chord on the off-beat) on piano or guitar; with `picked`
+    the backing is picked instead, one string a step (bass on the beat, the chord's notes
+    between): single plucks as steady as feet."""
     from corpus.midi_file import note, program
 
     events = []
@@ -108,7 +110,18 @@ def tune_events(rng, metre: str, bpm: float, seconds: float, fiddle: int | None,
             events += note(t, length * 0.95, 0, _D_MAJOR[degree], velocity)
             t = (i + length / step) * step if length > step else (i + 1) * step
             i = int(round(t / step))
-    if backing is not None:
+    if backing is not None and picked:
+        events.append(program(0.0, 1, backing))
+        order = [1, 2, 1] if notes_per_beat == 4 else [1, 2]
+        i = 0
+        while i * step < seconds:
+            chord = _CHORDS[_PROGRESSION[(i // notes_per_beat // 2) % len(_PROGRESSION)]]
+            slot = i % notes_per_beat
+            key = chord[0] - 12 if slot == 0 else chord[order[slot - 1]]
+            velocity = int(rng.uniform(80, 105) if slot == 0 else rng.uniform(55, 90))
+            events += note(i * step, 1.8 * step, 1, key, velocity)
+            i += 1
+    elif backing is not None:
         events.append(program(0.0, 1, backing))
         b = 0
         while b * beat < seconds:

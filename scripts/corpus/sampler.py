@@ -24,10 +24,14 @@ FREEPATS_TONES = "/usr/share/midi/freepats/Tone_000"
 PACKAGE = "freepats"
 LICENCE = "GPL-2+ with composition exception"
 
-# General MIDI program -> FreePats patch (FreePats has no fiddle or choir: the violin and voices)
+# General MIDI program -> FreePats patch (FreePats has no fiddle or choir: the violin and voices;
+# nor a banjo, koto or shamisen: its dulcimer, harp and sitar)
 PATCHES = {0: "000_Acoustic_Grand_Piano", 21: "021_Accordion", 24: "024_Nylon_Guitar",
            25: "025_Steel_Guitar", 40: "040_Violin", 52: "053_Voice_Oohs", 53: "053_Voice_Oohs",
-           110: "040_Violin"}
+           110: "040_Violin",
+           6: "006_Harpsichord", 15: "015_Dulcimer", 26: "026_Jazz_Guitar", 27: "027_Clean_Electric_Guitar",
+           28: "028_Muted_Electric_Guitar", 32: "032_Acoustic_Bass", 45: "045_Pizzicato_Strings",
+           46: "046_Harp", 104: "104_Sitar", 105: "015_Dulcimer", 106: "104_Sitar", 107: "046_Harp"}
 SUSTAINED = {21, 40, 52, 53, 110}  # bowed and blown: a short release
 RELEASE_S = {True: 0.08, False: 0.3}
 

