@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from stage_b_replay import check_same_clips, fold_word, load_cache, played_only, replay, train_detector  # noqa: E402
+from stage_b_replay import (check_same_clips, clapping_clips, fold_word, load_cache, played_only,  # noqa: E402
+                            replay, train_detector)
 from dessins_de_planche.listen.calibration import foot_bar  # noqa: E402
 from dessins_de_planche.listen.detector_settings import DetectorSettings  # noqa: E402
 
@@ -46,6 +47,7 @@ def score(data: dict, seed: int, learn: dict | None = None, lowers=(0.0,), gener
     families = [str(f) for f in data["families"]]
     family_of, music_of = data["family"], data["music_family"]
     played = played_only(data)
+    claps = clapping_clips(data)
     checks = soundchecks(data)
     rows = {"default": {}, "soundcheck": {}}
     for family in families:
@@ -65,13 +67,16 @@ def score(data: dict, seed: int, learn: dict | None = None, lowers=(0.0,), gener
                     bars[int(c)] = bar
         label = fold["label"][test]
         truth = int(data["truth"][scored].sum())
-        seconds = float(data["seconds"][scored].sum())
+        seconds = float(data["seconds"][scored & ~claps].sum())  # music alone: the clapping apart
+        clapped = claps[clip[test]]
         for way, per_clip in (("default", None), ("soundcheck", bars)):
             keep = replay(fold["time"][test], foot[test], clip[test], s.withdraw_below, s.withdraw_on_grid, per_clip,
                           when_idle=s.withdraw_when_idle, idle_s=s.idle_s)
-            tp, fp = int((keep & (label > 0)).sum()), int((keep & (label == 0)).sum())
+            false = keep & (label == 0)
+            tp, fp = int((keep & (label > 0)).sum()), int((false & ~clapped).sum())
             rows[way][family] = {"tp": tp, "fp": fp, "truth": truth, "seconds": seconds,
-                                 "f1": 2 * tp / max(tp + fp + truth, 1)}
+                                 "f1": 2 * tp / max(tp + fp + truth, 1), "clapping fp": int((false & clapped).sum()),
+                                 "clapping seconds": float(data["seconds"][scored & claps].sum())}
         print(f"  {family}: " + ", ".join(
             f"{way} " + (f"{60 * r[family]['fp'] / r[family]['seconds']:.1f} a minute" if family.startswith("music")
                          else f"F1 {r[family]['f1']:.3f}") for way, r in rows.items())
@@ -82,7 +87,9 @@ def score(data: dict, seed: int, learn: dict | None = None, lowers=(0.0,), gener
         music = [r for f, r in by_family.items() if f.startswith("music")]
         figures[way] = {"F1 mean": float(np.mean([r["f1"] for r in taps])), "worst": min(r["f1"] for r in taps),
                         "recall": sum(r["tp"] for r in taps) / max(sum(r["truth"] for r in taps), 1),
-                        "music FA/min": 60 * sum(r["fp"] for r in music) / max(sum(r["seconds"] for r in music), 1e-9)}
+                        "music FA/min": 60 * sum(r["fp"] for r in music) / max(sum(r["seconds"] for r in music), 1e-9),
+                        "clapping FA/min": 60 * sum(r["clapping fp"] for r in music)
+                        / max(sum(r["clapping seconds"] for r in music), 1e-9)}
     return figures
 
 

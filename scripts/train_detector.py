@@ -587,10 +587,17 @@ def collect(clips: list[dict], cache: Path, version: str, jobs: int, models: dic
     stamps = hashlib.sha1(repr(sorted((k, w["stamp"], float(w["threshold"])) for k, w in models.items())).encode())
     key = (f"{version}-{confirm.FEATURES}-{TRAIN_VERSION}-{rules}-{code.hexdigest()[:8]}-"
            f"{stamps.hexdigest()[:8]}")
+    found = None
     if cache.exists():
         with np.load(cache, allow_pickle=False) as data:
             if str(data["key"]) == key:
-                return {k: data[k] for k in data.files}
+                found = {k: data[k] for k in data.files}
+    if found is not None:
+        if "negative" not in found:  # written before `negative` was kept: the same clips, in this order
+            found["negative"] = clip_negatives(clips)
+            np.savez_compressed(cache, **found)
+            print(f"{cache}: each clip's negative added (audience clapping, counted apart)", file=sys.stderr)
+        return found
     started = time.monotonic()
     results = map_clips(candidates_of, [(c, models) for c in clips], jobs)
     families = sorted({c["family"] for c in clips})
@@ -600,6 +607,7 @@ def collect(clips: list[dict], cache: Path, version: str, jobs: int, models: dic
         "families": np.array(families),
         "music_family": np.array([c.get("music_family") or "" for c in clips]),
         "music_only": np.array([c["music_only"] for c in clips]),
+        "negative": clip_negatives(clips),
         "speed": np.array([c.get("speed", 1.0) for c in clips]),  # not 1: trained on, never scored
         "seconds": np.array([r["seconds"] for r in results]),
         "truth": np.array([r["truth"] for r in results]),
@@ -616,6 +624,18 @@ def collect(clips: list[dict], cache: Path, version: str, jobs: int, models: dic
     print(f"stage A candidates of {len(models)} models in {len(clips)} clips "
           f"({time.monotonic() - started:.0f} s)", file=sys.stderr)
     return out
+
+
+def clip_negatives(clips: list[dict]) -> np.ndarray:
+    """Each clip's hard negative over its music ("clapping": an audience clapping along; "" for none)."""
+    return np.array([c.get("negative") or "" for c in clips])
+
+
+def clapping_clips(data: dict) -> np.ndarray | None:
+    """Which clips of a candidates' cache (`collect`) hold audience clapping: the issue's "music
+    alone" leaves them out, and the reports give their rate beside it. None for a cache written
+    before `collect` kept each clip's `negative` (its music figures count the clapping in)."""
+    return data["negative"] == "clapping" if "negative" in data else None
 
 
 def for_model(data: dict, name: str) -> dict:
@@ -913,15 +933,17 @@ def report(data, keep_clip, params, mean, scale, threshold, label):
     kept = foot >= threshold
     pos = y > 0
     clip_of = data["clip"][rows]
-    music = data["music_only"][clip_of]
+    clapping = clapping_clips(data)
+    alone_clip = data["music_only"] & (True if clapping is None else ~clapping)  # music alone, as the issue
+    music, alone = data["music_only"][clip_of], alone_clip[clip_of]
     truth = int(data["truth"][keep_clip].sum())
     tp_a = int(pos.sum())
     tp_b = int((kept & pos).sum())
     fp_a = int((~pos & ~music).sum())
     fp_b = int((kept & ~pos & ~music).sum())
-    minutes = float(data["seconds"][keep_clip & data["music_only"]].sum()) / 60
-    fa_a = int((~pos & music).sum()) / max(minutes, 1e-9)
-    fa_b = int((kept & ~pos & music).sum()) / max(minutes, 1e-9)
+    minutes = float(data["seconds"][keep_clip & alone_clip].sum()) / 60
+    fa_a = int((~pos & alone).sum()) / max(minutes, 1e-9)
+    fa_b = int((kept & ~pos & alone).sum()) / max(minutes, 1e-9)
 
     def f1(tp, fp):
         p, r = tp / max(tp + fp, 1), tp / max(truth, 1)

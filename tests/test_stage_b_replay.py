@@ -94,3 +94,71 @@ def test_the_app_own_false_candidates_weigh_more_only_when_asked():
     assert np.array_equal(plain, td.class_weights(y))
     heavier = td.example_weights(data, rows, y, 3.0)
     assert heavier[0] == 3 * plain[0] and np.array_equal(heavier[1:], plain[1:])
+
+
+def _with_music(data: dict, rng) -> dict:
+    """`_cache`'s four tap clips and two music-only clips of one band: the first music alone (12 s),
+    the second under an audience clapping along (24 s); every music candidate a false one."""
+    music = rng.standard_normal((600, confirm.FEATURES)).astype(np.float32)
+    out = {"families": np.array(("footsteps", "music-band", "plank")),
+           "family": np.array([0, 0, 2, 2, 1, 1], np.int32),
+           "music_family": np.array(["", "", "", "", "music-band", "music-band"]),
+           "music_only": np.array([False] * 4 + [True] * 2), "negative": np.array([""] * 5 + ["clapping"]),
+           "speed": np.ones(6), "seconds": np.array([12.0] * 5 + [24.0]), "truth": np.array([30] * 4 + [0, 0])}
+    for name in ("footsteps", "music-band", "plank"):
+        source = "plank" if name == "music-band" else name
+        out.update({f"x.{name}": np.concatenate([data[f"x.{source}"], music]),
+                    f"label.{name}": np.concatenate([data[f"label.{source}"], np.zeros(600, np.int8)]),
+                    f"time.{name}": np.concatenate([data[f"time.{source}"], np.tile(np.arange(300) * 0.04, 2)]),
+                    f"clip.{name}": np.concatenate([data[f"clip.{source}"], np.repeat([4, 5], 300)]).astype(np.int32)})
+    return out
+
+
+def test_music_alone_leaves_the_clapping_clips_out_and_gives_their_rate_beside_it(monkeypatch, capsys):
+    """As the issue counts it (and `bench/listening.py`): false alarms a minute on music alone, with
+    no audience clapping; the clapping clips' rate beside it, with no target. Every candidate kept."""
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(stage_b_replay.train_detector, "HIDDEN", (8,))
+    data = _with_music(_cache(np.random.default_rng(5), True), np.random.default_rng(6))
+    args = SimpleNamespace(seed=1, epochs=5, l2=1e-3, lowers=(0.0,), generated_negatives=1.0, family_balanced=False,
+                           below=0.0, on_grid=0.0, when_idle=None, idle_s=2.0, foot_kind=False, details=False)
+    figures = stage_b_replay.score(data, args)
+    assert figures["music FA/min"] == pytest.approx(300 / 12 * 60)  # the clip without clapping alone
+    assert figures["clapping FA/min"] == pytest.approx(300 / 24 * 60)
+    assert figures["withdrawn/min"] == 0.0
+    older = {k: v for k, v in data.items() if k != "negative"}  # a cache from before negatives were kept
+    figures = stage_b_replay.score(older, args)
+    assert figures["music FA/min"] == pytest.approx(600 / 36 * 60) and figures["clapping FA/min"] == 0.0
+    assert "counts the audience-clapping clips in" in capsys.readouterr().out
+
+
+def test_a_cache_written_before_negatives_were_kept_gets_them_without_detecting_again(tmp_path, monkeypatch):
+    td = stage_b_replay.train_detector
+    clips = [{"name": "a", "family": "plank", "music_family": "", "music_only": False},
+             {"name": "b", "family": "music-band", "music_family": "music-band", "music_only": True,
+              "negative": "clapping"}]
+    found = {"seconds": 12.0, "truth": 0,
+             "": {"x": np.zeros((1, confirm.FEATURES), np.float32), "label": np.zeros(1, np.int8), "time": np.zeros(1)}}
+    monkeypatch.setattr(td, "map_clips", lambda function, work, jobs: [found for _ in work])
+    models = {"": {"stamp": "shipped", "threshold": 0.5}}
+    cache = tmp_path / "candidates.npz"
+    assert list(td.collect(clips, cache, "v1", 1, models)["negative"]) == ["", "clapping"]
+    with np.load(cache) as written:
+        older = {k: written[k] for k in written.files if k != "negative"}
+    np.savez_compressed(cache, **older)
+    monkeypatch.setattr(td, "map_clips", lambda *_: pytest.fail("the clips were detected again"))
+    assert list(td.collect(clips, cache, "v1", 1, models)["negative"]) == ["", "clapping"]
+    with np.load(cache) as again:
+        assert list(again["negative"]) == ["", "clapping"]
+
+
+def test_the_soundcheck_bench_counts_music_alone_as_the_replay_does(monkeypatch):
+    import soundcheck
+
+    monkeypatch.setattr(stage_b_replay.train_detector, "HIDDEN", (8,))
+    monkeypatch.setattr(soundcheck, "replay", lambda times, *_args, **_kw: np.ones(len(times), bool))  # keep all
+    data = _with_music(_cache(np.random.default_rng(5), True), np.random.default_rng(6))
+    for way, figures in soundcheck.score(data, seed=1).items():
+        assert figures["music FA/min"] == pytest.approx(300 / 12 * 60), way
+        assert figures["clapping FA/min"] == pytest.approx(300 / 24 * 60), way
