@@ -141,17 +141,6 @@ def check_same_clips(data: dict, learn: dict | None) -> None:
         raise SystemExit("--train-cache: not the same clips as --cache")
 
 
-def clapping_clips(data: dict) -> np.ndarray:
-    """Which clips hold audience clapping: their false alarms are reported apart from music alone's,
-    as the issue counts it. For a cache without each clip's negative, none, and it says so."""
-    clapping = train_detector.clapping_clips(data)
-    if clapping is None:
-        print("  (a cache without each clip's negative: music FA/min counts the audience-clapping clips in; "
-              "scripts/train_detector.py --folds adds it)", flush=True)
-        return np.zeros(len(data["family"]), bool)
-    return clapping
-
-
 def score(data: dict, args, learn: dict | None = None) -> dict:
     """Every family left out in turn; `learn`: the cache stage B learns from (default `data`)."""
     check_same_clips(data, learn)
@@ -159,7 +148,7 @@ def score(data: dict, args, learn: dict | None = None) -> dict:
     families = [str(f) for f in data["families"]]
     family_of = data["family"]
     played = played_only(data)
-    claps = clapping_clips(data)
+    claps = train_detector.clapping_clips(data)  # reported apart from music alone
     rows = {}
     for family in families:
         if family == "generated":

@@ -631,11 +631,15 @@ def clip_negatives(clips: list[dict]) -> np.ndarray:
     return np.array([c.get("negative") or "" for c in clips])
 
 
-def clapping_clips(data: dict) -> np.ndarray | None:
+def clapping_clips(data: dict) -> np.ndarray:
     """Which clips of a candidates' cache (`collect`) hold audience clapping: the issue's "music
-    alone" leaves them out, and the reports give their rate beside it. None for a cache written
-    before `collect` kept each clip's `negative` (its music figures count the clapping in)."""
-    return data["negative"] == "clapping" if "negative" in data else None
+    alone" leaves them out, and the reports give their rate beside it. A cache written before
+    `collect` kept each clip's `negative` marks none, and says so (`collect` adds it)."""
+    if "negative" not in data:
+        print("  (a cache without each clip's negative: music FA/min counts the audience-clapping clips in; "
+              "scripts/train_detector.py --folds adds it)", flush=True)
+        return np.zeros(len(data["seconds"]), bool)
+    return data["negative"] == "clapping"
 
 
 def for_model(data: dict, name: str) -> dict:
@@ -933,8 +937,7 @@ def report(data, keep_clip, params, mean, scale, threshold, label):
     kept = foot >= threshold
     pos = y > 0
     clip_of = data["clip"][rows]
-    clapping = clapping_clips(data)
-    alone_clip = data["music_only"] & (True if clapping is None else ~clapping)  # music alone, as the issue
+    alone_clip = data["music_only"] & ~clapping_clips(data)  # music alone, as the issue counts it
     music, alone = data["music_only"][clip_of], alone_clip[clip_of]
     truth = int(data["truth"][keep_clip].sum())
     tp_a = int(pos.sum())
